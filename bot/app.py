@@ -1,0 +1,187 @@
+"""Application factory and the one place where handlers are registered."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    ContextTypes,
+    Defaults,
+    TypeHandler,
+)
+from telegram.request import HTTPXRequest
+
+from bot.context import BotContext, Services
+from bot.i18n import N_, _, normalise_language, set_language
+from bot.logs import event
+from conversations import (
+    approvals,
+    areas,
+    checkins,
+    common,
+    concerns,
+    dialogue,
+    fallback,
+    invites,
+    menu,
+    requests,
+    signup,
+    volunteering,
+)
+from storage import people
+from storage.models import Role
+
+logger = logging.getLogger(__name__)
+
+AnyApplication = Application[Any, BotContext, Any, Any, Any, Any]
+
+
+async def load_person(update: Update, context: BotContext) -> None:
+    """Runs first for every update: who is this, in which language, and may they use the bot here."""
+    services = context.services
+    user = update.effective_user
+    chat = update.effective_chat
+    if update.edited_message is not None:
+        # An edit must never re-run a command or a dialogue step.
+        raise ApplicationHandlerStop
+    if chat is not None and chat.type != "private" and not common.is_coordinator_group(context, chat.id):
+        await common.refuse_group(update, context)
+        raise ApplicationHandlerStop
+    if user is None or user.is_bot:
+        raise ApplicationHandlerStop
+    now = services.clock.now()
+    with context.session() as session:
+        person = people.get_person_by_telegram_id(session=session, telegram_id=user.id)
+        is_admin = user.id in services.settings.bot_admin_ids
+        if person is None and chat is not None and chat.type == "private":
+            person = people.ensure_person(
+                session=session,
+                telegram_id=user.id,
+                language=normalise_language(user.language_code),
+                now=now,
+                is_admin=is_admin,
+            )
+        elif person is not None and is_admin and not person.is_admin:
+            people.promote_to_admin(session=session, person=person, now=now)
+    context.person = person
+    set_language(person.language if person else normalise_language(user.language_code))
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Log the failure without contents, tell the person kindly, and let the inbox record it."""
+    error = context.error
+    update_id = update.update_id if isinstance(update, Update) else None
+    logger.error("handler.error update_id=%s error=%s", update_id, type(error).__name__, exc_info=error)
+    if update_id is not None:
+        context.services.handler_errors[update_id] = f"{type(error).__name__}: {error}"[:500]
+    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id,
+                _(
+                    "Sorry, something went wrong on our side. Nothing you sent is lost. "
+                    "Please try again, or send /help."
+                ),
+            )
+        except Exception:  # the apology itself failing must not hide the first error
+            logger.warning("handler.error_reply_failed update_id=%s", update_id)
+
+
+def register_handlers(application: AnyApplication) -> None:
+    """Every handler, in one place. Groups run in order; within a group the first match wins."""
+    # Group -1: identify the person and refuse edits and foreign groups before anything else.
+    application.add_handler(TypeHandler(Update, load_person), group=-1)
+
+    # Commands that work anywhere, even in the middle of a dialogue, come before the dialogues.
+    for handler in common.build():
+        application.add_handler(handler)
+    for handler in invites.build():
+        application.add_handler(handler)
+    # Before the dialogues (order matters): the coordinators' group relay and its topic commands (nothing
+    # later may swallow group messages), check-in and concern buttons that work even mid-dialogue, and
+    # the urgent-word screen, so a danger sign is answered also in the middle of a dialogue.
+    for handler in concerns.build_first(application):
+        application.add_handler(handler)
+    for handler in checkins.build_first():
+        application.add_handler(handler)
+    # Help requests (before the dialogues): offer buttons (Accept / Not this time), after-task questions,
+    # task, cancel and coordinators' buttons work at any time, also in the middle of a dialogue.
+    for handler in [*volunteering.build_first(), *requests.build_handlers(), *approvals.build_handlers()]:
+        application.add_handler(handler)
+
+    # All dialogues share one router, which reads each chat's step from the database. It comes
+    # before the menu's own handler so that menu buttons which open a dialogue reach it first.
+    router = dialogue.DialogueRouter(
+        [
+            signup.build(),
+            areas.build(),
+            *concerns.build(),
+            requests.build(),
+            volunteering.build(),
+            approvals.build(),
+        ]
+    )
+    router.bind(application)
+    application.add_handler(router)
+
+    everyone: set[str] = {Role.FAMILY, Role.VOLUNTEER, Role.COORDINATOR}
+    menu.add("invite", N_("Invite someone"), {str(Role.COORDINATOR)}, invites.ask_role)
+    menu.add("areas", N_("Neighbourhoods"), {str(Role.COORDINATOR)})
+    # Help requests come first in a family's and a volunteer's menu: they are what people come for.
+    requests.register_menu()
+    volunteering.register_menu()
+    approvals.register_menu()
+    concerns.register_menu()
+    checkins.register_menu()
+    menu.add("language", N_("Change language"), everyone, common.ask_language)
+    menu.add("privacy", N_("Privacy"), everyone, common.show_privacy)
+    menu.add("mydata", N_("My data"), everyone, common.send_my_data)
+    menu.add("help", N_("Help"), everyone, common.show_help)
+    for handler in menu.build():
+        application.add_handler(handler)
+
+    # Last: anything nobody else took gets a kind answer and a way forward. For signed-up families and
+    # volunteers the fallback offers to pass free text on (conversations.concerns.outside_message).
+    for handler in fallback.build():
+        application.add_handler(handler)
+
+    application.add_error_handler(on_error)
+
+
+def build_application(services: Services) -> AnyApplication:
+    settings = services.settings
+    token = settings.token()
+    assert token, "a bot token is needed to build the application"
+    request = HTTPXRequest(
+        connection_pool_size=settings.sender_max_in_flight + 8,
+        read_timeout=15.0,
+        write_timeout=15.0,
+        connect_timeout=10.0,
+        pool_timeout=10.0,
+    )
+    poll_request = HTTPXRequest(connection_pool_size=2, read_timeout=settings.poll_timeout + 15.0)
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
+        .request(request)
+        .get_updates_request(poll_request)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .context_types(ContextTypes(context=BotContext))
+        # Updates come from the inbox (bot.inbox), not from PTB's Updater.
+        .updater(None)
+        # Order within a chat matters for dialogues; the inbox worker feeds one update at a time.
+        .concurrent_updates(False)
+        .build()
+    )
+    application.bot_data["services"] = services
+    register_handlers(application)
+    event(logger, "app.built", handlers=sum(len(group) for group in application.handlers.values()))
+    return application

@@ -1,0 +1,169 @@
+"""Translations. The `.po` files in `locales/` are the single source; they are compiled in memory at start.
+
+`_()` translates into the language of the person whose update is being handled (or whoever a message
+is being written for, see `use_language`). Placeholders are named: `_("Hello {name}").format(name=...)`.
+"""
+
+from __future__ import annotations
+
+import gettext as gettext_module
+import html
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "waakvlam"
+DEFAULT_LANGUAGE = "nl"
+SOURCE_LANGUAGE = "en"
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
+# Shown in each language's own name, so anyone can find theirs in the list.
+LANGUAGE_NAMES = {
+    "nl": "Nederlands",
+    "en": "English",
+    "ar": "العربية",
+    "tr": "Türkçe",
+    "pl": "Polski",
+    "uk": "Українська",
+}
+# Telegram clients report regional tags and a few legacy codes.
+_ALIASES = {"ua": "uk", "iw": "he"}
+
+_current_language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
+
+
+@cache
+def shipped_languages() -> tuple[str, ...]:
+    """Languages with a catalog in `locales/`, in the order of `LANGUAGE_NAMES`."""
+    present = {path.parent.parent.name for path in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+    present.add(SOURCE_LANGUAGE)
+    ordered = [code for code in LANGUAGE_NAMES if code in present]
+    return tuple(ordered + sorted(present - set(ordered)))
+
+
+def normalise_language(code: str | None) -> str:
+    """Map Telegram's `language_code` ('nl-NL', 'en_US', 'UK') to a shipped language, else Dutch."""
+    if not code:
+        return DEFAULT_LANGUAGE
+    primary = code.strip().replace("_", "-").split("-")[0].lower()
+    primary = _ALIASES.get(primary, primary)
+    return primary if primary in shipped_languages() else DEFAULT_LANGUAGE
+
+
+def po_path(language: str) -> Path:
+    return LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@cache
+def translations(language: str) -> gettext_module.NullTranslations:
+    """Compile a language's catalog in memory (no stale .mo file can ever be served)."""
+    path = po_path(language)
+    if not path.exists():
+        return gettext_module.NullTranslations()
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language, domain=DOMAIN)
+    # An incomplete plural would be compiled into the wrong slots; fall back to English instead.
+    for message in list(catalog):
+        if message.id and isinstance(message.string, tuple) and not all(message.string):
+            message.string = ("",) * len(message.string)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return gettext_module.GNUTranslations(buffer)
+
+
+def current_language() -> str:
+    return _current_language.get()
+
+
+def set_language(language: str) -> None:
+    """Set the language for the rest of the current update."""
+    _current_language.set(language)
+
+
+@contextmanager
+def use_language(language: str | None) -> Iterator[None]:
+    """Write in someone else's language for a while, e.g. a message for a coordinator."""
+    token = _current_language.set(language or DEFAULT_LANGUAGE)
+    try:
+        yield
+    finally:
+        _current_language.reset(token)
+
+
+def _(message: str) -> str:
+    return translations(_current_language.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, count: int) -> str:
+    return translations(_current_language.get()).ngettext(singular, plural, count)
+
+
+def pgettext(context: str, message: str) -> str:
+    return translations(_current_language.get()).pgettext(context, message)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+def h(value: object) -> str:
+    """Escape any value put into an HTML message."""
+    return html.escape(str(value), quote=False)
+
+
+def is_rtl(language: str | None = None) -> bool:
+    return (language or current_language()) in RTL_LANGUAGES
+
+
+def isolate(value: object, language: str | None = None) -> str:
+    """Keep a name or number from scrambling a right-to-left line (Unicode first-strong isolate)."""
+    text = str(value)
+    return f"\u2068{text}\u2069" if is_rtl(language) else text
+
+
+def hi(value: object) -> str:
+    """Escape and, in right-to-left languages, isolate: for names and numbers inside a sentence."""
+    return isolate(h(value))
+
+
+def _locale(language: str | None) -> Locale:
+    return Locale.parse(language or current_language())
+
+
+def local_time(moment: datetime, zone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(zone))
+
+
+def format_when(moment: datetime, zone: str, language: str | None = None) -> str:
+    """'dinsdag 24 november om 15:00' in the reader's language and zone."""
+    local = local_time(moment, zone)
+    locale = _locale(language)
+    day = format_date(local.date(), format="EEEE d MMMM", locale=locale)
+    clock = format_time(local.timetz(), format="HH:mm", locale=locale)
+    with use_language(language or current_language()):
+        return _("{day} at {time}").format(day=day, time=clock)
+
+
+def format_day(day: date, language: str | None = None) -> str:
+    return format_date(day, format="EEEE d MMMM", locale=_locale(language))
+
+
+def format_clock(moment: datetime, zone: str, language: str | None = None) -> str:
+    return format_time(local_time(moment, zone).timetz(), format="HH:mm", locale=_locale(language))
+
+
+def format_stamp(moment: datetime, zone: str, language: str | None = None) -> str:
+    """Short date and time for lists and timelines."""
+    return format_datetime(local_time(moment, zone), format="d MMM HH:mm", locale=_locale(language))

@@ -1,0 +1,180 @@
+"""Receiving updates: store first, confirm to Telegram second, handle third.
+
+PTB's own Updater confirms a batch (by asking for the next offset) before the bot has handled it,
+and fails a whole batch when one update does not parse. Here every raw update is written to the
+inbox table before the next getUpdates call confirms it, and each one is parsed on its own: an
+update the library rejects is put aside as poison, with its error, and the rest carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import warnings
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, Update
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
+
+from bot.context import Services
+from bot.logs import event
+from bot.sender import retry_after_seconds
+from storage import delivery
+from storage.models import InboxStatus
+
+logger = logging.getLogger(__name__)
+
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
+
+HANDLING_LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 3
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def store_raw_updates(services: Services, raw_updates: list[dict[str, Any]]) -> int:
+    with services.db.session() as session:
+        stored = delivery.store_updates(session=session, raw_updates=raw_updates, now=services.clock.now())
+    return stored
+
+
+class Poller:
+    """Long-polls getUpdates and stores each update before asking for the next offset."""
+
+    def __init__(self, *, bot: Bot, services: Services, wake: asyncio.Event) -> None:
+        self.bot = bot
+        self.services = services
+        self.wake = wake
+        self.alive_at = 0.0
+
+    def _offset(self) -> int | None:
+        with self.services.db.session() as session:
+            return delivery.next_update_offset(session=session)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        offset = self._offset()
+        timeout = self.services.settings.poll_timeout
+        failures = 0
+        while not stop.is_set():
+            self.alive_at = time.monotonic()
+            kwargs: dict[str, Any] = {"timeout": timeout, "allowed_updates": ALLOWED_UPDATES}
+            if offset is not None:
+                kwargs["offset"] = offset
+            try:
+                raw = await self.bot.do_api_request("getUpdates", api_kwargs=kwargs, read_timeout=timeout + 10)
+            except asyncio.CancelledError:
+                raise
+            except RetryAfter as error:
+                await asyncio.sleep(retry_after_seconds(error))
+                continue
+            except InvalidToken:
+                logger.error("poller.invalid_token")
+                raise
+            except Conflict:
+                # Another process polls with this token, or a webhook is set.
+                logger.error("poller.conflict")
+                failures += 1
+                await asyncio.sleep(min(30.0, 2.0**failures))
+                continue
+            except (TimedOut, NetworkError) as error:
+                failures += 1
+                event(logger, "poller.network_error", logging.WARNING, error=type(error).__name__)
+                await asyncio.sleep(min(30.0, 0.5 * 2**failures))
+                continue
+            failures = 0
+            updates = [item for item in raw if isinstance(item, dict)] if isinstance(raw, list) else []
+            if not updates:
+                continue
+            stored = store_raw_updates(self.services, updates)
+            highest = max(int(item.get("update_id", 0)) for item in updates)
+            offset = max(offset or 0, highest + 1)
+            event(logger, "poller.stored", received=len(updates), new=stored)
+            self.wake.set()
+
+
+class InboxWorker:
+    """Handles stored updates one at a time, in order within each chat, whatever instance stored them."""
+
+    def __init__(
+        self,
+        *,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        services: Services,
+        wake: asyncio.Event,
+    ) -> None:
+        self.application = application
+        self.services = services
+        self.wake = wake
+        self.alive_at = 0.0
+        self.handled = 0
+
+    async def handle_next(self) -> bool:
+        """Claim and handle one update; false when nothing is waiting."""
+        now = self.services.clock.now()
+        with self.services.db.session() as session:
+            row = delivery.claim_update(session=session, instance=self.services.instance, now=now, lease=HANDLING_LEASE)
+            if row is None:
+                return False
+            update_id, payload = row.update_id, row.payload
+            if row.attempts > MAX_ATTEMPTS:
+                # It took the process down more than once: put it aside so the chat is not stuck.
+                delivery.finish_update(
+                    session=session,
+                    update_id=update_id,
+                    status=InboxStatus.POISON,
+                    now=now,
+                    error="handling never finished",
+                )
+                return True
+        status, error = await self._handle(update_id, payload)
+        with self.services.db.session() as session:
+            delivery.finish_update(
+                session=session,
+                update_id=update_id,
+                status=status,
+                now=self.services.clock.now(),
+                error=error,
+            )
+        self.handled += 1
+        return True
+
+    async def _handle(self, update_id: int, payload: dict[str, Any] | None) -> tuple[InboxStatus, str | None]:
+        if not payload:
+            return InboxStatus.POISON, "empty payload"
+        try:
+            update = Update.de_json(payload, self.application.bot)
+        except Exception as error:
+            event(logger, "inbox.poison", logging.WARNING, update_id=update_id, error=type(error).__name__)
+            return InboxStatus.POISON, f"{type(error).__name__}: {error}"[:500]
+        started = time.perf_counter()
+        await self.application.process_update(update)
+        failure = self.services.handler_errors.pop(update_id, None)
+        event(
+            logger,
+            "inbox.handled",
+            logging.DEBUG,
+            update_id=update_id,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+            failed=failure is not None,
+        )
+        if failure is not None:
+            return InboxStatus.FAILED, failure
+        return InboxStatus.DONE, None
+
+    async def run(self, stop: asyncio.Event, *, idle_wait: float = 0.5) -> None:
+        while not stop.is_set():
+            self.alive_at = time.monotonic()
+            try:
+                if await self.handle_next():
+                    continue
+            except Exception:
+                logger.exception("inbox.loop_error")
+                await asyncio.sleep(0.5)
+                continue
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=idle_wait)

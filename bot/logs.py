@@ -1,0 +1,65 @@
+"""Logging: one line per event, no message contents, and never the bot token."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+# Anything shaped like a bot token, wherever it appears (URLs in library logs, tracebacks).
+_TOKEN_PATTERN = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{20,}")
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces the token in every record, including arguments and formatted exceptions."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self._secrets = [secret for secret in secrets if secret]
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "<token>")
+        return _TOKEN_PATTERN.sub("<token>", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        record.msg = self.redact(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+class EventFormatter(logging.Formatter):
+    """`time level logger event key=value ...`: greppable, one line per event."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] = getattr(record, "fields", {}) or {}
+        extra = " ".join(f"{key}={json.dumps(value, default=str)}" for key, value in fields.items())
+        line = f"{self.formatTime(record)} {record.levelname} {record.name} {record.getMessage()}"
+        if extra:
+            line = f"{line} {extra}"
+        if record.exc_text:
+            line = f"{line}\n{record.exc_text}"
+        return line
+
+
+def configure_logging(*, level: str, secrets: list[str]) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactingFilter(secrets))
+    handler.setFormatter(EventFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # httpx logs every request URL at INFO, and the URL contains the token.
+    for noisy in ("httpx", "httpcore", "apscheduler", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def event(logger: logging.Logger, name: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one event with ids as fields. Callers pass ids and counts, never what people wrote."""
+    logger.log(level, name, extra={"fields": fields})

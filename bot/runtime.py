@@ -1,0 +1,275 @@
+"""Starting and stopping everything: migrations, the application, poller, inbox, sender and tick."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.app import AnyApplication, build_application
+from bot.context import Services
+from bot.i18n import shipped_languages, use_language
+from bot.inbox import ALLOWED_UPDATES, InboxWorker, Poller
+from bot.logs import event
+from bot.sender import Sender
+from bot.settings import Settings
+from bot.tick import Tick
+from bot.web import WEBHOOK_PATH, Liveness, build_web_app
+from conversations import alerts, checkins, common, concerns, matching
+from domain.clock import Clock, SystemClock
+from storage import delivery, migrate
+from storage.db import Database
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def default_instance_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Runtime:
+    """One running bot instance. Tests start it in a thread; `python -m bot` runs it until a signal."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        poll: bool = True,
+        run_sender: bool = True,
+        run_tick_job: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.poll = poll
+        self.run_sender = run_sender
+        self.run_tick_job = run_tick_job
+        self.stop_event = asyncio.Event()
+        self.started = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.services: Services | None = None
+        self.application: AnyApplication | None = None
+        self.worker: InboxWorker | None = None
+        self.sender: Sender | None = None
+        self.poller: Poller | None = None
+        self.tick: Tick | None = None
+        self.started_at = 0.0
+        self.liveness = Liveness()
+        self.http_server: Any = None
+
+    async def start(self) -> None:
+        self.started_at = time.monotonic()
+        migrate.upgrade(self.settings.database_url)
+        db = Database(self.settings.database_url)
+        services = Services(
+            settings=self.settings,
+            db=db,
+            clock=self.clock,
+            instance=self.settings.instance_id or default_instance_id(),
+        )
+        self.services = services
+        services.jobs.update(alerts.JOBS)
+        services.jobs.update(checkins.JOBS)
+        services.jobs.update(concerns.JOBS)
+        services.jobs.update(matching.JOBS)
+        common.load_coordinator_group(services)
+        application = build_application(services)
+        self.application = application
+        await application.initialize()
+        services.bot_username = application.bot.username
+        await self._publish_commands(application)
+        wake = asyncio.Event()
+        self.worker = InboxWorker(application=application, services=services, wake=wake)
+        self.tick = Tick(services)
+        self.sender = Sender(
+            bot=application.bot,
+            services=services,
+            on_unreachable=alerts.unreachable_hook(services),
+            resolver=concerns.TopicResolver(services),
+            # A withdrawn offer whose message is gone or already edited is no news for coordinators.
+            on_undeliverable=matching.quiet_withdrawals(alerts.on_undeliverable),
+            on_migrated=alerts.on_migrated(services),
+        )
+        if self.run_tick_job and application.job_queue is not None:
+            application.job_queue.run_repeating(
+                self._tick_job, interval=self.settings.tick_seconds, first=0.0, name="tick"
+            )
+        await application.start()
+        if self.settings.run_inbox_worker:
+            self._spawn(self.worker.run(self.stop_event), "inbox")
+            self.liveness.probes["inbox"] = lambda: self.worker.alive_at if self.worker else 0.0
+        if self.run_sender and self.settings.run_sender:
+            self._spawn(self.sender.run(self.stop_event), "sender")
+            self.liveness.probes["sender"] = lambda: self.sender.alive_at if self.sender else 0.0
+        if self.run_tick_job:
+            self.liveness.probes["tick"] = self._tick_alive_at
+        if self.settings.webhook_url:
+            await self._start_webhook(application, services, wake)
+        elif self.poll:
+            self.poller = Poller(bot=application.bot, services=services, wake=wake)
+            self._spawn(self.poller.run(self.stop_event), "poller")
+            self.liveness.probes["poller"] = lambda: self.poller.alive_at if self.poller else 0.0
+            if self.settings.http_port is not None:
+                await self._serve_http(services, wake, self.settings.http_port)
+        event(
+            logger,
+            "runtime.started",
+            instance=services.instance,
+            database=db.dialect,
+            bot=services.bot_username,
+        )
+        self.started.set()
+
+    def _tick_alive_at(self) -> float:
+        # Before its first run the tick counts as alive from the start.
+        return self.tick.alive_at if self.tick and self.tick.runs else self.started_at
+
+    async def _start_webhook(self, application: AnyApplication, services: Services, wake: asyncio.Event) -> None:
+        """Webhook mode: serve the endpoint first, then tell Telegram where it is."""
+        secret = self.settings.webhook_secret
+        if secret is None:
+            raise RuntimeError("WEBHOOK_SECRET must be set in webhook mode")
+        await self._serve_http(services, wake, self.settings.webhook_port)
+        url = (self.settings.webhook_url or "").rstrip("/") + WEBHOOK_PATH
+        await application.bot.set_webhook(
+            url=url, secret_token=secret.get_secret_value(), allowed_updates=ALLOWED_UPDATES
+        )
+        event(logger, "runtime.webhook_set", path=WEBHOOK_PATH)
+
+    async def _serve_http(self, services: Services, wake: asyncio.Event, port: int) -> None:
+        import uvicorn
+
+        app = build_web_app(services=services, liveness=self.liveness, on_stored=wake.set, counters=services.counters)
+        config = uvicorn.Config(
+            app, host=self.settings.webhook_listen, port=port, log_level="warning", access_log=False, lifespan="off"
+        )
+        self.http_server = uvicorn.Server(config)
+        self._spawn(self.http_server.serve(), "http")
+        while not self.http_server.started:  # noqa: ASYNC110 (uvicorn exposes only a flag)
+            await asyncio.sleep(0.01)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        task.add_done_callback(self._on_task_done)
+        self.tasks.append(task)
+
+    def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self.stop_event.is_set():
+            return
+        error = task.exception()
+        if error is not None:
+            logger.error("runtime.task_died task=%s error=%s", task.get_name(), type(error).__name__, exc_info=error)
+            # A dead loop means silent families; stop so a supervisor restarts the whole process.
+            self.stop_event.set()
+
+    async def _tick_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if self.tick is not None:
+            self.tick.run_due()
+
+    async def _publish_commands(self, application: AnyApplication) -> None:
+        """The command menu in each shipped language; Dutch is the default for everyone else."""
+        scope = BotCommandScopeAllPrivateChats()
+        try:
+            for language in shipped_languages():
+                with use_language(language):
+                    commands = [BotCommand(name, description) for name, description in common.command_menu()]
+                code = None if language == "nl" else language
+                await application.bot.set_my_commands(commands, scope=scope, language_code=code)
+        except TelegramError as error:
+            event(logger, "runtime.commands_not_set", logging.WARNING, error=type(error).__name__)
+
+    async def stop(self) -> None:
+        self.stop_event.set()
+        if self.http_server is not None:
+            self.http_server.should_exit = True
+        for task in self.tasks:
+            if task.get_name() == "poller":
+                task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout=10)
+        if self.sender is not None:
+            with contextlib.suppress(Exception):
+                self.sender.release()
+        if self.application is not None:
+            with contextlib.suppress(Exception):
+                await self.application.stop()
+            with contextlib.suppress(Exception):
+                await self.application.shutdown()
+        if self.services is not None:
+            self.services.db.dispose()
+        event(logger, "runtime.stopped")
+
+    async def run_until_signal(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, self.stop_event.set)
+        await self.start()
+        try:
+            await self.stop_event.wait()
+        finally:
+            await self.stop()
+
+    def backlog(self) -> dict[str, Any]:
+        assert self.services is not None
+        with self.services.db.session() as session:
+            count, age = delivery.outbox_backlog(session=session, now=self.services.clock.now())
+            return {
+                "inbox": delivery.inbox_counts(session=session),
+                "outbox": delivery.outbox_counts(session=session),
+                "outbox_backlog": count,
+                "outbox_oldest_seconds": age,
+            }
+
+
+class RuntimeThread:
+    """A runtime on its own event loop in a background thread: for the demo and the tests."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="waakvlam-bot", daemon=True)
+        self._error: BaseException | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def start(self, timeout: float = 30.0) -> None:
+        self._thread.start()
+        self.call(self.runtime.start(), timeout=timeout)
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30.0) -> T:
+        """Run a coroutine on the bot's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def run_sync(self, function: Callable[[], T], timeout: float = 30.0) -> T:
+        """Run a plain function on the bot's loop, between its other work."""
+
+        async def wrapper() -> T:
+            return function()
+
+        return self.call(wrapper(), timeout=timeout)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+        try:
+            self.call(self.runtime.stop(), timeout=30.0)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=10)

@@ -1,0 +1,18 @@
+"""A local fake Telegram Bot API for tests, the demo and benchmarks. See README.md beside this file."""
+
+from bot.sandbox.people import SimGroup, SimUser, TopicView
+from bot.sandbox.server import Call, Refusal, Rejection, Sandbox, Stats
+from bot.sandbox.world import CallbackAnswer, ChatMessage
+
+__all__ = [
+    "Call",
+    "CallbackAnswer",
+    "ChatMessage",
+    "Refusal",
+    "Rejection",
+    "Sandbox",
+    "SimGroup",
+    "SimUser",
+    "Stats",
+    "TopicView",
+]

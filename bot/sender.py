@@ -1,0 +1,308 @@
+"""Delivers the outbox within Telegram's limits, and turns every failure into a decision.
+
+States of a message: pending -> sending (claimed, with a lease) -> sent, or back to pending with a
+later `not_before` (429, network trouble, 5xx), or failed (blocked by the user, a permanent 400).
+A row left `sending` by a process that died is claimed again when its lease runs out; that is the
+one window in which Telegram may show a message twice (see docs/delivery.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, Protocol
+
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.context import Services
+from bot.logs import event
+from domain.ratelimit import FloodSchedule, Limits
+from storage import delivery
+from storage.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+# The sender calls methods by name from stored rows; PTB suggests its typed methods instead.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
+
+CLAIM_LEASE = timedelta(seconds=60)
+SENDER_LEASE = timedelta(seconds=15)
+GIVE_UP_AFTER = timedelta(hours=24)
+
+# Called in the failing row's transaction: (session, row, reason, now).
+FailureHook = Callable[..., None]
+MigrationHook = Callable[..., None]
+
+
+class PayloadResolver(Protocol):
+    """Rows whose payload names a target to work out at send time (e.g. "the family's forum topic").
+
+    `call` sends such a row (it may create the topic first and retry once in a new one); `after_sent`
+    runs in the transaction that marks the row sent (e.g. to remember the new message's id).
+    """
+
+    def handles(self, row: OutboxMessage) -> bool: ...
+
+    async def call(self, bot: Bot, row: OutboxMessage) -> Any: ...
+
+    def after_sent(self, *, session: Any, row: OutboxMessage, result: Any, now: Any) -> None: ...
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    value: Any = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def backoff(attempts: int) -> float:
+    """Exponential backoff with jitter, capped at five minutes."""
+    return min(300.0, 2.0 ** min(attempts, 9)) * (0.5 + random.random() / 2)
+
+
+class Sender:
+    """One sender per deployment sends (a lease decides which instance), so limits hold globally."""
+
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        services: Services,
+        on_unreachable: FailureHook | None = None,
+        on_undeliverable: FailureHook | None = None,
+        on_migrated: MigrationHook | None = None,
+        resolver: PayloadResolver | None = None,
+    ) -> None:
+        settings = services.settings
+        self.bot = bot
+        self.services = services
+        self.schedule = FloodSchedule(
+            Limits(
+                global_per_second=settings.sender_global_per_second,
+                per_chat_per_second=settings.sender_per_chat_per_second,
+                per_group_per_minute=settings.sender_per_group_per_minute,
+                margin=settings.sender_margin_seconds,
+            )
+        )
+        self.in_flight = asyncio.Semaphore(settings.sender_max_in_flight)
+        self.on_unreachable = on_unreachable
+        self.on_undeliverable = on_undeliverable
+        self.on_migrated = on_migrated
+        self.resolver = resolver
+        self.stats = services.counters
+        self.alive_at = 0.0
+        self._lease_until = 0.0
+        # Chats that must wait for their per-chat limit, with the monotonic time they are ready.
+        self._paced: dict[int, float] = {}
+
+    def _count(self, key: str) -> None:
+        key = f"sender_{key}"
+        self.stats[key] = self.stats.get(key, 0) + 1
+
+    def holds_lease(self) -> bool:
+        """Take or renew the sender lease; a few seconds of margin before it runs out."""
+        if time.monotonic() < self._lease_until - SENDER_LEASE.total_seconds() / 2:
+            return True
+        with self.services.db.session() as session:
+            held = delivery.acquire_lease(
+                session=session,
+                name="sender",
+                holder=self.services.instance,
+                now=self.services.clock.now(),
+                duration=SENDER_LEASE,
+            )
+        self._lease_until = time.monotonic() + SENDER_LEASE.total_seconds() if held else 0.0
+        return held
+
+    def release(self) -> None:
+        with self.services.db.session() as session:
+            delivery.release_lease(session=session, name="sender", holder=self.services.instance)
+        self._lease_until = 0.0
+
+    async def run(self, stop: asyncio.Event, *, idle_wait: float = 0.5) -> None:
+        signal = self.services.outbox_signal
+        while not stop.is_set():
+            self.alive_at = time.monotonic()
+            try:
+                sent = await self.drain_once() if self.holds_lease() else 0
+            except Exception:  # a database hiccup must not end delivery for good
+                logger.exception("sender.loop_error")
+                sent = 0
+            if sent:
+                continue
+            signal.clear()
+            paced = self.next_paced_wait()
+            timeout = idle_wait if paced is None else min(idle_wait, paced + 0.01)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(signal.wait(), timeout=timeout)
+        await self._wait_in_flight()
+
+    async def _wait_in_flight(self) -> None:
+        for _ in range(self.services.settings.sender_max_in_flight):
+            await self.in_flight.acquire()
+        for _ in range(self.services.settings.sender_max_in_flight):
+            self.in_flight.release()
+
+    async def drain_once(self, *, batch: int = 200) -> int:
+        """Send what is due now and what the limits allow; returns how many were sent or settled."""
+        now = self.services.clock.now()
+        paced = [chat for chat, ready in self._paced.items() if ready > time.monotonic()]
+        with self.services.db.session() as session:
+            rows = delivery.claim_outbox(
+                session=session,
+                instance=self.services.instance,
+                now=now,
+                lease=CLAIM_LEASE,
+                limit=batch,
+                skip_chat_ids=paced[:500],
+            )
+        tasks: list[asyncio.Task[None]] = []
+        waiting: list[OutboxMessage] = []
+        for row in rows:
+            ready = self.schedule.chat_ready_at(row.chat_id, time.monotonic())
+            if ready - time.monotonic() > 0.25:
+                # Holding a slow chat's row would stall every other chat behind it.
+                self._paced[row.chat_id] = ready
+                waiting.append(row)
+                continue
+            await self.in_flight.acquire()
+            slot = self.schedule.reserve(row.chat_id, time.monotonic())
+            tasks.append(asyncio.create_task(self._send_at(row, slot)))
+        if waiting:
+            # Released as they were: still due, just not to these chats for a moment.
+            with self.services.db.session() as session:
+                delivery.release_claims(session=session, message_ids=[row.id for row in waiting if row.id])
+        if tasks:
+            await asyncio.gather(*tasks)
+        self._paced = {chat: ready for chat, ready in self._paced.items() if ready > time.monotonic()}
+        return len(tasks)
+
+    def next_paced_wait(self) -> float | None:
+        """Seconds until a chat held back by pacing may receive again."""
+        if not self._paced:
+            return None
+        return max(0.0, min(self._paced.values()) - time.monotonic())
+
+    async def _send_at(self, row: OutboxMessage, slot: float) -> None:
+        try:
+            delay = slot - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await self._deliver(row)
+        finally:
+            self.in_flight.release()
+
+    async def _call(self, row: OutboxMessage) -> Any:
+        if self.resolver is not None and self.resolver.handles(row):
+            return await self.resolver.call(self.bot, row)
+        return await self.bot.do_api_request(row.method, api_kwargs=dict(row.payload))
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        assert row.id is not None
+        try:
+            result = await self._call(row)
+        except RetryAfter as error:
+            seconds = retry_after_seconds(error)
+            self._count("retry_after")
+            self.schedule.hold_chat(row.chat_id, time.monotonic() + seconds)
+            self._reschedule(row, seconds, f"429 retry after {seconds:g}s", count_attempt=False)
+        except ChatMigrated as error:
+            self._count("migrated")
+            self._migrate(row, int(error.new_chat_id))
+        except Forbidden as error:
+            self._count("forbidden")
+            self._fail(row, f"forbidden: {error.message}", self.on_unreachable)
+        except InvalidToken:
+            self._count("invalid_token")
+            self._reschedule(row, 60.0, "invalid token")
+            raise
+        except BadRequest as error:
+            self._count("bad_request")
+            self._fail(row, f"bad request: {error.message}", self.on_undeliverable)
+        except (NetworkError, TelegramError) as error:
+            # Timeouts, dropped connections and 5xx: Telegram may or may not have the message.
+            self._count("network_error")
+            self._network_failure(row, f"{type(error).__name__}: {error.message}")
+        else:
+            message_id = result.get("message_id") if isinstance(result, dict) else None
+            with self.services.db.session() as session:
+                delivery.mark_sent(
+                    session=session,
+                    message_id=row.id,
+                    now=self.services.clock.now(),
+                    telegram_message_id=message_id,
+                )
+                if self.resolver is not None and self.resolver.handles(row):
+                    self.resolver.after_sent(session=session, row=row, result=result, now=self.services.clock.now())
+            self._count("sent")
+            event(logger, "outbox.sent", id=row.id, purpose=row.purpose, attempts=row.attempts + 1)
+
+    def _reschedule(self, row: OutboxMessage, seconds: float, reason: str, *, count_attempt: bool = True) -> None:
+        assert row.id is not None
+        with self.services.db.session() as session:
+            delivery.reschedule(
+                session=session,
+                message_id=row.id,
+                not_before=self.services.clock.now() + timedelta(seconds=seconds),
+                error=reason,
+                count_attempt=count_attempt,
+            )
+        event(logger, "outbox.retry", logging.WARNING, id=row.id, reason=reason, wait=round(seconds, 2))
+
+    def _network_failure(self, row: OutboxMessage, reason: str) -> None:
+        if self.services.clock.now() - row.created_at > GIVE_UP_AFTER:
+            self._fail(row, f"gave up after {row.attempts + 1} attempts: {reason}", self.on_undeliverable)
+            return
+        self._reschedule(row, backoff(row.attempts), reason)
+
+    def _fail(self, row: OutboxMessage, reason: str, hook: FailureHook | None) -> None:
+        assert row.id is not None
+        now = self.services.clock.now()
+        with self.services.db.session() as session:
+            delivery.mark_failed(session=session, message_id=row.id, error=reason)
+            if hook is not None:
+                hook(session=session, row=row, reason=reason, now=now)
+        self.services.outbox_signal.set()
+        event(logger, "outbox.failed", logging.WARNING, id=row.id, purpose=row.purpose, reason=reason[:80])
+
+    def _migrate(self, row: OutboxMessage, new_chat_id: int) -> None:
+        assert row.id is not None
+        with self.services.db.session() as session:
+            delivery.move_chat(session=session, old_chat_id=row.chat_id, new_chat_id=new_chat_id)
+            delivery.reschedule(
+                session=session,
+                message_id=row.id,
+                not_before=self.services.clock.now(),
+                error="group migrated",
+                count_attempt=False,
+            )
+            if self.on_migrated is not None:
+                self.on_migrated(session=session, old_chat_id=row.chat_id, new_chat_id=new_chat_id)
+        event(logger, "outbox.migrated", id=row.id, new_chat_id=new_chat_id)
+
+
+async def run_forever(coroutine_factory: Callable[[], Awaitable[None]], name: str) -> None:
+    """Restart a background loop that crashed, after a short pause, so delivery never stops."""
+    while True:
+        try:
+            await coroutine_factory()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s.crashed", name)
+            await asyncio.sleep(1.0)

@@ -1,0 +1,185 @@
+"""Configuration from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from storage.db import default_database_url
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads. `docs/operations.md` lists them with these descriptions."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, description="Bot token from @BotFather. Without it `python -m bot` starts the demo."
+    )
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        description="Bot API base URL; the token and method are appended.",
+    )
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL: a SQLite file by default, or postgresql+psycopg://user@host/db.",
+    )
+    bot_admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Telegram user ids that are coordinators with admin rights.",
+    )
+    timezone: str = Field(default="Europe/Amsterdam", description="Default time zone for local times.")
+    coordinator_group_id: int | None = Field(
+        default=None, description="Chat id of the coordinators' group (can also be set with /setgroup)."
+    )
+    webhook_url: str | None = Field(
+        default=None, description="Public HTTPS URL for webhook mode; long polling when unset."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="Secret token Telegram sends in X-Telegram-Bot-Api-Secret-Token."
+    )
+    webhook_listen: str = Field(default="0.0.0.0", description="Address the webhook server binds.")  # noqa: S104
+    webhook_port: int = Field(default=8080, description="Port the webhook server binds.")
+    http_port: int | None = Field(
+        default=None, description="In polling mode, serve /healthz and /metrics on this port (off when unset)."
+    )
+    run_inbox_worker: bool = Field(default=True, description="Handle stored updates in this instance.")
+    run_sender: bool = Field(default=True, description="Take part in sending the outbox (one instance at a time).")
+    tick_seconds: float = Field(default=5.0, gt=0, description="How often due work is looked for.")
+    poll_timeout: int = Field(default=25, ge=0, description="Long-polling timeout in seconds.")
+    sender_global_per_second: float = Field(
+        default=30.0, gt=0, description="Messages per second to all chats together."
+    )
+    sender_per_chat_per_second: float = Field(default=1.0, gt=0, description="Messages per second to one private chat.")
+    sender_per_group_per_minute: float = Field(default=20.0, gt=0, description="Messages per minute to one group.")
+    sender_margin_seconds: float = Field(
+        default=0.05, ge=0, description="Extra spacing so network jitter never crosses a limit."
+    )
+    sender_max_in_flight: int = Field(default=8, ge=1, description="Messages sent at the same time.")
+    invite_valid_hours: int = Field(default=72, gt=0, description="How long an invite link works.")
+    consent_version: str = Field(default="2026-11", description="Version of the privacy notice.")
+    # Check-ins (waakvlam) and concerns; see docs/coordinators.md.
+    checkin_default_rhythm: str = Field(
+        default="biweekly",
+        pattern="^(weekly|biweekly|monthly|off)$",
+        description="Check-in rhythm of a new family: weekly, biweekly, monthly or off.",
+    )
+    checkin_default_weekday: int = Field(
+        default=1, ge=0, le=6, description="Weekday of a new family's check-in (0 = Monday)."
+    )
+    checkin_default_daypart: str = Field(
+        default="morning",
+        pattern="^(morning|afternoon|evening)$",
+        description="Part of the day of a new family's check-in: morning, afternoon or evening.",
+    )
+    quiet_hours_start: time = Field(
+        default=time(21, 0), description="Start of the quiet hours (local time): no check-ins or reminders."
+    )
+    quiet_hours_end: time = Field(default=time(8, 0), description="End of the quiet hours (local time).")
+    checkin_reminder_hours: float = Field(
+        default=24.0, gt=0, description="Hours after an unanswered check-in before one gentle reminder."
+    )
+    checkin_answer_hours: float = Field(
+        default=72.0, gt=0, description="Hours after which an unanswered check-in counts as missed."
+    )
+    checkin_missed_threshold: int = Field(
+        default=2, ge=1, description="Missed check-ins in a row before the coordinator hears 'no contact'."
+    )
+    checkin_step_down_after: int = Field(
+        default=3, ge=1, description="'Good' answers in a row before a lower rhythm is offered (or set)."
+    )
+    office_days: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4],
+        description="Coordinators' office days, comma-separated (0 = Monday); default Monday to Friday.",
+    )
+    office_start: time = Field(default=time(8, 30), description="Office hours start (local time).")
+    office_end: time = Field(default=time(17, 0), description="Office hours end (local time).")
+    escalation_wait_office_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        description="Minutes a concern waits for acknowledgement in office hours before it moves on.",
+    )
+    escalation_wait_outside_minutes: float = Field(
+        default=120.0, gt=0, description="Minutes it waits outside office hours (only without a morning rule)."
+    )
+    escalation_morning_rule: time | None = Field(
+        default=time(9, 0),
+        description="Outside office hours the next escalation step waits until this time on the next office "
+        "day; empty for teams with an evening rota (then the outside wait applies).",
+    )
+    # Help requests and volunteers; see docs/help-requests.md.
+    request_support_wait_hours: float = Field(
+        default=4.0, ge=0, description="Hours the family's own support volunteer has alone before others are asked."
+    )
+    request_wave_size: int = Field(default=5, ge=1, description="Volunteers asked at once in each round.")
+    request_wave_interval_hours: float = Field(
+        default=6.0, gt=0, description="Hours before the next round of volunteers is asked, while nobody accepted."
+    )
+    request_unmatched_wait_hours: float = Field(
+        default=24.0, gt=0, description="Hours without an accept before the family's coordinator is told."
+    )
+    request_unmatched_lead_hours: float = Field(
+        default=12.0, ge=0, description="The coordinator is also told when this close to the start nobody accepted."
+    )
+    request_reminder_at: time = Field(
+        default=time(18, 0), description="Local time of the reminder on the day before a task."
+    )
+    request_short_notice_hours: float = Field(
+        default=2.0, gt=0, description="Hours before the start of a task accepted too late for the day-before reminder."
+    )
+    request_followup_hours: float = Field(
+        default=2.0, ge=0, description="Hours after a task ends before both sides are asked whether it happened."
+    )
+    request_retention_days: int = Field(
+        default=90, ge=1, description="Days after a request closes before its free text (note, destination) is deleted."
+    )
+    vog_valid_years: int = Field(
+        default=3, ge=1, description="Years a VOG (certificate of conduct) counts for tasks with children."
+    )
+    vog_warn_days: int = Field(
+        default=30, ge=0, description="Days before a VOG stops counting that volunteer and coordinator are reminded."
+    )
+    volunteer_weekly_cap: int = Field(
+        default=3, ge=0, description="Requests a newly approved volunteer is offered per week at most (changeable)."
+    )
+    log_level: str = Field(default="INFO", description="Logging level.")
+    instance_id: str | None = Field(default=None, description="Name of this instance in logs and leases.")
+
+    @field_validator("bot_admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("office_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("escalation_morning_rule", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def token(self) -> str | None:
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None

@@ -1,0 +1,104 @@
+"""The HTTP side: Telegram's webhook, `/healthz` and `/metrics` (Prometheus text format).
+
+The webhook answers 200 only after the update is stored in the inbox, so Telegram keeps retrying an
+update we could not store. A wrong or missing secret token gets 403 and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.context import Services
+from bot.inbox import store_raw_updates
+from bot.logs import event
+from storage import metrics
+
+logger = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
+WEBHOOK_PATH = "/telegram/webhook"
+MAX_BODY = 1_000_000
+
+
+class Liveness:
+    """What /healthz reports about the loops; filled in by the runtime."""
+
+    def __init__(self) -> None:
+        self.probes: dict[str, Callable[[], float]] = {}
+        self.stale_after = 60.0
+
+    def report(self) -> dict[str, bool]:
+        now = time.monotonic()
+        return {name: (now - probe()) < self.stale_after for name, probe in self.probes.items()}
+
+
+def build_web_app(
+    *, services: Services, liveness: Liveness, on_stored: Callable[[], None], counters: dict[str, int]
+) -> Starlette:
+    secret = services.settings.webhook_secret.get_secret_value() if services.settings.webhook_secret else ""
+
+    async def webhook(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        # Constant time, so the secret cannot be guessed byte by byte from response times.
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            counters["webhook_refused"] = counters.get("webhook_refused", 0) + 1
+            return PlainTextResponse("forbidden", status_code=403)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return PlainTextResponse("too large", status_code=413)
+        try:
+            raw = json.loads(body)
+        except ValueError:
+            counters["webhook_bad_json"] = counters.get("webhook_bad_json", 0) + 1
+            return PlainTextResponse("bad request", status_code=400)
+        if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
+            return PlainTextResponse("bad request", status_code=400)
+        try:
+            store_raw_updates(services, [raw])
+        except Exception:
+            logger.exception("webhook.store_failed")
+            # Not 200: Telegram will deliver this update again.
+            return PlainTextResponse("unavailable", status_code=503)
+        counters["webhook_updates"] = counters.get("webhook_updates", 0) + 1
+        on_stored()
+        return PlainTextResponse("ok")
+
+    async def healthz(request: Request) -> Response:
+        loops = liveness.report()
+        try:
+            with services.db.session() as session:
+                backlog = metrics.backlog(session=session, now=services.clock.now())
+            database = True
+        except Exception as error:
+            event(logger, "health.database_unreachable", logging.WARNING, error=type(error).__name__)
+            backlog, database = {}, False
+        healthy = database and all(loops.values())
+        body = {"ok": healthy, "database": database, "loops": loops, **backlog}
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    async def prometheus(request: Request) -> Response:
+        with services.db.session() as session:
+            text = metrics.render(session=session, now=services.clock.now(), counters=counters)
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+    return Starlette(
+        routes=[
+            Route(WEBHOOK_PATH, webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
+        ]
+    )
+
+
+def describe(app: Any) -> list[str]:
+    return [route.path for route in app.routes]

@@ -1,0 +1,118 @@
+"""Coordinators manage the list of neighbourhoods that families and volunteers choose from."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.i18n import _, hi
+from conversations.dialogue import END, STAY, Dialogue
+from conversations.ui import answer_button, callback, column, int_arg, parse_callback, reply, retire_buttons
+from storage import people
+from storage.models import Role
+
+NAME = "areas"
+ADD = "add"
+PREFIX = "area"
+
+
+def _is_coordinator(context: BotContext) -> bool:
+    person = context.person
+    return person is not None and person.role == Role.COORDINATOR and person.consent_at is not None
+
+
+async def show(update: Update, context: BotContext) -> str | None:
+    """/areas: the list, with buttons to add one or take one out."""
+    if not _is_coordinator(context):
+        await answer_button(update)
+        await reply(update, _("Only coordinators can manage neighbourhoods."))
+        return END
+    await answer_button(update)
+    with context.session() as session:
+        areas = [(area.id, area.name) for area in people.active_areas(session=session)]
+    lines = [_("<b>Neighbourhoods</b>")] + [f"• {hi(name)}" for _id, name in areas]
+    if not areas:
+        lines.append(_("There are none yet."))
+    buttons = [(_("➕ Add a neighbourhood"), callback(PREFIX, "add"))]
+    buttons += [(_("Remove {name}").format(name=name), callback(PREFIX, "del", area_id)) for area_id, name in areas]
+    await reply(update, "\n".join(lines), column(buttons))
+    return END
+
+
+async def ask_name(update: Update, context: BotContext) -> str | None:
+    """The add button: ask for the name."""
+    if not _is_coordinator(context):
+        await answer_button(update, _("Only coordinators can manage neighbourhoods."))
+        return END
+    await answer_button(update)
+    await retire_buttons(update)
+    await reply(update, _("Type the name of the neighbourhood. (Send /cancel to stop.)"))
+    return ADD
+
+
+async def add(update: Update, context: BotContext) -> str | None:
+    """The typed name."""
+    message = update.effective_message
+    name = " ".join((message.text or "").split()) if message else ""
+    if not name or len(name) > 64:
+        await reply(update, _("Please send a name of at most {count} characters.").format(count=64))
+        return STAY
+    with context.session() as session:
+        area = people.add_area(session=session, name=name, now=context.now())
+        people.audit(
+            session=session,
+            actor_id=context.person.id if context.person else None,
+            action="area_added",
+            subject_id=area.id,
+            now=context.now(),
+        )
+    await reply(update, _("Added: {name}. Send /areas to see the list.").format(name=hi(name)))
+    return END
+
+
+async def remove(update: Update, context: BotContext) -> str | None:
+    """A remove button: rights and the area are checked again here."""
+    parts = parse_callback(update.callback_query.data if update.callback_query else None, PREFIX)
+    area_id = int_arg(parts[1]) if parts and len(parts) == 2 else None
+    if not _is_coordinator(context) or area_id is None:
+        await answer_button(update, _("That button no longer works."))
+        return END
+    with context.session() as session:
+        area = people.get_area(session=session, area_id=area_id)
+        removed = area is not None and area.active and people.deactivate_area(session=session, area_id=area_id)
+    await answer_button(update)
+    await retire_buttons(update)
+    if removed and area is not None:
+        await reply(
+            update,
+            _("Removed: {name}. People who chose it keep it until they change it.").format(name=hi(area.name)),
+        )
+    else:
+        await reply(update, _("That neighbourhood was already removed."))
+    return END
+
+
+async def not_a_name(update: Update, context: BotContext) -> str | None:
+    """Anything but text while a name is expected."""
+    await reply(update, _("Please type the name of the neighbourhood, or send /cancel."))
+    return STAY
+
+
+def build() -> Dialogue:
+    private = filters.ChatType.PRIVATE
+    return Dialogue(
+        name=NAME,
+        entry_points=[
+            CommandHandler("areas", show, filters=filters.UpdateType.MESSAGE & private),
+            CallbackQueryHandler(show, pattern=r"^menu:areas$"),
+            CallbackQueryHandler(ask_name, pattern=rf"^{PREFIX}:add$"),
+            CallbackQueryHandler(remove, pattern=rf"^{PREFIX}:del:"),
+        ],
+        states={
+            ADD: [
+                MessageHandler(filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND, add),
+                MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.COMMAND, not_a_name),
+            ]
+        },
+    )

@@ -1,0 +1,399 @@
+"""Commands that work everywhere: /help, /language, /privacy, /mydata, /delete, /cancel, /menu."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from typing import Any
+
+from telegram import InputFile, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from bot.context import BotContext, Services
+from bot.i18n import LANGUAGE_NAMES, N_, _, h, hi, set_language, shipped_languages, use_language
+from bot.logs import event
+from conversations import menu
+from conversations.ui import answer_button, callback, column, parse_callback, reply, retire_buttons
+from storage import people
+from storage.models import Role, Setting
+
+logger = logging.getLogger(__name__)
+
+PRIVATE = filters.ChatType.PRIVATE
+COORDINATOR_GROUP_KEY = "coordinator_group_id"
+
+# (command, description) for Telegram's command menu; descriptions are translated when published.
+COMMANDS: list[tuple[str, str]] = [
+    ("start", N_("Start or continue")),
+    ("menu", N_("What you can do")),
+    ("help", N_("Help")),
+    ("language", N_("Change language")),
+    ("privacy", N_("What we store and why")),
+    ("mydata", N_("See all your data")),
+    ("delete", N_("Delete your data")),
+    ("cancel", N_("Stop what you are doing")),
+]
+
+
+def command_menu() -> list[tuple[str, str]]:
+    return [(name, _(description)) for name, description in COMMANDS]
+
+
+# --- coordinators' group --------------------------------------------------------------------------
+
+
+def load_coordinator_group(services: Services) -> None:
+    with services.db.session() as session:
+        stored = session.get(Setting, COORDINATOR_GROUP_KEY)
+    if stored is not None:
+        services.coordinator_group_id = int(stored.value)
+    elif services.settings.coordinator_group_id is not None:
+        services.coordinator_group_id = services.settings.coordinator_group_id
+
+
+def save_coordinator_group(services: Services, session: Any, chat_id: int) -> None:
+    setting = session.get(Setting, COORDINATOR_GROUP_KEY) or Setting(key=COORDINATOR_GROUP_KEY, value="")
+    setting.value = str(chat_id)
+    session.add(setting)
+    services.coordinator_group_id = chat_id
+
+
+def is_coordinator_group(context: BotContext, chat_id: int) -> bool:
+    return context.services.coordinator_group_id == chat_id
+
+
+async def refuse_group(update: Update, context: BotContext) -> None:
+    """In a group that is not the coordinators' group, answer commands with the way to a private chat."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or not message.text or not message.text.startswith("/"):
+        return
+    if message.text.split()[0].split("@")[0] == "/setgroup" and user.id in context.services.settings.bot_admin_ids:
+        await set_group(update, context)
+        return
+    with context.session() as session:
+        person = people.get_person_by_telegram_id(session=session, telegram_id=user.id)
+    with use_language(person.language if person else None):
+        text = _(
+            "I only work in a private chat, so that what you share stays between you and us. "
+            "Tap here to talk to me: {link}"
+        ).format(link=h(f"https://t.me/{context.services.bot_username}"))
+    await message.reply_text(text)
+
+
+async def set_group(update: Update, context: BotContext) -> None:
+    """/setgroup in a group: make it the coordinators' group (admins only)."""
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None or user is None or chat.type == "private":
+        return
+    if user.id not in context.services.settings.bot_admin_ids:
+        await reply(update, _("Only a coordinator with admin rights can do that."))
+        return
+    with context.session() as session:
+        save_coordinator_group(context.services, session, chat.id)
+        people.audit(
+            session=session,
+            actor_id=None,
+            action="coordinator_group_set",
+            subject_id=None,
+            now=context.now(),
+            chat_id=chat.id,
+        )
+    await reply(update, _("This group is now the coordinators' group. Concerns and alerts will arrive here."))
+
+
+# --- help, menu, privacy --------------------------------------------------------------------------
+
+
+def role_of(context: BotContext) -> str | None:
+    person = context.person
+    return person.role if person and person.consent_at else None
+
+
+async def show_help(update: Update, context: BotContext) -> None:
+    """/help: what the bot is for and what this person can do."""
+    role = role_of(context)
+    lines = [_("<b>Waakvlam</b> keeps you in touch with neighbours who help and with your coordinator.")]
+    if role == Role.FAMILY:
+        lines.append(_("Use /menu to ask for help, see your requests or talk to someone."))
+    elif role == Role.VOLUNTEER:
+        lines.append(_("Use /menu to see requests, your tasks and your availability."))
+    elif role == Role.COORDINATOR:
+        lines.append(_("Use /menu for invites, neighbourhoods, volunteers and families."))
+    else:
+        lines.append(_("Send /start to sign up. It takes two minutes."))
+    lines.append(
+        _("/language changes the language, /privacy explains what we store, /mydata shows it, /delete erases it.")
+    )
+    lines.append(_("/cancel stops whatever you are doing."))
+    lines.append(
+        _(
+            "I am a bot, not a counsellor. In an emergency, call 112. Worried about violence or abuse at home: "
+            "Veilig Thuis 0800-2000. Thinking about suicide: 113 Zelfmoordpreventie, 113 or 0800-0113."
+        )
+    )
+    await reply(update, "\n\n".join(lines))
+
+
+def privacy_notice() -> str:
+    return "\n\n".join(
+        [
+            _("<b>Your privacy</b>"),
+            _(
+                "<b>What we store:</b> the name you want to be called, your neighbourhood, your language, "
+                "and what you ask for or offer. For families optionally the number and ages of the children. "
+                "For volunteers what they can help with and when."
+            ),
+            _(
+                "<b>Why:</b> to match help with the right neighbour and to let your coordinator stay in touch. "
+                "Nothing else, and never for advertising."
+            ),
+            _(
+                "<b>Who sees it:</b> your coordinator sees your profile and your messages to them. "
+                "A volunteer sees only what a task needs (your first name, neighbourhood, what and when), "
+                "and your street only after accepting that task."
+            ),
+            _(
+                "<b>How long:</b> as long as you use Waakvlam. Texts of finished requests are deleted "
+                "after 90 days. You can delete everything yourself at any time."
+            ),
+            _("<b>Your rights:</b> /mydata shows everything we store about you; /delete erases it."),
+        ]
+    )
+
+
+async def show_privacy(update: Update, context: BotContext) -> None:
+    """/privacy: the privacy notice."""
+    await reply(update, privacy_notice())
+
+
+async def show_menu(update: Update, context: BotContext) -> None:
+    """/menu: the actions for this person's role."""
+    if context.person is None or context.person.consent_at is None:
+        await reply(update, _("You are not signed up yet. Send /start to begin."))
+        return
+    await menu.send_menu(update, context)
+
+
+# --- language -------------------------------------------------------------------------------------
+
+
+def language_keyboard() -> Any:
+    return column([(LANGUAGE_NAMES.get(code, code), callback("lang", code)) for code in shipped_languages()])
+
+
+async def ask_language(update: Update, context: BotContext) -> None:
+    """/language: offer every shipped language, each in its own name."""
+    await reply(update, _("Which language do you want?"), language_keyboard())
+
+
+async def choose_language(update: Update, context: BotContext) -> None:
+    """A language button: store the choice (allowed before consent) and confirm in that language."""
+    parts = parse_callback(update.callback_query.data if update.callback_query else None, "lang")
+    if not parts or parts[0] not in shipped_languages() or context.person is None:
+        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        return
+    language = parts[0]
+    with context.session() as session:
+        person = people.get_person(session=session, person_id=context.person.id or 0)
+        if person is not None:
+            people.set_language(session=session, person=person, language=language, now=context.now())
+            context.person = person
+    set_language(language)
+    await answer_button(update)
+    await retire_buttons(update)
+    follow_up = _("Send /start to continue.") if context.person.consent_at is None else _("Send /menu to continue.")
+    await reply(
+        update,
+        _("From now on I will write in this language: {language}.").format(
+            language=h(LANGUAGE_NAMES.get(language, language))
+        )
+        + "\n"
+        + follow_up,
+    )
+
+
+# --- my data --------------------------------------------------------------------------------------
+
+
+def readable_export(data: dict[str, Any]) -> str:
+    person = data["person"]
+    lines = [_("<b>What Waakvlam stores about you</b>")]
+    lines.append(_("Name: {name}").format(name=hi(person.get("display_name") or "-")))
+    lines.append(
+        _("Language: {language}").format(language=h(LANGUAGE_NAMES.get(person["language"], person["language"])))
+    )
+    if person.get("role"):
+        lines.append(_("Role: {role}").format(role=h(role_label(person["role"]))))
+    if person.get("consent_at"):
+        lines.append(
+            _("Consent given: {when} (version {version})").format(
+                when=h(person["consent_at"][:16].replace("T", " ")),
+                version=h(person.get("consent_version") or ""),
+            )
+        )
+    family = data.get("family_profile")
+    if family:
+        lines.append(_("Neighbourhood: {area}").format(area=hi(family.get("area_name") or "-")))
+        if family.get("children_count") is not None:
+            lines.append(_("Children: {count}").format(count=hi(family["children_count"])))
+        if family.get("children_ages"):
+            lines.append(_("Ages: {ages}").format(ages=hi(family["children_ages"])))
+        lines.append(_("Help requests: {count}").format(count=hi(len(data.get("help_requests", [])))))
+        lines.append(_("Check-ins: {count}").format(count=hi(len(data.get("check_ins", [])))))
+    volunteer = data.get("volunteer_profile")
+    if volunteer:
+        lines.append(_("Neighbourhoods: {areas}").format(areas=hi(", ".join(volunteer.get("areas", [])) or "-")))
+        lines.append(
+            _("Can help with: {skills}").format(
+                skills=h(", ".join(skill_label(skill) for skill in volunteer.get("skills", [])) or "-")
+            )
+        )
+        lines.append(_("Tasks: {count}").format(count=hi(len(data.get("tasks", [])))))
+    lines.append(_("The attached file holds all of it, in a format other programs can read."))
+    return "\n".join(lines)
+
+
+def role_label(role: str) -> str:
+    labels: dict[str, str] = {
+        Role.FAMILY: _("family"),
+        Role.VOLUNTEER: _("volunteer"),
+        Role.COORDINATOR: _("coordinator"),
+    }
+    return labels.get(role, role)
+
+
+SKILL_LABELS = {
+    "babysitting": N_("Babysitting"),
+    "lift": N_("A ride"),
+    "groceries": N_("Groceries"),
+    "meal": N_("A meal"),
+    "company": N_("Company or a walk"),
+    "homework": N_("Homework help"),
+    "chores": N_("Small chores"),
+}
+
+
+def skill_label(skill: str) -> str:
+    return _(SKILL_LABELS[skill]) if skill in SKILL_LABELS else skill
+
+
+async def send_my_data(update: Update, context: BotContext) -> None:
+    """/mydata: everything stored about the person, readable and as JSON."""
+    person = context.person
+    if person is None or person.consent_at is None:
+        language = person.language if person else "nl"
+        await reply(
+            update,
+            _("We store nothing about you except your language choice ({language}).").format(
+                language=h(LANGUAGE_NAMES.get(language, language))
+            ),
+        )
+        return
+    with context.session() as session:
+        fresh = people.get_person(session=session, person_id=person.id or 0)
+        assert fresh is not None
+        data = people.export_person(session=session, person=fresh)
+        people.audit(
+            session=session,
+            actor_id=fresh.id,
+            action="export_own_data",
+            subject_id=fresh.id,
+            now=context.now(),
+        )
+    await reply(update, readable_export(data))
+    document = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+    chat = update.effective_chat
+    assert chat is not None
+    await chat.send_document(InputFile(io.BytesIO(document), filename="waakvlam-my-data.json"))
+    event(logger, "privacy.export", person_id=person.id)
+
+
+# --- delete ---------------------------------------------------------------------------------------
+
+
+async def ask_delete(update: Update, context: BotContext) -> None:
+    """/delete: confirm before erasing."""
+    if context.person is None or context.person.consent_at is None:
+        await reply(update, _("There is nothing to delete: we only store your language choice."))
+        return
+    await reply(
+        update,
+        _("Do you want to delete all your data? This cannot be undone. You can always sign up again."),
+        column([(_("Yes, delete everything"), callback("del", "yes")), (_("No, keep it"), callback("del", "no"))]),
+    )
+
+
+async def confirm_delete(update: Update, context: BotContext) -> None:
+    """The delete buttons: erase, anonymising only what an open safety case needs."""
+    parts = parse_callback(update.callback_query.data if update.callback_query else None, "del")
+    await answer_button(update)
+    await retire_buttons(update)
+    person = context.person
+    if not parts or person is None or person.consent_at is None:
+        await reply(update, _("There is nothing to delete."))
+        return
+    if parts[0] != "yes":
+        await reply(update, _("Nothing was deleted."))
+        return
+    from conversations import alerts  # circular at import time: alerts uses this module's helpers
+
+    now = context.now()
+    with context.session() as session:
+        fresh = people.get_person(session=session, person_id=person.id or 0)
+        assert fresh is not None and fresh.id is not None
+        keep_stub = people.has_open_safety_case(session=session, person_id=fresh.id)
+        alerts.family_left(session=session, person=fresh, now=now)
+        people.erase_person(session=session, person=fresh, keep_safety_stub=keep_stub, now=now)
+        people.audit(
+            session=session,
+            actor_id=None,
+            action="erased",
+            subject_id=fresh.id,
+            now=now,
+            kept_safety_stub=keep_stub,
+        )
+    context.person = None
+    context.services.outbox_signal.set()
+    event(logger, "privacy.erased", person_id=person.id, safety_stub=keep_stub)
+    await reply(
+        update,
+        _("Your data has been deleted. Thank you for the time with us. Send /start if you ever want to come back."),
+    )
+
+
+# --- cancel ---------------------------------------------------------------------------------------
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    """/cancel: leave any dialogue; what was already saved stays, nothing half-done is sent."""
+    chat = update.effective_chat
+    assert chat is not None
+    with context.session() as session:
+        state = people.get_dialogue(session=session, chat_id=chat.id)
+        people.clear_dialogue(session=session, chat_id=chat.id)
+    if state is None:
+        await reply(update, _("There was nothing to stop. Send /menu to see what you can do."))
+        return
+    if context.person is not None and context.person.consent_at is not None:
+        await reply(update, _("Stopped. Send /menu when you want to do something else."))
+    else:
+        await reply(update, _("Stopped. Send /start when you want to continue."))
+
+
+def build() -> list[BaseHandler[Any, Any, Any]]:
+    private_commands = filters.UpdateType.MESSAGE & PRIVATE
+    return [
+        CommandHandler("cancel", cancel, filters=private_commands),
+        CommandHandler("help", show_help, filters=private_commands),
+        CommandHandler("privacy", show_privacy, filters=private_commands),
+        CommandHandler("language", ask_language, filters=private_commands),
+        CommandHandler("mydata", send_my_data, filters=private_commands),
+        CommandHandler("delete", ask_delete, filters=private_commands),
+        CommandHandler("menu", show_menu, filters=private_commands),
+        CommandHandler("setgroup", set_group, filters=filters.UpdateType.MESSAGE & filters.ChatType.GROUPS),
+        CallbackQueryHandler(choose_language, pattern=r"^lang:"),
+        CallbackQueryHandler(confirm_delete, pattern=r"^del:"),
+    ]

@@ -1,0 +1,1697 @@
+"""Concerns: a family (or a volunteer about a family) reaches a human, and a human acknowledges it.
+
+* A family taps "Talk to someone" (or sends /talk, or agrees to forward a message sent outside a
+  dialogue). Text, voice notes and photos are copied to the coordinators as they are (copyMessage:
+  contents are never stored here, only message ids).
+* A concern goes to the family's primary coordinator with the family's context, then to the duo
+  partner, then to everyone (`domain.escalation`), until someone acknowledges it: claims it ("I'll take
+  this"), answers the family, or closes it. Every step is a row (`EscalationStep`) and an audit entry.
+* Coordinators work from the coordinators' group: one forum topic per family (created by the sender
+  when first needed, recreated if deleted) holds the family's timeline. Whatever a coordinator writes in
+  the topic goes to the family; the family's answers come back into it. Without a forum the same works by
+  replying to the bot's messages, in the group or in a private chat.
+* Urgent words (`domain.urgent`) get the safety numbers at once and an alert to every coordinator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from sqlmodel import Session
+from telegram import Bot, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext, JobHandler, Services, services_of
+from bot.i18n import LANGUAGE_NAMES, N_, _, format_when, h, hi, use_language
+from bot.logs import event
+from conversations import menu
+from conversations.dialogue import END, STAY, Dialogue
+from conversations.ui import (
+    answer_button,
+    callback,
+    int_arg,
+    keyboard,
+    markup_json,
+    parse_callback,
+    reply,
+    retire_buttons,
+)
+from domain import escalation as rules
+from domain.urgent import SAFETY_NUMBERS, SafetyNumber, UrgentCategory, detect_urgent, numbers_for
+from storage import care, delivery, people
+from storage.models import CheckIn, Concern, OutboxMessage, Person, Role
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "cc"  # concern buttons: take, close, nonote, fam
+FORWARD = "cf"  # "shall I pass this on?" buttons
+TALK = "talk"
+CLOSE_NOTE = "concern_close"
+
+# States of the talk dialogue.
+CHOOSE_FAMILY = "choose_family"
+WRITE = "write"
+# State of the close-note dialogue (a coordinator's private chat).
+NOTE = "note"
+
+# Payload keys the sender resolves (see TopicResolver); never sent to Telegram.
+TOPIC_KEY = "family_topic"
+RELAY_KEY = "waakvlam_relay"
+
+# A family's free messages go straight to the coordinators this long after a coordinator wrote to it.
+RELAY_WINDOW = timedelta(hours=48)
+# A header ("from Coco, your coordinator") is repeated only after this much quiet.
+HEADER_GAP = timedelta(minutes=30)
+
+ANSWER_EMOJI = {"good": "😊", "so_so": "😐", "not_good": "😟", "talk": "💬"}
+
+SOURCE_LABELS = {
+    "talk": N_("wants to talk to someone"),
+    "message": N_("sent a message for the coordinators"),
+    "checkin_not_good": N_("answered the check-in: not good"),
+    "checkin_talk": N_("answered the check-in: wants to talk to someone"),
+    "checkin_soso": N_("answered the check-in 'so-so' and would like a word with a coordinator"),
+    "reopen": N_("tapped 'we need help again'"),
+    "no_contact": N_("has not answered the last check-ins: no contact with this family"),
+    "unreachable": N_("can no longer be reached through the bot (they may have blocked it)"),
+    "urgent": N_("sent a message that suggests danger"),
+    "volunteer": N_("a volunteer raised a concern"),
+}
+
+MEDIA = (
+    filters.TEXT
+    | filters.VOICE
+    | filters.PHOTO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.AUDIO
+    | filters.Document.ALL
+    | filters.LOCATION
+)
+
+
+# --- settings and small helpers -------------------------------------------------------------------
+
+
+def policy(services: Services) -> rules.EscalationPolicy:
+    settings = services.settings
+    return rules.EscalationPolicy(
+        office_days=tuple(settings.office_days),
+        office_start=settings.office_start,
+        office_end=settings.office_end,
+        wait_office=timedelta(minutes=settings.escalation_wait_office_minutes),
+        wait_outside=timedelta(minutes=settings.escalation_wait_outside_minutes),
+        morning_rule=settings.escalation_morning_rule,
+        zone=settings.timezone,
+    )
+
+
+def name_of(person: Person | None) -> str:
+    if person is None:
+        return _("(someone)")
+    return person.display_name or _("(no name)")
+
+
+def is_coordinator(person: Person | None) -> bool:
+    return person is not None and person.role == Role.COORDINATOR and person.consent_at is not None
+
+
+def _enqueue(
+    *,
+    session: Session,
+    key: str,
+    chat_id: int,
+    payload: dict[str, Any],
+    now: datetime,
+    method: str = "sendMessage",
+    person_id: int | None = None,
+    purpose: str = "message",
+) -> bool:
+    return delivery.enqueue(
+        session=session,
+        dedupe_key=key[:128],
+        chat_id=chat_id,
+        payload=payload,
+        now=now,
+        method=method,
+        person_id=person_id,
+        purpose=purpose,
+    )
+
+
+def text_payload(chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
+    if markup is not None:
+        payload["reply_markup"] = markup_json(markup)
+    return payload
+
+
+def relay_meta(to_person_id: int, concern_id: int | None) -> dict[str, Any]:
+    """Marks an outgoing message so a reply to it finds its way back to this person."""
+    return {"to": to_person_id, "concern": concern_id}
+
+
+def group_id(services: Services) -> int | None:
+    return services.coordinator_group_id
+
+
+def topic_language(session: Session, family: Person | None) -> str:
+    """The language the bot writes in inside the coordinators' group: the family's primary's, or an admin's."""
+    if family is not None and family.id is not None:
+        profile = people.get_family(session=session, person_id=family.id)
+        primary = (
+            people.get_person(session=session, person_id=profile.primary_coordinator_id)
+            if profile and profile.primary_coordinator_id
+            else None
+        )
+        if primary is not None:
+            return primary.language
+    team = people.admins(session=session) or people.coordinators(session=session)
+    return team[0].language if team else "nl"
+
+
+def post_to_topic(
+    *,
+    session: Session,
+    services: Services,
+    family: Person,
+    key: str,
+    text: str,
+    now: datetime,
+    markup: InlineKeyboardMarkup | None = None,
+    concern_id: int | None = None,
+) -> bool:
+    """A line in the family's forum topic (or the group itself, when it has no topics)."""
+    group = group_id(services)
+    if group is None or family.id is None:
+        return False
+    payload = text_payload(group, text, markup)
+    payload[TOPIC_KEY] = family.id
+    payload[RELAY_KEY] = relay_meta(family.id, concern_id)
+    return _enqueue(session=session, key=key, chat_id=group, payload=payload, now=now, purpose="topic")
+
+
+def topic_note(
+    session: Session, services: Services, family: Person, key: str, message: str, now: datetime, **values: Any
+) -> None:
+    """A translated one-liner (msgid marked with N_) for the family's topic, in the group's language."""
+    with use_language(topic_language(session, family)):
+        text = _(message).format(**values)
+    post_to_topic(session=session, services=services, family=family, key=key, text=text, now=now)
+
+
+# --- what coordinators see about a family ---------------------------------------------------------
+
+
+def checkin_summary(checkins: Sequence[CheckIn], zone: str, language: str) -> str:
+    """'😊 12 Nov · — 26 Nov': the latest answers, oldest first; — for no answer, … for waiting."""
+    parts = []
+    for checkin in reversed(checkins):
+        mark = ANSWER_EMOJI.get(checkin.answer or "", "—" if checkin.missed else "…")
+        moment = checkin.sent_at or checkin.due_at
+        day = format_date(moment.astimezone(ZoneInfo(zone)).date(), format="d MMM", locale=language)
+        parts.append(f"{mark} {h(day)}")
+    return " · ".join(parts) if parts else _("none yet")
+
+
+def family_context(session: Session, family: Person, language: str) -> str:
+    """Only what a coordinator needs: name, area, language, the last check-in answers, open requests."""
+    assert family.id is not None
+    profile = people.get_family(session=session, person_id=family.id)
+    area = people.get_area(session=session, area_id=profile.area_id) if profile and profile.area_id else None
+    checkins = care.recent_checkins(session=session, family_id=family.id, limit=5)
+    requests = care.open_request_count(session=session, family_id=family.id)
+    with use_language(language):
+        lines = [
+            _("<b>{name}</b> · {area} · {language}").format(
+                name=hi(name_of(family)),
+                area=hi(area.name if area else _("neighbourhood not listed")),
+                language=h(LANGUAGE_NAMES.get(family.language, family.language)),
+            ),
+            _("Recent check-ins: {answers}").format(answers=checkin_summary(checkins, family.timezone, language)),
+            _("Open help requests: {count}").format(count=hi(requests)),
+        ]
+    return "\n".join(lines)
+
+
+def audit_opened(session: Session, coordinator: Person, family_id: int, now: datetime, how: str) -> None:
+    people.audit(
+        session=session, actor_id=coordinator.id, action="family_record_opened", subject_id=family_id, now=now, via=how
+    )
+
+
+# --- safety answer --------------------------------------------------------------------------------
+
+
+def number_line(number: SafetyNumber) -> str:
+    if number.key == "emergency":
+        return _("🚨 In danger right now: call {number}.").format(number=hi(number.number))
+    if number.key == "veilig_thuis":
+        return _(
+            "🏠 Violence or abuse at home, or worried about a child: {name}, {number} (free, day and night)."
+        ).format(name=h(number.name), number=hi(number.number))
+    return _("💬 Thinking about suicide: {name}, call {short} or {number} (free, day and night).").format(
+        name=h(number.name), short=hi(number.short_number or ""), number=hi(number.number)
+    )
+
+
+def safety_numbers_text(categories: Sequence[UrgentCategory] = ()) -> str:
+    """Every safety number, the ones that fit these categories first."""
+    first = list(numbers_for(categories))
+    rest = [number for number in SAFETY_NUMBERS.values() if number not in first]
+    return "\n".join(number_line(number) for number in first + rest)
+
+
+def when_seen_text(services: Services, person: Person, now: datetime, *, urgent: bool) -> str:
+    """What the family is told about when a coordinator will see the message."""
+    pol = policy(services)
+    in_office = rules.is_office_hours(now, pol)
+    if urgent:
+        if in_office:
+            return _("The coordinators have been alerted right away.")
+        return _(
+            "The coordinators have been alerted. It is outside office hours, so they may only see it by {when}."
+        ).format(when=h(format_when(rules.next_office_open(now, pol), person.timezone, person.language)))
+    when = h(format_when(rules.expected_contact_by(now, pol), person.timezone, person.language))
+    if in_office:
+        return _("A coordinator will contact you by {when}.").format(when=when)
+    return _("It is outside office hours now. A coordinator will see your message and contact you by {when}.").format(
+        when=when
+    )
+
+
+def passed_on_text(services: Services, person: Person, now: datetime, *, new: bool) -> str:
+    """The family's confirmation: passed on, when they will hear back, and out of hours the numbers."""
+    if not new:
+        return _("✓ Passed on to your coordinator.")
+    lines = [_("✓ I have passed this on to your coordinator."), when_seen_text(services, person, now, urgent=False)]
+    if not rules.is_office_hours(now, policy(services)):
+        lines.append(_("If it cannot wait:") + "\n" + safety_numbers_text())
+    lines.append(_("You can send more (text, a voice note or a photo); I will pass it on too."))
+    return "\n\n".join(lines)
+
+
+# --- raising and escalating -----------------------------------------------------------------------
+
+
+def _chain_people(session: Session, concern: Concern) -> tuple[int | None, int | None, list[int]]:
+    profile = people.get_family(session=session, person_id=concern.family_id) if concern.family_id else None
+    everyone = [c.id for c in people.coordinators(session=session) if c.id is not None]
+    primary = profile.primary_coordinator_id if profile else None
+    partner = profile.partner_coordinator_id if profile else None
+    return primary, partner, everyone
+
+
+def concern_markup(concern: Concern, *, private: bool) -> InlineKeyboardMarkup:
+    assert concern.id is not None
+    rows = [
+        [
+            (_("✋ I'll take this"), callback(PREFIX, "take", concern.id)),
+            (_("✅ Close"), callback(PREFIX, "close", concern.id)),
+        ]
+    ]
+    if private and concern.family_id is not None:
+        rows.append([(_("📋 Family and check-ins"), callback("cr", "open", concern.family_id))])
+    return keyboard(rows)
+
+
+def concern_card(
+    session: Session, services: Services, concern: Concern, *, language: str, level: int, private: bool, now: datetime
+) -> str:
+    """The alert a coordinator reads: what happened, about whom, and where the messages are."""
+    family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+    raiser = people.get_person(session=session, person_id=concern.raised_by_id) if concern.raised_by_id else None
+    with use_language(language):
+        if concern.urgent:
+            head = _("🚨 <b>URGENT</b>: {name} sent a message that suggests danger. Please act now.").format(
+                name=hi(name_of(family or raiser))
+            )
+        elif concern.source == "volunteer":
+            head = _("🔔 Volunteer {volunteer} raised a concern about {name}.").format(
+                volunteer=hi(name_of(raiser)), name=hi(name_of(family)) if family else _("(no family chosen)")
+            )
+        elif concern.source == "unreachable":
+            head = _(
+                "⚠️ {name} can no longer be reached through the bot (they may have blocked it). "
+                "Please get in touch another way."
+            ).format(name=hi(name_of(family)))
+        elif concern.source == "no_contact":
+            head = _("⚠️ No contact with {name}: the last check-ins were not answered. Please follow up.").format(
+                name=hi(name_of(family))
+            )
+        else:
+            head = _("🔔 {name} {what}.").format(
+                name=hi(name_of(family)), what=h(_(SOURCE_LABELS.get(concern.source, SOURCE_LABELS["talk"])))
+            )
+        lines = [head]
+        if level > rules.LEVEL_PRIMARY and not concern.urgent:
+            lines.append(
+                _("⏫ Nobody has picked this up since {when}.").format(
+                    when=h(format_when(concern.created_at, services.settings.timezone, language))
+                )
+            )
+        if family is not None:
+            lines.append(family_context(session, family, language))
+        if concern.source in ("no_contact", "unreachable"):
+            pass
+        elif private and (group_id(services) is None or concern.source == "volunteer" or family is None):
+            lines.append(_("Their messages follow below. Reply to any of them to answer; your reply goes to them."))
+        elif private:
+            lines.append(_("Their messages are in the family's topic in the coordinators' group."))
+        else:
+            lines.append(_("Whatever you write in this topic goes to the family."))
+    return "\n\n".join(lines)
+
+
+def _alert(
+    session: Session, services: Services, concern: Concern, coordinator: Person, *, level: int, now: datetime
+) -> None:
+    assert concern.id is not None and coordinator.telegram_id is not None
+    with use_language(coordinator.language):
+        text = concern_card(
+            session, services, concern, language=coordinator.language, level=level, private=True, now=now
+        )
+        markup = concern_markup(concern, private=True)
+    payload = text_payload(coordinator.telegram_id, text, markup)
+    to = concern.family_id if concern.family_id is not None and concern.source != "volunteer" else concern.raised_by_id
+    if to is not None:
+        payload[RELAY_KEY] = relay_meta(to, concern.id)
+    _enqueue(
+        session=session,
+        key=f"concern:{concern.id}:{level}{'u' if concern.urgent else ''}:{coordinator.id}",
+        chat_id=coordinator.telegram_id,
+        payload=payload,
+        now=now,
+        person_id=coordinator.id,
+        purpose="alert",
+    )
+
+
+def _alert_level(session: Session, services: Services, concern: Concern, level: int, now: datetime) -> str:
+    """Alert the people of one level of the chain, record the step, schedule the next one."""
+    assert concern.id is not None
+    primary, partner, everyone = _chain_people(session, concern)
+    target, ids = rules.targets_for_level(
+        level=level, primary_id=primary, partner_id=partner, all_ids=everyone, urgent=concern.urgent
+    )
+    notified: list[int] = []
+    for person_id in ids:
+        coordinator = people.get_person(session=session, person_id=person_id)
+        if coordinator is None or coordinator.telegram_id is None or coordinator.role != Role.COORDINATOR:
+            continue
+        _alert(session, services, concern, coordinator, level=level, now=now)
+        notified.append(person_id)
+        if concern.family_id is not None:
+            audit_opened(session, coordinator, concern.family_id, now, "alert")
+    care.set_level(session=session, concern_id=concern.id, level=level)
+    care.add_escalation_step(
+        session=session, concern_id=concern.id, level=level, target=target, notified=notified, now=now
+    )
+    people.audit(
+        session=session,
+        actor_id=None,
+        action="escalation_step",
+        subject_id=concern.family_id,
+        now=now,
+        concern=concern.id,
+        level=level,
+        target=target,
+        notified=notified,
+    )
+    due = rules.next_escalation_at(level=level, now=now, policy=policy(services), urgent=concern.urgent, target=target)
+    if due is not None:
+        delivery.schedule_job(
+            session=session,
+            kind="concern.escalate",
+            due_at=due,
+            dedupe_key=f"concern.escalate:{concern.id}:{level + 1}",
+            now=now,
+            subject_id=concern.id,
+        )
+    if not notified:
+        event(logger, "concern.nobody_to_alert", logging.WARNING, concern=concern.id, step=level)
+    return target
+
+
+def raise_concern(
+    *,
+    session: Session,
+    services: Services,
+    family: Person | None,
+    raised_by: Person | None,
+    source: str,
+    now: datetime,
+    urgent: bool = False,
+) -> tuple[Concern, bool]:
+    """Open a concern (or reuse the family's open one) and alert the first people; returns (concern, new).
+
+    An urgent message about an open concern makes that concern urgent: everyone is alerted at once.
+    """
+    existing: Concern | None = None
+    if family is not None and family.id is not None and source != "volunteer":
+        existing = family_concern(session, family.id)
+    elif raised_by is not None and raised_by.id is not None:
+        existing = care.open_concern_raised_by(session=session, person_id=raised_by.id)
+        if existing is not None and family is not None and existing.family_id not in (None, family.id):
+            existing = None
+    if existing is not None and not (urgent and not existing.urgent):
+        return existing, False
+    if existing is not None:
+        assert existing.id is not None
+        existing.urgent = True
+        existing.acknowledged_at = None
+        session.add(existing)
+        session.flush()
+        concern = existing
+    else:
+        concern = care.create_concern(
+            session=session,
+            family_id=family.id if family else None,
+            raised_by_id=raised_by.id if raised_by else None,
+            source="urgent" if urgent else source,
+            now=now,
+            urgent=urgent,
+            language=who.language if (who := raised_by or family) is not None else None,
+        )
+    assert concern.id is not None
+    level = rules.LEVEL_ALL if urgent else rules.LEVEL_PRIMARY
+    _alert_level(session, services, concern, level, now)
+    if family is not None:
+        people.add_timeline(
+            session=session,
+            family_id=family.id,
+            kind="concern_opened",
+            now=now,
+            actor_id=raised_by.id if raised_by else None,
+            ref_id=concern.id,
+            source=concern.source,
+            urgent=urgent,
+        )
+        if source != "volunteer" or urgent:
+            with use_language(topic_language(session, family)):
+                text = concern_card(
+                    session,
+                    services,
+                    concern,
+                    language=topic_language(session, family),
+                    level=level,
+                    private=False,
+                    now=now,
+                )
+                markup = concern_markup(concern, private=False)
+            post_to_topic(
+                session=session,
+                services=services,
+                family=family,
+                key=f"topic:concern:{concern.id}:{level}{'u' if urgent else ''}",
+                text=text,
+                now=now,
+                markup=markup,
+                concern_id=concern.id,
+            )
+        else:
+            topic_note(
+                session,
+                services,
+                family,
+                f"topic:volunteer:{concern.id}",
+                N_("🔔 A volunteer raised a concern about this family; it was sent to the coordinators privately."),
+                now,
+            )
+    event(logger, "concern.opened", concern=concern.id, source=concern.source, urgent=urgent)
+    return concern, True
+
+
+def family_concern(session: Session, family_id: int) -> Concern | None:
+    """The family's own open concern (not one a volunteer raised about them)."""
+    return care.open_concern(session=session, family_id=family_id, exclude_sources=("volunteer",))
+
+
+def escalate_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+    """`concern.escalate`: nobody acknowledged in time, so the next people in the chain are alerted."""
+    concern = care.get_concern(session=session, concern_id=int(job.subject_id or 0))
+    if concern is None or concern.status == care.ConcernStatus.CLOSED or concern.acknowledged_at is not None:
+        return
+    level = concern.escalation_level + 1
+    if level > rules.LEVEL_ALL:
+        return
+    target = _alert_level(session, services, concern, level, now)
+    family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+    if family is not None:
+        people.add_timeline(
+            session=session, family_id=family.id, kind="concern_escalated", now=now, ref_id=concern.id, level=level
+        )
+        if concern.source != "volunteer":
+            topic_note(
+                session,
+                services,
+                family,
+                f"topic:escalated:{concern.id}:{level}",
+                N_("⏫ Nobody has picked this up yet, so it went to: {who}."),
+                now,
+                who=h(target_label(target)),
+            )
+    event(logger, "concern.escalated", concern=concern.id, step=level, target=target)
+
+
+def target_label(target: str) -> str:
+    labels = {
+        rules.Target.PRIMARY: _("the primary coordinator"),
+        rules.Target.PARTNER: _("the duo partner"),
+        rules.Target.ALL: _("all coordinators"),
+    }
+    return labels.get(rules.Target(target), target)
+
+
+def no_contact(*, session: Session, services: Services, family: Person, reason: str, now: datetime) -> Concern | None:
+    """Contact with a family went quiet (missed check-ins, or the bot was blocked): coordinators follow up."""
+    assert family.id is not None
+    existing = care.open_concern(session=session, family_id=family.id, sources=("no_contact", "unreachable"))
+    if existing is not None:
+        return None
+    concern, _new = raise_concern(
+        session=session, services=services, family=family, raised_by=None, source=reason, now=now
+    )
+    return concern
+
+
+def no_contact_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+    """`concern.no_contact`: a family became unreachable (the sender saw a 403)."""
+    family = people.get_person(session=session, person_id=int(job.subject_id or 0))
+    if family is None or family.role != Role.FAMILY or family.consent_at is None:
+        return
+    no_contact(session=session, services=services, family=family, reason="unreachable", now=now)
+
+
+# --- relaying -------------------------------------------------------------------------------------
+
+
+def relay_in(
+    *,
+    session: Session,
+    services: Services,
+    sender: Person,
+    concern: Concern | None,
+    from_chat_id: int,
+    message_id: int,
+    now: datetime,
+    after_card: bool = False,
+) -> None:
+    """Copy a family's (or volunteer's) message to the coordinators: the family's topic, or private chats.
+
+    In private chats a short "from" line goes first, unless the concern's card was just sent (`after_card`)
+    or the same person wrote a moment ago.
+    """
+    assert sender.id is not None
+    family = (
+        people.get_person(session=session, person_id=concern.family_id)
+        if concern is not None and concern.family_id
+        else (sender if sender.role == Role.FAMILY else None)
+    )
+    by_volunteer = (concern is not None and concern.source == "volunteer") or sender.role != Role.FAMILY
+    copy = {"from_chat_id": from_chat_id, "message_id": message_id}
+    concern_id = concern.id if concern else None
+    group = group_id(services)
+    if family is not None and not by_volunteer and group is not None:
+        payload = {"chat_id": group, **copy, TOPIC_KEY: family.id, RELAY_KEY: relay_meta(sender.id, concern_id)}
+        _enqueue(
+            session=session,
+            key=f"relay:{from_chat_id}:{message_id}:topic",
+            chat_id=group,
+            payload=payload,
+            now=now,
+            method="copyMessage",
+            purpose="relay",
+        )
+    else:
+        last = care.last_event_at(session=session, family_id=sender.id, kinds=("relay_in",), actor_id=sender.id)
+        for coordinator in relay_recipients(session, sender, concern):
+            assert coordinator.telegram_id is not None
+            if not after_card and (last is None or now - last > HEADER_GAP):
+                with use_language(coordinator.language):
+                    text = _("💬 From {name}:").format(name=hi(name_of(sender)))
+                payload = text_payload(coordinator.telegram_id, text)
+                payload[RELAY_KEY] = relay_meta(sender.id, concern_id)
+                _enqueue(
+                    session=session,
+                    key=f"relayhead:{from_chat_id}:{message_id}:{coordinator.id}",
+                    chat_id=coordinator.telegram_id,
+                    payload=payload,
+                    now=now,
+                    person_id=coordinator.id,
+                    purpose="relay",
+                )
+            payload = {"chat_id": coordinator.telegram_id, **copy, RELAY_KEY: relay_meta(sender.id, concern_id)}
+            _enqueue(
+                session=session,
+                key=f"relay:{from_chat_id}:{message_id}:{coordinator.id}",
+                chat_id=coordinator.telegram_id,
+                payload=payload,
+                now=now,
+                method="copyMessage",
+                person_id=coordinator.id,
+                purpose="relay",
+            )
+    # Kinds and ids only: what was written is never kept.
+    people.add_timeline(
+        session=session, family_id=sender.id, kind="relay_in", now=now, actor_id=sender.id, ref_id=concern_id
+    )
+    if family is not None and family.id != sender.id:
+        people.add_timeline(
+            session=session,
+            family_id=family.id,
+            kind="volunteer_message",
+            now=now,
+            actor_id=sender.id,
+            ref_id=concern_id,
+        )
+
+
+def relay_recipients(session: Session, sender: Person, concern: Concern | None) -> list[Person]:
+    """Who gets a relayed message in private chats: the claimer, else everyone alerted, else the family's team."""
+    ids: list[int] = []
+    if concern is not None and concern.id is not None:
+        if concern.claimed_by_id is not None:
+            ids = [concern.claimed_by_id]
+        else:
+            ids = care.notified_ids(session=session, concern_id=concern.id)
+    if not ids and sender.id is not None:
+        last_writer = _last_writer(session, sender.id)
+        if last_writer is not None:
+            ids = [last_writer]
+    if not ids:
+        from conversations.alerts import coordinators_for
+
+        return [c for c in coordinators_for(session, sender) if c.telegram_id is not None]
+    found = [people.get_person(session=session, person_id=person_id) for person_id in ids]
+    return [c for c in found if c is not None and c.telegram_id is not None and c.role == Role.COORDINATOR]
+
+
+def _last_writer(session: Session, person_id: int) -> int | None:
+    events = care.timeline(session=session, family_id=person_id, limit=20)
+    for item in events:
+        if item.kind == "relay_out" and item.actor_id is not None:
+            return item.actor_id
+    return None
+
+
+def relay_out(
+    *,
+    session: Session,
+    services: Services,
+    coordinator: Person,
+    to: Person,
+    from_chat_id: int,
+    message_id: int,
+    now: datetime,
+) -> bool:
+    """Copy a coordinator's message to a family (or volunteer); the reply acknowledges their open concern."""
+    assert to.id is not None and coordinator.id is not None
+    if to.telegram_id is None:
+        return False
+    last = care.last_event_at(session=session, family_id=to.id, kinds=("relay_out",), actor_id=coordinator.id)
+    if last is None or now - last > HEADER_GAP:
+        with use_language(to.language):
+            text = (
+                _("💬 Message from {name}, your coordinator:")
+                if to.role == Role.FAMILY
+                else _("💬 Message from coordinator {name}:")
+            ).format(name=hi(name_of(coordinator)))
+        _enqueue(
+            session=session,
+            key=f"relayouthead:{from_chat_id}:{message_id}",
+            chat_id=to.telegram_id,
+            payload=text_payload(to.telegram_id, text),
+            now=now,
+            person_id=to.id,
+            purpose="relay",
+        )
+    _enqueue(
+        session=session,
+        key=f"relayout:{from_chat_id}:{message_id}",
+        chat_id=to.telegram_id,
+        payload={"chat_id": to.telegram_id, "from_chat_id": from_chat_id, "message_id": message_id},
+        now=now,
+        method="copyMessage",
+        person_id=to.id,
+        purpose="relay",
+    )
+    people.add_timeline(session=session, family_id=to.id, kind="relay_out", now=now, actor_id=coordinator.id)
+    concern = (
+        family_concern(session, to.id)
+        if to.role == Role.FAMILY
+        else care.open_concern_raised_by(session=session, person_id=to.id)
+    )
+    if concern is not None and concern.id is not None:
+        _take(session, services, concern, coordinator, now, tell_raiser=False)
+    return True
+
+
+def _take(
+    session: Session,
+    services: Services,
+    concern: Concern,
+    coordinator: Person,
+    now: datetime,
+    *,
+    tell_raiser: bool = True,
+) -> bool:
+    """Claim for this coordinator (acknowledging it), tell the others who were alerted and the topic.
+
+    The person who raised it hears who picked it up, unless the coordinator is already writing to them.
+    """
+    assert concern.id is not None and coordinator.id is not None
+    if not care.claim(session=session, concern_id=concern.id, coordinator_id=coordinator.id, now=now):
+        care.acknowledge(session=session, concern_id=concern.id, now=now)
+        return False
+    family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+    people.audit(
+        session=session,
+        actor_id=coordinator.id,
+        action="concern_claimed",
+        subject_id=concern.family_id,
+        now=now,
+        concern=concern.id,
+    )
+    primary, partner, _everyone = _chain_people(session, concern)
+    others = set(care.notified_ids(session=session, concern_id=concern.id))
+    others.update(person_id for person_id in (primary, partner) if person_id is not None)
+    others.discard(coordinator.id)
+    for person_id in sorted(others):
+        other = people.get_person(session=session, person_id=person_id)
+        if other is None or other.telegram_id is None:
+            continue
+        with use_language(other.language):
+            text = _("✋ {coordinator} has taken the concern about {name}.").format(
+                coordinator=hi(name_of(coordinator)), name=hi(name_of(family)) if family else _("(no family)")
+            )
+        _enqueue(
+            session=session,
+            key=f"claimed:{concern.id}:{person_id}",
+            chat_id=other.telegram_id,
+            payload=text_payload(other.telegram_id, text),
+            now=now,
+            person_id=other.id,
+            purpose="alert",
+        )
+    if family is not None:
+        people.add_timeline(
+            session=session,
+            family_id=family.id,
+            kind="concern_claimed",
+            now=now,
+            actor_id=coordinator.id,
+            ref_id=concern.id,
+        )
+        if concern.source != "volunteer":
+            topic_note(
+                session,
+                services,
+                family,
+                f"topic:claimed:{concern.id}",
+                N_("✋ {coordinator} has taken this."),
+                now,
+                coordinator=hi(name_of(coordinator)),
+            )
+    raiser = people.get_person(session=session, person_id=concern.raised_by_id) if concern.raised_by_id else None
+    if tell_raiser and raiser is not None and raiser.telegram_id is not None and raiser.consent_at is not None:
+        with use_language(raiser.language):
+            text = _("{coordinator} from the team has picked up your message and will be in touch.").format(
+                coordinator=hi(name_of(coordinator))
+            )
+        _enqueue(
+            session=session,
+            key=f"claimed:{concern.id}:raiser",
+            chat_id=raiser.telegram_id,
+            payload=text_payload(raiser.telegram_id, text),
+            now=now,
+            person_id=raiser.id,
+        )
+    event(logger, "concern.claimed", concern=concern.id, coordinator=coordinator.id)
+    return True
+
+
+def close_concern(
+    session: Session, services: Services, concern: Concern, coordinator: Person, note: str | None, now: datetime
+) -> bool:
+    assert concern.id is not None
+    if not care.close(session=session, concern_id=concern.id, coordinator_id=coordinator.id or 0, note=note, now=now):
+        return False
+    delivery.cancel_jobs(session=session, kind="concern.escalate", subject_id=concern.id)
+    people.audit(
+        session=session,
+        actor_id=coordinator.id,
+        action="concern_closed",
+        subject_id=concern.family_id,
+        now=now,
+        concern=concern.id,
+    )
+    family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+    if family is not None:
+        people.add_timeline(
+            session=session,
+            family_id=family.id,
+            kind="concern_closed",
+            now=now,
+            actor_id=coordinator.id,
+            ref_id=concern.id,
+        )
+        if concern.source != "volunteer":
+            if note:
+                topic_note(
+                    session,
+                    services,
+                    family,
+                    f"topic:closed:{concern.id}",
+                    N_("✅ Closed by {coordinator}: {note}"),
+                    now,
+                    coordinator=hi(name_of(coordinator)),
+                    note=h(note),
+                )
+            else:
+                topic_note(
+                    session,
+                    services,
+                    family,
+                    f"topic:closed:{concern.id}",
+                    N_("✅ Closed by {coordinator}."),
+                    now,
+                    coordinator=hi(name_of(coordinator)),
+                )
+    others = set(care.notified_ids(session=session, concern_id=concern.id))
+    others.discard(coordinator.id or 0)
+    for person_id in sorted(others):
+        other = people.get_person(session=session, person_id=person_id)
+        if other is None or other.telegram_id is None:
+            continue
+        with use_language(other.language):
+            text = _("✅ {coordinator} closed the concern about {name}.").format(
+                coordinator=hi(name_of(coordinator)), name=hi(name_of(family)) if family else _("(no family)")
+            )
+        _enqueue(
+            session=session,
+            key=f"closed:{concern.id}:{person_id}",
+            chat_id=other.telegram_id,
+            payload=text_payload(other.telegram_id, text),
+            now=now,
+            person_id=other.id,
+        )
+    event(logger, "concern.closed", concern=concern.id, coordinator=coordinator.id)
+    return True
+
+
+# --- the family's side ----------------------------------------------------------------------------
+
+
+def conversation_open(session: Session, person: Person, now: datetime) -> Concern | bool | None:
+    """Whether a free message from this person goes straight on: their open concern, or a recent reply."""
+    assert person.id is not None
+    if person.role == Role.FAMILY:
+        concern = family_concern(session, person.id)
+    else:
+        concern = care.open_concern_raised_by(session=session, person_id=person.id)
+    if concern is not None:
+        return concern
+    last = care.last_event_at(session=session, family_id=person.id, kinds=("relay_out",))
+    return last is not None and now - last <= RELAY_WINDOW
+
+
+def forward_now(
+    context: BotContext, person: Person, message: Message, *, source: str, family: Person | None = None
+) -> tuple[bool, bool]:
+    """Open (or reuse) the concern and copy the message; returns (new concern, delivered)."""
+    services = context.services
+    now = context.now()
+    with context.session() as session:
+        fresh = people.get_person(session=session, person_id=person.id or 0)
+        if fresh is None:
+            return False, False
+        if fresh.role == Role.VOLUNTEER:
+            concern, new = raise_concern(
+                session=session, services=services, family=family, raised_by=fresh, source="volunteer", now=now
+            )
+        else:
+            concern, new = raise_concern(
+                session=session, services=services, family=fresh, raised_by=fresh, source=source, now=now
+            )
+        relay_in(
+            session=session,
+            services=services,
+            sender=fresh,
+            concern=concern,
+            from_chat_id=message.chat_id,
+            message_id=message.message_id,
+            now=now,
+            after_card=new,
+        )
+    services.outbox_signal.set()
+    return new, True
+
+
+async def outside_message(update: Update, context: BotContext) -> bool:
+    """A message outside any dialogue from someone signed up (called by the fallback). True if handled.
+
+    A coordinator's reply to a relayed message goes to its family. A family's or volunteer's message goes
+    straight on while a concern is open or a coordinator wrote recently; otherwise it is offered for
+    forwarding, so nothing a family writes is silently ignored.
+    """
+    person = context.person
+    message = update.effective_message
+    if person is None or person.consent_at is None or message is None or person.id is None:
+        return False
+    if is_coordinator(person):
+        return await coordinator_reply(update, context)
+    if person.role not in (Role.FAMILY, Role.VOLUNTEER):
+        return False
+    with context.session() as session:
+        fresh = people.get_person(session=session, person_id=person.id)
+        assert fresh is not None
+        open_ = conversation_open(session, fresh, context.now())
+    if open_ is not False:
+        concern = open_ if isinstance(open_, Concern) else None
+        now = context.now()
+        with context.session() as session:
+            fresh = people.get_person(session=session, person_id=person.id)
+            assert fresh is not None
+            relay_in(
+                session=session,
+                services=context.services,
+                sender=fresh,
+                concern=concern,
+                from_chat_id=message.chat_id,
+                message_id=message.message_id,
+                now=now,
+            )
+        context.services.outbox_signal.set()
+        await reply(update, passed_on_text(context.services, person, now, new=False))
+        return True
+    await message.reply_text(
+        _("Shall I pass this on to your coordinator? A person will read it.")
+        if person.role == Role.FAMILY
+        else _("Shall I pass this on to the coordinators? A person will read it."),
+        reply_markup=keyboard(
+            [
+                [(_("Yes, pass it on"), callback(FORWARD, "yes", message.message_id))],
+                [(_("No, thanks"), callback(FORWARD, "no"))],
+            ]
+        ),
+    )
+    return True
+
+
+async def forward_button(update: Update, context: BotContext) -> None:
+    """'Pass it on?' Yes copies that message (from this chat only) to the coordinators; No does nothing."""
+    parts = parse_callback(update.callback_query.data if update.callback_query else None, FORWARD)
+    person = context.person
+    chat = update.effective_chat
+    if not parts or person is None or person.consent_at is None or chat is None or chat.type != "private":
+        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        return
+    await answer_button(update)
+    await retire_buttons(update)
+    if parts[0] != "yes" or len(parts) != 2 or person.role not in (Role.FAMILY, Role.VOLUNTEER):
+        await reply(update, _("Alright, I have not passed it on. You can reach a person any time with /talk."))
+        return
+    message_id = int_arg(parts[1])
+    if message_id is None:
+        return
+    services = context.services
+    now = context.now()
+    with context.session() as session:
+        fresh = people.get_person(session=session, person_id=person.id or 0)
+        assert fresh is not None
+        if fresh.role == Role.VOLUNTEER:
+            concern, new = raise_concern(
+                session=session, services=services, family=None, raised_by=fresh, source="volunteer", now=now
+            )
+        else:
+            concern, new = raise_concern(
+                session=session, services=services, family=fresh, raised_by=fresh, source="message", now=now
+            )
+        relay_in(
+            session=session,
+            services=services,
+            sender=fresh,
+            concern=concern,
+            from_chat_id=chat.id,
+            message_id=message_id,
+            now=now,
+            after_card=new,
+        )
+    services.outbox_signal.set()
+    await reply(update, passed_on_text(services, person, now, new=new))
+
+
+# --- urgent words ---------------------------------------------------------------------------------
+
+
+class _UrgentFilter(filters.MessageFilter):
+    """Text or a caption that suggests danger (pure check, no I/O)."""
+
+    def filter(self, message: Message) -> bool:
+        text = message.text or message.caption
+        return bool(text) and detect_urgent(text or "") is not None
+
+
+URGENT = _UrgentFilter(name="urgent")
+
+
+class UrgentScreen(MessageHandler[BotContext, None]):
+    """Screens every private message from families, volunteers and newcomers, also inside a dialogue.
+
+    Registered before the dialogues, so a danger sign is answered even in the middle of a help request.
+    Coordinators are not screened (their words are professional and a closing note may mention the
+    police); like the dialogue router, it reads who is writing from the database.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND & URGENT, urgent_message
+        )
+        self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
+
+    def bind(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self._application = application
+
+    def check_update(self, update: object) -> Any:
+        result = super().check_update(update)
+        if not result or self._application is None or not isinstance(update, Update):
+            return result
+        user = update.effective_user
+        if user is None:
+            return result
+        services = services_of(self._application)
+        with services.db.session() as session:
+            person = people.get_person_by_telegram_id(session=session, telegram_id=user.id)
+        return None if is_coordinator(person) else result
+
+
+async def urgent_message(update: Update, context: BotContext) -> None:
+    """Danger in a message: the safety numbers at once, then every coordinator alerted with the message."""
+    person = context.person
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None:
+        return
+    if is_coordinator(person):  # pragma: no cover - UrgentScreen lets coordinators' messages pass
+        return
+    match = detect_urgent(message.text or message.caption or "")
+    categories = sorted(match.categories) if match else []
+    now = context.now()
+    services = context.services
+    # The safety answer comes first, before anything that could fail.
+    lines = [
+        _("I am a bot, so I cannot help you myself. Please call now if you or someone else is in danger:"),
+        safety_numbers_text(categories),
+    ]
+    await reply(update, "\n\n".join(lines))
+    if person is None or person.id is None:
+        return
+    with context.session() as session:
+        fresh = people.get_person(session=session, person_id=person.id)
+        assert fresh is not None
+        family = fresh if fresh.role == Role.FAMILY and fresh.consent_at is not None else None
+        concern, new = raise_concern(
+            session=session, services=services, family=family, raised_by=fresh, source="urgent", now=now, urgent=True
+        )
+        relay_in(
+            session=session,
+            services=services,
+            sender=fresh,
+            concern=concern,
+            from_chat_id=chat.id,
+            message_id=message.message_id,
+            now=now,
+            after_card=new,
+        )
+        people.audit(
+            session=session,
+            actor_id=fresh.id,
+            action="urgent_detected",
+            subject_id=family.id if family else fresh.id,
+            now=now,
+            concern=concern.id,
+            category=str(match.category) if match else None,
+        )
+        seen = when_seen_text(services, fresh, now, urgent=True)
+    services.outbox_signal.set()
+    event(logger, "urgent.detected", person_id=person.id, category=str(match.category) if match else None)
+    await reply(update, _("I have passed your message on to the coordinators.") + " " + seen)
+
+
+# --- talk dialogue --------------------------------------------------------------------------------
+
+
+async def prompt_write(update: Update, context: BotContext) -> None:
+    await reply(
+        update,
+        _(
+            "What would you like to tell us? Write it here, or send a voice note or a photo. "
+            "I will pass it on to a coordinator as it is."
+        ),
+    )
+
+
+async def start_talk(update: Update, context: BotContext) -> str | None:
+    """/talk or the menu button: ask what to pass on (a volunteer first chooses which family)."""
+    person = context.person
+    if update.callback_query is not None:
+        await answer_button(update)
+    if person is None or person.consent_at is None:
+        await reply(update, _("You are not signed up yet. Send /start to begin."))
+        return END
+    if is_coordinator(person):
+        await reply(update, _("This is for families and volunteers. Use /families to see your families."))
+        return END
+    if person.role == Role.VOLUNTEER:
+        with context.session() as session:
+            options = [
+                (p.id, name_of(p)) for p in care.volunteer_families(session=session, volunteer_id=person.id or 0)
+            ]
+        if options:
+            rows = [[(name, callback(PREFIX, "about", family_id))] for family_id, name in options]
+            rows.append([(_("Something else"), callback(PREFIX, "about", "none"))])
+            await reply(update, _("Which family is it about?"), keyboard(rows))
+            return CHOOSE_FAMILY
+    await prompt_write(update, context)
+    return WRITE
+
+
+async def choose_family(update: Update, context: BotContext) -> str | None:
+    """A volunteer picks the family the concern is about (checked again: only families they helped)."""
+    parts = parse_callback(update.callback_query.data if update.callback_query else None, PREFIX)
+    person = context.person
+    if not parts or parts[0] != "about" or len(parts) != 2 or person is None:
+        await answer_button(update, _("That button belongs to an earlier question."))
+        return STAY
+    family_id = int_arg(parts[1]) if parts[1] != "none" else None
+    if family_id is not None:
+        with context.session() as session:
+            allowed = {p.id for p in care.volunteer_families(session=session, volunteer_id=person.id or 0)}
+        if family_id not in allowed:
+            await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+            return STAY
+    await answer_button(update)
+    await retire_buttons(update)
+    context.dialogue["family"] = family_id
+    await prompt_write(update, context)
+    return WRITE
+
+
+async def write(update: Update, context: BotContext) -> str | None:
+    """The message to pass on, as it is (text, voice note, photo): screened for danger, then copied."""
+    message = update.effective_message
+    person = context.person
+    if message is None or person is None:
+        return STAY
+    if detect_urgent(message.text or message.caption or "") is not None:
+        await urgent_message(update, context)
+        return END
+    family: Person | None = None
+    family_id = context.dialogue.get("family")
+    if family_id:
+        with context.session() as session:
+            family = people.get_person(session=session, person_id=int(family_id))
+    new, _delivered = forward_now(context, person, message, source="talk", family=family)
+    await reply(update, passed_on_text(context.services, person, context.now(), new=new))
+    return END
+
+
+async def write_unexpected(update: Update, context: BotContext) -> str | None:
+    """A button or command while we wait for the message."""
+    if update.callback_query is not None:
+        await answer_button(update, _("That button belongs to an earlier question."))
+    await prompt_write(update, context)
+    return STAY
+
+
+# --- coordinators: claim, close, reply ------------------------------------------------------------
+
+
+def _coordinator_button(update: Update, context: BotContext) -> tuple[list[str], Person] | None:
+    parts = parse_callback(update.callback_query.data if update.callback_query else None, PREFIX)
+    person = context.person
+    if not parts or len(parts) != 2 or not is_coordinator(person):
+        return None
+    assert person is not None
+    return parts, person
+
+
+async def concern_button(update: Update, context: BotContext) -> None:
+    """'I'll take this' and 'Close' on an alert, in a private chat or in the coordinators' group."""
+    found = _coordinator_button(update, context)
+    if found is None:
+        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        return
+    (action, value), coordinator = found
+    concern_id = int_arg(value)
+    now = context.now()
+    services = context.services
+    closed = False
+    with context.session() as session:
+        concern = care.get_concern(session=session, concern_id=concern_id or 0)
+        if concern is None:
+            answer = _("That button no longer works. Send /menu for the current options.")
+        elif concern.status == care.ConcernStatus.CLOSED:
+            answer = _("This concern is already closed.")
+        elif action == "take":
+            if _take(session, services, concern, coordinator, now):
+                answer = _("You have taken this. The others can see it.")
+            elif concern.claimed_by_id == coordinator.id:
+                answer = _("You have already taken this.")
+            else:
+                claimer = people.get_person(session=session, person_id=concern.claimed_by_id or 0)
+                answer = _("{name} has already taken this.").format(name=name_of(claimer))
+        elif action == "close":
+            answer = _ask_close_note(session, services, concern, coordinator, update, now)
+        elif action == "nonote":
+            people.clear_dialogue(session=session, chat_id=coordinator.telegram_id or 0)
+            closed = close_concern(session, services, concern, coordinator, None, now)
+            answer = _("Closed.") if closed else _("This concern is already closed.")
+        else:
+            answer = _("That button no longer works. Send /menu for the current options.")
+    services.outbox_signal.set()
+    await answer_button(update, answer)
+    if closed:
+        await retire_buttons(update)
+        await reply(update, _("✅ Closed. Thank you."))
+
+
+def _ask_close_note(
+    session: Session, services: Services, concern: Concern, coordinator: Person, update: Update, now: datetime
+) -> str:
+    """Closing asks for a short note in the coordinator's private chat (a group is shared by everyone)."""
+    assert concern.id is not None and coordinator.telegram_id is not None
+    people.save_dialogue(
+        session=session,
+        chat_id=coordinator.telegram_id,
+        dialogue=CLOSE_NOTE,
+        step=NOTE,
+        data={"concern": concern.id},
+        now=now,
+    )
+    family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+    with use_language(coordinator.language):
+        text = _("Closing the concern about {name}. Write a short note (what was done), or tap 'No note'.").format(
+            name=hi(name_of(family)) if family else _("(no family)")
+        )
+        markup = keyboard([[(_("No note"), callback(PREFIX, "nonote", concern.id))]])
+    _enqueue(
+        session=session,
+        key=f"closeask:{concern.id}:{coordinator.id}:{int(now.timestamp())}",
+        chat_id=coordinator.telegram_id,
+        payload=text_payload(coordinator.telegram_id, text, markup),
+        now=now,
+        person_id=coordinator.id,
+    )
+    chat = update.effective_chat
+    if chat is not None and chat.type == "private":
+        return _("Please write a short note.")
+    return _("I have sent you a private message to write a short note.")
+
+
+async def close_note(update: Update, context: BotContext) -> str | None:
+    """The coordinator's closing note."""
+    message = update.effective_message
+    coordinator = context.person
+    if message is None or not is_coordinator(coordinator):
+        return END
+    assert coordinator is not None
+    note = " ".join((message.text or "").split())[:500]
+    if not note:
+        await reply(update, _("Please write a short note, or tap 'No note'."))
+        return STAY
+    with context.session() as session:
+        concern = care.get_concern(session=session, concern_id=int(context.dialogue.get("concern") or 0))
+        closed = concern is not None and close_concern(
+            session, context.services, concern, coordinator, note, context.now()
+        )
+    context.services.outbox_signal.set()
+    await reply(update, _("✅ Closed. Thank you.") if closed else _("This concern is already closed."))
+    return END
+
+
+async def close_note_unexpected(update: Update, context: BotContext) -> str | None:
+    """Anything but text while a closing note is expected."""
+    await reply(update, _("Please write a short note, or tap 'No note'. Send /cancel to keep it open."))
+    return STAY
+
+
+async def coordinator_reply(update: Update, context: BotContext) -> bool:
+    """A coordinator replies to a relayed message (private chat or group): it goes to that family."""
+    message = update.effective_message
+    coordinator = context.person
+    if message is None or not is_coordinator(coordinator) or message.reply_to_message is None:
+        return False
+    assert coordinator is not None
+    now = context.now()
+    with context.session() as session:
+        link = care.get_relay_link(
+            session=session, chat_id=message.chat_id, message_id=message.reply_to_message.message_id
+        )
+        to = people.get_person(session=session, person_id=link.family_id) if link else None
+        if to is None:
+            return False
+        sent = relay_out(
+            session=session,
+            services=context.services,
+            coordinator=coordinator,
+            to=to,
+            from_chat_id=message.chat_id,
+            message_id=message.message_id,
+            now=now,
+        )
+        name = name_of(to)
+    context.services.outbox_signal.set()
+    if sent:
+        await message.reply_text(_("✓ Sent to {name}.").format(name=hi(name)))
+    else:
+        await message.reply_text(_("{name} can no longer be reached through the bot.").format(name=hi(name)))
+    return True
+
+
+# --- the coordinators' group ----------------------------------------------------------------------
+
+
+def _thread_family(session: Session, message: Message) -> int | None:
+    if not message.is_topic_message or message.message_thread_id is None:
+        return None
+    return care.family_for_thread(session=session, chat_id=message.chat_id, thread_id=message.message_thread_id)
+
+
+async def group_message(update: Update, context: BotContext) -> None:
+    """A coordinator writes in a family's topic, or replies to a relayed message: it goes to the family."""
+    message = update.effective_message
+    coordinator = context.person
+    if message is None or not is_coordinator(coordinator):
+        return
+    assert coordinator is not None
+    with context.session() as session:
+        family_id = _thread_family(session, message)
+    if family_id is None:
+        await coordinator_reply(update, context)
+        return
+    now = context.now()
+    with context.session() as session:
+        family = people.get_person(session=session, person_id=family_id)
+        if family is None:
+            return
+        sent = relay_out(
+            session=session,
+            services=context.services,
+            coordinator=coordinator,
+            to=family,
+            from_chat_id=message.chat_id,
+            message_id=message.message_id,
+            now=now,
+        )
+        name = name_of(family)
+    context.services.outbox_signal.set()
+    if not sent:
+        await message.reply_text(_("{name} can no longer be reached through the bot.").format(name=hi(name)))
+
+
+async def group_migrated(update: Update, context: BotContext) -> None:
+    """The coordinators' group became a supergroup: follow it to its new id."""
+    message = update.effective_message
+    if message is None or message.migrate_to_chat_id is None:
+        return
+    from conversations.common import save_coordinator_group
+
+    old, new = message.chat_id, int(message.migrate_to_chat_id)
+    with context.session() as session:
+        if context.services.coordinator_group_id == old:
+            save_coordinator_group(context.services, session, new)
+        care.move_topics(session=session, old_chat_id=old, new_chat_id=new)
+        care.move_relay_links(session=session, old_chat_id=old, new_chat_id=new)
+        delivery.move_chat(session=session, old_chat_id=old, new_chat_id=new)
+        people.audit(
+            session=session,
+            actor_id=None,
+            action="coordinator_group_migrated",
+            subject_id=None,
+            now=context.now(),
+            chat_id=new,
+        )
+    context.services.outbox_signal.set()
+    event(logger, "group.migrated", old=old, new=new)
+
+
+def topic_family(context: BotContext, update: Update) -> int | None:
+    message = update.effective_message
+    if message is None:
+        return None
+    with context.session() as session:
+        return _thread_family(session, message)
+
+
+async def close_command(update: Update, context: BotContext) -> None:
+    """/close <note> in a family's topic: close the family's open concern with that note."""
+    coordinator = context.person
+    if not is_coordinator(coordinator):
+        return
+    assert coordinator is not None
+    family_id = topic_family(context, update)
+    if family_id is None:
+        await reply_in_thread(update, _("Use /close in a family's topic."))
+        return
+    note = " ".join(context.args or [])[:500] or None
+    with context.session() as session:
+        concern = family_concern(session, family_id)
+        closed = concern is not None and close_concern(
+            session, context.services, concern, coordinator, note, context.now()
+        )
+    context.services.outbox_signal.set()
+    if not closed:
+        await reply_in_thread(update, _("There is no open concern for this family."))
+
+
+async def take_command(update: Update, context: BotContext) -> None:
+    """/take in a family's topic: "I'll take this" for the family's open concern."""
+    coordinator = context.person
+    if not is_coordinator(coordinator):
+        return
+    assert coordinator is not None
+    family_id = topic_family(context, update)
+    if family_id is None:
+        await reply_in_thread(update, _("Use /take in a family's topic."))
+        return
+    with context.session() as session:
+        concern = family_concern(session, family_id)
+        taken = concern is not None and _take(session, context.services, concern, coordinator, context.now())
+    context.services.outbox_signal.set()
+    if not taken:
+        await reply_in_thread(update, _("There is no open concern for this family that is not taken yet."))
+
+
+async def reply_in_thread(update: Update, text: str) -> None:
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(text)
+
+
+# --- the sender's side: forum topics and relay links ----------------------------------------------
+
+
+def thread_missing(error: BadRequest) -> bool:
+    text = error.message.lower()
+    return "thread not found" in text or "topic_deleted" in text or "topic deleted" in text or "topic_closed" in text
+
+
+class TopicResolver:
+    """Turns outbox rows aimed at "the family's topic" into real chat and thread ids, at send time.
+
+    A row with `family_topic` goes to the coordinators' group (its current id, also after a migration)
+    in that family's forum topic. The topic is created with createForumTopic when missing and created
+    again when Telegram says the thread no longer exists. A group without topics gets the message without
+    a thread. Rows with `waakvlam_relay` leave a RelayLink once sent, so a reply to them finds its way.
+    """
+
+    NOT_FORUM_RECHECK = 600.0
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._not_forum: dict[int, float] = {}
+
+    @staticmethod
+    def handles(row: OutboxMessage) -> bool:
+        return TOPIC_KEY in row.payload or RELAY_KEY in row.payload
+
+    def _thread(self, family_id: int, group: int) -> int | None:
+        with self.services.db.session() as session:
+            topic = care.get_topic(session=session, family_id=family_id)
+            return topic.thread_id if topic is not None and topic.chat_id == group else None
+
+    def _topic_name(self, family_id: int) -> tuple[str, str]:
+        with self.services.db.session() as session:
+            family = people.get_person(session=session, person_id=family_id)
+            profile = people.get_family(session=session, person_id=family_id)
+            area = people.get_area(session=session, area_id=profile.area_id) if profile and profile.area_id else None
+            language = topic_language(session, family)
+        name = (family.display_name if family and family.display_name else f"#{family_id}")[:64]
+        return (f"{name} · {area.name}" if area else name)[:128], language
+
+    async def thread_for(self, bot: Bot, family_id: int, group: int, *, recreate: bool = False) -> int | None:
+        lock = self._locks.setdefault(family_id, asyncio.Lock())
+        async with lock:
+            if recreate:
+                with self.services.db.session() as session:
+                    care.drop_topic(session=session, family_id=family_id)
+            else:
+                thread = self._thread(family_id, group)
+                if thread is not None:
+                    return thread
+            if time.monotonic() < self._not_forum.get(group, 0.0):
+                return None
+            name, language = self._topic_name(family_id)
+            try:
+                result = await bot.do_api_request("createForumTopic", api_kwargs={"chat_id": group, "name": name})
+            except BadRequest as error:
+                # Not a forum (or the bot may not manage topics): plain group messages, replies still work.
+                self._not_forum[group] = time.monotonic() + self.NOT_FORUM_RECHECK
+                event(logger, "topic.not_forum", logging.WARNING, error=error.message[:80])
+                return None
+            thread = int(result["message_thread_id"]) if isinstance(result, dict) else None
+            if thread is None:
+                return None
+            now = self.services.clock.now()
+            with self.services.db.session() as session:
+                care.save_topic(session=session, family_id=family_id, chat_id=group, thread_id=thread)
+                family = people.get_person(session=session, person_id=family_id)
+                if family is not None and family.consent_at is not None:
+                    with use_language(language):
+                        header = (
+                            family_context(session, family, language)
+                            + "\n\n"
+                            + _("This topic holds the family's timeline. Whatever you write here goes to the family.")
+                        )
+                    payload = text_payload(group, header)
+                    payload[TOPIC_KEY] = family_id
+                    # Right after the message that opened the topic, before anything else waiting for it.
+                    delivery.enqueue(
+                        session=session,
+                        dedupe_key=f"topic:header:{family_id}:{thread}",
+                        chat_id=group,
+                        payload=payload,
+                        now=now,
+                        purpose="topic",
+                        not_before=now - timedelta(seconds=1),
+                    )
+                    people.add_timeline(
+                        session=session, family_id=family_id, kind="topic_created", now=now, ref_id=thread
+                    )
+            event(logger, "topic.created", family=family_id, recreated=recreate)
+            return thread
+
+    async def call(self, bot: Bot, row: OutboxMessage) -> Any:
+        payload = dict(row.payload)
+        payload.pop(RELAY_KEY, None)
+        family_id = payload.pop(TOPIC_KEY, None)
+        if family_id is None:
+            return await bot.do_api_request(row.method, api_kwargs=payload)
+        group = self.services.coordinator_group_id or int(payload["chat_id"])
+        payload["chat_id"] = group
+        thread = await self.thread_for(bot, int(family_id), group)
+        if thread is not None:
+            payload["message_thread_id"] = thread
+        try:
+            return await bot.do_api_request(row.method, api_kwargs=payload)
+        except BadRequest as error:
+            if thread is None or not thread_missing(error):
+                raise
+        # The topic was deleted in Telegram: make a new one and send there.
+        thread = await self.thread_for(bot, int(family_id), group, recreate=True)
+        if thread is None:
+            payload.pop("message_thread_id", None)
+        else:
+            payload["message_thread_id"] = thread
+        return await bot.do_api_request(row.method, api_kwargs=payload)
+
+    def after_sent(self, *, session: Session, row: OutboxMessage, result: Any, now: datetime) -> None:
+        meta = row.payload.get(RELAY_KEY)
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        if not isinstance(meta, dict) or message_id is None or not meta.get("to"):
+            return
+        chat = result.get("chat") if isinstance(result, dict) else None
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        if chat_id is None:
+            chat_id = self.services.coordinator_group_id if TOPIC_KEY in row.payload else row.payload.get("chat_id")
+        if chat_id is None:
+            return
+        care.add_relay_link(
+            session=session,
+            chat_id=int(chat_id),
+            message_id=int(message_id),
+            family_id=int(meta["to"]),
+            concern_id=meta.get("concern"),
+            now=now,
+        )
+
+
+# --- registration ---------------------------------------------------------------------------------
+
+
+def build() -> list[Dialogue]:
+    """The talk dialogue and the closing-note dialogue (registered with the dialogue router)."""
+    private = filters.ChatType.PRIVATE
+    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
+    talk = Dialogue(
+        name=TALK,
+        entry_points=[
+            CommandHandler("talk", start_talk, filters=filters.UpdateType.MESSAGE & private),
+            CallbackQueryHandler(start_talk, pattern=r"^menu:talk$"),
+        ],
+        states={
+            CHOOSE_FAMILY: [
+                CallbackQueryHandler(choose_family, pattern=rf"^{PREFIX}:about:"),
+                MessageHandler(anything, write_unexpected),
+            ],
+            WRITE: [
+                MessageHandler(anything & MEDIA, write),
+                MessageHandler(anything, write_unexpected),
+            ],
+        },
+    )
+    note = Dialogue(
+        name=CLOSE_NOTE,
+        entry_points=[],
+        states={
+            NOTE: [
+                MessageHandler(anything & filters.TEXT, close_note),
+                MessageHandler(anything, close_note_unexpected),
+            ]
+        },
+    )
+    return [talk, note]
+
+
+def build_first(application: Application[Any, Any, Any, Any, Any, Any]) -> list[BaseHandler[Any, Any, Any]]:
+    """Before the dialogues: the group relay, buttons that work at any time, and the urgent-word screen."""
+    group = filters.ChatType.GROUPS
+    screen = UrgentScreen()
+    screen.bind(application)
+    return [
+        MessageHandler(group & filters.StatusUpdate.MIGRATE, group_migrated),
+        CommandHandler("close", close_command, filters=filters.UpdateType.MESSAGE & group),
+        CommandHandler("take", take_command, filters=filters.UpdateType.MESSAGE & group),
+        MessageHandler(filters.UpdateType.MESSAGE & group & ~filters.COMMAND & MEDIA, group_message),
+        CallbackQueryHandler(concern_button, pattern=rf"^{PREFIX}:(take|close|nonote):"),
+        CallbackQueryHandler(forward_button, pattern=rf"^{FORWARD}:"),
+        screen,
+    ]
+
+
+def register_menu() -> None:
+    menu.add("talk", N_("Talk to someone"), {str(Role.FAMILY), str(Role.VOLUNTEER)})
+
+
+JOBS: dict[str, JobHandler] = {"concern.escalate": escalate_job, "concern.no_contact": no_contact_job}

@@ -1,0 +1,122 @@
+"""Dialogues whose state lives in the database.
+
+Written in the style of PTB's ConversationHandler (named states, each callback returns the next
+state), but the state is a row, not memory: a restart, or another instance, continues the dialogue
+where the person left it. ConversationHandler reads its state once at start and persistence flushes
+only every minute, which would lose a family's half-finished sign-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, BaseHandler
+
+from bot.context import BotContext, services_of
+from bot.logs import event
+from storage import people
+
+logger = logging.getLogger(__name__)
+
+END = "__end__"
+# A callback may return this to leave the step (and its data) as they are.
+STAY = None
+
+
+@dataclass
+class Dialogue:
+    name: str
+    entry_points: list[BaseHandler[Any, Any, Any]]
+    states: dict[str, list[BaseHandler[Any, Any, Any]]]
+    # Checked in every state of this dialogue before the state's own handlers (/cancel and the like).
+    fallbacks: list[BaseHandler[Any, Any, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Match:
+    dialogue: Dialogue
+    handler: BaseHandler[Any, Any, Any]
+    check: object
+    step: str | None
+    data: dict[str, Any]
+
+
+class DialogueRouter(BaseHandler[Update, BotContext, None]):
+    """One handler for all dialogues: finds the chat's dialogue and step, runs it, saves the next."""
+
+    def __init__(self, dialogues: list[Dialogue]) -> None:
+        super().__init__(self._unused, block=True)
+        self.dialogues = {dialogue.name: dialogue for dialogue in dialogues}
+        self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
+
+    @staticmethod
+    async def _unused(update: object, context: object) -> None:  # pragma: no cover
+        raise AssertionError("DialogueRouter dispatches to the dialogues' own handlers")
+
+    def bind(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self._application = application
+
+    def check_update(self, update: object) -> _Match | None:
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return None
+        if update.edited_message is not None:
+            return None
+        chat_id = update.effective_chat.id
+        assert self._application is not None
+        services = services_of(self._application)
+        with services.db.session() as session:
+            state = people.get_dialogue(session=session, chat_id=chat_id)
+            step = state.step if state else None
+            name = state.dialogue if state else None
+            data = dict(state.data) if state else {}
+        if name in self.dialogues and step is not None:
+            dialogue = self.dialogues[name]
+            for handler in dialogue.fallbacks + dialogue.states.get(step, []):
+                check = handler.check_update(update)
+                if check is not None and check is not False:
+                    return _Match(dialogue, handler, check, step, data)
+        for dialogue in self.dialogues.values():
+            for handler in dialogue.entry_points:
+                check = handler.check_update(update)
+                if check is not None and check is not False:
+                    return _Match(dialogue, handler, check, None, {})
+        return None
+
+    async def handle_update(  # type: ignore[override]
+        self,
+        update: Update,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        check_result: _Match,
+        context: BotContext,
+    ) -> None:
+        match = check_result
+        context.dialogue = dict(match.data)
+        next_step = await match.handler.handle_update(update, application, match.check, context)
+        chat = update.effective_chat
+        assert chat is not None
+        services = services_of(application)
+        with services.db.session() as session:
+            if next_step == END:
+                people.clear_dialogue(session=session, chat_id=chat.id)
+            elif isinstance(next_step, str):
+                people.save_dialogue(
+                    session=session,
+                    chat_id=chat.id,
+                    dialogue=match.dialogue.name,
+                    step=next_step,
+                    data=context.dialogue,
+                    now=services.clock.now(),
+                )
+            elif match.step is not None:
+                people.save_dialogue(
+                    session=session,
+                    chat_id=chat.id,
+                    dialogue=match.dialogue.name,
+                    step=match.step,
+                    data=context.dialogue,
+                    now=services.clock.now(),
+                )
+        event(logger, "dialogue.step", dialogue=match.dialogue.name, step=str(next_step))

@@ -1,0 +1,63 @@
+"""The last handlers: whatever nobody else took gets a short, kind answer and a way forward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.i18n import _
+from conversations import concerns
+from conversations.ui import answer_button, reply
+
+
+def _signed_up(context: BotContext) -> bool:
+    return context.person is not None and context.person.consent_at is not None
+
+
+def _way_forward(context: BotContext) -> str:
+    if _signed_up(context):
+        return _("Send /menu to see what you can do, or /help.")
+    return _("Send /start to sign up, or /help.")
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """A command we do not have."""
+    await reply(update, _("I do not know that command.") + " " + _way_forward(context))
+
+
+async def free_text(update: Update, context: BotContext) -> None:
+    """Text outside any dialogue: for someone signed up, passed on or offered for passing on."""
+    if _signed_up(context) and await concerns.outside_message(update, context):
+        return
+    await reply(update, _("I am not sure what you would like me to do with this.") + " " + _way_forward(context))
+
+
+async def other_message(update: Update, context: BotContext) -> None:
+    """Stickers, voice notes, photos, locations and the like, outside any dialogue."""
+    message = update.effective_message
+    if (
+        _signed_up(context)
+        and message is not None
+        and not message.sticker
+        and await concerns.outside_message(update, context)
+    ):
+        return
+    await reply(update, _("Thank you, but I cannot do anything with this here.") + " " + _way_forward(context))
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button from an old message, pressed twice, or forged: nothing changes."""
+    await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+
+
+def build() -> list[BaseHandler[Any, Any, Any]]:
+    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+    return [
+        MessageHandler(private & filters.COMMAND, unknown_command),
+        MessageHandler(private & filters.TEXT, free_text),
+        MessageHandler(private, other_message),
+        CallbackQueryHandler(stale_button),
+    ]

@@ -1,0 +1,543 @@
+"""Check-ins, concerns, escalation steps, forum topics, relay links and timelines.
+
+Every change that two people (or two taps) could race for is one conditional UPDATE, so a double tap
+answers a check-in once and two coordinators cannot both claim a concern. Nothing here stores what a
+family or coordinator wrote: relayed messages are copied by Telegram and only their ids are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col
+
+from storage.db import rowcount
+from storage.models import (
+    CheckIn,
+    Concern,
+    CoordinatorProfile,
+    EscalationStep,
+    FamilyProfile,
+    FamilyTopic,
+    HelpRequest,
+    JobStatus,
+    Person,
+    RelayLink,
+    Role,
+    ScheduledJob,
+    TimelineEvent,
+)
+
+OPEN_REQUEST_STATUSES = ("open", "accepted")
+
+
+class ConcernStatus:
+    OPEN = "open"
+    CLAIMED = "claimed"
+    CLOSED = "closed"
+
+
+# --- family check-in settings ---------------------------------------------------------------------
+
+
+def get_family_profile(*, session: Session, family_id: int) -> FamilyProfile | None:
+    return session.get(FamilyProfile, family_id, populate_existing=True)
+
+
+def set_rhythm(
+    *,
+    session: Session,
+    family_id: int,
+    rhythm: str | None = None,
+    weekday: int | None = None,
+    daypart: str | None = None,
+    auto_step_down: bool | None = None,
+) -> FamilyProfile | None:
+    """Change any of the family's check-in settings; the others stay as they are."""
+    profile = get_family_profile(session=session, family_id=family_id)
+    if profile is None:
+        return None
+    if rhythm is not None:
+        profile.checkin_rhythm = rhythm
+    if weekday is not None:
+        profile.checkin_weekday = weekday
+    if daypart is not None:
+        profile.checkin_daypart = daypart
+    if auto_step_down is not None:
+        profile.checkin_auto_step_down = auto_step_down
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def set_pause(*, session: Session, family_id: int, until: date | None) -> FamilyProfile | None:
+    profile = get_family_profile(session=session, family_id=family_id)
+    if profile is None:
+        return None
+    profile.checkin_paused_until = until
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def set_counters(
+    *, session: Session, family_id: int, good_streak: int | None = None, missed: int | None = None
+) -> None:
+    values: dict[str, int] = {}
+    if good_streak is not None:
+        values["good_streak"] = good_streak
+    if missed is not None:
+        values["missed_checkins"] = missed
+    if values:
+        session.execute(update(FamilyProfile).where(col(FamilyProfile.person_id) == family_id).values(**values))
+
+
+def add_missed(*, session: Session, family_id: int) -> int:
+    """Count one more missed check-in in a row; returns the new count."""
+    session.execute(
+        update(FamilyProfile)
+        .where(col(FamilyProfile.person_id) == family_id)
+        .values(missed_checkins=FamilyProfile.missed_checkins + 1)
+    )
+    count = session.execute(
+        select(col(FamilyProfile.missed_checkins)).where(col(FamilyProfile.person_id) == family_id)
+    ).scalar_one_or_none()
+    return int(count or 0)
+
+
+def set_coordinators(*, session: Session, family_id: int, primary_id: int) -> FamilyProfile | None:
+    """Make `primary_id` the family's primary coordinator, with that coordinator's duo partner."""
+    profile = get_family_profile(session=session, family_id=family_id)
+    if profile is None:
+        return None
+    partner = session.get(CoordinatorProfile, primary_id)
+    profile.primary_coordinator_id = primary_id
+    profile.partner_coordinator_id = partner.duo_partner_id if partner else None
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def set_duo_partner(*, session: Session, coordinator_id: int, partner_id: int | None) -> None:
+    """Pair two coordinators both ways; their families get the new partner."""
+    profile = session.get(CoordinatorProfile, coordinator_id) or CoordinatorProfile(person_id=coordinator_id)
+    old_partner = profile.duo_partner_id
+    profile.duo_partner_id = partner_id
+    session.add(profile)
+    if old_partner is not None and old_partner != partner_id:
+        session.execute(
+            update(CoordinatorProfile)
+            .where(
+                col(CoordinatorProfile.person_id) == old_partner,
+                col(CoordinatorProfile.duo_partner_id) == coordinator_id,
+            )
+            .values(duo_partner_id=None)
+        )
+    if partner_id is not None:
+        other = session.get(CoordinatorProfile, partner_id) or CoordinatorProfile(person_id=partner_id)
+        other.duo_partner_id = coordinator_id
+        session.add(other)
+        session.flush()
+        session.execute(
+            update(FamilyProfile)
+            .where(col(FamilyProfile.primary_coordinator_id) == partner_id)
+            .values(partner_coordinator_id=coordinator_id)
+        )
+    session.flush()
+    session.execute(
+        update(FamilyProfile)
+        .where(col(FamilyProfile.primary_coordinator_id) == coordinator_id)
+        .values(partner_coordinator_id=partner_id)
+    )
+
+
+def families(*, session: Session, coordinator_id: int | None = None, limit: int = 50) -> list[Person]:
+    """Signed-up families, those of one coordinator (primary or partner) when given, by name."""
+    query = (
+        select(Person)
+        .join(FamilyProfile, col(FamilyProfile.person_id) == col(Person.id))
+        .where(col(Person.role) == Role.FAMILY, col(Person.consent_at).is_not(None))
+    )
+    if coordinator_id is not None:
+        query = query.where(
+            or_(
+                col(FamilyProfile.primary_coordinator_id) == coordinator_id,
+                col(FamilyProfile.partner_coordinator_id) == coordinator_id,
+            )
+        )
+    return list(session.execute(query.order_by(col(Person.display_name), col(Person.id)).limit(limit)).scalars())
+
+
+def volunteer_families(*, session: Session, volunteer_id: int, limit: int = 8) -> list[Person]:
+    """Families a volunteer has (had) a task with: the ones they may raise a concern about."""
+    family_ids = (
+        select(col(HelpRequest.family_id))
+        .where(col(HelpRequest.assigned_volunteer_id) == volunteer_id)
+        .distinct()
+        .scalar_subquery()
+    )
+    return list(
+        session.execute(
+            select(Person)
+            .where(col(Person.id).in_(family_ids), col(Person.consent_at).is_not(None))
+            .order_by(col(Person.display_name))
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def open_request_count(*, session: Session, family_id: int) -> int:
+    return int(
+        session.execute(
+            select(func.count()).where(
+                col(HelpRequest.family_id) == family_id, col(HelpRequest.status).in_(OPEN_REQUEST_STATUSES)
+            )
+        ).scalar_one()
+    )
+
+
+# --- check-ins ------------------------------------------------------------------------------------
+
+
+def create_checkin(
+    *, session: Session, family_id: int, due_at: datetime, now: datetime, manual: bool = False
+) -> CheckIn:
+    checkin = CheckIn(family_id=family_id, due_at=due_at, sent_at=now, manual=manual)
+    session.add(checkin)
+    session.flush()
+    return checkin
+
+
+def get_checkin(*, session: Session, checkin_id: int) -> CheckIn | None:
+    return session.get(CheckIn, checkin_id, populate_existing=True)
+
+
+def answer_checkin(*, session: Session, checkin_id: int, family_id: int, answer: str, now: datetime) -> bool:
+    """Record an answer, once: true only for the first answer of this family's own check-in."""
+    result = session.execute(
+        update(CheckIn)
+        .where(col(CheckIn.id) == checkin_id, col(CheckIn.family_id) == family_id, col(CheckIn.answer).is_(None))
+        .values(answer=answer, answered_at=now)
+    )
+    return bool(rowcount(result))
+
+
+def mark_reminded(*, session: Session, checkin_id: int, now: datetime) -> bool:
+    result = session.execute(
+        update(CheckIn)
+        .where(
+            col(CheckIn.id) == checkin_id,
+            col(CheckIn.answer).is_(None),
+            col(CheckIn.reminded_at).is_(None),
+            col(CheckIn.missed).is_(False),
+        )
+        .values(reminded_at=now)
+    )
+    return bool(rowcount(result))
+
+
+def mark_missed(*, session: Session, checkin_id: int) -> bool:
+    result = session.execute(
+        update(CheckIn)
+        .where(col(CheckIn.id) == checkin_id, col(CheckIn.answer).is_(None), col(CheckIn.missed).is_(False))
+        .values(missed=True)
+    )
+    return bool(rowcount(result))
+
+
+def last_sent_checkin(*, session: Session, family_id: int) -> CheckIn | None:
+    return session.execute(
+        select(CheckIn)
+        .where(col(CheckIn.family_id) == family_id, col(CheckIn.sent_at).is_not(None))
+        .order_by(col(CheckIn.sent_at).desc(), col(CheckIn.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def unanswered_checkins(*, session: Session, family_id: int) -> list[CheckIn]:
+    return list(
+        session.execute(
+            select(CheckIn).where(
+                col(CheckIn.family_id) == family_id, col(CheckIn.answer).is_(None), col(CheckIn.missed).is_(False)
+            )
+        ).scalars()
+    )
+
+
+def recent_checkins(*, session: Session, family_id: int, limit: int = 5) -> list[CheckIn]:
+    """The latest sent check-ins, newest first."""
+    return list(
+        session.execute(
+            select(CheckIn)
+            .where(col(CheckIn.family_id) == family_id, col(CheckIn.sent_at).is_not(None))
+            .order_by(col(CheckIn.sent_at).desc(), col(CheckIn.id).desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+# --- concerns -------------------------------------------------------------------------------------
+
+
+def create_concern(
+    *,
+    session: Session,
+    family_id: int | None,
+    raised_by_id: int | None,
+    source: str,
+    now: datetime,
+    urgent: bool = False,
+    language: str | None = None,
+) -> Concern:
+    concern = Concern(
+        family_id=family_id,
+        raised_by_id=raised_by_id,
+        source=source,
+        urgent=urgent,
+        language=language,
+        created_at=now,
+    )
+    session.add(concern)
+    session.flush()
+    return concern
+
+
+def get_concern(*, session: Session, concern_id: int) -> Concern | None:
+    return session.get(Concern, concern_id, populate_existing=True)
+
+
+def open_concern(
+    *,
+    session: Session,
+    family_id: int,
+    raised_by_id: int | None = None,
+    sources: Sequence[str] = (),
+    exclude_sources: Sequence[str] = (),
+) -> Concern | None:
+    """The newest concern about this family that is not closed (raised by this person / from these sources)."""
+    query = select(Concern).where(col(Concern.family_id) == family_id, col(Concern.status) != ConcernStatus.CLOSED)
+    if raised_by_id is not None:
+        query = query.where(col(Concern.raised_by_id) == raised_by_id)
+    if sources:
+        query = query.where(col(Concern.source).in_(list(sources)))
+    if exclude_sources:
+        query = query.where(col(Concern.source).not_in(list(exclude_sources)))
+    return session.execute(query.order_by(col(Concern.id).desc()).limit(1)).scalar_one_or_none()
+
+
+def open_concern_raised_by(*, session: Session, person_id: int) -> Concern | None:
+    """The newest open concern this person raised (a volunteer's concern, or one without a family)."""
+    return session.execute(
+        select(Concern)
+        .where(col(Concern.raised_by_id) == person_id, col(Concern.status) != ConcernStatus.CLOSED)
+        .order_by(col(Concern.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def acknowledge(*, session: Session, concern_id: int, now: datetime) -> bool:
+    """Stop the escalation chain; true if this was the first acknowledgement."""
+    result = session.execute(
+        update(Concern)
+        .where(
+            col(Concern.id) == concern_id,
+            col(Concern.acknowledged_at).is_(None),
+            col(Concern.status) != ConcernStatus.CLOSED,
+        )
+        .values(acknowledged_at=now)
+    )
+    return bool(rowcount(result))
+
+
+def claim(*, session: Session, concern_id: int, coordinator_id: int, now: datetime) -> bool:
+    """ "I'll take this": true for the first coordinator to claim an open concern (which also acknowledges it)."""
+    result = session.execute(
+        update(Concern)
+        .where(
+            col(Concern.id) == concern_id,
+            col(Concern.claimed_by_id).is_(None),
+            col(Concern.status) == ConcernStatus.OPEN,
+        )
+        .values(
+            claimed_by_id=coordinator_id,
+            status=ConcernStatus.CLAIMED,
+            acknowledged_at=func.coalesce(Concern.acknowledged_at, now),
+        )
+    )
+    return bool(rowcount(result))
+
+
+def close(*, session: Session, concern_id: int, coordinator_id: int, note: str | None, now: datetime) -> bool:
+    """Close a concern with a short note; true only the first time."""
+    result = session.execute(
+        update(Concern)
+        .where(col(Concern.id) == concern_id, col(Concern.status) != ConcernStatus.CLOSED)
+        .values(
+            status=ConcernStatus.CLOSED,
+            closed_at=now,
+            close_note=(note or "")[:500] or None,
+            claimed_by_id=func.coalesce(Concern.claimed_by_id, coordinator_id),
+            acknowledged_at=func.coalesce(Concern.acknowledged_at, now),
+        )
+    )
+    return bool(rowcount(result))
+
+
+def set_level(*, session: Session, concern_id: int, level: int) -> None:
+    session.execute(update(Concern).where(col(Concern.id) == concern_id).values(escalation_level=level))
+
+
+def add_escalation_step(
+    *, session: Session, concern_id: int, level: int, target: str, notified: Sequence[int], now: datetime
+) -> EscalationStep:
+    step = EscalationStep(concern_id=concern_id, level=level, target=target, notified=list(notified), at=now)
+    session.add(step)
+    session.flush()
+    return step
+
+
+def escalation_steps(*, session: Session, concern_id: int) -> list[EscalationStep]:
+    return list(
+        session.execute(
+            select(EscalationStep)
+            .where(col(EscalationStep.concern_id) == concern_id)
+            .order_by(col(EscalationStep.level), col(EscalationStep.id))
+        ).scalars()
+    )
+
+
+def notified_ids(*, session: Session, concern_id: int) -> list[int]:
+    """Everyone alerted about a concern so far, in the order they were alerted."""
+    seen: list[int] = []
+    for step in escalation_steps(session=session, concern_id=concern_id):
+        seen.extend(person_id for person_id in step.notified if person_id not in seen)
+    return seen
+
+
+def concerns_of(*, session: Session, family_id: int, limit: int = 10) -> list[Concern]:
+    return list(
+        session.execute(
+            select(Concern).where(col(Concern.family_id) == family_id).order_by(col(Concern.id).desc()).limit(limit)
+        ).scalars()
+    )
+
+
+# --- forum topics ---------------------------------------------------------------------------------
+
+
+def get_topic(*, session: Session, family_id: int) -> FamilyTopic | None:
+    return session.get(FamilyTopic, family_id, populate_existing=True)
+
+
+def save_topic(*, session: Session, family_id: int, chat_id: int, thread_id: int) -> None:
+    topic = session.get(FamilyTopic, family_id) or FamilyTopic(
+        family_id=family_id, chat_id=chat_id, thread_id=thread_id
+    )
+    topic.chat_id = chat_id
+    topic.thread_id = thread_id
+    session.add(topic)
+
+
+def drop_topic(*, session: Session, family_id: int, thread_id: int | None = None) -> None:
+    """Forget a family's topic (it was deleted in Telegram); with `thread_id`, only if it is still that one."""
+    conditions = [col(FamilyTopic.family_id) == family_id]
+    if thread_id is not None:
+        conditions.append(col(FamilyTopic.thread_id) == thread_id)
+    session.execute(delete(FamilyTopic).where(*conditions))
+
+
+def family_for_thread(*, session: Session, chat_id: int, thread_id: int) -> int | None:
+    return session.execute(
+        select(col(FamilyTopic.family_id)).where(
+            col(FamilyTopic.chat_id) == chat_id, col(FamilyTopic.thread_id) == thread_id
+        )
+    ).scalar_one_or_none()
+
+
+def move_topics(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    session.execute(update(FamilyTopic).where(col(FamilyTopic.chat_id) == old_chat_id).values(chat_id=new_chat_id))
+
+
+# --- relay links ----------------------------------------------------------------------------------
+
+
+def add_relay_link(
+    *,
+    session: Session,
+    chat_id: int,
+    message_id: int,
+    family_id: int,
+    now: datetime,
+    concern_id: int | None = None,
+) -> None:
+    """Remember that a message in a coordinator's chat belongs to a family (or the volunteer who raised it).
+
+    `family_id` is the person a reply to that message goes back to: the family, or for a volunteer's
+    concern the volunteer. Only ids are kept, never the message.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(RelayLink)
+        .values(chat_id=chat_id, message_id=message_id, family_id=family_id, concern_id=concern_id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
+    )
+
+
+def get_relay_link(*, session: Session, chat_id: int, message_id: int) -> RelayLink | None:
+    return session.execute(
+        select(RelayLink).where(col(RelayLink.chat_id) == chat_id, col(RelayLink.message_id) == message_id)
+    ).scalar_one_or_none()
+
+
+def move_relay_links(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    session.execute(update(RelayLink).where(col(RelayLink.chat_id) == old_chat_id).values(chat_id=new_chat_id))
+
+
+# --- timeline -------------------------------------------------------------------------------------
+
+
+def timeline(*, session: Session, family_id: int, limit: int = 20) -> list[TimelineEvent]:
+    """The family's latest events, newest first."""
+    return list(
+        session.execute(
+            select(TimelineEvent)
+            .where(col(TimelineEvent.family_id) == family_id)
+            .order_by(col(TimelineEvent.at).desc(), col(TimelineEvent.id).desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def last_event_at(
+    *, session: Session, family_id: int, kinds: Sequence[str], actor_id: int | None = None
+) -> datetime | None:
+    conditions = [col(TimelineEvent.family_id) == family_id, col(TimelineEvent.kind).in_(list(kinds))]
+    if actor_id is not None:
+        conditions.append(col(TimelineEvent.actor_id) == actor_id)
+    value = session.execute(select(func.max(TimelineEvent.at)).where(and_(*conditions))).scalar_one_or_none()
+    if value is not None and value.tzinfo is None:
+        # An aggregate bypasses the column type, so SQLite hands back a naive (UTC) value.
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+# --- scheduled check-ins --------------------------------------------------------------------------
+
+
+def next_job_due(*, session: Session, kind: str, subject_id: int) -> datetime | None:
+    """When the next pending job of this kind for this subject is due (e.g. a family's next check-in)."""
+    value = session.execute(
+        select(func.min(ScheduledJob.due_at)).where(
+            col(ScheduledJob.kind) == kind,
+            col(ScheduledJob.subject_id) == subject_id,
+            col(ScheduledJob.status) == JobStatus.PENDING,
+        )
+    ).scalar_one_or_none()
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value

@@ -1,0 +1,512 @@
+"""Inbox, outbox, scheduled jobs and leases: the rows that make delivery survive crashes.
+
+Claims are single atomic statements (UPDATE ... RETURNING), which SQLite and PostgreSQL both run
+as one step; on PostgreSQL the inner SELECT also skips rows another instance holds locked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col
+
+from storage.db import rowcount
+from storage.models import (
+    InboxStatus,
+    InboxUpdate,
+    JobStatus,
+    Lease,
+    OutboxMessage,
+    OutboxStatus,
+    ScheduledJob,
+)
+
+
+def _insert(session: Session, model: type[Any]) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
+
+
+def _skip_locked(session: Session, query: Select[Any]) -> Select[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True)
+    return query
+
+
+# --- inbox ----------------------------------------------------------------------------------------
+
+
+def chat_id_of(raw_update: dict[str, Any]) -> int | None:
+    """The chat an update belongs to, so updates of one chat are handled in order."""
+    for key, value in raw_update.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        chat = value.get("chat") or (value.get("message") or {}).get("chat")
+        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+            return int(chat["id"])
+        sender = value.get("from") or value.get("user")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return int(sender["id"])
+    return None
+
+
+def store_updates(*, session: Session, raw_updates: Sequence[dict[str, Any]], now: datetime) -> int:
+    """Store raw updates; an update_id seen before is ignored. Returns how many were new."""
+    stored = 0
+    for raw in raw_updates:
+        update_id = raw.get("update_id")
+        if not isinstance(update_id, int):
+            continue
+        statement = (
+            _insert(session, InboxUpdate)
+            .values(
+                update_id=update_id,
+                chat_id=chat_id_of(raw),
+                payload=raw,
+                status=InboxStatus.NEW,
+                attempts=0,
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(col(InboxUpdate.update_id))
+        )
+        stored += len(session.execute(statement).all())
+    return stored
+
+
+def next_update_offset(*, session: Session) -> int | None:
+    highest = session.execute(select(func.max(InboxUpdate.update_id))).scalar_one_or_none()
+    return None if highest is None else int(highest) + 1
+
+
+# The candidate update, compared against the other rows of its chat.
+_waiting_table = InboxUpdate.__table__.alias("waiting")  # type: ignore[attr-defined]
+_waiting = _waiting_table.c
+
+
+def claim_update(*, session: Session, instance: str, now: datetime, lease: timedelta) -> InboxUpdate | None:
+    """Claim the oldest waiting update whose chat has nothing older waiting or in progress."""
+    older_or_busy = (
+        select(col(InboxUpdate.update_id))
+        .where(
+            col(InboxUpdate.chat_id) == _waiting.chat_id,
+            or_(
+                and_(col(InboxUpdate.status) == InboxStatus.NEW, col(InboxUpdate.update_id) < _waiting.update_id),
+                and_(
+                    col(InboxUpdate.status) == InboxStatus.PROCESSING,
+                    col(InboxUpdate.claimed_until) > now,
+                ),
+            ),
+        )
+        .correlate(_waiting_table)
+    )
+    candidate = _skip_locked(
+        session,
+        select(_waiting.update_id)
+        .where(
+            or_(
+                _waiting.status == InboxStatus.NEW,
+                and_(_waiting.status == InboxStatus.PROCESSING, _waiting.claimed_until <= now),
+            ),
+            or_(_waiting.chat_id.is_(None), ~exists(older_or_busy)),
+        )
+        .order_by(_waiting.update_id)
+        .limit(1),
+    )
+    update_id = session.execute(candidate).scalar_one_or_none()
+    if update_id is None:
+        return None
+    claimed = session.execute(
+        update(InboxUpdate)
+        .where(
+            col(InboxUpdate.update_id) == update_id,
+            or_(
+                col(InboxUpdate.status) == InboxStatus.NEW,
+                and_(col(InboxUpdate.status) == InboxStatus.PROCESSING, col(InboxUpdate.claimed_until) <= now),
+            ),
+        )
+        .values(
+            status=InboxStatus.PROCESSING,
+            claimed_by=instance,
+            claimed_until=now + lease,
+            attempts=InboxUpdate.attempts + 1,
+        )
+        .returning(col(InboxUpdate.update_id))
+    ).scalar_one_or_none()
+    if claimed is None:
+        return None
+    return session.get(InboxUpdate, claimed, populate_existing=True)
+
+
+def finish_update(
+    *, session: Session, update_id: int, status: InboxStatus, now: datetime, error: str | None = None
+) -> None:
+    """Record how an update ended. Handled updates drop their payload: it holds what people wrote."""
+    values: dict[str, Any] = {"status": status, "handled_at": now, "claimed_until": None, "error": error}
+    if status == InboxStatus.DONE:
+        values["payload"] = None
+    session.execute(update(InboxUpdate).where(col(InboxUpdate.update_id) == update_id).values(**values))
+
+
+def inbox_counts(*, session: Session) -> dict[str, int]:
+    rows = session.execute(select(col(InboxUpdate.status), func.count()).group_by(InboxUpdate.status)).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def purge_handled_updates(*, session: Session, before: datetime) -> int:
+    """Forget old handled updates, but keep the newest so the polling offset survives."""
+    newest = session.execute(select(func.max(InboxUpdate.update_id))).scalar_one_or_none()
+    if newest is None:
+        return 0
+    result = session.execute(
+        InboxUpdate.__table__.delete().where(  # type: ignore[attr-defined]
+            InboxUpdate.status == InboxStatus.DONE,
+            InboxUpdate.received_at < before,
+            InboxUpdate.update_id != newest,
+        )
+    )
+    return rowcount(result)
+
+
+# --- outbox ---------------------------------------------------------------------------------------
+
+
+def enqueue(
+    *,
+    session: Session,
+    dedupe_key: str,
+    chat_id: int,
+    payload: dict[str, Any],
+    now: datetime,
+    method: str = "sendMessage",
+    person_id: int | None = None,
+    purpose: str = "message",
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue a message in the caller's transaction. A dedupe key seen before queues nothing."""
+    statement = (
+        _insert(session, OutboxMessage)
+        .values(
+            dedupe_key=dedupe_key,
+            chat_id=chat_id,
+            person_id=person_id,
+            method=method,
+            payload=payload,
+            purpose=purpose,
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            not_before=not_before or now,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(OutboxMessage.id))
+    )
+    # rowcount is not reliable for ON CONFLICT DO NOTHING on every driver; RETURNING is.
+    return session.execute(statement).first() is not None
+
+
+def claim_outbox(
+    *,
+    session: Session,
+    instance: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    skip_chat_ids: Sequence[int] = (),
+) -> list[OutboxMessage]:
+    """Claim due messages. A row left 'sending' by a crashed sender is due again once its lease ends."""
+    conditions = [col(OutboxMessage.chat_id).not_in(list(skip_chat_ids))] if skip_chat_ids else []
+    due = _skip_locked(
+        session,
+        select(col(OutboxMessage.id))
+        .where(
+            *conditions,
+            or_(
+                and_(col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.not_before) <= now),
+                and_(col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.claimed_until) <= now),
+            ),
+        )
+        .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
+        .limit(limit),
+    )
+    ids = list(session.execute(due).scalars())
+    if not ids:
+        return []
+    claimed_ids = list(
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(ids),
+                or_(
+                    col(OutboxMessage.status) == OutboxStatus.PENDING,
+                    and_(
+                        col(OutboxMessage.status) == OutboxStatus.SENDING,
+                        col(OutboxMessage.claimed_until) <= now,
+                    ),
+                ),
+            )
+            .values(status=OutboxStatus.SENDING, claimed_by=instance, claimed_until=now + lease)
+            .returning(col(OutboxMessage.id))
+        ).scalars()
+    )
+    if not claimed_ids:
+        return []
+    rows = session.execute(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(claimed_ids))
+        .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
+        .execution_options(populate_existing=True)
+    ).scalars()
+    return list(rows)
+
+
+def release_claims(*, session: Session, message_ids: Sequence[int]) -> None:
+    """Give claimed rows back untouched, still due."""
+    if message_ids:
+        session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(list(message_ids)),
+                col(OutboxMessage.status) == OutboxStatus.SENDING,
+            )
+            .values(status=OutboxStatus.PENDING, claimed_until=None, claimed_by=None)
+        )
+
+
+def mark_sent(*, session: Session, message_id: int, now: datetime, telegram_message_id: int | None) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(
+            status=OutboxStatus.SENT,
+            sent_at=now,
+            attempts=OutboxMessage.attempts + 1,
+            telegram_message_id=telegram_message_id,
+            claimed_until=None,
+            last_error=None,
+        )
+    )
+
+
+def reschedule(
+    *, session: Session, message_id: int, not_before: datetime, error: str | None, count_attempt: bool = True
+) -> None:
+    values: dict[str, Any] = {
+        "status": OutboxStatus.PENDING,
+        "not_before": not_before,
+        "claimed_until": None,
+        "last_error": error,
+    }
+    if count_attempt:
+        values["attempts"] = OutboxMessage.attempts + 1
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.id) == message_id).values(**values))
+
+
+def mark_failed(*, session: Session, message_id: int, error: str) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id)
+        .values(
+            status=OutboxStatus.FAILED,
+            last_error=error[:300],
+            claimed_until=None,
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+
+
+def move_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> int:
+    """A group became a supergroup: send what is still waiting to its new id."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.chat_id) == old_chat_id,
+            col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+        )
+        .values(chat_id=new_chat_id)
+    )
+    return rowcount(result)
+
+
+def outbox_backlog(*, session: Session, now: datetime) -> tuple[int, float]:
+    """How many messages wait to be sent, and the age in seconds of the oldest one."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(OutboxMessage.created_at)).where(
+            col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+        )
+    ).one()
+    if not count or oldest is None:
+        return 0, 0.0
+    # An aggregate bypasses the column type, so SQLite hands back a naive (UTC) value.
+    oldest_at = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+    return int(count), max(0.0, (now - oldest_at).total_seconds())
+
+
+def outbox_counts(*, session: Session) -> dict[str, int]:
+    rows = session.execute(select(col(OutboxMessage.status), func.count()).group_by(OutboxMessage.status)).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def next_outbox_due(*, session: Session) -> datetime | None:
+    return session.execute(
+        select(func.min(OutboxMessage.not_before)).where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+    ).scalar_one_or_none()
+
+
+# --- scheduled jobs -------------------------------------------------------------------------------
+
+
+def schedule_job(
+    *,
+    session: Session,
+    kind: str,
+    due_at: datetime,
+    dedupe_key: str,
+    now: datetime,
+    subject_id: int | None = None,
+) -> bool:
+    """Schedule work at a time. The dedupe key makes scheduling the same thing twice harmless."""
+    statement = (
+        _insert(session, ScheduledJob)
+        .values(
+            kind=kind,
+            subject_id=subject_id,
+            due_at=due_at,
+            dedupe_key=dedupe_key,
+            status=JobStatus.PENDING,
+            attempts=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(col(ScheduledJob.id))
+    )
+    return session.execute(statement).first() is not None
+
+
+def cancel_jobs(*, session: Session, kind: str, subject_id: int) -> int:
+    result = session.execute(
+        update(ScheduledJob)
+        .where(
+            col(ScheduledJob.kind) == kind,
+            col(ScheduledJob.subject_id) == subject_id,
+            col(ScheduledJob.status) == JobStatus.PENDING,
+        )
+        .values(status=JobStatus.CANCELLED)
+    )
+    return rowcount(result)
+
+
+def claim_due_jobs(
+    *, session: Session, instance: str, now: datetime, lease: timedelta, limit: int
+) -> list[ScheduledJob]:
+    """Lease due jobs to this instance; each is then run and finished in its own transaction."""
+    due = _skip_locked(
+        session,
+        select(col(ScheduledJob.id))
+        .where(
+            col(ScheduledJob.status) == JobStatus.PENDING,
+            col(ScheduledJob.due_at) <= now,
+            or_(col(ScheduledJob.claimed_until).is_(None), col(ScheduledJob.claimed_until) <= now),
+        )
+        .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
+        .limit(limit),
+    )
+    ids = list(session.execute(due).scalars())
+    if not ids:
+        return []
+    claimed = list(
+        session.execute(
+            update(ScheduledJob)
+            .where(
+                col(ScheduledJob.id).in_(ids),
+                col(ScheduledJob.status) == JobStatus.PENDING,
+                or_(col(ScheduledJob.claimed_until).is_(None), col(ScheduledJob.claimed_until) <= now),
+            )
+            .values(claimed_by=instance, claimed_until=now + lease, attempts=ScheduledJob.attempts + 1)
+            .returning(col(ScheduledJob.id))
+        ).scalars()
+    )
+    if not claimed:
+        return []
+    return list(
+        session.execute(
+            select(ScheduledJob)
+            .where(col(ScheduledJob.id).in_(claimed))
+            .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+
+
+def take_claimed_job(*, session: Session, job_id: int, instance: str) -> bool:
+    """Start the job's own transaction: true only if this instance still holds it and it is not done.
+
+    Marking it done here, in the transaction that also writes the job's effects, is what makes a
+    job run exactly once: if anything fails, both roll back together.
+    """
+    result = session.execute(
+        update(ScheduledJob)
+        .where(
+            col(ScheduledJob.id) == job_id,
+            col(ScheduledJob.claimed_by) == instance,
+            col(ScheduledJob.status) == JobStatus.PENDING,
+        )
+        .values(status=JobStatus.DONE, claimed_until=None)
+    )
+    return bool(rowcount(result))
+
+
+def complete_job(*, session: Session, job_id: int, now: datetime) -> None:
+    session.execute(update(ScheduledJob).where(col(ScheduledJob.id) == job_id).values(done_at=now))
+
+
+def fail_job(*, session: Session, job_id: int, error: str, retry_at: datetime | None, max_attempts: int = 5) -> None:
+    """A job that raised is retried later, and given up (kept, with its error) after a few tries."""
+    job = session.get(ScheduledJob, job_id, populate_existing=True)
+    if job is None:
+        return
+    job.last_error = error[:300]
+    job.claimed_until = None
+    if retry_at is None or job.attempts >= max_attempts:
+        job.status = JobStatus.FAILED
+    else:
+        job.status = JobStatus.PENDING
+        job.due_at = retry_at
+    session.add(job)
+
+
+def jobs_due_count(*, session: Session, now: datetime, late_by: timedelta = timedelta(0)) -> int:
+    return int(
+        session.execute(
+            select(func.count()).where(
+                col(ScheduledJob.status) == JobStatus.PENDING, col(ScheduledJob.due_at) <= now - late_by
+            )
+        ).scalar_one()
+    )
+
+
+# --- leases ---------------------------------------------------------------------------------------
+
+
+def acquire_lease(*, session: Session, name: str, holder: str, now: datetime, duration: timedelta) -> bool:
+    """Take or renew a named lease; true while this holder has it."""
+    statement = _insert(session, Lease).values(name=name, holder=holder, expires_at=now + duration)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"],
+        set_={"holder": holder, "expires_at": now + duration},
+        where=or_(Lease.holder == holder, Lease.expires_at <= now),  # type: ignore[arg-type]
+    )
+    session.execute(statement)
+    current = session.execute(select(col(Lease.holder)).where(col(Lease.name) == name)).scalar_one()
+    return bool(current == holder)
+
+
+def release_lease(*, session: Session, name: str, holder: str) -> None:
+    session.execute(
+        Lease.__table__.delete().where(Lease.name == name, Lease.holder == holder)  # type: ignore[attr-defined]
+    )

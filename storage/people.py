@@ -1,0 +1,453 @@
+"""People, their profiles, areas, invites and dialogue state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlmodel import Session, col
+
+from storage.db import rowcount
+from storage.models import (
+    Area,
+    AuditEntry,
+    CheckIn,
+    Concern,
+    CoordinatorProfile,
+    DialogueState,
+    FamilyProfile,
+    FamilyTopic,
+    HelpRequest,
+    Invite,
+    OutboxMessage,
+    Person,
+    RelayLink,
+    RequestOffer,
+    Role,
+    TaskOutcome,
+    TimelineEvent,
+    VolunteerArea,
+    VolunteerProfile,
+    VolunteerSkill,
+)
+
+# --- people ---------------------------------------------------------------------------------------
+
+
+def get_person_by_telegram_id(*, session: Session, telegram_id: int) -> Person | None:
+    return session.execute(select(Person).where(col(Person.telegram_id) == telegram_id)).scalar_one_or_none()
+
+
+def get_person(*, session: Session, person_id: int) -> Person | None:
+    return session.get(Person, person_id)
+
+
+def ensure_person(
+    *, session: Session, telegram_id: int, language: str, now: datetime, is_admin: bool = False
+) -> Person:
+    """The person behind a Telegram user, created with just a language on first contact."""
+    person = get_person_by_telegram_id(session=session, telegram_id=telegram_id)
+    if person is None:
+        person = Person(telegram_id=telegram_id, language=language, created_at=now, updated_at=now)
+        session.add(person)
+        session.flush()
+    if is_admin and not (person.is_admin and person.role == Role.COORDINATOR):
+        promote_to_admin(session=session, person=person, now=now)
+    return person
+
+
+def promote_to_admin(*, session: Session, person: Person, now: datetime) -> None:
+    person.is_admin = True
+    person.role = Role.COORDINATOR
+    person.updated_at = now
+    session.add(person)
+    if session.get(CoordinatorProfile, person.id) is None:
+        session.add(CoordinatorProfile(person_id=person.id))  # type: ignore[arg-type]
+    session.flush()
+
+
+def set_language(*, session: Session, person: Person, language: str, now: datetime) -> None:
+    person.language = language
+    person.updated_at = now
+    session.add(person)
+
+
+def record_consent(*, session: Session, person: Person, role: str, version: str, now: datetime) -> None:
+    person.role = role
+    person.consent_version = version
+    person.consent_at = now
+    person.updated_at = now
+    session.add(person)
+    session.flush()
+
+
+def set_display_name(*, session: Session, person: Person, name: str, now: datetime) -> None:
+    person.display_name = name
+    person.updated_at = now
+    session.add(person)
+
+
+def set_reachable(*, session: Session, person_id: int, reachable: bool, now: datetime) -> bool:
+    """Record whether messages reach this person; true if that changed."""
+    result = session.execute(
+        update(Person)
+        .where(col(Person.id) == person_id, col(Person.reachable) != reachable)
+        .values(reachable=reachable, unreachable_since=None if reachable else now, updated_at=now)
+    )
+    return bool(rowcount(result))
+
+
+def coordinators(*, session: Session) -> list[Person]:
+    return list(
+        session.execute(
+            select(Person)
+            .where(col(Person.role) == Role.COORDINATOR, col(Person.telegram_id).is_not(None))
+            .order_by(col(Person.id))
+        ).scalars()
+    )
+
+
+def admins(*, session: Session) -> list[Person]:
+    return [person for person in coordinators(session=session) if person.is_admin]
+
+
+# --- profiles -------------------------------------------------------------------------------------
+
+
+def get_family(*, session: Session, person_id: int) -> FamilyProfile | None:
+    return session.get(FamilyProfile, person_id)
+
+
+def get_volunteer(*, session: Session, person_id: int) -> VolunteerProfile | None:
+    return session.get(VolunteerProfile, person_id)
+
+
+def get_coordinator(*, session: Session, person_id: int) -> CoordinatorProfile | None:
+    return session.get(CoordinatorProfile, person_id)
+
+
+def save_family_profile(
+    *,
+    session: Session,
+    person: Person,
+    area_id: int | None,
+    children_count: int | None,
+    children_ages: str | None,
+    primary_coordinator_id: int | None,
+) -> FamilyProfile:
+    assert person.id is not None
+    profile = session.get(FamilyProfile, person.id) or FamilyProfile(person_id=person.id)
+    profile.area_id = area_id
+    profile.children_count = children_count
+    profile.children_ages = children_ages
+    if primary_coordinator_id is not None:
+        profile.primary_coordinator_id = primary_coordinator_id
+        partner = session.get(CoordinatorProfile, primary_coordinator_id)
+        profile.partner_coordinator_id = partner.duo_partner_id if partner else None
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def save_volunteer_profile(
+    *,
+    session: Session,
+    person: Person,
+    area_ids: Iterable[int],
+    skills: Iterable[str],
+    availability: int,
+    languages: Iterable[str],
+) -> VolunteerProfile:
+    assert person.id is not None
+    profile = session.get(VolunteerProfile, person.id) or VolunteerProfile(person_id=person.id)
+    profile.availability = availability
+    profile.languages = ",".join(sorted(set(languages)))
+    session.add(profile)
+    session.execute(delete(VolunteerArea).where(col(VolunteerArea.volunteer_id) == person.id))
+    session.execute(delete(VolunteerSkill).where(col(VolunteerSkill.volunteer_id) == person.id))
+    session.flush()
+    for area_id in sorted(set(area_ids)):
+        session.add(VolunteerArea(volunteer_id=person.id, area_id=area_id))
+    for skill in sorted(set(skills)):
+        session.add(VolunteerSkill(volunteer_id=person.id, skill=skill))
+    session.flush()
+    return profile
+
+
+def ensure_coordinator_profile(*, session: Session, person: Person) -> CoordinatorProfile:
+    assert person.id is not None
+    profile = session.get(CoordinatorProfile, person.id)
+    if profile is None:
+        profile = CoordinatorProfile(person_id=person.id)
+        session.add(profile)
+        session.flush()
+    return profile
+
+
+def volunteer_area_ids(*, session: Session, person_id: int) -> list[int]:
+    return list(
+        session.execute(
+            select(col(VolunteerArea.area_id)).where(col(VolunteerArea.volunteer_id) == person_id)
+        ).scalars()
+    )
+
+
+def volunteer_skills(*, session: Session, person_id: int) -> list[str]:
+    return list(
+        session.execute(
+            select(col(VolunteerSkill.skill)).where(col(VolunteerSkill.volunteer_id) == person_id)
+        ).scalars()
+    )
+
+
+# --- areas ----------------------------------------------------------------------------------------
+
+
+def active_areas(*, session: Session) -> list[Area]:
+    return list(session.execute(select(Area).where(col(Area.active)).order_by(col(Area.name))).scalars())
+
+
+def get_area(*, session: Session, area_id: int) -> Area | None:
+    return session.get(Area, area_id)
+
+
+def add_area(*, session: Session, name: str, now: datetime) -> Area:
+    existing = session.execute(select(Area).where(col(Area.name) == name)).scalar_one_or_none()
+    if existing is not None:
+        existing.active = True
+        session.add(existing)
+        return existing
+    area = Area(name=name, created_at=now)
+    session.add(area)
+    session.flush()
+    return area
+
+
+def deactivate_area(*, session: Session, area_id: int) -> bool:
+    result = session.execute(update(Area).where(col(Area.id) == area_id).values(active=False))
+    return bool(rowcount(result))
+
+
+# --- invites --------------------------------------------------------------------------------------
+
+
+def create_invite(
+    *, session: Session, token_hash: str, role: str, created_by_id: int, expires_at: datetime, now: datetime
+) -> Invite:
+    invite = Invite(
+        token_hash=token_hash, role=role, created_by_id=created_by_id, expires_at=expires_at, created_at=now
+    )
+    session.add(invite)
+    session.flush()
+    return invite
+
+
+def get_invite_by_hash(*, session: Session, token_hash: str) -> Invite | None:
+    return session.execute(select(Invite).where(col(Invite.token_hash) == token_hash)).scalar_one_or_none()
+
+
+def get_invite(*, session: Session, invite_id: int) -> Invite | None:
+    return session.get(Invite, invite_id)
+
+
+def redeem_invite(*, session: Session, invite_id: int, person_id: int, now: datetime) -> bool:
+    """Mark an invite used, atomically: of two people racing for one link, only one gets it."""
+    result = session.execute(
+        update(Invite)
+        .where(col(Invite.id) == invite_id, col(Invite.used_at).is_(None), col(Invite.expires_at) > now)
+        .values(used_at=now, used_by_id=person_id)
+    )
+    return bool(rowcount(result))
+
+
+# --- dialogue state -------------------------------------------------------------------------------
+
+
+def get_dialogue(*, session: Session, chat_id: int) -> DialogueState | None:
+    return session.get(DialogueState, chat_id, populate_existing=True)
+
+
+def save_dialogue(
+    *, session: Session, chat_id: int, dialogue: str, step: str, data: dict[str, Any], now: datetime
+) -> None:
+    state = session.get(DialogueState, chat_id) or DialogueState(chat_id=chat_id, dialogue=dialogue, step=step)
+    state.dialogue = dialogue
+    state.step = step
+    # A fresh dict, so SQLAlchemy sees the JSON column changed.
+    state.data = dict(data)
+    state.updated_at = now
+    session.add(state)
+
+
+def clear_dialogue(*, session: Session, chat_id: int) -> None:
+    session.execute(delete(DialogueState).where(col(DialogueState.chat_id) == chat_id))
+
+
+# --- audit and timeline ---------------------------------------------------------------------------
+
+
+def audit(
+    *,
+    session: Session,
+    actor_id: int | None,
+    action: str,
+    subject_id: int | None,
+    now: datetime,
+    **detail: Any,
+) -> None:
+    session.add(AuditEntry(actor_id=actor_id, action=action, subject_id=subject_id, at=now, detail=detail))
+
+
+def add_timeline(
+    *,
+    session: Session,
+    family_id: int | None,
+    kind: str,
+    now: datetime,
+    actor_id: int | None = None,
+    ref_id: int | None = None,
+    **detail: Any,
+) -> None:
+    session.add(TimelineEvent(family_id=family_id, kind=kind, actor_id=actor_id, ref_id=ref_id, at=now, detail=detail))
+
+
+# --- export and erasure ---------------------------------------------------------------------------
+
+
+def _row(obj: Any, *, skip: Sequence[str] = ()) -> dict[str, Any]:
+    data = obj.model_dump()
+    return {
+        key: (value.isoformat() if isinstance(value, datetime) else value)
+        for key, value in data.items()
+        if key not in skip
+    }
+
+
+def export_person(*, session: Session, person: Person) -> dict[str, Any]:
+    """Everything stored about a person, for /mydata. Other people appear only by first name."""
+    assert person.id is not None
+    pid = person.id
+    export: dict[str, Any] = {"person": _row(person)}
+    family = session.get(FamilyProfile, pid)
+    if family is not None:
+        export["family_profile"] = _row(family)
+        area = session.get(Area, family.area_id) if family.area_id else None
+        export["family_profile"]["area_name"] = area.name if area else None
+        export["help_requests"] = [
+            _row(item)
+            for item in session.execute(select(HelpRequest).where(col(HelpRequest.family_id) == pid)).scalars()
+        ]
+        export["check_ins"] = [
+            _row(item) for item in session.execute(select(CheckIn).where(col(CheckIn.family_id) == pid)).scalars()
+        ]
+        export["concerns"] = [
+            _row(item) for item in session.execute(select(Concern).where(col(Concern.family_id) == pid)).scalars()
+        ]
+    volunteer = session.get(VolunteerProfile, pid)
+    if volunteer is not None:
+        export["volunteer_profile"] = _row(volunteer)
+        export["volunteer_profile"]["areas"] = [
+            area.name
+            for area in session.execute(
+                select(Area)
+                .join(VolunteerArea, col(VolunteerArea.area_id) == col(Area.id))
+                .where(col(VolunteerArea.volunteer_id) == pid)
+            ).scalars()
+        ]
+        export["volunteer_profile"]["skills"] = volunteer_skills(session=session, person_id=pid)
+        export["tasks"] = [
+            _row(item, skip=("note", "voice_file_id", "destination"))
+            for item in session.execute(
+                select(HelpRequest).where(col(HelpRequest.assigned_volunteer_id) == pid)
+            ).scalars()
+        ]
+    export["outcomes"] = [
+        _row(item) for item in session.execute(select(TaskOutcome).where(col(TaskOutcome.person_id) == pid)).scalars()
+    ]
+    return export
+
+
+def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, now: datetime) -> None:
+    """Erase a person. With an open safety case the record stays as an anonymous stub, not by name."""
+    assert person.id is not None
+    pid = person.id
+    session.execute(delete(DialogueState).where(col(DialogueState.chat_id) == person.telegram_id))
+    session.execute(delete(VolunteerArea).where(col(VolunteerArea.volunteer_id) == pid))
+    session.execute(delete(VolunteerSkill).where(col(VolunteerSkill.volunteer_id) == pid))
+    session.execute(delete(RequestOffer).where(col(RequestOffer.volunteer_id) == pid))
+    session.execute(delete(RelayLink).where(col(RelayLink.family_id) == pid))
+    session.execute(delete(FamilyTopic).where(col(FamilyTopic.family_id) == pid))
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.person_id) == pid, col(OutboxMessage.status).in_(["pending", "sending"]))
+        .values(status="failed", last_error="recipient erased their data", payload={})
+    )
+    session.execute(update(OutboxMessage).where(col(OutboxMessage.person_id) == pid).values(person_id=None))
+    # Free text the person wrote goes; the fact that help was asked stays as an anonymous count.
+    session.execute(
+        update(HelpRequest)
+        .where(col(HelpRequest.family_id) == pid)
+        .values(note=None, destination=None, voice_file_id=None, text_purged_at=now)
+    )
+    session.execute(
+        update(HelpRequest).where(col(HelpRequest.assigned_volunteer_id) == pid).values(assigned_volunteer_id=None)
+    )
+    session.execute(update(Concern).where(col(Concern.raised_by_id) == pid).values(raised_by_id=None))
+    session.execute(
+        update(FamilyProfile).where(col(FamilyProfile.support_volunteer_id) == pid).values(support_volunteer_id=None)
+    )
+    for column in (FamilyProfile.primary_coordinator_id, FamilyProfile.partner_coordinator_id):
+        session.execute(update(FamilyProfile).where(col(column) == pid).values({column: None}))
+    session.execute(
+        update(CoordinatorProfile).where(col(CoordinatorProfile.duo_partner_id) == pid).values(duo_partner_id=None)
+    )
+    session.execute(delete(VolunteerProfile).where(col(VolunteerProfile.person_id) == pid))
+    session.execute(delete(CoordinatorProfile).where(col(CoordinatorProfile.person_id) == pid))
+    if keep_safety_stub:
+        family = session.get(FamilyProfile, pid)
+        if family is not None:
+            family.street = None
+            family.phone = None
+            family.share_phone = False
+            family.children_ages = None
+            family.checkin_rhythm = "off"
+            session.add(family)
+        person.telegram_id = None
+        person.display_name = None
+        person.consent_version = None
+        person.consent_at = None
+        person.anonymised_at = now
+        person.updated_at = now
+        session.add(person)
+        return
+    session.execute(delete(TimelineEvent).where(col(TimelineEvent.family_id) == pid))
+    session.execute(update(TimelineEvent).where(col(TimelineEvent.actor_id) == pid).values(actor_id=None))
+    session.execute(delete(CheckIn).where(col(CheckIn.family_id) == pid))
+    session.execute(delete(TaskOutcome).where(col(TaskOutcome.person_id) == pid))
+    session.execute(delete(FamilyProfile).where(col(FamilyProfile.person_id) == pid))
+    session.execute(update(Invite).where(col(Invite.used_by_id) == pid).values(used_by_id=None))
+    # Requests keep existing as anonymous statistics, detached from the family.
+    session.execute(
+        update(HelpRequest)
+        .where(col(HelpRequest.family_id) == pid, col(HelpRequest.status).in_(["open", "accepted"]))
+        .values(status="cancelled", closed_at=now)
+    )
+    person.telegram_id = None
+    person.display_name = None
+    person.consent_version = None
+    person.consent_at = None
+    person.role = None
+    person.anonymised_at = now
+    person.updated_at = now
+    session.add(person)
+
+
+def has_open_safety_case(*, session: Session, person_id: int) -> bool:
+    return (
+        session.execute(
+            select(col(Concern.id)).where(col(Concern.family_id) == person_id, col(Concern.status) != "closed").limit(1)
+        ).first()
+        is not None
+    )

@@ -1,0 +1,210 @@
+"""Permissions: coordinators oversee, admins extend the team, volunteers act on offers, families own their requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from domain.permissions import (
+    COORDINATOR_CANCEL,
+    FAMILY_CANCEL,
+    VOLUNTEER_CANCEL,
+    Actor,
+    can_accept_request,
+    can_approve_volunteer,
+    can_cancel_request,
+    can_claim_concern,
+    can_create_invite,
+    can_create_request,
+    can_export_stats,
+    can_grant_admin,
+    can_link_support_volunteer,
+    can_manage_areas,
+    can_pause_volunteering,
+    can_raise_concern,
+    can_see_contact_details,
+    can_see_family,
+    can_see_unmatched_requests,
+    can_set_rhythm,
+    cancel_event,
+    is_approved_volunteer,
+)
+from domain.requests import RequestEvent
+
+ADMIN = Actor(person_id=1, role="coordinator", is_admin=True, volunteer_status=None)
+COORD = Actor(person_id=2, role="coordinator", is_admin=False, volunteer_status=None)
+PARTNER = Actor(person_id=3, role="coordinator", is_admin=False, volunteer_status=None)
+FAMILY = Actor(person_id=10, role="family", is_admin=False, volunteer_status=None)
+VOLUNTEER = Actor(person_id=20, role="volunteer", is_admin=False, volunteer_status="approved")
+PENDING = Actor(person_id=21, role="volunteer", is_admin=False, volunteer_status="pending")
+REJECTED = Actor(person_id=22, role="volunteer", is_admin=False, volunteer_status="rejected")
+SUPPORT_FAMILY = Actor(person_id=11, role="family", is_admin=False, volunteer_status="approved")
+STRANGER = Actor(person_id=99, role=None, is_admin=False, volunteer_status=None)
+# An admin flag on a non-coordinator (a mistake in BOT_ADMIN_IDS) opens nothing.
+ADMIN_FAMILY = Actor(person_id=12, role="family", is_admin=True, volunteer_status=None)
+
+EVERYONE = [ADMIN, COORD, PARTNER, FAMILY, VOLUNTEER, PENDING, REJECTED, SUPPORT_FAMILY, STRANGER, ADMIN_FAMILY]
+COORDINATORS = [ADMIN, COORD, PARTNER]
+NOT_COORDINATORS = [actor for actor in EVERYONE if actor not in COORDINATORS]
+
+
+# --- invites --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["family", "volunteer"])
+def test_every_coordinator_invites_families_and_volunteers(role: str) -> None:
+    assert can_create_invite(COORD, role)
+    assert can_create_invite(ADMIN, role)
+
+
+def test_only_admins_invite_coordinators() -> None:
+    assert can_create_invite(ADMIN, "coordinator")
+    assert not can_create_invite(COORD, "coordinator")
+
+
+@pytest.mark.parametrize("actor", NOT_COORDINATORS)
+@pytest.mark.parametrize("role", ["family", "volunteer", "coordinator"])
+def test_others_invite_nobody(actor: Actor, role: str) -> None:
+    assert not can_create_invite(actor, role)
+
+
+def test_unknown_invite_roles_are_refused() -> None:
+    assert not can_create_invite(ADMIN, "admin")
+    assert not can_create_invite(ADMIN, "")
+
+
+# --- coordinator-only rights ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        can_approve_volunteer,
+        can_set_rhythm,
+        can_export_stats,
+        can_claim_concern,
+        can_see_unmatched_requests,
+        can_link_support_volunteer,
+    ],
+)
+def test_coordinator_rights(check: Callable[[Actor], bool]) -> None:
+    for actor in COORDINATORS:
+        assert check(actor), actor
+    for actor in NOT_COORDINATORS:
+        assert not check(actor), actor
+
+
+@pytest.mark.parametrize("check", [can_manage_areas, can_grant_admin])
+def test_admin_rights(check: Callable[[Actor], bool]) -> None:
+    assert check(ADMIN)
+    for actor in EVERYONE:
+        if actor is not ADMIN:
+            assert not check(actor), actor
+
+
+# --- families' files ------------------------------------------------------------------------------------------
+
+
+def test_the_duo_sees_its_family() -> None:
+    assert can_see_family(COORD, 2, 3)
+    assert can_see_family(PARTNER, 2, 3)
+    assert can_see_family(PARTNER, 2, None) is False
+    assert can_see_family(COORD, 2, None)
+
+
+def test_other_coordinators_do_not_see_the_family() -> None:
+    assert not can_see_family(ADMIN, 2, 3)
+
+
+def test_any_coordinator_sees_the_family_in_an_urgent_case() -> None:
+    assert can_see_family(ADMIN, 2, 3, urgent=True)
+    assert can_see_family(COORD, 4, 5, urgent=True)
+
+
+def test_any_coordinator_sees_a_family_nobody_is_assigned_to() -> None:
+    assert can_see_family(COORD, None, None)
+
+
+@pytest.mark.parametrize("actor", NOT_COORDINATORS)
+def test_non_coordinators_never_see_a_family_file(actor: Actor) -> None:
+    assert not can_see_family(actor, actor.person_id, None)
+    assert not can_see_family(actor, None, None, urgent=True)
+
+
+# --- requests -------------------------------------------------------------------------------------------------
+
+
+def test_families_create_requests() -> None:
+    assert can_create_request(FAMILY)
+    assert can_create_request(SUPPORT_FAMILY)
+    assert not can_create_request(VOLUNTEER)
+    assert not can_create_request(COORD)
+    assert not can_create_request(STRANGER)
+
+
+def test_an_approved_volunteer_accepts_an_offer() -> None:
+    assert can_accept_request(VOLUNTEER, True)
+    assert not can_accept_request(VOLUNTEER, False)
+
+
+def test_a_support_family_accepts_like_a_volunteer() -> None:
+    assert is_approved_volunteer(SUPPORT_FAMILY)
+    assert can_accept_request(SUPPORT_FAMILY, True, request_family_id=10)
+
+
+def test_nobody_accepts_their_own_familys_request() -> None:
+    assert not can_accept_request(SUPPORT_FAMILY, True, request_family_id=SUPPORT_FAMILY.person_id)
+
+
+@pytest.mark.parametrize("actor", [PENDING, REJECTED, FAMILY, COORD, ADMIN, STRANGER])
+def test_others_cannot_accept_even_with_an_offer(actor: Actor) -> None:
+    assert not can_accept_request(actor, True)
+
+
+def test_cancel_events_by_who_cancels() -> None:
+    assert cancel_event(FAMILY, 10, 20) == FAMILY_CANCEL
+    assert cancel_event(VOLUNTEER, 10, 20) == VOLUNTEER_CANCEL
+    assert cancel_event(COORD, 10, 20) == COORDINATOR_CANCEL
+    assert cancel_event(FAMILY, 10, None) == FAMILY_CANCEL
+    assert cancel_event(ADMIN, 10, None) == COORDINATOR_CANCEL
+
+
+def test_cancel_event_names_are_request_events() -> None:
+    for name in (FAMILY_CANCEL, VOLUNTEER_CANCEL, COORDINATOR_CANCEL):
+        assert RequestEvent(name).value == name
+
+
+def test_others_cannot_cancel() -> None:
+    assert cancel_event(VOLUNTEER, 10, None) is None
+    assert cancel_event(VOLUNTEER, 10, 21) is None
+    assert cancel_event(SUPPORT_FAMILY, 10, 20) is None
+    assert cancel_event(STRANGER, 10, 20) is None
+    assert not can_cancel_request(PENDING, 10, 20)
+    assert can_cancel_request(FAMILY, 10, None)
+
+
+def test_contact_details_only_for_the_family_and_the_accepted_volunteer() -> None:
+    assert can_see_contact_details(FAMILY, request_family_id=10, assigned_volunteer_id=20)
+    assert can_see_contact_details(VOLUNTEER, request_family_id=10, assigned_volunteer_id=20)
+    assert not can_see_contact_details(VOLUNTEER, request_family_id=10, assigned_volunteer_id=None)
+    assert not can_see_contact_details(PENDING, request_family_id=10, assigned_volunteer_id=20)
+    assert not can_see_contact_details(COORD, request_family_id=10, assigned_volunteer_id=20)
+
+
+# --- volunteers and concerns ----------------------------------------------------------------------------------
+
+
+def test_pausing() -> None:
+    assert can_pause_volunteering(VOLUNTEER)
+    assert can_pause_volunteering(PENDING)
+    assert can_pause_volunteering(SUPPORT_FAMILY)
+    assert not can_pause_volunteering(REJECTED)
+    assert not can_pause_volunteering(FAMILY)
+    assert not can_pause_volunteering(COORD)
+
+
+def test_raising_concerns() -> None:
+    for actor in (FAMILY, VOLUNTEER, PENDING, SUPPORT_FAMILY):
+        assert can_raise_concern(actor)
+    assert not can_raise_concern(STRANGER)

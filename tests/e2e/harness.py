@@ -1,0 +1,165 @@
+"""End-to-end harness: the real bot (real PTB over HTTP) against the sandbox, in one shared process.
+
+Tests are synchronous. `Chat.say()` and `Chat.tap()` act as a person and return the texts the bot
+sent back once everything it had to do is done (`Harness.settle`), like a transcript.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.runtime import Runtime, RuntimeThread
+from bot.sandbox import Sandbox
+from bot.settings import Settings
+from domain.clock import FakeClock
+from storage import delivery, people
+
+TOKEN = "123456789:sandbox-token-for-end-to-end-tests"
+ADMIN_ID = 900001
+_user_ids = itertools.count(500_000)
+
+
+def next_user_id() -> int:
+    return next(_user_ids)
+
+
+class Harness:
+    def __init__(self, sandbox: Sandbox, settings: Settings, clock: FakeClock) -> None:
+        self.sandbox = sandbox
+        self.settings = settings
+        self.clock = clock
+        self.runtime = Runtime(settings, clock=clock, run_tick_job=False)
+        self.thread = RuntimeThread(self.runtime)
+
+    def start(self) -> None:
+        """Start a fresh bot process-equivalent on the same database (also after `stop`)."""
+        self.runtime = Runtime(self.settings, clock=self.clock, run_tick_job=False)
+        self.thread = RuntimeThread(self.runtime)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.thread.stop()
+
+    @property
+    def services(self) -> Any:
+        assert self.runtime.services is not None
+        return self.runtime.services
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.services.db.session() as session:
+            yield session
+
+    def _idle(self) -> bool:
+        if self.sandbox.pending_updates():
+            return False
+        now = self.clock.now()
+        with self.session() as session:
+            inbox = delivery.inbox_counts(session=session)
+            count, _age = delivery.outbox_backlog(session=session, now=now)
+            next_due = delivery.next_outbox_due(session=session)
+        if inbox.get("new", 0) or inbox.get("processing", 0):
+            return False
+        if count and next_due is not None and next_due <= now:
+            return False
+        return not (count and next_due is None)
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every update is handled and every due message sent (twice in a row, to be sure)."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < deadline:
+            if self._idle():
+                quiet += 1
+                if quiet >= 2:
+                    return
+            else:
+                quiet = 0
+            time.sleep(0.02)
+        raise AssertionError(f"bot did not settle in {timeout}s: {self.runtime.backlog()}")
+
+    def tick(self) -> int:
+        """Run the scheduler tick now (the JobQueue job is off in tests; the clock is fake)."""
+        assert self.runtime.tick is not None
+        ran = self.thread.run_sync(self.runtime.tick.run_due)
+        self.wake_sender()
+        self.settle()
+        return ran
+
+    def wake_sender(self) -> None:
+        signal = self.services.outbox_signal
+        self.thread.loop.call_soon_threadsafe(signal.set)
+
+    def advance(self, **delta: float) -> None:
+        self.clock.advance(timedelta(**delta))
+        self.wake_sender()
+
+    def person(self, telegram_id: int) -> Any:
+        with self.session() as session:
+            return people.get_person_by_telegram_id(session=session, telegram_id=telegram_id)
+
+
+@dataclass
+class Chat:
+    """A simulated person in a private chat, with transcript-style helpers."""
+
+    harness: Harness
+    user: Any
+
+    @property
+    def id(self) -> int:
+        return int(self.user.user_id)
+
+    def _new_texts(self, before: int) -> list[str]:
+        self.harness.settle()
+        return [message.text or "" for message in self.user.messages[before:]]
+
+    def say(self, text: str) -> list[str]:
+        before = len(self.user.messages)
+        self.user.send(text)
+        return self._new_texts(before)
+
+    def tap(self, label: str, message: Any = None) -> list[str]:
+        before = len(self.user.messages)
+        self.user.press(label, message=message)
+        return self._new_texts(before)
+
+    def send(self, kind: str, **kwargs: Any) -> list[str]:
+        before = len(self.user.messages)
+        getattr(self.user, f"send_{kind}")(**kwargs)
+        return self._new_texts(before)
+
+    @property
+    def last(self) -> Any:
+        return self.user.messages[-1]
+
+    def last_buttons(self) -> list[str]:
+        return [label for row in self.last.buttons for label in row]
+
+    def texts(self) -> list[str]:
+        return [message.text or "" for message in self.user.messages]
+
+
+def expect(texts: list[str], *fragments: str) -> str:
+    """Assert some reply contains every fragment (case-insensitive) and return it."""
+    for text in texts:
+        if all(fragment.lower() in text.lower() for fragment in fragments):
+            return text
+    raise AssertionError(f"no reply contains {fragments!r}; replies were:\n" + "\n---\n".join(texts))
+
+
+def tr(language: str, message: str) -> str:
+    """The catalog's text in a language, so tests check the reader gets their own language."""
+    from bot.i18n import _ as translate
+    from bot.i18n import use_language
+
+    with use_language(language):
+        return translate(message)

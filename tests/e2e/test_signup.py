@@ -1,0 +1,302 @@
+"""Sign-up, consent, invites, privacy rights and bad input, through the real Bot API protocol."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from sqlmodel import select
+
+from storage.models import FamilyProfile, Invite, Person, VolunteerArea, VolunteerProfile, VolunteerSkill
+from tests.e2e.harness import Chat, Harness, expect, tr
+
+HOSTILE_NAME = "<b>Ali & Co</b>"
+
+
+def sign_up_family(chat: Chat, name: str, language: str = "en", area: str | None = None) -> list[str]:
+    chat.say("/start")
+    chat.tap(tr(language, "We are a family"))
+    chat.tap(tr(language, "Yes, I agree"))
+    chat.say(name)
+    chat.tap(area or tr(language, "My neighbourhood is not listed"))
+    chat.tap("2")
+    return chat.say("4, 7")
+
+
+def test_family_signs_up_in_english(person: Callable[..., Chat], harness: Harness) -> None:
+    chat = person("Mira", language_code="en-GB")
+    replies = chat.say("/start")
+    expect(replies, "Hello! I am Waakvlam")
+    assert "We are a family" in chat.last_buttons() and "🌐 Other language" in chat.last_buttons()
+    assert harness.person(chat.id).consent_at is None
+    replies = chat.tap("We are a family")
+    expect(replies, "What we store", "Do you agree")
+    replies = chat.tap("Yes, I agree")
+    expect(replies, "What name shall we call you by?")
+    replies = chat.say("Mira")
+    expect(replies, "Nice to meet you, Mira")
+    expect(replies, "Which neighbourhood")
+    chat.tap("My neighbourhood is not listed")
+    replies = chat.tap("2")
+    expect(replies, "How old are they?")
+    replies = chat.say("4, 7")
+    expect(replies, "All set, Mira!")
+    expect(replies, "What would you like to do?")
+    with harness.session() as session:
+        stored = session.exec(select(Person).where(Person.telegram_id == chat.id)).one()
+        family = session.get(FamilyProfile, stored.id)
+    assert stored.language == "en" and stored.role == "family" and stored.consent_version
+    assert family is not None and family.children_count == 2 and family.children_ages == "4,7"
+
+
+def test_family_signs_up_in_dutch_from_a_regional_language_code(person: Callable[..., Chat], harness: Harness) -> None:
+    chat = person("Sanne", language_code="nl-NL")
+    replies = chat.say("/start")
+    expect(
+        replies,
+        tr(
+            "nl",
+            "Hello! I am Waakvlam, the neighbourhood help assistant. I help families find a hand "
+            "nearby, and keep you in touch with your coordinator.",
+        )[:30],
+    )
+    replies = sign_up_family(chat, "Sanne", language="nl")
+    expect(replies, tr("nl", "What would you like to do?"))
+    assert tr("nl", "What would you like to do?") != "What would you like to do?"
+    assert harness.person(chat.id).language == "nl"
+
+
+def test_no_language_code_means_dutch_and_language_can_be_changed(
+    person: Callable[..., Chat], harness: Harness
+) -> None:
+    chat = person("Noor", language_code=None, username=None, last_name=None)
+    chat.say("/start")
+    assert harness.person(chat.id).language == "nl"
+    chat.tap(tr("nl", "🌐 Other language"))
+    replies = chat.tap("English")
+    expect(replies, "From now on I will write in English")
+    assert harness.person(chat.id).language == "en"
+    replies = chat.say("/start")
+    expect(replies, "Let us continue where you were")
+    expect(replies, "Are you signing up as a family")
+
+
+def test_refusing_consent_stores_nothing_but_the_language(person: Callable[..., Chat], harness: Harness) -> None:
+    chat = person("Bo", language_code="en")
+    chat.say("/start")
+    chat.tap("I want to help")
+    replies = chat.tap("No, thank you")
+    expect(replies, "stored nothing about you except your language")
+    stored = harness.person(chat.id)
+    assert stored.consent_at is None and stored.role is None and stored.display_name is None
+    replies = chat.say("/mydata")
+    expect(replies, "except your language choice (English)")
+
+
+def test_volunteer_signs_up_and_waits_for_approval(
+    person: Callable[..., Chat], harness: Harness, coordinator: Chat
+) -> None:
+    with harness.session() as session:
+        from storage import people
+
+        people.add_area(session=session, name="Poort", now=harness.clock.now())
+    chat = person("Joost", language_code="en")
+    chat.say("/start")
+    chat.tap("I want to help")
+    chat.tap("Yes, I agree")
+    chat.say("Joost")
+    expect([chat.last.text], "Which neighbourhoods")
+    chat.tap("▫️ Poort")
+    assert "✅ Poort" in chat.last_buttons(), "the toggle shows the choice"
+    chat.tap("Done")
+    chat.tap("▫️ Babysitting")
+    chat.tap("▫️ Groceries")
+    chat.tap("Done")
+    replies = chat.tap("Done")
+    expect(replies, "Please choose at least one") if replies else None
+    chat.tap("▫️ Weekday evenings")
+    chat.tap("Done")
+    chat.tap("▫️ Nederlands")
+    chat.tap("▫️ English")
+    replies = chat.tap("Done")
+    expect(replies, "intake", "VOG")
+    with harness.session() as session:
+        stored = session.exec(select(Person).where(Person.telegram_id == chat.id)).one()
+        profile = session.get(VolunteerProfile, stored.id)
+        skills = set(session.exec(select(VolunteerSkill.skill).where(VolunteerSkill.volunteer_id == stored.id)))
+        areas = list(session.exec(select(VolunteerArea).where(VolunteerArea.volunteer_id == stored.id)))
+    assert profile is not None and profile.status == "pending"
+    assert skills == {"babysitting", "groceries"} and len(areas) == 1
+    assert profile.languages == "en,nl" and profile.availability != 0
+    harness.settle()
+    expect([m.text or "" for m in coordinator.user.messages], "New volunteer waiting for intake: Joost")
+
+
+def test_hostile_name_is_escaped_everywhere_it_is_shown(
+    person: Callable[..., Chat], harness: Harness, coordinator: Chat
+) -> None:
+    chat = person(HOSTILE_NAME, language_code="en")
+    chat.say("/start")
+    chat.tap("We are a family")
+    chat.tap("Yes, I agree")
+    replies = chat.say(HOSTILE_NAME)
+    expect(replies, f"Nice to meet you, {HOSTILE_NAME}")
+    chat.tap("My neighbourhood is not listed")
+    replies = chat.tap("0")
+    expect(replies, f"All set, {HOSTILE_NAME}!")
+    replies = chat.say("/mydata")
+    expect(replies, f"Name: {HOSTILE_NAME}")
+    replies = chat.say("/start")
+    expect(replies, f"Welcome back, {HOSTILE_NAME}!")
+    harness.settle()
+    expect([m.text or "" for m in coordinator.user.messages], f"New family signed up: {HOSTILE_NAME}")
+
+
+def test_invite_links_valid_used_expired_and_forged(
+    person: Callable[..., Chat], harness: Harness, coordinator: Chat
+) -> None:
+    coordinator.say("/invite")
+    replies = coordinator.tap("A family")
+    link = expect(replies, "t.me/").split("?start=")[1].split()[0]
+    family = person("Lina", language_code="en")
+    replies = family.say(f"/start {link}")
+    expect(replies, "What we store"), "an invited family skips the role question"
+    family.tap("Yes, I agree")
+    family.say("Lina")
+    family.tap("My neighbourhood is not listed")
+    family.tap("0")
+    admin = harness.person(coordinator.id)
+    with harness.session() as session:
+        stored = session.exec(select(Person).where(Person.telegram_id == family.id)).one()
+        profile = session.get(FamilyProfile, stored.id)
+    assert profile is not None and profile.primary_coordinator_id == admin.id
+
+    second = person("Lina2", language_code="en")
+    replies = second.say(f"/start {link}")
+    expect(replies, "already been used")
+    expect(replies, "Are you signing up as a family")
+
+    coordinator.say("/invite")
+    expired_link = expect(coordinator.tap("A volunteer"), "t.me/").split("?start=")[1].split()[0]
+    harness.advance(hours=harness.settings.invite_valid_hours + 1)
+    late = person("Late", language_code="en")
+    expect(late.say(f"/start {expired_link}"), "has expired")
+
+    for forged in ["iAAAAAAAAAAAAAAAAAAAAAAAAAAA", "../../etc", "i" + "x" * 80, "<b>x</b>"]:
+        stranger = person("Eve", language_code="en")
+        expect(stranger.say(f"/start {forged}"), "not valid")
+    with harness.session() as session:
+        used = session.exec(select(Invite).where(Invite.used_at.is_not(None))).all()  # type: ignore[union-attr]
+    assert len(used) == 1
+
+
+def test_coordinator_invite_needs_admin_and_makes_a_coordinator(
+    person: Callable[..., Chat], harness: Harness, coordinator: Chat
+) -> None:
+    coordinator.say("/invite")
+    link = expect(coordinator.tap("A coordinator"), "t.me/").split("?start=")[1].split()[0]
+    colleague = person("Kim", language_code="en")
+    colleague.say(f"/start {link}")
+    colleague.tap("Yes, I agree")
+    replies = colleague.say("Kim")
+    expect(replies, "Welcome to the team, Kim")
+    assert harness.person(colleague.id).role == "coordinator"
+    # A coordinator without admin rights cannot invite coordinators; a forged button changes nothing.
+    colleague.say("/invite")
+    assert "A coordinator" not in colleague.last_buttons()
+    colleague.user.press_raw(colleague.last, "inv:coordinator")
+    harness.settle()
+    assert "You cannot create this invite." in colleague.user.callback_answers[-1]
+
+
+def test_mydata_sends_a_readable_message_and_a_json_document(person: Callable[..., Chat], harness: Harness) -> None:
+    chat = person("Ada", language_code="en")
+    sign_up_family(chat, "Ada")
+    replies = chat.say("/mydata")
+    expect(replies, "What Waakvlam stores about you", "Name: Ada", "Children: 2")
+    document = chat.last
+    data = json.loads(document.document_bytes)
+    assert data["person"]["display_name"] == "Ada"
+    assert data["family_profile"]["children_ages"] == "4,7"
+
+
+def test_delete_erases_after_confirmation(person: Callable[..., Chat], harness: Harness) -> None:
+    chat = person("Dirk", language_code="en")
+    sign_up_family(chat, "Dirk")
+    expect(chat.say("/delete"), "cannot be undone")
+    expect(chat.tap("No, keep it"), "Nothing was deleted")
+    assert harness.person(chat.id) is not None
+    chat.say("/delete")
+    expect(chat.tap("Yes, delete everything"), "Your data has been deleted")
+    assert harness.person(chat.id) is None
+    # Pressing the old button again grants nothing and raises nothing.
+    chat.user.press_raw(chat.user.messages[-2], "del:yes")
+    harness.settle()
+    expect(chat.say("/start"), "Hello! I am Waakvlam")
+
+
+def test_bad_input_gets_a_kind_answer_and_a_way_forward(person: Callable[..., Chat], harness: Harness) -> None:
+    chat = person("Tess", language_code="en")
+    expect(chat.say("/nonsense"), "I do not know that command", "/start")
+    expect(chat.say("hello?"), "not sure what you would like", "/start")
+    expect(chat.send("sticker"), "cannot do anything with this here")
+    expect(chat.send("voice"), "cannot do anything with this here")
+    expect(chat.send("photo"), "cannot do anything with this here")
+    expect(chat.send("location", latitude=52.37, longitude=5.21), "cannot do anything with this here")
+    chat.say("/start")
+    chat.tap("We are a family")
+    # In the middle of a dialogue: unexpected things are answered and the question asked again.
+    replies = chat.send("sticker")
+    expect(replies, "did not understand")
+    expect(replies, "Do you agree")
+    expect(chat.say("/start"), "Let us continue where you were")
+    chat.tap("Yes, I agree")
+    replies = chat.send("voice")
+    expect(replies, "What name shall we call you by?")
+    # A double tap on an old button changes nothing.
+    chat.user.press_raw(chat.user.messages[0], "su:role:family")
+    harness.settle()
+    assert harness.person(chat.id).role == "family"
+    # A button pressed days later, from a message long gone.
+    harness.advance(days=3)
+    chat.user.press_raw(chat.user.messages[0], "menu:mydata")
+    harness.settle()
+    assert "no longer works" in chat.user.callback_answers[-1]
+    expect(chat.say("/cancel"), "Stopped")
+    expect(chat.say("/cancel"), "nothing to stop")
+
+
+def test_edited_messages_never_rerun_anything(person: Callable[..., Chat], harness: Harness) -> None:
+    chat = person("Ed", language_code="en")
+    sent = chat.user.send("/start")
+    harness.settle()
+    before = len(chat.user.messages)
+    chat.user.edit(sent, "/delete")
+    harness.settle()
+    assert len(chat.user.messages) == before
+
+
+def test_groups_other_than_the_coordinators_group_are_refused(
+    sandbox: object, person: Callable[..., Chat], harness: Harness
+) -> None:
+    member = person("Gert", language_code="en")
+    group = harness.sandbox.group(-100777, "Buurtapp", forum=False, supergroup=True)
+    group.send(member.user, "/start")
+    harness.settle()
+    texts = [message.text or "" for message in group.messages]
+    expect(texts, "only work in a private chat")
+    assert harness.person(member.id) is None, "nothing is stored about people in foreign groups"
+
+
+def test_a_restart_in_the_middle_of_sign_up_continues_where_it_was(
+    person: Callable[..., Chat], harness: Harness
+) -> None:
+    chat = person("Rosa", language_code="en")
+    chat.say("/start")
+    chat.tap("We are a family")
+    chat.tap("Yes, I agree")
+    harness.stop()
+    harness.start()
+    replies = chat.say("Rosa")
+    expect(replies, "Nice to meet you, Rosa")
+    expect(replies, "Which neighbourhood")

@@ -1,0 +1,180 @@
+"""Outbox, inbox, jobs and leases against real databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect
+from sqlmodel import SQLModel, select
+
+from domain.clock import FakeClock
+from storage import delivery, migrate
+from storage.db import Database
+from storage.models import InboxStatus, JobStatus, OutboxMessage, OutboxStatus, ScheduledJob
+
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+def db(database_url: str) -> Database:
+    migrate.upgrade(database_url)
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+def test_migrations_create_every_table_and_go_back_down(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    database = Database(database_url)
+    tables = set(inspect(database.engine).get_table_names())
+    assert set(SQLModel.metadata.tables) <= tables
+    database.dispose()
+    migrate.downgrade(database_url, "base")
+    database = Database(database_url)
+    assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
+    database.dispose()
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    """A model change without a migration fails here, before it reaches anyone's database."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    migrate.upgrade(database_url)
+    database = Database(database_url)
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        differences = compare_metadata(context, SQLModel.metadata)
+    database.dispose()
+    assert differences == []
+
+
+def test_enqueue_is_idempotent_by_dedupe_key(db: Database, clock: FakeClock) -> None:
+    now = clock.now()
+    with db.session() as session:
+        first = delivery.enqueue(session=session, dedupe_key="k1", chat_id=5, payload={"text": "a"}, now=now)
+        second = delivery.enqueue(session=session, dedupe_key="k1", chat_id=5, payload={"text": "b"}, now=now)
+    assert (first, second) == (True, False)
+    with db.session() as session:
+        rows = list(session.exec(select(OutboxMessage)))
+    assert [row.payload["text"] for row in rows] == ["a"]
+
+
+def test_claimed_outbox_rows_are_not_claimed_twice_until_the_lease_ends(db: Database, clock: FakeClock) -> None:
+    now = clock.now()
+    with db.session() as session:
+        for index in range(3):
+            delivery.enqueue(session=session, dedupe_key=f"k{index}", chat_id=index, payload={}, now=now)
+    with db.session() as session:
+        first = delivery.claim_outbox(session=session, instance="a", now=now, lease=LEASE, limit=2)
+    with db.session() as session:
+        second = delivery.claim_outbox(session=session, instance="b", now=now, lease=LEASE, limit=10)
+    assert len(first) == 2 and len(second) == 1
+    assert {row.id for row in first}.isdisjoint({row.id for row in second})
+    # The instance that claimed the first two died: after the lease they are due again.
+    later = now + LEASE + timedelta(seconds=1)
+    with db.session() as session:
+        again = delivery.claim_outbox(session=session, instance="b", now=later, lease=LEASE, limit=10)
+    assert {row.id for row in again} == {row.id for row in first} | {row.id for row in second}
+
+
+def test_outbox_rows_wait_for_not_before_and_skip_paced_chats(db: Database, clock: FakeClock) -> None:
+    now = clock.now()
+    with db.session() as session:
+        delivery.enqueue(
+            session=session, dedupe_key="later", chat_id=1, payload={}, now=now, not_before=now + timedelta(minutes=5)
+        )
+        delivery.enqueue(session=session, dedupe_key="paced", chat_id=2, payload={}, now=now)
+        delivery.enqueue(session=session, dedupe_key="free", chat_id=3, payload={}, now=now)
+    with db.session() as session:
+        rows = delivery.claim_outbox(session=session, instance="a", now=now, lease=LEASE, limit=10, skip_chat_ids=[2])
+    assert [row.dedupe_key for row in rows] == ["free"]
+
+
+def test_sent_and_failed_rows_are_final(db: Database, clock: FakeClock) -> None:
+    now = clock.now()
+    with db.session() as session:
+        delivery.enqueue(session=session, dedupe_key="a", chat_id=1, payload={}, now=now)
+        delivery.enqueue(session=session, dedupe_key="b", chat_id=2, payload={}, now=now)
+    with db.session() as session:
+        a, b = delivery.claim_outbox(session=session, instance="x", now=now, lease=LEASE, limit=10)
+        assert a.id and b.id
+        delivery.mark_sent(session=session, message_id=a.id, now=now, telegram_message_id=7)
+        delivery.mark_failed(session=session, message_id=b.id, error="forbidden")
+    later = now + timedelta(hours=1)
+    with db.session() as session:
+        assert delivery.claim_outbox(session=session, instance="y", now=later, lease=LEASE, limit=10) == []
+        assert delivery.outbox_counts(session=session) == {OutboxStatus.SENT: 1, OutboxStatus.FAILED: 1}
+
+
+def test_inbox_ignores_a_repeated_update_and_keeps_chat_order(db: Database, clock: FakeClock) -> None:
+    now = clock.now()
+    updates = [
+        {"update_id": 10, "message": {"chat": {"id": 1}, "text": "a"}},
+        {"update_id": 11, "message": {"chat": {"id": 1}, "text": "b"}},
+        {"update_id": 12, "callback_query": {"from": {"id": 2}, "message": {"chat": {"id": 2}}}},
+    ]
+    with db.session() as session:
+        assert delivery.store_updates(session=session, raw_updates=updates, now=now) == 3
+        assert delivery.store_updates(session=session, raw_updates=updates[:1] * 3, now=now) == 0
+        assert delivery.next_update_offset(session=session) == 13
+    with db.session() as session:
+        first = delivery.claim_update(session=session, instance="a", now=now, lease=LEASE)
+    with db.session() as session:
+        # Chat 1's next update must wait for the first; chat 2 may go ahead meanwhile.
+        second = delivery.claim_update(session=session, instance="b", now=now, lease=LEASE)
+    with db.session() as session:
+        third = delivery.claim_update(session=session, instance="b", now=now, lease=LEASE)
+    assert first is not None and second is not None
+    assert (first.update_id, second.update_id, third) == (10, 12, None)
+    with db.session() as session:
+        delivery.finish_update(session=session, update_id=10, status=InboxStatus.DONE, now=now)
+    with db.session() as session:
+        nxt = delivery.claim_update(session=session, instance="b", now=now, lease=LEASE)
+        assert nxt is not None and nxt.update_id == 11
+        done = session.get(type(nxt), 10)
+        assert done is not None and done.payload is None, "handled updates must not keep what people wrote"
+
+
+def test_a_job_runs_once_even_when_claimed_twice(db: Database, clock: FakeClock) -> None:
+    now = clock.now()
+    with db.session() as session:
+        assert delivery.schedule_job(session=session, kind="x", due_at=now, dedupe_key="x:1", now=now)
+        assert not delivery.schedule_job(session=session, kind="x", due_at=now, dedupe_key="x:1", now=now)
+    with db.session() as session:
+        (job,) = delivery.claim_due_jobs(session=session, instance="a", now=now, lease=LEASE, limit=10)
+    later = now + LEASE * 2
+    with db.session() as session:
+        # Instance a stalled; b takes the job over after the lease ran out.
+        (taken_over,) = delivery.claim_due_jobs(session=session, instance="b", now=later, lease=LEASE, limit=10)
+    assert job.id == taken_over.id
+    with db.session() as session:
+        assert delivery.take_claimed_job(session=session, job_id=job.id or 0, instance="b")
+    with db.session() as session:
+        assert not delivery.take_claimed_job(session=session, job_id=job.id or 0, instance="a")
+        stored = session.get(ScheduledJob, job.id)
+        assert stored is not None and stored.status == JobStatus.DONE
+
+
+def test_future_jobs_are_not_claimed(db: Database, clock: FakeClock) -> None:
+    now = clock.now()
+    with db.session() as session:
+        delivery.schedule_job(session=session, kind="x", due_at=now + timedelta(minutes=1), dedupe_key="f", now=now)
+    with db.session() as session:
+        assert delivery.claim_due_jobs(session=session, instance="a", now=now, lease=LEASE, limit=10) == []
+
+
+def test_only_one_holder_of_a_lease_until_it_expires(db: Database, clock: FakeClock) -> None:
+    now = clock.now()
+    duration = timedelta(seconds=15)
+    with db.session() as session:
+        assert delivery.acquire_lease(session=session, name="sender", holder="a", now=now, duration=duration)
+    with db.session() as session:
+        assert not delivery.acquire_lease(session=session, name="sender", holder="b", now=now, duration=duration)
+    with db.session() as session:
+        assert delivery.acquire_lease(session=session, name="sender", holder="a", now=now, duration=duration)
+    with db.session() as session:
+        assert delivery.acquire_lease(
+            session=session, name="sender", holder="b", now=now + duration * 2, duration=duration
+        )

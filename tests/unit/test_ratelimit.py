@@ -1,0 +1,53 @@
+"""The flood schedule never lets a sliding window exceed Telegram's limits."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+
+from domain.ratelimit import FloodSchedule, Limits
+
+
+def max_in_window(times: list[float], window: float) -> int:
+    ordered = sorted(times)
+    return max(
+        (bisect.bisect_right(ordered, start + window - 1e-9) - index for index, start in enumerate(ordered)),
+        default=0,
+    )
+
+
+def test_global_per_chat_and_group_limits_hold_for_a_random_mix() -> None:
+    rng = random.Random(7)
+    schedule = FloodSchedule(Limits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20, margin=0.0))
+    now = 0.0
+    slots: list[tuple[int, float]] = []
+    for _ in range(3000):
+        chat = rng.choice([-100, -200, *list(range(1, 400))])
+        now += rng.random() * 0.01
+        ready = schedule.chat_ready_at(chat, now)
+        if ready > now + 0.25:
+            continue  # the sender hands such a row back and takes it later
+        slots.append((chat, schedule.reserve(chat, now)))
+    times = [slot for _chat, slot in slots]
+    assert max_in_window(times, 1.0) <= 30
+    for chat in {chat for chat, _slot in slots}:
+        own = sorted(slot for c, slot in slots if c == chat)
+        assert all(b - a >= 1.0 - 1e-9 for a, b in itertools.pairwise(own))
+        if chat < 0:
+            assert max_in_window(own, 60.0) <= 20
+
+
+def test_a_burst_to_many_chats_runs_at_the_global_rate() -> None:
+    schedule = FloodSchedule(Limits(global_per_second=30, margin=0.05))
+    slots = [schedule.reserve(chat, 0.0) for chat in range(1, 301)]
+    # 300 messages at 30 per (1 + margin) seconds: about ten and a half seconds, not less.
+    assert 9.0 <= slots[-1] <= 10.6
+    assert max_in_window(slots, 1.0) <= 30
+
+
+def test_a_429_holds_only_that_chat() -> None:
+    schedule = FloodSchedule(Limits())
+    schedule.hold_chat(5, 12.0)
+    assert schedule.chat_ready_at(5, 0.0) == 12.0
+    assert schedule.chat_ready_at(6, 0.0) == 0.0

@@ -138,6 +138,15 @@ def hi(value: object) -> str:
     return isolate(h(value))
 
 
+def language_name(code: str, in_language: str | None = None) -> str:
+    """A language's name in the reader's language ('Turks' for 'tr' in Dutch), from Babel's CLDR data."""
+    try:
+        name = Locale.parse(in_language or current_language()).languages.get(code)
+    except (ValueError, TypeError):
+        name = None
+    return name or LANGUAGE_NAMES.get(code, code)
+
+
 def _locale(language: str | None) -> Locale:
     return Locale.parse(language or current_language())
 

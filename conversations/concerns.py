@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date
 from sqlmodel import Session
 from telegram import Bot, InlineKeyboardMarkup, Message, Update
@@ -30,7 +31,18 @@ from telegram.error import BadRequest
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext, JobHandler, Services, services_of
-from bot.i18n import LANGUAGE_NAMES, N_, _, format_when, h, hi, use_language
+from bot.i18n import (
+    LANGUAGE_NAMES,
+    N_,
+    _,
+    current_language,
+    format_when,
+    h,
+    hi,
+    language_name,
+    shipped_languages,
+    use_language,
+)
 from bot.logs import event
 from conversations import menu
 from conversations.dialogue import END, STAY, Dialogue
@@ -45,6 +57,7 @@ from conversations.ui import (
     retire_buttons,
 )
 from domain import escalation as rules
+from domain.language import detect_language, differs_from
 from domain.urgent import SAFETY_NUMBERS, SafetyNumber, UrgentCategory, detect_urgent, numbers_for
 from storage import care, delivery, people
 from storage.models import CheckIn, Concern, OutboxMessage, Person, Role
@@ -70,6 +83,12 @@ RELAY_KEY = "waakvlam_relay"
 RELAY_WINDOW = timedelta(hours=48)
 # A header ("from Coco, your coordinator") is repeated only after this much quiet.
 HEADER_GAP = timedelta(minutes=30)
+# Asked again at most this often, so someone who chose to keep their language is not pestered.
+LANGUAGE_OFFER_GAP = timedelta(days=30)
+# A detected language is only ever a label; this is what a label may be (ISO 639 codes Babel knows).
+KNOWN_LANGUAGE_CODES = frozenset(
+    code for code in map(str, Locale("en").languages) if code.isalpha() and len(code) in (2, 3)
+)
 
 ANSWER_EMOJI = {"good": "😊", "so_so": "😐", "not_good": "😟", "talk": "💬"}
 
@@ -594,6 +613,11 @@ def no_contact_job(*, session: Session, job: Any, services: Services, now: datet
 # --- relaying -------------------------------------------------------------------------------------
 
 
+def written_in_label(language: str) -> str:
+    """'🌐 Written in Turkish', the language named in the reader's own language."""
+    return _("🌐 Written in {language}").format(language=h(language_name(language, current_language())))
+
+
 def relay_in(
     *,
     session: Session,
@@ -604,11 +628,13 @@ def relay_in(
     message_id: int,
     now: datetime,
     after_card: bool = False,
+    written_in: str | None = None,
 ) -> None:
     """Copy a family's (or volunteer's) message to the coordinators: the family's topic, or private chats.
 
     In private chats a short "from" line goes first, unless the concern's card was just sent (`after_card`)
-    or the same person wrote a moment ago.
+    or the same person wrote a moment ago. `written_in` (the detected language, when other than the
+    reader's) is named for the coordinators, so they know at once the message may need a translator.
     """
     assert sender.id is not None
     family = (
@@ -621,6 +647,18 @@ def relay_in(
     concern_id = concern.id if concern else None
     group = group_id(services)
     if family is not None and not by_volunteer and group is not None:
+        topic_reader = topic_language(session, family)
+        if written_in is not None and written_in != topic_reader:
+            with use_language(topic_reader):
+                label = written_in_label(written_in)
+            _enqueue(
+                session=session,
+                key=f"relaylang:{from_chat_id}:{message_id}:topic",
+                chat_id=group,
+                payload={**text_payload(group, label), TOPIC_KEY: family.id},
+                now=now,
+                purpose="relay",
+            )
         payload = {"chat_id": group, **copy, TOPIC_KEY: family.id, RELAY_KEY: relay_meta(sender.id, concern_id)}
         _enqueue(
             session=session,
@@ -635,9 +673,12 @@ def relay_in(
         last = care.last_event_at(session=session, family_id=sender.id, kinds=("relay_in",), actor_id=sender.id)
         for coordinator in relay_recipients(session, sender, concern):
             assert coordinator.telegram_id is not None
-            if not after_card and (last is None or now - last > HEADER_GAP):
+            foreign = written_in if written_in is not None and written_in != coordinator.language else None
+            if foreign is not None or (not after_card and (last is None or now - last > HEADER_GAP)):
                 with use_language(coordinator.language):
                     text = _("💬 From {name}:").format(name=hi(name_of(sender)))
+                    if foreign is not None:
+                        text += "\n" + written_in_label(foreign)
                 payload = text_payload(coordinator.telegram_id, text)
                 payload[RELAY_KEY] = relay_meta(sender.id, concern_id)
                 _enqueue(
@@ -951,6 +992,7 @@ def forward_now(
             message_id=message.message_id,
             now=now,
             after_card=new,
+            written_in=detect_language(message.text or message.caption),
         )
     services.outbox_signal.set()
     return new, True
@@ -989,22 +1031,56 @@ async def outside_message(update: Update, context: BotContext) -> bool:
                 from_chat_id=message.chat_id,
                 message_id=message.message_id,
                 now=now,
+                written_in=detect_language(message.text or message.caption),
             )
         context.services.outbox_signal.set()
         await reply(update, passed_on_text(context.services, person, now, new=False))
+        await offer_language_switch(update, context, message.text or message.caption)
         return True
+    written_in = detect_language(message.text or message.caption)
+    forward = [FORWARD, "yes", message.message_id] + ([written_in] if written_in else [])
     await message.reply_text(
         _("Shall I pass this on to your coordinator? A person will read it.")
         if person.role == Role.FAMILY
         else _("Shall I pass this on to the coordinators? A person will read it."),
         reply_markup=keyboard(
             [
-                [(_("Yes, pass it on"), callback(FORWARD, "yes", message.message_id))],
+                [(_("Yes, pass it on"), callback(*forward))],
                 [(_("No, thanks"), callback(FORWARD, "no"))],
             ]
         ),
     )
+    await offer_language_switch(update, context, message.text or message.caption)
     return True
+
+
+async def offer_language_switch(update: Update, context: BotContext, text: str | None) -> None:
+    """Free text in another shipped language than the chosen one: offer, in that language, to switch.
+
+    Only an offer: the person's own choice stays until they tap it.
+    """
+    person = context.person
+    if person is None or person.id is None:
+        return
+    found = differs_from(text, person.language, shipped_languages())
+    if found is None:
+        return
+    now = context.now()
+    with context.session() as session:
+        last = care.last_event_at(session=session, family_id=person.id, kinds=("language_offer",))
+        if last is not None and now - last < LANGUAGE_OFFER_GAP:
+            return
+        people.add_timeline(session=session, family_id=person.id, kind="language_offer", now=now)
+    current = person.language
+    with use_language(found):
+        question = _("It looks like you wrote in {language}. Shall I write to you in {language} from now on?").format(
+            language=hi(LANGUAGE_NAMES.get(found, found))
+        )
+        yes = _("Yes, in {language}").format(language=LANGUAGE_NAMES.get(found, found))
+    with use_language(current):
+        no = _("No, keep {language}").format(language=LANGUAGE_NAMES.get(current, current))
+    event(logger, "language.offered", person_id=person.id, language=found)
+    await reply(update, question, keyboard([[(yes, callback("lang", found))], [(no, callback("lang", current))]]))
 
 
 async def forward_button(update: Update, context: BotContext) -> None:
@@ -1017,12 +1093,14 @@ async def forward_button(update: Update, context: BotContext) -> None:
         return
     await answer_button(update)
     await retire_buttons(update)
-    if parts[0] != "yes" or len(parts) != 2 or person.role not in (Role.FAMILY, Role.VOLUNTEER):
+    if parts[0] != "yes" or len(parts) not in (2, 3) or person.role not in (Role.FAMILY, Role.VOLUNTEER):
         await reply(update, _("Alright, I have not passed it on. You can reach a person any time with /talk."))
         return
     message_id = int_arg(parts[1])
     if message_id is None:
         return
+    # Only a label for the coordinators, but still untrusted: a known language code or nothing.
+    written_in = parts[2] if len(parts) == 3 and parts[2] in KNOWN_LANGUAGE_CODES else None
     services = context.services
     now = context.now()
     with context.session() as session:
@@ -1045,6 +1123,7 @@ async def forward_button(update: Update, context: BotContext) -> None:
             message_id=message_id,
             now=now,
             after_card=new,
+            written_in=written_in,
         )
     services.outbox_signal.set()
     await reply(update, passed_on_text(services, person, now, new=new))
@@ -1131,6 +1210,7 @@ async def urgent_message(update: Update, context: BotContext) -> None:
             message_id=message.message_id,
             now=now,
             after_card=new,
+            written_in=detect_language(message.text or message.caption),
         )
         people.audit(
             session=session,

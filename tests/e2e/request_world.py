@@ -110,10 +110,32 @@ def vog_date(harness: Harness, days_ago: int) -> str:
     return f"{local_now(harness).date() - timedelta(days=days_ago):%d-%m-%Y}"
 
 
-def approve(coordinator: Chat, name: str, vog_age_days: int | None, children: bool) -> list[str]:
-    """The coordinator approves a volunteer in the bot: Volunteers, Approve, the VOG date, children or not."""
+def approve(
+    coordinator: Chat, name: str, vog_age_days: int | None, children: bool, volunteer: Chat | None = None
+) -> list[str]:
+    """The coordinator approves a volunteer in the bot: Volunteers, Approve, the VOG date, children or not.
+
+    With `volunteer`, the button of that very person is pressed: the shared bot may hold an earlier
+    volunteer of the same name from another test.
+    """
     coordinator.say("/volunteers")
-    coordinator.tap(f"✅ Approve {name}")
+    label = f"✅ Approve {name}"
+    if volunteer is None:
+        coordinator.tap(label)
+    else:
+        found = coordinator.harness.person(volunteer.id)
+        assert found is not None and found.id is not None
+        message = coordinator.last
+        pairs = [
+            (text, data)
+            for labels, datas in zip(message.buttons, message.callback_data, strict=True)
+            for text, data in zip(labels, datas, strict=True)
+        ]
+        data = next(data for text, data in pairs if text == label and data and data.endswith(f":{found.id}"))
+        before = len(coordinator.user.messages)
+        coordinator.user.press_raw(message, data)
+        coordinator.harness.settle()
+        assert len(coordinator.user.messages) > before
     if vog_age_days is None:
         return coordinator.tap("No VOG yet")
     replies = coordinator.say(vog_date(coordinator.harness, vog_age_days))
@@ -134,7 +156,7 @@ def new_volunteer(
     children: bool = True,
 ) -> Chat:
     chat = sign_up_volunteer(person, name, area, skills, language=language)
-    expect(approve(coordinator, name, vog_age_days, children), f"{name} is approved")
+    expect(approve(coordinator, name, vog_age_days, children, chat), f"{name} is approved")
     return chat
 
 

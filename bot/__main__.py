@@ -16,17 +16,32 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         default="run",
-        choices=["run", "demo", "migrate", "settings"],
+        choices=["run", "demo", "migrate", "settings", "backup"],
         help="run (default): the bot, or the demo when TELEGRAM_BOT_TOKEN is unset; demo: chat in this "
         "terminal with the bot on a local sandbox; migrate: bring the database up to date; settings: "
-        "print the configuration reference",
+        "print the configuration reference; backup FILE: copy the SQLite database while the bot runs",
     )
+    parser.add_argument("target", nargs="?", help="with backup: the file to write (must not exist yet)")
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "settings":
         from bot.settings_doc import settings_reference
 
         print(settings_reference())
+        return 0
+    if args.command == "backup":
+        from pathlib import Path
+
+        from storage.db import backup_sqlite
+
+        if not args.target:
+            parser.error("backup needs a target file: python -m bot backup backups/waakvlam-2026-12-01.sqlite3")
+        try:
+            size = backup_sqlite(settings.database_url, Path(args.target))
+        except (ValueError, FileExistsError) as error:
+            print(f"backup: {error}", file=sys.stderr)
+            return 2
+        print(f"backup: {size} bytes written to {args.target}")
         return 0
     if args.command == "migrate":
         configure_logging(level=settings.log_level, secrets=[settings.token() or ""])

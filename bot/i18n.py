@@ -9,6 +9,8 @@ from __future__ import annotations
 import gettext as gettext_module
 import html
 import io
+import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -145,6 +147,34 @@ def language_name(code: str, in_language: str | None = None) -> str:
     except (ValueError, TypeError):
         name = None
     return name or LANGUAGE_NAMES.get(code, code)
+
+
+_TAG = re.compile(r"<[^>]*>")
+RLM = "\u200f"
+
+
+def first_strong_direction(text: str) -> str | None:
+    """'R' or 'L' by the first strong character outside HTML tags and isolates (how clients lay out a line)."""
+    depth = 0
+    for char in _TAG.sub("", text):
+        if char in "\u2066\u2067\u2068":
+            depth += 1
+        elif char == "\u2069":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            kind = unicodedata.bidirectional(char)
+            if kind in ("R", "AL"):
+                return "R"
+            if kind == "L":
+                return "L"
+    return None
+
+
+def directed(text: str, language: str | None = None) -> str:
+    """A message in a right-to-left language starts right to left, even when it opens with a name or a number."""
+    if is_rtl(language) and first_strong_direction(text) != "R":
+        return RLM + text
+    return text
 
 
 def _locale(language: str | None) -> Locale:

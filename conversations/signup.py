@@ -57,7 +57,8 @@ TIME_GROUPS: dict[str, tuple[str, list[int]]] = {
     "saturday": (N_("Saturday"), [5 * 3 + part for part in range(3)]),
     "sunday": (N_("Sunday"), [6 * 3 + part for part in range(3)]),
 }
-_AGES = re.compile(r"^\s*\d{1,2}(\s*[,;/ en&and]+\s*\d{1,2})*\s*$")
+# Ages apart by anything short that is not a digit: "3, 7", "3 en 7", "3، 7", "٣ و ٧" (\d is Unicode).
+_AGES = re.compile(r"^\s*\d{1,2}(\D{1,6}\d{1,2})*\s*$")
 
 
 def mask_for_groups(groups: list[str]) -> int:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.context import BotContext
-from bot.i18n import use_language
+from bot.i18n import directed, use_language
 from storage import delivery
 from storage.models import Person
 
@@ -58,7 +58,7 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(text, reply_markup=markup)
+    return await chat.send_message(directed(text), reply_markup=markup)
 
 
 async def answer_button(update: Update, text: str | None = None) -> None:
@@ -101,7 +101,11 @@ def notify(
     """Queue a message for someone other than the current chat, in the caller's transaction."""
     if person.telegram_id is None:
         return False
-    payload: dict[str, Any] = {"chat_id": person.telegram_id, "text": text, "parse_mode": "HTML"}
+    payload: dict[str, Any] = {
+        "chat_id": person.telegram_id,
+        "text": directed(text, person.language),
+        "parse_mode": "HTML",
+    }
     if markup is not None:
         payload["reply_markup"] = markup_json(markup)
     return delivery.enqueue(

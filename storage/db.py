@@ -85,3 +85,27 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def backup_sqlite(url: str, target: Path) -> int:
+    """Copy a SQLite database to `target` while the bot runs (SQLite's online backup); returns bytes.
+
+    The copy is consistent even mid-write: the backup API copies pages under SQLite's own locking,
+    unlike `cp`, which can catch a WAL file halfway.
+    """
+    import sqlite3
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        raise ValueError("backup_sqlite takes a SQLite file URL; for PostgreSQL use pg_dump")
+    if target.exists():
+        raise FileExistsError(str(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(parsed.database)
+    copy = sqlite3.connect(str(target))
+    try:
+        source.backup(copy)
+    finally:
+        copy.close()
+        source.close()
+    return target.stat().st_size

@@ -105,3 +105,95 @@ def test_every_shipped_language_loads_and_translates() -> None:
 )
 def test_telegram_language_codes_are_normalised(code: str | None, expected: str) -> None:
     assert normalise_language(code) == expected
+
+
+SHIPPED = {"nl": 2, "en": 2, "ar": 6, "tr": 2, "pl": 3, "uk": 3}
+TAG = re.compile(r"</?[a-z]+[^>]*>")
+SAFETY = re.compile(r"\b(112|0800-2000|0800-0113|113)\b")
+
+
+def _pairs(path: Path) -> list[tuple[str, str]]:
+    """(source, translation) for every form of every entry."""
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=path.parent.parent.name)
+    pairs: list[tuple[str, str]] = []
+    for message in catalog:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple | list) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple | list) else (message.string,)
+        for index, string in enumerate(strings):
+            pairs.append((ids[min(index, len(ids) - 1)], string))
+    return pairs
+
+
+@pytest.mark.parametrize(("language", "forms"), sorted(SHIPPED.items()))
+def test_the_six_languages_ship_with_their_plural_forms(language: str, forms: int) -> None:
+    path = LOCALES_DIR / language / "LC_MESSAGES" / "waakvlam.po"
+    assert path.exists(), f"{language} is not shipped"
+    with path.open("rb") as handle:
+        assert read_po(handle, locale=language).num_plurals == forms
+
+
+@pytest.mark.parametrize("path", CATALOGS, ids=lambda path: path.parent.parent.name)
+def test_translations_keep_html_tags_and_safety_numbers(path: Path) -> None:
+    problems = []
+    for source, string in _pairs(path):
+        if sorted(TAG.findall(source)) != sorted(TAG.findall(string)):
+            problems.append(f"tags differ: {source[:60]!r}")
+        if sorted(SAFETY.findall(source)) != sorted(SAFETY.findall(string)):
+            problems.append(f"safety numbers differ: {source[:60]!r} -> {string[:80]!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_arabic_texts_start_right_to_left() -> None:
+    """Each Arabic text opens with Arabic, after any emoji or tag; one that opens with a name or a number
+    (a placeholder) gets a right-to-left mark from `directed()` when it is sent."""
+    from bot.i18n import first_strong_direction
+
+    wrong = []
+    for source, string in _pairs(LOCALES_DIR / "ar" / "LC_MESSAGES" / "waakvlam.po"):
+        opening = TAG.sub("", string).lstrip()
+        # Emoji, bullets, punctuation; ℹ️ too, though Unicode counts it a left-to-right letter.
+        opening = re.sub(r"^(?:[^\w{]|ℹ)+", "", opening)
+        if opening.startswith("{") or not PLACEHOLDER.sub("", string).strip(" .:·-"):
+            continue
+        if first_strong_direction(PLACEHOLDER.sub("", string)) != "R":
+            wrong.append(source)
+    assert not wrong, wrong[:5]
+
+
+def test_directed_marks_only_right_to_left_texts_that_open_otherwise() -> None:
+    from bot.i18n import RLM, directed, first_strong_direction, isolate
+
+    assert directed("مرحبا Sara", "ar") == "مرحبا Sara"
+    opened_by_name = directed(isolate("Sara", "ar") + " مرحبا", "ar")
+    assert first_strong_direction(isolate("Sara", "ar") + " مرحبا") == "R", "an isolated name is skipped"
+    assert opened_by_name.startswith("\u2068")
+    assert directed("<b>Sara</b> · Kerkbuurt", "ar").startswith(RLM)
+    assert directed("Sara · Kerkbuurt", "nl") == "Sara · Kerkbuurt"
+
+
+def test_an_incomplete_plural_falls_back_to_english_rather_than_a_wrong_slot(tmp_path: Path) -> None:
+    from babel.messages.catalog import Catalog
+
+    from bot import i18n
+
+    catalog = Catalog(locale="pl")
+    catalog.add(("{count} week", "{count} weeks"), ("{count} tydzień", "", ""))
+    folder = tmp_path / "pl" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    from babel.messages.pofile import write_po
+
+    with (folder / "waakvlam.po").open("wb") as handle:
+        write_po(handle, catalog)
+    original = i18n.LOCALES_DIR
+    i18n.translations.cache_clear()
+    try:
+        i18n.LOCALES_DIR = tmp_path
+        compiled = i18n.translations("pl")
+        assert compiled.ngettext("{count} week", "{count} weeks", 5) == "{count} weeks"
+        assert compiled.ngettext("{count} week", "{count} weeks", 1) == "{count} week"
+    finally:
+        i18n.LOCALES_DIR = original
+        i18n.translations.cache_clear()

@@ -158,7 +158,7 @@ def test_arabic_texts_start_right_to_left() -> None:
         opening = re.sub(r"^(?:[^\w{]|ℹ)+", "", opening)
         if opening.startswith("{") or not PLACEHOLDER.sub("", string).strip(" .:·-"):
             continue
-        if first_strong_direction(PLACEHOLDER.sub("", string)) != "R":
+        if first_strong_direction(PLACEHOLDER.sub("", opening)) != "R":
             wrong.append(source)
     assert not wrong, wrong[:5]
 

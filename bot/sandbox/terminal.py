@@ -5,6 +5,8 @@ Works from a pipe as well: each line is one action, and end of input quits.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 import threading
 import time
@@ -22,6 +24,25 @@ Type a message and press Enter to send it as the current person.
   :voice        send a voice note       :photo     send a photo
   :sticker      send a sticker          :location  send a location
   :help         this help               :quit      leave (end of input works too)"""
+
+
+_RTL_CHARACTERS = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
+_ISOLATES = re.compile("[\u2066-\u2069\u200e\u200f]")
+
+
+def visual(line: str) -> str:
+    """A line with right-to-left text in display order, for terminals that do no bidi of their own.
+
+    Telegram's apps lay out Arabic themselves from the logical order the bot sends; most terminals do
+    not, and would print it backwards. Set DEMO_BIDI=terminal for a terminal that does (then lines are
+    printed as sent).
+    """
+    if not _RTL_CHARACTERS.search(line) or os.environ.get("DEMO_BIDI") == "terminal":
+        return line
+    import arabic_reshaper
+    from bidi import get_display
+
+    return _ISOLATES.sub("", get_display(arabic_reshaper.reshape(line)))
 
 
 def render(message: ChatMessage) -> list[str]:
@@ -42,7 +63,7 @@ def render(message: ChatMessage) -> list[str]:
         lines.append("  " + "  ".join(labels))
     for row in message.reply_keyboard or []:
         lines.append("  keyboard: " + " | ".join(row))
-    return lines
+    return [visual(line) for line in lines]
 
 
 class _Screen:

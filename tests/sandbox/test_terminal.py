@@ -138,3 +138,14 @@ def test_render_shows_documents_buttons_and_keyboards(sb: Sandbox) -> None:
     )
     assert document.status_code == 200
     assert render(person.last) == ["[document: gegevens.json]"]
+
+
+def test_arabic_is_shown_in_display_order_unless_the_terminal_does_bidi(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.sandbox.terminal import visual
+
+    line = "\u200fمرحبا \u2068Sara\u2069 112"
+    # Display order, read from the right: the greeting (its letters joined), then the name, then the number.
+    assert visual(line) == "112 Sara \ufe8e\ufe92\ufea3\ufeae\ufee3"
+    assert visual("Hallo Sara") == "Hallo Sara"
+    monkeypatch.setenv("DEMO_BIDI", "terminal")
+    assert visual(line) == line

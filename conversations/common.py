@@ -11,7 +11,7 @@ from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotContext, Services
-from bot.i18n import LANGUAGE_NAMES, N_, _, h, hi, set_language, shipped_languages, use_language
+from bot.i18n import LANGUAGE_NAMES, N_, _, h, hi, normalise_language, set_language, shipped_languages, use_language
 from bot.logs import event
 from conversations import menu
 from conversations.ui import answer_button, callback, column, parse_callback, reply, retire_buttons
@@ -74,7 +74,8 @@ async def refuse_group(update: Update, context: BotContext) -> None:
         return
     with context.session() as session:
         person = people.get_person_by_telegram_id(session=session, telegram_id=user.id)
-    with use_language(person.language if person else None):
+    # Nothing is stored about people in foreign groups, so Telegram's language code is all we have.
+    with use_language(person.language if person else normalise_language(user.language_code)):
         text = _(
             "I only work in a private chat, so that what you share stays between you and us. "
             "Tap here to talk to me: {link}"

@@ -56,9 +56,9 @@ def test_family_signs_up_in_dutch_from_a_regional_language_code(person: Callable
         replies,
         tr(
             "nl",
-            "Hello! I am Waakvlam, the neighbourhood help assistant. I help families find a hand "
-            "nearby, and keep you in touch with your coordinator.",
-        )[:30],
+            "Hello! I am Waakvlam, the neighbourhood help assistant. I help you find a hand nearby "
+            "and stay in touch with your coordinator.",
+        ),
     )
     replies = sign_up_family(chat, "Sanne", language="nl")
     expect(replies, tr("nl", "What would you like to do?"))
@@ -74,7 +74,7 @@ def test_no_language_code_means_dutch_and_language_can_be_changed(
     assert harness.person(chat.id).language == "nl"
     chat.tap(tr("nl", "🌐 Other language"))
     replies = chat.tap("English")
-    expect(replies, "From now on I will write in English")
+    expect(replies, "From now on I will write in this language: English.")
     assert harness.person(chat.id).language == "en"
     replies = chat.say("/start")
     expect(replies, "Let us continue where you were")
@@ -257,11 +257,12 @@ def test_bad_input_gets_a_kind_answer_and_a_way_forward(person: Callable[..., Ch
     chat.user.press_raw(chat.user.messages[0], "su:role:family")
     harness.settle()
     assert harness.person(chat.id).role == "family"
-    # A button pressed days later, from a message long gone.
+    # A button pressed days later, from a message long gone: the role is checked now, on the server.
     harness.advance(days=3)
-    chat.user.press_raw(chat.user.messages[0], "menu:mydata")
+    chat.user.press_raw(chat.user.messages[0], "menu:invite")
     harness.settle()
     assert "no longer works" in chat.user.callback_answers[-1]
+    assert not any("t.me/" in text and "start=" in text for text in chat.texts()), "no invite for a family"
     expect(chat.say("/cancel"), "Stopped")
     expect(chat.say("/cancel"), "nothing to stop")
 

@@ -56,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(level=settings.log_level, secrets=[settings.token() or ""])
     from bot.runtime import Runtime
 
-    asyncio.run(Runtime(settings).run_until_signal())
-    return 0
+    return asyncio.run(Runtime(settings).run_until_signal())
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from conversations import (
     concerns,
     dialogue,
     fallback,
+    insight,
     invites,
     menu,
     requests,
@@ -114,6 +115,9 @@ def register_handlers(application: AnyApplication) -> None:
     # task, cancel and coordinators' buttons work at any time, also in the middle of a dialogue.
     for handler in [*volunteering.build_first(), *requests.build_handlers(), *approvals.build_handlers()]:
         application.add_handler(handler)
+    # Coordinator insight: /digest, /stats, /export and their period buttons.
+    for handler in insight.build():
+        application.add_handler(handler)
 
     # All dialogues share one router, which reads each chat's step from the database. It comes
     # before the menu's own handler so that menu buttons which open a dialogue reach it first.
@@ -125,6 +129,7 @@ def register_handlers(application: AnyApplication) -> None:
             requests.build(),
             volunteering.build(),
             approvals.build(),
+            insight.build_dialogue(),
         ]
     )
     router.bind(application)
@@ -139,6 +144,7 @@ def register_handlers(application: AnyApplication) -> None:
     approvals.register_menu()
     concerns.register_menu()
     checkins.register_menu()
+    insight.register_menu()
     menu.add("language", N_("Change language"), everyone, common.ask_language)
     menu.add("privacy", N_("Privacy"), everyone, common.show_privacy)
     menu.add("mydata", N_("My data"), everyone, common.send_my_data)

@@ -22,6 +22,7 @@ from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
 from bot.context import Services
+from bot.faults import crash_point
 from bot.logs import event
 from bot.sender import retry_after_seconds
 from storage import delivery
@@ -90,8 +91,9 @@ class Poller:
             if not updates:
                 continue
             stored = store_raw_updates(self.services, updates)
-            highest = max(int(item.get("update_id", 0)) for item in updates)
-            offset = max(offset or 0, highest + 1)
+            crash_point("after_inbox_store")
+            ids = [item["update_id"] for item in updates if isinstance(item.get("update_id"), int)]
+            offset = max(offset or 0, max(ids, default=-1) + 1)
             event(logger, "poller.stored", received=len(updates), new=stored)
             self.wake.set()
 
@@ -130,6 +132,7 @@ class InboxWorker:
                     error="handling never finished",
                 )
                 return True
+        crash_point("before_handle")
         status, error = await self._handle(update_id, payload)
         with self.services.db.session() as session:
             delivery.finish_update(

@@ -26,7 +26,7 @@ from bot.sender import Sender
 from bot.settings import Settings
 from bot.tick import Tick
 from bot.web import WEBHOOK_PATH, Liveness, build_web_app
-from conversations import alerts, checkins, common, concerns, matching
+from conversations import alerts, checkins, common, concerns, insight, matching
 from domain.clock import Clock, SystemClock
 from storage import delivery, migrate
 from storage.db import Database
@@ -58,6 +58,7 @@ class Runtime:
         self.run_sender = run_sender
         self.run_tick_job = run_tick_job
         self.stop_event = asyncio.Event()
+        self.failed = False
         self.started = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
         self.services: Services | None = None
@@ -85,7 +86,9 @@ class Runtime:
         services.jobs.update(checkins.JOBS)
         services.jobs.update(concerns.JOBS)
         services.jobs.update(matching.JOBS)
+        services.jobs.update(insight.JOBS)
         common.load_coordinator_group(services)
+        insight.ensure_digest(services)
         application = build_application(services)
         self.application = application
         await application.initialize()
@@ -172,7 +175,9 @@ class Runtime:
         error = task.exception()
         if error is not None:
             logger.error("runtime.task_died task=%s error=%s", task.get_name(), type(error).__name__, exc_info=error)
-            # A dead loop means silent families; stop so a supervisor restarts the whole process.
+            # A dead loop means silent families; stop so a supervisor restarts the whole process, and
+            # exit non-zero so one set to restart only on failure does so too.
+            self.failed = True
             self.stop_event.set()
 
     async def _tick_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -213,7 +218,8 @@ class Runtime:
             self.services.db.dispose()
         event(logger, "runtime.stopped")
 
-    async def run_until_signal(self) -> None:
+    async def run_until_signal(self) -> int:
+        """Run until SIGINT or SIGTERM (exit status 0) or until a loop dies (exit status 1)."""
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
@@ -223,6 +229,7 @@ class Runtime:
             await self.stop_event.wait()
         finally:
             await self.stop()
+        return 1 if self.failed else 0
 
     def backlog(self) -> dict[str, Any]:
         assert self.services is not None

@@ -9,6 +9,7 @@ one window in which Telegram may show a message twice (see docs/delivery.md).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import random
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Protocol
 
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -31,6 +32,7 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot.context import Services
+from bot.faults import crash_point
 from bot.logs import event
 from domain.ratelimit import FloodSchedule, Limits
 from storage import delivery
@@ -44,6 +46,26 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUser
 CLAIM_LEASE = timedelta(seconds=60)
 SENDER_LEASE = timedelta(seconds=15)
 GIVE_UP_AFTER = timedelta(hours=24)
+# An outbox row is JSON; a file to upload (a chart) rides along base64-encoded under this key and becomes an
+# InputFile at send time: {"field": "photo", "filename": "chart.png", "data": "<base64>"}.
+UPLOAD_KEY = "waakvlam_upload"
+
+
+def upload_payload(chat_id: int, field: str, data: bytes, filename: str, **extra: Any) -> dict[str, Any]:
+    """The payload of a sendPhoto / sendDocument row that uploads `data`."""
+    upload = {"field": field, "filename": filename, "data": base64.b64encode(data).decode("ascii")}
+    return {"chat_id": chat_id, **extra, UPLOAD_KEY: upload}
+
+
+def api_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
+    """A stored payload as Bot API arguments: an upload becomes the InputFile of its field."""
+    kwargs = dict(payload)
+    upload = kwargs.pop(UPLOAD_KEY, None)
+    if isinstance(upload, dict):
+        data = base64.b64decode(str(upload.get("data", "")))
+        kwargs[str(upload["field"])] = InputFile(data, filename=str(upload.get("filename") or "file"))
+    return kwargs
+
 
 # Called in the failing row's transaction: (session, row, reason, now).
 FailureHook = Callable[..., None]
@@ -202,6 +224,12 @@ class Sender:
             delay = slot - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if not self.holds_lease():
+                # A long batch outlived the sender lease and another instance sends now: give the row
+                # back unsent, or both would send it once its claim ran out too.
+                with self.services.db.session() as session:
+                    delivery.release_claims(session=session, message_ids=[row.id] if row.id else [])
+                return
             await self._deliver(row)
         finally:
             self.in_flight.release()
@@ -209,10 +237,11 @@ class Sender:
     async def _call(self, row: OutboxMessage) -> Any:
         if self.resolver is not None and self.resolver.handles(row):
             return await self.resolver.call(self.bot, row)
-        return await self.bot.do_api_request(row.method, api_kwargs=dict(row.payload))
+        return await self.bot.do_api_request(row.method, api_kwargs=api_kwargs(row.payload))
 
     async def _deliver(self, row: OutboxMessage) -> None:
         assert row.id is not None
+        crash_point("before_send")
         try:
             result = await self._call(row)
         except RetryAfter as error:
@@ -238,6 +267,7 @@ class Sender:
             self._count("network_error")
             self._network_failure(row, f"{type(error).__name__}: {error.message}")
         else:
+            crash_point("after_send")
             message_id = result.get("message_id") if isinstance(result, dict) else None
             with self.services.db.session() as session:
                 delivery.mark_sent(

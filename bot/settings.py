@@ -146,6 +146,20 @@ class Settings(BaseSettings):
     volunteer_weekly_cap: int = Field(
         default=3, ge=0, description="Requests a newly approved volunteer is offered per week at most (changeable)."
     )
+    # Coordinator insight; see docs/coordinators.md.
+    insight_digest_enabled: bool = Field(
+        default=True, description="Send every coordinator a weekly picture on Monday morning."
+    )
+    insight_digest_at: time = Field(default=time(8, 0), description="Local time of the Monday digest.")
+    insight_digest_weeks: int = Field(
+        default=8, ge=1, le=26, description="Weeks shown in the digest's chart."
+    )
+    insight_min_count: int = Field(
+        default=5,
+        ge=2,
+        description="Anonymous figures show counts from 1 up to this number minus one as '<N' (default: 1 to 4 "
+        "as '<5'), and leave out medians, shares and sums based on fewer cases.",
+    )
     log_level: str = Field(default="INFO", description="Logging level.")
     instance_id: str | None = Field(default=None, description="Name of this instance in logs and leases.")
 

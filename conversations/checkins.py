@@ -39,7 +39,8 @@ from conversations.ui import (
 from domain import checkins as rules
 from domain import escalation
 from storage import care, delivery, people
-from storage.models import CheckIn, FamilyProfile, Person, Role
+from storage import insight as insight_store
+from storage.models import CheckIn, FamilyProfile, Person, Role, TimelineEvent
 
 logger = logging.getLogger(__name__)
 
@@ -745,6 +746,33 @@ def _next_due(session: Session, family_id: int) -> datetime | None:
     return care.next_job_due(session=session, kind="checkin.send", subject_id=family_id)
 
 
+def card_extras(
+    session: Session, services: Services, family: Person, profile: FamilyProfile, language: str
+) -> list[str]:
+    """The card's lines beyond the context: open concerns, the support volunteer, the latest events."""
+    assert family.id is not None
+    volunteer = (
+        people.get_person(session=session, person_id=profile.support_volunteer_id)
+        if profile.support_volunteer_id
+        else None
+    )
+    with use_language(language):
+        lines = [
+            _("Open concerns: {count}").format(
+                count=hi(insight_store.open_concern_count(session=session, family_id=family.id))
+            ),
+            _("Support volunteer: {name}").format(name=hi(concerns.name_of(volunteer)))
+            if volunteer is not None
+            else _("Support volunteer: none yet"),
+        ]
+        events = care.timeline(session=session, family_id=family.id, limit=5)
+        if events:
+            lines += ["", _("<b>Latest</b> (🕑 Timeline for more):")]
+            lines += timeline_lines(events, language, services.settings.timezone)
+            lines.append("")
+    return lines
+
+
 def family_card(
     session: Session, services: Services, family: Person, language: str
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -755,6 +783,7 @@ def family_card(
     fid = family.id
     with use_language(language):
         lines = [concerns.family_context(session, family, language)]
+        lines += card_extras(session, services, family, profile, language)
         if profile.checkin_rhythm == rules.Rhythm.OFF:
             lines.append(_("Check-ins: off."))
         else:
@@ -838,16 +867,24 @@ def answers_text(session: Session, family: Person, language: str) -> str:
     return "\n".join(lines)
 
 
-def timeline_text(session: Session, family: Person, language: str, zone: str) -> str:
-    assert family.id is not None
-    events = care.timeline(session=session, family_id=family.id, limit=15)
+def timeline_lines(events: list[TimelineEvent], language: str, zone: str) -> list[str]:
+    """One line per event, newest first: when, and what kind of thing happened (never contents)."""
+    lines = []
     with use_language(language):
-        lines = [_("<b>Timeline of {name}</b>").format(name=hi(concerns.name_of(family)))]
         for item in events:
             label = _(TIMELINE_LABELS[item.kind]) if item.kind in TIMELINE_LABELS else item.kind
             if item.kind == "checkin_answered" and item.detail.get("answer"):
                 label += ": " + answer_label(str(item.detail["answer"]))
             lines.append(f"{h(format_stamp(item.at, zone, language))} · {h(label)}")
+    return lines
+
+
+def timeline_text(session: Session, family: Person, language: str, zone: str) -> str:
+    assert family.id is not None
+    events = care.timeline(session=session, family_id=family.id, limit=30)
+    with use_language(language):
+        lines = [_("<b>Timeline of {name}</b>").format(name=hi(concerns.name_of(family)))]
+        lines += timeline_lines(events, language, zone)
         if not events:
             lines.append(_("Nothing yet."))
     return "\n".join(lines)

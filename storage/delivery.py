@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DataError
 from sqlmodel import Session, col
 
 from storage.db import rowcount
@@ -47,12 +48,37 @@ def chat_id_of(raw_update: dict[str, Any]) -> int | None:
         if key == "update_id" or not isinstance(value, dict):
             continue
         chat = value.get("chat") or (value.get("message") or {}).get("chat")
-        if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+        if isinstance(chat, dict) and _is_bigint(chat.get("id")):
             return int(chat["id"])
         sender = value.get("from") or value.get("user")
-        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+        if isinstance(sender, dict) and _is_bigint(sender.get("id")):
             return int(sender["id"])
     return None
+
+
+def _is_bigint(value: Any) -> bool:
+    """An int the database can hold (Telegram ids fit in 64 bits; a malformed update's may not)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+
+
+def _insert_update(
+    session: Session, *, update_id: int, raw: dict[str, Any] | None, now: datetime, error: str | None = None
+) -> int:
+    statement = (
+        _insert(session, InboxUpdate)
+        .values(
+            update_id=update_id,
+            chat_id=chat_id_of(raw) if raw is not None else None,
+            payload=raw,
+            status=InboxStatus.NEW if error is None else InboxStatus.POISON,
+            attempts=0,
+            received_at=now,
+            error=error,
+        )
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(col(InboxUpdate.update_id))
+    )
+    return len(session.execute(statement).all())
 
 
 def store_updates(*, session: Session, raw_updates: Sequence[dict[str, Any]], now: datetime) -> int:
@@ -60,22 +86,17 @@ def store_updates(*, session: Session, raw_updates: Sequence[dict[str, Any]], no
     stored = 0
     for raw in raw_updates:
         update_id = raw.get("update_id")
-        if not isinstance(update_id, int):
+        if not isinstance(update_id, int) or not _is_bigint(update_id):
             continue
-        statement = (
-            _insert(session, InboxUpdate)
-            .values(
-                update_id=update_id,
-                chat_id=chat_id_of(raw),
-                payload=raw,
-                status=InboxStatus.NEW,
-                attempts=0,
-                received_at=now,
+        try:
+            with session.begin_nested():
+                stored += _insert_update(session, update_id=update_id, raw=raw, now=now)
+        except (DataError, OverflowError, ValueError, TypeError) as error:
+            # The database refuses this update's values: keep it aside (without them) as poison, so
+            # the rest of the batch is stored and confirmed instead of being fetched again forever.
+            stored += _insert_update(
+                session, update_id=update_id, raw=None, now=now, error=f"not storable: {type(error).__name__}"
             )
-            .on_conflict_do_nothing(index_elements=["update_id"])
-            .returning(col(InboxUpdate.update_id))
-        )
-        stored += len(session.execute(statement).all())
     return stored
 
 
@@ -322,15 +343,22 @@ def mark_failed(*, session: Session, message_id: int, error: str) -> None:
 
 def move_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> int:
     """A group became a supergroup: send what is still waiting to its new id."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(
+    rows = session.execute(
+        select(OutboxMessage).where(
             col(OutboxMessage.chat_id) == old_chat_id,
             col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
         )
-        .values(chat_id=new_chat_id)
-    )
-    return rowcount(result)
+    ).scalars()
+    moved = 0
+    for row in rows:
+        row.chat_id = new_chat_id
+        # The payload is what is sent: left on the old id it would be refused (and moved) forever.
+        if row.payload.get("chat_id") == old_chat_id:
+            row.payload = {**row.payload, "chat_id": new_chat_id}
+        session.add(row)
+        moved += 1
+    session.flush()
+    return moved
 
 
 def outbox_backlog(*, session: Session, now: datetime) -> tuple[int, float]:

@@ -612,12 +612,25 @@ class Sandbox:
                 group = self._groups[chat_id] = SimGroup(self.world, chat_id)
         return group
 
-    def inject_raw_update(self, update: JSON) -> int:
-        """Queue any update as raw JSON (its update_id is replaced); also kinds the bot opted out of."""
+    def inject_raw_update(self, update: JSON, *, keep_update_id: bool = False) -> int:
+        """Queue any update as raw JSON (its update_id is replaced); also kinds the bot opted out of.
+
+        With `keep_update_id` the update is queued with the update_id it has, e.g. a copy of one
+        already queued, as Telegram delivers an update again that a bot did not confirm.
+        """
         payload = {key: value for key, value in update.items() if key != "update_id"}
         if len(payload) != 1:
             raise ValueError("an update has exactly one field besides update_id")
         ((kind, body),) = payload.items()
+        if keep_update_id:
+            given = update.get("update_id")
+            if not isinstance(given, int):
+                raise ValueError("keep_update_id needs an int update_id")
+            with self.world.lock:
+                self.world.updates.append({"update_id": given, kind: body})
+                self.world.next_update_id = max(self.world.next_update_id, given + 1)
+                self.world.on_update()
+            return given
         with self.world.lock:
             update_id = self.world.queue_update(kind, body, filtered=False)
         assert update_id is not None

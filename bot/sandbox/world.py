@@ -105,6 +105,22 @@ def refuse(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}", refusal=True)
 
 
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF")
+PHOTO_LIMIT = 10 * 1024 * 1024
+
+
+def _check_photo(data: bytes) -> None:
+    """What Telegram checks of an uploaded photo: an image, at most 10 MB, width + height at most 10000, ratio 20."""
+    if len(data) > PHOTO_LIMIT:
+        raise refuse("PHOTO_SAVE_FILE_INVALID")
+    if not data.startswith(_IMAGE_MAGIC):
+        raise refuse("IMAGE_PROCESS_FAILED")
+    if data.startswith(_IMAGE_MAGIC[0]) and len(data) >= 24:
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        if not width or not height or width + height > 10000 or max(width, height) / min(width, height) > 20:
+            raise refuse("PHOTO_INVALID_DIMENSIONS")
+
+
 @dataclass(eq=False)
 class FileRecord:
     file_id: str
@@ -872,6 +888,8 @@ class World:
                 meta.update(width=params.get("width", 640), height=params.get("height", 360))
             if kind == "audio":
                 _with_optional(meta, title=params.get("title"), performer=params.get("performer"))
+            if kind == "photo":
+                _check_photo(value.data)
             name = value.filename if kind in ("document", "audio", "video") else None
             mime = value.content_type if kind != "photo" else None
             return self.new_file(kind, value.data, file_name=name, mime_type=mime, meta=meta)

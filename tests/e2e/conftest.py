@@ -31,6 +31,8 @@ def harness(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Itera
         database_url=f"sqlite:///{folder}/waakvlam.sqlite3",
         bot_admin_ids=[ADMIN_ID],
         poll_timeout=1,
+        # The Monday digest would reach every test's coordinators; tests/e2e/test_insight.py turns it on.
+        insight_digest_enabled=False,
         _env_file=None,  # type: ignore[call-arg]
     )
     harness = Harness(sandbox, settings, FakeClock(datetime(2026, 11, 23, 9, 0, tzinfo=UTC)))

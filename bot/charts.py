@@ -1,0 +1,214 @@
+"""Charts and the one-page report, rendered headless (matplotlib's Agg canvas) into PNG bytes in memory.
+
+No pyplot: every figure is its own `matplotlib.figure.Figure`, so rendering keeps no global state and is
+safe from any thread. Texts come in already translated. matplotlib does not shape Arabic script, so the
+caller passes labels in a left-to-right language for right-to-left readers (see `chart_language`).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.gridspec import SubplotSpec
+from matplotlib.ticker import MaxNLocator
+
+from bot.i18n import RTL_LANGUAGES
+
+# The answer kinds' colours: calm to alarming, readable for the common colour blindnesses.
+COLOURS: Mapping[str, str] = {
+    "good": "#2e8b57",
+    "so_so": "#e0a100",
+    "not_good": "#c8372d",
+    "talk": "#7b4fa0",
+    "none": "#9a9a9a",
+}
+ASKED_COLOUR = "#4a7fb5"
+ACCEPTED_COLOUR = "#8cc0e8"
+BAND_COLOUR = "#eeeeee"
+
+
+def chart_language(language: str) -> str:
+    """The language a chart is labelled in: the reader's, or English for scripts matplotlib cannot shape."""
+    return "en" if language in RTL_LANGUAGES else language
+
+
+@dataclass(frozen=True)
+class ChartTexts:
+    title: str
+    answers_title: str
+    requests_title: str
+    kinds: Mapping[str, str]
+    asked: str
+    accepted: str
+    weeks: Sequence[str]
+    band: str | None = None  # the legend of the "fewer than N" band; None when nothing is suppressed
+
+
+@dataclass(frozen=True)
+class ChartData:
+    answers: Mapping[str, Sequence[float]]  # per answer kind, one value a week; NaN = suppressed
+    asked: Sequence[float]
+    accepted: Sequence[float]
+    threshold: int | None = None  # with suppression: the band 0..threshold holds the hidden values
+    kinds: Sequence[str] = field(default_factory=lambda: ("good", "so_so", "not_good", "talk", "none"))
+
+
+def _png(figure: Figure, dpi: int) -> bytes:
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
+
+
+def _style(axes: Axes) -> None:
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    axes.grid(axis="y", color="#dddddd", linewidth=0.8)
+    axes.set_axisbelow(True)
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
+    axes.set_ylim(bottom=0)
+
+
+def _draw(figure: Figure, grid: Sequence[SubplotSpec], texts: ChartTexts, data: ChartData) -> None:
+    top = figure.add_subplot(grid[0])
+    bottom = figure.add_subplot(grid[1], sharex=top)
+    positions = list(range(len(texts.weeks)))
+    threshold = data.threshold
+    highest = 1.0
+    if threshold is None:
+        # Exact figures: stacked bars, so every kind stays visible even where counts are equal.
+        base = [0.0] * len(positions)
+        for kind in data.kinds:
+            values = [0.0 if math.isnan(value) else value for value in data.answers.get(kind, base)]
+            top.bar(
+                positions,
+                values,
+                bottom=base,
+                width=0.7,
+                color=COLOURS.get(kind, "#555555"),
+                label=texts.kinds.get(kind, kind),
+            )
+            base = [low + value for low, value in zip(base, values, strict=True)]
+        highest = max([highest, *base])
+    for order, kind in enumerate(data.kinds if threshold is not None else ()):
+        values = list(data.answers.get(kind, [0.0] * len(positions)))
+        finite = [value for value in values if not math.isnan(value)]
+        highest = max([highest, *finite])
+        top.plot(
+            positions,
+            values,
+            marker="o",
+            markersize=5,
+            linewidth=2.2,
+            color=COLOURS.get(kind, "#555555"),
+            label=texts.kinds.get(kind, kind),
+        )
+        hidden = [position for position, value in zip(positions, values, strict=True) if math.isnan(value)]
+        if hidden and threshold:
+            # Side by side within the week, so each kind's hidden value keeps its own colour.
+            offset = (order - (len(data.kinds) - 1) / 2) * 0.09
+            top.plot(
+                [position + offset for position in hidden],
+                [threshold / 2] * len(hidden),
+                linestyle="none",
+                marker="o",
+                markersize=6,
+                markerfacecolor="white",
+                markeredgecolor=COLOURS.get(kind, "#555555"),
+            )
+    if threshold and texts.band:
+        for axes in (top, bottom):
+            axes.axhspan(0, threshold - 0.5, color=BAND_COLOUR, zorder=0, label=None)
+        top.plot([], [], linestyle="none", marker="s", markersize=10, color=BAND_COLOUR, label=texts.band)
+    top.set_title(texts.answers_title, loc="left", fontsize=11, fontweight="bold")
+    handles, labels = top.get_legend_handles_labels()
+    if threshold is None:  # stacked from the bottom up: list the legend the same way
+        handles, labels = handles[::-1], labels[::-1]
+    top.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
+    _style(top)
+    top.set_ylim(0, highest * 1.15 + 0.5)
+
+    width = 0.38
+    asked_left = [position - width / 2 for position in positions]
+    accepted_left = [position + width / 2 for position in positions]
+    asked = [0.0 if math.isnan(value) else value for value in data.asked]
+    accepted = [0.0 if math.isnan(value) else value for value in data.accepted]
+    bottom.bar(asked_left, asked, width=width, color=ASKED_COLOUR, label=texts.asked)
+    bottom.bar(accepted_left, accepted, width=width, color=ACCEPTED_COLOUR, label=texts.accepted)
+    if threshold:
+        mark = f"<{threshold}"
+        for left, value in zip(asked_left, data.asked, strict=True):
+            if math.isnan(value):
+                bottom.text(left, 0.15, mark, ha="center", va="bottom", fontsize=7, color="#555555")
+        for left, value in zip(accepted_left, data.accepted, strict=True):
+            if math.isnan(value):
+                bottom.text(left, 0.15, mark, ha="center", va="bottom", fontsize=7, color="#555555")
+    bottom.set_title(texts.requests_title, loc="left", fontsize=11, fontweight="bold")
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
+    _style(bottom)
+    bottom.set_ylim(0, max([1.0, *asked, *accepted, float(threshold or 0)]) * 1.15 + 0.5)
+    bottom.set_xticks(positions)
+    bottom.set_xticklabels(list(texts.weeks), fontsize=8, rotation=45 if len(positions) > 8 else 0, ha="center")
+    top.tick_params(labelbottom=False)
+    if len(positions) == 1:
+        bottom.set_xlim(-1, 1)
+
+
+def weekly_chart(texts: ChartTexts, data: ChartData) -> bytes:
+    """Two panels over the same weeks: check-in answers by kind, and requests asked and accepted."""
+    figure = Figure(figsize=(8.0, 5.6), layout="constrained")
+    figure.suptitle(texts.title, fontsize=13, fontweight="bold", x=0.02, ha="left")
+    grid = figure.add_gridspec(2, 1, height_ratios=[3, 2])
+    _draw(figure, [grid[0, 0], grid[1, 0]], texts, data)
+    return _png(figure, dpi=120)
+
+
+def report_page(
+    *,
+    title: str,
+    subtitle: str,
+    rows: Sequence[tuple[str, str]],
+    texts: ChartTexts,
+    data: ChartData,
+    footer: str,
+) -> bytes:
+    """One A4 page: title, the figures as a table, the weekly chart and a note on what was left out."""
+    figure = Figure(figsize=(8.27, 11.69), layout="constrained")
+    grid = figure.add_gridspec(5, 1, height_ratios=[0.55, 4.2, 2.6, 1.8, 0.3])
+    head = figure.add_subplot(grid[0, 0])
+    head.axis("off")
+    head.text(0.0, 0.95, title, fontsize=17, fontweight="bold", va="top", transform=head.transAxes)
+    head.text(0.0, 0.15, subtitle, fontsize=10, color="#444444", va="bottom", transform=head.transAxes)
+    table_axes = figure.add_subplot(grid[1, 0])
+    table_axes.axis("off")
+    table_axes.set_xlim(0, 1)
+    table_axes.set_ylim(0, 1)
+    step = 1.0 / max(len(rows), 18)
+    for index, (label, value) in enumerate(rows):
+        top = 1.0 - index * step
+        middle = top - step / 2
+        if index % 2 == 0:
+            table_axes.axhspan(top - step, top, color="#f3f5f7", zorder=0)
+        indented = label.startswith(" ")
+        table_axes.text(
+            0.03 if indented else 0.01,
+            middle,
+            label.strip(),
+            fontsize=9.5,
+            va="center",
+            color="#444444" if indented else "#111111",
+        )
+        table_axes.text(0.99, middle, value, fontsize=9.5, va="center", ha="right", fontweight="bold")
+    _draw(figure, [grid[2, 0], grid[3, 0]], texts, data)
+    foot = figure.add_subplot(grid[4, 0])
+    foot.axis("off")
+    foot.text(
+        0.0, 0.0, footer, fontsize=8, color="#555555", ha="left", va="bottom", wrap=True, transform=foot.transAxes
+    )
+    return _png(figure, dpi=110)

@@ -182,7 +182,7 @@ class Runtime:
 
     async def _tick_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         if self.tick is not None:
-            self.tick.run_due()
+            await self.tick.run_due_async()
 
     async def _publish_commands(self, application: AnyApplication) -> None:
         """The command menu in each shipped language; Dutch is the default for everyone else."""

@@ -34,7 +34,7 @@ from telegram.warnings import PTBUserWarning
 from bot.context import Services
 from bot.faults import crash_point
 from bot.logs import event
-from domain.ratelimit import FloodSchedule, Limits
+from domain.ratelimit import Booking, FloodSchedule, Limits
 from storage import delivery
 from storage.models import OutboxMessage
 
@@ -130,6 +130,8 @@ class Sender:
         self._lease_until = 0.0
         # Chats that must wait for their per-chat limit, with the monotonic time they are ready.
         self._paced: dict[int, float] = {}
+        # Messages waiting for the answer to a message they follow in a flood window (see Booking).
+        self._answered: dict[Booking, asyncio.Event] = {}
 
     def _count(self, key: str) -> None:
         key = f"sender_{key}"
@@ -202,8 +204,8 @@ class Sender:
                 waiting.append(row)
                 continue
             await self.in_flight.acquire()
-            slot = self.schedule.reserve(row.chat_id, time.monotonic())
-            tasks.append(asyncio.create_task(self._send_at(row, slot)))
+            booking = self.schedule.book(row.chat_id, time.monotonic())
+            tasks.append(asyncio.create_task(self._send_at(row, booking)))
         if waiting:
             # Released as they were: still due, just not to these chats for a moment.
             with self.services.db.session() as session:
@@ -219,9 +221,15 @@ class Sender:
             return None
         return max(0.0, min(self._paced.values()) - time.monotonic())
 
-    async def _send_at(self, row: OutboxMessage, slot: float) -> None:
+    async def _send_at(self, row: OutboxMessage, booking: Booking) -> None:
         try:
-            delay = slot - time.monotonic()
+            # Not before the slot, nor before the messages it follows in a window have been answered.
+            for anchor, _gap in booking.anchors:
+                if not anchor.done:
+                    await self._answered.setdefault(anchor, asyncio.Event()).wait()
+            start = booking.start_after()
+            assert start is not None
+            delay = start - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             if not self.holds_lease():
@@ -232,6 +240,10 @@ class Sender:
                 return
             await self._deliver(row)
         finally:
+            booking.finish(time.monotonic())
+            answered = self._answered.pop(booking, None)
+            if answered is not None:
+                answered.set()
             self.in_flight.release()
 
     async def _call(self, row: OutboxMessage) -> Any:

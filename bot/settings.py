@@ -57,7 +57,9 @@ class Settings(BaseSettings):
     sender_per_chat_per_second: float = Field(default=1.0, gt=0, description="Messages per second to one private chat.")
     sender_per_group_per_minute: float = Field(default=20.0, gt=0, description="Messages per minute to one group.")
     sender_margin_seconds: float = Field(
-        default=0.05, ge=0, description="Extra spacing so network jitter never crosses a limit."
+        default=0.01,
+        ge=0,
+        description="Extra spacing on every window; each message already waits for the answer to the one it follows.",
     )
     sender_max_in_flight: int = Field(default=8, ge=1, description="Messages sent at the same time.")
     invite_valid_hours: int = Field(default=72, gt=0, description="How long an invite link works.")

@@ -292,3 +292,39 @@ def test_an_escalated_concern_that_turns_urgent_alerts_everyone_again(services: 
         ).all()
     # primary; partner; everyone; and everyone again, now urgent
     assert [row[0] for row in chats] == [31, 32, 31, 32, 31, 32]
+
+
+def test_the_tick_gives_way_to_the_event_loop_while_many_jobs_run(services: Services) -> None:
+    """300 due jobs: updates and the sender keep their turn between jobs, and each job runs once."""
+    ran: list[int] = []
+
+    def record(*, session: Any, job: ScheduledJob, services: Services, now: datetime) -> None:
+        ran.append(job.id or 0)
+
+    services.jobs["test.record"] = record
+    with services.db.session() as session:
+        for number in range(300):
+            delivery.schedule_job(
+                session=session, kind="test.record", due_at=NOW, dedupe_key=f"record:{number}", now=NOW
+            )
+
+    async def scenario() -> tuple[int, int]:
+        turns = 0
+        done = asyncio.Event()
+
+        async def other_work() -> None:
+            nonlocal turns
+            while not done.is_set():
+                turns += 1
+                await asyncio.sleep(0)
+
+        other = asyncio.create_task(other_work())
+        count = await Tick(services).run_due_async(batch=50)
+        done.set()
+        await other
+        return count, turns
+
+    count, turns = asyncio.run(scenario())
+    assert count == 300 and sorted(ran) == sorted(set(ran)) and len(ran) == 300
+    assert turns >= 300, "other work ran between the jobs"
+    assert Tick(services).run_due() == 0, "nothing runs twice"

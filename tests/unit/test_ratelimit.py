@@ -51,3 +51,20 @@ def test_a_429_holds_only_that_chat() -> None:
     schedule.hold_chat(5, 12.0)
     assert schedule.chat_ready_at(5, 0.0) == 12.0
     assert schedule.chat_ready_at(6, 0.0) == 0.0
+
+
+def test_a_message_starts_only_after_the_one_it_follows_in_the_window_was_answered() -> None:
+    schedule = FloodSchedule(Limits(global_per_second=30, per_chat_per_second=1, margin=0.0))
+    first = [schedule.book(chat, 0.0) for chat in range(1, 31)]
+    follower = schedule.book(31, 0.0)
+    assert follower.slot >= 1.0
+    assert follower.start_after() is None, "the first of the window is still on its way"
+    # Its answer came late (a slow network, a busy loop): the follower waits a full window after it.
+    first[0].finish(0.4)
+    assert follower.start_after() == 1.4
+    same_chat = schedule.book(31, 0.0)
+    assert same_chat.start_after() is None
+    follower.finish(1.5)
+    first[1].finish(0.0)
+    assert same_chat.start_after() == 2.5, "one a second to one chat, counted from the answer"
+    assert not follower.anchors, "a finished booking keeps no chain of earlier ones alive"

@@ -1,0 +1,78 @@
+"""The process `bench.footprint` measures: the real bot, or a bare echo bot, reporting its own memory.
+
+Imports stay inside the functions, so the echo bot loads python-telegram-bot and nothing of Waakvlam.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import resource
+from pathlib import Path
+
+TOKEN = "123456789:bench-token-for-waakvlam-benchmarks"
+
+
+def _status() -> dict[str, int]:
+    values = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0])
+    values.setdefault("VmHWM", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return values
+
+
+async def _child_bot(url: str, api: str, seconds: float) -> dict[str, int]:
+    from bench.common import settings_for
+    from bot.runtime import Runtime
+
+    settings = settings_for(api, url, tick_seconds=1.0, poll_timeout=1)
+    runtime = Runtime(settings)
+    await runtime.start()
+    await asyncio.sleep(seconds)
+    status = _status()
+    await runtime.stop()
+    return status
+
+
+async def _child_echo(api: str, seconds: float) -> dict[str, int]:
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, ContextTypes, TypeHandler
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, "ok")
+
+    application = ApplicationBuilder().token(TOKEN).base_url(api).build()
+    application.add_handler(TypeHandler(Update, echo))
+    await application.initialize()
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(timeout=1)
+    await asyncio.sleep(seconds)
+    status = _status()
+    await application.updater.stop()
+    await application.stop()
+    await application.shutdown()
+    return status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--api", required=True)
+    parser.add_argument("--url")
+    parser.add_argument("--echo", action="store_true")
+    parser.add_argument("--seconds", type=float, default=2.0, help="how long to run before reading memory")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    status = asyncio.run(
+        _child_echo(args.api, args.seconds) if args.echo else _child_bot(args.url, args.api, args.seconds)
+    )
+    print(json.dumps(status))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Footprint: resident memory of the running bot at 100,000 families, and the time from start to first poll.
+
+The bot runs in its own process (`python -m bench._child ...`) against a sandbox in this one,
+so its memory is its own. "Start" is the moment the process is spawned (interpreter, imports, migrations
+check, getMe, the command menus); "first poll" is the sandbox receiving its first getUpdates. The bot
+then runs for two seconds (the tick once a second over the whole database) before its memory is read.
+The reference is a bare python-telegram-bot echo bot measured the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.common import TOKEN, Row, ratio, wait_until
+from bench.seed import add_families, add_volunteers
+from bot.sandbox import Sandbox
+from storage import migrate
+from storage.db import Database
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _spawn(sandbox: Sandbox, *args: str) -> tuple[dict[str, int], float]:
+    sandbox.reset_counters()
+    started = time.time()
+    output = subprocess.run(
+        [sys.executable, "-m", "bench._child", *args, "--api", sandbox.base_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    ).stdout
+
+    # A long poll is recorded when it ends (with the time it began), at most a second after it began;
+    # one of the previous process may still be recorded late, so count only this process's.
+    def polls() -> list[float]:
+        return [call.time for call in sandbox.calls_to("getUpdates") if call.time >= started]
+
+    with contextlib.suppress(TimeoutError):
+        wait_until(lambda: bool(polls()), 5.0, what="first poll recorded")
+    times = polls()
+    first_poll = min(times) - started if times else float("nan")
+    return json.loads(output.strip().splitlines()[-1]), first_poll
+
+
+def run_footprint(kind: str, url: str, *, families: int, seconds: float = 2.0) -> list[Row]:
+    migrate.upgrade(url)
+    db = Database(url)
+    # The child runs on the real clock: nothing is due while it runs.
+    now = datetime.now(UTC)
+    add_families(db, count=families, now=now)
+    add_volunteers(db, count=families // 10, now=now)
+    db.dispose()
+    with Sandbox(token=TOKEN) as sandbox:
+        echo, echo_first = _spawn(sandbox, "--echo", "--seconds", str(seconds))
+        bot, bot_first = _spawn(sandbox, "--url", url, "--seconds", str(seconds))
+    rss, echo_rss = bot["VmRSS"] / 1024, echo["VmRSS"] / 1024
+    return [
+        Row(
+            bench="footprint",
+            case=f"resident memory, {families:,} families",
+            db=kind,
+            value=rss,
+            unit="MiB",
+            reference=echo_rss,
+            ratio=ratio(rss, echo_rss),
+            note=f"peak {bot['VmHWM'] / 1024:.0f} MiB (echo {echo['VmHWM'] / 1024:.0f}); reference: echo bot",
+        ),
+        Row(
+            bench="footprint",
+            case="start to first poll",
+            db=kind,
+            value=bot_first,
+            unit="s",
+            reference=echo_first,
+            ratio=ratio(bot_first, echo_first),
+            note="process spawn to first getUpdates; reference: echo bot",
+        ),
+    ]

@@ -11,14 +11,15 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.gridspec import SubplotSpec
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING
 
 from bot.i18n import RTL_LANGUAGES
+
+if TYPE_CHECKING:
+    # matplotlib is imported where a chart is drawn: it costs the bot a second at every start otherwise.
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.gridspec import SubplotSpec
 
 # The answer kinds' colours: calm to alarming, readable for the common colour blindnesses.
 COLOURS: Mapping[str, str] = {
@@ -60,6 +61,8 @@ class ChartData:
 
 
 def _png(figure: Figure, dpi: int) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
@@ -71,6 +74,8 @@ def _style(axes: Axes) -> None:
         axes.spines[side].set_visible(False)
     axes.grid(axis="y", color="#dddddd", linewidth=0.8)
     axes.set_axisbelow(True)
+    from matplotlib.ticker import MaxNLocator
+
     axes.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
     axes.set_ylim(bottom=0)
 
@@ -162,6 +167,8 @@ def _draw(figure: Figure, grid: Sequence[SubplotSpec], texts: ChartTexts, data: 
 
 def weekly_chart(texts: ChartTexts, data: ChartData) -> bytes:
     """Two panels over the same weeks: check-in answers by kind, and requests asked and accepted."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8.0, 5.6), layout="constrained")
     figure.suptitle(texts.title, fontsize=13, fontweight="bold", x=0.02, ha="left")
     grid = figure.add_gridspec(2, 1, height_ratios=[3, 2])
@@ -179,6 +186,8 @@ def report_page(
     footer: str,
 ) -> bytes:
     """One A4 page: title, the figures as a table, the weekly chart and a note on what was left out."""
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8.27, 11.69), layout="constrained")
     grid = figure.add_gridspec(5, 1, height_ratios=[0.55, 4.2, 2.6, 1.8, 0.3])
     head = figure.add_subplot(grid[0, 0])

@@ -6,6 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from bot.logs import configure_logging
 from bot.settings import Settings
 
@@ -19,14 +21,15 @@ DEMO_AREAS = ("Centrum", "Noord", "Oost", "West")
 
 def demo_settings(settings: Settings, base_url: str) -> Settings:
     database_url = settings.database_url
-    if "DATABASE_URL" not in settings.model_fields_set:
+    if "database_url" not in settings.model_fields_set:
         # A fresh demo database each time, never the production file.
         for suffix in ("", "-wal", "-shm"):
             Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
         database_url = f"sqlite:///{DEMO_DATABASE}"
     return settings.model_copy(
         update={
-            "telegram_bot_token": DEMO_TOKEN,
+            # model_copy does not validate: give the field its own type.
+            "telegram_bot_token": SecretStr(DEMO_TOKEN),
             "telegram_api_base_url": base_url,
             "database_url": database_url,
             "bot_admin_ids": [*settings.bot_admin_ids, COORDINATOR_ID],

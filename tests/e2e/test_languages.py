@@ -5,13 +5,19 @@ The coordinator works in Dutch throughout: coordinators see their own language, 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
 
-from bot.i18n import LANGUAGE_NAMES, RTL_LANGUAGES, format_day, language_name, shipped_languages
+from bot.i18n import (
+    LANGUAGE_NAMES,
+    RTL_LANGUAGES,
+    first_strong_direction,
+    format_day,
+    language_name,
+    shipped_languages,
+)
 from tests.e2e.care_world import (
     local_now,
     new_coordinator,
@@ -57,23 +63,6 @@ def translated(language: str, msgid: str) -> str:
     if language != "en":
         assert text != msgid, f"{language} has no translation for {msgid!r}"
     return text
-
-
-def first_strong_direction(text: str) -> str | None:
-    """'R' or 'L': how a Telegram client lays out a line, by its first strong character (isolates skipped)."""
-    depth = 0
-    for char in text:
-        if char in "\u2066\u2067\u2068":
-            depth += 1
-        elif char == "\u2069":
-            depth = max(0, depth - 1)
-        elif depth == 0:
-            kind = unicodedata.bidirectional(char)
-            if kind in ("R", "AL"):
-                return "R"
-            if kind == "L":
-                return "L"
-    return None
 
 
 def test_every_language_is_shipped() -> None:

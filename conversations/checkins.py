@@ -89,6 +89,19 @@ TIMELINE_LABELS = {
     "reopened": N_("Asked for help again"),
     "unreachable": N_("Could not be reached"),
     "topic_created": N_("Topic created in the coordinators' group"),
+    "language_offer": N_("Offered to write in another language"),
+    "offered_back": N_("Offered something back"),
+    "request_created": N_("Help request made"),
+    "request_offered": N_("Help request offered to volunteers"),
+    "request_accepted": N_("Help request accepted by a volunteer"),
+    "request_unmatched": N_("Help request not taken by anyone yet"),
+    "request_cancelled": N_("Help request cancelled"),
+    "request_expired": N_("Help request expired"),
+    "request_given_back": N_("Volunteer gave a task back"),
+    "request_done": N_("Task done"),
+    "request_not_happened": N_("Task did not happen"),
+    "request_thanked": N_("Family thanked the volunteer"),
+    "support_paired": N_("Paired with a support volunteer"),
 }
 PAUSE_WEEKS = (1, 2, 3, 4)
 

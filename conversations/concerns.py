@@ -57,7 +57,7 @@ from conversations.ui import (
     retire_buttons,
 )
 from domain import escalation as rules
-from domain.language import detect_language, differs_from
+from domain.language import detect_language, worth_offering
 from domain.urgent import SAFETY_NUMBERS, SafetyNumber, UrgentCategory, detect_urgent, numbers_for
 from storage import care, delivery, people
 from storage.models import CheckIn, Concern, OutboxMessage, Person, Role
@@ -1013,6 +1013,7 @@ async def outside_message(update: Update, context: BotContext) -> bool:
         return await coordinator_reply(update, context)
     if person.role not in (Role.FAMILY, Role.VOLUNTEER):
         return False
+    written_in = detect_language(message.text or message.caption)
     with context.session() as session:
         fresh = people.get_person(session=session, person_id=person.id)
         assert fresh is not None
@@ -1031,13 +1032,12 @@ async def outside_message(update: Update, context: BotContext) -> bool:
                 from_chat_id=message.chat_id,
                 message_id=message.message_id,
                 now=now,
-                written_in=detect_language(message.text or message.caption),
+                written_in=written_in,
             )
         context.services.outbox_signal.set()
         await reply(update, passed_on_text(context.services, person, now, new=False))
-        await offer_language_switch(update, context, message.text or message.caption)
+        await offer_language_switch(update, context, written_in)
         return True
-    written_in = detect_language(message.text or message.caption)
     forward = [FORWARD, "yes", message.message_id] + ([written_in] if written_in else [])
     await message.reply_text(
         _("Shall I pass this on to your coordinator? A person will read it.")
@@ -1050,11 +1050,11 @@ async def outside_message(update: Update, context: BotContext) -> bool:
             ]
         ),
     )
-    await offer_language_switch(update, context, message.text or message.caption)
+    await offer_language_switch(update, context, written_in)
     return True
 
 
-async def offer_language_switch(update: Update, context: BotContext, text: str | None) -> None:
+async def offer_language_switch(update: Update, context: BotContext, written_in: str | None) -> None:
     """Free text in another shipped language than the chosen one: offer, in that language, to switch.
 
     Only an offer: the person's own choice stays until they tap it.
@@ -1062,7 +1062,7 @@ async def offer_language_switch(update: Update, context: BotContext, text: str |
     person = context.person
     if person is None or person.id is None:
         return
-    found = differs_from(text, person.language, shipped_languages())
+    found = worth_offering(written_in, person.language, shipped_languages())
     if found is None:
         return
     now = context.now()

@@ -19,6 +19,7 @@ from bot.i18n import (
     shipped_languages,
 )
 from tests.e2e.care_world import (
+    invite_link,
     local_now,
     new_coordinator,
     office_morning,
@@ -79,7 +80,8 @@ def test_sign_up_help_request_and_check_in_in_each_language(
 
     # Sign-up through the coach's invite, with Telegram's regional language code.
     family = person(name, language_code=f"{language}-{language.upper()}")
-    replies = family.say(f"/start {_invite(coach)}")
+    link = invite_link(coach, tr(inviter_language(coach), "A family"))
+    replies = family.say(f"/start {link}")
     expect(replies, translated(language, "Do you agree that we store this?"))
     expect(
         family.tap(translated(language, "Yes, I agree")),
@@ -133,18 +135,13 @@ def test_sign_up_help_request_and_check_in_in_each_language(
                 assert first_strong_direction(message.text) == "R", message.text[:80]
 
 
-def _invite(coach: Chat) -> str:
-    coach.say("/invite")
-    reply = expect(coach.tap(tr(inviter_language(coach), "A family")), "t.me/")
-    return reply.split("?start=")[1].split()[0]
-
-
 def test_free_text_in_another_language_is_offered_a_switch_and_labelled_for_the_coordinator(
     harness: Harness, coordinator: Chat, person: Callable[..., Chat]
 ) -> None:
     coach = new_coordinator(coordinator, person, "Coachlabel", language="nl")
     family = person("Derya", language_code="nl")
-    family.say(f"/start {_invite(coach)}")
+    link = invite_link(coach, tr(inviter_language(coach), "A family"))
+    family.say(f"/start {link}")
     family.tap(tr("nl", "Yes, I agree"))
     family.say("Derya")
     family.tap(tr("nl", "My neighbourhood is not listed"))

@@ -12,7 +12,7 @@ import logging
 import resource
 from pathlib import Path
 
-TOKEN = "123456789:bench-token-for-waakvlam-benchmarks"
+TOKEN = "123456789:bench-fake-token"
 
 
 def _status() -> dict[str, int]:

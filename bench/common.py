@@ -34,7 +34,7 @@ from storage import delivery
 
 T = TypeVar("T")
 
-TOKEN = "123456789:bench-token-for-waakvlam-benchmarks"
+TOKEN = "123456789:bench-fake-token"
 ADMIN_ID = 900001
 # A Monday, 10:00 in Amsterdam: office hours, far from quiet hours.
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from bot.logs import configure_logging
 from bot.settings import Settings
 
-DEMO_TOKEN = "123456789:demo-token-for-the-local-sandbox-only"  # noqa: S105 (not a secret)
+DEMO_TOKEN = "123456789:demo-fake-token"  # noqa: S105 (not a secret)
 COORDINATOR_ID = 1000
 FAMILY_ID = 1001
 VOLUNTEER_ID = 1002

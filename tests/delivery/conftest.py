@@ -25,7 +25,7 @@ from storage import delivery, migrate, people
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage
 
-TOKEN = "123456789:sandbox-token-for-delivery-tests"
+TOKEN = "123456789:delivery-fake-token"
 ADMIN_ID = 900001
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,7 +22,7 @@ from bot.settings import Settings
 from domain.clock import FakeClock
 from storage import delivery, people
 
-TOKEN = "123456789:sandbox-token-for-end-to-end-tests"
+TOKEN = "123456789:e2e-fake-token"
 ADMIN_ID = 900001
 _user_ids = itertools.count(500_000)
 

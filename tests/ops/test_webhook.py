@@ -25,7 +25,7 @@ from bot.web import SECRET_HEADER, WEBHOOK_PATH
 from storage import delivery
 from storage.models import InboxUpdate
 
-TOKEN = "424242424:webhook-token-that-must-never-be-logged"
+TOKEN = "424242424:webhook-fake-token"
 SECRET = "webhook-secret-value"
 WORDS = "Our daughter-in-law Zwaantje is worried about the rent"
 

@@ -22,6 +22,11 @@ def main(argv: list[str] | None = None) -> int:
         "print the configuration reference; backup FILE: copy the SQLite database while the bot runs",
     )
     parser.add_argument("target", nargs="?", help="with backup: the file to write (must not exist yet)")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="with demo: keep the demo's data in data/demo.sqlite3 across restarts (or set DEMO_DATABASE_URL)",
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "settings":
@@ -52,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo" or settings.token() is None:
         from bot.demo import run_demo
 
-        return run_demo(settings)
+        return run_demo(settings, keep=args.keep)
     configure_logging(level=settings.log_level, secrets=[settings.token() or ""])
     from bot.runtime import Runtime
 

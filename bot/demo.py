@@ -1,85 +1,330 @@
-"""The newcomer's demo: the real bot against the local sandbox, chatted with from this terminal."""
+"""The newcomer's demo: the real bot against the local sandbox, chatted with from this terminal.
+
+Three personas (a family, a volunteer, a coordinator with admin rights) and the coordinators' forum
+group, where each family gets its topic. Everything runs on one clock (`domain.clock.MovableClock`):
+it starts at 10:00 today and runs on, and the terminal's `:later 2h` / `:tomorrow 08:00` move it
+forward, running the scheduled work due on the way at its own time (check-ins, reminders, escalation
+steps, follow-ups), so a week of the product can be seen in a few minutes.
+
+The demo never touches DATABASE_URL: it uses a fresh temporary database, or DEMO_DATABASE_URL (or
+`python -m bot demo --keep`: data/demo.sqlite3) to keep its data across restarts.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import sys
+import tempfile
+import threading
+import time as clock_time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
 from bot.logs import configure_logging
 from bot.settings import Settings
+from domain.clock import MovableClock, SystemClock
+
+if TYPE_CHECKING:
+    from bot.runtime import RuntimeThread
+    from bot.sandbox import Sandbox
 
 DEMO_TOKEN = "123456789:demo-fake-token"  # noqa: S105 (not a secret)
 COORDINATOR_ID = 1000
 FAMILY_ID = 1001
 VOLUNTEER_ID = 1002
-DEMO_DATABASE = Path("data") / "demo.sqlite3"
+GROUP_ID = -1001000000001
+GROUP_TITLE = "Coördinatoren"
+KEPT_DATABASE = Path("data") / "demo.sqlite3"
 DEMO_AREAS = ("Centrum", "Noord", "Oost", "West")
+# The demo's day starts in office hours, whatever the time of day outside.
+START_AT = time(10, 0)
+# A kept demo's clock and the sandbox's id counters, so a restart goes on where it was: Telegram never
+# uses an update id or a message id twice, and the bot relies on that (the inbox, relay links).
+STATE_KEY = "demo_state"
+# Due work run on the way in one move of the clock, at most (a job that keeps failing ends a move).
+MAX_STEPS = 500
+IDLE_TIMEOUT = 20.0
 
 
-def demo_settings(settings: Settings, base_url: str) -> Settings:
-    database_url = settings.database_url
-    if "database_url" not in settings.model_fields_set:
-        # A fresh demo database each time, never the production file.
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
-        database_url = f"sqlite:///{DEMO_DATABASE}"
-    return settings.model_copy(
-        update={
-            # model_copy does not validate: give the field its own type.
-            "telegram_bot_token": SecretStr(DEMO_TOKEN),
-            "telegram_api_base_url": base_url,
-            "database_url": database_url,
-            "bot_admin_ids": [*settings.bot_admin_ids, COORDINATOR_ID],
-            "poll_timeout": 1,
-            "tick_seconds": 1.0,
-        }
-    )
+def demo_start(zone: str, now: datetime) -> datetime:
+    """10:00 local on the day `now` falls on."""
+    local = ZoneInfo(zone)
+    return datetime.combine(now.astimezone(local).date(), START_AT, tzinfo=local)
 
 
-def seed_areas(settings: Settings) -> None:
-    from storage import migrate, people
+def kept_database_url(settings: Settings, *, keep: bool) -> str | None:
+    """The database the demo keeps across restarts (DEMO_DATABASE_URL, or data/demo.sqlite3 with --keep)."""
+    url = settings.demo_database_url or (f"sqlite:///{KEPT_DATABASE}" if keep else None)
+    if url is not None and url == settings.database_url:
+        raise ValueError("DEMO_DATABASE_URL must not be the bot's DATABASE_URL: the demo writes made-up people")
+    return url
+
+
+def demo_settings(settings: Settings, base_url: str, database_url: str, start: datetime) -> Settings:
+    update: dict[str, object] = {
+        # model_copy does not validate: give the field its own type.
+        "telegram_bot_token": SecretStr(DEMO_TOKEN),
+        "telegram_api_base_url": base_url,
+        "database_url": database_url,
+        "bot_admin_ids": [*settings.bot_admin_ids, COORDINATOR_ID],
+        "coordinator_group_id": GROUP_ID,
+        "poll_timeout": 1,
+        "webhook_url": None,
+        "http_port": None,
+    }
+    if "checkin_default_weekday" not in settings.model_fields_set:
+        # A new family's first check-in comes tomorrow morning, so `:tomorrow` shows it.
+        tomorrow = start.astimezone(ZoneInfo(settings.timezone)).date() + timedelta(days=1)
+        update["checkin_default_weekday"] = tomorrow.weekday()
+    return settings.model_copy(update=update)
+
+
+@dataclass
+class SavedState:
+    """Where a kept demo was: its clock, and the sandbox's next update id and next message id per chat."""
+
+    clock: datetime | None = None
+    next_update_id: int = 0
+    next_message_ids: dict[int, int] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        clock = self.clock.isoformat() if self.clock else None
+        messages = {str(chat): number for chat, number in self.next_message_ids.items()}
+        return json.dumps({"clock": clock, "next_update_id": self.next_update_id, "next_message_ids": messages})
+
+    @classmethod
+    def from_json(cls, text: str) -> SavedState:
+        data = json.loads(text)
+        clock = datetime.fromisoformat(data["clock"]) if data.get("clock") else None
+        messages = {int(chat): int(number) for chat, number in data.get("next_message_ids", {}).items()}
+        return cls(clock, int(data.get("next_update_id", 0)), messages)
+
+
+def prepare_database(database_url: str, start: datetime) -> tuple[datetime, SavedState]:
+    """Migrate and add the demo's neighbourhoods; returns where the clock starts, and what a kept demo saved.
+
+    A kept demo database goes on from the last time its clock showed, so nothing it holds is in the future.
+    """
+    from storage import delivery, migrate, people
     from storage.db import Database
+    from storage.models import Setting
 
-    migrate.upgrade(settings.database_url)
-    database = Database(settings.database_url)
-    with database.session() as session:
-        if not people.active_areas(session=session):
-            from domain.clock import SystemClock
+    migrate.upgrade(database_url)
+    database = Database(database_url)
+    try:
+        with database.session() as session:
+            stored = session.get(Setting, STATE_KEY)
+            saved = SavedState.from_json(stored.value) if stored is not None else SavedState()
+            saved.next_update_id = max(saved.next_update_id, delivery.next_update_offset(session=session) or 0)
+            if saved.clock is not None:
+                start = max(start, saved.clock)
+            if not people.active_areas(session=session):
+                for name in DEMO_AREAS:
+                    people.add_area(session=session, name=name, now=start)
+    finally:
+        database.dispose()
+    return start, saved
 
-            for name in DEMO_AREAS:
-                people.add_area(session=session, name=name, now=SystemClock().now())
-    database.dispose()
+
+def restore_sandbox(sandbox: Sandbox, saved: SavedState) -> None:
+    """Go on with the ids where the kept demo left them (call once its chats exist)."""
+    with sandbox.world.lock:
+        world = sandbox.world
+        world.next_update_id = max(world.next_update_id, saved.next_update_id)
+        for chat_id, number in saved.next_message_ids.items():
+            chat = world.chats.get(chat_id)
+            if chat is not None:
+                chat.next_message_id = max(chat.next_message_id, number)
 
 
-def run_demo(settings: Settings) -> int:
+def sandbox_state(sandbox: Sandbox, clock: datetime) -> SavedState:
+    with sandbox.world.lock:
+        world = sandbox.world
+        return SavedState(clock, world.next_update_id, {c.id: c.next_message_id for c in world.chats.values()})
+
+
+class DemoTime:
+    """The demo's clock as the terminal sees it: shown, and moved forward with the due work run on the way.
+
+    The tick runs here (every second, and at each due moment when the clock moves), never at the same
+    time as a move, so each step is reported with the work it ran.
+    """
+
+    def __init__(
+        self, thread: RuntimeThread, clock: MovableClock, sandbox: Sandbox, zone: str, *, kept: bool = False
+    ) -> None:
+        self.thread = thread
+        self.kept = kept  # save where the demo is, for the next start
+        self.clock = clock
+        self.sandbox = sandbox
+        self.zone = ZoneInfo(zone)
+        self.lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker = threading.Thread(target=self._tick_every_second, name="demo-tick", daemon=True)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def start(self) -> None:
+        self._ticker.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ticker.is_alive():
+            self._ticker.join(timeout=30)
+        self._save_state()
+
+    def _tick_every_second(self) -> None:
+        while not self._stop.wait(1.0):
+            with self.lock, contextlib.suppress(Exception):  # the bot may be stopping
+                self._run_tick()
+                self._save_state()
+
+    def _run_tick(self) -> int:
+        tick = self.thread.runtime.tick
+        assert tick is not None
+        ran = self.thread.run_sync(tick.run_due)
+        services = self.thread.runtime.services
+        if services is not None:
+            self.thread.loop.call_soon_threadsafe(services.outbox_signal.set)
+        return ran
+
+    def _idle(self, *, jobs: bool) -> bool:
+        from storage import delivery
+
+        services = self.thread.runtime.services
+        if services is None or self.sandbox.pending_updates():
+            return False
+        now = self.clock.now()
+        with services.db.session() as session:
+            inbox = delivery.inbox_counts(session=session)
+            count, _age = delivery.outbox_backlog(session=session, now=now)
+            next_due = delivery.next_outbox_due(session=session)
+            due_jobs = delivery.jobs_due_count(session=session, now=now) if jobs else 0
+        if inbox.get("new", 0) or inbox.get("processing", 0) or due_jobs:
+            return False
+        return not count or (next_due is not None and next_due > now)
+
+    def wait_idle(self, *, jobs: bool = False, timeout: float = IDLE_TIMEOUT) -> None:
+        """Until every update is handled and every due message sent (twice in a row), or `timeout` passes.
+
+        With `jobs`, also until no scheduled work is due (the ticker runs it within a second).
+        """
+        deadline = clock_time.monotonic() + timeout
+        quiet = 0
+        while clock_time.monotonic() < deadline and quiet < 2:
+            quiet = quiet + 1 if self._idle(jobs=jobs) else 0
+            clock_time.sleep(0.02)
+
+    def settle(self) -> None:
+        """After a person acted: until the bot has answered and done what that made due."""
+        self.wait_idle(jobs=True)
+
+    def move_to(self, target: datetime, report: Callable[[str], None]) -> int:
+        """Move the clock forward to `target`, running each piece of due work at its time; returns how many ran."""
+        from storage import delivery
+
+        services = self.thread.runtime.services
+        assert services is not None
+        ran = 0
+        with self.lock:
+            for _ in range(MAX_STEPS):
+                self.wait_idle()
+                with services.db.session() as session:
+                    due = delivery.next_pending_jobs(session=session, until=target)
+                if not due:
+                    break
+                moment = max(due[0][0], self.clock.now())
+                kinds = sorted({kind for when, kind in due if when <= moment})
+                self.clock.move_to(moment)
+                report(f"  {self.show(moment)}  {', '.join(kinds)}")
+                count = self._run_tick()
+                ran += count
+                if not count:
+                    break  # held by a claim, or failing: it runs again later
+            self.clock.move_to(target)
+            ran += self._run_tick()
+            self.wait_idle()
+            self._save_state()
+        return ran
+
+    def show(self, moment: datetime | None = None) -> str:
+        return (moment or self.clock.now()).astimezone(self.zone).strftime("%a %d %b %Y %H:%M")
+
+    def _save_state(self) -> None:
+        from storage.models import Setting
+
+        services = self.thread.runtime.services
+        if services is None or not self.kept:
+            return
+        state = sandbox_state(self.sandbox, self.clock.now()).to_json()
+        with contextlib.suppress(Exception), services.db.session() as session:
+            setting = session.get(Setting, STATE_KEY) or Setting(key=STATE_KEY, value="")
+            setting.value = state
+            session.add(setting)
+
+
+@contextlib.contextmanager
+def demo_database(settings: Settings, *, keep: bool) -> Iterator[tuple[str, bool]]:
+    """(database URL, kept): the kept one, or a fresh temporary one removed afterwards."""
+    kept = kept_database_url(settings, keep=keep)
+    if kept is not None:
+        yield kept, True
+        return
+    with tempfile.TemporaryDirectory(prefix="waakvlam-demo-") as folder:
+        yield f"sqlite:///{folder}/demo.sqlite3", False
+
+
+def run_demo(settings: Settings, *, keep: bool = False) -> int:
     from bot.runtime import Runtime, RuntimeThread
     from bot.sandbox import Sandbox
     from bot.sandbox.terminal import run_terminal
 
     configure_logging(level="WARNING", secrets=[DEMO_TOKEN])
     logging.getLogger("bot").setLevel(logging.WARNING)
-    sandbox = Sandbox(token=DEMO_TOKEN)
-    sandbox.start()
-    config = demo_settings(settings, sandbox.base_url)
-    seed_areas(config)
-    thread = RuntimeThread(Runtime(config))
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            database_url, kept = stack.enter_context(demo_database(settings, keep=keep))
+        except ValueError as error:
+            print(f"demo: {error}", file=sys.stderr)
+            return 2
+        start, saved = prepare_database(database_url, demo_start(settings.timezone, SystemClock().now()))
+        clock = MovableClock(start)
+        sandbox = Sandbox(token=DEMO_TOKEN, clock=lambda: clock.now().timestamp())
+        sandbox.start()
+        stack.callback(sandbox.stop)
+        config = demo_settings(settings, sandbox.base_url, database_url, start)
+        # No tick job of its own: DemoTime runs the tick, so that moving the clock and ticking never overlap.
+        thread = RuntimeThread(Runtime(config, clock=clock, run_tick_job=False))
+        stack.callback(thread.stop)
         thread.start()
+        demo_time = DemoTime(thread, clock, sandbox, config.timezone, kept=kept)
+        stack.callback(demo_time.stop)
+        demo_time.start()
         personas = {
             "family": sandbox.user(FAMILY_ID, "Fatima", language_code="nl"),
             "volunteer": sandbox.user(VOLUNTEER_ID, "Joost", language_code="nl"),
             "coordinator": sandbox.user(COORDINATOR_ID, "Coördinator", language_code="nl"),
         }
+        group = sandbox.group(GROUP_ID, GROUP_TITLE, forum=True)
+        group.add_member(personas["coordinator"], "creator")
+        restore_sandbox(sandbox, saved)
+        where = f"data kept in {database_url}" if kept else "a fresh temporary database"
         print(
             "Waakvlam demo: the real bot on a local Telegram sandbox (no internet, nothing leaves this "
-            "machine). You are the family; type :as volunteer or :as coordinator to switch, :help for more.",
+            f"machine; {where}). The demo's clock says {demo_time.show()}. You are the family; type "
+            ":as coordinator to switch, :help for every command.",
             file=sys.stdout,
         )
-        run_terminal(sandbox, personas)
-    finally:
-        thread.stop()
-        sandbox.stop()
+        run_terminal(
+            sandbox, personas, group=group, group_member="coordinator", clock=demo_time, settle=demo_time.settle
+        )
     return 0

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
         default_factory=default_database_url,
         description="SQLAlchemy URL: a SQLite file by default, or postgresql+psycopg://user@host/db.",
     )
+    demo_database_url: str | None = Field(
+        default=None,
+        description="The demo's database, kept across restarts (never DATABASE_URL); unset: a fresh temporary one.",
+    )
     bot_admin_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated Telegram user ids that are coordinators with admin rights.",

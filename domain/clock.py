@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -37,3 +39,41 @@ class FakeClock:
         with self._lock:
             self._now += delta
             return self._now
+
+
+class MovableClock:
+    """Real time that runs on from a chosen start and can be moved forward (the demo's `:later`).
+
+    `monotonic` is the source of elapsed time (time.monotonic by default), so a test can hand in its own.
+    """
+
+    def __init__(self, start: datetime, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        if start.tzinfo is None:
+            raise ValueError("MovableClock needs an aware datetime")
+        self._monotonic = monotonic
+        self._start = start.astimezone(UTC)
+        self._origin = monotonic()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._start + timedelta(seconds=self._monotonic() - self._origin)
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward by `delta` (never back)."""
+        if delta < timedelta(0):
+            raise ValueError("the clock only moves forward")
+        with self._lock:
+            self._start += delta
+            return self._start + timedelta(seconds=self._monotonic() - self._origin)
+
+    def move_to(self, moment: datetime) -> datetime:
+        """Move forward to `moment`; a moment already past leaves the clock as it is."""
+        if moment.tzinfo is None:
+            raise ValueError("MovableClock needs an aware datetime")
+        with self._lock:
+            now = self._start + timedelta(seconds=self._monotonic() - self._origin)
+            if moment > now:
+                self._start += moment - now
+                now = moment.astimezone(UTC)
+            return now

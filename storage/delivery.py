@@ -518,6 +518,18 @@ def jobs_due_count(*, session: Session, now: datetime, late_by: timedelta = time
     )
 
 
+def next_pending_jobs(*, session: Session, until: datetime, limit: int = 20) -> list[tuple[datetime, str]]:
+    """(due time, kind) of the earliest pending jobs due at or before `until` (the demo's clock steps)."""
+    rows = session.execute(
+        select(col(ScheduledJob.due_at), col(ScheduledJob.kind))
+        .where(col(ScheduledJob.status) == JobStatus.PENDING, col(ScheduledJob.due_at) <= until)
+        .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
+        .limit(limit)
+    ).all()
+    # SQLite hands back naive (UTC) values in a plain select of the column.
+    return [(due if due.tzinfo else due.replace(tzinfo=UTC), str(kind)) for due, kind in rows]
+
+
 # --- leases ---------------------------------------------------------------------------------------
 
 

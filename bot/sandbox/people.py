@@ -309,8 +309,10 @@ class SimGroup(_Conversation):
                 if not topic.deleted
             }
 
-    def send(self, user: SimUser, text: str, thread_id: int | None = None) -> JSON:
-        return self._send_as(user.user_id, self._world.text_content(text), thread_id=thread_id)
+    def send(
+        self, user: SimUser, text: str, thread_id: int | None = None, *, reply_to: ChatMessage | None = None
+    ) -> JSON:
+        return self._send_as(user.user_id, self._world.text_content(text), thread_id=thread_id, reply_to=reply_to)
 
     def send_voice(self, user: SimUser, thread_id: int | None = None, duration: int = 3) -> JSON:
         record = self._media("voice", _OGG, mime_type="audio/ogg", meta={"duration": duration})

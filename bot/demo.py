@@ -77,8 +77,11 @@ def demo_settings(settings: Settings, base_url: str, database_url: str, start: d
         "bot_admin_ids": [*settings.bot_admin_ids, COORDINATOR_ID],
         "coordinator_group_id": GROUP_ID,
         "poll_timeout": 1,
+        # One instance that does everything, in polling mode, whatever a .env for production says.
         "webhook_url": None,
         "http_port": None,
+        "run_inbox_worker": True,
+        "run_sender": True,
     }
     if "checkin_default_weekday" not in settings.model_fields_set:
         # A new family's first check-in comes tomorrow morning, so `:tomorrow` shows it.

@@ -526,8 +526,7 @@ def next_pending_jobs(*, session: Session, until: datetime, limit: int = 20) -> 
         .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
         .limit(limit)
     ).all()
-    # SQLite hands back naive (UTC) values in a plain select of the column.
-    return [(due if due.tzinfo else due.replace(tzinfo=UTC), str(kind)) for due, kind in rows]
+    return [(due, str(kind)) for due, kind in rows]
 
 
 # --- leases ---------------------------------------------------------------------------------------

@@ -165,6 +165,23 @@ def test_future_jobs_are_not_claimed(db: Database, clock: FakeClock) -> None:
         assert delivery.claim_due_jobs(session=session, instance="a", now=now, lease=LEASE, limit=10) == []
 
 
+def test_the_next_pending_jobs_up_to_a_moment_in_due_order(db: Database, clock: FakeClock) -> None:
+    now = clock.now()
+    with db.session() as session:
+        for kind, minutes in (("late", 90), ("first", 10), ("done", 5), ("second", 30)):
+            delivery.schedule_job(
+                session=session, kind=kind, due_at=now + timedelta(minutes=minutes), dedupe_key=kind, now=now
+            )
+        session.execute(
+            ScheduledJob.__table__.update()  # type: ignore[attr-defined]
+            .where(ScheduledJob.kind == "done")
+            .values(status=JobStatus.DONE)
+        )
+    with db.session() as session:
+        due = delivery.next_pending_jobs(session=session, until=now + timedelta(hours=1))
+    assert due == [(now + timedelta(minutes=10), "first"), (now + timedelta(minutes=30), "second")]
+
+
 def test_only_one_holder_of_a_lease_until_it_expires(db: Database, clock: FakeClock) -> None:
     now = clock.now()
     duration = timedelta(seconds=15)

@@ -273,3 +273,32 @@ def test_the_demo_never_writes_into_the_bots_own_database(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert "DEMO_DATABASE_URL must not be the bot's DATABASE_URL" in done.stderr
     assert not (tmp_path / "production.sqlite3").exists()
+
+
+def test_the_demo_settings_keep_nothing_unless_asked_and_run_one_whole_bot() -> None:
+    from datetime import UTC, datetime
+
+    from bot.demo import GROUP_ID, demo_settings, demo_start, kept_database_url
+    from bot.settings import Settings
+
+    production = Settings(
+        database_url="sqlite:///data/waakvlam.sqlite3",
+        run_sender=False,
+        webhook_url="https://example.org",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    assert kept_database_url(production, keep=False) is None  # a fresh temporary database
+    assert kept_database_url(production, keep=True) == "sqlite:///data/demo.sqlite3"
+    chosen = production.model_copy(update={"demo_database_url": "sqlite:///elsewhere.sqlite3"})
+    assert kept_database_url(chosen, keep=True) == "sqlite:///elsewhere.sqlite3"
+    with pytest.raises(ValueError, match="must not be the bot's DATABASE_URL"):
+        kept_database_url(production.model_copy(update={"demo_database_url": production.database_url}), keep=False)
+
+    # A Wednesday late in the evening: the demo's day is that Wednesday from 10:00, its first check-in Thursday.
+    start = demo_start("Europe/Amsterdam", datetime(2026, 12, 2, 22, 30, tzinfo=UTC))
+    assert start.isoformat() == "2026-12-02T10:00:00+01:00"
+    config = demo_settings(production, "http://127.0.0.1:1/bot", "sqlite:///demo.sqlite3", start)
+    assert config.checkin_default_weekday == 3
+    assert config.coordinator_group_id == GROUP_ID
+    assert config.run_sender and config.webhook_url is None
+    assert config.database_url == "sqlite:///demo.sqlite3"

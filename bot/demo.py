@@ -1,7 +1,7 @@
 """The newcomer's demo: the real bot against the local sandbox, chatted with from this terminal.
 
 Three personas (a family, a volunteer, a coordinator with admin rights) and the coordinators' forum
-group, where each family gets its topic. Everything runs on one clock (`domain.clock.MovableClock`):
+group, where a family that reaches out gets its topic. Everything runs on one clock (`domain.clock.MovableClock`):
 it starts at 10:00 today and runs on, and the terminal's `:later 2h` / `:tomorrow 08:00` move it
 forward, running the scheduled work due on the way at its own time (check-ins, reminders, escalation
 steps, follow-ups), so a week of the product can be seen in a few minutes.
@@ -138,7 +138,7 @@ def prepare_database(database_url: str, start: datetime) -> tuple[datetime, Save
 
 
 def restore_sandbox(sandbox: Sandbox, saved: SavedState) -> None:
-    """Go on with the ids where the kept demo left them (call once its chats exist)."""
+    """Go on with the ids where the kept demo left them (once its chats exist, before the bot starts)."""
     with sandbox.world.lock:
         world = sandbox.world
         world.next_update_id = max(world.next_update_id, saved.next_update_id)
@@ -304,14 +304,7 @@ def run_demo(settings: Settings, *, keep: bool = False) -> int:
         sandbox = Sandbox(token=DEMO_TOKEN, clock=lambda: clock.now().timestamp())
         sandbox.start()
         stack.callback(sandbox.stop)
-        config = demo_settings(settings, sandbox.base_url, database_url, start)
-        # No tick job of its own: DemoTime runs the tick, so that moving the clock and ticking never overlap.
-        thread = RuntimeThread(Runtime(config, clock=clock, run_tick_job=False))
-        stack.callback(thread.stop)
-        thread.start()
-        demo_time = DemoTime(thread, clock, sandbox, config.timezone, kept=kept)
-        stack.callback(demo_time.stop)
-        demo_time.start()
+        # The chats exist (with their ids going on where a kept demo left them) before the bot sends anything.
         personas = {
             "family": sandbox.user(FAMILY_ID, "Fatima", language_code="nl"),
             "volunteer": sandbox.user(VOLUNTEER_ID, "Joost", language_code="nl"),
@@ -320,6 +313,14 @@ def run_demo(settings: Settings, *, keep: bool = False) -> int:
         group = sandbox.group(GROUP_ID, GROUP_TITLE, forum=True)
         group.add_member(personas["coordinator"], "creator")
         restore_sandbox(sandbox, saved)
+        config = demo_settings(settings, sandbox.base_url, database_url, start)
+        # No tick job of its own: DemoTime runs the tick, so that moving the clock and ticking never overlap.
+        thread = RuntimeThread(Runtime(config, clock=clock, run_tick_job=False))
+        stack.callback(thread.stop)
+        thread.start()
+        demo_time = DemoTime(thread, clock, sandbox, config.timezone, kept=kept)
+        stack.callback(demo_time.stop)
+        demo_time.start()
         where = f"data kept in {database_url}" if kept else "a fresh temporary database"
         print(
             "Waakvlam demo: the real bot on a local Telegram sandbox (no internet, nothing leaves this "

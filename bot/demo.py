@@ -1,10 +1,11 @@
 """The newcomer's demo: the real bot against the local sandbox, chatted with from this terminal.
 
 Three personas (a family, a volunteer, a coordinator with admin rights) and the coordinators' forum
-group, where a family that reaches out gets its topic. Everything runs on one clock (`domain.clock.MovableClock`):
-it starts at 10:00 today and runs on, and the terminal's `:later 2h` / `:tomorrow 08:00` move it
-forward, running the scheduled work due on the way at its own time (check-ins, reminders, escalation
-steps, follow-ups), so a week of the product can be seen in a few minutes.
+group, where a family that reaches out gets its topic. Everything runs on one clock
+(`domain.clock.MovableClock`): it starts at 10:00 today (or on the next office day) and runs on, and
+the terminal's `:later 2h` / `:tomorrow 08:00` move it forward, running the scheduled work due on the
+way at its own time (check-ins, reminders, escalation steps, follow-ups), so a week of the product can
+be seen in a few minutes.
 
 The demo never touches DATABASE_URL: it uses a fresh temporary database, or DEMO_DATABASE_URL (or
 `python -m bot demo --keep`: data/demo.sqlite3) to keep its data across restarts.
@@ -19,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time as clock_time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -44,7 +45,7 @@ GROUP_ID = -1001000000001
 GROUP_TITLE = "Coördinatoren"
 KEPT_DATABASE = Path("data") / "demo.sqlite3"
 DEMO_AREAS = ("Centrum", "Noord", "Oost", "West")
-# The demo's day starts in office hours, whatever the time of day outside.
+# The demo's day starts in office hours, whatever the time (and day) outside.
 START_AT = time(10, 0)
 # A kept demo's clock and the sandbox's id counters, so a restart goes on where it was: Telegram never
 # uses an update id or a message id twice, and the bot relies on that (the inbox, relay links).
@@ -54,10 +55,15 @@ MAX_STEPS = 500
 IDLE_TIMEOUT = 20.0
 
 
-def demo_start(zone: str, now: datetime) -> datetime:
-    """10:00 local on the day `now` falls on."""
+def demo_start(zone: str, now: datetime, office_days: Sequence[int] = (0, 1, 2, 3, 4)) -> datetime:
+    """10:00 local on the day `now` falls on, or on the next office day: the demo's day is a working day."""
     local = ZoneInfo(zone)
-    return datetime.combine(now.astimezone(local).date(), START_AT, tzinfo=local)
+    day = now.astimezone(local).date()
+    for _ in range(7):
+        if day.weekday() in office_days or not office_days:
+            break
+        day += timedelta(days=1)
+    return datetime.combine(day, START_AT, tzinfo=local)
 
 
 def kept_database_url(settings: Settings, *, keep: bool) -> str | None:
@@ -299,7 +305,9 @@ def run_demo(settings: Settings, *, keep: bool = False) -> int:
         except ValueError as error:
             print(f"demo: {error}", file=sys.stderr)
             return 2
-        start, saved = prepare_database(database_url, demo_start(settings.timezone, SystemClock().now()))
+        start, saved = prepare_database(
+            database_url, demo_start(settings.timezone, SystemClock().now(), settings.office_days)
+        )
         clock = MovableClock(start)
         sandbox = Sandbox(token=DEMO_TOKEN, clock=lambda: clock.now().timestamp())
         sandbox.start()

@@ -163,17 +163,20 @@ def test_the_demo_runs_the_bot_in_the_terminal_for_each_persona() -> None:
     assert "you are now volunteer" in out
 
 
-def test_a_family_reaches_the_coordinator_who_answers_and_a_check_in_comes_the_next_morning(demo: Demo) -> None:
+def test_a_family_reaches_the_coordinator_who_answers_and_time_brings_escalation_and_check_ins(demo: Demo) -> None:
     demo.expect("You are the family")
     demo.act(":as coordinator", "you are now coordinator")
     demo.act("/start", nl("Yes, I agree"))
     demo.act("1", nl("What name shall we call you by? A first name is enough."))
     demo.act("Coco", "Welkom in het team, Coco")
+    invite = demo.act("/invite", nl("A family"))
+    link = demo.act(button(invite, nl("A family")), "?start=")
+    code = re.search(r"\?start=(\S+)", link)
+    assert code is not None
 
-    # The family signs up and taps "Talk to someone".
+    # The family signs up with the coordinator's invite (so Coco is its coordinator) and taps "Talk to someone".
     demo.act(":as family", "you are now family")
-    demo.act("/start", nl("We are a family"))
-    demo.act("1", nl("Yes, I agree"))
+    demo.act(f"/start {code.group(1)}", nl("Yes, I agree"))
     demo.act("1", nl("What name shall we call you by? A first name is enough."))
     areas = demo.act("Ali", "Centrum", nl("My neighbourhood is not listed"))
     children = demo.act(button(areas, "Centrum"), nl("Skip"))
@@ -194,6 +197,14 @@ def test_a_family_reaches_the_coordinator_who_answers_and_a_check_in_comes_the_n
     )
     alert = re.search(r"#(\d+) bot -> coordinator: 🔔 Ali", read)
     assert alert is not None
+
+    # Nobody picks it up for half an hour (office hours): the next escalation step alerts everyone.
+    demo.act(
+        ":later 1h",
+        "concern.escalate",
+        nl("⏫ Nobody has picked this up since {when}.").split("{when}")[0],
+        "job ran",
+    )
 
     # The coordinator answers the alert in the private chat (a reply, as swiping it in Telegram).
     demo.act(":as coordinator", "you are now coordinator")
@@ -238,7 +249,8 @@ def test_the_demo_keeps_its_data_and_clock_across_restarts_when_asked(tmp_path: 
         first.act("/start", nl("Yes, I agree"))
         first.act("1", nl("What name shall we call you by? A first name is enough."))
         first.act("Coco", "Welkom in het team, Coco")
-        moved = first.act(":later 1d", "scheduled job")
+        # Further on than any later start of the demo could be, so the next start must take it up.
+        moved = first.act(":later 5d", "scheduled job")
         first.act(":quit")
         assert first.finish() == 0
     finally:
@@ -297,6 +309,8 @@ def test_the_demo_settings_keep_nothing_unless_asked_and_run_one_whole_bot() -> 
     # A Wednesday late in the evening: the demo's day is that Wednesday from 10:00, its first check-in Thursday.
     start = demo_start("Europe/Amsterdam", datetime(2026, 12, 2, 22, 30, tzinfo=UTC))
     assert start.isoformat() == "2026-12-02T10:00:00+01:00"
+    saturday = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
+    assert demo_start("Europe/Amsterdam", saturday).isoformat() == "2026-12-07T10:00:00+01:00", "an office day"
     config = demo_settings(production, "http://127.0.0.1:1/bot", "sqlite:///demo.sqlite3", start)
     assert config.checkin_default_weekday == 3
     assert config.coordinator_group_id == GROUP_ID

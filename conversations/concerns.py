@@ -311,7 +311,7 @@ def waiting_text() -> str:
             "coordinator who is; I will tell you when it has."
         )
         + "\n\n"
-        + _("If you are in danger, call 112. If it cannot wait:")
+        + _("If it cannot wait:")
         + "\n"
         + safety_numbers_text()
     )

@@ -21,16 +21,19 @@ JOBS: dict[str, JobHandler] = {}
 
 
 def coordinators_for(session: Session, person: Person) -> list[Person]:
-    """The family's own coordinators, or every coordinator when the family has none (yet)."""
+    """The family's own coordinators, or every coordinator when the family has none (yet).
+
+    Only those the bot can reach: with both of the family's own unreachable, everyone else is told.
+    """
     recipients: list[Person] = []
     if person.id is not None and person.role == Role.FAMILY:
         family = people.get_family(session=session, person_id=person.id)
         for coordinator_id in (family.primary_coordinator_id, family.partner_coordinator_id) if family else ():
             coordinator = people.get_person(session=session, person_id=coordinator_id) if coordinator_id else None
-            if coordinator is not None and coordinator.telegram_id is not None:
+            if coordinator is not None and coordinator.telegram_id is not None and coordinator.reachable:
                 recipients.append(coordinator)
     if not recipients:
-        recipients = [c for c in people.coordinators(session=session) if c.id != person.id]
+        recipients = [c for c in people.coordinators(session=session) if c.id != person.id and c.reachable]
     return recipients
 
 

@@ -21,6 +21,7 @@ from bot.context import BotContext, Services
 from bot.i18n import N_, _, normalise_language, set_language
 from bot.logs import event
 from conversations import (
+    alerts,
     approvals,
     areas,
     checkins,
@@ -70,6 +71,14 @@ async def load_person(update: Update, context: BotContext) -> None:
             )
         elif person is not None and is_admin and not person.is_admin:
             people.promote_to_admin(session=session, person=person, now=now)
+        back = False
+        if person is not None and not person.reachable and chat is not None and chat.type == "private":
+            kicked = update.my_chat_member is not None and update.my_chat_member.new_chat_member.status == "kicked"
+            if not kicked:
+                # They write (or unblocked the bot): messages reach them again, and what waited comes.
+                back = alerts.person_reachable_again(session=session, person=person, now=now, services=services)
+    if back:
+        services.outbox_signal.set()
     context.person = person
     set_language(person.language if person else normalise_language(user.language_code))
 
@@ -99,6 +108,9 @@ def register_handlers(application: AnyApplication) -> None:
     # Group -1: identify the person and refuse edits and foreign groups before anything else.
     application.add_handler(TypeHandler(Update, load_person), group=-1)
 
+    # Telegram telling the bot it was blocked (or unblocked) in a private chat.
+    for handler in alerts.build():
+        application.add_handler(handler)
     # Commands that work anywhere, even in the middle of a dialogue, come before the dialogues.
     for handler in common.build():
         application.add_handler(handler)

@@ -273,7 +273,9 @@ class Sender:
             raise
         except BadRequest as error:
             self._count("bad_request")
-            self._fail(row, f"bad request: {error.message}", self.on_undeliverable)
+            # "chat not found" for a person: the account is gone (or never started the bot), as lasting as a 403.
+            gone = row.person_id is not None and "chat not found" in error.message.lower()
+            self._fail(row, f"bad request: {error.message}", self.on_unreachable if gone else self.on_undeliverable)
         except (NetworkError, TelegramError) as error:
             # Timeouts, dropped connections and 5xx: Telegram may or may not have the message.
             self._count("network_error")

@@ -88,6 +88,9 @@ TIMELINE_LABELS = {
     "resumed": N_("Check-ins resumed"),
     "reopened": N_("Asked for help again"),
     "unreachable": N_("Could not be reached"),
+    "reachable_again": N_("Can be reached through the bot again"),
+    "concern_rerouted": N_("Concern passed on: a coordinator could not be reached"),
+    "concern_delivered": N_("Concern reached a coordinator after waiting"),
     "topic_created": N_("Topic created in the coordinators' group"),
     "language_offer": N_("Offered to write in another language"),
     "offered_back": N_("Offered something back"),
@@ -555,11 +558,15 @@ async def _reply_to_answer(
             ),
         )
     else:
+        with context.session() as session:
+            waiting = concerns.family_waiting(session, person.id or 0)
         lines = [
-            _("Thank you for telling us. I have let your coordinator know."),
-            concerns.when_seen_text(services, person, now, urgent=False),
+            _("Thank you for telling us.")
+            if waiting
+            else _("Thank you for telling us. I have let your coordinator know."),
+            concerns.when_seen_text(services, person, now, urgent=False, waiting=waiting),
         ]
-        if not escalation.is_office_hours(now, concerns.policy(services)):
+        if not waiting and not escalation.is_office_hours(now, concerns.policy(services)):
             lines.append(_("If it cannot wait:") + "\n" + concerns.safety_numbers_text())
         lines.append(_("You can write here now, or send a voice note or a photo; I will pass it on."))
         await reply(update, "\n\n".join(lines))
@@ -588,11 +595,12 @@ async def _so_so_follow_up(update: Update, context: BotContext, checkin_id: int,
     with context.session() as session:
         family = people.get_person(session=session, person_id=person.id)
         assert family is not None
-        _concern, new = concerns.raise_concern(
+        concern, new = concerns.raise_concern(
             session=session, services=context.services, family=family, raised_by=family, source="checkin_soso", now=now
         )
+        waiting = concerns.is_waiting(concern)
     context.services.outbox_signal.set()
-    await reply(update, concerns.passed_on_text(context.services, person, now, new=new))
+    await reply(update, concerns.passed_on_text(context.services, person, now, new=new, waiting=waiting))
 
 
 # --- pause and "we need help again" ---------------------------------------------------------------
@@ -696,16 +704,17 @@ async def need_help_again(update: Update, context: BotContext) -> None:
             session, services, family, None, now, rhythm=rules.reopen_rhythm(rules.Rhythm(profile.checkin_rhythm))
         )
         people.add_timeline(session=session, family_id=family.id, kind="reopened", now=now)
-        _concern, _new = concerns.raise_concern(
+        concern, _new = concerns.raise_concern(
             session=session, services=services, family=family, raised_by=family, source="reopen", now=now
         )
+        waiting = concerns.is_waiting(concern)
     services.outbox_signal.set()
     await reply(
         update,
         "\n\n".join(
             [
                 _("Thank you for letting us know. We are here for you."),
-                concerns.when_seen_text(services, person, now, urgent=False),
+                concerns.when_seen_text(services, person, now, urgent=False, waiting=waiting),
                 _("We will check in every week again. You can write here now; I will pass it on."),
             ]
         ),
@@ -851,6 +860,8 @@ def family_card(
             ],
             [(_("🙋 I am their primary coordinator"), callback(CONTROL, "mine", fid))],
         ]
+        # Every open concern opens from here: its card and messages, to take, answer or close it.
+        rows[:0] = concerns.open_concern_rows(session, care.open_concerns(session=session, family_id=fid, limit=5))
     return "\n".join(lines), keyboard(rows)
 
 

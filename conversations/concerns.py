@@ -78,6 +78,8 @@ NOTE = "note"
 # Payload keys the sender resolves (see TopicResolver); never sent to Telegram.
 TOPIC_KEY = "family_topic"
 RELAY_KEY = "waakvlam_relay"
+# On a coordinator's message to a family: whom to tell when it cannot be delivered (see report_undelivered).
+REPORT_KEY = "waakvlam_report"
 
 # A family's free messages go straight to the coordinators this long after a coordinator wrote to it.
 RELAY_WINDOW = timedelta(hours=48)
@@ -258,7 +260,19 @@ def family_context(session: Session, family: Person, language: str) -> str:
             _("Recent check-ins: {answers}").format(answers=checkin_summary(checkins, family.timezone, language)),
             _("Open help requests: {count}").format(count=hi(requests)),
         ]
+        if not family.reachable:
+            lines.append(unreachable_line(family, language))
     return "\n".join(lines)
+
+
+def unreachable_line(person: Person, language: str) -> str:
+    """'⚠️ Cannot be reached through the bot since …': on every card, so nobody counts on the bot."""
+    since = person.unreachable_since
+    if since is None:
+        return _("⚠️ Cannot be reached through the bot (blocked it or left Telegram). Get in touch another way.")
+    return _(
+        "⚠️ Cannot be reached through the bot since {when} (blocked it or left Telegram). Get in touch another way."
+    ).format(when=h(format_when(since, person.timezone, language)))
 
 
 def audit_opened(session: Session, coordinator: Person, family_id: int, now: datetime, how: str) -> None:
@@ -289,8 +303,33 @@ def safety_numbers_text(categories: Sequence[UrgentCategory] = ()) -> str:
     return "\n".join(number_line(number) for number in first + rest)
 
 
-def when_seen_text(services: Services, person: Person, now: datetime, *, urgent: bool) -> str:
-    """What the family is told about when a coordinator will see the message."""
+def waiting_text() -> str:
+    """The truth when no coordinator can receive a concern yet: it is kept, and the numbers for now."""
+    return (
+        _(
+            "No coordinator is available through the bot yet. Your message is kept and will reach the first "
+            "coordinator who is; I will tell you when it has."
+        )
+        + "\n\n"
+        + _("If it cannot wait:")
+        + "\n"
+        + safety_numbers_text()
+    )
+
+
+def is_waiting(concern: Concern | None) -> bool:
+    return concern is not None and concern.waiting_since is not None and concern.status != care.ConcernStatus.CLOSED
+
+
+def family_waiting(session: Session, family_id: int) -> bool:
+    """Whether the family's own open concern is still waiting for a coordinator who can receive it."""
+    return is_waiting(family_concern(session, family_id))
+
+
+def when_seen_text(services: Services, person: Person, now: datetime, *, urgent: bool, waiting: bool = False) -> str:
+    """What the family is told about when a coordinator will see the message (the truth when nobody can)."""
+    if waiting:
+        return waiting_text()
     pol = policy(services)
     in_office = rules.is_office_hours(now, pol)
     if urgent:
@@ -307,8 +346,15 @@ def when_seen_text(services: Services, person: Person, now: datetime, *, urgent:
     )
 
 
-def passed_on_text(services: Services, person: Person, now: datetime, *, new: bool) -> str:
-    """The family's confirmation: passed on, when they will hear back, and out of hours the numbers."""
+def passed_on_text(services: Services, person: Person, now: datetime, *, new: bool, waiting: bool = False) -> str:
+    """The family's confirmation: passed on, when they will hear back, and out of hours the numbers.
+
+    While the concern waits for a coordinator who can receive it, the family hears exactly that.
+    """
+    if waiting:
+        if not new:
+            return _("✓ Kept with your earlier message. It will reach the first coordinator who is available.")
+        return waiting_text()
     if not new:
         return _("✓ Passed on to your coordinator.")
     lines = [_("✓ I have passed this on to your coordinator."), when_seen_text(services, person, now, urgent=False)]
@@ -343,7 +389,15 @@ def concern_markup(concern: Concern, *, private: bool) -> InlineKeyboardMarkup:
 
 
 def concern_card(
-    session: Session, services: Services, concern: Concern, *, language: str, level: int, private: bool, now: datetime
+    session: Session,
+    services: Services,
+    concern: Concern,
+    *,
+    language: str,
+    level: int,
+    private: bool,
+    now: datetime,
+    rerouted_from: Person | None = None,
 ) -> str:
     """The alert a coordinator reads: what happened, about whom, and where the messages are."""
     family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
@@ -371,6 +425,18 @@ def concern_card(
                 name=hi(name_of(family)), what=h(_(SOURCE_LABELS.get(concern.source, SOURCE_LABELS["talk"])))
             )
         lines = [head]
+        if rerouted_from is not None:
+            lines.append(
+                _("↪️ {name} can no longer be reached through the bot, so this concern comes to you.").format(
+                    name=hi(name_of(rerouted_from))
+                )
+            )
+        if concern.waiting_since is not None:
+            lines.append(
+                _("⏳ No coordinator could receive this since {when}; it waited for you.").format(
+                    when=h(format_when(concern.waiting_since, services.settings.timezone, language))
+                )
+            )
         if level > rules.LEVEL_PRIMARY and not concern.urgent:
             lines.append(
                 _("⏫ Nobody has picked this up since {when}.").format(
@@ -391,12 +457,34 @@ def concern_card(
 
 
 def _alert(
-    session: Session, services: Services, concern: Concern, coordinator: Person, *, level: int, now: datetime
+    session: Session,
+    services: Services,
+    concern: Concern,
+    coordinator: Person,
+    *,
+    level: int,
+    now: datetime,
+    round_key: str = "",
+    rerouted_from: Person | None = None,
+    again: bool = False,
 ) -> None:
+    """The card with its buttons, then (in private chats) the messages relayed for it so far.
+
+    So whoever hears of a concern later (the duo partner, everyone, the first coordinator after it
+    waited, or someone opening it from a list) reads the same as the first recipient. `again` copies the
+    messages even if this coordinator had them already (they asked to see the concern).
+    """
     assert concern.id is not None and coordinator.telegram_id is not None
     with use_language(coordinator.language):
         text = concern_card(
-            session, services, concern, language=coordinator.language, level=level, private=True, now=now
+            session,
+            services,
+            concern,
+            language=coordinator.language,
+            level=level,
+            private=True,
+            now=now,
+            rerouted_from=rerouted_from,
         )
         markup = concern_markup(concern, private=True)
     payload = text_payload(coordinator.telegram_id, text, markup)
@@ -405,32 +493,98 @@ def _alert(
         payload[RELAY_KEY] = relay_meta(to, concern.id)
     _enqueue(
         session=session,
-        key=f"concern:{concern.id}:{level}{'u' if concern.urgent else ''}:{coordinator.id}",
+        key=f"concern:{concern.id}:{level}{'u' if concern.urgent else ''}:{coordinator.id}{round_key}",
         chat_id=coordinator.telegram_id,
         payload=payload,
         now=now,
         person_id=coordinator.id,
         purpose="alert",
     )
+    family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+    in_topic = group_id(services) is not None and concern.source != "volunteer" and family is not None
+    if in_topic or concern.source in ("no_contact", "unreachable"):
+        return
+    for from_chat_id, message_id, writer_id in care.relayed_messages(session=session, concern_id=concern.id):
+        # The same key as the first relay: nobody gets a message twice, unless they asked to see it again.
+        key = f"relay:{from_chat_id}:{message_id}:{coordinator.id}"
+        _enqueue(
+            session=session,
+            key=f"{key}:{round_key or int(now.timestamp())}" if again else key,
+            chat_id=coordinator.telegram_id,
+            payload={
+                "chat_id": coordinator.telegram_id,
+                "from_chat_id": from_chat_id,
+                "message_id": message_id,
+                RELAY_KEY: relay_meta(writer_id or to or 0, concern.id),
+            },
+            now=now,
+            method="copyMessage",
+            person_id=coordinator.id,
+            purpose="relay",
+        )
 
 
-def _alert_level(session: Session, services: Services, concern: Concern, level: int, now: datetime) -> str:
-    """Alert the people of one level of the chain, record the step, schedule the next one."""
-    assert concern.id is not None
-    primary, partner, everyone = _chain_people(session, concern)
-    target, ids = rules.targets_for_level(
-        level=level, primary_id=primary, partner_id=partner, all_ids=everyone, urgent=concern.urgent
-    )
-    notified: list[int] = []
+def _alert_ids(session: Session, concern: Concern, ids: Sequence[int]) -> list[Person]:
+    """The people of a step who can receive an alert now."""
+    found: list[Person] = []
     for person_id in ids:
         coordinator = people.get_person(session=session, person_id=person_id)
-        if coordinator is None or coordinator.telegram_id is None or coordinator.role != Role.COORDINATOR:
+        if coordinator is None or coordinator.telegram_id is None or not coordinator.reachable:
             continue
-        _alert(session, services, concern, coordinator, level=level, now=now)
-        notified.append(person_id)
+        if coordinator.role == Role.COORDINATOR:
+            found.append(coordinator)
+    return found
+
+
+def _alert_level(
+    session: Session,
+    services: Services,
+    concern: Concern,
+    level: int,
+    now: datetime,
+    *,
+    round_key: str = "",
+    rerouted_from: Person | None = None,
+) -> tuple[str, list[int]]:
+    """Alert the people of one level of the chain, record the step, schedule the next one.
+
+    Recipients who cannot be reached are skipped and an empty step moves on at once
+    (`rules.first_reachable_step`). When nobody in the chain can receive it, the reachable admins get it
+    (also one who has not finished signing up: the deployment named them); when nobody at all can, the
+    concern is marked waiting and `deliver_waiting` brings it to the first coordinator who can.
+    `round_key` makes the keys of a second round (re-routing, delivery after waiting) new.
+    """
+    assert concern.id is not None
+    primary, partner, everyone = _chain_people(session, concern)
+    level, target, ids = rules.first_reachable_step(
+        level=level,
+        primary_id=primary,
+        partner_id=partner,
+        all_ids=everyone,
+        urgent=concern.urgent,
+        unreachable=care.unreachable_coordinator_ids(session=session),
+    )
+    recipients = _alert_ids(session, concern, ids)
+    if not recipients:
+        recipients = [admin for admin in care.reachable_admins(session=session) if admin.id is not None]
+    notified: list[int] = []
+    for coordinator in recipients:
+        assert coordinator.id is not None
+        _alert(
+            session,
+            services,
+            concern,
+            coordinator,
+            level=level,
+            now=now,
+            round_key=round_key,
+            rerouted_from=rerouted_from,
+        )
+        notified.append(coordinator.id)
         if concern.family_id is not None:
             audit_opened(session, coordinator, concern.family_id, now, "alert")
     care.set_level(session=session, concern_id=concern.id, level=level)
+    concern.escalation_level = level
     care.add_escalation_step(
         session=session, concern_id=concern.id, level=level, target=target, notified=notified, now=now
     )
@@ -445,19 +599,24 @@ def _alert_level(session: Session, services: Services, concern: Concern, level: 
         target=target,
         notified=notified,
     )
+    if not notified:
+        if care.set_waiting(session=session, concern_id=concern.id, since=now):
+            concern.waiting_since = now
+        event(logger, "concern.waiting", logging.WARNING, concern=concern.id, step=level)
+        return target, notified
+    if care.set_waiting(session=session, concern_id=concern.id, since=None):
+        concern.waiting_since = None
     due = rules.next_escalation_at(level=level, now=now, policy=policy(services), urgent=concern.urgent, target=target)
     if due is not None:
         delivery.schedule_job(
             session=session,
             kind="concern.escalate",
             due_at=due,
-            dedupe_key=f"concern.escalate:{concern.id}:{level + 1}",
+            dedupe_key=f"concern.escalate:{concern.id}:{level + 1}{round_key}",
             now=now,
             subject_id=concern.id,
         )
-    if not notified:
-        event(logger, "concern.nobody_to_alert", logging.WARNING, concern=concern.id, step=level)
-    return target
+    return target, notified
 
 
 def raise_concern(
@@ -562,7 +721,7 @@ def escalate_job(*, session: Session, job: Any, services: Services, now: datetim
     level = concern.escalation_level + 1
     if level > rules.LEVEL_ALL:
         return
-    target = _alert_level(session, services, concern, level, now)
+    target, _notified = _alert_level(session, services, concern, level, now)
     family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
     if family is not None:
         people.add_timeline(
@@ -608,6 +767,215 @@ def no_contact_job(*, session: Session, job: Any, services: Services, now: datet
     if family is None or family.role != Role.FAMILY or family.consent_at is None:
         return
     no_contact(session=session, services=services, family=family, reason="unreachable", now=now)
+
+
+# --- people the bot cannot reach, and concerns nobody could receive -------------------------------
+
+
+def _tell_family_kept(session: Session, concern: Concern, now: datetime) -> None:
+    """The family was told "passed on", but nobody can receive it after all: tell them the truth."""
+    family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+    if family is None or family.telegram_id is None or family.consent_at is None or not family.reachable:
+        return
+    if concern.source in ("no_contact", "unreachable", "volunteer"):
+        return
+    with use_language(family.language):
+        text = waiting_text()
+    _enqueue(
+        session=session,
+        key=f"concern:{concern.id}:kept",
+        chat_id=family.telegram_id,
+        payload=text_payload(family.telegram_id, text),
+        now=now,
+        person_id=family.id,
+    )
+
+
+def deliver_waiting(*, session: Session, services: Services, now: datetime) -> int:
+    """Bring every concern that waited for a recipient to the coordinators who can receive it now.
+
+    Called when a coordinator finishes signing up or can be reached again. Each gets the card with its
+    buttons and the messages kept so far; the family hears that it has arrived. Returns how many moved.
+    """
+    delivered = 0
+    for concern in care.waiting_concerns(session=session):
+        assert concern.id is not None
+        _target, notified = _alert_level(
+            session, services, concern, concern.escalation_level, now, round_key=f":w{int(now.timestamp())}"
+        )
+        if not notified:
+            continue
+        delivered += 1
+        family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+        raiser = people.get_person(session=session, person_id=concern.raised_by_id) if concern.raised_by_id else None
+        tell = raiser if raiser is not None and concern.source == "volunteer" else family
+        if family is not None:
+            people.add_timeline(
+                session=session, family_id=family.id, kind="concern_delivered", now=now, ref_id=concern.id
+            )
+        if tell is not None and tell.telegram_id is not None and tell.consent_at is not None and tell.reachable:
+            with use_language(tell.language):
+                text = _("✓ Your message has now reached a coordinator. They will be in touch.")
+            _enqueue(
+                session=session,
+                key=f"concern:{concern.id}:delivered:{int(now.timestamp())}",
+                chat_id=tell.telegram_id,
+                payload=text_payload(tell.telegram_id, text),
+                now=now,
+                person_id=tell.id,
+            )
+        event(logger, "concern.delivered_after_wait", concern=concern.id, notified=len(notified))
+    return delivered
+
+
+def coordinator_unreachable(*, session: Session, services: Services, coordinator: Person, now: datetime) -> int:
+    """A coordinator blocked the bot (or left Telegram): nothing may stay with them.
+
+    Their claimed concerns are released and go to the others with the full context; a concern still
+    waiting for them (or for a step of which they were the last reachable person) moves on at once
+    instead of waiting out its turn. Returns how many concerns moved.
+    """
+    assert coordinator.id is not None
+    unreachable = care.unreachable_coordinator_ids(session=session) | {coordinator.id}
+    moved = 0
+    for concern in care.open_concerns(session=session, limit=500):
+        concern_id = concern.id
+        assert concern_id is not None
+        round_key = f":r{coordinator.id}.{int(now.timestamp())}"
+        if concern.claimed_by_id == coordinator.id:
+            if not care.release_claim(session=session, concern_id=concern_id):
+                continue
+            concern = care.get_concern(session=session, concern_id=concern_id) or concern
+            level = rules.LEVEL_PRIMARY
+        elif concern.acknowledged_at is None and concern.waiting_since is None:
+            steps = care.escalation_steps(session=session, concern_id=concern_id)
+            current = steps[-1] if steps else None
+            if current is None or coordinator.id not in current.notified:
+                continue
+            if any(person_id not in unreachable for person_id in current.notified):
+                continue
+            level = min(concern.escalation_level + 1, rules.LEVEL_ALL)
+        else:
+            continue
+        delivery.cancel_jobs(session=session, kind="concern.escalate", subject_id=concern_id)
+        _target, notified = _alert_level(
+            session, services, concern, level, now, round_key=round_key, rerouted_from=coordinator
+        )
+        moved += 1
+        people.audit(
+            session=session,
+            actor_id=None,
+            action="concern_rerouted",
+            subject_id=concern.family_id,
+            now=now,
+            concern=concern.id,
+            unreachable=coordinator.id,
+            notified=notified,
+        )
+        family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+        if family is not None:
+            people.add_timeline(
+                session=session,
+                family_id=family.id,
+                kind="concern_rerouted",
+                now=now,
+                actor_id=coordinator.id,
+                ref_id=concern.id,
+            )
+            if concern.source != "volunteer":
+                topic_note(
+                    session,
+                    services,
+                    family,
+                    f"topic:rerouted:{concern.id}{round_key}",
+                    N_("↪️ {coordinator} can no longer be reached through the bot; this concern went to the others."),
+                    now,
+                    coordinator=hi(name_of(coordinator)),
+                )
+        if not notified:
+            _tell_family_kept(session, concern, now)
+    event(logger, "concern.rerouted", coordinator=coordinator.id, moved=moved)
+    return moved
+
+
+def family_unreachable(*, session: Session, services: Services, family: Person, now: datetime) -> Concern | None:
+    """A family blocked the bot: flagged on its open concern (who handles it hears now), or a new concern."""
+    assert family.id is not None
+    concern = family_concern(session, family.id)
+    if concern is None:
+        return no_contact(session=session, services=services, family=family, reason="unreachable", now=now)
+    assert concern.id is not None
+    if concern.source in ("no_contact", "unreachable"):
+        return None
+    people.add_timeline(session=session, family_id=family.id, kind="unreachable", now=now, ref_id=concern.id)
+    if concern.claimed_by_id is not None:
+        ids = [concern.claimed_by_id]
+    else:
+        ids = care.notified_ids(session=session, concern_id=concern.id)
+    recipients = _alert_ids(session, concern, ids)
+    for coordinator in recipients:
+        assert coordinator.telegram_id is not None
+        with use_language(coordinator.language):
+            text = (
+                _(
+                    "⚠️ {name} can no longer be reached through the bot (they may have blocked it). "
+                    "Their concern is still open."
+                ).format(name=hi(name_of(family)))
+                + "\n\n"
+                + concern_card(
+                    session, services, concern, language=coordinator.language, level=0, private=True, now=now
+                )
+            )
+            markup = concern_markup(concern, private=True)
+        _enqueue(
+            session=session,
+            key=f"concern:{concern.id}:familyunreachable:{coordinator.id}:{int(now.timestamp())}",
+            chat_id=coordinator.telegram_id,
+            payload=text_payload(coordinator.telegram_id, text, markup),
+            now=now,
+            person_id=coordinator.id,
+            purpose="alert",
+        )
+    topic_note(
+        session,
+        services,
+        family,
+        f"topic:unreachable:{concern.id}:{int(now.timestamp())}",
+        N_("⚠️ {name} can no longer be reached through the bot (they may have blocked it). Get in touch another way."),
+        now,
+        name=hi(name_of(family)),
+    )
+    if not recipients and not concern.waiting_since:
+        # Nobody was told of the concern yet: the chain starts again and says so on the card.
+        _alert_level(session, services, concern, concern.escalation_level, now, round_key=f":f{int(now.timestamp())}")
+    return concern
+
+
+def report_undelivered(*, session: Session, row: OutboxMessage, now: datetime) -> None:
+    """A coordinator's message to a family (or volunteer) was refused: tell that coordinator, where they wrote."""
+    report = row.payload.get(REPORT_KEY)
+    if not isinstance(report, dict):
+        return
+    coordinator = people.get_person(session=session, person_id=int(report.get("by") or 0))
+    to = people.get_person(session=session, person_id=int(report.get("to") or 0))
+    chat_id, message_id = report.get("chat"), report.get("message")
+    if coordinator is None or not isinstance(chat_id, int) or not isinstance(message_id, int):
+        return
+    with use_language(coordinator.language):
+        text = not_reached_text(name_of(to))
+    payload = text_payload(chat_id, text)
+    payload["reply_parameters"] = {"message_id": message_id, "allow_sending_without_reply": True}
+    if isinstance(report.get("thread"), int):
+        payload["message_thread_id"] = report["thread"]
+    _enqueue(
+        session=session,
+        key=f"notdelivered:{chat_id}:{message_id}",
+        chat_id=chat_id,
+        payload=payload,
+        now=now,
+        person_id=coordinator.id if chat_id == coordinator.telegram_id else None,
+        purpose="alert",
+    )
 
 
 # --- relaying -------------------------------------------------------------------------------------
@@ -701,9 +1069,17 @@ def relay_in(
                 person_id=coordinator.id,
                 purpose="relay",
             )
-    # Kinds and ids only: what was written is never kept.
+    # Kinds and ids only: what was written is never kept. The ids let the message be copied later to
+    # whoever hears of the concern after this (the next step of the chain, or after it waited).
     people.add_timeline(
-        session=session, family_id=sender.id, kind="relay_in", now=now, actor_id=sender.id, ref_id=concern_id
+        session=session,
+        family_id=sender.id,
+        kind="relay_in",
+        now=now,
+        actor_id=sender.id,
+        ref_id=concern_id,
+        chat_id=from_chat_id,
+        message_id=message_id,
     )
     if family is not None and family.id != sender.id:
         people.add_timeline(
@@ -717,7 +1093,13 @@ def relay_in(
 
 
 def relay_recipients(session: Session, sender: Person, concern: Concern | None) -> list[Person]:
-    """Who gets a relayed message in private chats: the claimer, else everyone alerted, else the family's team."""
+    """Who gets a relayed message in private chats: the claimer, else everyone alerted, else the family's team.
+
+    Only people who can receive it; nobody while the concern waits (the message goes with the concern to
+    the first coordinator who can receive it).
+    """
+    if is_waiting(concern):
+        return []
     ids: list[int] = []
     if concern is not None and concern.id is not None:
         if concern.claimed_by_id is not None:
@@ -731,9 +1113,11 @@ def relay_recipients(session: Session, sender: Person, concern: Concern | None) 
     if not ids:
         from conversations.alerts import coordinators_for
 
-        return [c for c in coordinators_for(session, sender) if c.telegram_id is not None]
+        return [c for c in coordinators_for(session, sender) if c.telegram_id is not None and c.reachable]
     found = [people.get_person(session=session, person_id=person_id) for person_id in ids]
-    return [c for c in found if c is not None and c.telegram_id is not None and c.role == Role.COORDINATOR]
+    return [
+        c for c in found if c is not None and c.telegram_id is not None and c.role == Role.COORDINATOR and c.reachable
+    ]
 
 
 def _last_writer(session: Session, person_id: int) -> int | None:
@@ -753,11 +1137,17 @@ def relay_out(
     from_chat_id: int,
     message_id: int,
     now: datetime,
+    thread_id: int | None = None,
 ) -> bool:
-    """Copy a coordinator's message to a family (or volunteer); the reply acknowledges their open concern."""
+    """Copy a coordinator's message to a family (or volunteer); the reply acknowledges their open concern.
+
+    False when the bot cannot reach them (no chat, or they blocked it). The rows carry who wrote, so a
+    refusal found only when sending is reported back to that coordinator (`report_undelivered`).
+    """
     assert to.id is not None and coordinator.id is not None
-    if to.telegram_id is None:
+    if to.telegram_id is None or not to.reachable:
         return False
+    report = {"by": coordinator.id, "to": to.id, "chat": from_chat_id, "message": message_id, "thread": thread_id}
     last = care.last_event_at(session=session, family_id=to.id, kinds=("relay_out",), actor_id=coordinator.id)
     if last is None or now - last > HEADER_GAP:
         with use_language(to.language):
@@ -770,7 +1160,7 @@ def relay_out(
             session=session,
             key=f"relayouthead:{from_chat_id}:{message_id}",
             chat_id=to.telegram_id,
-            payload=text_payload(to.telegram_id, text),
+            payload={**text_payload(to.telegram_id, text), REPORT_KEY: report},
             now=now,
             person_id=to.id,
             purpose="relay",
@@ -779,7 +1169,12 @@ def relay_out(
         session=session,
         key=f"relayout:{from_chat_id}:{message_id}",
         chat_id=to.telegram_id,
-        payload={"chat_id": to.telegram_id, "from_chat_id": from_chat_id, "message_id": message_id},
+        payload={
+            "chat_id": to.telegram_id,
+            "from_chat_id": from_chat_id,
+            "message_id": message_id,
+            REPORT_KEY: report,
+        },
         now=now,
         method="copyMessage",
         person_id=to.id,
@@ -968,7 +1363,7 @@ def conversation_open(session: Session, person: Person, now: datetime) -> Concer
 def forward_now(
     context: BotContext, person: Person, message: Message, *, source: str, family: Person | None = None
 ) -> tuple[bool, bool]:
-    """Open (or reuse) the concern and copy the message; returns (new concern, delivered)."""
+    """Open (or reuse) the concern and copy the message; returns (new concern, reached a coordinator)."""
     services = context.services
     now = context.now()
     with context.session() as session:
@@ -994,8 +1389,9 @@ def forward_now(
             after_card=new,
             written_in=detect_language(message.text or message.caption),
         )
+        delivered = not is_waiting(concern)
     services.outbox_signal.set()
-    return new, True
+    return new, delivered
 
 
 async def outside_message(update: Update, context: BotContext) -> bool:
@@ -1035,7 +1431,7 @@ async def outside_message(update: Update, context: BotContext) -> bool:
                 written_in=written_in,
             )
         context.services.outbox_signal.set()
-        await reply(update, passed_on_text(context.services, person, now, new=False))
+        await reply(update, passed_on_text(context.services, person, now, new=False, waiting=is_waiting(concern)))
         await offer_language_switch(update, context, written_in)
         return True
     forward = [FORWARD, "yes", message.message_id] + ([written_in] if written_in else [])
@@ -1125,8 +1521,9 @@ async def forward_button(update: Update, context: BotContext) -> None:
             after_card=new,
             written_in=written_in,
         )
+        waiting = is_waiting(concern)
     services.outbox_signal.set()
-    await reply(update, passed_on_text(services, person, now, new=new))
+    await reply(update, passed_on_text(services, person, now, new=new, waiting=waiting))
 
 
 # --- urgent words ---------------------------------------------------------------------------------
@@ -1221,9 +1618,19 @@ async def urgent_message(update: Update, context: BotContext) -> None:
             concern=concern.id,
             category=str(match.category) if match else None,
         )
+        waiting = is_waiting(concern)
         seen = when_seen_text(services, fresh, now, urgent=True)
     services.outbox_signal.set()
     event(logger, "urgent.detected", person_id=person.id, category=str(match.category) if match else None)
+    if waiting:
+        await reply(
+            update,
+            _(
+                "No coordinator is available through the bot yet. Your message is kept and will reach the first "
+                "coordinator who is. Please call the numbers above if you or someone else is in danger."
+            ),
+        )
+        return
     await reply(update, _("I have passed your message on to the coordinators.") + " " + seen)
 
 
@@ -1300,8 +1707,8 @@ async def write(update: Update, context: BotContext) -> str | None:
     if family_id:
         with context.session() as session:
             family = people.get_person(session=session, person_id=int(family_id))
-    new, _delivered = forward_now(context, person, message, source="talk", family=family)
-    await reply(update, passed_on_text(context.services, person, context.now(), new=new))
+    new, delivered = forward_now(context, person, message, source="talk", family=family)
+    await reply(update, passed_on_text(context.services, person, context.now(), new=new, waiting=not delivered))
     return END
 
 
@@ -1352,6 +1759,20 @@ async def concern_button(update: Update, context: BotContext) -> None:
                 answer = _("{name} has already taken this.").format(name=name_of(claimer))
         elif action == "close":
             answer = _ask_close_note(session, services, concern, coordinator, update, now)
+        elif action == "show":
+            _alert(
+                session,
+                services,
+                concern,
+                coordinator,
+                level=concern.escalation_level,
+                now=now,
+                round_key=f":s{update.update_id}",
+                again=True,
+            )
+            if concern.family_id is not None:
+                audit_opened(session, coordinator, concern.family_id, now, "concern_list")
+            answer = _("Here it is, with its messages.")
         elif action == "nonote":
             people.clear_dialogue(session=session, chat_id=coordinator.telegram_id or 0)
             closed = close_concern(session, services, concern, coordinator, None, now)
@@ -1363,6 +1784,63 @@ async def concern_button(update: Update, context: BotContext) -> None:
     if closed:
         await retire_buttons(update)
         await reply(update, _("✅ Closed. Thank you."))
+
+
+def concern_label(session: Session, concern: Concern) -> str:
+    """'🔔 Hanna: wants to talk to someone', for lists and buttons."""
+    family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+    raiser = people.get_person(session=session, person_id=concern.raised_by_id) if concern.raised_by_id else None
+    mark = "🚨" if concern.urgent else ("⏳" if concern.waiting_since is not None else "🔔")
+    return _("{mark} {name}: {what}").format(
+        mark=mark,
+        name=name_of(family or raiser),
+        what=_(SOURCE_LABELS.get(concern.source, SOURCE_LABELS["talk"])),
+    )
+
+
+def open_concern_rows(session: Session, concerns: Sequence[Concern]) -> list[list[tuple[str, str]]]:
+    """One button per open concern; tapping it sends its card and messages, to take, answer or close it."""
+    rows = []
+    for concern in concerns:
+        assert concern.id is not None
+        rows.append([(concern_label(session, concern)[:60], callback(PREFIX, "show", concern.id))])
+    return rows
+
+
+async def list_concerns(update: Update, context: BotContext) -> None:
+    """/concerns (or the menu): every open concern, the waiting ones marked, each one tap from its card."""
+    if update.callback_query is not None:
+        await answer_button(update)
+    coordinator = context.person
+    if not is_coordinator(coordinator):
+        await reply(update, _("This is for coordinators."))
+        return
+    assert coordinator is not None
+    with context.session() as session:
+        found = care.open_concerns(session=session, limit=30)
+        lines = [_("<b>Open concerns</b>")]
+        for concern in found:
+            claimer = people.get_person(session=session, person_id=concern.claimed_by_id or 0)
+            state = (
+                _("taken by {name}").format(name=hi(name_of(claimer)))
+                if claimer is not None
+                else _("waiting for a coordinator who can receive it")
+                if concern.waiting_since is not None
+                else _("not taken yet")
+            )
+            lines.append(
+                _("{label} · since {when} · {state}").format(
+                    label=h(concern_label(session, concern)),
+                    when=h(format_when(concern.created_at, context.services.settings.timezone, coordinator.language)),
+                    state=state,
+                )
+            )
+        rows = open_concern_rows(session, found)
+    if not found:
+        await reply(update, _("There are no open concerns."))
+        return
+    lines.append(_("Tap one to see it with its messages, and take, answer or close it."))
+    await reply(update, "\n".join(lines), keyboard(rows))
 
 
 def _ask_close_note(
@@ -1452,10 +1930,18 @@ async def coordinator_reply(update: Update, context: BotContext) -> bool:
         name = name_of(to)
     context.services.outbox_signal.set()
     if sent:
-        await message.reply_text(_("✓ Sent to {name}.").format(name=hi(name)))
+        # Only queued: if Telegram refuses it, "✗ Not delivered" follows (report_undelivered).
+        await message.reply_text(_("✓ On its way to {name}.").format(name=hi(name)))
     else:
-        await message.reply_text(_("{name} can no longer be reached through the bot.").format(name=hi(name)))
+        await message.reply_text(not_reached_text(name))
     return True
+
+
+def not_reached_text(name: str) -> str:
+    return _(
+        "✗ Not delivered: {name} can no longer be reached through the bot (blocked it or left Telegram). "
+        "Please get in touch another way."
+    ).format(name=hi(name))
 
 
 # --- the coordinators' group ----------------------------------------------------------------------
@@ -1492,11 +1978,12 @@ async def group_message(update: Update, context: BotContext) -> None:
             from_chat_id=message.chat_id,
             message_id=message.message_id,
             now=now,
+            thread_id=message.message_thread_id,
         )
         name = name_of(family)
     context.services.outbox_signal.set()
     if not sent:
-        await message.reply_text(_("{name} can no longer be reached through the bot.").format(name=hi(name)))
+        await message.reply_text(not_reached_text(name))
 
 
 async def group_migrated(update: Update, context: BotContext) -> None:
@@ -1604,7 +2091,7 @@ class TopicResolver:
 
     @staticmethod
     def handles(row: OutboxMessage) -> bool:
-        return TOPIC_KEY in row.payload or RELAY_KEY in row.payload
+        return TOPIC_KEY in row.payload or RELAY_KEY in row.payload or REPORT_KEY in row.payload
 
     def _thread(self, family_id: int, group: int) -> int | None:
         with self.services.db.session() as session:
@@ -1675,6 +2162,7 @@ class TopicResolver:
     async def call(self, bot: Bot, row: OutboxMessage) -> Any:
         payload = dict(row.payload)
         payload.pop(RELAY_KEY, None)
+        payload.pop(REPORT_KEY, None)
         family_id = payload.pop(TOPIC_KEY, None)
         if family_id is None:
             return await bot.do_api_request(row.method, api_kwargs=payload)
@@ -1764,7 +2252,8 @@ def build_first(application: Application[Any, Any, Any, Any, Any, Any]) -> list[
         CommandHandler("close", close_command, filters=filters.UpdateType.MESSAGE & group),
         CommandHandler("take", take_command, filters=filters.UpdateType.MESSAGE & group),
         MessageHandler(filters.UpdateType.MESSAGE & group & ~filters.COMMAND & MEDIA, group_message),
-        CallbackQueryHandler(concern_button, pattern=rf"^{PREFIX}:(take|close|nonote):"),
+        CallbackQueryHandler(concern_button, pattern=rf"^{PREFIX}:(take|close|nonote|show):"),
+        CommandHandler("concerns", list_concerns, filters=filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE),
         CallbackQueryHandler(forward_button, pattern=rf"^{FORWARD}:"),
         screen,
     ]
@@ -1772,6 +2261,7 @@ def build_first(application: Application[Any, Any, Any, Any, Any, Any]) -> list[
 
 def register_menu() -> None:
     menu.add("talk", N_("Talk to someone"), {str(Role.FAMILY), str(Role.VOLUNTEER)})
+    menu.add("concerns", N_("Open concerns"), {str(Role.COORDINATOR)}, list_concerns)
 
 
 JOBS: dict[str, JobHandler] = {"concern.escalate": escalate_job, "concern.no_contact": no_contact_job}

@@ -458,6 +458,13 @@ async def receive_name(update: Update, context: BotContext) -> str | None:
         await prompt_volunteer_areas(update, context)
         return VOLUNTEER_AREAS
     await reply(update, _("Welcome to the team, {name}. Send /menu to see what you can do.").format(name=hi(name)))
+    if role == Role.COORDINATOR:
+        # Concerns that found nobody to receive them come to the first coordinator who can.
+        from conversations import concerns
+
+        with context.session() as session:
+            concerns.deliver_waiting(session=session, services=context.services, now=context.now())
+        context.services.outbox_signal.set()
     return END
 
 

@@ -218,3 +218,32 @@ def escalation_due(*, acknowledged: bool, due_at: datetime | None, now: datetime
     """Whether the worker should move a concern to its next level now."""
     _require_aware(now, "now")
     return not acknowledged and due_at is not None and now >= due_at
+
+
+def first_reachable_step(
+    *,
+    level: int,
+    primary_id: int | None,
+    partner_id: int | None,
+    all_ids: Iterable[int | None],
+    urgent: bool,
+    unreachable: Iterable[int] = (),
+) -> tuple[int, str, list[int]]:
+    """The first step at or after `level` that reaches someone: (level, target, reachable ids).
+
+    A recipient who cannot receive messages (blocked the bot, deleted their account) is skipped, and a
+    step left with nobody moves the chain on at once instead of waiting out its turn: a blocked primary
+    means the duo partner hears of the concern now, not after the office wait (or on Monday morning).
+    When even "all" has nobody left the ids are empty: the concern waits for the first coordinator who
+    can receive it (the caller falls back to admins and keeps the concern visibly waiting).
+    """
+    skip = set(unreachable)
+    everyone = list(all_ids)
+    while True:
+        target, ids = targets_for_level(
+            level=level, primary_id=primary_id, partner_id=partner_id, all_ids=everyone, urgent=urgent
+        )
+        reachable = [person_id for person_id in ids if person_id not in skip]
+        if reachable or target == Target.ALL:
+            return level, target, reachable
+        level += 1

@@ -426,6 +426,84 @@ def concerns_of(*, session: Session, family_id: int, limit: int = 10) -> list[Co
     )
 
 
+def open_concerns(*, session: Session, family_id: int | None = None, limit: int = 50) -> list[Concern]:
+    """Concerns that are not closed: urgent first, then the ones still waiting for a recipient, oldest first."""
+    query = select(Concern).where(col(Concern.status) != ConcernStatus.CLOSED)
+    if family_id is not None:
+        query = query.where(col(Concern.family_id) == family_id)
+    order = (col(Concern.urgent).desc(), col(Concern.waiting_since).is_(None), col(Concern.id))
+    return list(session.execute(query.order_by(*order).limit(limit)).scalars())
+
+
+def waiting_concerns(*, session: Session, limit: int = 200) -> list[Concern]:
+    """Open concerns that no coordinator could receive yet, oldest first."""
+    return list(
+        session.execute(
+            select(Concern)
+            .where(col(Concern.status) != ConcernStatus.CLOSED, col(Concern.waiting_since).is_not(None))
+            .order_by(col(Concern.id))
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def set_waiting(*, session: Session, concern_id: int, since: datetime | None) -> bool:
+    """Mark a concern as waiting for a recipient (or delivered, with None); true if that changed."""
+    condition = col(Concern.waiting_since).is_(None) if since is not None else col(Concern.waiting_since).is_not(None)
+    result = session.execute(
+        update(Concern).where(col(Concern.id) == concern_id, condition).values(waiting_since=since)
+    )
+    return bool(rowcount(result))
+
+
+def release_claim(*, session: Session, concern_id: int) -> bool:
+    """The claimer can no longer be reached: the concern is open and unacknowledged again."""
+    result = session.execute(
+        update(Concern)
+        .where(col(Concern.id) == concern_id, col(Concern.status) == ConcernStatus.CLAIMED)
+        .values(status=ConcernStatus.OPEN, claimed_by_id=None, acknowledged_at=None)
+    )
+    return bool(rowcount(result))
+
+
+def relayed_messages(*, session: Session, concern_id: int, limit: int = 30) -> list[tuple[int, int, int | None]]:
+    """(chat id, message id, writer) of what was relayed in for this concern, oldest first (ids, no contents)."""
+    rows = session.execute(
+        select(TimelineEvent)
+        .where(col(TimelineEvent.kind) == "relay_in", col(TimelineEvent.ref_id) == concern_id)
+        .order_by(col(TimelineEvent.id).desc())
+        .limit(limit)
+    ).scalars()
+    found: list[tuple[int, int, int | None]] = []
+    for event in rows:
+        chat_id, message_id = event.detail.get("chat_id"), event.detail.get("message_id")
+        if isinstance(chat_id, int) and isinstance(message_id, int):
+            found.append((chat_id, message_id, event.actor_id))
+    return list(reversed(found))
+
+
+def reachable_admins(*, session: Session) -> list[Person]:
+    """Admins the bot can write to, also one who has not finished signing up (the deployment named them)."""
+    return list(
+        session.execute(
+            select(Person)
+            .where(
+                col(Person.is_admin).is_(True),
+                col(Person.telegram_id).is_not(None),
+                col(Person.reachable).is_(True),
+                col(Person.anonymised_at).is_(None),
+            )
+            .order_by(col(Person.id))
+        ).scalars()
+    )
+
+
+def unreachable_coordinator_ids(*, session: Session) -> set[int]:
+    """Coordinators the bot cannot write to (they blocked it, or their account is gone)."""
+    query = select(col(Person.id)).where(col(Person.role) == Role.COORDINATOR, col(Person.reachable).is_(False))
+    return {int(person_id) for person_id in session.execute(query).scalars() if person_id is not None}
+
+
 # --- forum topics ---------------------------------------------------------------------------------
 
 

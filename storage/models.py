@@ -211,6 +211,8 @@ class Concern(SQLModel, table=True):
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     close_note: str | None = Field(default=None, max_length=500)
+    # Set while no coordinator (nor admin) could receive it: it waits, visibly, for the first who can.
+    waiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 

@@ -420,3 +420,23 @@ def test_escalation_due() -> None:
     assert escalation_due(acknowledged=False, due_at=due_at, now=ams(2026, 5, 12, 11))
     assert not escalation_due(acknowledged=True, due_at=due_at, now=ams(2026, 5, 12, 11))
     assert not escalation_due(acknowledged=False, due_at=None, now=ams(2026, 5, 12, 11))
+
+
+def test_first_reachable_step_skips_people_who_cannot_be_reached() -> None:
+    from domain.escalation import first_reachable_step
+
+    chain = {"primary_id": 1, "partner_id": 2, "all_ids": [1, 2, 3, 4], "urgent": False}
+    assert first_reachable_step(level=0, **chain) == (0, "primary", [1])  # type: ignore[arg-type]
+    assert first_reachable_step(level=0, unreachable={1}, **chain) == (1, "partner", [2])  # type: ignore[arg-type]
+    assert first_reachable_step(level=0, unreachable={1, 2}, **chain) == (2, "all", [3, 4])  # type: ignore[arg-type]
+    assert first_reachable_step(level=1, unreachable={2, 3}, **chain) == (2, "all", [1, 4])  # type: ignore[arg-type]
+    # Nobody left: the concern waits (empty ids), the chain does not run past "all".
+    assert first_reachable_step(level=0, unreachable={1, 2, 3, 4}, **chain) == (2, "all", [])  # type: ignore[arg-type]
+    # Without a partner the step after the primary is everyone; urgent goes to everyone reachable.
+    assert first_reachable_step(
+        level=0, primary_id=1, partner_id=None, all_ids=[1, 3], urgent=False, unreachable={1}
+    ) == (1, "all", [3])
+    assert first_reachable_step(
+        level=2, primary_id=1, partner_id=2, all_ids=[1, 2, 3], urgent=True, unreachable={2}
+    ) == (2, "all", [1, 3])
+    assert first_reachable_step(level=0, primary_id=None, partner_id=None, all_ids=[], urgent=False) == (0, "all", [])

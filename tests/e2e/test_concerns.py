@@ -117,7 +117,7 @@ def test_taking_a_concern_stops_the_chain_and_the_conversation_goes_both_ways(
     family_before = len(family.user.messages)
     team.primary.user.send("Yes, bring it on Tuesday at 10", reply_to=copied)
     harness.settle()
-    expect(texts_since(team.primary, len(team.primary.user.messages) - 1), "Sent to Ilse")
+    expect(texts_since(team.primary, len(team.primary.user.messages) - 1), "On its way to Ilse")
     expect(texts_since(family, family_before), "Message from Pia", "your coordinator")
     assert family.user.messages[-1].text == "Yes, bring it on Tuesday at 10"
     expect(family.say("Thank you, see you then"), "Passed on")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 21:36:58.631249
+Create Date: 2026-12-02 14:23:44.720759
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ def upgrade() -> None:
     sa.Column('acknowledged_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('close_note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('waiting_since', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['claimed_by_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['family_id'], ['person.id'], ),
@@ -160,6 +161,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_concern_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_family_id'), ['family_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_concern_waiting_since'), ['waiting_since'], unique=False)
 
     op.create_table('coordinatorprofile',
     sa.Column('person_id', sa.Integer(), nullable=False),
@@ -461,6 +463,7 @@ def downgrade() -> None:
     op.drop_table('familyprofile')
     op.drop_table('coordinatorprofile')
     with op.batch_alter_table('concern', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_concern_waiting_since'))
         batch_op.drop_index(batch_op.f('ix_concern_status'))
         batch_op.drop_index(batch_op.f('ix_concern_family_id'))
         batch_op.drop_index(batch_op.f('ix_concern_created_at'))

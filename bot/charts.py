@@ -11,7 +11,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.i18n import RTL_LANGUAGES
 
@@ -58,6 +58,75 @@ class ChartData:
     accepted: Sequence[float]
     threshold: int | None = None  # with suppression: the band 0..threshold holds the hidden values
     kinds: Sequence[str] = field(default_factory=lambda: ("good", "so_so", "not_good", "talk", "none"))
+
+
+@dataclass(frozen=True)
+class WeeklyChart:
+    """What `weekly_chart` draws, as plain data that fits in an outbox row's JSON (`to_json`).
+
+    The weekly digest stores this in its transaction and the sender draws the PNG when it sends
+    (`bot.sender.chart_payload`), so no database transaction is held while matplotlib draws.
+    """
+
+    texts: ChartTexts
+    data: ChartData
+
+    def png(self) -> bytes:
+        return weekly_chart(self.texts, self.data)
+
+    def to_json(self) -> dict[str, object]:
+        texts, data = self.texts, self.data
+        return {
+            "texts": {
+                "title": texts.title,
+                "answers_title": texts.answers_title,
+                "requests_title": texts.requests_title,
+                "kinds": dict(texts.kinds),
+                "asked": texts.asked,
+                "accepted": texts.accepted,
+                "weeks": list(texts.weeks),
+                "band": texts.band,
+            },
+            "data": {
+                "answers": {kind: _numbers(values) for kind, values in data.answers.items()},
+                "asked": _numbers(data.asked),
+                "accepted": _numbers(data.accepted),
+                "threshold": data.threshold,
+                "kinds": list(data.kinds),
+            },
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> WeeklyChart:
+        texts, data = value["texts"], value["data"]
+        return cls(
+            texts=ChartTexts(
+                title=str(texts["title"]),
+                answers_title=str(texts["answers_title"]),
+                requests_title=str(texts["requests_title"]),
+                kinds={str(kind): str(label) for kind, label in texts["kinds"].items()},
+                asked=str(texts["asked"]),
+                accepted=str(texts["accepted"]),
+                weeks=[str(week) for week in texts["weeks"]],
+                band=None if texts.get("band") is None else str(texts["band"]),
+            ),
+            data=ChartData(
+                answers={str(kind): _floats(values) for kind, values in data["answers"].items()},
+                asked=_floats(data["asked"]),
+                accepted=_floats(data["accepted"]),
+                threshold=None if data.get("threshold") is None else int(data["threshold"]),
+                kinds=tuple(str(kind) for kind in data["kinds"]),
+            ),
+        )
+
+
+def _numbers(values: Sequence[float]) -> list[float | None]:
+    """JSON has no NaN (PostgreSQL refuses it): a suppressed value is stored as null."""
+    return [None if math.isnan(value) else float(value) for value in values]
+
+
+def _floats(values: Sequence[float | None]) -> list[float]:
+    return [math.nan if value is None else float(value) for value in values]
 
 
 def _png(figure: Figure, dpi: int) -> bytes:

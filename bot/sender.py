@@ -31,6 +31,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.charts import WeeklyChart
 from bot.context import Services
 from bot.faults import crash_point
 from bot.logs import event
@@ -46,8 +47,9 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUser
 CLAIM_LEASE = timedelta(seconds=60)
 SENDER_LEASE = timedelta(seconds=15)
 GIVE_UP_AFTER = timedelta(hours=24)
-# An outbox row is JSON; a file to upload (a chart) rides along base64-encoded under this key and becomes an
-# InputFile at send time: {"field": "photo", "filename": "chart.png", "data": "<base64>"}.
+# An outbox row is JSON; a file to upload rides along base64-encoded under this key and becomes an
+# InputFile at send time: {"field": "photo", "filename": "chart.png", "data": "<base64>"}; a chart rides along
+# as its data instead ({"chart": {...}}, see `chart_payload`) and is drawn at send time.
 UPLOAD_KEY = "waakvlam_upload"
 
 
@@ -57,12 +59,32 @@ def upload_payload(chat_id: int, field: str, data: bytes, filename: str, **extra
     return {"chat_id": chat_id, **extra, UPLOAD_KEY: upload}
 
 
+def chart_payload(chat_id: int, field: str, chart: WeeklyChart, filename: str, **extra: Any) -> dict[str, Any]:
+    """The payload of a sendPhoto row whose PNG is drawn at send time from the chart's data.
+
+    Whoever writes the row (a job in the tick's transaction) stores only data; the sender draws the
+    picture in a worker thread when it sends, so no transaction is held and no loop waits meanwhile.
+    """
+    upload = {"field": field, "filename": filename, "chart": chart.to_json()}
+    return {"chat_id": chat_id, **extra, UPLOAD_KEY: upload}
+
+
+def needs_drawing(payload: dict[str, Any]) -> bool:
+    upload = payload.get(UPLOAD_KEY)
+    return isinstance(upload, dict) and "chart" in upload
+
+
 def api_kwargs(payload: dict[str, Any]) -> dict[str, Any]:
-    """A stored payload as Bot API arguments: an upload becomes the InputFile of its field."""
+    """A stored payload as Bot API arguments: an upload becomes the InputFile of its field.
+
+    A chart upload is drawn here (matplotlib: call it off the event loop, see `Sender._call`)."""
     kwargs = dict(payload)
     upload = kwargs.pop(UPLOAD_KEY, None)
     if isinstance(upload, dict):
-        data = base64.b64decode(str(upload.get("data", "")))
+        if "chart" in upload:
+            data = WeeklyChart.from_json(upload["chart"]).png()
+        else:
+            data = base64.b64decode(str(upload.get("data", "")))
         kwargs[str(upload["field"])] = InputFile(data, filename=str(upload.get("filename") or "file"))
     return kwargs
 
@@ -249,6 +271,13 @@ class Sender:
     async def _call(self, row: OutboxMessage) -> Any:
         if self.resolver is not None and self.resolver.handles(row):
             return await self.resolver.call(self.bot, row)
+        if needs_drawing(row.payload):
+            try:
+                kwargs = await asyncio.to_thread(api_kwargs, row.payload)
+            except Exception as error:  # a chart that cannot be drawn will not be drawn on a retry either
+                logger.exception("sender.chart_failed id=%s", row.id)
+                raise BadRequest(f"chart not drawn: {type(error).__name__}") from error
+            return await self.bot.do_api_request(row.method, api_kwargs=kwargs)
         return await self.bot.do_api_request(row.method, api_kwargs=api_kwargs(row.payload))
 
     async def _deliver(self, row: OutboxMessage) -> None:

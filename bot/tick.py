@@ -2,6 +2,8 @@
 
 JobQueue only wakes us; what is due lives in `scheduledjob` rows, so a restart across a due time
 runs it once, soon after start, and two instances never run the same row (see storage.delivery).
+A batch of due jobs is claimed with a lease; the tick renews it (`_heartbeat`) while it works through
+the batch, so a slow batch keeps its jobs, and each job is marked done in the transaction that runs it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.context import Services
 from bot.logs import event
@@ -33,8 +35,9 @@ class Tick:
         self.alive_at = time.monotonic()
         ran = 0
         while True:
-            jobs = self._claim(batch)
-            for job in jobs:
+            jobs, renewed_at = self._claim(batch)
+            for index, job in enumerate(jobs):
+                renewed_at = self._heartbeat(jobs, index, renewed_at)
                 ran += self._run_one(job)
             if len(jobs) < batch:
                 break
@@ -46,8 +49,9 @@ class Tick:
         self.alive_at = time.monotonic()
         ran = 0
         while True:
-            jobs = self._claim(batch)
-            for job in jobs:
+            jobs, renewed_at = self._claim(batch)
+            for index, job in enumerate(jobs):
+                renewed_at = self._heartbeat(jobs, index, renewed_at)
                 ran += self._run_one(job)
                 await asyncio.sleep(0)
             if jobs:
@@ -57,14 +61,30 @@ class Tick:
                 break
         return self._finish(ran)
 
-    def _claim(self, batch: int) -> list[ScheduledJob]:
+    def _claim(self, batch: int) -> tuple[list[ScheduledJob], datetime]:
+        """Lease a batch of due jobs; returns them and the time their lease was counted from."""
         services = self.services
+        now = services.clock.now()
         with services.db.session() as session:
-            return list(
-                delivery.claim_due_jobs(
-                    session=session, instance=services.instance, now=services.clock.now(), lease=JOB_LEASE, limit=batch
-                )
+            jobs = delivery.claim_due_jobs(
+                session=session, instance=services.instance, now=now, lease=JOB_LEASE, limit=batch
             )
+        return list(jobs), now
+
+    def _heartbeat(self, jobs: list[ScheduledJob], index: int, renewed_at: datetime) -> datetime:
+        """Before job `index` of a batch: once a third of the lease has passed, renew the claims on it
+        and the jobs after it, so a long batch keeps the jobs it has not started yet. (A job that is
+        running needs no lease: its own transaction holds its row, see `delivery.take_claimed_job`.)"""
+        services = self.services
+        now = services.clock.now()
+        if now - renewed_at < JOB_LEASE / 3:
+            return renewed_at
+        waiting = [job.id for job in jobs[index:] if job.id is not None]
+        with services.db.session() as session:
+            delivery.renew_job_claims(
+                session=session, job_ids=waiting, instance=services.instance, now=now, lease=JOB_LEASE
+            )
+        return now
 
     def _run_one(self, job: ScheduledJob) -> int:
         """One claimed job in its own transaction with its effects; 1 if it ran."""
@@ -87,6 +107,7 @@ class Tick:
                 delivery.fail_job(
                     session=session,
                     job_id=job.id,
+                    instance=services.instance,
                     error=f"{type(error).__name__}: {error}",
                     retry_at=now + RETRY_AFTER,
                 )

@@ -11,13 +11,17 @@ The family card with its timeline lives in `conversations.checkins` (/families �
 
 The weekly digest is scheduled work: one `insight.digest` row a week, keyed by the ISO week of its Monday,
 so it is written once per week across restarts and DST; the job writes the outbox rows and schedules the
-next week's. The chart goes through the outbox as a sendPhoto row whose PNG rides along base64-encoded in
-the JSON payload (`bot.sender.upload_payload`): rendered once, when the job runs, so the picture is of that
-Monday morning, whenever the sender gets to it.
+next week's. The chart goes through the outbox as a sendPhoto row that carries the chart's figures and
+labels (`bot.sender.chart_payload`), taken in the job's transaction, so the picture is of that Monday
+morning whenever the sender gets to it; the sender draws the PNG from them in a worker thread when it
+sends. Drawing takes a while (matplotlib), and no transaction is held meanwhile: the tick's job
+transaction (SQLite's write lock) stays as short as the database work. /digest, too, draws outside
+its transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -35,7 +39,7 @@ from bot import charts
 from bot.context import BotContext, JobHandler, Services
 from bot.i18n import N_, _, format_day, h, hi, ngettext, use_language
 from bot.logs import event
-from bot.sender import upload_payload
+from bot.sender import chart_payload
 from conversations import concerns, matching, menu
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import answer_button, callback, keyboard, parse_callback, reply, retire_buttons
@@ -235,8 +239,12 @@ def _bullets(lines: list[str], items: Sequence[str]) -> None:
         lines.append(ngettext("… and {count} more", "… and {count} more", more).format(count=hi(more)))
 
 
-def digest(session: Session, services: Services, coordinator: Person, now: datetime) -> tuple[str, bytes, str]:
-    """The coordinator's weekly picture: (HTML text, chart PNG, chart caption), in their language."""
+def digest(
+    session: Session, services: Services, coordinator: Person, now: datetime
+) -> tuple[str, charts.WeeklyChart, str]:
+    """The coordinator's weekly picture: (HTML text, chart, chart caption), in their language.
+
+    The chart is data (drawn with `.png()`), so the caller draws it after its transaction."""
     settings = services.settings
     language = coordinator.language
     zone = _zone(services)
@@ -328,9 +336,9 @@ def digest(session: Session, services: Services, coordinator: Person, now: datet
     exact, asked, accepted = rules.exact_series(figures)
     with use_language(charts.chart_language(language)):
         title = _("Your families, the last weeks")
-    chart = charts.weekly_chart(
-        chart_texts(language, figures.weeks, title=title, threshold=None),
-        charts.ChartData(answers=exact, asked=asked, accepted=accepted),
+    chart = charts.WeeklyChart(
+        texts=chart_texts(language, figures.weeks, title=title, threshold=None),
+        data=charts.ChartData(answers=exact, asked=asked, accepted=accepted),
     )
     return "\n".join(lines), chart, caption
 
@@ -380,7 +388,7 @@ def digest_job(*, session: Session, job: Any, services: Services, now: datetime)
             chat_id=chat,
             person_id=coordinator.id,
             method="sendPhoto",
-            payload=upload_payload(chat, "photo", chart, f"waakvlam-{week}.png", caption=h(caption), parse_mode="HTML"),
+            payload=chart_payload(chat, "photo", chart, f"waakvlam-{week}.png", caption=h(caption), parse_mode="HTML"),
             now=now,
             purpose="digest",
         )
@@ -415,7 +423,9 @@ async def show_digest(update: Update, context: BotContext) -> None:
     if chat is None:
         return
     await reply(update, text)
-    await chat.send_photo(InputFile(io.BytesIO(chart), filename="waakvlam-week.png"), caption=h(caption))
+    # Drawn after the transaction, in a worker thread: the loop goes on with other chats meanwhile.
+    png = await asyncio.to_thread(chart.png)
+    await chat.send_photo(InputFile(io.BytesIO(png), filename="waakvlam-week.png"), caption=h(caption))
 
 
 def chooser(command: str) -> Any:
@@ -486,7 +496,7 @@ async def deliver(update: Update, context: BotContext, command: str, period: rul
     if chat is None:
         return
     table = rules.anonymous_table(figures, threshold)
-    report = report_png(figures, threshold, language)
+    report = await asyncio.to_thread(report_png, figures, threshold, language)  # drawing: off the loop
     caption = _("Anonymous figures, {period}.").format(period=h(period_text(period, language)))
     await chat.send_document(InputFile(io.BytesIO(csv_bytes(table)), filename=f"waakvlam-{period.key()}.csv"))
     await chat.send_document(InputFile(io.BytesIO(report), filename=f"waakvlam-{period.key()}.png"), caption=caption)

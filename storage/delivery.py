@@ -475,7 +475,11 @@ def take_claimed_job(*, session: Session, job_id: int, instance: str) -> bool:
     """Start the job's own transaction: true only if this instance still holds it and it is not done.
 
     Marking it done here, in the transaction that also writes the job's effects, is what makes a
-    job run exactly once: if anything fails, both roll back together.
+    job run exactly once: if anything fails, both roll back together. While the job runs, its row
+    is held: PostgreSQL's row lock (another instance's claim skips it, and its UPDATE would wait and
+    then find it done) or SQLite's write lock (taken at BEGIN IMMEDIATE, so no other claim runs at
+    all). A job that outlives its lease is therefore never run a second time alongside; the lease
+    only decides who may take a job that is claimed but not started (see `renew_job_claims`).
     """
     result = session.execute(
         update(ScheduledJob)
@@ -493,19 +497,61 @@ def complete_job(*, session: Session, job_id: int, now: datetime) -> None:
     session.execute(update(ScheduledJob).where(col(ScheduledJob.id) == job_id).values(done_at=now))
 
 
-def fail_job(*, session: Session, job_id: int, error: str, retry_at: datetime | None, max_attempts: int = 5) -> None:
-    """A job that raised is retried later, and given up (kept, with its error) after a few tries."""
-    job = session.get(ScheduledJob, job_id, populate_existing=True)
-    if job is None:
-        return
-    job.last_error = error[:300]
-    job.claimed_until = None
-    if retry_at is None or job.attempts >= max_attempts:
-        job.status = JobStatus.FAILED
+def renew_job_claims(
+    *, session: Session, job_ids: Sequence[int], instance: str, now: datetime, lease: timedelta
+) -> set[int]:
+    """The heartbeat of a claimed batch: extend the lease of the jobs this instance still holds.
+
+    A batch is run one job after another; without this, the last jobs of a long batch would lose
+    their lease while still waiting and be claimed (and counted) again by another instance. Only
+    jobs still pending and still claimed by `instance` are renewed; returns their ids.
+    """
+    if not job_ids:
+        return set()
+    renewed = session.execute(
+        update(ScheduledJob)
+        .where(
+            col(ScheduledJob.id).in_(list(job_ids)),
+            col(ScheduledJob.claimed_by) == instance,
+            col(ScheduledJob.status) == JobStatus.PENDING,
+        )
+        .values(claimed_until=now + lease)
+        .returning(col(ScheduledJob.id))
+    ).scalars()
+    return set(renewed)
+
+
+def fail_job(
+    *,
+    session: Session,
+    job_id: int,
+    instance: str,
+    error: str,
+    retry_at: datetime | None,
+    max_attempts: int = 5,
+) -> bool:
+    """A job that raised is retried later, and given up (kept, with its error) after a few tries.
+
+    Only while `instance` still holds the job: between the failed run's rollback and this, another
+    instance may have claimed it (its lease ran out) and even run it; that claim, or that done job,
+    must stay as it is, or the job would run again. True if the failure was recorded.
+    """
+    held = (
+        col(ScheduledJob.id) == job_id,
+        col(ScheduledJob.claimed_by) == instance,
+        col(ScheduledJob.status) == JobStatus.PENDING,
+    )
+    attempts = session.execute(select(col(ScheduledJob.attempts)).where(*held)).scalar_one_or_none()
+    if attempts is None:
+        return False
+    values: dict[str, Any] = {"last_error": error[:300], "claimed_until": None}
+    if retry_at is None or attempts >= max_attempts:
+        values["status"] = JobStatus.FAILED
     else:
-        job.status = JobStatus.PENDING
-        job.due_at = retry_at
-    session.add(job)
+        values["due_at"] = retry_at
+    # The same conditions again: a claim by another instance in between is left alone.
+    result = session.execute(update(ScheduledJob).where(*held).values(**values))
+    return bool(rowcount(result))
 
 
 def jobs_due_count(*, session: Session, now: datetime, late_by: timedelta = timedelta(0)) -> int:

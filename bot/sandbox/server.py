@@ -647,6 +647,12 @@ class Sandbox:
             return self.world.confirmed_offset
 
     @property
+    def long_polls_started(self) -> int:
+        """How many getUpdates long polls have begun to wait, so far (a test waits for one to be waiting
+        before it acts, instead of sleeping a moment and hoping)."""
+        return self._poll_generation
+
+    @property
     def calls(self) -> list[Call]:
         with self.world.lock:
             return list(self._calls)

@@ -24,6 +24,7 @@ from bot.sandbox import Sandbox
 from storage import delivery, migrate, people
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage
+from tests.waiting import PATIENCE
 
 TOKEN = "123456789:delivery-fake-token"
 ADMIN_ID = 900001
@@ -31,7 +32,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str, *, every: float = 0.05) -> Any:
-    """Poll until `predicate()` is truthy (and return it), or fail saying what did not happen."""
+    """Poll until `predicate()` is truthy (and return it), or fail saying what did not happen.
+
+    `timeout` is what it should take at most; the deadline is never shorter than `PATIENCE`, so a
+    busy machine (several bot processes on two cores) makes a test slower, never red.
+    """
+    timeout = max(timeout, PATIENCE)
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -56,7 +62,7 @@ class BotProcess:
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
-    def wait_started(self, timeout: float = 30.0) -> None:
+    def wait_started(self, timeout: float = PATIENCE) -> None:
         try:
             wait_until(
                 lambda: "runtime.started" in self.log_text() or self.process.poll() is not None, timeout, "start"
@@ -66,7 +72,7 @@ class BotProcess:
         if self.process.poll() is not None:
             raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.tail()}")
 
-    def wait_exit(self, timeout: float = 30.0) -> int:
+    def wait_exit(self, timeout: float = PATIENCE) -> int:
         try:
             return self.process.wait(timeout)
         except subprocess.TimeoutExpired as error:

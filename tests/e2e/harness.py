@@ -21,6 +21,7 @@ from bot.sandbox import Sandbox
 from bot.settings import Settings
 from domain.clock import FakeClock
 from storage import delivery, people
+from tests.waiting import PATIENCE
 
 TOKEN = "123456789:e2e-fake-token"
 ADMIN_ID = 900001
@@ -59,21 +60,29 @@ class Harness:
             yield session
 
     def _idle(self) -> bool:
+        """Nothing left to do now: every update handled, no message in flight, none due.
+
+        A message the sender has claimed (`sending`) is in flight even when every other row waits for
+        later: until it is marked sent, its person may not have it yet, or it may be retried.
+        """
         if self.sandbox.pending_updates():
             return False
         now = self.clock.now()
         with self.session() as session:
             inbox = delivery.inbox_counts(session=session)
-            count, _age = delivery.outbox_backlog(session=session, now=now)
+            outbox = delivery.outbox_counts(session=session)
             next_due = delivery.next_outbox_due(session=session)
         if inbox.get("new", 0) or inbox.get("processing", 0):
             return False
-        if count and next_due is not None and next_due <= now:
+        if outbox.get("sending", 0):
             return False
-        return not (count and next_due is None)
+        return not (outbox.get("pending", 0) and next_due is not None and next_due <= now)
 
-    def settle(self, timeout: float = 10.0) -> None:
-        """Wait until every update is handled and every due message sent (twice in a row, to be sure)."""
+    def settle(self, timeout: float = PATIENCE) -> None:
+        """Wait until every update is handled and every due message sent (twice in a row, to be sure).
+
+        The timeout only turns "never" into a failure; on a busy machine settling simply takes longer.
+        """
         deadline = time.monotonic() + timeout
         quiet = 0
         while time.monotonic() < deadline:
@@ -89,7 +98,7 @@ class Harness:
     def tick(self) -> int:
         """Run the scheduler tick now (the JobQueue job is off in tests; the clock is fake)."""
         assert self.runtime.tick is not None
-        ran = self.thread.run_sync(self.runtime.tick.run_due)
+        ran = self.thread.run_sync(self.runtime.tick.run_due, timeout=PATIENCE)
         self.wake_sender()
         self.settle()
         return ran

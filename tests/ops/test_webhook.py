@@ -23,7 +23,8 @@ from bot.sandbox import Sandbox
 from bot.settings import Settings
 from bot.web import SECRET_HEADER, WEBHOOK_PATH
 from storage import delivery
-from storage.models import InboxUpdate
+from storage.models import InboxStatus, InboxUpdate
+from tests.waiting import PATIENCE, wait_until
 
 TOKEN = "424242424:webhook-fake-token"
 SECRET = "webhook-secret-value"
@@ -95,15 +96,6 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
         root.setLevel(saved[1])
 
 
-def wait_for(condition: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
 def raw_update(update_id: int, user_id: int, text: str) -> dict[str, object]:
     user = {"id": user_id, "is_bot": False, "first_name": "Ria"}
     return {
@@ -125,10 +117,10 @@ def test_the_bot_registers_its_webhook_with_the_secret(bot: Bot) -> None:
 def test_a_person_talks_to_the_bot_through_the_webhook(bot: Bot) -> None:
     person = bot.sandbox.user(7001, "Ria", language_code="en")
     person.send("/start")
-    person.wait_for_messages(2)
+    person.wait_for_messages(2, timeout=PATIENCE)
     assert any("Waakvlam" in (message.text or "") for message in person.messages)
     # The secret travelled with every delivery: the sandbox saw no refused webhook call.
-    wait_for(lambda: not bot.sandbox.pending_updates())
+    wait_until(lambda: not bot.sandbox.pending_updates(), "every delivery confirmed")
 
 
 @pytest.mark.parametrize("header", [None, "", "wrong-secret", SECRET + "x", SECRET[:-1]])
@@ -142,6 +134,7 @@ def test_a_wrong_or_missing_secret_gets_403_and_nothing_is_stored(bot: Bot, head
 
 def test_an_update_is_stored_before_200_and_a_repeat_acts_once(bot: Bot) -> None:
     person = bot.sandbox.user(7003, "Sem", language_code="en")
+    before = bot.inbox_total()
     update = raw_update(990_100, person.user_id, "/help")
     headers = {SECRET_HEADER: SECRET}
     response = httpx.post(bot.base + WEBHOOK_PATH, json=update, headers=headers)
@@ -149,9 +142,10 @@ def test_an_update_is_stored_before_200_and_a_repeat_acts_once(bot: Bot) -> None
     assert bot.stored(990_100) is not None, "200 means the update is already in the database"
     for _ in range(2):
         assert httpx.post(bot.base + WEBHOOK_PATH, json=update, headers=headers).status_code == 200
-    wait_for(lambda: len(person.messages) >= 1)
-    time.sleep(0.3)
+    # Handled means answered (the reply is sent before the row is marked done): then count.
+    wait_until(lambda: (row := bot.stored(990_100)) is not None and row.status == InboxStatus.DONE, "handled")
     assert len(person.messages) == 1, "three deliveries of one update act once"
+    assert bot.stored(990_100) is not None and bot.inbox_total() == before + 1, "stored once"
 
 
 def test_bad_bodies_are_refused_without_a_traceback(bot: Bot) -> None:
@@ -197,9 +191,9 @@ def test_metrics_are_prometheus_text(bot: Bot) -> None:
 def test_logs_never_show_the_token_the_secret_or_what_people_wrote(bot: Bot) -> None:
     person = bot.sandbox.user(7004, "Zwaantje", language_code="en")
     person.send("/start")
-    person.wait_for_messages(1)
+    person.wait_for_messages(1, timeout=PATIENCE)
     person.send(WORDS)
-    person.wait_for_messages(2)
+    person.wait_for_messages(2, timeout=PATIENCE)
     text = bot.log
     assert "runtime.started" in text, "the bot's own events are in the log"
     assert TOKEN not in text and TOKEN.split(":")[1] not in text

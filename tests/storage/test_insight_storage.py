@@ -344,7 +344,8 @@ def test_the_report_and_chart_render_as_png(world: World) -> None:
     with world.services.db.session() as session:
         coordinator = people.get_person(session=session, person_id=world.coordinator)
         assert coordinator is not None
-        text, chart, caption = insight.digest(session, world.services, coordinator, at(date(2026, 11, 30), 8))
+        text, weekly, caption = insight.digest(session, world.services, coordinator, at(date(2026, 11, 30), 8))
+    chart = weekly.png()  # drawn after the transaction
     assert chart.startswith(b"\x89PNG")
     with open("/tmp/insight_chart.png", "wb") as handle:
         handle.write(chart)

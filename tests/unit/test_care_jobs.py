@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,9 +83,8 @@ def test_thousands_of_families_due_at_the_same_minute_get_one_check_in_each(serv
                 subject_id=family_id,
             )
     tick = Tick(services)
-    started = time.monotonic()
+    # How fast is for the benchmarks (bench/); here only that each runs, and once.
     assert tick.run_due() == count
-    elapsed = time.monotonic() - started
     assert tick.run_due() == 0, "nothing runs twice"
     with services.db.session() as session:
         sent = session.execute(select(func.count()).where(col(OutboxMessage.purpose) == "checkin")).scalar_one()
@@ -105,7 +103,6 @@ def test_thousands_of_families_due_at_the_same_minute_get_one_check_in_each(serv
         assert care.next_job_due(session=session, kind="checkin.send", subject_id=ids[0]) == datetime(
             2026, 12, 1, 8, 30, tzinfo=UTC
         )
-    assert elapsed < 60
 
 
 def test_the_chain_without_acknowledgement_and_its_audit(services: Services) -> None:

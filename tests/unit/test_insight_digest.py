@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -11,8 +10,9 @@ import pytest
 from sqlmodel import col, select
 from telegram import InputFile
 
+from bot import charts
 from bot.context import Services
-from bot.sender import UPLOAD_KEY, api_kwargs
+from bot.sender import UPLOAD_KEY, api_kwargs, upload_payload
 from bot.settings import Settings
 from bot.tick import Tick
 from conversations import insight
@@ -87,8 +87,9 @@ def test_the_digest_goes_out_once_a_week_at_eight_local_across_dst_and_restarts(
     ]
     assert "weekly picture" in sent[0].payload["text"]
     assert "maandag 22 maart" in sent[2].payload["text"]  # Dewi reads Dutch
-    photo = base64.b64decode(sent[1].payload[UPLOAD_KEY]["data"])
-    assert photo.startswith(b"\x89PNG")
+    # The row holds the chart's data; the PNG is drawn from it when the row is sent.
+    photo = api_kwargs(sent[1].payload)["photo"]
+    assert isinstance(photo, InputFile) and photo.input_file_content.startswith(b"\x89PNG")
     # Restarted right after: nothing again this week; next week's is already there.
     insight.ensure_digest(services)
     assert tick.run_due() == 0 and len(rows(services)) == 4
@@ -119,9 +120,49 @@ def test_switched_off_the_digest_is_not_scheduled_nor_sent(services: Services) -
 
 
 def test_an_upload_row_becomes_an_input_file_at_send_time() -> None:
-    payload = insight.upload_payload(5, "photo", b"\x89PNG...", "chart.png", caption="Hi")
+    payload = upload_payload(5, "photo", b"\x89PNG...", "chart.png", caption="Hi")
     kwargs = api_kwargs(payload)
     assert UPLOAD_KEY not in kwargs and kwargs["chat_id"] == 5 and kwargs["caption"] == "Hi"
     assert isinstance(kwargs["photo"], InputFile) and kwargs["photo"].filename == "chart.png"
     assert api_kwargs({"chat_id": 5, "text": "x"}) == {"chat_id": 5, "text": "x"}
     assert (datetime(2027, 3, 22, 8, 0, tzinfo=AMS) - timedelta(hours=1)).tzinfo is AMS
+
+
+def test_the_chart_is_drawn_when_sent_not_in_the_tick_transaction(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Drawing takes a while; the job's transaction (SQLite's write lock) must not wait for it."""
+    drawn: list[str] = []
+    real_draw = charts.weekly_chart
+
+    def draw(texts: charts.ChartTexts, data: charts.ChartData) -> bytes:
+        drawn.append(texts.title)
+        return real_draw(texts, data)
+
+    monkeypatch.setattr(charts, "weekly_chart", draw)
+    insight.ensure_digest(services)
+    move(services, datetime(2027, 3, 22, 8, 0, tzinfo=AMS))
+    assert Tick(services).run_due() == 1
+    assert drawn == [], "no chart drawn while the job ran"
+    photos = [row for row in rows(services) if row.method == "sendPhoto"]
+    assert ["chart" in row.payload[UPLOAD_KEY] for row in photos] == [True, True], "the chart's data, not a PNG"
+    # What the sender does with such a row (in a worker thread): draw it, then upload it.
+    kwargs = api_kwargs(photos[1].payload)
+    assert len(drawn) == 1
+    assert kwargs["photo"].input_file_content.startswith(b"\x89PNG") and kwargs["parse_mode"] == "HTML"
+    assert UPLOAD_KEY not in kwargs
+
+
+def test_a_chart_with_withheld_values_fits_in_json() -> None:
+    """A suppressed value is NaN; JSON (and PostgreSQL) has no NaN, so it travels as null."""
+    import json
+    import math
+
+    texts = charts.ChartTexts(
+        title="T", answers_title="A", requests_title="R", kinds={"good": "Good"}, asked="a", accepted="b", weeks=["1"]
+    )
+    chart = charts.WeeklyChart(
+        texts=texts, data=charts.ChartData(answers={"good": [math.nan]}, asked=[2.0], accepted=[1.0])
+    )
+    back = charts.WeeklyChart.from_json(json.loads(json.dumps(chart.to_json(), allow_nan=False)))
+    assert math.isnan(back.data.answers["good"][0]) and back.texts == texts and list(back.data.asked) == [2.0]

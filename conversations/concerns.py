@@ -1195,8 +1195,8 @@ def urgent_outcome_text(services: Services, person: Person, now: datetime, *, co
         return _("I could not reach a coordinator just now. Please call one of these numbers.")
     if not consented:
         return _(
-            "You have not signed up, so I did not pass on what you wrote. I did tell the coordinators that "
-            "someone here may be in danger, and a coordinator may write to you in this chat."
+            "You have not signed up, so I did not pass on what you wrote. I have told the coordinators that "
+            "someone here may be in danger; a coordinator may write to you in this chat."
         )
     return (
         _("I have passed your message on to the coordinators.")

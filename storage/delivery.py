@@ -260,6 +260,23 @@ def release_claims_of(*, session: Session, names: Sequence[str], now: datetime) 
     return rowcount(inbox) + rowcount(outbox)
 
 
+def inbox_busy(*, session: Session, now: datetime) -> int:
+    """Updates being handled or due to be: not those waiting for a retry later."""
+    return int(
+        session.execute(
+            select(func.count()).where(
+                or_(
+                    col(InboxUpdate.status) == InboxStatus.PROCESSING,
+                    and_(
+                        col(InboxUpdate.status) == InboxStatus.NEW,
+                        or_(col(InboxUpdate.not_before).is_(None), col(InboxUpdate.not_before) <= now),
+                    ),
+                )
+            )
+        ).scalar_one()
+    )
+
+
 def inbox_counts(*, session: Session) -> dict[str, int]:
     rows = session.execute(select(col(InboxUpdate.status), func.count()).group_by(InboxUpdate.status)).all()
     return {str(status): int(count) for status, count in rows}

@@ -99,7 +99,13 @@ class Faults:
         return None
 
 
-_DESCRIPTIONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+_DESCRIPTIONS = {
+    400: "Bad Request: failed on purpose (Sandbox.fail_next)",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 @dataclass(slots=True)

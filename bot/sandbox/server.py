@@ -757,11 +757,12 @@ class Sandbox:
         """Answer the next `count` calls of `method` to this chat with `status`, doing nothing.
 
         500 and 502 are server errors (PTB raises NetworkError), 429 asks to retry after `retry_after`
-        seconds (RetryAfter). Faults queued for the same chat and method are used in order; calls to
+        seconds (RetryAfter), 400 is a refusal Telegram would not change its mind about (BadRequest), for
+        making a handler fail. Faults queued for the same chat and method are used in order; calls to
         other chats and other methods are not affected. `fail_next_pending()` tells what is left.
         """
-        if status not in (429, 500, 502, 503, 504):
-            raise ValueError("fail_next answers 429 or a 5xx")
+        if status not in (400, 429, 500, 502, 503, 504):
+            raise ValueError("fail_next answers 400, 429 or a 5xx")
         if count < 1:
             raise ValueError("count must be at least 1")
         with self.world.lock:

@@ -198,7 +198,7 @@ def test_fail_next_fails_exactly_the_next_calls_to_one_chat(sb: Sandbox) -> None
     assert sb.fail_next_pending() == 1
     assert sb.stats.by_method_status["sendMessage", 500] == 1
     with pytest.raises(ValueError):
-        sb.fail_next(1, 400)
+        sb.fail_next(1, 403)
 
 
 def test_fail_next_count_and_shape(sb: Sandbox) -> None:

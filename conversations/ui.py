@@ -10,7 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.context import HANDLING, BotContext, Handling
@@ -21,6 +28,9 @@ from storage import delivery
 from storage.models import Person
 
 logger = logging.getLogger(__name__)
+
+# What a reply may carry: inline buttons, or the reply keyboard (set or removed).
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 # Callback data is untrusted input: a short prefix, an action and at most a few ids.
 _CALLBACK = re.compile(r"^[a-z]{1,6}(:[A-Za-z0-9_-]{1,24}){1,4}$")
@@ -69,7 +79,7 @@ def queue_reply(
     *,
     chat_id: int,
     text: str,
-    markup: InlineKeyboardMarkup | None = None,
+    markup: Markup | None = None,
     wait: timedelta = timedelta(0),
     **extra: Any,
 ) -> None:
@@ -98,7 +108,7 @@ async def _reliably(
     *,
     chat_id: int,
     text: str,
-    markup: InlineKeyboardMarkup | None,
+    markup: Markup | None,
     **extra: Any,
 ) -> Message | None:
     handling = HANDLING.get()
@@ -122,7 +132,7 @@ async def _reliably(
     return None
 
 
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
+async def reply(update: Update, text: str, markup: Markup | None = None) -> Message | None:
     """Answer in the chat being handled (the one kind of message that need not use the outbox).
 
     Handlers change state first, then reply. So a reply that Telegram cannot take now (429, 5xx, network)
@@ -177,7 +187,7 @@ async def retire_buttons(update: Update) -> None:
         return
 
 
-def markup_json(markup: InlineKeyboardMarkup | None) -> dict[str, Any] | None:
+def markup_json(markup: Markup | None) -> dict[str, Any] | None:
     if markup is None:
         return None
     return json.loads(json.dumps(markup.to_dict()))

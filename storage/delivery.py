@@ -261,16 +261,23 @@ def release_claims_of(*, session: Session, names: Sequence[str], now: datetime) 
 
 
 def inbox_busy(*, session: Session, now: datetime) -> int:
-    """Updates being handled or due to be: not those waiting for a retry later."""
+    """Updates being handled or due to be: not those waiting for a retry later, nor the ones behind them."""
+    retrying = (
+        select(_waiting.update_id)
+        .where(
+            _waiting.chat_id == col(InboxUpdate.chat_id),
+            _waiting.status == InboxStatus.NEW,
+            _waiting.not_before > now,
+            _waiting.update_id <= col(InboxUpdate.update_id),
+        )
+        .correlate(InboxUpdate)
+    )
     return int(
         session.execute(
             select(func.count()).where(
                 or_(
                     col(InboxUpdate.status) == InboxStatus.PROCESSING,
-                    and_(
-                        col(InboxUpdate.status) == InboxStatus.NEW,
-                        or_(col(InboxUpdate.not_before).is_(None), col(InboxUpdate.not_before) <= now),
-                    ),
+                    and_(col(InboxUpdate.status) == InboxStatus.NEW, ~exists(retrying)),
                 )
             )
         ).scalar_one()
@@ -392,10 +399,14 @@ def claim_outbox(
 def claim_by_key(
     *, session: Session, dedupe_key: str, instance: str, now: datetime, lease: timedelta
 ) -> OutboxMessage | None:
-    """Claim one pending row by its dedupe key, to send it at once (nobody else is sending it)."""
+    """Claim one due, pending row by its dedupe key, to send it at once (nobody else is sending it)."""
     claimed = session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.dedupe_key) == dedupe_key, col(OutboxMessage.status) == OutboxStatus.PENDING)
+        .where(
+            col(OutboxMessage.dedupe_key) == dedupe_key,
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
+            col(OutboxMessage.not_before) <= now,
+        )
         .values(status=OutboxStatus.SENDING, claimed_by=instance, claimed_until=now + lease)
         .returning(col(OutboxMessage.id))
     ).scalar_one_or_none()

@@ -18,7 +18,7 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.context import BotContext, Services
-from bot.i18n import N_, _, normalise_language, set_language
+from bot.i18n import N_, normalise_language, set_language
 from bot.logs import event
 from conversations import (
     alerts,
@@ -84,23 +84,16 @@ async def load_person(update: Update, context: BotContext) -> None:
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """Log the failure without contents, tell the person kindly, and let the inbox record it."""
+    """Log the failure without contents and let the inbox record it.
+
+    Nothing is said to the person here: the inbox tries the update again in a moment, and only when it
+    keeps failing tells them (and a coordinator) the truth, through the outbox (conversations.handover).
+    """
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
     logger.error("handler.error update_id=%s error=%s", update_id, type(error).__name__, exc_info=error)
     if update_id is not None:
         context.services.handler_errors[update_id] = f"{type(error).__name__}: {error}"[:500]
-    if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
-        try:
-            await context.bot.send_message(
-                update.effective_chat.id,
-                _(
-                    "Sorry, something went wrong on our side. Nothing you sent is lost. "
-                    "Please try again, or send /help."
-                ),
-            )
-        except Exception:  # the apology itself failing must not hide the first error
-            logger.warning("handler.error_reply_failed update_id=%s", update_id)
 
 
 def register_handlers(application: AnyApplication) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,24 @@ class Services:
     counters: dict[str, int] = field(default_factory=dict)
     # Errors raised while handling an update, by update_id, so the inbox can record them.
     handler_errors: dict[int, str] = field(default_factory=dict)
+    # Sends one committed outbox row at once (the sender's own delivery, so its failures are retried).
+    deliver_now: Callable[[str], Any] | None = None
+    # Called (session=, services=, update_id=, payload=, reason=, now=) when an update is given up on.
+    on_update_failed: Callable[..., None] | None = None
+
+
+@dataclass
+class Handling:
+    """The update being handled, so a reply that fails can be queued to the outbox under its id."""
+
+    update_id: int
+    services: Services
+    replies: int = 0
+    # Once one reply went to the outbox, later ones follow it there, so the person reads them in order.
+    queued: bool = False
+
+
+HANDLING: ContextVar[Handling | None] = ContextVar("waakvlam_handling", default=None)
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -7,6 +7,8 @@ The points, in the order a message passes them (see docs/delivery.md):
 
 - `after_inbox_store`: updates are committed to the inbox, not yet confirmed to Telegram or handled;
 - `before_handle`: an update is claimed for handling (committed `processing`), not yet handled;
+- `after_reply`: a handler's reply to the person reached Telegram, the handler has not finished
+  (for an urgent message: the concern, the alerts and the safety numbers are committed, the numbers sent);
 - `before_send`: an outbox row is committed and claimed by the sender, Telegram not yet called;
 - `after_send`: Telegram accepted the message, its row is not yet marked `sent`.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = frozenset({"after_inbox_store", "before_handle", "before_send", "after_send"})
+POINTS = frozenset({"after_inbox_store", "before_handle", "after_reply", "before_send", "after_send"})
 
 CRASH_AT = os.environ.get("WAAKVLAM_CRASH_AT", "").strip() or None
 if CRASH_AT is not None and CRASH_AT not in POINTS:

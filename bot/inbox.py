@@ -1,5 +1,9 @@
 """Receiving updates: store first, confirm to Telegram second, handle third.
 
+An update whose handler fails is tried again after a pause (a few times, with backoff, newer updates of
+its chat waiting behind it); when it keeps failing, the person and a coordinator are told instead of the
+update being dropped in silence. Replies that Telegram cannot take go to the outbox (conversations.ui).
+
 PTB's own Updater confirms a batch (by asking for the next offset) before the bot has handled it,
 and fails a whole batch when one update does not parse. Here every raw update is written to the
 inbox table before the next getUpdates call confirms it, and each one is parsed on its own: an
@@ -21,10 +25,11 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tim
 from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
-from bot.context import Services
+from bot.context import HANDLING, Handling, Services
 from bot.faults import crash_point
 from bot.logs import event
 from bot.sender import retry_after_seconds
+from domain.instances import retry_delay, should_retry
 from storage import delivery
 from storage.models import InboxStatus
 
@@ -121,9 +126,10 @@ class InboxWorker:
             row = delivery.claim_update(session=session, instance=self.services.instance, now=now, lease=HANDLING_LEASE)
             if row is None:
                 return False
-            update_id, payload = row.update_id, row.payload
-            if row.attempts > MAX_ATTEMPTS:
-                # It took the process down more than once: put it aside so the chat is not stuck.
+            update_id, payload, attempts = row.update_id, row.payload, row.attempts
+            if attempts > MAX_ATTEMPTS:
+                # It took the process down more than once: put it aside so the chat is not stuck, and tell
+                # the person and a coordinator, so it is not dropped in silence.
                 delivery.finish_update(
                     session=session,
                     update_id=update_id,
@@ -131,19 +137,46 @@ class InboxWorker:
                     now=now,
                     error="handling never finished",
                 )
+                self._hand_over(session, update_id, payload, "handling never finished", now)
                 return True
         crash_point("before_handle")
         status, error = await self._handle(update_id, payload)
+        now = self.services.clock.now()
+        settings = self.services.settings
         with self.services.db.session() as session:
-            delivery.finish_update(
-                session=session,
-                update_id=update_id,
-                status=status,
-                now=self.services.clock.now(),
-                error=error,
-            )
+            if status == InboxStatus.FAILED and should_retry(
+                attempts=attempts, max_attempts=settings.inbox_max_attempts
+            ):
+                wait = retry_delay(attempts=attempts, base=timedelta(seconds=settings.inbox_retry_seconds))
+                delivery.retry_update(session=session, update_id=update_id, not_before=now + wait, error=error)
+                event(logger, "inbox.retry", logging.WARNING, update_id=update_id, attempts=attempts, wait=wait.seconds)
+            else:
+                delivery.finish_update(session=session, update_id=update_id, status=status, now=now, error=error)
+                if status == InboxStatus.FAILED:
+                    self._hand_over(session, update_id, payload, error or "failed", now)
         self.handled += 1
         return True
+
+    def _hand_over(self, session: Any, update_id: int, payload: dict[str, Any] | None, reason: str, now: Any) -> None:
+        """Given up on: the person and a coordinator are told (without what was written), in this transaction."""
+        hook = self.services.on_update_failed
+        if hook is None:
+            return
+        try:
+            with session.begin_nested():
+                hook(
+                    session=session,
+                    services=self.services,
+                    update_id=update_id,
+                    payload=payload,
+                    reason=reason,
+                    now=now,
+                )
+        except Exception:
+            logger.exception("inbox.hand_over_failed update_id=%s", update_id)
+            return
+        self.services.outbox_signal.set()
+        event(logger, "inbox.handed_over", logging.WARNING, update_id=update_id)
 
     async def _handle(self, update_id: int, payload: dict[str, Any] | None) -> tuple[InboxStatus, str | None]:
         if not payload:
@@ -154,7 +187,11 @@ class InboxWorker:
             event(logger, "inbox.poison", logging.WARNING, update_id=update_id, error=type(error).__name__)
             return InboxStatus.POISON, f"{type(error).__name__}: {error}"[:500]
         started = time.perf_counter()
-        await self.application.process_update(update)
+        token = HANDLING.set(Handling(update_id=update_id, services=self.services))
+        try:
+            await self.application.process_update(update)
+        finally:
+            HANDLING.reset(token)
         failure = self.services.handler_errors.pop(update_id, None)
         event(
             logger,

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats
@@ -26,8 +27,9 @@ from bot.sender import Sender
 from bot.settings import Settings
 from bot.tick import Tick
 from bot.web import WEBHOOK_PATH, Liveness, build_web_app
-from conversations import alerts, checkins, common, concerns, insight, matching
+from conversations import alerts, checkins, common, concerns, handover, insight, matching
 from domain.clock import Clock, SystemClock
+from domain.instances import is_dead
 from storage import delivery, migrate
 from storage.db import Database
 
@@ -38,6 +40,25 @@ T = TypeVar("T")
 
 def default_instance_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def host_id() -> str:
+    """This host and process namespace: where a process id can be checked."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}|{namespace}"[:200]
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Runtime:
@@ -87,6 +108,8 @@ class Runtime:
         services.jobs.update(concerns.JOBS)
         services.jobs.update(matching.JOBS)
         services.jobs.update(insight.JOBS)
+        services.on_update_failed = handover.failed_update
+        self._register_instance(services)
         common.load_coordinator_group(services)
         insight.ensure_digest(services)
         application = build_application(services)
@@ -106,6 +129,7 @@ class Runtime:
             on_undeliverable=matching.quiet_withdrawals(alerts.on_undeliverable),
             on_migrated=alerts.on_migrated(services),
         )
+        services.deliver_now = self.sender.deliver_now
         if self.run_tick_job and application.job_queue is not None:
             application.job_queue.run_repeating(
                 self._tick_job, interval=self.settings.tick_seconds, first=0.0, name="tick"
@@ -117,6 +141,7 @@ class Runtime:
         if self.run_sender and self.settings.run_sender:
             self._spawn(self.sender.run(self.stop_event), "sender")
             self.liveness.probes["sender"] = lambda: self.sender.alive_at if self.sender else 0.0
+        self._spawn(self._watch_instances(services), "instances")
         if self.run_tick_job:
             self.liveness.probes["tick"] = self._tick_alive_at
         if self.settings.webhook_url:
@@ -135,6 +160,55 @@ class Runtime:
             bot=services.bot_username,
         )
         self.started.set()
+
+    def _register_instance(self, services: Services) -> None:
+        """Before any work: claims left by an earlier run of this name, or by dead processes, end now."""
+        now = services.clock.now()
+        with services.db.session() as session:
+            released = delivery.register_instance(
+                session=session, name=services.instance, host=host_id(), pid=os.getpid(), now=now
+            )
+        released += self._forget_dead(services)
+        if released:
+            event(logger, "runtime.took_over_claims", logging.WARNING, claims=released)
+
+    def _forget_dead(self, services: Services) -> int:
+        settings = services.settings
+        now = services.clock.now()
+        here = host_id()
+        with services.db.session() as session:
+            dead = [
+                row.name
+                for row in delivery.other_instances(session=session, name=services.instance)
+                if is_dead(
+                    beat_at=row.beat_at,
+                    now=now,
+                    dead_after=timedelta(seconds=settings.instance_dead_after_seconds),
+                    same_host=row.host == here,
+                    pid_alive=pid_alive(row.pid) if row.host == here else None,
+                )
+            ]
+            released = delivery.forget_instances(session=session, names=dead, now=now)
+        if dead:
+            event(logger, "runtime.dead_instances", logging.WARNING, count=len(dead), claims=released)
+            if self.worker is not None:
+                self.worker.wake.set()
+            services.outbox_signal.set()
+        return released
+
+    async def _watch_instances(self, services: Services) -> None:
+        """Say this instance is alive, and end the claims of instances that are not."""
+        while not self.stop_event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=services.settings.instance_heartbeat_seconds)
+            if self.stop_event.is_set():
+                return
+            try:
+                with services.db.session() as session:
+                    delivery.beat(session=session, name=services.instance, now=services.clock.now())
+                self._forget_dead(services)
+            except Exception:  # a database hiccup: try again at the next beat
+                logger.exception("runtime.heartbeat_failed")
 
     def _tick_alive_at(self) -> float:
         # Before its first run the tick counts as alive from the start.
@@ -215,6 +289,10 @@ class Runtime:
             with contextlib.suppress(Exception):
                 await self.application.shutdown()
         if self.services is not None:
+            with contextlib.suppress(Exception), self.services.db.session() as session:
+                delivery.forget_instances(
+                    session=session, names=[self.services.instance], now=self.services.clock.now()
+                )
             self.services.db.dispose()
         event(logger, "runtime.stopped")
 

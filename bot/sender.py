@@ -37,7 +37,7 @@ from bot.faults import crash_point
 from bot.logs import event
 from domain.ratelimit import Booking, FloodSchedule, Limits
 from storage import delivery
-from storage.models import OutboxMessage
+from storage.models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
 
@@ -236,6 +236,30 @@ class Sender:
             await asyncio.gather(*tasks)
         self._paced = {chat: ready for chat, ready in self._paced.items() if ready > time.monotonic()}
         return len(tasks)
+
+    async def deliver_now(self, dedupe_key: str) -> bool:
+        """Send one committed row at once (a reply that must not be lost); true when Telegram has it.
+
+        The row is claimed like any other, so it is sent once; if Telegram refuses it for now, it stays in
+        the outbox with its retry time and the sender delivers it later.
+        """
+        with self.services.db.session() as session:
+            row = delivery.claim_by_key(
+                session=session,
+                dedupe_key=dedupe_key,
+                instance=self.services.instance,
+                now=self.services.clock.now(),
+                lease=CLAIM_LEASE,
+            )
+        if row is None or row.id is None:
+            return False
+        await self._deliver(row)
+        with self.services.db.session() as session:
+            sent = delivery.outbox_status(session=session, message_id=row.id) == OutboxStatus.SENT
+        if sent:
+            crash_point("after_reply")
+        self.services.outbox_signal.set()
+        return sent
 
     def next_paced_wait(self) -> float | None:
         """Seconds until a chat held back by pacing may receive again."""

@@ -157,9 +157,7 @@ class Settings(BaseSettings):
         default=True, description="Send every coordinator a weekly picture on Monday morning."
     )
     insight_digest_at: time = Field(default=time(8, 0), description="Local time of the Monday digest.")
-    insight_digest_weeks: int = Field(
-        default=8, ge=1, le=26, description="Weeks shown in the digest's chart."
-    )
+    insight_digest_weeks: int = Field(default=8, ge=1, le=26, description="Weeks shown in the digest's chart.")
     insight_min_count: int = Field(
         default=5,
         ge=2,
@@ -167,7 +165,31 @@ class Settings(BaseSettings):
         "as '<5'), and leave out medians, shares and sums based on fewer cases.",
     )
     log_level: str = Field(default="INFO", description="Logging level.")
-    instance_id: str | None = Field(default=None, description="Name of this instance in logs and leases.")
+    instance_id: str | None = Field(
+        default=None,
+        description="Name of this instance in logs and leases (default: host name and process id). Two running "
+        "processes must never share one: a process that starts under a name ends the claims of that name at once.",
+    )
+    instance_heartbeat_seconds: float = Field(
+        default=5.0, gt=0, description="How often an instance records that it is alive."
+    )
+    instance_dead_after_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="An instance that has not recorded that it is alive for this long is dead: its claims on "
+        "updates and messages end at once (on the same host, a process that is gone is dead at once).",
+    )
+    inbox_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="How often an update whose handler failed is tried; after that the person and a coordinator "
+        "are told.",
+    )
+    inbox_retry_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Wait before a failed update is tried again; each further try waits four times longer.",
+    )
 
     @field_validator("bot_admin_ids", mode="before")
     @classmethod

@@ -36,6 +36,7 @@ from bot.i18n import (
     N_,
     _,
     current_language,
+    directed,
     format_when,
     h,
     hi,
@@ -54,6 +55,7 @@ from conversations.ui import (
     markup_json,
     parse_callback,
     reply,
+    reply_to_message,
     retire_buttons,
 )
 from domain import escalation as rules
@@ -402,7 +404,16 @@ def concern_card(
     """The alert a coordinator reads: what happened, about whom, and where the messages are."""
     family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
     raiser = people.get_person(session=session, person_id=concern.raised_by_id) if concern.raised_by_id else None
+    # Someone who never consented: the alert says only what is needed to answer them (docs/safety.md).
+    unconsented = family is None and raiser is not None and raiser.consent_at is None
     with use_language(language):
+        if concern.urgent and unconsented:
+            head = _(
+                "🚨 <b>URGENT</b>: someone who has not signed up wrote a message that suggests danger. "
+                "They were shown the emergency numbers. What they wrote is not passed on: they gave no consent. "
+                "Please act now: reply to this message to write to them; your reply goes to them."
+            )
+            return head
         if concern.urgent:
             head = _("🚨 <b>URGENT</b>: {name} sent a message that suggests danger. Please act now.").format(
                 name=hi(name_of(family or raiser))
@@ -1570,8 +1581,109 @@ class UrgentScreen(MessageHandler[BotContext, None]):
         return None if is_coordinator(person) else result
 
 
+def safety_key(chat_id: int, message_id: int) -> str:
+    """The dedupe key of the safety answer to one message: a re-run of its handler sends nothing twice."""
+    return f"safety:{chat_id}:{message_id}"
+
+
+def urgent_outcome_text(
+    services: Services, person: Person, now: datetime, *, consented: bool, alerted: bool, waiting: bool = False
+) -> str:
+    """What the person is told after the numbers: only what happened."""
+    if waiting and consented:
+        return _(
+            "No coordinator is available through the bot yet. Your message is kept and will reach the first "
+            "coordinator who is. Please call the numbers above if you or someone else is in danger."
+        )
+    if not alerted:
+        return _("I could not reach a coordinator just now. Please call one of these numbers.")
+    if not consented:
+        return _(
+            "You have not signed up, so I did not pass on what you wrote. I have told the coordinators that "
+            "someone here may be in danger; a coordinator may write to you in this chat."
+        )
+    return (
+        _("I have passed your message on to the coordinators.")
+        + " "
+        + when_seen_text(services, person, now, urgent=True)
+    )
+
+
+def record_urgent(
+    *,
+    session: Session,
+    services: Services,
+    sender: Person,
+    chat_id: int,
+    message_id: int,
+    categories: Sequence[UrgentCategory],
+    category: str | None,
+    written_in: str | None,
+    now: datetime,
+) -> str:
+    """Concern, alerts and the safety answer, in one transaction; returns the answer's outbox key.
+
+    Nothing is sent before this commits, so a failing Telegram cannot lose the alert. Someone who did not
+    consent gets the numbers and the coordinators an alert without what they wrote (see docs/safety.md).
+    """
+    key = safety_key(chat_id, message_id)
+    if delivery.outbox_status_by_key(session=session, dedupe_key=key) is not None:
+        return key  # handled before (the process died after committing): nothing twice
+    consented = sender.consent_at is not None
+    family = sender if sender.role == Role.FAMILY and consented else None
+    concern, new = raise_concern(
+        session=session, services=services, family=family, raised_by=sender, source="urgent", now=now, urgent=True
+    )
+    assert concern.id is not None
+    alerted = bool(care.notified_ids(session=session, concern_id=concern.id))
+    if consented:
+        relay_in(
+            session=session,
+            services=services,
+            sender=sender,
+            concern=concern,
+            from_chat_id=chat_id,
+            message_id=message_id,
+            now=now,
+            after_card=new,
+            written_in=written_in,
+        )
+    people.audit(
+        session=session,
+        actor_id=sender.id,
+        action="urgent_detected",
+        subject_id=family.id if family else sender.id,
+        now=now,
+        concern=concern.id,
+        category=category,
+        consented=consented,
+        alerted=alerted,
+    )
+    lines = [
+        _("I am a bot, so I cannot help you myself. Please call now if you or someone else is in danger:"),
+        safety_numbers_text(categories),
+        urgent_outcome_text(
+            services, sender, now, consented=consented, alerted=alerted, waiting=is_waiting(concern)
+        ),
+    ]
+    delivery.enqueue(
+        session=session,
+        dedupe_key=key,
+        chat_id=chat_id,
+        person_id=sender.id,
+        payload=text_payload(chat_id, directed("\n\n".join(lines), sender.language)),
+        now=now,
+        purpose="safety",
+    )
+    return key
+
+
 async def urgent_message(update: Update, context: BotContext) -> None:
-    """Danger in a message: the safety numbers at once, then every coordinator alerted with the message."""
+    """Danger in a message: the safety numbers at once, and every coordinator alerted.
+
+    The concern, the coordinators' alerts and the safety answer are committed together first; then the
+    answer is sent at once through the outbox (so if Telegram fails, the sender retries it).
+    """
     person = context.person
     message = update.effective_message
     chat = update.effective_chat
@@ -1581,57 +1693,35 @@ async def urgent_message(update: Update, context: BotContext) -> None:
         return
     match = detect_urgent(message.text or message.caption or "")
     categories = sorted(match.categories) if match else []
+    category = str(match.category) if match else None
     now = context.now()
     services = context.services
-    # The safety answer comes first, before anything that could fail.
-    lines = [
-        _("I am a bot, so I cannot help you myself. Please call now if you or someone else is in danger:"),
-        safety_numbers_text(categories),
-    ]
-    await reply(update, "\n\n".join(lines))
-    if person is None or person.id is None:
+    if person is None or person.id is None:  # pragma: no cover - load_person makes one in private chats
+        await reply(
+            update,
+            _("I am a bot, so I cannot help you myself. Please call now if you or someone else is in danger:")
+            + "\n\n"
+            + safety_numbers_text(categories),
+        )
         return
     with context.session() as session:
         fresh = people.get_person(session=session, person_id=person.id)
         assert fresh is not None
-        family = fresh if fresh.role == Role.FAMILY and fresh.consent_at is not None else None
-        concern, new = raise_concern(
-            session=session, services=services, family=family, raised_by=fresh, source="urgent", now=now, urgent=True
-        )
-        relay_in(
+        key = record_urgent(
             session=session,
             services=services,
             sender=fresh,
-            concern=concern,
-            from_chat_id=chat.id,
+            chat_id=chat.id,
             message_id=message.message_id,
-            now=now,
-            after_card=new,
+            categories=categories,
+            category=category,
             written_in=detect_language(message.text or message.caption),
-        )
-        people.audit(
-            session=session,
-            actor_id=fresh.id,
-            action="urgent_detected",
-            subject_id=family.id if family else fresh.id,
             now=now,
-            concern=concern.id,
-            category=str(match.category) if match else None,
         )
-        waiting = is_waiting(concern)
-        seen = when_seen_text(services, fresh, now, urgent=True)
+    event(logger, "urgent.detected", person_id=person.id, category=category)
+    if services.deliver_now is not None:
+        await services.deliver_now(key)
     services.outbox_signal.set()
-    event(logger, "urgent.detected", person_id=person.id, category=str(match.category) if match else None)
-    if waiting:
-        await reply(
-            update,
-            _(
-                "No coordinator is available through the bot yet. Your message is kept and will reach the first "
-                "coordinator who is. Please call the numbers above if you or someone else is in danger."
-            ),
-        )
-        return
-    await reply(update, _("I have passed your message on to the coordinators.") + " " + seen)
 
 
 # --- talk dialogue --------------------------------------------------------------------------------
@@ -1931,9 +2021,9 @@ async def coordinator_reply(update: Update, context: BotContext) -> bool:
     context.services.outbox_signal.set()
     if sent:
         # Only queued: if Telegram refuses it, "✗ Not delivered" follows (report_undelivered).
-        await message.reply_text(_("✓ On its way to {name}.").format(name=hi(name)))
+        await reply_to_message(update, _("✓ On its way to {name}.").format(name=hi(name)))
     else:
-        await message.reply_text(not_reached_text(name))
+        await reply_to_message(update, not_reached_text(name))
     return True
 
 
@@ -2060,9 +2150,7 @@ async def take_command(update: Update, context: BotContext) -> None:
 
 
 async def reply_in_thread(update: Update, text: str) -> None:
-    message = update.effective_message
-    if message is not None:
-        await message.reply_text(text)
+    await reply_to_message(update, text)
 
 
 # --- the sender's side: forum topics and relay links ----------------------------------------------

@@ -290,9 +290,7 @@ async def prompt_phone(update: Update, context: BotContext) -> None:
         one_time_keyboard=True,
         resize_keyboard=True,
     )
-    await chat.send_message(
-        _("May the volunteer who accepts also see your phone number, to call you if needed?"), reply_markup=markup
-    )
+    await reply(update, _("May the volunteer who accepts also see your phone number, to call you if needed?"), markup)
 
 
 async def prompt_note(update: Update, context: BotContext) -> None:
@@ -599,12 +597,11 @@ async def phone(update: Update, context: BotContext) -> str | None:
         await reply(update, _("Please share your own number with the button, or tap No, thank you."))
         return STAY
     context.dialogue["phone"] = number or None
-    chat = update.effective_chat
-    if chat is not None:
-        await chat.send_message(
-            _("Thank you, the number is shared only with the volunteer who accepts.") if number else _("All right."),
-            reply_markup=ReplyKeyboardRemove(),
-        )
+    await reply(
+        update,
+        _("Thank you, the number is shared only with the volunteer who accepts.") if number else _("All right."),
+        ReplyKeyboardRemove(),
+    )
     return await advance(update, context)
 
 

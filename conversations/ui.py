@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
-from bot.context import BotContext
+from bot.context import HANDLING, BotContext, Handling
+from bot.faults import crash_point
 from bot.i18n import directed, use_language
+from bot.logs import event
 from storage import delivery
 from storage.models import Person
+
+logger = logging.getLogger(__name__)
+
+# What a reply may carry: inline buttons, or the reply keyboard (set or removed).
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 # Callback data is untrusted input: a short prefix, an action and at most a few ids.
 _CALLBACK = re.compile(r"^[a-z]{1,6}(:[A-Za-z0-9_-]{1,24}){1,4}$")
@@ -53,19 +69,109 @@ def column(buttons: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
     return keyboard([[button] for button in buttons])
 
 
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> Message | None:
-    """Answer in the chat being handled (the one kind of message that need not use the outbox)."""
+def retriable(error: BaseException) -> bool:
+    """Telegram may take the call later: a 429, a 5xx, a timeout or a dropped connection (not a 400)."""
+    return isinstance(error, RetryAfter) or (isinstance(error, NetworkError) and not isinstance(error, BadRequest))
+
+
+def queue_reply(
+    handling: Handling,
+    *,
+    chat_id: int,
+    text: str,
+    markup: Markup | None = None,
+    wait: timedelta = timedelta(0),
+    **extra: Any,
+) -> None:
+    """Give a reply to the outbox, which retries it; keyed by update and order, so a re-run adds nothing."""
+    handling.queued = True
+    payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML", **extra}
+    if markup is not None:
+        payload["reply_markup"] = markup_json(markup)
+    services = handling.services
+    now = services.clock.now()
+    with services.db.session() as session:
+        delivery.enqueue(
+            session=session,
+            dedupe_key=f"reply:{handling.update_id}:{handling.replies}",
+            chat_id=chat_id,
+            payload=payload,
+            now=now,
+            purpose="reply",
+            not_before=now + wait,
+        )
+    services.outbox_signal.set()
+
+
+async def _reliably(
+    send: Callable[[], Awaitable[Message]],
+    *,
+    chat_id: int,
+    text: str,
+    markup: Markup | None,
+    **extra: Any,
+) -> Message | None:
+    handling = HANDLING.get()
+    if handling is None:
+        return await send()
+    handling.replies += 1
+    if not handling.queued:
+        try:
+            message = await send()
+        except Exception as error:
+            if not retriable(error):
+                raise
+            wait = error.retry_after if isinstance(error, RetryAfter) else 1
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            event(logger, "reply.queued", logging.WARNING, update_id=handling.update_id, error=type(error).__name__)
+            queue_reply(handling, chat_id=chat_id, text=text, markup=markup, wait=timedelta(seconds=seconds), **extra)
+            return None
+        crash_point("after_reply")
+        return message
+    queue_reply(handling, chat_id=chat_id, text=text, markup=markup, **extra)
+    return None
+
+
+async def reply(update: Update, text: str, markup: Markup | None = None) -> Message | None:
+    """Answer in the chat being handled (the one kind of message that need not use the outbox).
+
+    Handlers change state first, then reply. So a reply that Telegram cannot take now (429, 5xx, network)
+    must not undo or hide what was done: it goes to the outbox and is delivered later, and the handler
+    carries on. Returns the message, or None when it was queued.
+    """
     chat = update.effective_chat
     if chat is None:
         return None
-    return await chat.send_message(directed(text), reply_markup=markup)
+    text = directed(text)
+    return await _reliably(
+        lambda: chat.send_message(text, reply_markup=markup), chat_id=chat.id, text=text, markup=markup
+    )
+
+
+async def reply_to_message(update: Update, text: str) -> Message | None:
+    """Answer the message being handled as a reply to it (in its forum topic), as reliably as `reply`."""
+    message = update.effective_message
+    if message is None:
+        return None
+    extra: dict[str, Any] = {
+        "reply_parameters": {"message_id": message.message_id, "allow_sending_without_reply": True}
+    }
+    if message.is_topic_message and message.message_thread_id is not None:
+        extra["message_thread_id"] = message.message_thread_id
+    return await _reliably(lambda: message.reply_text(text), chat_id=message.chat_id, text=text, markup=None, **extra)
 
 
 async def answer_button(update: Update, text: str | None = None) -> None:
     """Stop the button's spinner; a stale or forged button gets a short explanation."""
     query = update.callback_query
     if query is not None:
-        await query.answer(text[:200] if text else None)
+        try:
+            await query.answer(text[:200] if text else None)
+        except Exception as error:
+            # Only the spinner and a short hint are lost; what the button does must still happen.
+            if not retriable(error):
+                raise
+            event(logger, "button.answer_failed", logging.WARNING, error=type(error).__name__)
 
 
 async def retire_buttons(update: Update) -> None:
@@ -81,7 +187,7 @@ async def retire_buttons(update: Update) -> None:
         return
 
 
-def markup_json(markup: InlineKeyboardMarkup | None) -> dict[str, Any] | None:
+def markup_json(markup: Markup | None) -> dict[str, Any] | None:
     if markup is None:
         return None
     return json.loads(json.dumps(markup.to_dict()))

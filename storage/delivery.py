@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from storage.db import rowcount
 from storage.models import (
+    BotInstance,
     InboxStatus,
     InboxUpdate,
     JobStatus,
@@ -131,7 +132,10 @@ def claim_update(*, session: Session, instance: str, now: datetime, lease: timed
         select(_waiting.update_id)
         .where(
             or_(
-                _waiting.status == InboxStatus.NEW,
+                and_(
+                    _waiting.status == InboxStatus.NEW,
+                    or_(_waiting.not_before.is_(None), _waiting.not_before <= now),
+                ),
                 and_(_waiting.status == InboxStatus.PROCESSING, _waiting.claimed_until <= now),
             ),
             or_(_waiting.chat_id.is_(None), ~exists(older_or_busy)),
@@ -172,6 +176,112 @@ def finish_update(
     if status == InboxStatus.DONE:
         values["payload"] = None
     session.execute(update(InboxUpdate).where(col(InboxUpdate.update_id) == update_id).values(**values))
+
+
+def retry_update(*, session: Session, update_id: int, not_before: datetime, error: str | None) -> None:
+    """A handler failed: wait, then handle the update again (newer updates of its chat wait behind it)."""
+    session.execute(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.update_id) == update_id)
+        .values(status=InboxStatus.NEW, not_before=not_before, claimed_until=None, error=error)
+    )
+
+
+def sender_of(raw_update: dict[str, Any] | None) -> tuple[int | None, str | None]:
+    """Who sent an update (user id) and the type of its chat, for telling them when it cannot be handled."""
+    for key, value in (raw_update or {}).items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        sender = value.get("from") or value.get("user")
+        chat = value.get("chat") or (value.get("message") or {}).get("chat")
+        user_id = int(sender["id"]) if isinstance(sender, dict) and _is_bigint(sender.get("id")) else None
+        chat_type = chat.get("type") if isinstance(chat, dict) and isinstance(chat.get("type"), str) else None
+        if user_id is not None:
+            return user_id, chat_type
+    return None, None
+
+
+# --- instances ------------------------------------------------------------------------------------
+
+
+def register_instance(*, session: Session, name: str, host: str, pid: int, now: datetime) -> int:
+    """This process starts under `name`. A row of that name is an earlier, dead run: its claims end now.
+
+    Returns how many claims were given back. Two live processes must never share a name.
+    """
+    released = release_claims_of(session=session, names=[name], now=now)
+    statement = _insert(session, BotInstance).values(name=name, host=host, pid=pid, started_at=now, beat_at=now)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"], set_={"host": host, "pid": pid, "started_at": now, "beat_at": now}
+    )
+    session.execute(statement)
+    return released
+
+
+def beat(*, session: Session, name: str, now: datetime) -> None:
+    session.execute(update(BotInstance).where(col(BotInstance.name) == name).values(beat_at=now))
+
+
+def other_instances(*, session: Session, name: str) -> list[BotInstance]:
+    return list(session.execute(select(BotInstance).where(col(BotInstance.name) != name)).scalars())
+
+
+def forget_instances(*, session: Session, names: Sequence[str], now: datetime) -> int:
+    """Dead instances: give back what they had claimed, and forget them. Returns the claims given back."""
+    if not names:
+        return 0
+    released = release_claims_of(session=session, names=names, now=now)
+    session.execute(
+        BotInstance.__table__.delete().where(col(BotInstance.name).in_(list(names)))  # type: ignore[attr-defined]
+    )
+    return released
+
+
+def release_claims_of(*, session: Session, names: Sequence[str], now: datetime) -> int:
+    """End the inbox and outbox claims and the leases of dead instances, so others take over at once.
+
+    The same as their leases running out, only sooner: an update is handled again, a message being sent
+    is sent again (it may have reached Telegram just before the process died, see docs/delivery.md).
+    """
+    holders = list(names)
+    inbox = session.execute(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.status) == InboxStatus.PROCESSING, col(InboxUpdate.claimed_by).in_(holders))
+        .values(claimed_until=now)
+    )
+    outbox = session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.claimed_by).in_(holders))
+        .values(status=OutboxStatus.PENDING, claimed_until=None, claimed_by=None)
+    )
+    session.execute(
+        Lease.__table__.delete().where(col(Lease.holder).in_(holders))  # type: ignore[attr-defined]
+    )
+    return rowcount(inbox) + rowcount(outbox)
+
+
+def inbox_busy(*, session: Session, now: datetime) -> int:
+    """Updates being handled or due to be: not those waiting for a retry later, nor the ones behind them."""
+    retrying = (
+        select(_waiting.update_id)
+        .where(
+            _waiting.chat_id == col(InboxUpdate.chat_id),
+            _waiting.status == InboxStatus.NEW,
+            _waiting.not_before > now,
+            _waiting.update_id <= col(InboxUpdate.update_id),
+        )
+        .correlate(InboxUpdate)
+    )
+    return int(
+        session.execute(
+            select(func.count()).where(
+                or_(
+                    col(InboxUpdate.status) == InboxStatus.PROCESSING,
+                    and_(col(InboxUpdate.status) == InboxStatus.NEW, ~exists(retrying)),
+                )
+            )
+        ).scalar_one()
+    )
 
 
 def inbox_counts(*, session: Session) -> dict[str, int]:
@@ -284,6 +394,37 @@ def claim_outbox(
         .execution_options(populate_existing=True)
     ).scalars()
     return list(rows)
+
+
+def claim_by_key(
+    *, session: Session, dedupe_key: str, instance: str, now: datetime, lease: timedelta
+) -> OutboxMessage | None:
+    """Claim one due, pending row by its dedupe key, to send it at once (nobody else is sending it)."""
+    claimed = session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.dedupe_key) == dedupe_key,
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
+            col(OutboxMessage.not_before) <= now,
+        )
+        .values(status=OutboxStatus.SENDING, claimed_by=instance, claimed_until=now + lease)
+        .returning(col(OutboxMessage.id))
+    ).scalar_one_or_none()
+    if claimed is None:
+        return None
+    return session.get(OutboxMessage, claimed, populate_existing=True)
+
+
+def outbox_status(*, session: Session, message_id: int) -> str | None:
+    return session.execute(
+        select(col(OutboxMessage.status)).where(col(OutboxMessage.id) == message_id)
+    ).scalar_one_or_none()
+
+
+def outbox_status_by_key(*, session: Session, dedupe_key: str) -> str | None:
+    return session.execute(
+        select(col(OutboxMessage.status)).where(col(OutboxMessage.dedupe_key) == dedupe_key)
+    ).scalar_one_or_none()
 
 
 def release_claims(*, session: Session, message_ids: Sequence[int]) -> None:

@@ -301,6 +301,8 @@ class InboxUpdate(SQLModel, table=True):
     attempts: int = 0
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A failed update waits until then before it is handled again (None: at once).
+    not_before: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=500)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     handled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -356,6 +358,17 @@ class ScheduledJob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=300)
+
+
+class BotInstance(SQLModel, table=True):
+    """A running bot process, so the others can tell when its claims belong to a dead one."""
+
+    name: str = Field(max_length=64, primary_key=True)
+    # Host name and process namespace, and the process id: a process on the same host can check the pid.
+    host: str = Field(max_length=200)
+    pid: int
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    beat_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Lease(SQLModel, table=True):

@@ -97,3 +97,33 @@ class Faults:
         if roll < self.server_error_rate:
             return 500 if self.rng.random() < 0.5 else 502
         return None
+
+
+_DESCRIPTIONS = {
+    400: "Bad Request: failed on purpose (Sandbox.fail_next)",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+@dataclass(slots=True)
+class OneShotFault:
+    """`Sandbox.fail_next`: the next `count` calls of `method` to `chat_id` fail with `status`."""
+
+    chat_id: int
+    method: str
+    status: int
+    retry_after: int
+    count: int
+
+    def answer(self) -> dict[str, object]:
+        if self.status == 429:
+            return {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {self.retry_after}",
+                "parameters": {"retry_after": self.retry_after},
+            }
+        return {"ok": False, "error_code": self.status, "description": _DESCRIPTIONS.get(self.status, "Server Error")}

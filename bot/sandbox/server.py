@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.sandbox.limits import Fault, Faults, FloodLimits
+from bot.sandbox.limits import Fault, Faults, FloodLimits, OneShotFault
 from bot.sandbox.people import SimGroup, SimUser
 from bot.sandbox.spec import Spec, SpecError, UploadedFile, load_spec
 from bot.sandbox.world import JSON, ApiError, ChatMessage, World
@@ -170,6 +170,7 @@ class Sandbox:
         self._stats = Stats()
         self._flood: FloodLimits | None = None
         self._faults: Faults | None = None
+        self._one_shot: list[OneShotFault] = []
         self._users: dict[int, SimUser] = {}
         self._groups: dict[int, SimGroup] = {}
         self._app = Starlette(
@@ -484,6 +485,10 @@ class Sandbox:
         key = spec.name.lower()
         flood = self._flood if _is_sending(key) else None
         chat_id = params.get("chat_id")
+        one_shot = self._take_one_shot(key, chat_id)
+        if one_shot is not None:
+            self._stats.faults[f"next:{one_shot.status}"] += 1
+            return spec.name, params, one_shot.status, one_shot.answer()
         flood_chat = chat_id if isinstance(chat_id, int) else None
         if flood is not None:
             wait = flood.retry_after(flood_chat, now)
@@ -745,6 +750,45 @@ class Sandbox:
                 self._flood = None
             else:
                 self._flood = FloodLimits(global_per_second, per_chat_per_second, per_group_per_minute, scale)
+
+    def fail_next(
+        self,
+        chat_id: int,
+        status: int = 500,
+        *,
+        retry_after: int = 1,
+        method: str = "sendMessage",
+        count: int = 1,
+    ) -> None:
+        """Answer the next `count` calls of `method` to this chat with `status`, doing nothing.
+
+        500 and 502 are server errors (PTB raises NetworkError), 429 asks to retry after `retry_after`
+        seconds (RetryAfter), 400 is a refusal Telegram would not change its mind about (BadRequest), for
+        making a handler fail. Faults queued for the same chat and method are used in order; calls to
+        other chats and other methods are not affected. `fail_next_pending()` tells what is left.
+        """
+        if status not in (400, 429, 500, 502, 503, 504):
+            raise ValueError("fail_next answers 400, 429 or a 5xx")
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self.world.lock:
+            self._one_shot.append(OneShotFault(int(chat_id), method.lower(), status, retry_after, count))
+
+    def fail_next_pending(self) -> int:
+        """How many one-shot failures are still waiting for their call."""
+        with self.world.lock:
+            return sum(fault.count for fault in self._one_shot)
+
+    def _take_one_shot(self, method: str, chat_id: Any) -> OneShotFault | None:
+        if not self._one_shot or not isinstance(chat_id, int):
+            return None
+        for fault in self._one_shot:
+            if fault.chat_id == chat_id and fault.method == method:
+                fault.count -= 1
+                if fault.count <= 0:
+                    self._one_shot.remove(fault)
+                return fault
+        return None
 
     def set_faults(
         self,

@@ -61,7 +61,8 @@ def test_bad_updates_in_a_batch_are_put_aside_and_the_good_ones_handled(
     assert len(sandbox.pending_updates()) == 2 * len(BAD) + 1  # one getUpdates batch
 
     port = _free_port()
-    bot = bots.start(http_port=port)
+    # Short pauses between the tries of an update whose handler fails (2 s, then 8 s as shipped).
+    bot = bots.start(http_port=port, inbox_retry_seconds=0.2)
     for user_id in good:
         wait_until(lambda user_id=user_id: len(texts(sandbox, user_id)) >= 2, 15, f"replies to {user_id}")
     wait_until(lambda: all(row.status in ("done", "poison", "failed") for row in store.inbox().values()), 10, "inbox")
@@ -71,6 +72,8 @@ def test_bad_updates_in_a_batch_are_put_aside_and_the_good_ones_handled(
         assert row.status == status, (update_id, row.status, row.error)
         assert row.error, "the error is kept with the update"
         assert row.payload is not None, "a bad update is kept aside whole, for someone to look at"
+        if status == "failed":
+            assert row.attempts == 3, "a failing handler is tried again before the update is given up on"
     assert {inbox[update_id].status for update_id in inbox if update_id not in bad} == {InboxStatus.DONE}
     assert all(len(texts(sandbox, user_id)) == 2 for user_id in good)
 

@@ -168,3 +168,45 @@ def test_faults_spare_get_updates_unless_asked(sb: Sandbox) -> None:
     assert HTTP.post(url).status_code == 200
     sb.set_faults(server_error_rate=1.0, include_get_updates=True)
     assert HTTP.post(url).status_code in (500, 502)
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+def test_fail_next_fails_exactly_the_next_calls_to_one_chat(sb: Sandbox) -> None:
+    sb.user(1, "A")
+    sb.user(2, "B")
+    sb.fail_next(1, 500)
+    sb.fail_next(1, 429, retry_after=7)
+    sb.fail_next(2, 502, method="copyMessage")
+    assert sb.fail_next_pending() == 3
+
+    async def calls(bot: Bot) -> list[object]:
+        outcomes: list[object] = []
+        for chat in (2, 1, 1, 1):
+            try:
+                await bot.send_message(chat, "hoi")
+                outcomes.append("sent")
+            except (NetworkError, RetryAfter) as error:
+                outcomes.append(error)
+        return outcomes
+
+    other_chat, first, second, third = with_bot(sb, calls)
+    assert other_chat == "sent", "another chat, and another method's fault, are not touched"
+    assert isinstance(first, NetworkError) and not isinstance(first, RetryAfter)
+    assert isinstance(second, RetryAfter) and "Retry in 7 seconds" in str(second)
+    assert third == "sent", "one shot each: the third call goes through"
+    assert [m.text for m in sb.delivered(1)] == ["hoi"], "a failed call does nothing"
+    assert sb.fail_next_pending() == 1
+    assert sb.stats.by_method_status["sendMessage", 500] == 1
+    with pytest.raises(ValueError):
+        sb.fail_next(1, 403)
+
+
+def test_fail_next_count_and_shape(sb: Sandbox) -> None:
+    sb.user(1, "A")
+    sb.fail_next(1, 502, count=2)
+    assert raw_call(sb, "sendMessage", chat_id=1, text="a") == (
+        502,
+        {"ok": False, "error_code": 502, "description": "Bad Gateway"},
+    )
+    assert raw_call(sb, "sendMessage", chat_id=1, text="b")[0] == 502
+    assert raw_call(sb, "sendMessage", chat_id=1, text="c")[0] == 200

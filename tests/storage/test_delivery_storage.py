@@ -195,3 +195,49 @@ def test_only_one_holder_of_a_lease_until_it_expires(db: Database, clock: FakeCl
         assert delivery.acquire_lease(
             session=session, name="sender", holder="b", now=now + duration * 2, duration=duration
         )
+
+
+def test_a_failed_update_waits_for_its_retry_and_holds_back_its_chat(db: Database, clock: FakeClock) -> None:
+    now = clock.now()
+    updates = [
+        {"update_id": 20, "message": {"chat": {"id": 3}, "text": "a"}},
+        {"update_id": 21, "message": {"chat": {"id": 3}, "text": "b"}},
+    ]
+    with db.session() as session:
+        delivery.store_updates(session=session, raw_updates=updates, now=now)
+        claimed = delivery.claim_update(session=session, instance="a", now=now, lease=LEASE)
+        assert claimed is not None and claimed.update_id == 20
+        delivery.retry_update(session=session, update_id=20, not_before=now + timedelta(seconds=2), error="boom")
+    with db.session() as session:
+        assert delivery.claim_update(session=session, instance="a", now=now, lease=LEASE) is None, "21 waits behind 20"
+        assert delivery.inbox_busy(session=session, now=now) == 0
+    later = now + timedelta(seconds=2)
+    with db.session() as session:
+        again = delivery.claim_update(session=session, instance="a", now=later, lease=LEASE)
+        assert again is not None and (again.update_id, again.attempts) == (20, 2)
+
+
+def test_a_restart_under_the_same_name_or_a_dead_instance_ends_its_claims(db: Database, clock: FakeClock) -> None:
+    now = clock.now()
+    with db.session() as session:
+        delivery.register_instance(session=session, name="a", host="h", pid=1, now=now)
+        delivery.register_instance(session=session, name="b", host="h", pid=2, now=now)
+        delivery.store_updates(
+            session=session, raw_updates=[{"update_id": 30, "message": {"chat": {"id": 4}, "text": "a"}}], now=now
+        )
+        assert delivery.claim_update(session=session, instance="a", now=now, lease=LEASE) is not None
+        delivery.enqueue(session=session, dedupe_key="k:b", chat_id=4, payload={"chat_id": 4, "text": "x"}, now=now)
+        (row,) = delivery.claim_outbox(session=session, instance="b", now=now, lease=LEASE, limit=5)
+    with db.session() as session:
+        # "a" starts again: its update is free at once, not after the 60 s lease.
+        assert delivery.register_instance(session=session, name="a", host="h", pid=3, now=now) == 1
+    with db.session() as session:
+        retried = delivery.claim_update(session=session, instance="a", now=now, lease=LEASE)
+        assert retried is not None and retried.attempts == 2
+        assert [other.name for other in delivery.other_instances(session=session, name="a")] == ["b"]
+        assert delivery.forget_instances(session=session, names=["b"], now=now) == 1
+    with db.session() as session:
+        assert [r.id for r in delivery.claim_outbox(session=session, instance="a", now=now, lease=LEASE, limit=5)] == [
+            row.id
+        ]
+        assert delivery.other_instances(session=session, name="a") == []

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 14:23:44.720759
+Create Date: 2026-12-02 14:30:59.554052
 """
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ def upgrade() -> None:
     with op.batch_alter_table('auditentry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auditentry_at'), ['at'], unique=False)
 
+    op.create_table('botinstance',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('host', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('started_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('beat_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('dialoguestate',
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
     sa.Column('dialogue', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -60,6 +68,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('claimed_until', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('not_before', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('received_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('handled_at', storage.types.UTCDateTime(timezone=True), nullable=True),
@@ -150,7 +159,6 @@ def upgrade() -> None:
     sa.Column('acknowledged_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('close_note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-    sa.Column('waiting_since', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['claimed_by_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['family_id'], ['person.id'], ),
@@ -161,7 +169,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_concern_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_family_id'), ['family_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_status'), ['status'], unique=False)
-        batch_op.create_index(batch_op.f('ix_concern_waiting_since'), ['waiting_since'], unique=False)
 
     op.create_table('coordinatorprofile',
     sa.Column('person_id', sa.Integer(), nullable=False),
@@ -463,7 +470,6 @@ def downgrade() -> None:
     op.drop_table('familyprofile')
     op.drop_table('coordinatorprofile')
     with op.batch_alter_table('concern', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_concern_waiting_since'))
         batch_op.drop_index(batch_op.f('ix_concern_status'))
         batch_op.drop_index(batch_op.f('ix_concern_family_id'))
         batch_op.drop_index(batch_op.f('ix_concern_created_at'))
@@ -491,6 +497,7 @@ def downgrade() -> None:
 
     op.drop_table('inboxupdate')
     op.drop_table('dialoguestate')
+    op.drop_table('botinstance')
     with op.batch_alter_table('auditentry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditentry_at'))
 

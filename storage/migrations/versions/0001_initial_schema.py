@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 21:36:58.631249
+Create Date: 2026-12-02 14:26:07.655122
 """
 
 from __future__ import annotations
@@ -262,6 +262,7 @@ def upgrade() -> None:
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('not_before', storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -276,7 +277,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedupe_key')
     )
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_status_due', ['status', 'not_before'], unique=False)
+        batch_op.create_index('ix_outbox_claim', ['status', 'priority', 'not_before', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outboxmessage_chat_id'), ['chat_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outboxmessage_person_id'), ['person_id'], unique=False)
 
@@ -439,7 +440,7 @@ def downgrade() -> None:
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outboxmessage_person_id'))
         batch_op.drop_index(batch_op.f('ix_outboxmessage_chat_id'))
-        batch_op.drop_index('ix_outbox_status_due')
+        batch_op.drop_index('ix_outbox_claim')
 
     op.drop_table('outboxmessage')
     op.drop_table('invite')

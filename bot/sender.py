@@ -203,16 +203,24 @@ class Sender:
             )
         tasks: list[asyncio.Task[None]] = []
         waiting: list[OutboxMessage] = []
+        # Chats with a row given back in this pass: their later rows go back too, so that time passing
+        # during the loop never lets a chat's later row overtake its earlier one.
+        deferred: set[int] = set()
         for row in rows:
+            if row.chat_id in deferred:
+                waiting.append(row)
+                continue
             if tasks and self.schedule.global_ready_at(time.monotonic()) - time.monotonic() > BATCH_HORIZON:
                 # Booked this far ahead, the rest would hold back anything more urgent queued meanwhile:
                 # it goes back, and the next claim takes the most urgent rows again (domain/priority.py).
+                deferred.add(row.chat_id)
                 waiting.append(row)
                 continue
             ready = self.schedule.chat_ready_at(row.chat_id, time.monotonic())
             if ready - time.monotonic() > 0.25:
                 # Holding a slow chat's row would stall every other chat behind it.
                 self._paced[row.chat_id] = ready
+                deferred.add(row.chat_id)
                 waiting.append(row)
                 continue
             await self.in_flight.acquire()

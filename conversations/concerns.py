@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -647,6 +647,8 @@ def _pace_state(event_row: Any) -> relaypace.PaceState | None:
         theoretical = datetime.fromisoformat(str(detail["pace"]))
     except (KeyError, ValueError):
         theoretical = event_row.at
+    if theoretical.tzinfo is None:
+        theoretical = theoretical.replace(tzinfo=UTC)
     return relaypace.PaceState(at=event_row.at, theoretical=theoretical, held=bool(detail.get("held")))
 
 

@@ -47,6 +47,8 @@ warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUser
 CLAIM_LEASE = timedelta(seconds=60)
 SENDER_LEASE = timedelta(seconds=15)
 GIVE_UP_AFTER = timedelta(hours=24)
+# One pass books no further ahead than this (seconds): a claimed batch never delays a newer urgent alert longer.
+BATCH_HORIZON = 1.0
 # An outbox row is JSON; a file to upload rides along base64-encoded under this key and becomes an
 # InputFile at send time: {"field": "photo", "filename": "chart.png", "data": "<base64>"}; a chart rides along
 # as its data instead ({"chart": {...}}, see `chart_payload`) and is drawn at send time.
@@ -204,7 +206,12 @@ class Sender:
             self.in_flight.release()
 
     async def drain_once(self, *, batch: int = 200) -> int:
-        """Send what is due now and what the limits allow; returns how many were sent or settled."""
+        """Send what is due now and what the limits allow, most urgent first; returns how many were sent.
+
+        The claim hands out rows in priority order; within a pass nothing is booked more than
+        BATCH_HORIZON ahead, so an urgent alert queued during a long fan-out waits about a second, not
+        for the whole batch.
+        """
         now = self.services.clock.now()
         paced = [chat for chat, ready in self._paced.items() if ready > time.monotonic()]
         with self.services.db.session() as session:
@@ -218,11 +225,24 @@ class Sender:
             )
         tasks: list[asyncio.Task[None]] = []
         waiting: list[OutboxMessage] = []
+        # Chats with a row given back in this pass: their later rows go back too, so that time passing
+        # during the loop never lets a chat's later row overtake its earlier one.
+        deferred: set[int] = set()
         for row in rows:
+            if row.chat_id in deferred:
+                waiting.append(row)
+                continue
+            if tasks and self.schedule.global_ready_at(time.monotonic()) - time.monotonic() > BATCH_HORIZON:
+                # Booked this far ahead, the rest would hold back anything more urgent queued meanwhile:
+                # it goes back, and the next claim takes the most urgent rows again (domain/priority.py).
+                deferred.add(row.chat_id)
+                waiting.append(row)
+                continue
             ready = self.schedule.chat_ready_at(row.chat_id, time.monotonic())
             if ready - time.monotonic() > 0.25:
                 # Holding a slow chat's row would stall every other chat behind it.
                 self._paced[row.chat_id] = ready
+                deferred.add(row.chat_id)
                 waiting.append(row)
                 continue
             await self.in_flight.acquire()

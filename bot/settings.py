@@ -66,6 +66,17 @@ class Settings(BaseSettings):
         description="Extra spacing on every window; each message already waits for the answer to the one it follows.",
     )
     sender_max_in_flight: int = Field(default=8, ge=1, description="Messages sent at the same time.")
+    relay_burst: int = Field(
+        default=10, ge=1, description="Messages one person may have relayed to coordinators at once, before pacing."
+    )
+    relay_every_seconds: float = Field(
+        default=10.0, gt=0, description="After the burst, one relayed message per this many seconds (none is lost)."
+    )
+    relay_ack_gap_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        description="Messages closer together than this are one run: the family is told 'passed on' once.",
+    )
     invite_valid_hours: int = Field(default=72, gt=0, description="How long an invite link works.")
     consent_version: str = Field(default="2026-11", description="Version of the privacy notice.")
     # Check-ins (waakvlam) and concerns; see docs/coordinators.md.

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,7 +59,9 @@ from conversations.ui import (
     retire_buttons,
 )
 from domain import escalation as rules
+from domain import relaypace
 from domain.language import detect_language, worth_offering
+from domain.priority import Priority
 from domain.urgent import SAFETY_NUMBERS, SafetyNumber, UrgentCategory, detect_urgent, numbers_for
 from storage import care, delivery, people
 from storage.models import CheckIn, Concern, OutboxMessage, Person, Role
@@ -157,6 +159,8 @@ def _enqueue(
     method: str = "sendMessage",
     person_id: int | None = None,
     purpose: str = "message",
+    priority: Priority | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
     return delivery.enqueue(
         session=session,
@@ -167,6 +171,8 @@ def _enqueue(
         method=method,
         person_id=person_id,
         purpose=purpose,
+        priority=priority,
+        not_before=not_before,
     )
 
 
@@ -211,6 +217,7 @@ def post_to_topic(
     now: datetime,
     markup: InlineKeyboardMarkup | None = None,
     concern_id: int | None = None,
+    priority: Priority | None = None,
 ) -> bool:
     """A line in the family's forum topic (or the group itself, when it has no topics)."""
     group = group_id(services)
@@ -219,7 +226,9 @@ def post_to_topic(
     payload = text_payload(group, text, markup)
     payload[TOPIC_KEY] = family.id
     payload[RELAY_KEY] = relay_meta(family.id, concern_id)
-    return _enqueue(session=session, key=key, chat_id=group, payload=payload, now=now, purpose="topic")
+    return _enqueue(
+        session=session, key=key, chat_id=group, payload=payload, now=now, purpose="topic", priority=priority
+    )
 
 
 def topic_note(
@@ -510,6 +519,7 @@ def _alert(
         now=now,
         person_id=coordinator.id,
         purpose="alert",
+        priority=Priority.URGENT if concern.urgent else Priority.CONCERN,
     )
     family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
     in_topic = group_id(services) is not None and concern.source != "volunteer" and family is not None
@@ -705,6 +715,7 @@ def raise_concern(
                 now=now,
                 markup=markup,
                 concern_id=concern.id,
+                priority=Priority.URGENT if urgent else Priority.CONCERN,
             )
         else:
             topic_note(
@@ -997,6 +1008,42 @@ def written_in_label(language: str) -> str:
     return _("🌐 Written in {language}").format(language=h(language_name(language, current_language())))
 
 
+def relay_pace(services: Services) -> relaypace.Pace:
+    settings = services.settings
+    return relaypace.Pace(
+        burst=settings.relay_burst,
+        every=timedelta(seconds=settings.relay_every_seconds),
+        ack_gap=timedelta(seconds=settings.relay_ack_gap_seconds),
+    )
+
+
+def _pace_state(event_row: Any) -> relaypace.PaceState | None:
+    """The pace left by a person's previous relayed message (kept on its timeline line: moments, no contents)."""
+    if event_row is None:
+        return None
+    detail = event_row.detail or {}
+    try:
+        theoretical = datetime.fromisoformat(str(detail["pace"]))
+    except (KeyError, ValueError):
+        theoretical = event_row.at
+    if theoretical.tzinfo is None:
+        theoretical = theoretical.replace(tzinfo=UTC)
+    return relaypace.PaceState(at=event_row.at, theoretical=theoretical, held=bool(detail.get("held")))
+
+
+def slowed_text() -> str:
+    """The one notice a person gets when their messages are relayed more slowly than they write them."""
+    return "\n\n".join(
+        [
+            _(
+                "You are sending a lot at once, so I am passing your messages on a little more slowly. "
+                "None are lost: your coordinator gets every one, in the order you sent them."
+            ),
+            _("If it cannot wait:") + "\n" + safety_numbers_text(),
+        ]
+    )
+
+
 def relay_in(
     *,
     session: Session,
@@ -1008,12 +1055,17 @@ def relay_in(
     now: datetime,
     after_card: bool = False,
     written_in: str | None = None,
-) -> None:
+    urgent: bool = False,
+) -> relaypace.Decision:
     """Copy a family's (or volunteer's) message to the coordinators: the family's topic, or private chats.
 
     In private chats a short "from" line goes first, unless the concern's card was just sent (`after_card`)
     or the same person wrote a moment ago. `written_in` (the detected language, when other than the
     reader's) is named for the coordinators, so they know at once the message may need a translator.
+
+    One person's messages are paced (domain/relaypace.py): above a burst they are due later, in order,
+    so nobody can bury a coordinator; the returned decision says whether to acknowledge or, once, to
+    tell them so. An `urgent` message (a danger sign) is not paced and is sent before everything else.
     """
     assert sender.id is not None
     family = (
@@ -1024,9 +1076,30 @@ def relay_in(
     by_volunteer = (concern is not None and concern.source == "volunteer") or sender.role != Role.FAMILY
     copy = {"from_chat_id": from_chat_id, "message_id": message_id}
     concern_id = concern.id if concern else None
+    previous_event = care.last_event(session=session, family_id=sender.id, kind="relay_in", actor_id=sender.id)
+    previous = _pace_state(previous_event)
+    if urgent:
+        decision = relaypace.unpaced(previous, now=now)
+    else:
+        decision = relaypace.next_relay(previous, now=now, pace=relay_pace(services))
+    order: dict[str, Any] = {
+        "not_before": decision.due,
+        "priority": Priority.URGENT if urgent else Priority.NORMAL,
+    }
     group = group_id(services)
     if family is not None and not by_volunteer and group is not None:
         topic_reader = topic_language(session, family)
+        if decision.notice:
+            with use_language(topic_reader):
+                note = slowed_note(sender)
+            _enqueue(
+                session=session,
+                key=f"relaypace:{from_chat_id}:{message_id}:topic",
+                chat_id=group,
+                payload={**text_payload(group, note), TOPIC_KEY: family.id},
+                now=now,
+                purpose="relay",
+            )
         if written_in is not None and written_in != topic_reader:
             with use_language(topic_reader):
                 label = written_in_label(written_in)
@@ -1037,6 +1110,7 @@ def relay_in(
                 payload={**text_payload(group, label), TOPIC_KEY: family.id},
                 now=now,
                 purpose="relay",
+                **order,
             )
         payload = {"chat_id": group, **copy, TOPIC_KEY: family.id, RELAY_KEY: relay_meta(sender.id, concern_id)}
         _enqueue(
@@ -1047,11 +1121,24 @@ def relay_in(
             now=now,
             method="copyMessage",
             purpose="relay",
+            **order,
         )
     else:
-        last = care.last_event_at(session=session, family_id=sender.id, kinds=("relay_in",), actor_id=sender.id)
+        last = previous_event.at if previous_event is not None else None
         for coordinator in relay_recipients(session, sender, concern):
             assert coordinator.telegram_id is not None
+            if decision.notice:
+                with use_language(coordinator.language):
+                    note = slowed_note(sender)
+                _enqueue(
+                    session=session,
+                    key=f"relaypace:{from_chat_id}:{message_id}:{coordinator.id}",
+                    chat_id=coordinator.telegram_id,
+                    payload=text_payload(coordinator.telegram_id, note),
+                    now=now,
+                    person_id=coordinator.id,
+                    purpose="relay",
+                )
             foreign = written_in if written_in is not None and written_in != coordinator.language else None
             if foreign is not None or (not after_card and (last is None or now - last > HEADER_GAP)):
                 with use_language(coordinator.language):
@@ -1068,6 +1155,7 @@ def relay_in(
                     now=now,
                     person_id=coordinator.id,
                     purpose="relay",
+                    **order,
                 )
             payload = {"chat_id": coordinator.telegram_id, **copy, RELAY_KEY: relay_meta(sender.id, concern_id)}
             _enqueue(
@@ -1079,6 +1167,7 @@ def relay_in(
                 method="copyMessage",
                 person_id=coordinator.id,
                 purpose="relay",
+                **order,
             )
     # Kinds and ids only: what was written is never kept. The ids let the message be copied later to
     # whoever hears of the concern after this (the next step of the chain, or after it waited).
@@ -1091,6 +1180,8 @@ def relay_in(
         ref_id=concern_id,
         chat_id=from_chat_id,
         message_id=message_id,
+        pace=decision.state.theoretical.isoformat(),
+        held=decision.held,
     )
     if family is not None and family.id != sender.id:
         people.add_timeline(
@@ -1101,6 +1192,17 @@ def relay_in(
             actor_id=sender.id,
             ref_id=concern_id,
         )
+    if decision.notice:
+        event(logger, "relay.paced", person_id=sender.id, due_in=round((decision.due - now).total_seconds()))
+    return decision
+
+
+def slowed_note(sender: Person) -> str:
+    """For the coordinators, when one person's messages start to be spread out."""
+    return _(
+        "💬 {name} is sending many messages at once. Every one comes through, in order, but spread out, "
+        "so that messages from others are not held up."
+    ).format(name=hi(name_of(sender)))
 
 
 def relay_recipients(session: Session, sender: Person, concern: Concern | None) -> list[Person]:
@@ -1431,7 +1533,7 @@ async def outside_message(update: Update, context: BotContext) -> bool:
         with context.session() as session:
             fresh = people.get_person(session=session, person_id=person.id)
             assert fresh is not None
-            relay_in(
+            paced = relay_in(
                 session=session,
                 services=context.services,
                 sender=fresh,
@@ -1442,7 +1544,11 @@ async def outside_message(update: Update, context: BotContext) -> bool:
                 written_in=written_in,
             )
         context.services.outbox_signal.set()
-        await reply(update, passed_on_text(context.services, person, now, new=False, waiting=is_waiting(concern)))
+        # Five lines in a row need one "passed on"; the first one held back gets the one notice instead.
+        if paced.notice:
+            await reply(update, slowed_text())
+        elif paced.ack:
+            await reply(update, passed_on_text(context.services, person, now, new=False, waiting=is_waiting(concern)))
         await offer_language_switch(update, context, written_in)
         return True
     forward = [FORWARD, "yes", message.message_id] + ([written_in] if written_in else [])
@@ -1647,6 +1753,7 @@ def record_urgent(
             now=now,
             after_card=new,
             written_in=written_in,
+            urgent=True,
         )
     people.audit(
         session=session,

@@ -604,6 +604,20 @@ def last_event_at(
     return value
 
 
+def last_event(*, session: Session, family_id: int, kind: str, actor_id: int) -> TimelineEvent | None:
+    """The newest event of one kind by one actor on a family's timeline (e.g. their last relayed message)."""
+    return session.execute(
+        select(TimelineEvent)
+        .where(
+            col(TimelineEvent.family_id) == family_id,
+            col(TimelineEvent.kind) == kind,
+            col(TimelineEvent.actor_id) == actor_id,
+        )
+        .order_by(col(TimelineEvent.at).desc(), col(TimelineEvent.id).desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
 # --- scheduled check-ins --------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError
 from sqlmodel import Session, col
 
+from domain.priority import Priority, for_purpose
 from storage.db import rowcount
 from storage.models import (
     BotInstance,
@@ -318,8 +319,12 @@ def enqueue(
     person_id: int | None = None,
     purpose: str = "message",
     not_before: datetime | None = None,
+    priority: Priority | None = None,
 ) -> bool:
-    """Queue a message in the caller's transaction. A dedupe key seen before queues nothing."""
+    """Queue a message in the caller's transaction. A dedupe key seen before queues nothing.
+
+    `priority` decides the sending order (urgent, concern, the rest); without it the purpose decides.
+    """
     statement = (
         _insert(session, OutboxMessage)
         .values(
@@ -329,6 +334,7 @@ def enqueue(
             method=method,
             payload=payload,
             purpose=purpose,
+            priority=int(priority if priority is not None else for_purpose(purpose)),
             status=OutboxStatus.PENDING,
             attempts=0,
             not_before=not_before or now,
@@ -341,6 +347,10 @@ def enqueue(
     return session.execute(statement).first() is not None
 
 
+def _claim_order() -> tuple[Any, ...]:
+    return (col(OutboxMessage.priority), col(OutboxMessage.not_before), col(OutboxMessage.id))
+
+
 def claim_outbox(
     *,
     session: Session,
@@ -350,22 +360,26 @@ def claim_outbox(
     limit: int,
     skip_chat_ids: Sequence[int] = (),
 ) -> list[OutboxMessage]:
-    """Claim due messages. A row left 'sending' by a crashed sender is due again once its lease ends."""
+    """Claim due messages, the most urgent first (see domain/priority.py), oldest first within a priority.
+
+    A row left 'sending' by a crashed sender is due again once its lease ends. Pending and expired rows
+    are looked up apart, each in claim order along `ix_outbox_claim`, so neither needs a sort.
+    """
     conditions = [col(OutboxMessage.chat_id).not_in(list(skip_chat_ids))] if skip_chat_ids else []
-    due = _skip_locked(
-        session,
-        select(col(OutboxMessage.id))
-        .where(
-            *conditions,
-            or_(
-                and_(col(OutboxMessage.status) == OutboxStatus.PENDING, col(OutboxMessage.not_before) <= now),
-                and_(col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.claimed_until) <= now),
-            ),
+    found: list[tuple[int, datetime, int]] = []
+    for status, due_column in (
+        (OutboxStatus.PENDING, col(OutboxMessage.not_before)),
+        (OutboxStatus.SENDING, col(OutboxMessage.claimed_until)),
+    ):
+        candidates = (
+            select(col(OutboxMessage.priority), col(OutboxMessage.not_before), col(OutboxMessage.id))
+            .where(col(OutboxMessage.status) == status, due_column <= now, *conditions)
+            .order_by(*_claim_order())
+            .limit(limit)
         )
-        .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
-        .limit(limit),
-    )
-    ids = list(session.execute(due).scalars())
+        query = _skip_locked(session, cast("Select[Any]", candidates))
+        found.extend((int(priority), due, int(row_id)) for priority, due, row_id in session.execute(query))
+    ids = [row_id for _priority, _due, row_id in sorted(found, key=_sort_key)[:limit]]
     if not ids:
         return []
     claimed_ids = list(
@@ -390,7 +404,7 @@ def claim_outbox(
     rows = session.execute(
         select(OutboxMessage)
         .where(col(OutboxMessage.id).in_(claimed_ids))
-        .order_by(col(OutboxMessage.not_before), col(OutboxMessage.id))
+        .order_by(*_claim_order())
         .execution_options(populate_existing=True)
     ).scalars()
     return list(rows)
@@ -425,6 +439,12 @@ def outbox_status_by_key(*, session: Session, dedupe_key: str) -> str | None:
     return session.execute(
         select(col(OutboxMessage.status)).where(col(OutboxMessage.dedupe_key) == dedupe_key)
     ).scalar_one_or_none()
+
+
+def _sort_key(found: tuple[int, datetime, int]) -> tuple[int, datetime, int]:
+    priority, due, row_id = found
+    # SQLite hands back naive UTC values when a column is read outside its model.
+    return priority, due if due.tzinfo else due.replace(tzinfo=UTC), row_id
 
 
 def release_claims(*, session: Session, message_ids: Sequence[int]) -> None:

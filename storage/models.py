@@ -316,7 +316,9 @@ class OutboxStatus(StrEnum):
 
 
 class OutboxMessage(SQLModel, table=True):
-    __table_args__ = (Index("ix_outbox_status_due", "status", "not_before"),)
+    # The sender's claim reads along this: the most urgent due row first, in the order rows became due
+    # (domain/priority.py). It also serves "when is the next row due" (status, then not_before per priority).
+    __table_args__ = (Index("ix_outbox_claim", "status", "priority", "not_before", "id"),)
     id: int | None = Field(default=None, primary_key=True)
     dedupe_key: str = Field(max_length=128, unique=True)
     chat_id: int = Field(sa_type=BigInteger, index=True)
@@ -324,6 +326,7 @@ class OutboxMessage(SQLModel, table=True):
     method: str = Field(default="sendMessage", max_length=32)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     purpose: str = Field(default="message", max_length=32)
+    priority: int = Field(default=2)  # domain.priority.Priority: 0 urgent, 1 concern, 2 everything else
     status: str = Field(default=OutboxStatus.PENDING, max_length=16)
     attempts: int = 0
     not_before: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

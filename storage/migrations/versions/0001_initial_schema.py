@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 14:30:59.554052
+Create Date: 2026-12-02 14:26:07.655122
 """
 
 from __future__ import annotations
@@ -44,14 +44,6 @@ def upgrade() -> None:
     with op.batch_alter_table('auditentry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auditentry_at'), ['at'], unique=False)
 
-    op.create_table('botinstance',
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('host', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('pid', sa.Integer(), nullable=False),
-    sa.Column('started_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('beat_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('name')
-    )
     op.create_table('dialoguestate',
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
     sa.Column('dialogue', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -68,7 +60,6 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('claimed_until', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('not_before', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('received_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('handled_at', storage.types.UTCDateTime(timezone=True), nullable=True),
@@ -271,6 +262,7 @@ def upgrade() -> None:
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('not_before', storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -285,7 +277,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedupe_key')
     )
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_status_due', ['status', 'not_before'], unique=False)
+        batch_op.create_index('ix_outbox_claim', ['status', 'priority', 'not_before', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outboxmessage_chat_id'), ['chat_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outboxmessage_person_id'), ['person_id'], unique=False)
 
@@ -448,7 +440,7 @@ def downgrade() -> None:
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outboxmessage_person_id'))
         batch_op.drop_index(batch_op.f('ix_outboxmessage_chat_id'))
-        batch_op.drop_index('ix_outbox_status_due')
+        batch_op.drop_index('ix_outbox_claim')
 
     op.drop_table('outboxmessage')
     op.drop_table('invite')
@@ -497,7 +489,6 @@ def downgrade() -> None:
 
     op.drop_table('inboxupdate')
     op.drop_table('dialoguestate')
-    op.drop_table('botinstance')
     with op.batch_alter_table('auditentry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditentry_at'))
 

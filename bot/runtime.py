@@ -26,7 +26,7 @@ from bot.sender import Sender
 from bot.settings import Settings
 from bot.tick import Tick
 from bot.web import WEBHOOK_PATH, Liveness, build_web_app
-from conversations import alerts, checkins, common, concerns, insight, matching
+from conversations import alerts, checkins, common, concerns, erasure, insight, matching
 from domain.clock import Clock, SystemClock
 from storage import delivery, migrate
 from storage.db import Database
@@ -87,8 +87,10 @@ class Runtime:
         services.jobs.update(concerns.JOBS)
         services.jobs.update(matching.JOBS)
         services.jobs.update(insight.JOBS)
+        services.jobs.update(erasure.JOBS)
         common.load_coordinator_group(services)
         insight.ensure_digest(services)
+        erasure.ensure_retention(services)
         application = build_application(services)
         self.application = application
         await application.initialize()

@@ -121,7 +121,7 @@ JOB_SUBJECTS: dict[str, str] = {
 
 # Columns that can hold what people wrote or what was written to them; erasure scrubs mentions here.
 FREE_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "outboxmessage": ("payload", "last_error"),
+    "outboxmessage": ("payload", "last_error", "dedupe_key"),
     "inboxupdate": ("payload", "error"),
     "dialoguestate": ("data",),
     "timelineevent": ("detail",),
@@ -299,6 +299,9 @@ def scrub_mentions(*, session: Session, needles: Sequence[str], keep_purpose: st
                 if row["purpose"] == keep_purpose and row["status"] in (OutboxStatus.PENDING, OutboxStatus.SENDING):
                     continue
                 values = {"payload": {}, "last_error": None}
+                if "dedupe_key" in hits:
+                    # Keys such as "relay:<chat>:<message>" name the chat; a key only has to stay unique.
+                    values["dedupe_key"] = f"erased:{row['id']}"
                 if row["status"] in (OutboxStatus.PENDING, OutboxStatus.SENDING):
                     values.update(status=OutboxStatus.FAILED, last_error="about a person who erased their data")
             elif table_name == "inboxupdate":

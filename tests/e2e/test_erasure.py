@@ -340,7 +340,6 @@ def test_mydata_exports_every_tables_rows_about_the_person(
                 "person",
                 "familyprofile",
                 "helprequest",
-                "requestoffer",
                 "checkin",
                 "concern",
                 "escalationstep",

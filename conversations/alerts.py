@@ -113,20 +113,3 @@ def on_migrated(services: Services) -> Any:
         session.execute(update(RelayLink).where(col(RelayLink.chat_id) == old_chat_id).values(chat_id=new_chat_id))
 
     return migrate
-
-
-def family_left(*, session: Session, person: Person, now: datetime) -> None:
-    """A family erased its data: its coordinators should know (they may have open work with it)."""
-    if person.role != Role.FAMILY:
-        return
-    for coordinator in coordinators_for(session, person):
-        with use_language(coordinator.language):
-            text = _("{name} has deleted their data and left Waakvlam.").format(name=hi(display(person)))
-        notify(
-            session=session,
-            person=coordinator,
-            key=f"left:{person.id}:{coordinator.id}",
-            text=text,
-            now=now,
-            purpose="alert",
-        )

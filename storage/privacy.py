@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Table, delete, or_, select, update
+from sqlalchemy import Column, Table, Text, cast, delete, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, col
 
@@ -277,6 +277,15 @@ def compile_needles(values: Iterable[str]) -> list[re.Pattern[str]]:
     return patterns
 
 
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _stored_forms(needle: str) -> set[str]:
+    """How a needle may look in a column: as is, and inside JSON, which stores non-ASCII as \\u escapes."""
+    return {needle, json.dumps(needle)[1:-1]}
+
+
 def scrub_mentions(*, session: Session, needles: Sequence[str], keep_purpose: str = PURPOSE_ERASURE) -> int:
     """Scrub every free-text and JSON column that names the person; returns how many rows changed.
 
@@ -290,7 +299,16 @@ def scrub_mentions(*, session: Session, needles: Sequence[str], keep_purpose: st
     for table_name, columns in FREE_TEXT_COLUMNS.items():
         table = SQLModel.metadata.tables[table_name]
         key_columns = list(table.primary_key.columns)
-        for row in session.execute(select(table)).mappings():
+        # The database narrows it down (audit and timeline grow for ever); the patterns then decide.
+        candidates = or_(
+            *[
+                cast(table.c[name], Text).ilike(f"%{_like_escape(variant)}%", escape="\\")
+                for name in columns
+                for needle in needles
+                for variant in _stored_forms(needle)
+            ]
+        )
+        for row in session.execute(select(table).where(candidates)).mappings():
             hits = [name for name in columns if mentions(row[name], patterns)]
             if not hits:
                 continue

@@ -147,6 +147,7 @@ def test_a_family_who_leaves_mid_task_cancels_and_the_volunteer_is_told_in_their
         assert stored is not None and stored.status == "cancelled"
     for kind in ("request.remind", "request.followup"):
         assert pending_jobs(harness, kind, request.id or 0) == 0
+    assert pending_jobs(harness, "checkin.send", request.family_id) == 0, "no check-ins are planned for them"
     volunteer.say("/tasks")
     assert "Berklaan" not in (volunteer.last.text or "")
     # Nothing about the family is sent any more when the day of the task comes.
@@ -224,7 +225,8 @@ def full_history(
     # A poison update from each of them (an update the bot could not handle).
     with harness.session() as session:
         for chat, name in ((family, family_name), (volunteer, vol_name)):
-            update_id = 9_000_000_000 + chat.id
+            # Negative: the poller asks Telegram for updates after the highest stored id.
+            update_id = -chat.id
             session.add(
                 InboxUpdate(
                     update_id=update_id,
@@ -393,7 +395,8 @@ def test_the_retention_job_forgets_old_rows_daily(harness: Harness) -> None:
     old = now - timedelta(days=40)
     recent = now - timedelta(days=2)
     with harness.session() as session:
-        base = 8_000_000_000 + int(now.timestamp())
+        # Negative ids: the poller asks Telegram for updates after the highest stored id.
+        base = -10_000_000_000 - int(now.timestamp())
         for offset, (status, at) in enumerate(
             [("done", old), ("done", recent), ("poison", old), ("poison", recent), ("failed", old)]
         ):

@@ -33,6 +33,7 @@ from storage.models import (
     OutboxMessage,
     OutboxStatus,
     Person,
+    RelayLink,
     RequestOffer,
     ScheduledJob,
 )
@@ -370,6 +371,8 @@ def scrub_own_delivery_rows(*, session: Session, person_id: int, telegram_id: in
         .values(chat_id=None)
     )
     session.execute(delete(DialogueState).where(col(DialogueState.chat_id) == telegram_id))
+    # A coordinator's private chat held relayed messages; the links from it lead nowhere now.
+    session.execute(delete(RelayLink).where(col(RelayLink.chat_id) == telegram_id))
 
 
 def cancel_jobs_about(*, session: Session, person: Person, keep_concerns: bool = False) -> int:

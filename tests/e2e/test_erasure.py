@@ -88,9 +88,9 @@ def test_a_volunteer_who_leaves_mid_task_gives_it_back_and_both_sides_hear(
     harness: Harness, coordinator: Chat, person: Callable[..., Chat]
 ) -> None:
     area = new_area(harness, f"Vlierwijk {tag()}")
-    family = new_family(coordinator, person, "Ilse", area, language="nl")
-    bram = new_volunteer(coordinator, person, "Bram", area, ["Groceries"])
-    cleo = new_volunteer(coordinator, person, "Cleo", area, ["Groceries"])
+    family = new_family(coordinator, person, "Ilsabe", area, language="nl")
+    bram = new_volunteer(coordinator, person, "Brammert", area, ["Groceries"])
+    cleo = new_volunteer(coordinator, person, "Cleomie", area, ["Groceries"])
     ask(family, "groceries", language="nl", street="Vlierlaan 3")
     request = last_request(harness, family)
     bram.tap("✅ Accept", message=offers_to(bram)[-1])
@@ -106,7 +106,7 @@ def test_a_volunteer_who_leaves_mid_task_gives_it_back_and_both_sides_hear(
             "{volunteer}"
         )[1],
     )
-    expect(since(coordinator, before[coordinator.id]), "Bram has deleted their data", "offered to others again")
+    expect(since(coordinator, before[coordinator.id]), "Brammert has deleted their data", "offered to others again")
     expect(since(cleo, before[cleo.id]), "This request is open again")
     reopened = last_request(harness, family)
     assert reopened.status == "open" and reopened.assigned_volunteer_id is None
@@ -119,8 +119,8 @@ def test_a_family_who_leaves_mid_task_cancels_and_the_volunteer_is_told_in_their
     harness: Harness, coordinator: Chat, person: Callable[..., Chat]
 ) -> None:
     area = new_area(harness, f"Berkwijk {tag()}")
-    family = new_family(coordinator, person, "Fenna", area)
-    volunteer = new_volunteer(coordinator, person, "Gijs", area, ["Groceries"], language="nl")
+    family = new_family(coordinator, person, "Fennigje", area)
+    volunteer = new_volunteer(coordinator, person, "Gijsbrecht", area, ["Groceries"], language="nl")
     ask(family, "groceries", street="Berklaan 8")
     request = last_request(harness, family)
     volunteer.tap(tr("nl", "✅ Accept"), message=offers_to(volunteer)[-1])
@@ -129,7 +129,7 @@ def test_a_family_who_leaves_mid_task_cancels_and_the_volunteer_is_told_in_their
 
     delete_my_data(family)
 
-    told = expect(since(volunteer, before[volunteer.id]), "Fenna")
+    told = expect(since(volunteer, before[volunteer.id]), "Fennigje")
     with harness.session() as session:
         from bot.i18n import _, use_language
 
@@ -139,7 +139,7 @@ def test_a_family_who_leaves_mid_task_cancels_and_the_volunteer_is_told_in_their
                 "Please forget the address. Thank you for being ready to help!"
             ).split("{family}")[1][:20]
     assert expected in told
-    expect(since(coordinator, before[coordinator.id]), "Fenna has deleted their data", "volunteers involved")
+    expect(since(coordinator, before[coordinator.id]), "Fennigje has deleted their data", "volunteers involved")
     with harness.session() as session:
         from storage import requests as store
 
@@ -163,7 +163,7 @@ def test_a_coordinator_who_leaves_hands_families_and_a_taken_concern_over(
     from tests.e2e.care_world import new_family as care_family
 
     team = make_team(harness, coordinator, person, tag=tag())
-    family = care_family(team.primary, person, "Hanna")
+    family = care_family(team.primary, person, "Hannelore")
     family.say("/talk")
     family.say("We need to talk about school")
     team.primary.tap("✋ I'll take this")
@@ -176,8 +176,8 @@ def test_a_coordinator_who_leaves_hands_families_and_a_taken_concern_over(
     delete_my_data(team.primary)
 
     to_partner = since(team.partner, before)
-    expect(to_partner, "Pia has left Waakvlam", "You are now the primary coordinator of: Hanna")
-    expect(to_partner, "had taken this concern but has left Waakvlam", "Hanna")
+    expect(to_partner, "Pia has left Waakvlam", "You are now the primary coordinator of: Hannelore")
+    expect(to_partner, "had taken this concern but has left Waakvlam", "Hannelore")
     with harness.session() as session:
         profile = care.get_family_profile(session=session, family_id=fid)
         reopened = session.get(Concern, concern.id, populate_existing=True)
@@ -390,7 +390,7 @@ def test_mydata_exports_every_tables_rows_about_the_person(
 # --- retention ------------------------------------------------------------------------------------
 
 
-def test_the_retention_job_forgets_old_rows_daily(harness: Harness) -> None:
+def test_the_retention_job_forgets_old_rows_daily(harness: Harness, coordinator: Chat) -> None:
     now = harness.clock.now()
     old = now - timedelta(days=40)
     recent = now - timedelta(days=2)

@@ -27,7 +27,7 @@ from bot.sender import Sender
 from bot.settings import Settings
 from bot.tick import Tick
 from bot.web import WEBHOOK_PATH, Liveness, build_web_app
-from conversations import alerts, checkins, common, concerns, handover, insight, matching
+from conversations import alerts, checkins, common, concerns, erasure, handover, insight, matching
 from domain.clock import Clock, SystemClock
 from domain.instances import is_dead
 from storage import delivery, migrate
@@ -108,10 +108,12 @@ class Runtime:
         services.jobs.update(concerns.JOBS)
         services.jobs.update(matching.JOBS)
         services.jobs.update(insight.JOBS)
+        services.jobs.update(erasure.JOBS)
         services.on_update_failed = handover.failed_update
         self._register_instance(services)
         common.load_coordinator_group(services)
         insight.ensure_digest(services)
+        erasure.ensure_retention(services)
         application = build_application(services)
         self.application = application
         await application.initialize()

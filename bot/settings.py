@@ -154,6 +154,27 @@ class Settings(BaseSettings):
     request_retention_days: int = Field(
         default=90, ge=1, description="Days after a request closes before its free text (note, destination) is deleted."
     )
+    # Retention; see docs/delivery.md and the privacy notice (/privacy).
+    retention_handled_updates_days: int = Field(
+        default=30, ge=1, description="Days a handled update's row (no contents) is kept before it is deleted."
+    )
+    retention_sent_messages_days: int = Field(
+        default=30, ge=1, description="Days a sent message is kept in the outbox before it is deleted."
+    )
+    retention_poison_days: int = Field(
+        default=14,
+        ge=1,
+        description="Days a poison or failed update (with what was written) and a failed message are kept.",
+    )
+    retention_finished_jobs_days: int = Field(
+        default=30, ge=1, description="Days a finished or cancelled scheduled job is kept."
+    )
+    retention_dialogue_days: int = Field(
+        default=30, ge=1, description="Days an abandoned, unfinished dialogue (a draft) is kept."
+    )
+    retention_invites_days: int = Field(
+        default=30, ge=1, description="Days an invite link is kept after it expired or was used."
+    )
     vog_valid_years: int = Field(
         default=3, ge=1, description="Years a VOG (certificate of conduct) counts for tasks with children."
     )

@@ -189,23 +189,6 @@ def on_migrated(services: Services) -> Any:
     return migrate
 
 
-def family_left(*, session: Session, person: Person, now: datetime) -> None:
-    """A family erased its data: its coordinators should know (they may have open work with it)."""
-    if person.role != Role.FAMILY:
-        return
-    for coordinator in coordinators_for(session, person):
-        with use_language(coordinator.language):
-            text = _("{name} has deleted their data and left Waakvlam.").format(name=hi(display(person)))
-        notify(
-            session=session,
-            person=coordinator,
-            key=f"left:{person.id}:{coordinator.id}",
-            text=text,
-            now=now,
-            purpose="alert",
-        )
-
-
 async def my_chat_member(update: Update, context: BotContext) -> None:
     """Telegram says the person blocked the bot: act now, not only when the next message bounces."""
     change = update.my_chat_member

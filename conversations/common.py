@@ -13,6 +13,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.context import BotContext, Services
 from bot.i18n import LANGUAGE_NAMES, N_, _, h, hi, normalise_language, set_language, shipped_languages, use_language
 from bot.logs import event
+from bot.settings import Settings
 from conversations import menu
 from conversations.ui import answer_button, callback, column, parse_callback, reply, retire_buttons
 from storage import people
@@ -138,14 +139,16 @@ async def show_help(update: Update, context: BotContext) -> None:
     await reply(update, "\n\n".join(lines))
 
 
-def privacy_notice() -> str:
+def privacy_notice(settings: Settings) -> str:
     return "\n\n".join(
         [
             _("<b>Your privacy</b>"),
             _(
                 "<b>What we store:</b> the name you want to be called, your neighbourhood, your language, "
-                "and what you ask for or offer. For families optionally the number and ages of the children. "
-                "For volunteers what they can help with and when."
+                "and what you ask for or offer. For families optionally the number and ages of the children, "
+                "the street and house number and phone number you give for a task, your answers to check-ins, "
+                "and concerns you or others raised with your coordinator, with how they were handled. "
+                "For volunteers what they can help with and when, and the tasks they took."
             ),
             _(
                 "<b>Why:</b> to match help with the right neighbour and to let your coordinator stay in touch. "
@@ -157,8 +160,21 @@ def privacy_notice() -> str:
                 "and your street only after accepting that task."
             ),
             _(
-                "<b>How long:</b> as long as you use Waakvlam. Texts of finished requests are deleted "
-                "after 90 days. You can delete everything yourself at any time."
+                "<b>How long:</b> your profile as long as you use Waakvlam. Texts of finished requests are "
+                "deleted after {requests} days. Messages you send the bot are deleted as soon as they are handled; "
+                "messages the bot sent are deleted after {sent} days, and a message that could not be handled "
+                "after {poison} days. Unfinished conversations with the bot are deleted after {drafts} days."
+            ).format(
+                requests=hi(settings.request_retention_days),
+                sent=hi(settings.retention_sent_messages_days),
+                poison=hi(settings.retention_poison_days),
+                drafts=hi(settings.retention_dialogue_days),
+            ),
+            _(
+                "<b>If you delete your data:</b> everything about you is deleted or made anonymous at once, "
+                "also in messages we sent to others about you. Anyone who was helping you, or whom you were "
+                "helping, is told kindly. Only when a worry about safety is still open do we keep an anonymous "
+                "record of it, without your name, until it is closed."
             ),
             _("<b>Your rights:</b> /mydata shows everything we store about you; /delete erases it."),
         ]
@@ -167,7 +183,7 @@ def privacy_notice() -> str:
 
 async def show_privacy(update: Update, context: BotContext) -> None:
     """/privacy: the privacy notice."""
-    await reply(update, privacy_notice())
+    await reply(update, privacy_notice(context.services.settings))
 
 
 async def show_menu(update: Update, context: BotContext) -> None:
@@ -219,6 +235,36 @@ async def choose_language(update: Update, context: BotContext) -> None:
 # --- my data --------------------------------------------------------------------------------------
 
 
+# What each table holds, as the person reads it in /mydata (the file's "labels").
+TABLE_LABELS: dict[str, str] = {
+    "person": N_("You"),
+    "familyprofile": N_("Family profile (neighbourhood, children, street, phone, check-in rhythm)"),
+    "volunteerprofile": N_("Volunteer profile"),
+    "volunteerarea": N_("Your neighbourhoods"),
+    "volunteerskill": N_("What you can help with"),
+    "coordinatorprofile": N_("Coordinator profile"),
+    "invite": N_("Invite links"),
+    "dialoguestate": N_("Unfinished conversation with the bot (a draft)"),
+    "helprequest": N_("Help requests and tasks"),
+    "requestoffer": N_("Requests offered to you, or your requests offered to volunteers"),
+    "taskoutcome": N_("Whether tasks happened, and how they went"),
+    "checkin": N_("Check-ins and your answers"),
+    "concern": N_("Concerns and their handling"),
+    "escalationstep": N_("Who was told about a concern, and when"),
+    "familytopic": N_("Your topic in the coordinators' group"),
+    "relaylink": N_("Messages passed on between you and your coordinator"),
+    "timelineevent": N_("Timeline (what happened, without contents)"),
+    "auditentry": N_("Audit log (who looked at your record, and when)"),
+    "inboxupdate": N_("Messages you sent the bot that are still stored"),
+    "outboxmessage": N_("Messages the bot sent you that are still stored"),
+    "scheduledjob": N_("Planned reminders and check-ins"),
+}
+
+
+def table_label(name: str) -> str:
+    return _(TABLE_LABELS[name]) if name in TABLE_LABELS else name
+
+
 def readable_export(data: dict[str, Any]) -> str:
     person = data["person"]
     lines = [_("<b>What Waakvlam stores about you</b>")]
@@ -242,8 +288,10 @@ def readable_export(data: dict[str, Any]) -> str:
             lines.append(_("Children: {count}").format(count=hi(family["children_count"])))
         if family.get("children_ages"):
             lines.append(_("Ages: {ages}").format(ages=hi(family["children_ages"])))
-        lines.append(_("Help requests: {count}").format(count=hi(len(data.get("help_requests", [])))))
-        lines.append(_("Check-ins: {count}").format(count=hi(len(data.get("check_ins", [])))))
+        if family.get("street"):
+            lines.append(_("Street: {street}").format(street=hi(family["street"])))
+        if family.get("phone"):
+            lines.append(_("Phone: {phone}").format(phone=hi(family["phone"])))
     volunteer = data.get("volunteer_profile")
     if volunteer:
         lines.append(_("Neighbourhoods: {areas}").format(areas=hi(", ".join(volunteer.get("areas", [])) or "-")))
@@ -252,7 +300,9 @@ def readable_export(data: dict[str, Any]) -> str:
                 skills=h(", ".join(skill_label(skill) for skill in volunteer.get("skills", [])) or "-")
             )
         )
-        lines.append(_("Tasks: {count}").format(count=hi(len(data.get("tasks", [])))))
+    for name, rows in data.get("tables", {}).items():
+        if rows and name not in ("person", "familyprofile", "volunteerprofile", "volunteerarea", "volunteerskill"):
+            lines.append(_("{what}: {count}").format(what=h(table_label(name)), count=hi(len(rows))))
     lines.append(_("The attached file holds all of it, in a format other programs can read."))
     return "\n".join(lines)
 
@@ -304,7 +354,9 @@ async def send_my_data(update: Update, context: BotContext) -> None:
             subject_id=fresh.id,
             now=context.now(),
         )
-    await reply(update, readable_export(data))
+        data["labels"] = {name: table_label(name) for name in data.get("tables", {})}
+        text = readable_export(data)
+    await reply(update, text)
     document = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     chat = update.effective_chat
     assert chat is not None
@@ -339,23 +391,13 @@ async def confirm_delete(update: Update, context: BotContext) -> None:
     if parts[0] != "yes":
         await reply(update, _("Nothing was deleted."))
         return
-    from conversations import alerts  # circular at import time: alerts uses this module's helpers
+    from conversations import erasure  # circular at import time: erasure uses this module's helpers
 
     now = context.now()
     with context.session() as session:
         fresh = people.get_person(session=session, person_id=person.id or 0)
         assert fresh is not None and fresh.id is not None
-        keep_stub = people.has_open_safety_case(session=session, person_id=fresh.id)
-        alerts.family_left(session=session, person=fresh, now=now)
-        people.erase_person(session=session, person=fresh, keep_safety_stub=keep_stub, now=now)
-        people.audit(
-            session=session,
-            actor_id=None,
-            action="erased",
-            subject_id=fresh.id,
-            now=now,
-            kept_safety_stub=keep_stub,
-        )
+        keep_stub = erasure.erase(session=session, services=context.services, person=fresh, now=now)
     context.person = None
     context.services.outbox_signal.set()
     event(logger, "privacy.erased", person_id=person.id, safety_stub=keep_stub)

@@ -712,6 +712,13 @@ def volunteer_gave_back(
         actor_id=volunteer.id,
         ref_id=request.id,
     )
+    return search_again(session=session, services=services, request=request, now=now)
+
+
+def search_again(*, session: Session, services: Services, request: HelpRequest, now: datetime) -> int:
+    """A request open again after its volunteer gave it back (or left): those who had it on offer, then
+    the next round; coordinators hear when nobody fits. Returns how many were asked."""
+    assert request.id is not None
     asked = reoffer(session=session, services=services, request=request, now=now)
     asked += run_wave(session=session, services=services, request=request, now=now)
     if asked == 0 and not store.has_pending_job(session=session, kind="request.match_wave", subject_id=request.id):

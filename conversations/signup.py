@@ -89,7 +89,7 @@ async def prompt_role(update: Update, context: BotContext) -> None:
 async def prompt_consent(update: Update, context: BotContext) -> None:
     await reply(
         update,
-        privacy_notice() + "\n\n" + _("Do you agree that we store this?"),
+        privacy_notice(context.services.settings) + "\n\n" + _("Do you agree that we store this?"),
         column(
             [
                 (_("Yes, I agree"), callback(PREFIX, "consent", "yes")),

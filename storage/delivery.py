@@ -28,6 +28,7 @@ from storage.models import (
     OutboxStatus,
     ScheduledJob,
 )
+from storage.privacy import PURPOSE_ERASURE
 
 
 def _insert(session: Session, model: type[Any]) -> Any:
@@ -472,6 +473,12 @@ def mark_sent(*, session: Session, message_id: int, now: datetime, telegram_mess
             claimed_until=None,
             last_error=None,
         )
+    )
+    # A notice that someone left may name them; once delivered, its text is not kept.
+    session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.purpose) == PURPOSE_ERASURE)
+        .values(payload={})
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlmodel import Session, col
 
+from storage import privacy
 from storage.db import rowcount
 from storage.models import (
     Area,
@@ -21,7 +22,6 @@ from storage.models import (
     FamilyTopic,
     HelpRequest,
     Invite,
-    OutboxMessage,
     Person,
     RelayLink,
     RequestOffer,
@@ -111,6 +111,40 @@ def coordinators(*, session: Session) -> list[Person]:
 
 def admins(*, session: Session) -> list[Person]:
     return [person for person in coordinators(session=session) if person.is_admin]
+
+
+def families_of_coordinator(*, session: Session, coordinator_id: int) -> list[FamilyProfile]:
+    """Family profiles with this coordinator as primary or as partner."""
+    return list(
+        session.execute(
+            select(FamilyProfile)
+            .where(
+                (col(FamilyProfile.primary_coordinator_id) == coordinator_id)
+                | (col(FamilyProfile.partner_coordinator_id) == coordinator_id)
+            )
+            .order_by(col(FamilyProfile.person_id))
+        ).scalars()
+    )
+
+
+def concerns_claimed_by(*, session: Session, coordinator_id: int) -> list[Concern]:
+    """Concerns this coordinator has taken and not closed."""
+    return list(
+        session.execute(
+            select(Concern)
+            .where(col(Concern.claimed_by_id) == coordinator_id, col(Concern.status) != "closed")
+            .order_by(col(Concern.id))
+        ).scalars()
+    )
+
+
+def reopen_concern(*, session: Session, concern_id: int) -> None:
+    """A taken concern whose coordinator left: open and unacknowledged again, so the chain can go on."""
+    session.execute(
+        update(Concern)
+        .where(col(Concern.id) == concern_id, col(Concern.status) != "closed")
+        .values(claimed_by_id=None, status="open", acknowledged_at=None)
+    )
 
 
 # --- profiles -------------------------------------------------------------------------------------
@@ -326,7 +360,8 @@ def _row(obj: Any, *, skip: Sequence[str] = ()) -> dict[str, Any]:
 
 
 def export_person(*, session: Session, person: Person) -> dict[str, Any]:
-    """Everything stored about a person, for /mydata. Other people appear only by first name."""
+    """Everything stored about a person, for /mydata: a readable summary and every table's rows about them
+    (`storage.privacy.export_rows`). Other people appear only by id, never by name or contents."""
     assert person.id is not None
     pid = person.id
     export: dict[str, Any] = {"person": _row(person)}
@@ -335,16 +370,6 @@ def export_person(*, session: Session, person: Person) -> dict[str, Any]:
         export["family_profile"] = _row(family)
         area = session.get(Area, family.area_id) if family.area_id else None
         export["family_profile"]["area_name"] = area.name if area else None
-        export["help_requests"] = [
-            _row(item)
-            for item in session.execute(select(HelpRequest).where(col(HelpRequest.family_id) == pid)).scalars()
-        ]
-        export["check_ins"] = [
-            _row(item) for item in session.execute(select(CheckIn).where(col(CheckIn.family_id) == pid)).scalars()
-        ]
-        export["concerns"] = [
-            _row(item) for item in session.execute(select(Concern).where(col(Concern.family_id) == pid)).scalars()
-        ]
     volunteer = session.get(VolunteerProfile, pid)
     if volunteer is not None:
         export["volunteer_profile"] = _row(volunteer)
@@ -357,34 +382,28 @@ def export_person(*, session: Session, person: Person) -> dict[str, Any]:
             ).scalars()
         ]
         export["volunteer_profile"]["skills"] = volunteer_skills(session=session, person_id=pid)
-        export["tasks"] = [
-            _row(item, skip=("note", "voice_file_id", "destination"))
-            for item in session.execute(
-                select(HelpRequest).where(col(HelpRequest.assigned_volunteer_id) == pid)
-            ).scalars()
-        ]
-    export["outcomes"] = [
-        _row(item) for item in session.execute(select(TaskOutcome).where(col(TaskOutcome.person_id) == pid)).scalars()
-    ]
+    export["tables"] = privacy.export_rows(session=session, person=person)
     return export
 
 
 def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, now: datetime) -> None:
-    """Erase a person. With an open safety case the record stays as an anonymous stub, not by name."""
+    """Erase a person. With an open safety case the record stays as an anonymous stub, not by name.
+
+    Every row that holds their data goes or is scrubbed (`storage.privacy`): their profile, messages to them
+    (sent ones too), their updates' payloads, dialogue drafts, free text and JSON details anywhere that name
+    them, street or phone included. What the anonymous figures count stays, detached from them.
+    """
     assert person.id is not None
     pid = person.id
-    session.execute(delete(DialogueState).where(col(DialogueState.chat_id) == person.telegram_id))
+    street, phone = privacy.family_street_phone(session=session, person_id=pid)
+    found = privacy.needles(name=person.display_name, street=street, phone=phone, telegram_id=person.telegram_id)
+    privacy.cancel_jobs_about(session=session, person=person, keep_concerns=keep_safety_stub)
+    privacy.scrub_own_delivery_rows(session=session, person_id=pid, telegram_id=person.telegram_id)
     session.execute(delete(VolunteerArea).where(col(VolunteerArea.volunteer_id) == pid))
     session.execute(delete(VolunteerSkill).where(col(VolunteerSkill.volunteer_id) == pid))
     session.execute(delete(RequestOffer).where(col(RequestOffer.volunteer_id) == pid))
     session.execute(delete(RelayLink).where(col(RelayLink.family_id) == pid))
     session.execute(delete(FamilyTopic).where(col(FamilyTopic.family_id) == pid))
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.person_id) == pid, col(OutboxMessage.status).in_(["pending", "sending"]))
-        .values(status="failed", last_error="recipient erased their data", payload={})
-    )
-    session.execute(update(OutboxMessage).where(col(OutboxMessage.person_id) == pid).values(person_id=None))
     # Free text the person wrote goes; the fact that help was asked stays as an anonymous count.
     session.execute(
         update(HelpRequest)
@@ -392,9 +411,15 @@ def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, no
         .values(note=None, destination=None, voice_file_id=None, text_purged_at=now)
     )
     session.execute(
+        update(HelpRequest)
+        .where(col(HelpRequest.family_id) == pid, col(HelpRequest.status).in_(["open", "accepted"]))
+        .values(status="cancelled", closed_at=now)
+    )
+    session.execute(
         update(HelpRequest).where(col(HelpRequest.assigned_volunteer_id) == pid).values(assigned_volunteer_id=None)
     )
     session.execute(update(Concern).where(col(Concern.raised_by_id) == pid).values(raised_by_id=None))
+    session.execute(update(Concern).where(col(Concern.claimed_by_id) == pid).values(claimed_by_id=None))
     session.execute(
         update(FamilyProfile).where(col(FamilyProfile.support_volunteer_id) == pid).values(support_volunteer_id=None)
     )
@@ -405,6 +430,10 @@ def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, no
     )
     session.execute(delete(VolunteerProfile).where(col(VolunteerProfile.person_id) == pid))
     session.execute(delete(CoordinatorProfile).where(col(CoordinatorProfile.person_id) == pid))
+    # Audit entries stay (who did what, when), without their details.
+    session.execute(update(AuditEntry).where(col(AuditEntry.subject_id) == pid).values(detail={}))
+    session.execute(update(TimelineEvent).where(col(TimelineEvent.actor_id) == pid).values(actor_id=None))
+    privacy.scrub_mentions(session=session, needles=found)
     if keep_safety_stub:
         family = session.get(FamilyProfile, pid)
         if family is not None:
@@ -423,17 +452,11 @@ def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, no
         session.add(person)
         return
     session.execute(delete(TimelineEvent).where(col(TimelineEvent.family_id) == pid))
-    session.execute(update(TimelineEvent).where(col(TimelineEvent.actor_id) == pid).values(actor_id=None))
+    session.execute(update(Concern).where(col(Concern.family_id) == pid).values(close_note=None))
     session.execute(delete(CheckIn).where(col(CheckIn.family_id) == pid))
     session.execute(delete(TaskOutcome).where(col(TaskOutcome.person_id) == pid))
     session.execute(delete(FamilyProfile).where(col(FamilyProfile.person_id) == pid))
     session.execute(update(Invite).where(col(Invite.used_by_id) == pid).values(used_by_id=None))
-    # Requests keep existing as anonymous statistics, detached from the family.
-    session.execute(
-        update(HelpRequest)
-        .where(col(HelpRequest.family_id) == pid, col(HelpRequest.status).in_(["open", "accepted"]))
-        .values(status="cancelled", closed_at=now)
-    )
     person.telegram_id = None
     person.display_name = None
     person.consent_version = None

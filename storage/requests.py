@@ -271,6 +271,17 @@ def respond_offer(*, session: Session, offer_id: int, response: OfferResponse, n
     return bool(rowcount(result))
 
 
+def pending_offers_of(*, session: Session, volunteer_id: int) -> list[RequestOffer]:
+    """Offers made to a volunteer that still wait for their answer."""
+    return list(
+        session.execute(
+            select(RequestOffer).where(
+                col(RequestOffer.volunteer_id) == volunteer_id, col(RequestOffer.response) == OfferResponse.PENDING
+            )
+        ).scalars()
+    )
+
+
 def offers_for(*, session: Session, request_id: int) -> list[RequestOffer]:
     return list(
         session.execute(

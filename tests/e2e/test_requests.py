@@ -118,7 +118,8 @@ def test_the_whole_life_of_a_request_in_english(
         reminders = session.exec(
             select(OutboxMessage).where(col(OutboxMessage.dedupe_key).startswith(f"remind:request.remind:{purged.id}:"))
         ).all()
-    assert len(reminders) == 2 and all(row.payload == {} for row in reminders), "our copies of the reminders go too"
+    # Our copies of the reminders go too: emptied with the request's text, or deleted by the retention job.
+    assert all(row.payload == {} for row in reminders), "our copies of the reminders go too"
 
 
 def test_the_whole_life_of_a_request_in_dutch(harness: Harness, coordinator: Chat, person: Callable[..., Chat]) -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 21:36:58.631249
+Create Date: 2026-12-02 14:32:00.474386
 """
 
 from __future__ import annotations
@@ -160,6 +160,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_concern_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_family_id'), ['family_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_status'), ['status'], unique=False)
+
+    op.create_table('consentrequest',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=True),
+    sa.Column('requester_id', sa.Integer(), nullable=False),
+    sa.Column('approver_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('accepted', sa.Boolean(), nullable=True),
+    sa.ForeignKeyConstraint(['approver_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['requester_id'], ['person.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('consentrequest', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consentrequest_family_id'), ['family_id'], unique=False)
 
     op.create_table('coordinatorprofile',
     sa.Column('person_id', sa.Integer(), nullable=False),
@@ -460,6 +477,10 @@ def downgrade() -> None:
 
     op.drop_table('familyprofile')
     op.drop_table('coordinatorprofile')
+    with op.batch_alter_table('consentrequest', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consentrequest_family_id'))
+
+    op.drop_table('consentrequest')
     with op.batch_alter_table('concern', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_concern_status'))
         batch_op.drop_index(batch_op.f('ix_concern_family_id'))

@@ -679,7 +679,7 @@ async def pair_list(update: Update, context: BotContext) -> None:
             coordinator is not None
             and family is not None
             and family.id is not None
-            and _may_see(session, coordinator, family.id)
+            and _may_see(session, coordinator, family.id, context.now())
         )
         if ok and family is not None and family.id is not None:
             profile = people.get_family(session=session, person_id=family.id)
@@ -725,12 +725,12 @@ async def pair(update: Update, context: BotContext) -> None:
         if (
             coordinator is not None
             and family is not None
+            and family.id is not None
+            and _may_see(session, coordinator, family.id, now)
             and volunteer is not None
             and profile is not None
-            and family.id is not None
             and volunteer.id != family.id
             and profile.status == VolunteerStatus.APPROVED
-            and _may_see(session, coordinator, family.id, now)
         ):
             store.set_support_volunteer(session=session, family_id=family.id, volunteer_id=volunteer.id)
             family_profile = people.get_family(session=session, person_id=family.id)

@@ -9,9 +9,13 @@ so a stray flag on another account opens nothing. Volunteer rights go by ``volun
 role, because a family that became a support family keeps its family role and also volunteers.
 
 **Families' files** are seen by the family's own coordinators (the duo: primary and partner). Any other
-coordinator sees a family only in an urgent case (a concern that went to all coordinators, see
-`domain.escalation`), or while nobody is assigned yet, so that someone can pick the family up. This keeps
-what a coordinator can read tied to whom they support, while no family is ever left unseen in a crisis.
+coordinator sees a family only when alerted about one of its open concerns, in an urgent case, or while
+nobody is assigned yet, so that someone can pick the family up. This keeps what a coordinator can read
+tied to whom they support, while no family is ever left unseen in a crisis.
+
+Every coordinator action goes through `authorize` (below): one enum of actions, one function, the facts
+about the target passed in (`Facts`), a `Decision` with the reason back. The small predicates above are
+its building blocks and stay for the non-coordinator rules (requests, offers, contact details).
 """
 
 from __future__ import annotations

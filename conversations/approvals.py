@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -20,7 +20,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import BotContext
 from bot.i18n import N_, _, format_day, h, hi, use_language
 from bot.logs import event
-from conversations import matching, menu
+from conversations import matching, menu, rights
 from conversations.common import skill_label
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
@@ -34,7 +34,6 @@ from conversations.ui import (
     reply,
     retire_buttons,
 )
-from domain import permissions
 from domain import requests as rules
 from domain import volunteers as volunteer_rules
 from storage import care, people
@@ -67,23 +66,29 @@ def parse_date(text: str) -> date | None:
     return None
 
 
-def _coordinator(session: Session, context: BotContext) -> Person | None:
-    """The acting person, fresh from the database, if a signed-up coordinator."""
+def _coordinator(
+    session: Session, context: BotContext, action: rights.Action = rights.Action.APPROVE_VOLUNTEER
+) -> Person | None:
+    """The acting person, fresh from the database, if a signed-up coordinator who may do `action`."""
     person = context.person
     fresh = people.get_person(session=session, person_id=person.id) if person and person.id else None
-    if fresh is None or fresh.consent_at is None or not permissions.is_coordinator(matching.actor_of(session, fresh)):
+    if fresh is None or fresh.consent_at is None:
         return None
-    return fresh
+    decision = rights.check(session, fresh, action, now=context.now(), audit="refused")
+    return fresh if decision else None
 
 
-def _may_see(session: Session, coordinator: Person, family_id: int) -> bool:
+def _may_see(session: Session, coordinator: Person, family_id: int, now: datetime | None = None) -> bool:
+    """A family's requests and support volunteer: its duo, anyone while nobody is assigned, admins.
+
+    With `now` (an action, not a list) the decision is audited.
+    """
     profile = people.get_family(session=session, person_id=family_id)
     family = people.get_person(session=session, person_id=family_id)
     if profile is None or family is None or family.consent_at is None:
         return False
-    return permissions.can_see_family(
-        matching.actor_of(session, coordinator), profile.primary_coordinator_id, profile.partner_coordinator_id
-    )
+    action = rights.Action.ACT_FOR_FAMILY
+    return bool(rights.check(session, coordinator, action, family_id=family_id, now=now, audit=now is not None))
 
 
 def visible_families(session: Session, coordinator: Person) -> list[Person]:
@@ -482,7 +487,7 @@ async def show_open_requests(update: Update, context: BotContext) -> None:
     """Open requests of the families this coordinator may see, with a button to place each by name."""
     rows: list[list[tuple[str, str]]] = []
     with context.session() as session:
-        coordinator = _coordinator(session, context)
+        coordinator = _coordinator(session, context, rights.Action.SEE_REQUESTS)
         if coordinator is not None:
             items = [
                 request
@@ -542,7 +547,7 @@ async def place_list(update: Update, context: BotContext) -> None:
             coordinator is not None
             and request is not None
             and request.status == rules.RequestStatus.OPEN
-            and _may_see(session, coordinator, request.family_id)
+            and _may_see(session, coordinator, request.family_id, now)
         )
         if ok and request is not None and coordinator is not None:
             options = _placeable(session, services, request, now)
@@ -594,7 +599,7 @@ async def place(update: Update, context: BotContext) -> None:
             and request is not None
             and volunteer is not None
             and request.status == rules.RequestStatus.OPEN
-            and _may_see(session, coordinator, request.family_id)
+            and _may_see(session, coordinator, request.family_id, now)
         ):
             allowed = {person.id for person, _fits in _placeable(session, services, request, now)}
             name = matching.name_of(volunteer)
@@ -674,7 +679,7 @@ async def pair_list(update: Update, context: BotContext) -> None:
             coordinator is not None
             and family is not None
             and family.id is not None
-            and _may_see(session, coordinator, family.id)
+            and _may_see(session, coordinator, family.id, context.now())
         )
         if ok and family is not None and family.id is not None:
             profile = people.get_family(session=session, person_id=family.id)
@@ -720,13 +725,12 @@ async def pair(update: Update, context: BotContext) -> None:
         if (
             coordinator is not None
             and family is not None
+            and family.id is not None
+            and _may_see(session, coordinator, family.id, now)
             and volunteer is not None
             and profile is not None
-            and family.id is not None
             and volunteer.id != family.id
             and profile.status == VolunteerStatus.APPROVED
-            and permissions.can_link_support_volunteer(matching.actor_of(session, coordinator))
-            and _may_see(session, coordinator, family.id)
         ):
             store.set_support_volunteer(session=session, family_id=family.id, volunteer_id=volunteer.id)
             family_profile = people.get_family(session=session, person_id=family.id)
@@ -801,7 +805,7 @@ async def unpair(update: Update, context: BotContext) -> None:
             coordinator is not None
             and family is not None
             and family.id is not None
-            and _may_see(session, coordinator, family.id)
+            and _may_see(session, coordinator, family.id, now)
         ):
             previous = store.set_support_volunteer(session=session, family_id=family.id, volunteer_id=None)
             former = people.get_person(session=session, person_id=previous) if previous else None

@@ -1,4 +1,8 @@
-"""Coordinators manage the list of neighbourhoods that families and volunteers choose from."""
+"""The list of neighbourhoods that families and volunteers choose from: coordinators see it, admins change it.
+
+Areas change who is matched with whom for everybody, so adding and removing one is an admin's job
+(`domain.permissions.Action.MANAGE_AREAS`), checked again at every step: the button, the typed name, removal.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, f
 
 from bot.context import BotContext
 from bot.i18n import _, hi
+from conversations import rights
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import answer_button, callback, column, int_arg, parse_callback, reply, retire_buttons
 from storage import people
@@ -22,6 +27,11 @@ def _is_coordinator(context: BotContext) -> bool:
     return person is not None and person.role == Role.COORDINATOR and person.consent_at is not None
 
 
+def _may_manage(context: BotContext, *, audit: bool = True) -> rights.Decision:
+    with context.session() as session:
+        return rights.check(session, context.person, rights.Action.MANAGE_AREAS, now=context.now(), audit=audit)
+
+
 async def show(update: Update, context: BotContext) -> str | None:
     """/areas: the list, with buttons to add one or take one out."""
     if not _is_coordinator(context):
@@ -34,6 +44,10 @@ async def show(update: Update, context: BotContext) -> str | None:
     lines = [_("<b>Neighbourhoods</b>")] + [f"• {hi(name)}" for _id, name in areas]
     if not areas:
         lines.append(_("There are none yet."))
+    if not _may_manage(context, audit=False):
+        lines.append(_("Only an admin coordinator can add or remove neighbourhoods."))
+        await reply(update, "\n".join(lines))
+        return END
     buttons = [(_("➕ Add a neighbourhood"), callback(PREFIX, "add"))]
     buttons += [(_("Remove {name}").format(name=name), callback(PREFIX, "del", area_id)) for area_id, name in areas]
     await reply(update, "\n".join(lines), column(buttons))
@@ -42,8 +56,8 @@ async def show(update: Update, context: BotContext) -> str | None:
 
 async def ask_name(update: Update, context: BotContext) -> str | None:
     """The add button: ask for the name."""
-    if not _is_coordinator(context):
-        await answer_button(update, _("Only coordinators can manage neighbourhoods."))
+    if not (decision := _may_manage(context)):
+        await rights.refuse(update, decision)
         return END
     await answer_button(update)
     await retire_buttons(update)
@@ -54,6 +68,9 @@ async def ask_name(update: Update, context: BotContext) -> str | None:
 async def add(update: Update, context: BotContext) -> str | None:
     """The typed name."""
     message = update.effective_message
+    if not (decision := _may_manage(context)):
+        await rights.refuse(update, decision)
+        return END
     name = " ".join((message.text or "").split()) if message else ""
     if not name or len(name) > 64:
         await reply(update, _("Please send a name of at most {count} characters.").format(count=64))
@@ -78,9 +95,20 @@ async def remove(update: Update, context: BotContext) -> str | None:
     if not _is_coordinator(context) or area_id is None:
         await answer_button(update, _("That button no longer works."))
         return END
+    if not (decision := _may_manage(context)):
+        await rights.refuse(update, decision)
+        return END
     with context.session() as session:
         area = people.get_area(session=session, area_id=area_id)
         removed = area is not None and area.active and people.deactivate_area(session=session, area_id=area_id)
+        if removed:
+            people.audit(
+                session=session,
+                actor_id=context.person.id if context.person else None,
+                action="area_removed",
+                subject_id=area_id,
+                now=context.now(),
+            )
     await answer_button(update)
     await retire_buttons(update)
     if removed and area is not None:

@@ -15,6 +15,7 @@ Scheduled work is rows (`scheduledjob`): `checkin.send` (one pending per family:
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -26,7 +27,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from bot.context import BotContext, JobHandler, Services
 from bot.i18n import N_, _, format_day, format_stamp, format_when, h, hi, ngettext, use_language
 from bot.logs import event
-from conversations import concerns, menu
+from conversations import concerns, menu, rights
 from conversations.ui import (
     answer_button,
     callback,
@@ -38,9 +39,11 @@ from conversations.ui import (
 )
 from domain import checkins as rules
 from domain import escalation
+from domain.permissions import Facts
 from storage import care, delivery, people
 from storage import insight as insight_store
-from storage.models import CheckIn, FamilyProfile, Person, Role, TimelineEvent
+from storage import rights as consent
+from storage.models import CheckIn, ConsentRequest, FamilyProfile, Person, Role, TimelineEvent
 
 logger = logging.getLogger(__name__)
 
@@ -945,20 +948,30 @@ def send_now(session: Session, services: Services, family: Person, coordinator: 
 
 
 async def list_families(update: Update, context: BotContext) -> None:
-    """/families or the menu: the coordinator's families (or everyone's when they have none yet)."""
+    """/families or the menu: the coordinator's own families; an admin without families of their own sees all."""
     coordinator = _coordinator(context)
     if coordinator is None:
         await reply(update, _("Only coordinators can do that."))
         return
+    now = context.now()
     with context.session() as session:
         own = care.families(session=session, coordinator_id=coordinator.id)
-        shown = own or care.families(session=session)
+        see_all = not own and bool(
+            rights.check(session, coordinator, rights.Action.SEE_ALL_FAMILIES, now=now, audit=False)
+        )
+        shown = own or (care.families(session=session) if see_all else [])
         buttons = [[(concerns.name_of(family), callback(CONTROL, "open", family.id))] for family in shown]
+    duo = [(_("👥 My duo partner"), callback(CONTROL, "duo", 0))]
     if not buttons:
-        await reply(update, _("There are no families yet."))
+        text = _("There are no families yet.") if see_all else _("You have no families of your own yet.")
+        await reply(update, text, None if see_all else keyboard([duo]))
         return
     text = _("Your families:") if own else _("All families:")
-    await reply(update, text, keyboard([*buttons, [(_("👥 My duo partner"), callback(CONTROL, "duo", 0))]]))
+    await reply(update, text, keyboard([*buttons, duo]))
+
+
+VIEW_ACTIONS = ("open", "ans", "tl")
+CHECKIN_ACTIONS = ("now", "rh", "day", "part", "auto", "step", "keep")
 
 
 async def on_control(update: Update, context: BotContext) -> None:
@@ -973,17 +986,32 @@ async def on_control(update: Update, context: BotContext) -> None:
     if action == "duo":
         await _duo(update, context, coordinator, target or 0)
         return
+    if action in ("yes", "no"):
+        await _answer_consent(update, context, coordinator, target or 0, accepted=action == "yes")
+        return
     services = context.services
     now = context.now()
     note: str | None = None
     text: str | None = None
     markup: InlineKeyboardMarkup | None = None
-    edit = False
+    edit = retire = False
     with context.session() as session:
         family = people.get_person(session=session, person_id=target or 0)
         profile = care.get_family_profile(session=session, family_id=target or 0)
         if family is None or profile is None or family.role != Role.FAMILY:
             note = _("That button no longer works. Send /menu for the current options.")
+        elif action == "mine":
+            note = _take_over(session, services, family, profile, coordinator, now)
+        elif not (
+            decision := rights.check(
+                session,
+                coordinator,
+                rights.Action.VIEW_FAMILY if action in VIEW_ACTIONS else rights.Action.CHANGE_CHECKINS,
+                family_id=family.id,
+                now=now,
+            )
+        ):
+            note = rights.refusal_text(decision)
         elif action == "open":
             concerns.audit_opened(session, coordinator, target or 0, now, "card")
             text, markup = family_card(session, services, family, coordinator.language)
@@ -1011,28 +1039,20 @@ async def on_control(update: Update, context: BotContext) -> None:
         elif action == "tl":
             concerns.audit_opened(session, coordinator, target or 0, now, "timeline")
             text = timeline_text(session, family, coordinator.language, services.settings.timezone)
-        elif action == "mine":
-            care.set_coordinators(session=session, family_id=family.id or 0, primary_id=coordinator.id or 0)
-            people.audit(
-                session=session,
-                actor_id=coordinator.id,
-                action="primary_coordinator_set",
-                subject_id=family.id,
-                now=now,
-            )
-            note = _("You are now the primary coordinator of {name}.").format(name=concerns.name_of(family))
         elif action == "step" and value in set(rules.Rhythm):
             if profile.checkin_rhythm != value:
                 _change_rhythm(session, services, family, coordinator, now, rhythm=value)
                 care.set_counters(session=session, family_id=family.id or 0, good_streak=0)
             note = _("Done: the check-ins are now {rhythm}.").format(rhythm=rhythm_sentence(value or ""))
+            retire = True
         elif action == "keep":
             note = _("The rhythm stays as it is.")
+            retire = True
         else:
             note = _("That button no longer works. Send /menu for the current options.")
     services.outbox_signal.set()
     await answer_button(update, note)
-    if action in ("step", "keep") and note is not None:
+    if retire:
         await retire_buttons(update)
     if text is None:
         return
@@ -1046,8 +1066,202 @@ async def on_control(update: Update, context: BotContext) -> None:
     await reply(update, text, markup)
 
 
+def _tell(
+    session: Session, person: Person | None, key: str, text: Any, now: datetime, markup: Any = None, **kw: Any
+) -> None:
+    """A message to another coordinator, in their language, through the outbox."""
+    if person is None or person.telegram_id is None:
+        return
+    with use_language(person.language):
+        body = _(text).format(**kw)
+        buttons = markup() if callable(markup) else None
+    concerns._enqueue(
+        session=session,
+        key=key,
+        chat_id=person.telegram_id,
+        payload=concerns.text_payload(person.telegram_id, body, buttons),
+        now=now,
+        person_id=person.id,
+    )
+
+
+def _consent_buttons(request_id: int) -> Any:
+    def build() -> InlineKeyboardMarkup:
+        return keyboard(
+            [[(_("✅ Agree"), callback(CONTROL, "yes", request_id)), (_("No"), callback(CONTROL, "no", request_id))]]
+        )
+
+    return build
+
+
+def _make_primary(
+    session: Session, family: Person, previous_id: int | None, new: Person, actor: Person, now: datetime, how: str
+) -> None:
+    """Make `new` the family's primary; the previous primary is always told (unless they did it themselves)."""
+    assert family.id is not None and new.id is not None
+    care.set_coordinators(session=session, family_id=family.id, primary_id=new.id)
+    people.audit(
+        session=session,
+        actor_id=actor.id,
+        action="primary_coordinator_set",
+        subject_id=family.id,
+        now=now,
+        primary=new.id,
+        previous=previous_id,
+        how=how,
+    )
+    if previous_id is not None and previous_id not in (actor.id, new.id):
+        previous = people.get_person(session=session, person_id=previous_id)
+        _tell(
+            session,
+            previous,
+            f"primary:{family.id}:{new.id}:{int(now.timestamp())}",
+            N_("{coordinator} is now the primary coordinator of {name}, instead of you."),
+            now,
+            coordinator=hi(concerns.name_of(new)),
+            name=hi(concerns.name_of(family)),
+        )
+
+
+def _take_over(
+    session: Session, services: Services, family: Person, profile: FamilyProfile, coordinator: Person, now: datetime
+) -> str:
+    """'I am their primary coordinator': at once for an admin or an unassigned family; otherwise ask the primary."""
+    assert family.id is not None and coordinator.id is not None
+    name = hi(concerns.name_of(family))
+    previous_id = profile.primary_coordinator_id
+    if previous_id == coordinator.id:
+        return _("You are already the primary coordinator of {name}.").format(name=name)
+    direct = rights.check(session, coordinator, rights.Action.TAKE_OVER, family_id=family.id, now=now)
+    if direct:
+        _make_primary(session, family, previous_id, coordinator, coordinator, now, str(direct.reason))
+        return _("You are now the primary coordinator of {name}.").format(name=name)
+    asked = rights.check(session, coordinator, rights.Action.ASK_TAKE_OVER, family_id=family.id, now=now)
+    primary = people.get_person(session=session, person_id=previous_id or 0)
+    if not asked or primary is None or primary.id is None:
+        return rights.refusal_text(asked)
+    request = consent.ask_consent(
+        session=session,
+        kind="primary",
+        requester_id=coordinator.id,
+        approver_id=primary.id,
+        family_id=family.id,
+        now=now,
+    )
+    if request is None or request.id is None:
+        return _("You already asked; {primary} has not answered yet.").format(primary=hi(concerns.name_of(primary)))
+    _tell(
+        session,
+        primary,
+        f"consent:{request.id}",
+        N_("{coordinator} would like to become the primary coordinator of {name}. Do you agree?"),
+        now,
+        _consent_buttons(request.id),
+        coordinator=hi(concerns.name_of(coordinator)),
+        name=name,
+    )
+    return _("I have asked {primary}, the primary coordinator of {name}. You will hear the answer here.").format(
+        primary=hi(concerns.name_of(primary)), name=name
+    )
+
+
+def _consent_decision(session: Session, coordinator: Person, request: ConsentRequest, now: datetime) -> Any:
+    if request.kind == "primary" and request.family_id is not None:
+        facts = consent.family_facts(session=session, family_id=request.family_id)
+        facts = replace(facts, addressed_to=request.approver_id)
+        action = rights.Action.ANSWER_TAKE_OVER
+    else:
+        facts = Facts(addressed_to=request.approver_id)
+        action = rights.Action.ANSWER_DUO
+    return rights.check(session, coordinator, action, family_id=request.family_id, facts=facts, now=now)
+
+
+async def _answer_consent(
+    update: Update, context: BotContext, coordinator: Person, request_id: int, *, accepted: bool
+) -> None:
+    """The colleague asked agrees or not: only they may answer, once; the one who asked hears it."""
+    now = context.now()
+    retire = False
+    with context.session() as session:
+        request = consent.get_consent(session=session, request_id=request_id)
+        decision = _consent_decision(session, coordinator, request, now) if request is not None else None
+        requester = people.get_person(session=session, person_id=request.requester_id) if request else None
+        family = (
+            people.get_person(session=session, person_id=request.family_id) if request and request.family_id else None
+        )
+        if request is None or decision is None or requester is None:
+            note = _("That button no longer works. Send /menu for the current options.")
+        elif not decision:
+            note = rights.refusal_text(decision)
+        elif not consent.answer_consent(session=session, request_id=request_id, accepted=accepted, now=now):
+            note = _("You already answered this.")
+        else:
+            retire = True
+            note = _answer_effect(session, request, coordinator, requester, family, accepted, now)
+    context.services.outbox_signal.set()
+    await answer_button(update, note)
+    if retire:
+        await retire_buttons(update)
+        await reply(update, note)
+
+
+def _answer_effect(
+    session: Session,
+    request: ConsentRequest,
+    coordinator: Person,
+    requester: Person,
+    family: Person | None,
+    accepted: bool,
+    now: datetime,
+) -> str:
+    names = {"coordinator": hi(concerns.name_of(coordinator)), "requester": hi(concerns.name_of(requester))}
+    key = f"consent:{request.id}:answer"
+    if request.kind == "primary" and family is not None:
+        names["name"] = hi(concerns.name_of(family))
+        if not accepted:
+            _tell(
+                session,
+                requester,
+                key,
+                N_("{coordinator} would rather stay the primary coordinator of {name}."),
+                now,
+                **names,
+            )
+            return _("{requester} has been told that you keep {name}.").format(**names)
+        profile = care.get_family_profile(session=session, family_id=family.id or 0)
+        previous = profile.primary_coordinator_id if profile else None
+        _make_primary(session, family, previous, requester, coordinator, now, "consent")
+        _tell(
+            session,
+            requester,
+            key,
+            N_("{coordinator} agreed: you are now the primary coordinator of {name}."),
+            now,
+            **names,
+        )
+        return _("Done: {requester} is now the primary coordinator of {name}.").format(**names)
+    if not accepted:
+        _tell(session, requester, key, N_("{coordinator} would rather not be your duo partner."), now, **names)
+        return _("{requester} has been told.").format(**names)
+    _set_duo(session, requester, coordinator, coordinator, now)
+    _tell(session, requester, key, N_("{coordinator} agreed: you are now duo partners."), now, **names)
+    return _("Done: {requester} is now your duo partner.").format(**names)
+
+
+def _set_duo(session: Session, coordinator: Person, partner: Person, actor: Person, now: datetime) -> None:
+    care.set_duo_partner(session=session, coordinator_id=coordinator.id or 0, partner_id=partner.id)
+    people.audit(
+        session=session,
+        actor_id=actor.id,
+        action="duo_partner_set",
+        subject_id=partner.id,
+        now=now,
+        coordinator=coordinator.id,
+    )
+
+
 async def _duo(update: Update, context: BotContext, coordinator: Person, partner_id: int) -> None:
-    """'My duo partner': pick a colleague; both see each other's families' concerns at the second step."""
+    """'My duo partner': pick a colleague, who is asked first (a duo sees each other's families); admins at once."""
     now = context.now()
     with context.session() as session:
         if partner_id == 0:
@@ -1064,19 +1278,52 @@ async def _duo(update: Update, context: BotContext, coordinator: Person, partner
             )
         else:
             partner = people.get_person(session=session, person_id=partner_id)
-            if not concerns.is_coordinator(partner) or partner_id == coordinator.id:
+            if not concerns.is_coordinator(partner) or partner is None or partner_id == coordinator.id:
                 await answer_button(update, _("That button no longer works. Send /menu for the current options."))
                 return
-            care.set_duo_partner(session=session, coordinator_id=coordinator.id or 0, partner_id=partner_id)
-            people.audit(
-                session=session, actor_id=coordinator.id, action="duo_partner_set", subject_id=partner_id, now=now
-            )
-            name = concerns.name_of(partner)
-    await answer_button(update)
+            name = hi(concerns.name_of(partner))
+            direct = rights.check(session, coordinator, rights.Action.SET_DUO, now=now)
+            asked = direct or rights.check(session, coordinator, rights.Action.ASK_DUO, now=now)
+            request = None
+            if direct:
+                _set_duo(session, coordinator, partner, coordinator, now)
+                note = _("{name} is now your duo partner.").format(name=name)
+            elif asked and coordinator.id is not None:
+                request = consent.ask_consent(
+                    session=session,
+                    kind="duo",
+                    requester_id=coordinator.id,
+                    approver_id=partner_id,
+                    family_id=None,
+                    now=now,
+                )
+                note = (
+                    _("I have asked {name}. You will hear the answer here.").format(name=name)
+                    if request is not None
+                    else _("You already asked; {primary} has not answered yet.").format(primary=name)
+                )
+                if request is not None and request.id is not None:
+                    _tell(
+                        session,
+                        partner,
+                        f"consent:{request.id}",
+                        N_(
+                            "{coordinator} would like to be your duo partner: you would see each other's "
+                            "families and their concerns. Do you agree?"
+                        ),
+                        now,
+                        _consent_buttons(request.id),
+                        coordinator=hi(concerns.name_of(coordinator)),
+                    )
+            else:
+                note = rights.refusal_text(asked)
     if partner_id != 0:
+        context.services.outbox_signal.set()
+        await answer_button(update)
         await retire_buttons(update)
-        await reply(update, _("{name} is now your duo partner.").format(name=hi(name)))
+        await reply(update, note)
         return
+    await answer_button(update)
     if not options:
         await reply(update, _("There are no other coordinators yet."))
         return
@@ -1105,7 +1352,11 @@ async def topic_command(update: Update, context: BotContext) -> None:
         family = people.get_person(session=session, person_id=family_id)
         if family is None or care.get_family_profile(session=session, family_id=family_id) is None:
             return
-        if command == "checkin":
+        action = rights.Action.CHANGE_CHECKINS if command == "checkin" else rights.Action.VIEW_FAMILY
+        decision = rights.check(session, coordinator, action, family_id=family_id, now=now)
+        if not decision:
+            text = rights.refusal_text(decision)
+        elif command == "checkin":
             text = send_now(session, context.services, family, coordinator, now)
         elif command == "answers":
             concerns.audit_opened(session, coordinator, family_id, now, "answers")

@@ -45,7 +45,7 @@ from bot.i18n import (
     use_language,
 )
 from bot.logs import event
-from conversations import menu
+from conversations import menu, rights
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     answer_button,
@@ -64,6 +64,7 @@ from domain.language import detect_language, worth_offering
 from domain.priority import Priority
 from domain.urgent import SAFETY_NUMBERS, SafetyNumber, UrgentCategory, detect_urgent, numbers_for
 from storage import care, delivery, people
+from storage import rights as rights_store
 from storage.models import CheckIn, Concern, OutboxMessage, Person, Role
 
 logger = logging.getLogger(__name__)
@@ -1946,6 +1947,8 @@ async def concern_button(update: Update, context: BotContext) -> None:
             answer = _("That button no longer works. Send /menu for the current options.")
         elif concern.status == care.ConcernStatus.CLOSED:
             answer = _("This concern is already closed.")
+        elif not (decision := _may(session, coordinator, action, concern, now)):
+            answer = rights.refusal_text(decision)
         elif action == "take":
             if _take(session, services, concern, coordinator, now):
                 answer = _("You have taken this. The others can see it.")
@@ -2040,6 +2043,12 @@ async def list_concerns(update: Update, context: BotContext) -> None:
     await reply(update, "\n".join(lines), keyboard(rows))
 
 
+def _may(session: Session, coordinator: Person, action: str, concern: Concern, now: datetime) -> rights.Decision:
+    """Taking and closing: only coordinators alerted about the concern, the family's duo, or an admin."""
+    what = rights.Action.CLAIM_CONCERN if action == "take" else rights.Action.CLOSE_CONCERN
+    return rights.check(session, coordinator, what, concern=concern, now=now)
+
+
 def _ask_close_note(
     session: Session, services: Services, concern: Concern, coordinator: Person, update: Update, now: datetime
 ) -> str:
@@ -2086,10 +2095,16 @@ async def close_note(update: Update, context: BotContext) -> str | None:
         return STAY
     with context.session() as session:
         concern = care.get_concern(session=session, concern_id=int(context.dialogue.get("concern") or 0))
-        closed = concern is not None and close_concern(
-            session, context.services, concern, coordinator, note, context.now()
+        decision = _may(session, coordinator, "close", concern, context.now()) if concern is not None else None
+        closed = (
+            concern is not None
+            and bool(decision)
+            and close_concern(session, context.services, concern, coordinator, note, context.now())
         )
     context.services.outbox_signal.set()
+    if decision is not None and not decision:
+        await reply(update, rights.refusal_text(decision))
+        return END
     await reply(update, _("✅ Closed. Thank you.") if closed else _("This concern is already closed."))
     return END
 
@@ -2113,9 +2128,10 @@ async def coordinator_reply(update: Update, context: BotContext) -> bool:
             session=session, chat_id=message.chat_id, message_id=message.reply_to_message.message_id
         )
         to = people.get_person(session=session, person_id=link.family_id) if link else None
-        if to is None:
+        if to is None or to.id is None:
             return False
-        sent = relay_out(
+        decision = _may_write(session, coordinator, to.id, link.chat_id if link else None, now)
+        sent = bool(decision) and relay_out(
             session=session,
             services=context.services,
             coordinator=coordinator,
@@ -2126,7 +2142,9 @@ async def coordinator_reply(update: Update, context: BotContext) -> bool:
         )
         name = name_of(to)
     context.services.outbox_signal.set()
-    if sent:
+    if not decision:
+        await reply_to_message(update, rights.refusal_text(decision))
+    elif sent:
         # Only queued: if Telegram refuses it, "✗ Not delivered" follows (report_undelivered).
         await reply_to_message(update, _("✓ On its way to {name}.").format(name=hi(name)))
     else:
@@ -2167,7 +2185,8 @@ async def group_message(update: Update, context: BotContext) -> None:
         family = people.get_person(session=session, person_id=family_id)
         if family is None:
             return
-        sent = relay_out(
+        decision = _may_write(session, coordinator, family_id, None, now)
+        sent = bool(decision) and relay_out(
             session=session,
             services=context.services,
             coordinator=coordinator,
@@ -2179,8 +2198,20 @@ async def group_message(update: Update, context: BotContext) -> None:
         )
         name = name_of(family)
     context.services.outbox_signal.set()
-    if not sent:
+    if not decision:
+        await message.reply_text(rights.refusal_text(decision))
+    elif not sent:
         await message.reply_text(not_reached_text(name))
+
+
+def _may_write(
+    session: Session, coordinator: Person, to_id: int, link_chat_id: int | None, now: datetime
+) -> rights.Decision:
+    """Writing to a family (or a volunteer): see `domain.permissions.authorize`, WRITE_TO_FAMILY."""
+    facts = rights_store.relay_facts(
+        session=session, to_id=to_id, actor_chat_id=coordinator.telegram_id or 0, link_chat_id=link_chat_id
+    )
+    return rights.check(session, coordinator, rights.Action.WRITE_TO_FAMILY, family_id=to_id, facts=facts, now=now)
 
 
 async def group_migrated(update: Update, context: BotContext) -> None:
@@ -2230,11 +2261,16 @@ async def close_command(update: Update, context: BotContext) -> None:
     note = " ".join(context.args or [])[:500] or None
     with context.session() as session:
         concern = family_concern(session, family_id)
-        closed = concern is not None and close_concern(
-            session, context.services, concern, coordinator, note, context.now()
+        decision = _may(session, coordinator, "close", concern, context.now()) if concern is not None else None
+        closed = (
+            concern is not None
+            and bool(decision)
+            and close_concern(session, context.services, concern, coordinator, note, context.now())
         )
     context.services.outbox_signal.set()
-    if not closed:
+    if decision is not None and not decision:
+        await reply_in_thread(update, rights.refusal_text(decision))
+    elif not closed:
         await reply_in_thread(update, _("There is no open concern for this family."))
 
 
@@ -2250,9 +2286,16 @@ async def take_command(update: Update, context: BotContext) -> None:
         return
     with context.session() as session:
         concern = family_concern(session, family_id)
-        taken = concern is not None and _take(session, context.services, concern, coordinator, context.now())
+        decision = _may(session, coordinator, "take", concern, context.now()) if concern is not None else None
+        taken = (
+            concern is not None
+            and bool(decision)
+            and _take(session, context.services, concern, coordinator, context.now())
+        )
     context.services.outbox_signal.set()
-    if not taken:
+    if decision is not None and not decision:
+        await reply_in_thread(update, rights.refusal_text(decision))
+    elif not taken:
         await reply_in_thread(update, _("There is no open concern for this family that is not taken yet."))
 
 

@@ -40,11 +40,10 @@ from bot.context import BotContext, JobHandler, Services
 from bot.i18n import N_, _, format_day, h, hi, ngettext, use_language
 from bot.logs import event
 from bot.sender import chart_payload
-from conversations import concerns, matching, menu
+from conversations import concerns, matching, menu, rights
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import answer_button, callback, keyboard, parse_callback, reply, retire_buttons
 from domain import insight as rules
-from domain import permissions
 from domain import volunteers as volunteer_rules
 from storage import delivery, people
 from storage import insight as store
@@ -104,7 +103,8 @@ def _may_use(session: Session, person: Person | None) -> Person | None:
     fresh = people.get_person(session=session, person_id=person.id) if person and person.id else None
     if fresh is None or fresh.consent_at is None:
         return None
-    return fresh if permissions.can_export_stats(matching.actor_of(session, fresh)) else None
+    decision = rights.check(session, fresh, rights.Action.SEE_INSIGHT, audit=False)
+    return fresh if decision else None
 
 
 def period_text(period: rules.Period, language: str) -> str:

@@ -10,9 +10,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot.context import BotContext
 from bot.i18n import N_, _, h, ngettext
+from conversations import rights
 from conversations.ui import answer_button, callback, column, parse_callback, reply, retire_buttons
 from domain import invites as rules
-from domain.permissions import Actor, can_create_invite
+from domain.permissions import Actor, Facts
 from storage import people
 
 ROLE_BUTTONS = {
@@ -29,15 +30,25 @@ def actor_of(context: BotContext) -> Actor | None:
     return Actor(person_id=person.id, role=person.role, is_admin=person.is_admin, volunteer_status=None)
 
 
+def _may_invite(context: BotContext, session: Any, role: str, *, audit: bool = True) -> bool:
+    facts = Facts(invite_role=role)
+    return bool(
+        rights.check(session, context.person, rights.Action.INVITE, facts=facts, now=context.now(), audit=audit)
+    )
+
+
 async def ask_role(update: Update, context: BotContext) -> None:
     """/invite: whom to invite."""
     actor = actor_of(context)
     if actor is None or actor.role != "coordinator":
         await reply(update, _("Only coordinators can create invite links."))
         return
-    buttons = [
-        (_(label), callback("inv", role)) for role, label in ROLE_BUTTONS.items() if can_create_invite(actor, role)
-    ]
+    with context.session() as session:
+        buttons = [
+            (_(label), callback("inv", role))
+            for role, label in ROLE_BUTTONS.items()
+            if _may_invite(context, session, role, audit=False)
+        ]
     await reply(update, _("Whom do you want to invite? The link works once."), column(buttons))
 
 
@@ -46,7 +57,9 @@ async def create(update: Update, context: BotContext) -> None:
     parts = parse_callback(update.callback_query.data if update.callback_query else None, "inv")
     actor = actor_of(context)
     role = parts[0] if parts else None
-    if actor is None or role not in ROLE_BUTTONS or not can_create_invite(actor, role):
+    with context.session() as session:
+        allowed = actor is not None and role in ROLE_BUTTONS and _may_invite(context, session, role or "")
+    if actor is None or not allowed or role is None:
         await answer_button(update, _("You cannot create this invite."))
         return
     await answer_button(update)
@@ -77,9 +90,9 @@ async def create(update: Update, context: BotContext) -> None:
         "volunteer": _("Here is an invite link for a volunteer."),
         "coordinator": _("Here is an invite link for a coordinator."),
     }[role]
-    validity = ngettext(
-        "It works once, for {count} hour:", "It works once, for {count} hours:", hours
-    ).format(count=hours)
+    validity = ngettext("It works once, for {count} hour:", "It works once, for {count} hours:", hours).format(
+        count=hours
+    )
     await reply(update, f"{intro} {validity}\n{h(link)}")
 
 

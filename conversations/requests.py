@@ -21,7 +21,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import BotContext
 from bot.i18n import N_, _, format_day, h, hi, use_language
 from bot.logs import event
-from conversations import alerts, matching, menu
+from conversations import alerts, matching, menu, rights
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     answer_button,
@@ -150,9 +150,7 @@ async def start_for_family(update: Update, context: BotContext) -> str | None:
             and family is not None
             and profile is not None
             and _is_family(family)
-            and permissions.can_see_family(
-                matching.actor_of(session, fresh), profile.primary_coordinator_id, profile.partner_coordinator_id
-            )
+            and _may_act_for(session, fresh, family, context.now())
         )
     if not allowed or family is None or person is None or profile is None:
         await _stale(update)
@@ -736,9 +734,13 @@ def _may_send(session: Session, person: Person | None, family: Person | None, *,
         return False
     if not behalf:
         return person.id == family.id
-    return permissions.can_see_family(
-        matching.actor_of(session, person), profile.primary_coordinator_id, profile.partner_coordinator_id
-    )
+    return _may_act_for(session, person, family, None)
+
+
+def _may_act_for(session: Session, coordinator: Person | None, family: Person, now: datetime | None) -> bool:
+    """A coordinator asks on a family's behalf: see `domain.permissions.Action.ACT_FOR_FAMILY` (audited with `now`)."""
+    action = rights.Action.ACT_FOR_FAMILY
+    return bool(rights.check(session, coordinator, action, family_id=family.id, now=now, audit=now is not None))
 
 
 def _tell_family_behalf(session: Session, request: HelpRequest, family: Person, coordinator: Person, now: Any) -> None:

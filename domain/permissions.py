@@ -9,14 +9,19 @@ so a stray flag on another account opens nothing. Volunteer rights go by ``volun
 role, because a family that became a support family keeps its family role and also volunteers.
 
 **Families' files** are seen by the family's own coordinators (the duo: primary and partner). Any other
-coordinator sees a family only in an urgent case (a concern that went to all coordinators, see
-`domain.escalation`), or while nobody is assigned yet, so that someone can pick the family up. This keeps
-what a coordinator can read tied to whom they support, while no family is ever left unseen in a crisis.
+coordinator sees a family only when alerted about one of its open concerns, in an urgent case, or while
+nobody is assigned yet, so that someone can pick the family up. This keeps what a coordinator can read
+tied to whom they support, while no family is ever left unseen in a crisis.
+
+Every coordinator action goes through `authorize` (below): one enum of actions, one function, the facts
+about the target passed in (`Facts`), a `Decision` with the reason back. The small predicates above are
+its building blocks and stay for the non-coordinator rules (requests, offers, contact details).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 FAMILY = "family"
 VOLUNTEER = "volunteer"
@@ -167,3 +172,168 @@ def can_pause_volunteering(actor: Actor) -> bool:
 def can_raise_concern(actor: Actor) -> bool:
     """Signed-up families and volunteers (pending ones too: a worry during intake must reach a human)."""
     return is_family(actor) or actor.role == VOLUNTEER or actor.volunteer_status is not None
+
+
+# --- one decision for every coordinator action ----------------------------------------------------
+
+
+class Action(StrEnum):
+    """Everything a coordinator can do through a button, a command or a dialogue step.
+
+    Each handler asks `authorize` (through `conversations.rights.check`) before acting; a new button gets a
+    new member here, so its rule is written down in one place and tested in tests/domain/test_permissions.py.
+    """
+
+    LIST_FAMILIES = "list_families"  # /families: one's own families
+    SEE_ALL_FAMILIES = "see_all_families"  # every family in the list (admins)
+    VIEW_FAMILY = "view_family"  # family card, answers, timeline, /family and /answers in a topic
+    CHANGE_CHECKINS = "change_checkins"  # rhythm, day, part of day, automatic step-down, send now, step-down
+    TAKE_OVER = "take_over"  # become the family's primary coordinator at once
+    ASK_TAKE_OVER = "ask_take_over"  # ask the current primary to hand the family over
+    ANSWER_TAKE_OVER = "answer_take_over"  # the current primary accepts or declines such a request
+    SET_DUO = "set_duo"  # pair oneself with a duo partner at once
+    ASK_DUO = "ask_duo"  # ask a colleague to become duo partners
+    ANSWER_DUO = "answer_duo"  # that colleague accepts or declines
+    CLAIM_CONCERN = "claim_concern"  # "I'll take this", /take
+    CLOSE_CONCERN = "close_concern"  # "Close", "No note", the closing note, /close
+    WRITE_TO_FAMILY = "write_to_family"  # a message in the family's topic, or a reply to a relayed message
+    MANAGE_AREAS = "manage_areas"  # /areas: add and remove neighbourhoods
+    APPROVE_VOLUNTEER = "approve_volunteer"  # intake: approve, reject, renew a VOG
+    INVITE = "invite"  # /invite for a role
+    SEE_INSIGHT = "see_insight"  # /stats, /export, /digest: anonymous figures
+    SEE_REQUESTS = "see_requests"  # the list of requests nobody took
+    ACT_FOR_FAMILY = "act_for_family"  # place a volunteer, pair or unpair a support volunteer, ask on behalf
+
+
+class Reason(StrEnum):
+    ADMIN = "admin"
+    DUO = "duo"
+    ALERTED = "alerted"
+    URGENT = "urgent"
+    UNASSIGNED = "unassigned"
+    RELAYED_TO_THEM = "relayed_to_them"
+    NOT_A_FAMILY = "not_a_family"
+    ROLE = "role"
+    ADDRESSED = "addressed"
+    NOT_COORDINATOR = "not_coordinator"
+    NOT_THEIR_FAMILY = "not_their_family"
+    NOT_ALERTED = "not_alerted"
+    CONSENT_NEEDED = "consent_needed"
+    NOT_ADMIN = "not_admin"
+    NOT_ADDRESSED = "not_addressed"
+    ALREADY_PRIMARY = "already_primary"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the server knows about the target of an action, loaded fresh (never taken from a button).
+
+    `alerted_ids`: coordinators alerted about the concern at hand (or, for a family, about any of its open
+    concerns). `urgent`: the family has an open urgent concern. `relayed_to_actor`: the message replied to
+    was relayed by the bot into the actor's own private chat. `addressed_to`: whom a take-over request was
+    sent to (the primary at that time). `target_is_family`: false when a relay goes to a volunteer.
+    """
+
+    primary_id: int | None = None
+    partner_id: int | None = None
+    alerted_ids: frozenset[int] = frozenset()
+    urgent: bool = False
+    relayed_to_actor: bool = False
+    addressed_to: int | None = None
+    invite_role: str | None = None
+    target_is_family: bool = True
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: Reason
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _yes(reason: Reason) -> Decision:
+    return Decision(True, reason)
+
+
+def _no(reason: Reason) -> Decision:
+    return Decision(False, reason)
+
+
+def _family_access(actor: Actor, facts: Facts, *, open_access: bool) -> Decision:
+    """The family's duo always; with `open_access` also alerted coordinators, urgent cases and nobody assigned."""
+    if actor.person_id in (facts.primary_id, facts.partner_id):
+        return _yes(Reason.DUO)
+    if not open_access:
+        return _no(Reason.NOT_THEIR_FAMILY)
+    if facts.primary_id is None and facts.partner_id is None:
+        return _yes(Reason.UNASSIGNED)
+    if facts.urgent:
+        return _yes(Reason.URGENT)
+    if actor.person_id in facts.alerted_ids:
+        return _yes(Reason.ALERTED)
+    return _no(Reason.NOT_THEIR_FAMILY)
+
+
+def authorize(actor: Actor, action: Action, facts: Facts = Facts()) -> Decision:
+    """May this actor do this to this target? The one rule book for coordinators' actions.
+
+    * Only signed-up coordinators act here; admins may do everything.
+    * A family's file (card, answers, timeline) and writing to the family: its duo, coordinators alerted
+      about one of its open concerns, anyone in an urgent case or while nobody is assigned.
+    * Changing a family's check-ins and handling its requests: its duo, or anyone while nobody is assigned.
+    * Becoming primary at once: only when there is no primary; otherwise one asks the current primary
+      (anyone who may see the file), and only that primary may answer.
+    * Claiming and closing a concern: those alerted about it and the family's duo.
+    * Duo partners (who see each other's families): by consent of the colleague asked, or an admin.
+    * Neighbourhoods: admins. Invites: coordinators for families and volunteers, admins for coordinators.
+    """
+    if not is_coordinator(actor):
+        return _no(Reason.NOT_COORDINATOR)
+    if actor.is_admin:
+        return _yes(Reason.ADMIN)
+    if action in (Action.LIST_FAMILIES, Action.ASK_DUO, Action.APPROVE_VOLUNTEER):
+        return _yes(Reason.ROLE)
+    if action == Action.SET_DUO:
+        # A duo partner sees all of the other's families, so it takes the colleague's consent.
+        return _no(Reason.CONSENT_NEEDED)
+    if action == Action.SEE_INSIGHT:
+        return _yes(Reason.ROLE) if can_export_stats(actor) else _no(Reason.NOT_COORDINATOR)
+    if action == Action.SEE_REQUESTS:
+        return _yes(Reason.ROLE) if can_see_unmatched_requests(actor) else _no(Reason.NOT_COORDINATOR)
+    if action == Action.INVITE:
+        return _yes(Reason.ROLE) if can_create_invite(actor, facts.invite_role or "") else _no(Reason.NOT_ADMIN)
+    if action in (Action.SEE_ALL_FAMILIES, Action.MANAGE_AREAS):
+        return _no(Reason.NOT_ADMIN)
+    if action in (Action.VIEW_FAMILY, Action.ASK_TAKE_OVER):
+        return _family_access(actor, facts, open_access=True)
+    if action == Action.WRITE_TO_FAMILY:
+        if facts.relayed_to_actor:
+            return _yes(Reason.RELAYED_TO_THEM)
+        if not facts.target_is_family:
+            return _yes(Reason.NOT_A_FAMILY) if actor.person_id in facts.alerted_ids else _no(Reason.NOT_ALERTED)
+        return _family_access(actor, facts, open_access=True)
+    if action in (Action.CHANGE_CHECKINS, Action.ACT_FOR_FAMILY):
+        if facts.primary_id is None and facts.partner_id is None:
+            return _yes(Reason.UNASSIGNED)
+        return _family_access(actor, facts, open_access=False)
+    if action == Action.TAKE_OVER:
+        if facts.primary_id == actor.person_id:
+            return _no(Reason.ALREADY_PRIMARY)
+        if facts.primary_id is None:
+            return _yes(Reason.UNASSIGNED)
+        return _no(Reason.CONSENT_NEEDED)
+    if action == Action.ANSWER_TAKE_OVER:
+        addressed = facts.addressed_to is not None and actor.person_id == facts.addressed_to == facts.primary_id
+        return _yes(Reason.ADDRESSED) if addressed else _no(Reason.NOT_ADDRESSED)
+    if action == Action.ANSWER_DUO:
+        addressed = facts.addressed_to is not None and actor.person_id == facts.addressed_to
+        return _yes(Reason.ADDRESSED) if addressed else _no(Reason.NOT_ADDRESSED)
+    if action in (Action.CLAIM_CONCERN, Action.CLOSE_CONCERN):
+        if actor.person_id in facts.alerted_ids:
+            return _yes(Reason.ALERTED)
+        if actor.person_id in (facts.primary_id, facts.partner_id):
+            return _yes(Reason.DUO)
+        return _no(Reason.NOT_ALERTED)
+    return _no(Reason.NOT_COORDINATOR)  # an action without a rule is refused

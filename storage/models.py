@@ -225,6 +225,20 @@ class EscalationStep(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ConsentRequest(SQLModel, table=True):
+    """A coordinator asked a colleague's consent: to become a family's primary ("primary"), or to be duo
+    partners ("duo"). Answered once, by the colleague it was sent to."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    family_id: int | None = Field(default=None, foreign_key="person.id", index=True, ondelete="CASCADE")
+    requester_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    approver_id: int = Field(foreign_key="person.id", ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    accepted: bool | None = None
+
+
 class FamilyTopic(SQLModel, table=True):
     """The forum topic in the coordinators' group that holds one family's timeline."""
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 14:26:07.655122
+Create Date: 2026-12-02 14:32:00.474386
 """
 
 from __future__ import annotations
@@ -161,6 +161,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_concern_family_id'), ['family_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_status'), ['status'], unique=False)
 
+    op.create_table('consentrequest',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=True),
+    sa.Column('requester_id', sa.Integer(), nullable=False),
+    sa.Column('approver_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('accepted', sa.Boolean(), nullable=True),
+    sa.ForeignKeyConstraint(['approver_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['requester_id'], ['person.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('consentrequest', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consentrequest_family_id'), ['family_id'], unique=False)
+
     op.create_table('coordinatorprofile',
     sa.Column('person_id', sa.Integer(), nullable=False),
     sa.Column('duo_partner_id', sa.Integer(), nullable=True),
@@ -262,7 +279,6 @@ def upgrade() -> None:
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('not_before', storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -277,7 +293,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedupe_key')
     )
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_claim', ['status', 'priority', 'not_before', 'id'], unique=False)
+        batch_op.create_index('ix_outbox_status_due', ['status', 'not_before'], unique=False)
         batch_op.create_index(batch_op.f('ix_outboxmessage_chat_id'), ['chat_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outboxmessage_person_id'), ['person_id'], unique=False)
 
@@ -440,7 +456,7 @@ def downgrade() -> None:
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outboxmessage_person_id'))
         batch_op.drop_index(batch_op.f('ix_outboxmessage_chat_id'))
-        batch_op.drop_index('ix_outbox_claim')
+        batch_op.drop_index('ix_outbox_status_due')
 
     op.drop_table('outboxmessage')
     op.drop_table('invite')
@@ -461,6 +477,10 @@ def downgrade() -> None:
 
     op.drop_table('familyprofile')
     op.drop_table('coordinatorprofile')
+    with op.batch_alter_table('consentrequest', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consentrequest_family_id'))
+
+    op.drop_table('consentrequest')
     with op.batch_alter_table('concern', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_concern_status'))
         batch_op.drop_index(batch_op.f('ix_concern_family_id'))

@@ -39,6 +39,7 @@ from bot.i18n import (
     format_when,
     h,
     hi,
+    isolate,
     language_name,
     shipped_languages,
     use_language,
@@ -1349,7 +1350,7 @@ async def concern_button(update: Update, context: BotContext) -> None:
                 answer = _("You have already taken this.")
             else:
                 claimer = people.get_person(session=session, person_id=concern.claimed_by_id or 0)
-                answer = _("{name} has already taken this.").format(name=name_of(claimer))
+                answer = _("{name} has already taken this.").format(name=isolate(name_of(claimer)))
         elif action == "close":
             answer = _ask_close_note(session, services, concern, coordinator, update, now)
         elif action == "nonote":

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.context import BotContext
-from bot.i18n import directed, use_language
+from bot.i18n import _, directed, use_language
 from storage import delivery
 from storage.models import Person
 
@@ -146,3 +146,10 @@ def in_language_of(person: Person) -> Any:
 
 def signal_outbox(context: BotContext) -> None:
     context.services.outbox_signal.set()
+
+
+def name_refused_text(max_length: int) -> str:
+    """The kind answer to a name that is empty, invisible (only spaces or invisible characters) or too long."""
+    return _("Please send a name that others can read: letters or numbers, at most {count} characters.").format(
+        count=max_length
+    )

@@ -121,7 +121,7 @@ def test_a_volunteer_worry_after_a_task_is_a_concern_and_what_they_write_goes_wi
 def test_a_volunteer_who_writes_before_choosing_the_family_keeps_the_text(
     harness: Harness, coordinator: Chat, person: Callable[..., Chat]
 ) -> None:
-    family, helper = task_done(harness, coordinator, person, "Tijn", "Umay")
+    family, helper = task_done(harness, coordinator, person, "Tijn", "Jelle")
     expect(helper.tap("✅ Yes, it happened"), "How did it go?")
     expect(helper.tap("😊 Good"), "Is there anything your coordinator should know?")
     helper.tap("👍 No, all fine")
@@ -136,4 +136,4 @@ def test_a_volunteer_who_writes_before_choosing_the_family_keeps_the_text(
     assert concern.source == "volunteer" and concern.raised_by_id == person_id(harness, helper)
     copied = [message.text for message in coordinator.user.messages[before:]]
     assert copied[-2:] == ["The boy had a bruise on his arm", "He said he fell"], copied
-    expect(texts_since(coordinator, before), "Volunteer Umay raised a concern about Tijn")
+    expect(texts_since(coordinator, before), "Volunteer Jelle raised a concern about Tijn")

@@ -129,14 +129,28 @@ def is_rtl(language: str | None = None) -> bool:
     return (language or current_language()) in RTL_LANGUAGES
 
 
+FSI, PDI = "\u2068", "\u2069"
+
+
 def isolate(value: object, language: str | None = None) -> str:
-    """Keep a name or number from scrambling a right-to-left line (Unicode first-strong isolate)."""
-    text = str(value)
-    return f"\u2068{text}\u2069" if is_rtl(language) else text
+    """Wrap a name or number in a first-strong isolate (FSI ... PDI), in every language.
+
+    The isolate keeps a right-to-left name from scrambling a left-to-right line and the other way round,
+    and it contains whatever bidi controls a name carries: a U+202E (right-to-left override) or an
+    unclosed embedding inside a name ends at the PDI instead of reversing the rest of the message. Isolate
+    controls already in the value (U+2066-U+2069) are dropped, so a name cannot close its own isolate
+    early, and isolating twice gives one isolate. (`language` is accepted for older callers; isolation no
+    longer depends on it.)
+    """
+    text = str(value).translate(_ISOLATE_CONTROLS)
+    return f"{FSI}{text}{PDI}"
+
+
+_ISOLATE_CONTROLS = dict.fromkeys(range(0x2066, 0x206A))
 
 
 def hi(value: object) -> str:
-    """Escape and, in right-to-left languages, isolate: for names and numbers inside a sentence."""
+    """Escape and isolate: for names and numbers inside a sentence, in every language."""
     return isolate(h(value))
 
 

@@ -47,6 +47,13 @@ class Settings(BaseSettings):
         default=None, description="Secret token Telegram sends in X-Telegram-Bot-Api-Secret-Token."
     )
     webhook_listen: str = Field(default="0.0.0.0", description="Address the webhook server binds.")  # noqa: S104
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "When set, /metrics answers only requests with `Authorization: Bearer <token>` (open when unset); "
+            "/healthz stays open and shows no personal data."
+        ),
+    )
     webhook_port: int = Field(default=8080, description="Port the webhook server binds.")
     http_port: int | None = Field(
         default=None, description="In polling mode, serve /healthz and /metrics on this port (off when unset)."

@@ -2,6 +2,8 @@
 
 The webhook answers 200 only after the update is stored in the inbox, so Telegram keeps retrying an
 update we could not store. A wrong or missing secret token gets 403 and nothing is stored.
+With `METRICS_TOKEN` set, /metrics needs `Authorization: Bearer <token>` (401 otherwise). /healthz needs
+nothing and shows only whether the loops and the database are alive and how much work waits (counts).
 """
 
 from __future__ import annotations
@@ -86,7 +88,17 @@ def build_web_app(
         body = {"ok": healthy, "database": database, "loops": loops, **backlog}
         return JSONResponse(body, status_code=200 if healthy else 503)
 
+    metrics_token = services.settings.metrics_token.get_secret_value() if services.settings.metrics_token else ""
+
     async def prometheus(request: Request) -> Response:
+        if metrics_token:
+            scheme, _space, given = request.headers.get("Authorization", "").partition(" ")
+            # Constant time, like the webhook secret.
+            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), metrics_token.encode()):
+                counters["metrics_refused"] = counters.get("metrics_refused", 0) + 1
+                return PlainTextResponse(
+                    "unauthorized", status_code=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
+                )
         with services.db.session() as session:
             text = metrics.render(session=session, now=services.clock.now(), counters=counters)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.i18n import N_, _, format_day, h, hi, use_language
+from bot.i18n import N_, _, format_day, h, hi, isolate, use_language
 from bot.logs import event
 from conversations import matching, menu, rights
 from conversations.common import skill_label
@@ -629,7 +629,7 @@ async def place(update: Update, context: BotContext) -> None:
         await retire_buttons(update)
         return
     if result == "not_allowed":
-        await answer_button(update, _("{name} may not do this task.").format(name=name))
+        await answer_button(update, _("{name} may not do this task.").format(name=isolate(name)))
         return
     await answer_button(update)
     await retire_buttons(update)

@@ -13,7 +13,17 @@ from bot.context import BotContext
 from bot.i18n import _, hi
 from conversations import rights
 from conversations.dialogue import END, STAY, Dialogue
-from conversations.ui import answer_button, callback, column, int_arg, parse_callback, reply, retire_buttons
+from conversations.ui import (
+    answer_button,
+    callback,
+    column,
+    int_arg,
+    name_refused_text,
+    parse_callback,
+    reply,
+    retire_buttons,
+)
+from domain import names
 from storage import people
 from storage.models import Role
 
@@ -71,9 +81,9 @@ async def add(update: Update, context: BotContext) -> str | None:
     if not (decision := _may_manage(context)):
         await rights.refuse(update, decision)
         return END
-    name = " ".join((message.text or "").split()) if message else ""
-    if not name or len(name) > 64:
-        await reply(update, _("Please send a name of at most {count} characters.").format(count=64))
+    name = names.clean_name(message.text or "", max_length=64) if message else None
+    if name is None:
+        await reply(update, name_refused_text(64))
         return STAY
     with context.session() as session:
         area = people.add_area(session=session, name=name, now=context.now())

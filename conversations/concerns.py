@@ -40,6 +40,7 @@ from bot.i18n import (
     format_when,
     h,
     hi,
+    isolate,
     language_name,
     shipped_languages,
     use_language,
@@ -110,6 +111,7 @@ SOURCE_LABELS = {
     "unreachable": N_("can no longer be reached through the bot (they may have blocked it)"),
     "urgent": N_("sent a message that suggests danger"),
     "volunteer": N_("a volunteer raised a concern"),
+    "task_hard": N_("rated a task as difficult"),
 }
 
 MEDIA = (
@@ -464,6 +466,9 @@ def concern_card(
                     when=h(format_when(concern.created_at, services.settings.timezone, language))
                 )
             )
+        task = task_context(session, concern.request_id, concern.raised_by_id, language)
+        if task:
+            lines.append(task)
         if family is not None:
             lines.append(family_context(session, family, language))
         if concern.source in ("no_contact", "unreachable"):
@@ -475,6 +480,81 @@ def concern_card(
         else:
             lines.append(_("Whatever you write in this topic goes to the family."))
     return "\n\n".join(lines)
+
+
+def task_context(session: Session, request_id: int | None, rater_id: int | None, language: str) -> str:
+    """Which task a concern raised after a task is about: what, when, which volunteer, and a 'Difficult' rating."""
+    if request_id is None:
+        return ""
+    from conversations import matching
+    from storage import requests as request_store
+
+    request = request_store.get_request(session=session, request_id=request_id)
+    if request is None:
+        return ""
+    volunteer = (
+        people.get_person(session=session, person_id=request.assigned_volunteer_id)
+        if request.assigned_volunteer_id
+        else None
+    )
+    outcome = (
+        request_store.get_outcome(session=session, request_id=request.id or 0, person_id=rater_id) if rater_id else None
+    )
+    zone = people.get_person(session=session, person_id=request.family_id)
+    with use_language(language):
+        line = _("About the task: {what}, {when}, with volunteer {volunteer}.").format(
+            what=h(matching.kind_label(request.kind)),
+            when=h(matching.when_text(request, zone.timezone if zone else "Europe/Amsterdam", language)),
+            volunteer=hi(name_of(volunteer)),
+        )
+        if outcome is not None and outcome.rating == "hard":
+            line += "\n" + _("They rated it: 😟 Difficult.")
+    return line
+
+
+def task_note(
+    *, session: Session, services: Services, concern: Concern, rater: Person, request_id: int, now: datetime
+) -> None:
+    """A task-related worry that joins an open concern: its context goes to whoever handles that concern."""
+    assert concern.id is not None and rater.id is not None
+    family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+    if family is not None and concern.source != "volunteer" and group_id(services) is not None:
+        language = topic_language(session, family)
+        with use_language(language):
+            text = (
+                _("🔔 {name} wrote about a task:").format(name=hi(name_of(rater)))
+                + "\n"
+                + task_context(session, request_id, rater.id, language)
+            )
+        post_to_topic(
+            session=session,
+            services=services,
+            family=family,
+            key=f"topic:tasknote:{concern.id}:{request_id}:{rater.id}",
+            text=text,
+            now=now,
+            concern_id=concern.id,
+        )
+        return
+    for coordinator in relay_recipients(session, rater, concern):
+        assert coordinator.telegram_id is not None
+        with use_language(coordinator.language):
+            text = (
+                _("🔔 {name} wrote about a task:").format(name=hi(name_of(rater)))
+                + "\n"
+                + task_context(session, request_id, rater.id, coordinator.language)
+            )
+        payload = text_payload(coordinator.telegram_id, text)
+        payload[RELAY_KEY] = relay_meta(rater.id, concern.id)
+        _enqueue(
+            session=session,
+            key=f"tasknote:{concern.id}:{request_id}:{rater.id}:{coordinator.id}",
+            chat_id=coordinator.telegram_id,
+            payload=payload,
+            now=now,
+            person_id=coordinator.id,
+            purpose="alert",
+        )
 
 
 def _alert(
@@ -650,10 +730,13 @@ def raise_concern(
     source: str,
     now: datetime,
     urgent: bool = False,
+    request_id: int | None = None,
 ) -> tuple[Concern, bool]:
     """Open a concern (or reuse the family's open one) and alert the first people; returns (concern, new).
 
     An urgent message about an open concern makes that concern urgent: everyone is alerted at once.
+    `request_id` names the task a concern raised after a task is about; its card shows that task. When
+    the concern joins an open one, the task's context is sent to whoever handles that one (`task_note`).
     """
     existing: Concern | None = None
     if family is not None and family.id is not None and source != "volunteer":
@@ -663,6 +746,10 @@ def raise_concern(
         if existing is not None and family is not None and existing.family_id not in (None, family.id):
             existing = None
     if existing is not None and not (urgent and not existing.urgent):
+        if request_id is not None and raised_by is not None:
+            task_note(
+                session=session, services=services, concern=existing, rater=raised_by, request_id=request_id, now=now
+            )
         return existing, False
     if existing is not None:
         assert existing.id is not None
@@ -680,6 +767,7 @@ def raise_concern(
             now=now,
             urgent=urgent,
             language=who.language if (who := raised_by or family) is not None else None,
+            request_id=request_id,
         )
     assert concern.id is not None
     level = rules.LEVEL_ALL if urgent else rules.LEVEL_PRIMARY
@@ -1870,6 +1958,81 @@ async def start_talk(update: Update, context: BotContext) -> str | None:
     return WRITE
 
 
+MAX_HELD = 20
+
+
+def family_buttons(session: Session, volunteer: Person) -> InlineKeyboardMarkup | None:
+    """The 'which family is it about?' buttons for a volunteer: the families they helped, and 'Something else'."""
+    options = [(p.id, name_of(p)) for p in care.volunteer_families(session=session, volunteer_id=volunteer.id or 0)]
+    if not options:
+        return None
+    rows = [[(name, callback(PREFIX, "about", family_id))] for family_id, name in options]
+    rows.append([(_("Something else"), callback(PREFIX, "about", "none"))])
+    return keyboard(rows)
+
+
+async def hold_message(update: Update, context: BotContext) -> str | None:
+    """A volunteer writes before choosing the family: the message is kept and goes on once they choose."""
+    message = update.effective_message
+    person = context.person
+    if message is None or person is None:
+        return STAY
+    held = list(context.dialogue.get("held") or [])
+    if len(held) < MAX_HELD:
+        held.append([message.chat_id, message.message_id, detect_language(message.text or message.caption)])
+    context.dialogue["held"] = held
+    with context.session() as session:
+        markup = family_buttons(session, person)
+    await reply(
+        update,
+        _(
+            "I have kept your message; it will not get lost. Which family is it about? "
+            "Tap a name, or 'Something else'. Then I pass it on."
+        ),
+        markup,
+    )
+    return STAY
+
+
+def forward_held(
+    context: BotContext, person: Person, held: Sequence[Sequence[Any]], family: Person | None
+) -> tuple[bool, bool]:
+    """Pass on the messages a volunteer wrote before choosing the family, in order; returns (new, delivered)."""
+    services = context.services
+    now = context.now()
+    new = False
+    with context.session() as session:
+        fresh = people.get_person(session=session, person_id=person.id or 0)
+        if fresh is None:
+            return False, False
+        concern, new = raise_concern(
+            session=session, services=services, family=family, raised_by=fresh, source="volunteer", now=now
+        )
+        for index, (chat_id, message_id, written_in) in enumerate(held):
+            relay_in(
+                session=session,
+                services=services,
+                sender=fresh,
+                concern=concern,
+                from_chat_id=int(chat_id),
+                message_id=int(message_id),
+                now=now,
+                after_card=new and index == 0,
+                written_in=written_in if isinstance(written_in, str) else None,
+            )
+    services.outbox_signal.set()
+    return new, True
+
+
+def start_writing(*, session: Session, person: Person, family_id: int | None, now: datetime) -> None:
+    """Put a volunteer straight into the talk dialogue's writing step, about this family (after a task)."""
+    if person.telegram_id is None:
+        return
+    people.save_dialogue(
+        session=session, chat_id=person.telegram_id, dialogue=TALK, step=WRITE, data={"family": family_id}, now=now
+    )
+
+
 async def choose_family(update: Update, context: BotContext) -> str | None:
     """A volunteer picks the family the concern is about (checked again: only families they helped)."""
     parts = parse_callback(update.callback_query.data if update.callback_query else None, PREFIX)
@@ -1887,6 +2050,15 @@ async def choose_family(update: Update, context: BotContext) -> str | None:
     await answer_button(update)
     await retire_buttons(update)
     context.dialogue["family"] = family_id
+    held = context.dialogue.get("held") or []
+    if held:
+        family: Person | None = None
+        if family_id is not None:
+            with context.session() as session:
+                family = people.get_person(session=session, person_id=family_id)
+        new, _delivered = forward_held(context, person, held, family)
+        await reply(update, passed_on_text(context.services, person, context.now(), new=new))
+        return END
     await prompt_write(update, context)
     return WRITE
 
@@ -1956,7 +2128,7 @@ async def concern_button(update: Update, context: BotContext) -> None:
                 answer = _("You have already taken this.")
             else:
                 claimer = people.get_person(session=session, person_id=concern.claimed_by_id or 0)
-                answer = _("{name} has already taken this.").format(name=name_of(claimer))
+                answer = _("{name} has already taken this.").format(name=isolate(name_of(claimer)))
         elif action == "close":
             answer = _ask_close_note(session, services, concern, coordinator, update, now)
         elif action == "show":
@@ -2459,6 +2631,7 @@ def build() -> list[Dialogue]:
         states={
             CHOOSE_FAMILY: [
                 CallbackQueryHandler(choose_family, pattern=rf"^{PREFIX}:about:"),
+                MessageHandler(anything & MEDIA, hold_message),
                 MessageHandler(anything, write_unexpected),
             ],
             WRITE: [

@@ -22,12 +22,14 @@ from conversations.ui import (
     column,
     int_arg,
     keyboard,
+    name_refused_text,
     notify,
     parse_callback,
     reply,
     retire_buttons,
 )
 from domain import invites as invite_rules
+from domain import names
 from storage import people
 from storage.models import Person, Role, VolunteerStatus
 
@@ -428,10 +430,7 @@ async def consent(update: Update, context: BotContext) -> str | None:
 
 
 def clean_name(text: str) -> str | None:
-    name = " ".join(text.split())
-    if not name or len(name) > MAX_NAME or name.startswith("/"):
-        return None
-    return name
+    return names.clean_name(text, max_length=MAX_NAME)
 
 
 async def receive_name(update: Update, context: BotContext) -> str | None:
@@ -439,7 +438,7 @@ async def receive_name(update: Update, context: BotContext) -> str | None:
     message = update.effective_message
     name = clean_name(message.text or "") if message else None
     if name is None:
-        await reply(update, _("Please send a name of at most {count} characters.").format(count=MAX_NAME))
+        await reply(update, name_refused_text(MAX_NAME))
         return STAY
     person = context.person
     assert person is not None and person.id is not None

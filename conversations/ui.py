@@ -22,7 +22,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.context import HANDLING, BotContext, Handling
 from bot.faults import crash_point
-from bot.i18n import directed, use_language
+from bot.i18n import _, directed, use_language
 from bot.logs import event
 from storage import delivery
 from storage.models import Person
@@ -252,3 +252,10 @@ def in_language_of(person: Person) -> Any:
 
 def signal_outbox(context: BotContext) -> None:
     context.services.outbox_signal.set()
+
+
+def name_refused_text(max_length: int) -> str:
+    """The kind answer to a name that is empty, invisible (only spaces or invisible characters) or too long."""
+    return _("Please send a name that others can read: letters or numbers, at most {count} characters.").format(
+        count=max_length
+    )

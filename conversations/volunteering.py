@@ -266,6 +266,37 @@ async def _ask_worry(update: Update, request_id: int) -> None:
     )
 
 
+def _raise_after_task(*, session: Session, services: Any, request: Any, person: Person, now: Any) -> None:
+    """A worry or a 'Difficult' rating after a task: a concern about the task's family, with the task named.
+
+    The family's own concern (source `task_hard`) goes to its coordinator like any worry; a volunteer's
+    (source `volunteer`) is about the family, and the volunteer is asked at once what it was: their next
+    message goes to the concern as it is (the talk dialogue's writing step).
+    """
+    family = people.get_person(session=session, person_id=request.family_id)
+    if person.id == request.family_id:
+        concerns.raise_concern(
+            session=session,
+            services=services,
+            family=person,
+            raised_by=person,
+            source="task_hard",
+            now=now,
+            request_id=request.id,
+        )
+        return
+    concerns.raise_concern(
+        session=session,
+        services=services,
+        family=family,
+        raised_by=person,
+        source="volunteer",
+        now=now,
+        request_id=request.id,
+    )
+    concerns.start_writing(session=session, person=person, family_id=request.family_id, now=now)
+
+
 async def on_debrief(update: Update, context: BotContext) -> None:
     """The two-tap debrief: how it went, then (volunteer) anything to raise, or (family) a thank-you."""
     parts = parse_callback(update.callback_query.data if update.callback_query else None, DEBRIEF)
@@ -283,6 +314,7 @@ async def on_debrief(update: Update, context: BotContext) -> None:
     side: str | None = None
     ok = False
     other_name = ""
+    hard = False
     with context.session() as session:
         request = store.get_request(session=session, request_id=request_id)
         fresh = people.get_person(session=session, person_id=person.id)
@@ -297,11 +329,12 @@ async def on_debrief(update: Update, context: BotContext) -> None:
                     person_id=(request.assigned_volunteer_id if side == "family" else request.family_id) or 0,
                 )
                 other_name = matching.name_of(other)
+                hard = ok and parts[2] == "hard"
+                if hard:
+                    # A bad experience is a worry like any other: it reaches the coordinator, with the task.
+                    _raise_after_task(session=session, services=services, request=request, person=fresh, now=now)
             elif action == "worry" and side == "volunteer":
-                family = people.get_person(session=session, person_id=request.family_id)
-                concerns.raise_concern(
-                    session=session, services=services, family=family, raised_by=fresh, source="volunteer", now=now
-                )
+                _raise_after_task(session=session, services=services, request=request, person=fresh, now=now)
                 ok = True
             elif action in ("fine", "skip"):
                 ok = True
@@ -313,7 +346,28 @@ async def on_debrief(update: Update, context: BotContext) -> None:
         return
     await answer_button(update)
     await retire_buttons(update)
-    if action == "r" and side == "volunteer":
+    if hard:
+        services.outbox_signal.set()
+        event(logger, "debrief.concern", request=request_id, rating="hard")
+    if hard and side == "volunteer":
+        await reply(
+            update,
+            _(
+                "Thank you for telling us. I have let your coordinator know it was difficult; "
+                "they will get in touch with you. What made it difficult? Write it here, or send a voice note: "
+                "I will pass it on as it is. (Send /cancel if you would rather not.)"
+            ),
+        )
+    elif hard:
+        await reply(
+            update,
+            _(
+                "I am sorry it was difficult. I have let your coordinator know, and they will get in touch with "
+                "you. If you want to tell us more now, tap 'Talk to someone'."
+            ),
+            keyboard([[(_("Talk to someone"), callback("menu", "talk"))]]),
+        )
+    elif action == "r" and side == "volunteer":
         await _ask_worry(update, request_id)
     elif action == "r":
         await reply(
@@ -332,8 +386,9 @@ async def on_debrief(update: Update, context: BotContext) -> None:
         await reply(
             update,
             _(
-                "Thank you for telling us. A coordinator will get in touch with you soon. "
-                "If you want to add something now, send /talk."
+                "Thank you for telling us. A coordinator will get in touch with you soon. What worries you? "
+                "Write it here, or send a voice note: I will pass it on as it is. (Send /cancel if you would "
+                "rather not.)"
             ),
         )
     elif action == "fine":

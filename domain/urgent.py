@@ -41,6 +41,24 @@ Term syntax (one term = one phrase; adding a language is adding data):
 * ``~``: up to three arbitrary words in between, e.g. ``(kind|kinderen) ~ niet veilig``;
 * ``!word`` or ``!(a|b)`` as the last token: not when directly followed by that word.
 
+Why a word list with normalisation and hand-written stems, and not a stemmer, a translation service or a
+model: the screen must run in the bot itself, on every message, in microseconds, with no message leaving the
+server, and its behaviour must be readable and testable by a coordinator (each alert names the term that
+matched). A general stemmer would be too eager here ("doodmoe" is not "dood", "şiddetli" is "severe", not
+"violent") and exists for only some of our languages; so stems are written per term with ``*`` where we
+want them, and the normalisation above does the rest: it makes the forms people actually type, without
+diacritics, hamza seats or apostrophes, with stretched letters, equal to the listed form. Each danger is
+listed as the phrases people use for it, not only the literal word: suicide as wanting to die, ending one's
+life, not wanting to live, being better off dead, in each language's common idioms ("canıma kıymak",
+"накласти на себе руки", "بدي موت"); violence as being hit in either word order ("мене б'є", "б'є мене"),
+threats, fear of a named person; a child being hurt as hitting, hurting or abusing with a child word nearby.
+`tests/domain/test_urgent.py` holds several paraphrases per category and language and everyday phrases that
+must not alert ("de batterij is dood", "I'm dying to see you", "killing time").
+
+The limits: a word list is not understanding. It misses danger said in words nobody listed, sarcasm or
+context ("he did it again"), and it alerts on some harmless idioms. A missed sign is still a message a
+coordinator reads: anything a family writes reaches a person through the ordinary concern flow.
+
 The term lists for Arabic, Turkish, Polish, Ukrainian and Russian are a first version to be reviewed by
 native speakers.
 """
@@ -138,6 +156,7 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
     "nl": {
         _S: (
             "zelf_moord*",
+            "zelf_moort*",
             "zelmoord*",
             "zelf_mood*",
             "selfmoord*",
@@ -165,6 +184,8 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
             "voor (de|een) trein",
             "levensmoe",
             "het leven moe",
+            "het leven niet meer zitten",
+            "geen zin ~ (leven|te_leven)",
             "klaar met (het|mijn|mn) leven",
             "beter af zonder (mij|me)",
             "(alle|al) (mijn|mn|m) pillen",
@@ -174,7 +195,8 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
             "zelf_beschadig*",
             "zelf_verwond*",
             "(mezelf|mijzelf) (pijn|snijden|snij|snijd|krassen|kras|verwonden|beschadigen|branden)",
-            "(snijd|snij|kras|krast) (mezelf|mijzelf)",
+            "(snijd|snij|kras|krast|beschadig|beschadigde|verwond|verwondde) (mezelf|mijzelf)",
+            "(mezelf|mijzelf) ~ (pijn|gesneden|gekrast|beschadigd)",
             "(snijd|snij|kras|krassen) in (mijn|mn) (arm|armen|pols|polsen|been|benen)",
             "ik kras",
         ),
@@ -188,6 +210,7 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
             f"(slaat|sloeg|slaan|schopt|schopte|schudt|schudde|mishandelt|misbruikt|wurgt|knijpt) ~ {_NL_CHILD}",
             f"{_NL_CHILD} ~ (geslagen|geschopt|mishandeld|misbruikt|verkracht|aangerand|betast)",
             f"aan ~ {_NL_CHILD} gezeten",
+            f"(doet|deed|doen) ~ {_NL_CHILD} ~ pijn",
             "verwaarlo*",
             f"{_NL_CHILD} ~ (durf|durft|durven) niet ~ naar huis",
             f"{_NL_CHILD} ~ *bang om ~ naar huis",
@@ -285,6 +308,12 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
             "better off dead",
             "better off without me",
             "(dont|do not|no longer) want to (live|exist)",
+            "(dont|do not|no longer) wanna (live|exist|be alive)",
+            "no (point|reason) (in|to) (living|live|going on|being alive)",
+            "no point living",
+            "(cant|cannot|can not) go on living",
+            "(isnt|not|aint) worth living",
+            "(rather|prefer to) be dead",
             "(dont|do not|no longer) want to be alive",
             "(dont|do not) want to be here anymore",
             "no reason to live",
@@ -305,6 +334,7 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
             f"{_EN_HITTING} ~ {_EN_CHILD}",
             f"{_EN_CHILD} ~ (beaten|abused|molested|raped|assaulted)",
             f"(touched|touches|touching) ~ {_EN_CHILD}",
+            f"(abuse|abuses|abused|abusing|molests|molested|molesting) ~ {_EN_CHILD}",
             "kill ~ (kid|kids|child|children|baby|son|daughter)",
             "neglect*",
             f"{_EN_CHILD} ~ (afraid|scared|frightened) to go home",
@@ -343,6 +373,7 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
             "(afraid|scared|frightened) to go home",
             "not safe",
             "feel unsafe",
+            "(dont|do not|never) feel safe",
             "(isnt|arent|aint) safe",
         ),
         _E: (
@@ -366,24 +397,37 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
             "kendimi (oldur*|asaca*|asmak)",
             "olmek (istiyorum|isterim)",
             "yasamak istemiyorum",
+            "yasamak isteme*",
             "hayatima son*",
+            "canima kiy*",
+            "keske (olsem|olseydim)",
+            "olsem daha iyi",
+            "olmek isti*",
         ),
-        _H: ("kendime zarar*", "kendimi kes*"),
+        _H: ("kendime zarar*", "kendimi kes*", "bilek* kes*", "bilek* kest*"),
         _C: (
             "(cocuk*|cocug*|bebe*|oglum|kizim) ~ guvende degil",
             "cocuk istismar*",
             "cocuga siddet",
             "(cocuklari|cocugumu|oglumu|kizimi) (dov*|vur*)",
+            "(cocuk*|cocug*|oglum*|kizim*|bebe*) (dov*|vur*|doverek)",
+            "(cocuk*|cocug*) ~ (siddet|siddete|siddet uygul*|siddet gor*)",
+            "(cocuk*|cocug*|oglum*|kizim*) ~ zarar (veriyor|verdi|veriyorlar)",
         ),
         _A: ("istismar*", "taciz*", "tecavuz*"),
         _V: (
             "beni (dov*|vur*|oldur*)",
             "dovuyor",
             "dovdu",
-            "*siddet*",
+            # Not "şiddetli" (severe: "şiddetli öksürük", a bad cough), only violence itself.
+            "*siddet",
+            "(siddete|siddeti|siddetin|siddetten|siddetle)",
+            "siddet (gor*|uygul*)",
             "tehdit*",
             "guvende degilim",
             "korkuyorum ondan",
+            "bana (vur*|tokat*)",
+            "(ondan|kocamdan|esimden|babamdan|abimden) (korkuyorum|cok korkuyorum)",
         ),
         _E: ("imdat", "polis*", "ambulans", "tehlike*", "acil durum"),
     },
@@ -391,18 +435,39 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
         _S: (
             "samoboj*",
             "(zabic|zabije|zabije) sie",
+            "sie (zabic|zabije)",
+            "(chce|wole|chcialabym|chcialbym|wolalabym|wolalbym) umrzec",
             "chce umrzec",
+            "skoncz* ze soba",
+            "mam dosc (zycia|zyc)",
+            "dosc mam zycia",
             "nie chce ~ zyc",
             "odebrac sobie zycie",
             "skoncze ze soba",
         ),
-        _H: ("samookalecz*", "(tne|cie|pocielam|pocialem) sie", "zrobic sobie krzywde", "robie sobie krzywde"),
+        _H: (
+            "samookalecz*",
+            "okalecz*",
+            "(tne|cie|pocielam|pocialem) sie",
+            "zrobic sobie krzywde",
+            "robie sobie krzywde",
+        ),
         _C: (
             "(dziecko|dzieci|syn|corka|synek|coreczka) ~ nie (jest|sa) bezpieczn*",
             "(bije|bil|bila) (dziecko|dzieci|syna|corke)",
             "krzywdzi (dziecko|dzieci)",
+            "(bije|bil|bila|uderzyl|uderzyla|krzywdzi|krzywdzil|krzywdzila) ~ "
+            "(dziecko|dzieci|dziecka|syna|synka|corke|coreczke)",
+            "zneca sie nad (dziecmi|dzieckiem|synem|corka)",
         ),
-        _A: ("molestow*", "zgwalc*", "gwalt*", "wykorzystywan* seksualn*"),
+        _A: (
+            "molestow*",
+            "zgwalc*",
+            "gwalt*",
+            "wykorzystywan* seksualn*",
+            "wykorzystal* ~ seksualn*",
+            "zneca sie nad (mna|nami)",
+        ),
         _V: (
             "(bije|bil|bila|uderzyl|uderzyla|kopie|dusi|dusil) mnie",
             "mnie (bije|bil|bila|uderzyl|uderzyla|kopie|dusi|dusil)",
@@ -410,7 +475,10 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
             "przemoc*",
             "grozi (mi|nam)",
             "(zabije|zabic) (mnie|nas)",
+            "(mnie|nas) (zabije|zabic|zabija)",
+            "grozi ze",
             "nie jestem bezpieczn*",
+            "nie czuje sie bezpiecz*",
             "boje sie (go|jej|meza|partnera)",
         ),
         _E: ("ratunku", "policj*", "karetk*", "niebezpieczenstw*", "w niebezpieczenstwie"),
@@ -424,22 +492,34 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
             "покінчити (з|із) собою",
             "хочу (померти|вмерти)",
             "не хочу ~ жити",
+            "краще ~ (помер|померла|вмер|вмерла|померти|вмерти)",
+            "(накласти|накладу) на себе руки",
+            "(немає|нема) сенсу (жити|в житті)",
         ),
-        _H: ("(завдати|завдаю) собі (шкоди|болю)", "(ріжу|порізати|порізала|порізав) себе", "самоушкодж*"),
+        _H: (
+            "(завдати|завдаю) собі (шкоди|болю)",
+            "(ріжу|порізати|порізала|порізав) себе",
+            "себе (ріжу|порізала|порізав|калічу)",
+            "самоушкодж*",
+        ),
         _C: (
             "(дитин*|діт*|син*|доньк*) ~ не в безпе*",
             "(бє|бив|била|бють) (дитину|дітей|сина|доньку)",
             "насильств* над (дитиною|дітьми)",
+            "(бє|бив|била|бють|кривдить|кривдив|вдарив|вдарила) ~ (дитину|дітей|сина|доньку|дочку)",
+            "знущається (з|із|над) (дітей|дитини|дітьми|дитиною|сина|сином|доньки|донькою)",
         ),
-        _A: ("згвалт*", "розбещ*", "сексуальн* насильств*"),
+        _A: ("згвалт*", "розбещ*", "сексуальн* насильств*", "знущається (з|із|над) (мене|мною|нами|нас)"),
         _V: (
-            "(бє|бив|била|бють|побив|побила|душить|душив) (мене|нас)",
+            "(бє|бив|била|бють|побив|побила|душить|душив|вдарив|вдарила) (мене|нас)",
+            "(мене|нас) (бє|бив|била|бють|побив|побила|душить|душив|вдарив|вдарила)",
+            "(мене|нас) (вбє|вбють|вбити)",
             "побив*",
             "насильств*",
             "погрож*",
             "(вбє|вбють|вбити) (мене|нас)",
             "не в безпе*",
-            "боюся (його|її)",
+            "боюся (його|її|чоловіка|батька|партнера)",
         ),
         _E: ("рятуйте", "допоможіть", "поліці*", "швидку допомогу", "небезпе*"),
     },
@@ -477,14 +557,30 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
             "لا اريد ان اعيش",
             "لا اريد العيش",
             "*انهي حياتي",
+            "*انهاء حياتي",
+            "*انهيت حياتي",
+            "بدي (موت|اموت)",
+            "نفسي (اموت|موت)",
+            "(ما|مش|مابدي) بدي (عيش|اعيش)",
+            "مابدي (عيش|اعيش)",
+            "(اتمنى|بتمنى) (الموت|اموت|لو مت)",
         ),
         _H: ("*اوذي نفسي", "*اذيت نفسي", "*اجرح نفسي", "*جرحت نفسي", "ايذاء النفس"),
         _C: (
             "(*طفل*|*اطفال*|*ابني|*بنتي|*ابنتي) ~ (ليس|ليست|مش|غير) ~ *امان",
             "*يضرب ~ (*طفل*|*اطفال*|*اولاد*|*ابني|*بنتي|*ابنتي)",
             "*عنف ضد ~ (*طفل*|*اطفال*)",
+            "(*طفل*|*اطفال*|*اولاد*|*ابني|*بنتي|*ابنتي) ~ (ليسوا|ليسو) ~ *امان",
+            "(يوذي|يوذيهم|اذى|يضرب) ~ (*طفل*|*اطفال*|*اولاد*|*ابني|*بنتي|*ابنتي)",
         ),
-        _A: ("*اغتصب*", "*اغتصاب*", "*تحرش*", "*اعتداء جنسي"),
+        _A: (
+            "*اغتصب*",
+            "*اغتصاب*",
+            "*تحرش*",
+            "*اعتداء جنسي",
+            "(يسيء|يسيئ|يسي) معاملتي",
+            "سوء (المعامله|معامله)",
+        ),
         _V: (
             "*ضربني",
             "*يضربني",
@@ -495,7 +591,11 @@ URGENT_TERMS: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]] = {
             "*قتلني",
             "*سيقتلني",
             "*يقتلني",
-            "(لست|لسنا|ليس|ليست|مش) ~ *امان",
+            "(لست|لسنا|ليس|ليست|ليسوا|مش) ~ *امان",
+            "*هددني",
+            "*هددنا",
+            "*هددتني",
+            "(اخاف|خايفه|خائفه|خايف|خائف) من (زوجي|ابي|اخي|طليقي|زوج|شريكي)",
             "*خايفه منه",
             "*خائفه منه",
             "*خايف منه",

@@ -292,10 +292,12 @@ def create_concern(
     now: datetime,
     urgent: bool = False,
     language: str | None = None,
+    request_id: int | None = None,
 ) -> Concern:
     concern = Concern(
         family_id=family_id,
         raised_by_id=raised_by_id,
+        request_id=request_id,
         source=source,
         urgent=urgent,
         language=language,

@@ -203,6 +203,8 @@ class Concern(SQLModel, table=True):
     family_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     raised_by_id: int | None = Field(default=None, foreign_key="person.id")
     source: str = Field(max_length=24)
+    # The help request it is about, when it was raised after a task (a "Difficult" rating, a worry).
+    request_id: int | None = Field(default=None, foreign_key="helprequest.id", ondelete="SET NULL")
     urgent: bool = False
     status: str = Field(default="open", max_length=16, index=True)
     language: str | None = Field(default=None, max_length=8)

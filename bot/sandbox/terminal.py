@@ -89,10 +89,13 @@ def visual(line: str) -> str:
 
     Telegram's apps lay out Arabic themselves from the logical order the bot sends; most terminals do
     not, and would print it backwards. Set DEMO_BIDI=terminal for a terminal that does (then lines are
-    printed as sent).
+    printed as sent). Such terminals would also show the invisible isolates around names as gaps or boxes,
+    so they are left out.
     """
-    if not _RTL_CHARACTERS.search(line) or os.environ.get("DEMO_BIDI") == "terminal":
+    if os.environ.get("DEMO_BIDI") == "terminal":
         return line
+    if not _RTL_CHARACTERS.search(line):
+        return _ISOLATES.sub("", line)
     import arabic_reshaper
     from bidi import get_display
 

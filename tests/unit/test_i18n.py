@@ -16,12 +16,24 @@ def test_dates_are_local_and_in_the_readers_language_across_dst() -> None:
     assert format_when(winter, "Europe/Amsterdam", "en") == "Tuesday 24 November at 15:00"
 
 
-def test_html_values_are_escaped_and_isolated_in_right_to_left_text() -> None:
+def test_html_values_are_escaped_and_names_isolated_in_every_language() -> None:
     assert h("<b>Ali & Co</b>") == "&lt;b&gt;Ali &amp; Co&lt;/b&gt;"
     assert isolate("Ali", "ar") == "\u2068Ali\u2069"
-    assert isolate("Ali", "nl") == "Ali"
-    with use_language("nl"):
-        assert hi("<i>") == "&lt;i&gt;"
+    assert isolate("Ali", "nl") == "\u2068Ali\u2069"
+    for language in ("nl", "en", "ar", "tr", "pl", "uk"):
+        with use_language(language):
+            assert hi("<i>") == "\u2068&lt;i&gt;\u2069"
+
+
+def test_a_bidi_override_in_a_name_cannot_reverse_the_rest_of_the_message() -> None:
+    # "Ali" + RIGHT-TO-LEFT OVERRIDE would show the rest of a left-to-right line backwards; inside the
+    # isolate the override ends at the PDI. A PDI in the name cannot close the isolate early.
+    for name in ("Ali\u202e", "\u202eAli", "Ali\u202b", "Ali\u2067", "Ali\u2069\u202e"):
+        with use_language("en"):
+            shown = hi(name)
+        assert shown.startswith("\u2068") and shown.endswith("\u2069")
+        assert shown.count("\u2068") == 1 and shown.count("\u2069") == 1
+    assert hi(hi("Ali")) == hi("Ali"), "isolating twice gives one isolate"
 
 
 def test_invite_tokens_round_trip_and_forgeries_are_refused() -> None:

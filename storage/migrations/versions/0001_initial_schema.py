@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 14:32:00.474386
+Create Date: 2026-12-02 14:32:12.893453
 """
 
 from __future__ import annotations
@@ -136,47 +136,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('checkin', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_checkin_family_id'), ['family_id'], unique=False)
-
-    op.create_table('concern',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('family_id', sa.Integer(), nullable=True),
-    sa.Column('raised_by_id', sa.Integer(), nullable=True),
-    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
-    sa.Column('urgent', sa.Boolean(), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
-    sa.Column('escalation_level', sa.Integer(), nullable=False),
-    sa.Column('claimed_by_id', sa.Integer(), nullable=True),
-    sa.Column('acknowledged_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('close_note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['claimed_by_id'], ['person.id'], ),
-    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ),
-    sa.ForeignKeyConstraint(['raised_by_id'], ['person.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('concern', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_concern_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_concern_family_id'), ['family_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_concern_status'), ['status'], unique=False)
-
-    op.create_table('consentrequest',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('family_id', sa.Integer(), nullable=True),
-    sa.Column('requester_id', sa.Integer(), nullable=False),
-    sa.Column('approver_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('answered_at', storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('accepted', sa.Boolean(), nullable=True),
-    sa.ForeignKeyConstraint(['approver_id'], ['person.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['requester_id'], ['person.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('consentrequest', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_consentrequest_family_id'), ['family_id'], unique=False)
 
     op.create_table('coordinatorprofile',
     sa.Column('person_id', sa.Integer(), nullable=False),
@@ -353,32 +312,31 @@ def upgrade() -> None:
     with op.batch_alter_table('volunteerskill', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_volunteerskill_skill'), ['skill'], unique=False)
 
-    op.create_table('escalationstep',
+    op.create_table('concern',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('concern_id', sa.Integer(), nullable=False),
-    sa.Column('level', sa.Integer(), nullable=False),
-    sa.Column('target', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('notified', sa.JSON(), nullable=False),
-    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['concern_id'], ['concern.id'], ),
-    sa.PrimaryKeyConstraint('id')
-    )
-    with op.batch_alter_table('escalationstep', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_escalationstep_concern_id'), ['concern_id'], unique=False)
-
-    op.create_table('relaylink',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('chat_id', sa.BigInteger(), nullable=False),
-    sa.Column('message_id', sa.BigInteger(), nullable=False),
-    sa.Column('family_id', sa.Integer(), nullable=False),
-    sa.Column('concern_id', sa.Integer(), nullable=True),
+    sa.Column('family_id', sa.Integer(), nullable=True),
+    sa.Column('raised_by_id', sa.Integer(), nullable=True),
+    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=True),
+    sa.Column('urgent', sa.Boolean(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('escalation_level', sa.Integer(), nullable=False),
+    sa.Column('claimed_by_id', sa.Integer(), nullable=True),
+    sa.Column('acknowledged_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('close_note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['concern_id'], ['concern.id'], ),
-    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['claimed_by_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['raised_by_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['request_id'], ['helprequest.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id')
     )
-    with op.batch_alter_table('relaylink', schema=None) as batch_op:
-        batch_op.create_index('ix_relaylink_chat_message', ['chat_id', 'message_id'], unique=True)
+    with op.batch_alter_table('concern', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_concern_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_concern_family_id'), ['family_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_concern_status'), ['status'], unique=False)
 
     op.create_table('requestoffer',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -412,11 +370,46 @@ def upgrade() -> None:
     with op.batch_alter_table('taskoutcome', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_taskoutcome_request_id'), ['request_id'], unique=False)
 
+    op.create_table('escalationstep',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('concern_id', sa.Integer(), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('target', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('notified', sa.JSON(), nullable=False),
+    sa.Column('at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['concern_id'], ['concern.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('escalationstep', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_escalationstep_concern_id'), ['concern_id'], unique=False)
+
+    op.create_table('relaylink',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('chat_id', sa.BigInteger(), nullable=False),
+    sa.Column('message_id', sa.BigInteger(), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=False),
+    sa.Column('concern_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['concern_id'], ['concern.id'], ),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('relaylink', schema=None) as batch_op:
+        batch_op.create_index('ix_relaylink_chat_message', ['chat_id', 'message_id'], unique=True)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('relaylink', schema=None) as batch_op:
+        batch_op.drop_index('ix_relaylink_chat_message')
+
+    op.drop_table('relaylink')
+    with op.batch_alter_table('escalationstep', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_escalationstep_concern_id'))
+
+    op.drop_table('escalationstep')
     with op.batch_alter_table('taskoutcome', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_taskoutcome_request_id'))
 
@@ -426,14 +419,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_requestoffer_request_id'))
 
     op.drop_table('requestoffer')
-    with op.batch_alter_table('relaylink', schema=None) as batch_op:
-        batch_op.drop_index('ix_relaylink_chat_message')
+    with op.batch_alter_table('concern', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_concern_status'))
+        batch_op.drop_index(batch_op.f('ix_concern_family_id'))
+        batch_op.drop_index(batch_op.f('ix_concern_created_at'))
 
-    op.drop_table('relaylink')
-    with op.batch_alter_table('escalationstep', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_escalationstep_concern_id'))
-
-    op.drop_table('escalationstep')
+    op.drop_table('concern')
     with op.batch_alter_table('volunteerskill', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_volunteerskill_skill'))
 
@@ -477,16 +468,6 @@ def downgrade() -> None:
 
     op.drop_table('familyprofile')
     op.drop_table('coordinatorprofile')
-    with op.batch_alter_table('consentrequest', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_consentrequest_family_id'))
-
-    op.drop_table('consentrequest')
-    with op.batch_alter_table('concern', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_concern_status'))
-        batch_op.drop_index(batch_op.f('ix_concern_family_id'))
-        batch_op.drop_index(batch_op.f('ix_concern_created_at'))
-
-    op.drop_table('concern')
     with op.batch_alter_table('checkin', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_checkin_family_id'))
 

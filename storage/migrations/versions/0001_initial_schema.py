@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 14:32:12.893453
+Create Date: 2026-12-02 16:14:43.896935
 """
 
 from __future__ import annotations
@@ -44,6 +44,14 @@ def upgrade() -> None:
     with op.batch_alter_table('auditentry', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auditentry_at'), ['at'], unique=False)
 
+    op.create_table('botinstance',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('host', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('started_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('beat_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('dialoguestate',
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
     sa.Column('dialogue', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -60,6 +68,7 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('claimed_until', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('not_before', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('received_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('handled_at', storage.types.UTCDateTime(timezone=True), nullable=True),
@@ -136,6 +145,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('checkin', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_checkin_family_id'), ['family_id'], unique=False)
+
+    op.create_table('consentrequest',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=True),
+    sa.Column('requester_id', sa.Integer(), nullable=False),
+    sa.Column('approver_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('accepted', sa.Boolean(), nullable=True),
+    sa.ForeignKeyConstraint(['approver_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['requester_id'], ['person.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('consentrequest', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consentrequest_family_id'), ['family_id'], unique=False)
 
     op.create_table('coordinatorprofile',
     sa.Column('person_id', sa.Integer(), nullable=False),
@@ -238,6 +264,7 @@ def upgrade() -> None:
     sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('not_before', storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -252,7 +279,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedupe_key')
     )
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_status_due', ['status', 'not_before'], unique=False)
+        batch_op.create_index('ix_outbox_claim', ['status', 'priority', 'not_before', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outboxmessage_chat_id'), ['chat_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outboxmessage_person_id'), ['person_id'], unique=False)
 
@@ -326,6 +353,7 @@ def upgrade() -> None:
     sa.Column('acknowledged_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('close_note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('waiting_since', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['claimed_by_id'], ['person.id'], ),
     sa.ForeignKeyConstraint(['family_id'], ['person.id'], ),
@@ -337,6 +365,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_concern_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_family_id'), ['family_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_concern_waiting_since'), ['waiting_since'], unique=False)
 
     op.create_table('requestoffer',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -420,6 +449,7 @@ def downgrade() -> None:
 
     op.drop_table('requestoffer')
     with op.batch_alter_table('concern', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_concern_waiting_since'))
         batch_op.drop_index(batch_op.f('ix_concern_status'))
         batch_op.drop_index(batch_op.f('ix_concern_family_id'))
         batch_op.drop_index(batch_op.f('ix_concern_created_at'))
@@ -447,7 +477,7 @@ def downgrade() -> None:
     with op.batch_alter_table('outboxmessage', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outboxmessage_person_id'))
         batch_op.drop_index(batch_op.f('ix_outboxmessage_chat_id'))
-        batch_op.drop_index('ix_outbox_status_due')
+        batch_op.drop_index('ix_outbox_claim')
 
     op.drop_table('outboxmessage')
     op.drop_table('invite')
@@ -468,6 +498,10 @@ def downgrade() -> None:
 
     op.drop_table('familyprofile')
     op.drop_table('coordinatorprofile')
+    with op.batch_alter_table('consentrequest', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consentrequest_family_id'))
+
+    op.drop_table('consentrequest')
     with op.batch_alter_table('checkin', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_checkin_family_id'))
 
@@ -490,6 +524,7 @@ def downgrade() -> None:
 
     op.drop_table('inboxupdate')
     op.drop_table('dialoguestate')
+    op.drop_table('botinstance')
     with op.batch_alter_table('auditentry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditentry_at'))
 

@@ -273,7 +273,11 @@ class Sender:
             )
         if row is None or row.id is None:
             return False
-        await self._deliver(row)
+        # Booked like every other send, so a reply right after another message to the chat (or amid a
+        # fan-out) still keeps to the per-chat, group and global limits instead of drawing a 429.
+        await self.in_flight.acquire()
+        booking = self.schedule.book(row.chat_id, time.monotonic())
+        await self._send_at(row, booking, check_lease=False)
         with self.services.db.session() as session:
             sent = delivery.outbox_status(session=session, message_id=row.id) == OutboxStatus.SENT
         if sent:
@@ -287,7 +291,8 @@ class Sender:
             return None
         return max(0.0, min(self._paced.values()) - time.monotonic())
 
-    async def _send_at(self, row: OutboxMessage, booking: Booking) -> None:
+    async def _send_at(self, row: OutboxMessage, booking: Booking, *, check_lease: bool = True) -> None:
+        """Send at the booked slot, then release the in-flight place the caller acquired."""
         try:
             # Not before the slot, nor before the messages it follows in a window have been answered.
             for anchor, _gap in booking.anchors:
@@ -298,7 +303,7 @@ class Sender:
             delay = start - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if not self.holds_lease():
+            if check_lease and not self.holds_lease():
                 # A long batch outlived the sender lease and another instance sends now: give the row
                 # back unsent, or both would send it once its claim ran out too.
                 with self.services.db.session() as session:

@@ -94,6 +94,7 @@ TIMELINE_LABELS = {
     "reachable_again": N_("Can be reached through the bot again"),
     "concern_rerouted": N_("Concern passed on: a coordinator could not be reached"),
     "concern_delivered": N_("Concern reached a coordinator after waiting"),
+    "concern_reopened": N_("Concern open again: the coordinator who had taken it left"),
     "topic_created": N_("Topic created in the coordinators' group"),
     "language_offer": N_("Offered to write in another language"),
     "offered_back": N_("Offered something back"),

@@ -1634,10 +1634,12 @@ async def outside_message(update: Update, context: BotContext) -> bool:
             )
         context.services.outbox_signal.set()
         # Five lines in a row need one "passed on"; the first one held back gets the one notice instead.
+        # While nobody can receive the concern, each message is confirmed as kept: the truth, every time.
+        waiting = is_waiting(concern)
         if paced.notice:
             await reply(update, slowed_text())
-        elif paced.ack:
-            await reply(update, passed_on_text(context.services, person, now, new=False, waiting=is_waiting(concern)))
+        elif paced.ack or waiting:
+            await reply(update, passed_on_text(context.services, person, now, new=False, waiting=waiting))
         await offer_language_switch(update, context, written_in)
         return True
     forward = [FORWARD, "yes", message.message_id] + ([written_in] if written_in else [])
@@ -1858,9 +1860,7 @@ def record_urgent(
     lines = [
         _("I am a bot, so I cannot help you myself. Please call now if you or someone else is in danger:"),
         safety_numbers_text(categories),
-        urgent_outcome_text(
-            services, sender, now, consented=consented, alerted=alerted, waiting=is_waiting(concern)
-        ),
+        urgent_outcome_text(services, sender, now, consented=consented, alerted=alerted, waiting=is_waiting(concern)),
     ]
     delivery.enqueue(
         session=session,
@@ -2189,7 +2189,12 @@ async def list_concerns(update: Update, context: BotContext) -> None:
         return
     assert coordinator is not None
     with context.session() as session:
-        found = care.open_concerns(session=session, limit=30)
+        # Only the concerns this coordinator may take: another duo's families stay out of the list.
+        found = [
+            concern
+            for concern in care.open_concerns(session=session, limit=200)
+            if rights.check(session, coordinator, rights.Action.CLAIM_CONCERN, concern=concern, audit=False)
+        ][:30]
         lines = [_("<b>Open concerns</b>")]
         for concern in found:
             claimer = people.get_person(session=session, person_id=concern.claimed_by_id or 0)
@@ -2216,8 +2221,8 @@ async def list_concerns(update: Update, context: BotContext) -> None:
 
 
 def _may(session: Session, coordinator: Person, action: str, concern: Concern, now: datetime) -> rights.Decision:
-    """Taking and closing: only coordinators alerted about the concern, the family's duo, or an admin."""
-    what = rights.Action.CLAIM_CONCERN if action == "take" else rights.Action.CLOSE_CONCERN
+    """Seeing, taking and closing: only coordinators alerted about the concern, the family's duo, or an admin."""
+    what = rights.Action.CLAIM_CONCERN if action in ("take", "show") else rights.Action.CLOSE_CONCERN
     return rights.check(session, coordinator, what, concern=concern, now=now)
 
 

@@ -104,6 +104,13 @@ EXPORT_POLICY: dict[str, TablePolicy] = {
     "setting": TablePolicy(personal=False),
     "inboxupdate": TablePolicy(chat=("chat_id",)),
     "outboxmessage": TablePolicy(owner=("person_id",), chat=("chat_id",)),
+    # A coordinator's request for a colleague's consent: theirs when they asked or were asked; a family
+    # sees that its coordinators discussed who leads, and when, nothing more.
+    "consentrequest": TablePolicy(
+        owner=("requester_id", "approver_id"), mentions=("family_id",), shared=("kind", "created_at", "answered_at")
+    ),
+    # Which bot process is alive: hosts and process ids, about no person.
+    "botinstance": TablePolicy(personal=False),
     "scheduledjob": TablePolicy(),  # through the job's subject, see `JOB_SUBJECTS`
     "lease": TablePolicy(personal=False),
 }

@@ -210,7 +210,7 @@ def test_a_family_reaches_the_coordinator_who_answers_and_time_brings_escalation
     demo.act(":as coordinator", "you are now coordinator")
     demo.act(
         f":reply {alert.group(1)} Ik bel je morgen om elf uur.",
-        "Verstuurd naar Ali",
+        "Onderweg naar Ali",
         "bot -> family: 💬 Bericht van Coco, je coördinator:",
         "bot -> family: Ik bel je morgen om elf uur.",
     )

@@ -13,6 +13,11 @@ from storage.models import OutboxStatus
 from tests.delivery.conftest import ADMIN_ID, Bots, Store, texts, wait_until
 
 
+def _plain(text: str) -> str:
+    """A message as a reader sees it: without the invisible isolate controls (U+2066-U+2069)."""
+    return text.translate(dict.fromkeys(range(0x2066, 0x206A)))
+
+
 def _rows(store: Store, prefix: str) -> dict[str, object]:
     return {row.dedupe_key: row for row in store.outbox() if row.dedupe_key.startswith(prefix)}
 
@@ -60,8 +65,11 @@ def test_429_400_migration_and_faults(sandbox: Sandbox, store: Store, bots: Bots
     (row,) = _rows(store, "r400:").values()
     assert row.status == OutboxStatus.FAILED  # type: ignore[attr-defined]
     assert "chat not found" in (row.last_error or "").lower()  # type: ignore[attr-defined]
+    # Names arrive wrapped in bidi isolates (FSI ... PDI, see `bot.i18n.hi`); read the alert without them.
     wait_until(
-        lambda: [text for text in texts(sandbox, ADMIN_ID) if "Gerda can no longer be reached" in text], 10, "the alert"
+        lambda: [text for text in texts(sandbox, ADMIN_ID) if "Gerda can no longer be reached" in _plain(text)],
+        10,
+        "the alert",
     )
     assert len([call for call in sandbox.calls_to("sendMessage") if call.params.get("chat_id") == 7720]) == 1
 

@@ -31,7 +31,7 @@ from tests.e2e.care_world import (
     reset_group,
     texts_since,
 )
-from tests.e2e.harness import Chat, Harness, expect
+from tests.e2e.harness import Chat, Harness, expect, seen
 
 _group_ids = itertools.count(-1_009_500_000_000)
 NOT_THEIRS = "this family has other coordinators"
@@ -144,7 +144,7 @@ def test_a_take_over_asks_the_primary_who_answers_and_an_admin_take_over_tells_t
     # Dex (the partner) asks; Pia gets the question with buttons, nothing changes yet.
     pia_before = len(team.primary.user.messages)
     answer, _shown = forge(team.partner, f"cr:mine:{fid}")
-    assert "I have asked Pia" in answer
+    assert "I have asked Pia" in seen(answer)
     assert profile(harness, world.family).primary_coordinator_id == pia
     question = expect(
         texts_since(team.primary, pia_before), "Dex would like to become the primary coordinator of Femke"
@@ -168,7 +168,7 @@ def test_a_take_over_asks_the_primary_who_answers_and_an_admin_take_over_tells_t
     # The admin takes over at once; the previous primary (Dex) is told.
     dex_before = len(team.partner.user.messages)
     answer, _shown = forge(team.admin, f"cr:mine:{fid}")
-    assert "You are now the primary coordinator of Femke" in answer
+    assert "You are now the primary coordinator of Femke" in seen(answer)
     expect(texts_since(team.partner, dex_before), "Coco is now the primary coordinator of Femke, instead of you")
     with harness.session() as session:
         rows = session.exec(
@@ -294,7 +294,10 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
         ],
         True,
     ),
-    r"^cc:(take|close|nonote):": (["cc:take:{concern}", "cc:close:{concern}", "cc:nonote:{concern}"], True),
+    r"^cc:(take|close|nonote|show):": (
+        ["cc:take:{concern}", "cc:close:{concern}", "cc:nonote:{concern}", "cc:show:{concern}"],
+        True,
+    ),
     r"^area:add$": (["area:add"], True),
     r"^area:del:": (["area:del:{area}"], True),
     r"^menu:areas$": (["menu:areas"], False),
@@ -305,6 +308,7 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^ap:pairv:\d+:\d+$": (["ap:pairv:{family}:{person}"], True),
     r"^ap:unpair:\d+$": (["ap:unpair:{family}"], True),
     r"^rq:for:\d+$": (["rq:for:{family}"], True),
+    r"^ap:pg:(pairs|askfor):\d+$": (["ap:pg:pairs:1", "ap:pg:askfor:0"], False),
     r"^ap:no:\d+$": (["ap:no:{person}"], False),
     r"^ap:noy:\d+$": (["ap:noy:{person}"], False),
     r"^ap:keep:\d+$": (["ap:keep:{person}"], False),
@@ -365,7 +369,7 @@ NOT_FOR_COORDINATORS = {
     "": "the fallback for any other button",
 }
 # Commands coordinators use in a private chat (a family must be refused) and in a family's topic.
-COORDINATOR_COMMANDS = {"families", "areas", "invite", "volunteers", "digest", "stats", "export"}
+COORDINATOR_COMMANDS = {"families", "areas", "invite", "volunteers", "digest", "stats", "export", "concerns"}
 TOPIC_COMMANDS = {"close", "take", "family", "checkin", "answers", "rhythm"}
 OTHER_COMMANDS = {"cancel", "help", "privacy", "language", "mydata", "delete", "menu", "setgroup", "start"}
 OTHER_COMMANDS |= {"tasks", "requests", "talk", "ask"}  # everyone's own lists and dialogues

@@ -33,7 +33,7 @@ from tests.e2e.care_world import (
     reset_group,
     texts_since,
 )
-from tests.e2e.harness import TOKEN, Chat, Harness, expect, next_user_id
+from tests.e2e.harness import TOKEN, Chat, Harness, expect, next_user_id, seen
 from tests.e2e.request_world import ask, new_area, new_volunteer, offers_to, quiet_requests, tag
 
 GONE = "can no longer be reached through the bot"
@@ -73,7 +73,7 @@ def all_buttons(chat: Chat) -> list[str]:
 
 
 def last_with(chat: Chat, fragment: str) -> object:
-    return next(message for message in reversed(chat.user.messages) if fragment in (message.text or ""))
+    return next(message for message in reversed(chat.user.messages) if fragment in seen(message.text or ""))
 
 
 def concern_of(harness: Harness, chat: Chat) -> Concern:

@@ -50,6 +50,7 @@ CHILDREN = "children"
 _DATE = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})\s*$")
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 MAX_BUTTONS = 24
+FAMILIES_PER_PAGE = 20  # a page of a family list, under its '◀ Back' / 'More ▶' row
 
 
 def parse_date(text: str) -> date | None:
@@ -97,7 +98,29 @@ def visible_families(session: Session, coordinator: Person) -> list[Person]:
         family
         for family in care.families(session=session, limit=200)
         if family.id is not None and _may_see(session, coordinator, family.id)
-    ][:MAX_BUTTONS]
+    ]
+
+
+def _page(items: list[Person], page: int) -> tuple[list[Person], int, bool]:
+    """One page of families (a page past the end shows the last), its number, and whether more follow."""
+    size = FAMILIES_PER_PAGE
+    last = max(0, (len(items) - 1) // size)
+    page = min(max(page, 0), last)
+    return items[page * size : (page + 1) * size], page, page < last
+
+
+def _pager(name: str, page: int, more: bool) -> list[tuple[str, str]]:
+    """The '◀ Back' / 'More ▶' row of a paged family list (empty when it fits on one page)."""
+    row = [(_("◀ Back"), callback(PREFIX, "pg", name, page - 1))] if page > 0 else []
+    return row + ([(_("More ▶"), callback(PREFIX, "pg", name, page + 1))] if more else [])
+
+
+def _page_asked(update: Update) -> int:
+    """The page number of a pager button (re-checked: `ap:pg:<list>:<page>`); 0 for the menu entry."""
+    parts = parse_callback(update.callback_query.data if update.callback_query else None, PREFIX)
+    if not parts or len(parts) != 3 or parts[0] != "pg" or parts[1] not in PAGED:
+        return 0
+    return min(int_arg(parts[2]) or 0, 1000)
 
 
 def _args(update: Update, action: str, size: int) -> list[int] | None:
@@ -644,13 +667,14 @@ async def place(update: Update, context: BotContext) -> None:
 
 
 async def show_pairs(update: Update, context: BotContext) -> None:
-    """Families with their support volunteer; a button per family to pair (or change) it."""
+    """Families with their support volunteer; a button per family to pair (or change) it, a page at a time."""
     rows: list[list[tuple[str, str]]] = []
     with context.session() as session:
         coordinator = _coordinator(session, context)
         if coordinator is not None:
             lines = [_("<b>Support pairs</b>"), _("The support volunteer gets the family's requests first.")]
-            for family in visible_families(session, coordinator):
+            shown, page, more = _page(visible_families(session, coordinator), _page_asked(update))
+            for family in shown:
                 profile = people.get_family(session=session, person_id=family.id or 0)
                 support = (
                     people.get_person(session=session, person_id=profile.support_volunteer_id)
@@ -663,10 +687,22 @@ async def show_pairs(update: Update, context: BotContext) -> None:
                 rows.append(
                     [(_("🤝 {family}").format(family=matching.name_of(family)), callback(PREFIX, "pair", family.id))]
                 )
+            if page > 0 or more:
+                lines.append(_("Page {page}").format(page=page + 1))
+                rows.append(_pager("pairs", page, more))
     if coordinator is None:
         await _not_coordinator(update)
         return
+    await _turn_page(update)
     await reply(update, "\n".join(lines), keyboard(rows) if rows else None)
+
+
+async def _turn_page(update: Update) -> None:
+    """A pager button: stop its spinner and take the old page's buttons away (the new page is a new message)."""
+    query = update.callback_query
+    if query is not None and parse_callback(query.data, PREFIX):
+        await answer_button(update)
+        await retire_buttons(update)
 
 
 async def pair_list(update: Update, context: BotContext) -> None:
@@ -842,18 +878,34 @@ async def ask_for_family(update: Update, context: BotContext) -> None:
     with context.session() as session:
         coordinator = _coordinator(session, context)
         families = visible_families(session, coordinator) if coordinator is not None else []
-        buttons = [(matching.name_of(family), callback("rq", "for", family.id)) for family in families]
+        shown, page, more = _page(families, _page_asked(update))
+        buttons = [(matching.name_of(family), callback("rq", "for", family.id)) for family in shown]
     if coordinator is None:
         await _not_coordinator(update)
         return
     if not buttons:
         await reply(update, _("You have no families yet."))
         return
-    await reply(
-        update,
-        _("For which family?"),
-        keyboard([buttons[index : index + 2] for index in range(0, len(buttons), 2)]),
-    )
+    await _turn_page(update)
+    rows = [buttons[index : index + 2] for index in range(0, len(buttons), 2)]
+    pager = _pager("askfor", page, more)
+    text = _("For which family?")
+    if pager:
+        text += "\n" + _("Page {page}").format(page=page + 1)
+    await reply(update, text, keyboard([*rows, pager] if pager else rows))
+
+
+PAGED = {"pairs": show_pairs, "askfor": ask_for_family}
+
+
+async def turn_page(update: Update, context: BotContext) -> None:
+    """'More ▶' / '◀ Back' under a family list: the same list again (coordinator re-checked), another page."""
+    parts = parse_callback(update.callback_query.data if update.callback_query else None, PREFIX)
+    show = PAGED.get(parts[1]) if parts and len(parts) == 3 and parts[0] == "pg" else None
+    if show is None:
+        await _stale(update)
+        return
+    await show(update, context)
 
 
 # --- registration ---------------------------------------------------------------------------------
@@ -898,6 +950,7 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(pair_list, pattern=rf"^{PREFIX}:pair:\d+$"),
         CallbackQueryHandler(pair, pattern=rf"^{PREFIX}:pairv:\d+:\d+$"),
         CallbackQueryHandler(unpair, pattern=rf"^{PREFIX}:unpair:\d+$"),
+        CallbackQueryHandler(turn_page, pattern=rf"^{PREFIX}:pg:(pairs|askfor):\d+$"),
     ]
 
 

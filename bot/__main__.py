@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"backup: {size} bytes written to {args.target}")
         return 0
     if args.command == "migrate":
-        configure_logging(level=settings.log_level, secrets=[settings.token() or ""])
+        configure_logging(level=settings.log_level, secrets=settings.secrets())
         from storage import migrate
 
         migrate.upgrade(settings.database_url)
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.demo import run_demo
 
         return run_demo(settings, keep=args.keep)
-    configure_logging(level=settings.log_level, secrets=[settings.token() or ""])
+    configure_logging(level=settings.log_level, secrets=settings.secrets())
     from bot.runtime import Runtime
 
     return asyncio.run(Runtime(settings).run_until_signal())

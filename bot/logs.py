@@ -6,6 +6,7 @@ import json
 import logging
 import re
 from typing import Any
+from urllib.parse import quote
 
 # Anything shaped like a bot token, wherever it appears (URLs in library logs, tracebacks).
 _TOKEN_PATTERN = re.compile(r"\d{5,12}:[A-Za-z0-9_-]{20,}")
@@ -16,7 +17,10 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self._secrets = [secret for secret in secrets if secret]
+        # A token's secret half can appear on its own (a URL-encoded colon, a library splitting it), so
+        # it is redacted by itself too; longest first, so the whole token goes before its part.
+        parts = {part for secret in secrets if secret for part in (secret, secret.partition(":")[2], quote(secret))}
+        self._secrets = sorted((part for part in parts if len(part) >= 8), key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         for secret in self._secrets:

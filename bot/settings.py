@@ -264,3 +264,8 @@ class Settings(BaseSettings):
 
     def token(self) -> str | None:
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
+
+    def secrets(self) -> list[str]:
+        """Every secret the logs must never show: the bot token, the webhook secret, the metrics token."""
+        values = (self.telegram_bot_token, self.webhook_secret, self.metrics_token)
+        return [value.get_secret_value() for value in values if value is not None]

@@ -706,8 +706,9 @@ async def _turn_page(update: Update) -> None:
 
 
 async def pair_list(update: Update, context: BotContext) -> None:
-    """Choose the support volunteer for a family: approved volunteers, those in the family's area first."""
-    args = _args(update, "pair", 1)
+    """Choose the support volunteer for a family: approved volunteers, those in the family's area first, paged."""
+    args = _args(update, "pair", 1) or _args(update, "pair", 2)
+    page = min(args[1], 1000) if args and len(args) == 2 else 0
     with context.session() as session:
         coordinator = _coordinator(session, context)
         family = people.get_person(session=session, person_id=args[0]) if args else None
@@ -719,32 +720,37 @@ async def pair_list(update: Update, context: BotContext) -> None:
         )
         if ok and family is not None and family.id is not None:
             profile = people.get_family(session=session, person_id=family.id)
-            area_id = profile.area_id if profile is not None else None
-            options = []
-            for person, _volunteer in store.volunteers_with_status(
-                session=session, status=VolunteerStatus.APPROVED, limit=200
-            ):
-                if person.id == family.id or person.id is None:
-                    continue
-                nearby = area_id is not None and area_id in people.volunteer_area_ids(
-                    session=session, person_id=person.id
-                )
-                options.append((not nearby, matching.name_of(person).lower(), person.id, matching.name_of(person)))
-            options.sort()
+            candidates, more = store.pairing_candidates(
+                session=session,
+                area_id=profile.area_id if profile is not None else None,
+                exclude_id=family.id,
+                limit=FAMILIES_PER_PAGE,
+                offset=page * FAMILIES_PER_PAGE,
+            )
+            options = [(matching.name_of(person), person.id) for person, _nearby in candidates if person.id]
             paired = profile is not None and profile.support_volunteer_id is not None
             name = matching.name_of(family)
     if not ok or family is None:
         await _stale(update)
         return
     await answer_button(update)
-    buttons = [(label, callback(PREFIX, "pairv", family.id, person_id)) for _far, _key, person_id, label in options]
-    rows = [buttons[index : index + 2] for index in range(0, min(len(buttons), MAX_BUTTONS), 2)]
+    if args is not None and len(args) == 2:
+        await retire_buttons(update)  # a page turn: the new page is a new message
+    buttons = [(label, callback(PREFIX, "pairv", family.id, person_id)) for label, person_id in options]
+    rows = [buttons[index : index + 2] for index in range(0, len(buttons), 2)]
+    pager = [(_("◀ Back"), callback(PREFIX, "pair", family.id, page - 1))] if page > 0 else []
+    pager += [(_("More ▶"), callback(PREFIX, "pair", family.id, page + 1))] if more else []
+    if pager:
+        rows.append(pager)
     if paired:
         rows.append([(_("Remove the pairing"), callback(PREFIX, "unpair", family.id))])
-    if not buttons and not paired:
+    if not buttons and not paired and page == 0:
         await reply(update, _("There are no approved volunteers yet."))
         return
-    await reply(update, _("Who will be the support volunteer of {family}?").format(family=hi(name)), keyboard(rows))
+    text = _("Who will be the support volunteer of {family}?").format(family=hi(name))
+    if pager:
+        text += "\n" + _("Page {page}").format(page=page + 1)
+    await reply(update, text, keyboard(rows))
 
 
 async def pair(update: Update, context: BotContext) -> None:
@@ -947,7 +953,7 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(keep, pattern=rf"^{PREFIX}:keep:\d+$"),
         CallbackQueryHandler(place_list, pattern=rf"^{PREFIX}:place:\d+$"),
         CallbackQueryHandler(place, pattern=rf"^{PREFIX}:pv:\d+:\d+$"),
-        CallbackQueryHandler(pair_list, pattern=rf"^{PREFIX}:pair:\d+$"),
+        CallbackQueryHandler(pair_list, pattern=rf"^{PREFIX}:pair:\d+(:\d+)?$"),
         CallbackQueryHandler(pair, pattern=rf"^{PREFIX}:pairv:\d+:\d+$"),
         CallbackQueryHandler(unpair, pattern=rf"^{PREFIX}:unpair:\d+$"),
         CallbackQueryHandler(turn_page, pattern=rf"^{PREFIX}:pg:(pairs|askfor):\d+$"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, ScalarSelect, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, case, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -535,17 +535,51 @@ def placeable_volunteers(
     fitting = {
         candidate.person_id for candidate in matching_candidates(session=session, need=need, window=window, limit=limit)
     }
+    # Those who fit are ordered first by the database itself: sorting a name-ordered slice afterwards would
+    # drop a fitting volunteer whose name comes late in the alphabet.
     rows = list(
         session.execute(
             select(Person)
             .join(VolunteerProfile, col(VolunteerProfile.person_id) == col(Person.id))
             .where(*conditions)  # type: ignore[arg-type]
-            .order_by(col(Person.display_name), col(Person.id))
-            .limit(200)
+            .order_by(
+                case((col(Person.id).in_(fitting or {-1}), 0), else_=1),
+                func.lower(col(Person.display_name)),
+                col(Person.id),
+            )
+            .limit(limit)
         ).scalars()
     )
-    rows.sort(key=lambda person: (person.id not in fitting, (person.display_name or "").lower(), person.id or 0))
-    return [(person, person.id in fitting) for person in rows[:limit]]
+    return [(person, person.id in fitting) for person in rows]
+
+
+def pairing_candidates(
+    *, session: Session, area_id: int | None, exclude_id: int, limit: int, offset: int = 0
+) -> tuple[list[tuple[Person, bool]], bool]:
+    """One page of approved volunteers to pair a family with, those in the family's area first.
+
+    Returns (volunteer, in the area) pairs and whether more follow; the order is the database's, so a page
+    never misses someone whose name sorts late.
+    """
+    nearby = (
+        exists().where(col(VolunteerArea.volunteer_id) == col(Person.id), col(VolunteerArea.area_id) == area_id)
+        if area_id is not None
+        else None
+    )
+    nearby_column = case((nearby, 0), else_=1) if nearby is not None else case((col(Person.id) < 0, 0), else_=1)
+    rows = session.execute(
+        select(Person, nearby_column)
+        .join(VolunteerProfile, col(VolunteerProfile.person_id) == col(Person.id))
+        .where(
+            col(VolunteerProfile.status) == VolunteerStatus.APPROVED,
+            col(Person.consent_at).is_not(None),
+            col(Person.id) != exclude_id,
+        )
+        .order_by(nearby_column, func.lower(col(Person.display_name)), col(Person.id))
+        .offset(offset)
+        .limit(limit + 1)
+    ).all()
+    return [(person, rank == 0) for person, rank in rows[:limit]], len(rows) > limit
 
 
 # --- outcomes -------------------------------------------------------------------------------------

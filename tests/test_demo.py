@@ -203,7 +203,7 @@ def test_a_family_reaches_the_coordinator_who_answers_and_time_brings_escalation
         ":later 1h",
         "concern.escalate",
         nl("⏫ Nobody has picked this up since {when}.").split("{when}")[0],
-        "job ran",
+        "scheduled job",  # "1 scheduled job ran" or "2 scheduled jobs ran"
     )
 
     # The coordinator answers the alert in the private chat (a reply, as swiping it in Telegram).
@@ -225,7 +225,7 @@ def test_a_family_reaches_the_coordinator_who_answers_and_time_brings_escalation
     demo.act("Graag gedaan. Sterkte vandaag!", "bot -> family: Graag gedaan. Sterkte vandaag!")
 
     # The next morning the family's first check-in comes; a day later, one gentle reminder.
-    demo.act(":tomorrow 10:00", "checkin.send", "bot -> family: Hoi Ali! Hoe gaat het thuis", "job ran")
+    demo.act(":tomorrow 10:00", "checkin.send", "bot -> family: Hoi Ali! Hoe gaat het thuis", "scheduled job")
     reminder = nl("Just a gentle reminder, {name}: how are things? One tap is enough, whenever it suits you.")
     demo.act(":tomorrow", "checkin.remind", "bot -> family: " + reminder.split("{name}")[0] + "Ali")
     demo.act(":as family", "you are now family")

@@ -304,7 +304,7 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^inv:": (["inv:coordinator"], True),
     r"^ap:place:\d+$": (["ap:place:{request}"], True),
     r"^ap:pv:\d+:\d+$": (["ap:pv:{request}:{person}"], True),
-    r"^ap:pair:\d+$": (["ap:pair:{family}"], True),
+    r"^ap:pair:\d+(:\d+)?$": (["ap:pair:{family}", "ap:pair:{family}:1"], True),
     r"^ap:pairv:\d+:\d+$": (["ap:pairv:{family}:{person}"], True),
     r"^ap:unpair:\d+$": (["ap:unpair:{family}"], True),
     r"^rq:for:\d+$": (["rq:for:{family}"], True),

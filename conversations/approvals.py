@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -93,10 +94,13 @@ def _may_see(session: Session, coordinator: Person, family_id: int, now: datetim
 
 
 def visible_families(session: Session, coordinator: Person) -> list[Person]:
-    """The families this coordinator may see: their own (as primary or partner) and those with nobody yet."""
+    """The families this coordinator may see: their own (as primary or partner) and those with nobody yet.
+
+    All of them, paged by the caller: a cap here would hide whoever sorts late in the alphabet.
+    """
     return [
         family
-        for family in care.families(session=session, limit=200)
+        for family in care.families(session=session, limit=None)
         if family.id is not None and _may_see(session, coordinator, family.id)
     ]
 
@@ -107,6 +111,22 @@ def _page(items: list[Person], page: int) -> tuple[list[Person], int, bool]:
     last = max(0, (len(items) - 1) // size)
     page = min(max(page, 0), last)
     return items[page * size : (page + 1) * size], page, page < last
+
+
+def family_labels(session: Session, families: list[Person], *, among: list[Person]) -> dict[int, str]:
+    """A button label per family: the name, with the neighbourhood added where two in `among` share a name."""
+    counts = Counter(matching.name_of(family) for family in among)
+    labels: dict[int, str] = {}
+    for family in families:
+        name = matching.name_of(family)
+        if family.id is None:
+            continue
+        labels[family.id] = name
+        if counts[name] > 1:
+            profile = people.get_family(session=session, person_id=family.id)
+            area = people.get_area(session=session, area_id=profile.area_id) if profile and profile.area_id else None
+            labels[family.id] = f"{name} · {area.name}" if area is not None else f"{name} · #{family.id}"
+    return labels
 
 
 def _pager(name: str, page: int, more: bool) -> list[tuple[str, str]]:
@@ -673,7 +693,9 @@ async def show_pairs(update: Update, context: BotContext) -> None:
         coordinator = _coordinator(session, context)
         if coordinator is not None:
             lines = [_("<b>Support pairs</b>"), _("The support volunteer gets the family's requests first.")]
-            shown, page, more = _page(visible_families(session, coordinator), _page_asked(update))
+            visible = visible_families(session, coordinator)
+            shown, page, more = _page(visible, _page_asked(update))
+            labels = family_labels(session, shown, among=visible)
             for family in shown:
                 profile = people.get_family(session=session, person_id=family.id or 0)
                 support = (
@@ -684,9 +706,8 @@ async def show_pairs(update: Update, context: BotContext) -> None:
                 lines.append(
                     f"• {hi(matching.name_of(family))}: " + (hi(matching.name_of(support)) if support else "-")
                 )
-                rows.append(
-                    [(_("🤝 {family}").format(family=matching.name_of(family)), callback(PREFIX, "pair", family.id))]
-                )
+                label = _("🤝 {family}").format(family=labels.get(family.id or 0, ""))
+                rows.append([(label, callback(PREFIX, "pair", family.id))])
             if page > 0 or more:
                 lines.append(_("Page {page}").format(page=page + 1))
                 rows.append(_pager("pairs", page, more))
@@ -885,7 +906,8 @@ async def ask_for_family(update: Update, context: BotContext) -> None:
         coordinator = _coordinator(session, context)
         families = visible_families(session, coordinator) if coordinator is not None else []
         shown, page, more = _page(families, _page_asked(update))
-        buttons = [(matching.name_of(family), callback("rq", "for", family.id)) for family in shown]
+        labels = family_labels(session, shown, among=families)
+        buttons = [(labels.get(family.id or 0, ""), callback("rq", "for", family.id)) for family in shown]
     if coordinator is None:
         await _not_coordinator(update)
         return

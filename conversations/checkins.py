@@ -948,7 +948,10 @@ def send_now(session: Session, services: Services, family: Person, coordinator: 
     return _("The check-in is on its way to {name}.").format(name=hi(concerns.name_of(family)))
 
 
-async def list_families(update: Update, context: BotContext) -> None:
+FAMILIES_PER_PAGE = 20  # one page of /families, under its '◀ Back' / 'More ▶' row
+
+
+async def list_families(update: Update, context: BotContext, page: int = 0) -> None:
     """/families or the menu: the coordinator's own families; an admin without families of their own sees all."""
     coordinator = _coordinator(context)
     if coordinator is None:
@@ -956,11 +959,14 @@ async def list_families(update: Update, context: BotContext) -> None:
         return
     now = context.now()
     with context.session() as session:
-        own = care.families(session=session, coordinator_id=coordinator.id)
+        own = care.families(session=session, coordinator_id=coordinator.id, limit=None)
         see_all = not own and bool(
             rights.check(session, coordinator, rights.Action.SEE_ALL_FAMILIES, now=now, audit=False)
         )
-        shown = own or (care.families(session=session) if see_all else [])
+        everyone = own or (care.families(session=session, limit=None) if see_all else [])
+        last = max(0, (len(everyone) - 1) // FAMILIES_PER_PAGE)
+        page = min(max(page, 0), last)
+        shown = everyone[page * FAMILIES_PER_PAGE : (page + 1) * FAMILIES_PER_PAGE]
         buttons = [[(concerns.name_of(family), callback(CONTROL, "open", family.id))] for family in shown]
     duo = [(_("👥 My duo partner"), callback(CONTROL, "duo", 0))]
     if not buttons:
@@ -968,6 +974,11 @@ async def list_families(update: Update, context: BotContext) -> None:
         await reply(update, text, None if see_all else keyboard([duo]))
         return
     text = _("Your families:") if own else _("All families:")
+    pager = [(_("◀ Back"), callback(CONTROL, "fam", page - 1))] if page > 0 else []
+    pager += [(_("More ▶"), callback(CONTROL, "fam", page + 1))] if page < last else []
+    if pager:
+        text += "\n" + _("Page {page}").format(page=page + 1)
+        buttons.append(pager)
     await reply(update, text, keyboard([*buttons, duo]))
 
 
@@ -986,6 +997,11 @@ async def on_control(update: Update, context: BotContext) -> None:
     value = parts[2] if len(parts) > 2 else None
     if action == "duo":
         await _duo(update, context, coordinator, target or 0)
+        return
+    if action == "fam":  # a page of /families: the list is read again, with this coordinator's rights
+        await answer_button(update)
+        await retire_buttons(update)
+        await list_families(update, context, page=min(target or 0, 1000))
         return
     if action in ("yes", "no"):
         await _answer_consent(update, context, coordinator, target or 0, accepted=action == "yes")

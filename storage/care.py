@@ -155,8 +155,8 @@ def set_duo_partner(*, session: Session, coordinator_id: int, partner_id: int | 
     )
 
 
-def families(*, session: Session, coordinator_id: int | None = None, limit: int = 50) -> list[Person]:
-    """Signed-up families, those of one coordinator (primary or partner) when given, by name."""
+def families(*, session: Session, coordinator_id: int | None = None, limit: int | None = 50) -> list[Person]:
+    """Signed-up families, those of one coordinator (primary or partner) when given, by name (all: `limit=None`)."""
     query = (
         select(Person)
         .join(FamilyProfile, col(FamilyProfile.person_id) == col(Person.id))
@@ -169,7 +169,8 @@ def families(*, session: Session, coordinator_id: int | None = None, limit: int 
                 col(FamilyProfile.partner_coordinator_id) == coordinator_id,
             )
         )
-    return list(session.execute(query.order_by(col(Person.display_name), col(Person.id)).limit(limit)).scalars())
+    query = query.order_by(col(Person.display_name), col(Person.id))
+    return list(session.execute(query if limit is None else query.limit(limit)).scalars())
 
 
 def volunteer_families(*, session: Session, volunteer_id: int, limit: int = 8) -> list[Person]:

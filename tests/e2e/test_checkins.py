@@ -7,6 +7,8 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from storage import people
+from storage.models import Role
 from tests.e2e.care_world import (
     AMS,
     Team,
@@ -25,7 +27,7 @@ from tests.e2e.care_world import (
     reset_group,
     texts_since,
 )
-from tests.e2e.harness import Chat, Harness, expect
+from tests.e2e.harness import Chat, Harness, expect, next_user_id
 
 CHECKIN = "How are things at home at the moment?"
 
@@ -316,3 +318,37 @@ def test_pause_for_a_holiday_and_we_need_help_again(harness: Harness, team: Team
     due = next_checkin_at(harness, family)
     assert due is not None and due - harness.clock.now() <= timedelta(days=7)
     expect(texts_since(team.primary, before), "Gijs tapped 'we need help again'")
+
+
+def test_a_coordinator_with_many_families_pages_through_all_of_them(harness: Harness, team: Team) -> None:
+    """/families shows 20 a page with More / Back, so nobody whose name sorts late is out of reach."""
+    primary_id = harness.person(team.primary.id).id
+    names = [f"Gezin {number:02d}" for number in range(55)]  # more than the 50 the list once stopped at
+    with harness.session() as session:
+        for number, name in enumerate(names):
+            family = people.ensure_person(
+                session=session, telegram_id=next_user_id(), language="en", now=harness.clock.now()
+            )
+            people.record_consent(
+                session=session, person=family, role=Role.FAMILY, version="1", now=harness.clock.now()
+            )
+            people.set_display_name(session=session, person=family, name=name, now=harness.clock.now())
+            people.save_family_profile(
+                session=session,
+                person=family,
+                area_id=None,
+                children_count=number % 3,
+                children_ages=None,
+                primary_coordinator_id=primary_id,
+            )
+    seen_names: list[str] = []
+    team.primary.say("/families")
+    for _page in range(3):
+        labels = team.primary.last_buttons()
+        seen_names += [label for label in labels if label.startswith("Gezin ")]
+        if "More ▶" not in labels:
+            break
+        team.primary.tap("More ▶")
+    assert seen_names == names, "every family once, in order of name, 20 a page"
+    assert "◀ Back" in team.primary.last_buttons()
+    expect(team.primary.tap("Gezin 54"), "Gezin 54")

@@ -362,17 +362,20 @@ def test_the_support_volunteer_is_asked_first_then_the_others(
     harness: Harness, coordinator: Chat, person: Callable[..., Chat]
 ) -> None:
     area = new_area(harness, f"Steun {tag()}")
-    family = new_family(coordinator, person, "Wies", area)
+    family = new_family(coordinator, person, "Wiesje", area)
+    namesake = new_area(harness, f"Elders {tag()}")
+    new_family(coordinator, person, "Wiesje", namesake)  # two families of one name: the list tells them apart
     support = new_volunteer(coordinator, person, "Xander", area, ["Homework help"])
     other = new_volunteer(coordinator, person, "Yara", area, ["Homework help"])
 
     coordinator.say("/menu")
     replies = coordinator.tap("Support pairs")
-    while not any("Wies" in text for text in replies) and "More ▶" in coordinator.last_buttons():
+    while f"🤝 Wiesje · {area}" not in coordinator.last_buttons() and "More ▶" in coordinator.last_buttons():
         replies = coordinator.tap("More ▶")  # a coordinator with many families pages, as a person would
-    expect(replies, "Wies")
-    expect(coordinator.tap("🤝 Wies"), "Who will be the support volunteer of Wies?")
-    expect(coordinator.tap("Xander"), "Xander is now the support volunteer of Wies")
+    expect(replies, "Wiesje")
+    assert f"🤝 Wiesje · {namesake}" in coordinator.last_buttons()
+    expect(coordinator.tap(f"🤝 Wiesje · {area}"), "Who will be the support volunteer of Wiesje?")
+    expect(coordinator.tap("Xander"), "Xander is now the support volunteer of Wiesje")
     harness.settle()
     expect(support.texts(), "You are now the support volunteer of Wies")
     expect(family.texts(), "Xander is now your support volunteer")

@@ -133,6 +133,7 @@ def register_handlers(application: AnyApplication) -> None:
             *concerns.build(),
             requests.build(),
             volunteering.build(),
+            volunteering.build_relay(),
             approvals.build(),
             insight.build_dialogue(),
         ]

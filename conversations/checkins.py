@@ -108,6 +108,7 @@ TIMELINE_LABELS = {
     "request_done": N_("Task done"),
     "request_not_happened": N_("Task did not happen"),
     "request_thanked": N_("Family thanked the volunteer"),
+    "task_message": N_("A message about a task passed on between volunteer and family"),
     "support_paired": N_("Paired with a support volunteer"),
 }
 PAUSE_WEEKS = (1, 2, 3, 4)

@@ -134,13 +134,25 @@ def summary(session: Session, request: HelpRequest, reader: Person, *, with_fami
             _("<b>{what}</b> in {area}").format(what=h(kind_label(request.kind)), area=hi(area_name(session, request)))
         )
     lines.append(_("When: {when}").format(when=h(when_text(request, reader.timezone, reader.language))))
+    if request.destination:
+        lines.append(described(request))
     if rules.is_child_related(kind=request.kind, involves_children=request.involves_children):
         lines.append(_("👶 With children."))
     return "\n".join(lines)
 
 
+def described(request: HelpRequest) -> str:
+    """The family's own words on what the task is: where a lift goes, or what "something else" is.
+
+    Shown before accepting (the family is told so when typing it); the street address never is.
+    """
+    if request.kind == rules.RequestKind.LIFT:
+        return _("Lift to: {destination}").format(destination=h(request.destination or ""))
+    return _("Details: {description}").format(description=h(request.destination or ""))
+
+
 def details(session: Session, request: HelpRequest, volunteer: Person) -> str:
-    """What only the volunteer who accepted sees: street, phone (if the family agreed), destination, note."""
+    """What only the volunteer who accepted sees: street, phone (if the family agreed), note (and the summary)."""
     family = people.get_person(session=session, person_id=request.family_id)
     profile = people.get_family(session=session, person_id=request.family_id)
     lines = [summary(session, request, volunteer)]
@@ -148,8 +160,6 @@ def details(session: Session, request: HelpRequest, volunteer: Person) -> str:
         lines.append(_("Address: {street}").format(street=h(profile.street)))
     if profile is not None and profile.share_phone and profile.phone:
         lines.append(_("Phone: {phone}").format(phone=h(profile.phone)))
-    if request.destination:
-        lines.append(_("Lift to: {destination}").format(destination=h(request.destination)))
     if request.note:
         lines.append(_("Note from {family}: {note}").format(family=hi(name_of(family)), note=h(request.note)))
     if request.voice_file_id:

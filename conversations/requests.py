@@ -1,9 +1,10 @@
 """A family asks for help in a few taps, follows its requests, cancels one, thanks and gives back.
 
-Asking: what, (with children?), which day, what time, (the area when the family has none), (where to, for
-a lift), (the street and phone the first time), an optional note (text or voice), then everything is
-confirmed back before it is sent. A coordinator can ask on a family's behalf through the same dialogue
-(`rq:for:<family>` from `conversations.approvals`). What happens next is in `conversations.matching`.
+Asking: what, (in a few words, for "something else"), (with children?), which day, what time, (the area
+when the family has none), (where to, for a lift), (the street and phone the first time), an optional note
+(text or voice), then everything is confirmed back before it is sent. A coordinator can ask on a family's
+behalf through the same dialogue (`rq:for:<family>` from `conversations.approvals`). What happens
+next is in `conversations.matching`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ PREFIX = "rq"
 
 # States, in the order a family meets them (steps that are already known are skipped).
 KIND = "kind"
+DESCRIBE = "describe"
 CHILDREN = "children"
 DAY = "day"
 TIME = "time"
@@ -168,6 +170,8 @@ def _next_step(context: BotContext) -> str:
     data = context.dialogue
     if "kind" not in data:
         return KIND
+    if data["kind"] == rules.RequestKind.OTHER and "destination" not in data:
+        return DESCRIBE
     if "children" not in data:
         return CHILDREN
     if "day" not in data:
@@ -264,8 +268,24 @@ async def prompt_area(update: Update, context: BotContext) -> None:
     await reply(update, _("In which neighbourhood?"), column(buttons))
 
 
+async def prompt_describe(update: Update, context: BotContext) -> None:
+    await reply(
+        update,
+        _(
+            "What do you need help with? Describe it in a few words, for example: carrying a cupboard upstairs. "
+            "Volunteers read this before they accept, so do not write your address here."
+        ),
+    )
+
+
 async def prompt_destination(update: Update, context: BotContext) -> None:
-    await reply(update, _("Where to? Type the place, for example: the hospital, the station, the school."))
+    await reply(
+        update,
+        _(
+            "Where to? Type the place, for example: the hospital, the station, the school. "
+            "Volunteers read this before they accept, so do not write your address here."
+        ),
+    )
 
 
 async def prompt_street(update: Update, context: BotContext) -> None:
@@ -338,7 +358,7 @@ async def prompt_confirm(update: Update, context: BotContext) -> None:
         lines.append(_("When: {when}").format(when=h(matching.when_text(draft, person.timezone, person.language))))
         lines.append(_("Where: {area}").format(area=hi(matching.area_name(session, draft))))
     if draft.destination:
-        lines.append(_("Lift to: {destination}").format(destination=h(draft.destination)))
+        lines.append(matching.described(draft))
     if draft.note:
         lines.append(_("Note: {note}").format(note=h(draft.note)))
     if draft.voice_file_id:
@@ -366,6 +386,7 @@ async def prompt_confirm(update: Update, context: BotContext) -> None:
 
 PROMPTS = {
     KIND: prompt_kind,
+    DESCRIBE: prompt_describe,
     CHILDREN: prompt_children,
     DAY: prompt_day,
     TIME: prompt_time,
@@ -543,11 +564,14 @@ async def choose_area(update: Update, context: BotContext) -> str | None:
 
 
 async def typed_destination(update: Update, context: BotContext) -> str | None:
-    """Where a lift goes."""
+    """Where a lift goes, or what "something else" is (the same field; volunteers read it in the offer)."""
     message = update.effective_message
     text = " ".join((message.text or "").split()) if message else ""
     if not text or len(text) > MAX_DESTINATION:
-        await reply(update, _("Please type the place in at most {count} characters.").format(count=MAX_DESTINATION))
+        if context.dialogue.get("kind") == rules.RequestKind.OTHER:
+            await reply(update, _("Please describe it in at most {count} characters.").format(count=MAX_DESTINATION))
+        else:
+            await reply(update, _("Please type the place in at most {count} characters.").format(count=MAX_DESTINATION))
         return STAY
     context.dialogue["destination"] = text
     return await advance(update, context)
@@ -1074,6 +1098,7 @@ def build() -> Dialogue:
         ],
         states={
             KIND: step([CallbackQueryHandler(choose_kind, pattern=button("kind"))], KIND),
+            DESCRIBE: step([MessageHandler(text, typed_destination)], DESCRIBE),
             CHILDREN: step([CallbackQueryHandler(choose_children, pattern=button("kids"))], CHILDREN),
             DAY: step([CallbackQueryHandler(choose_day, pattern=button("day"))], DAY),
             TIME: step(

@@ -41,6 +41,7 @@ from conversations.ui import (
 from domain import availability, permissions
 from domain import matching as match_rules
 from domain import requests as rules
+from domain.urgent import detect_urgent
 from storage import people
 from storage import requests as store
 from storage.models import Person, Role, VolunteerProfile, VolunteerStatus
@@ -48,10 +49,13 @@ from storage.models import Person, Role, VolunteerProfile, VolunteerStatus
 logger = logging.getLogger(__name__)
 
 DEBRIEF = "db"  # db:<request>:r:<rating>, db:<request>:<fine|worry|thank|skip>
-TASKS = "vt"  # vt:cx|cxy|keep:<request>, vt:pause:<weeks>, vt:resume, vt:list, vt:pmenu
+TASKS = "vt"  # vt:cx|cxy|keep|msg|ans:<request>, vt:pause:<weeks>, vt:resume, vt:list, vt:pmenu
 PROFILE = "vp"  # the helper-profile dialogue
 
 NAME = "vprofile"
+RELAY = "taskmsg"  # one message about an accepted task, between its volunteer and its family
+RELAY_WRITE = "write"
+MAX_TASK_MESSAGE = 500
 OVERVIEW = "overview"
 TOGGLE = "toggle"
 CAP = "cap"
@@ -119,6 +123,7 @@ async def on_offer(update: Update, context: BotContext) -> None:
     outcome = "stale"
     edited = ""
     details = ""
+    accepted_id = 0
     voice: str | None = None
     with context.session() as session:
         offer = store.get_offer(session=session, offer_id=offer_id)
@@ -139,6 +144,7 @@ async def on_offer(update: Update, context: BotContext) -> None:
                     if outcome == store.AcceptResult.ACCEPTED:
                         matching.accepted(session=session, services=services, request=request, volunteer=fresh, now=now)
                         request = store.get_request(session=session, request_id=request.id or 0) or request
+                        accepted_id = request.id or 0
                         edited = matching.summary(session, request, fresh) + "\n\n" + _("✅ You accepted this.")
                         details = matching.details(session, request, fresh)
                         voice = request.voice_file_id
@@ -176,6 +182,7 @@ async def on_offer(update: Update, context: BotContext) -> None:
             + details
             + "\n\n"
             + _("You will get a reminder. If your plans change, cancel under /menu, My tasks."),
+            keyboard([[message_family_button(accepted_id)]]),
         )
         chat = update.effective_chat
         if voice and chat is not None:
@@ -436,14 +443,10 @@ async def show_tasks(update: Update, context: BotContext) -> None:
             for request in tasks:
                 lines.append("")
                 lines.append(matching.details(session, request, fresh))
-                rows.append(
-                    [
-                        (
-                            _("✖️ Cancel: {what}").format(what=matching.kind_label(request.kind)),
-                            callback(TASKS, "cx", request.id),
-                        )
-                    ]
-                )
+                what = matching.kind_label(request.kind)
+                if request.status == rules.RequestStatus.ACCEPTED:
+                    rows.append([message_family_button(request.id or 0, what)])
+                rows.append([(_("✖️ Cancel: {what}").format(what=what), callback(TASKS, "cx", request.id))])
             if not tasks:
                 lines.append(_("You have no upcoming tasks."))
     if found is None:
@@ -546,6 +549,142 @@ async def keep_task(update: Update, context: BotContext) -> None:
     await answer_button(update)
     await retire_buttons(update)
     await reply(update, _("Great, thank you!"))
+
+
+# --- a message about a task -------------------------------------------------------------------------
+
+
+def message_family_button(request_id: int, what: str | None = None) -> tuple[str, str]:
+    """The volunteer's "Message the family" button of an accepted task (rights checked when tapped)."""
+    label = _("💬 Message the family") if what is None else _("💬 Message the family: {what}").format(what=what)
+    return label, callback(TASKS, "msg", request_id)
+
+
+def _task_side(session: Session, person: Person | None, request_id: int | None) -> tuple[str, Any] | None:
+    """("volunteer" | "family", the request) when this person may write about this task now, else None."""
+    request = store.get_request(session=session, request_id=request_id) if request_id else None
+    fresh = people.get_person(session=session, person_id=person.id) if person and person.id else None
+    if request is None or fresh is None or fresh.consent_at is None:
+        return None
+    side = permissions.task_message_side(
+        matching.actor_of(session, fresh),
+        accepted=request.status == rules.RequestStatus.ACCEPTED,
+        request_family_id=request.family_id,
+        assigned_volunteer_id=request.assigned_volunteer_id,
+    )
+    return (side, request) if side is not None else None
+
+
+async def start_task_message(update: Update, context: BotContext) -> str | None:
+    """'Message the family' (vt:msg, the volunteer) or 'Answer' (vt:ans, the family): ask for one message."""
+    parts = parse_callback(update.callback_query.data if update.callback_query else None, TASKS)
+    action = parts[0] if parts and len(parts) == 2 else None
+    request_id = int_arg(parts[1]) if parts and len(parts) == 2 else None
+    person = context.person
+    what = ""
+    with context.session() as session:
+        found = _task_side(session, person, request_id)
+        expected = {"msg": permissions.VOLUNTEER, "ans": permissions.FAMILY}.get(action or "")
+        if found is None or found[0] != expected or person is None:
+            other_name = ""
+        else:
+            request = found[1]
+            other_id = request.family_id if expected == permissions.VOLUNTEER else request.assigned_volunteer_id
+            other_name = matching.name_of(people.get_person(session=session, person_id=other_id or 0))
+            what = matching.kind_label(request.kind)
+    if not other_name:
+        await answer_button(update, _("This task is no longer open, so you cannot write about it here."))
+        return END
+    await answer_button(update)
+    context.dialogue = {"request": request_id}
+    await reply(
+        update,
+        _(
+            "Write one message for {name} about the task ({what}). I pass it on through the bot, with your "
+            "name; your phone number and account stay private. Send /cancel to stop."
+        ).format(name=hi(other_name), what=h(what)),
+    )
+    return RELAY_WRITE
+
+
+async def write_task_message(update: Update, context: BotContext) -> str | None:
+    """The message: checked again (still this task's volunteer or family, still accepted), then queued."""
+    message = update.effective_message
+    person = context.person
+    if message is None or person is None:
+        return STAY
+    text = (message.text or "").strip()
+    if not text or len(text) > MAX_TASK_MESSAGE:
+        await reply(
+            update, _("Please write a text message of at most {count} characters.").format(count=MAX_TASK_MESSAGE)
+        )
+        return STAY
+    if detect_urgent(text) is not None:
+        # Danger words go where a family's ordinary messages go: the safety numbers and the coordinators.
+        await concerns.urgent_message(update, context)
+        return END
+    now = context.now()
+    request_id = int_arg(str(context.dialogue.get("request") or ""))
+    sent_to = ""
+    with context.session() as session:
+        found = _task_side(session, person, request_id)
+        if found is not None:
+            side, request = found
+            sender = people.get_person(session=session, person_id=person.id or 0)
+            other_id = request.family_id if side == permissions.VOLUNTEER else request.assigned_volunteer_id
+            other = people.get_person(session=session, person_id=other_id or 0)
+            if sender is not None and other is not None and request.id is not None:
+                _pass_task_message(session, request, side, sender, other, text, message, now)
+                sent_to = matching.name_of(other)
+    if not sent_to:
+        await reply(update, _("This task is no longer open, so the message was not sent."))
+        return END
+    context.services.outbox_signal.set()
+    event(logger, "task.message", request=request_id)
+    await reply(update, _("✓ Sent to {name}.").format(name=hi(sent_to)))
+    return END
+
+
+def _pass_task_message(
+    session: Session, request: Any, side: str, sender: Person, other: Person, text: str, message: Message, now: Any
+) -> None:
+    """The message to the other side, labelled with the sender's name and the task, with a button to answer."""
+    with use_language(other.language):
+        task = _("{what}, {when}").format(
+            what=matching.kind_label(request.kind),
+            when=matching.when_text(request, other.timezone, other.language),
+        )
+        if side == permissions.VOLUNTEER:
+            head = _("💬 <b>A message from {name}, the volunteer for your request ({task}):</b>")
+            button = (_("💬 Answer"), callback(TASKS, "ans", request.id))
+        else:
+            head = _("💬 <b>An answer from {name} about your task ({task}):</b>")
+            button = message_family_button(request.id)
+        body = head.format(name=hi(matching.name_of(sender)), task=h(task)) + "\n\n" + h(text)
+    notify(
+        session=session,
+        person=other,
+        key=f"taskmsg:{request.id}:{sender.id}:{message.chat_id}:{message.message_id}",
+        text=body,
+        now=now,
+        markup=keyboard([[button]]),
+    )
+    people.add_timeline(
+        session=session,
+        family_id=request.family_id,
+        kind="task_message",
+        now=now,
+        actor_id=sender.id,
+        ref_id=request.id,
+    )
+
+
+async def task_message_unexpected(update: Update, context: BotContext) -> str | None:
+    """A button or something other than text while we wait for the message."""
+    if update.callback_query is not None:
+        await answer_button(update, _("That button belongs to an earlier question."))
+    await reply(update, _("Please write a text message of at most {count} characters.").format(count=MAX_TASK_MESSAGE))
+    return STAY
 
 
 # --- pause ----------------------------------------------------------------------------------------
@@ -932,6 +1071,24 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(on_pause, pattern=rf"^{TASKS}:(pause:|resume$)"),
         CallbackQueryHandler(menu_button, pattern=rf"^{TASKS}:(list|pmenu)$"),
     ]
+
+
+def build_relay() -> Dialogue:
+    """One message about an accepted task, from its volunteer to its family or back (`vt:msg`, `vt:ans`)."""
+    private = filters.ChatType.PRIVATE
+    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
+    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
+    return Dialogue(
+        name=RELAY,
+        entry_points=[CallbackQueryHandler(start_task_message, pattern=rf"^{TASKS}:(msg|ans):\d+$")],
+        states={
+            RELAY_WRITE: [
+                MessageHandler(text, write_task_message),
+                MessageHandler(anything, task_message_unexpected),
+                CallbackQueryHandler(start_task_message, pattern=rf"^{TASKS}:(msg|ans):\d+$"),
+            ]
+        },
+    )
 
 
 def build() -> Dialogue:

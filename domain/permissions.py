@@ -132,6 +132,23 @@ def can_see_contact_details(actor: Actor, *, request_family_id: int, assigned_vo
     return assigned_volunteer_id is not None and actor.person_id == assigned_volunteer_id
 
 
+def task_message_side(
+    actor: Actor, *, accepted: bool, request_family_id: int, assigned_volunteer_id: int | None
+) -> str | None:
+    """Who may write to the other side of a task through the bot: "volunteer" or "family", else None.
+
+    Only the volunteer who accepted the task (still approved) and the family that asked, and only while
+    the task is accepted and not finished; the bot carries the words, never a phone number or account.
+    """
+    if not accepted or assigned_volunteer_id is None or actor.role is None:
+        return None
+    if actor.person_id == assigned_volunteer_id and actor.person_id != request_family_id:
+        return VOLUNTEER if is_approved_volunteer(actor) else None
+    if actor.person_id == request_family_id and is_family(actor):
+        return FAMILY
+    return None
+
+
 def can_set_rhythm(actor: Actor) -> bool:
     """Coordinators set a family's check-in rhythm; combine with `can_see_family` for the family at hand."""
     return is_coordinator(actor)

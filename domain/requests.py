@@ -251,8 +251,9 @@ def reminder_times(
 
     Normally one reminder at `day_before_at` (18:00) local on the day before the start, in that day's own
     UTC offset, so it stays 18:00 on the wall across a daylight-saving change. When that moment has already
-    passed at planning time, `short_notice` (2 hours) before the start instead; when that has passed too, no
-    reminder: the acceptance itself was the reminder. A list so a later same-day reminder fits in unchanged.
+    passed at planning time, `short_notice` (2 hours) before the start instead; when that has passed too but
+    the task has not begun, at once (`now`): the confirmation promises a reminder, and a task ten minutes
+    away still needs one. A task that has begun gets none. Always at most one moment, so never two reminders.
     """
     start, now = _utc(starts_at, "starts_at"), _utc(now, "now")
     tz = ZoneInfo(zone)
@@ -264,6 +265,8 @@ def reminder_times(
     shortly_before = start - short_notice
     if shortly_before > now:
         return [shortly_before]
+    if start > now:
+        return [now]
     return []
 
 

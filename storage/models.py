@@ -148,6 +148,7 @@ class HelpRequest(SQLModel, table=True):
     ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     flexible_week: bool = False
     area_id: int | None = Field(default=None, foreign_key="area.id")
+    # The family's words on the task, shown in offers: where a lift goes, or what "something else" is.
     destination: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=500)
     voice_file_id: str | None = Field(default=None, max_length=200)

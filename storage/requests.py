@@ -639,8 +639,9 @@ def was_thanked(*, session: Session, request_id: int) -> bool:
 def purge_texts(*, session: Session, closed_before: datetime, now: datetime) -> int:
     """Delete the free text of requests closed before the cutoff; kind, dates and outcome stay for figures.
 
-    The reminders a volunteer got repeat the street, phone and note, so their sent outbox rows lose their
-    payload too (the message in the volunteer's chat is theirs; our copy goes).
+    The reminders a volunteer got repeat the street, phone and note, and the messages volunteer and family
+    wrote each other about the task are free text, so their sent outbox rows lose their payload too (the
+    message in the chat is the reader's; our copy goes).
     """
     ids = list(
         session.execute(
@@ -659,14 +660,15 @@ def purge_texts(*, session: Session, closed_before: datetime, now: datetime) -> 
         .values(note=None, destination=None, voice_file_id=None, text_purged_at=now)
     )
     for request_id in ids:
-        session.execute(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.dedupe_key).startswith(f"remind:request.remind:{request_id}:"),
-                col(OutboxMessage.status).in_([OutboxStatus.SENT, OutboxStatus.FAILED]),
+        for prefix in (f"remind:request.remind:{request_id}:", f"taskmsg:{request_id}:"):
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.dedupe_key).startswith(prefix),
+                    col(OutboxMessage.status).in_([OutboxStatus.SENT, OutboxStatus.FAILED]),
+                )
+                .values(payload={})
             )
-            .values(payload={})
-        )
     return len(ids)
 
 

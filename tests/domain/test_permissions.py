@@ -33,6 +33,7 @@ from domain.permissions import (
     can_set_rhythm,
     cancel_event,
     is_approved_volunteer,
+    task_message_side,
 )
 from domain.requests import RequestEvent
 
@@ -194,6 +195,20 @@ def test_contact_details_only_for_the_family_and_the_accepted_volunteer() -> Non
     assert not can_see_contact_details(VOLUNTEER, request_family_id=10, assigned_volunteer_id=None)
     assert not can_see_contact_details(PENDING, request_family_id=10, assigned_volunteer_id=20)
     assert not can_see_contact_details(COORD, request_family_id=10, assigned_volunteer_id=20)
+
+
+def test_task_messages_only_between_the_accepted_volunteer_and_the_family_while_accepted() -> None:
+    facts = {"request_family_id": 10, "assigned_volunteer_id": 20}
+    assert task_message_side(VOLUNTEER, accepted=True, **facts) == "volunteer"
+    assert task_message_side(FAMILY, accepted=True, **facts) == "family"
+    assert task_message_side(VOLUNTEER, accepted=False, **facts) is None
+    assert task_message_side(FAMILY, accepted=False, **facts) is None
+    for other in (COORD, ADMIN, PENDING, SUPPORT_FAMILY, STRANGER):
+        assert task_message_side(other, accepted=True, **facts) is None
+    # A volunteer no longer approved writes no more; nobody writes about a task nobody holds.
+    assert task_message_side(REJECTED, accepted=True, request_family_id=10, assigned_volunteer_id=22) is None
+    assert task_message_side(FAMILY, accepted=True, request_family_id=10, assigned_volunteer_id=None) is None
+    assert task_message_side(SUPPORT_FAMILY, accepted=True, request_family_id=10, assigned_volunteer_id=11)
 
 
 # --- volunteers and concerns ----------------------------------------------------------------------------------

@@ -356,10 +356,17 @@ def test_reminder_two_hours_before_when_accepted_after_six_the_day_before() -> N
     assert reminder_times(starts_at=start, now=ams(2026, 5, 13, 18)) == [utc(2026, 5, 14, 6)]
 
 
-def test_no_reminder_when_the_start_is_less_than_two_hours_away() -> None:
+def test_a_reminder_at_once_when_the_start_is_less_than_two_hours_away() -> None:
     start = ams(2026, 5, 14, 10)
-    assert reminder_times(starts_at=start, now=ams(2026, 5, 14, 8, 30)) == []
-    assert reminder_times(starts_at=start, now=ams(2026, 5, 14, 8)) == []
+    assert reminder_times(starts_at=start, now=ams(2026, 5, 14, 8, 30)) == [ams(2026, 5, 14, 8, 30)]
+    assert reminder_times(starts_at=start, now=ams(2026, 5, 14, 9, 50)) == [ams(2026, 5, 14, 9, 50)]
+    assert reminder_times(starts_at=start, now=ams(2026, 5, 14, 8)) == [ams(2026, 5, 14, 8)]
+
+
+def test_no_reminder_once_the_task_has_begun() -> None:
+    start = ams(2026, 5, 14, 10)
+    assert reminder_times(starts_at=start, now=start) == []
+    assert reminder_times(starts_at=start, now=ams(2026, 5, 14, 10, 5)) == []
 
 
 def test_reminder_for_a_task_just_after_midnight_is_the_evening_before() -> None:
@@ -401,8 +408,13 @@ def test_reminder_settings_and_zone() -> None:
 )
 def test_reminders_are_always_between_planning_and_start(start: datetime, minutes_ahead: int) -> None:
     now = start - timedelta(minutes=minutes_ahead)
-    for moment in reminder_times(starts_at=start, now=now):
-        assert now < moment < start
+    moments = reminder_times(starts_at=start, now=now)
+    assert len(moments) == (1 if now < start else 0), "one reminder for a task not begun, never two"
+    for moment in moments:
+        assert now <= moment < start
+        if moment == now:
+            assert start - now <= timedelta(hours=2), "at once only when the usual moments have passed"
+            continue
         local = moment.astimezone(AMS)
         is_evening_before = local.time() == time(18, 0) and local.date() == start.astimezone(AMS).date() - timedelta(
             days=1

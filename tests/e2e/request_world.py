@@ -178,6 +178,7 @@ def ask(
     window: str | None = "Evening (18:00-22:00)",
     typed_time: str | None = None,
     children: bool | None = None,
+    description: str | None = None,
     destination: str | None = None,
     street: str | None = None,
     share_phone: bool = False,
@@ -188,6 +189,8 @@ def ask(
     chat.say("/menu")
     expect(chat.tap(tr(language, "🙋 Ask for help")), tr(language, "What would you like help with?"))
     replies = chat.tap(kind_button(kind, language))
+    if description is not None:
+        replies = chat.say(description)
     if children is not None:
         replies = chat.tap(tr(language, "Yes") if children else tr(language, "No"))
     replies = chat.tap(tr(language, day) if day in ("Tomorrow", "Today", "📅 Flexible, some time this week") else day)

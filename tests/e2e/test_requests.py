@@ -232,7 +232,8 @@ def test_a_family_cancels_and_the_volunteer_is_told(
     lotte = new_volunteer(coordinator, person, "Lotte", area, ["A ride"])
     ask(family, "lift", children=False, destination="the hospital")
     harness.settle()
-    assert "hospital" not in offers_to(lotte)[-1].text, "the destination is shown only after accepting"
+    offer = offers_to(lotte)[-1].text
+    assert "Lift to: the hospital" in offer, "where the lift goes is shown before accepting"
     expect(lotte.tap("✅ Accept", message=offers_to(lotte)[-1]), "Lift to: the hospital")
     family.say("/menu")
     family.tap("My requests")

@@ -468,8 +468,16 @@ def test_retention_purges_only_old_closed_texts(db: Database, clock: FakeClock) 
             now=now - timedelta(days=100),
         )
         store.apply_event(session=session, request_id=recent.id or 0, event=rules.RequestEvent.FAMILY_CANCEL, now=now)
+        # A message the volunteer wrote to the family about the old task, sent long ago.
+        key = f"taskmsg:{old.id}:1:2:3"
+        delivery.enqueue(session=session, dedupe_key=key, chat_id=2, payload={"text": "I come at six"}, now=now)
+        row = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == key)).one()
+        row.status = OutboxStatus.SENT
+        session.add(row)
     with db.session() as session:
         assert store.purge_texts(session=session, closed_before=now - timedelta(days=90), now=now) == 1
+        copy = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"taskmsg:{old.id}:1:2:3")).one()
+        assert copy.payload == {}, "our copy of a message about the task goes with its free text"
         assert store.purge_texts(session=session, closed_before=now - timedelta(days=90), now=now) == 0
         rows = {row.id: row for row in session.exec(select(HelpRequest))}
     assert rows[old.id].note is None and rows[old.id].destination is None and rows[old.id].voice_file_id is None

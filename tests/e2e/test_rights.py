@@ -334,6 +334,7 @@ NOT_FOR_COORDINATORS = {
     r"^vt:cx:": "a volunteer's own task",
     r"^vt:cxy:": "a volunteer's own task",
     r"^vt:keep:": "a volunteer's own task",
+    r"^vt:(msg|ans):\d+$": "a message about a task, between its volunteer and its family (checked in test_task_messages)",
     r"^vt:(pause:|resume$)": "a volunteer's own pause",
     r"^vt:(list|pmenu)$": "a volunteer's own lists",
     r"^vp:new$": "a volunteer's own profile",

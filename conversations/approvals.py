@@ -534,7 +534,7 @@ async def show_open_requests(update: Update, context: BotContext) -> None:
                 rows.append(
                     [
                         (
-                            _("📌 Place: {what}, {family}").format(
+                            _("📌 Ask a volunteer: {what}, {family}").format(
                                 what=matching.kind_label(request.kind), family=matching.name_of(family)
                             ),
                             callback(PREFIX, "place", request.id),

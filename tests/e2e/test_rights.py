@@ -315,7 +315,7 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^ap:pairv:\d+:\d+$": (["ap:pairv:{family}:{person}"], True),
     r"^ap:unpair:\d+$": (["ap:unpair:{family}"], True),
     r"^rq:for:\d+$": (["rq:for:{family}"], True),
-    r"^ap:pg:(pairs|askfor):\d+$": (["ap:pg:pairs:1", "ap:pg:askfor:0"], False),
+    r"^ap:pg:(pairs|askfor|approved):\d+$": (["ap:pg:pairs:1", "ap:pg:askfor:0", "ap:pg:approved:0"], False),
     r"^ap:no:\d+$": (["ap:no:{person}"], False),
     r"^ap:noy:\d+$": (["ap:noy:{person}"], False),
     r"^ap:keep:\d+$": (["ap:keep:{person}"], False),

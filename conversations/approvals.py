@@ -384,12 +384,7 @@ async def _start(update: Update, context: BotContext, mode: str) -> str | None:
             column([(_("No VOG yet"), callback(PREFIX, "novog"))]),
         )
     else:
-        await reply(
-            update,
-            _(
-                "What date is on the VOG of {name}? Type it like 24-11-2026. A date that was typed wrong is corrected."
-            ).format(name=name),
-        )
+        await reply(update, _("What date is on the VOG of {name}? Type it like 24-11-2026.").format(name=name))
     return VOG_DATE
 
 

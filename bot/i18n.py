@@ -213,6 +213,11 @@ def format_day(day: date, language: str | None = None) -> str:
     return format_date(day, format="EEEE d MMMM", locale=_locale(language))
 
 
+def format_full_day(day: date, language: str | None = None) -> str:
+    """A day with its year (a VOG date, a day long ago): '24 November 2026', in the language's own order."""
+    return format_date(day, format="long", locale=_locale(language))
+
+
 def format_clock(moment: datetime, zone: str, language: str | None = None) -> str:
     return format_time(local_time(moment, zone).timetz(), format="HH:mm", locale=_locale(language))
 

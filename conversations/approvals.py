@@ -19,7 +19,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.i18n import N_, _, format_day, h, hi, isolate, use_language
+from bot.i18n import N_, _, format_day, format_full_day, h, hi, isolate, use_language
 from bot.logs import event
 from conversations import matching, menu, rights
 from conversations.common import skill_label
@@ -225,7 +225,62 @@ async def show_volunteers(update: Update, context: BotContext) -> None:
     if coordinator is None:
         await _not_coordinator(update)
         return
-    await reply(update, "\n".join(lines), keyboard(rows[:MAX_BUTTONS]) if rows else None)
+    rows = rows[: MAX_BUTTONS - 1]
+    if approved:
+        rows.append([(_("📋 Approved volunteers and their VOG"), callback(PREFIX, "pg", "approved", 0))])
+    await reply(update, "\n".join(lines), keyboard(rows) if rows else None)
+
+
+def vog_line(profile: Any, today: date, years: int, language: str) -> str:
+    """A volunteer's VOG as a coordinator reads it: its date, whether it still counts, and children or not."""
+    if profile.vog_date is None:
+        vog = _("no VOG")
+    elif volunteer_rules.vog_is_valid(profile.vog_date, today=today, years=years):
+        vog = _("VOG of {day}").format(day=h(format_full_day(profile.vog_date, language)))
+    else:
+        vog = _("VOG of {day}, too old").format(day=h(format_full_day(profile.vog_date, language)))
+    children = _("also tasks with children") if profile.children_ok else _("only tasks without children")
+    return f"{vog}; {children}"
+
+
+async def show_approved(update: Update, context: BotContext) -> None:
+    """Approved volunteers with their VOG date and whether they may help with children, a page at a time;
+    a button each to correct the VOG date (and so clear them for children again)."""
+    rows: list[list[tuple[str, str]]] = []
+    services = context.services
+    today = matching.local_today(services, context.now())
+    years = services.settings.vog_valid_years
+    with context.session() as session:
+        coordinator = _coordinator(session, context)
+        if coordinator is not None:
+            approved = store.volunteers_with_status(session=session, status=VolunteerStatus.APPROVED, limit=1000)
+            profiles = {person.id: profile for person, profile in approved}
+            shown, page, more = _page([person for person, _profile in approved], _page_asked(update))
+            lines = [
+                _("<b>Approved volunteers</b>"),
+                _("A VOG counts for tasks with children for {count} years.").format(count=hi(years)),
+            ]
+            for person in shown:
+                line = vog_line(profiles[person.id], today, years, coordinator.language)
+                lines.append(f"• {hi(matching.name_of(person))}: {line}")
+                rows.append(
+                    [
+                        (
+                            _("📄 VOG date: {name}").format(name=matching.name_of(person)),
+                            callback(PREFIX, "vog", person.id),
+                        )
+                    ]
+                )
+            if not approved:
+                lines.append(_("Nobody is approved yet."))
+            if page > 0 or more:
+                lines.append(_("Page {page}").format(page=page + 1))
+                rows.append(_pager("approved", page, more))
+    if coordinator is None:
+        await _not_coordinator(update)
+        return
+    await _turn_page(update)
+    await reply(update, "\n".join(lines), keyboard(rows) if rows else None)
 
 
 async def ask_reject(update: Update, context: BotContext) -> None:
@@ -349,7 +404,7 @@ async def _start(update: Update, context: BotContext, mode: str) -> str | None:
             column([(_("No VOG yet"), callback(PREFIX, "novog"))]),
         )
     else:
-        await reply(update, _("What date is on the new VOG of {name}? Type it like 24-11-2026.").format(name=name))
+        await reply(update, _("What date is on the VOG of {name}? Type it like 24-11-2026.").format(name=name))
     return VOG_DATE
 
 
@@ -376,15 +431,6 @@ async def vog_typed(update: Update, context: BotContext) -> str | None:
         return STAY
     context.dialogue["vog"] = vog.isoformat() if vog else None
     valid = vog is not None and volunteer_rules.vog_is_valid(vog, today=today, years=years)
-    if context.dialogue.get("mode") == "renew" and not valid:
-        await reply(
-            update,
-            _(
-                "That VOG is older than {count} years, so it does not count for tasks with children. "
-                "Please type the date of a newer one."
-            ).format(count=years),
-        )
-        return STAY
     if valid:
         await reply(
             update,
@@ -422,6 +468,7 @@ async def finish(update: Update, context: BotContext, *, for_children: bool) -> 
     problem: str | None = None
     children_ok = False
     name = ""
+    language = context.person.language if context.person else "nl"
     with context.session() as session:
         coordinator = _coordinator(session, context)
         profile = people.get_volunteer(session=session, person_id=volunteer_id)
@@ -486,13 +533,35 @@ async def finish(update: Update, context: BotContext, *, for_children: bool) -> 
     services.outbox_signal.set()
     event(logger, "volunteer.approved", volunteer=volunteer_id, children=children_ok, mode=mode)
     if mode == "renew":
-        text = _("The new VOG date of {name} is saved.").format(name=hi(name))
+        text = _("The VOG date of {name} is saved.").format(name=hi(name))
+        text += "\n" + (
+            _("{name} may help with tasks with children.").format(name=hi(name))
+            if children_ok
+            else _("{name} helps only with tasks without children.").format(name=hi(name))
+        )
     elif children_ok:
         text = _("✅ {name} is approved, also for tasks with children.").format(name=hi(name))
     else:
         text = _("✅ {name} is approved for tasks without children.").format(name=hi(name))
-    await reply(update, text)
+    why = _why_not_children(vog, today, settings.vog_valid_years, language) if not children_ok else None
+    await reply(update, text + ("\n" + why if why else ""))
     return END
+
+
+def _why_not_children(vog: date | None, today: date, years: int, language: str) -> str | None:
+    """Why an approval does not cover children, when that was not the coordinator's own choice."""
+    if vog is None:
+        return _("Why: there is no VOG yet. Enter its date later with /volunteers.")
+    if volunteer_rules.vog_is_valid(vog, today=today, years=years):
+        return None
+    return _(
+        "Why: the VOG of {day} is too old. A VOG counts for tasks with children for {count} years, so this one "
+        "counted until {until}. Enter the date of a newer VOG with /volunteers."
+    ).format(
+        day=h(format_full_day(vog, language)),
+        count=hi(years),
+        until=h(format_full_day(volunteer_rules.vog_expires_on(vog, years), language)),
+    )
 
 
 def _tell_volunteer(session: Session, volunteer: Person, mode: str, children_ok: bool, now: Any) -> None:
@@ -554,7 +623,7 @@ async def show_open_requests(update: Update, context: BotContext) -> None:
                 rows.append(
                     [
                         (
-                            _("📌 Place: {what}, {family}").format(
+                            _("📌 Ask a volunteer: {what}, {family}").format(
                                 what=matching.kind_label(request.kind), family=matching.name_of(family)
                             ),
                             callback(PREFIX, "place", request.id),
@@ -923,7 +992,7 @@ async def ask_for_family(update: Update, context: BotContext) -> None:
     await reply(update, text, keyboard([*rows, pager] if pager else rows))
 
 
-PAGED = {"pairs": show_pairs, "askfor": ask_for_family}
+PAGED = {"pairs": show_pairs, "askfor": ask_for_family, "approved": show_approved}
 
 
 async def turn_page(update: Update, context: BotContext) -> None:
@@ -978,7 +1047,7 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(pair_list, pattern=rf"^{PREFIX}:pair:\d+(:\d+)?$"),
         CallbackQueryHandler(pair, pattern=rf"^{PREFIX}:pairv:\d+:\d+$"),
         CallbackQueryHandler(unpair, pattern=rf"^{PREFIX}:unpair:\d+$"),
-        CallbackQueryHandler(turn_page, pattern=rf"^{PREFIX}:pg:(pairs|askfor):\d+$"),
+        CallbackQueryHandler(turn_page, pattern=rf"^{PREFIX}:pg:(pairs|askfor|approved):\d+$"),
     ]
 
 

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.i18n import _, hi
+from bot.i18n import _, hi, ngettext
 from conversations import rights
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
@@ -18,6 +18,7 @@ from conversations.ui import (
     callback,
     column,
     int_arg,
+    keyboard,
     name_refused_text,
     parse_callback,
     reply,
@@ -98,10 +99,62 @@ async def add(update: Update, context: BotContext) -> str | None:
     return END
 
 
-async def remove(update: Update, context: BotContext) -> str | None:
-    """A remove button: rights and the area are checked again here."""
+def _area_asked(update: Update, action: str) -> int | None:
+    """The area id of an `area:<action>:<id>` button (untrusted: parsed and checked here)."""
     parts = parse_callback(update.callback_query.data if update.callback_query else None, PREFIX)
-    area_id = int_arg(parts[1]) if parts and len(parts) == 2 else None
+    return int_arg(parts[1]) if parts and len(parts) == 2 and parts[0] == action else None
+
+
+async def ask_remove(update: Update, context: BotContext) -> str | None:
+    """A remove button: say who still has the neighbourhood, and ask to confirm."""
+    area_id = _area_asked(update, "del")
+    if not _is_coordinator(context) or area_id is None:
+        await answer_button(update, _("That button no longer works."))
+        return END
+    if not (decision := _may_manage(context)):
+        await rights.refuse(update, decision)
+        return END
+    with context.session() as session:
+        area = people.get_area(session=session, area_id=area_id)
+        families, volunteers = people.area_counts(session=session, area_id=area_id) if area else (0, 0)
+    await answer_button(update)
+    if area is None or not area.active:
+        await retire_buttons(update)
+        await reply(update, _("That neighbourhood was already removed."))
+        return END
+    lines = [
+        _("Remove the neighbourhood {name}?").format(name=hi(area.name)),
+        ngettext("{count} family has it.", "{count} families have it.", families).format(count=hi(families))
+        + " "
+        + ngettext("{count} volunteer has it.", "{count} volunteers have it.", volunteers).format(count=hi(volunteers)),
+    ]
+    if families or volunteers:
+        lines.append(
+            _(
+                "They keep it until they change it, and volunteers are still matched with families in it. "
+                "New people can no longer choose it."
+            )
+        )
+    if families:
+        lines.append(_("Better first ask these families which neighbourhood fits them now."))
+    await reply(
+        update,
+        "\n".join(lines),
+        keyboard(
+            [
+                [
+                    (_("Yes, remove {name}").format(name=area.name), callback(PREFIX, "delok", area_id)),
+                    (_("No, keep it"), callback(PREFIX, "keep", area_id)),
+                ]
+            ]
+        ),
+    )
+    return END
+
+
+async def remove(update: Update, context: BotContext) -> str | None:
+    """The confirmed remove button: rights and the area are checked again here."""
+    area_id = _area_asked(update, "delok")
     if not _is_coordinator(context) or area_id is None:
         await answer_button(update, _("That button no longer works."))
         return END
@@ -131,6 +184,14 @@ async def remove(update: Update, context: BotContext) -> str | None:
     return END
 
 
+async def keep(update: Update, context: BotContext) -> str | None:
+    """'No, keep it' on the confirmation."""
+    await answer_button(update)
+    await retire_buttons(update)
+    await reply(update, _("Nothing was changed."))
+    return END
+
+
 async def not_a_name(update: Update, context: BotContext) -> str | None:
     """Anything but text while a name is expected."""
     await reply(update, _("Please type the name of the neighbourhood, or send /cancel."))
@@ -145,7 +206,9 @@ def build() -> Dialogue:
             CommandHandler("areas", show, filters=filters.UpdateType.MESSAGE & private),
             CallbackQueryHandler(show, pattern=r"^menu:areas$"),
             CallbackQueryHandler(ask_name, pattern=rf"^{PREFIX}:add$"),
-            CallbackQueryHandler(remove, pattern=rf"^{PREFIX}:del:"),
+            CallbackQueryHandler(ask_remove, pattern=rf"^{PREFIX}:del:"),
+            CallbackQueryHandler(remove, pattern=rf"^{PREFIX}:delok:"),
+            CallbackQueryHandler(keep, pattern=rf"^{PREFIX}:keep:"),
         ],
         states={
             ADD: [

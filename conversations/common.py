@@ -37,6 +37,34 @@ COMMANDS: list[tuple[str, str]] = [
 ]
 
 
+# Every command a coordinator has, one line each, as /help shows it to a coordinator. The single list:
+# tests/e2e/test_help.py compares it with the commands the running bot registers, so none is left out.
+COORDINATOR_HELP: list[tuple[str, str]] = [
+    ("menu", N_("everything you can do, as buttons")),
+    ("concerns", N_("open concerns: take, answer or close one")),
+    ("families", N_("your families, each with its card and timeline")),
+    ("requests", N_("requests nobody has accepted yet, to ask a volunteer yourself")),
+    ("volunteers", N_("volunteers waiting for intake, approved volunteers and their VOG")),
+    ("areas", N_("the neighbourhoods people choose from")),
+    ("invite", N_("an invite link for a family, a volunteer or a coordinator")),
+    ("digest", N_("this week's picture, now")),
+    ("stats", N_("anonymous figures of a period, for example /stats quarter")),
+    ("export", N_("the same figures as files, for example /export 4w")),
+]
+# In the coordinators' group: in a family's topic, and /setgroup (admins) to make a group that group.
+COORDINATOR_GROUP_HELP: list[tuple[str, str]] = [
+    ("take", N_("in a family's topic: you take its open concern")),
+    ("close", N_("in a family's topic: close its concern with a short note, /close what was done")),
+    ("family", N_("in a family's topic: the family card")),
+    ("rhythm", N_("in a family's topic: the family card, to change the check-in rhythm")),
+    ("checkin", N_("in a family's topic: send a check-in now")),
+    ("answers", N_("in a family's topic: the latest check-in answers")),
+    ("setgroup", N_("in a group, by an admin: make it the coordinators' group")),
+]
+# Commands for families and volunteers only (a coordinator is told to use another one).
+NOT_FOR_COORDINATORS = ("ask", "talk", "tasks")
+
+
 def command_menu() -> list[tuple[str, str]]:
     return [(name, _(description)) for name, description in COMMANDS]
 
@@ -114,6 +142,15 @@ def role_of(context: BotContext) -> str | None:
     return person.role if person and person.consent_at else None
 
 
+def coordinator_help() -> str:
+    """A coordinator's commands, one line each (from `COORDINATOR_HELP` and `COORDINATOR_GROUP_HELP`)."""
+    lines = [_("<b>Your commands</b>")]
+    lines += [f"/{name}: {h(_(text))}" for name, text in COORDINATOR_HELP]
+    lines += ["", _("<b>In the coordinators' group</b>")]
+    lines += [f"/{name}: {h(_(text))}" for name, text in COORDINATOR_GROUP_HELP]
+    return "\n".join(lines)
+
+
 async def show_help(update: Update, context: BotContext) -> None:
     """/help: what the bot is for and what this person can do."""
     role = role_of(context)
@@ -123,7 +160,7 @@ async def show_help(update: Update, context: BotContext) -> None:
     elif role == Role.VOLUNTEER:
         lines.append(_("Use /menu to see requests, your tasks and your availability."))
     elif role == Role.COORDINATOR:
-        lines.append(_("Use /menu for invites, neighbourhoods, volunteers and families."))
+        lines.append(coordinator_help())
     else:
         lines.append(_("Send /start to sign up. It takes two minutes."))
     lines.append(

@@ -1481,6 +1481,8 @@ def close_concern(
     session: Session, services: Services, concern: Concern, coordinator: Person, note: str | None, now: datetime
 ) -> bool:
     assert concern.id is not None
+    if rules.close_needs_note(urgent=concern.urgent, note=note):
+        return False
     if not care.close(session=session, concern_id=concern.id, coordinator_id=coordinator.id or 0, note=note, now=now):
         return False
     delivery.cancel_jobs(session=session, kind="concern.escalate", subject_id=concern.id)
@@ -2145,6 +2147,8 @@ async def concern_button(update: Update, context: BotContext) -> None:
             if concern.family_id is not None:
                 audit_opened(session, coordinator, concern.family_id, now, "concern_list")
             answer = _("Here it is, with its messages.")
+        elif action == "nonote" and rules.close_needs_note(urgent=concern.urgent, note=None):
+            answer = urgent_needs_note_text()
         elif action == "nonote":
             people.clear_dialogue(session=session, chat_id=coordinator.telegram_id or 0)
             closed = close_concern(session, services, concern, coordinator, None, now)
@@ -2226,6 +2230,10 @@ def _may(session: Session, coordinator: Person, action: str, concern: Concern, n
     return rights.check(session, coordinator, what, concern=concern, now=now)
 
 
+def urgent_needs_note_text() -> str:
+    return _("An urgent concern is closed only with a short note of what was done. Please write one.")
+
+
 def _ask_close_note(
     session: Session, services: Services, concern: Concern, coordinator: Person, update: Update, now: datetime
 ) -> str:
@@ -2241,10 +2249,16 @@ def _ask_close_note(
     )
     family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
     with use_language(coordinator.language):
-        text = _("Closing the concern about {name}. Write a short note (what was done), or tap 'No note'.").format(
-            name=hi(name_of(family)) if family else _("(no family)")
-        )
-        markup = keyboard([[(_("No note"), callback(PREFIX, "nonote", concern.id))]])
+        name = hi(name_of(family)) if family else _("(no family)")
+        markup: InlineKeyboardMarkup | None = None
+        if concern.urgent:
+            # A danger sign is closed only with a note of what was done (domain.escalation.close_needs_note).
+            text = _("Closing the urgent concern about {name}. Write a short note: what was done.").format(name=name)
+        else:
+            text = _("Closing the concern about {name}. Write a short note (what was done), or tap 'No note'.").format(
+                name=name
+            )
+            markup = keyboard([[(_("No note"), callback(PREFIX, "nonote", concern.id))]])
     _enqueue(
         session=session,
         key=f"closeask:{concern.id}:{coordinator.id}:{int(now.timestamp())}",
@@ -2267,8 +2281,11 @@ async def close_note(update: Update, context: BotContext) -> str | None:
         return END
     assert coordinator is not None
     note = " ".join((message.text or "").split())[:500]
+    with context.session() as session:
+        concern = care.get_concern(session=session, concern_id=int(context.dialogue.get("concern") or 0))
+        urgent = concern is not None and concern.urgent
     if not note:
-        await reply(update, _("Please write a short note, or tap 'No note'."))
+        await reply(update, urgent_needs_note_text() if urgent else _("Please write a short note, or tap 'No note'."))
         return STAY
     with context.session() as session:
         concern = care.get_concern(session=session, concern_id=int(context.dialogue.get("concern") or 0))
@@ -2436,17 +2453,24 @@ async def close_command(update: Update, context: BotContext) -> None:
         await reply_in_thread(update, _("Use /close in a family's topic."))
         return
     note = " ".join(context.args or [])[:500] or None
+    needs_note = False
     with context.session() as session:
         concern = family_concern(session, family_id)
         decision = _may(session, coordinator, "close", concern, context.now()) if concern is not None else None
+        needs_note = concern is not None and rules.close_needs_note(urgent=concern.urgent, note=note)
         closed = (
             concern is not None
             and bool(decision)
+            and not needs_note
             and close_concern(session, context.services, concern, coordinator, note, context.now())
         )
     context.services.outbox_signal.set()
     if decision is not None and not decision:
         await reply_in_thread(update, rights.refusal_text(decision))
+    elif needs_note:
+        await reply_in_thread(
+            update, urgent_needs_note_text() + "\n" + _("For example: /close Called her, she is safe.")
+        )
     elif not closed:
         await reply_in_thread(update, _("There is no open concern for this family."))
 

@@ -463,7 +463,7 @@ def escalate(
                     family=hi(name_of(family)), count=hi(asked)
                 )
             text = "\n".join([head, summary(session, request, coordinator, with_family=False)])
-            markup = keyboard([[(_("📌 Place with a volunteer"), callback(PLACE, "place", request.id))]])
+            markup = keyboard([[(_("📌 Ask a volunteer yourself"), callback(PLACE, "place", request.id))]])
         notify(
             session=session,
             person=coordinator,

@@ -134,15 +134,37 @@ def preset(kind: str, today: date) -> Period | None:
 _DMY = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
 _YMD = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _KEY = re.compile(r"^(\d{8})-(\d{8})$")
-_WORDS = {
-    "week": PeriodKind.WEEK,
-    "this_week": PeriodKind.WEEK,
-    "4w": PeriodKind.FOUR_WEEKS,
-    "4weeks": PeriodKind.FOUR_WEEKS,
-    "month": PeriodKind.FOUR_WEEKS,
-    "quarter": PeriodKind.QUARTER,
-    "q": PeriodKind.QUARTER,
+# The period words of every shipped language (nl, en, ar, tr, pl, uk), lower case, spaces as "_".
+# /stats and /export both read a typed period here, so a word works the same after either command.
+PERIOD_WORDS: dict[PeriodKind, tuple[str, ...]] = {
+    PeriodKind.WEEK: (
+        *("week", "this_week"),  # en
+        *("deze_week", "weekje"),  # nl
+        *("أسبوع", "الأسبوع", "هذا_الأسبوع"),  # ar
+        *("hafta", "bu_hafta"),  # tr
+        *("tydzień", "tydzien", "ten_tydzień", "ten_tydzien"),  # pl
+        *("тиждень", "цей_тиждень"),  # uk
+    ),
+    PeriodKind.FOUR_WEEKS: (
+        *("4w", "4weeks", "4_weeks", "four_weeks", "month"),  # en
+        *("4_weken", "4weken", "vier_weken", "maand"),  # nl
+        *("4_أسابيع", "شهر", "الشهر"),  # ar
+        *("4_hafta", "dört_hafta", "ay"),  # tr
+        *("4_tygodnie", "cztery_tygodnie", "miesiąc", "miesiac"),  # pl
+        *("4_тижні", "чотири_тижні", "місяць"),  # uk
+    ),
+    PeriodKind.QUARTER: (
+        *("quarter", "this_quarter", "q"),  # en
+        *("kwartaal", "dit_kwartaal"),  # nl
+        *("ربع", "الربع", "ربع_سنة", "هذا_الربع"),  # ar
+        *("çeyrek", "ceyrek", "bu_çeyrek", "bu_ceyrek"),  # tr
+        *("kwartał", "kwartal", "ten_kwartał", "ten_kwartal"),  # pl
+        *("квартал", "цей_квартал"),  # uk
+    ),
 }
+_WORDS: dict[str, PeriodKind] = {word: kind for kind, words in PERIOD_WORDS.items() for word in words}
+# Words between two dates: "1-9-2026 tot 30-11-2026".
+_BETWEEN = ("to", "tot", "t/m", "until", "إلى", "الى", "do", "до")
 
 
 def parse_day(text: str) -> date | None:
@@ -169,8 +191,9 @@ def custom(start: date, end: date) -> Period | None:
 
 
 def parse_period(text: str, today: date) -> Period | None:
-    """'week', '4w', 'quarter', a key '20260901-20261130', or two dates ('1-9-2026 30-11-2026', '..', 'to')."""
-    cleaned = text.strip().lower()
+    """A period word in any shipped language ('week', 'kwartaal', 'çeyrek', ...; see `PERIOD_WORDS`),
+    a key '20260901-20261130', or two dates ('1-9-2026 30-11-2026', '..', 'tot')."""
+    cleaned = " ".join(text.split()).lower()
     if not cleaned:
         return None
     word = cleaned.replace(" ", "_")
@@ -184,7 +207,7 @@ def parse_period(text: str, today: date) -> Period | None:
         except ValueError:
             return None
         return custom(start, end)
-    parts = [part for part in re.split(r"\s+|\.\.|\s+-\s+|–|—", cleaned) if part and part not in ("to", "tot", "t/m")]
+    parts = [part for part in re.split(r"\s+|\.\.|\s+-\s+|–|—", cleaned) if part and part not in _BETWEEN]
     if len(parts) != 2:
         return None
     first, second = parse_day(parts[0]), parse_day(parts[1])

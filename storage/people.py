@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
 from storage import privacy
@@ -257,6 +257,23 @@ def add_area(*, session: Session, name: str, now: datetime) -> Area:
     session.add(area)
     session.flush()
     return area
+
+
+def area_counts(*, session: Session, area_id: int) -> tuple[int, int]:
+    """How many signed-up families and volunteers have this neighbourhood: (families, volunteers)."""
+    families = session.execute(
+        select(func.count())
+        .select_from(FamilyProfile)
+        .join(Person, col(Person.id) == col(FamilyProfile.person_id))
+        .where(col(FamilyProfile.area_id) == area_id, col(Person.consent_at).is_not(None))
+    ).scalar_one()
+    volunteers = session.execute(
+        select(func.count())
+        .select_from(VolunteerArea)
+        .join(Person, col(Person.id) == col(VolunteerArea.volunteer_id))
+        .where(col(VolunteerArea.area_id) == area_id, col(Person.consent_at).is_not(None))
+    ).scalar_one()
+    return int(families), int(volunteers)
 
 
 def deactivate_area(*, session: Session, area_id: int) -> bool:

@@ -51,6 +51,42 @@ def test_parse_period(text: str, expected: tuple[date, date]) -> None:
     assert period is not None and (period.start, period.end) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("kwartaal", rules.PeriodKind.QUARTER),
+        ("Dit  kwartaal", rules.PeriodKind.QUARTER),
+        ("deze week", rules.PeriodKind.WEEK),
+        ("4 weken", rules.PeriodKind.FOUR_WEEKS),
+        ("This quarter", rules.PeriodKind.QUARTER),
+        ("الربع", rules.PeriodKind.QUARTER),
+        ("هذا الأسبوع", rules.PeriodKind.WEEK),
+        ("Çeyrek", rules.PeriodKind.QUARTER),
+        ("bu hafta", rules.PeriodKind.WEEK),
+        ("Kwartał", rules.PeriodKind.QUARTER),
+        ("4 tygodnie", rules.PeriodKind.FOUR_WEEKS),
+        ("квартал", rules.PeriodKind.QUARTER),
+        ("Цей тиждень", rules.PeriodKind.WEEK),
+    ],
+)
+def test_parse_period_reads_the_period_words_of_every_shipped_language(text: str, kind: rules.PeriodKind) -> None:
+    period = rules.parse_period(text, TODAY)
+    assert period == rules.preset(kind, TODAY)
+
+
+def test_every_shipped_language_has_a_word_for_every_period() -> None:
+    # One word per language and kind is checked by hand above; here: no kind lacks words, none is shared.
+    words = [word for kind in rules.PERIOD_WORDS.values() for word in kind]
+    assert len(words) == len(set(words))
+    assert set(rules.PERIOD_WORDS) == {rules.PeriodKind.WEEK, rules.PeriodKind.FOUR_WEEKS, rules.PeriodKind.QUARTER}
+
+
+def test_two_dates_may_be_joined_with_a_word_in_several_languages() -> None:
+    for between in ("tot", "to", "do", "до", "إلى"):
+        period = rules.parse_period(f"1-9-2026 {between} 30-11-2026", TODAY)
+        assert period is not None and (period.start, period.end) == (date(2026, 9, 1), date(2026, 11, 30)), between
+
+
 @pytest.mark.parametrize("text", ["", "yesterday", "31-02-2026 1-3-2026", "1-1-2025 1-1-2027", "1-9-2026"])
 def test_parse_period_refuses_what_it_cannot_read(text: str) -> None:
     assert rules.parse_period(text, TODAY) is None

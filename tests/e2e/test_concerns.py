@@ -346,3 +346,34 @@ def test_danger_in_the_middle_of_sign_up_is_answered_and_the_dialogue_goes_on(
     # The sign-up question is still open: consent is asked again, and nothing was stored as consent.
     expect(newcomer.say("/start"), tr("nl", "Do you agree that we store this?"))
     assert harness.person(newcomer.id).consent_at is None
+
+
+def test_an_urgent_concern_is_closed_only_with_a_note(
+    harness: Harness, team: Team, person: Callable[..., Chat]
+) -> None:
+    family = new_family(team.primary, person, "Roos")
+    family.say("I just want to kill myself")
+    harness.settle()
+    (concern,) = concerns_of(harness, family)
+    assert concern.urgent
+    alert = next(m for m in reversed(team.primary.user.messages) if "✅ Close" in str(m.buttons))
+    expect(team.primary.tap("✅ Close", message=alert), "urgent concern about Roos", "short note")
+    assert "No note" not in team.primary.last_buttons()
+    # An old or forged 'No note' button does not close it either.
+    answers = len(team.primary.user.callback_answers)
+    team.primary.user.press_raw(alert, f"cc:nonote:{concern.id}")
+    harness.settle()
+    assert "only with a short note" in team.primary.user.callback_answers[answers:][-1]
+    assert concerns_of(harness, family)[0].status == "open"
+    # In the family's topic, /close without a note is refused too.
+    group: object = forum(harness, team.admin)
+    family.say("Are you there?")
+    harness.settle()
+    (topic,) = [t for t in group.topics.values() if t.name == "Roos"]  # type: ignore[attr-defined]
+    group.send(team.primary.user, "/close", thread_id=topic.thread_id)  # type: ignore[attr-defined]
+    harness.settle()
+    expect([m.text or "" for m in group.messages[-2:]], "only with a short note")  # type: ignore[attr-defined]
+    assert concerns_of(harness, family)[0].status == "open"
+    expect(team.primary.say("Called her, she is safe with her sister"), "Closed")
+    closed = concerns_of(harness, family)[0]
+    assert closed.status == "closed" and closed.close_note == "Called her, she is safe with her sister"

@@ -92,6 +92,9 @@ def test_stats_with_the_period_buttons_and_typed_dates(
     expect(coordinator.say("/stats 2026-13-01 2026-12-01"), "could not read that period")
     quarter = this_quarter(local_now(harness).date())
     expect(coordinator.say("/stats quarter"), f"{quarter.start:%B} 1, {quarter.start.year} to {quarter.end:%B %-d}")
+    # The same period word in any shipped language, after /stats as after /export.
+    for word in ("kwartaal", "çeyrek", "kwartał", "квартал", "الربع"):
+        expect(coordinator.say(f"/stats {word}"), f"{quarter.start:%B} 1, {quarter.start.year} to {quarter.end:%B %-d}")
     with harness.session() as session:
         from sqlmodel import select
 

@@ -168,7 +168,7 @@ def test_no_fitting_volunteer_goes_to_the_coordinator_who_places_it_by_name(
     assert "Groceries" in alert
     assert not offers_to(helper)
 
-    replies = coordinator.tap("📌 Place with a volunteer")
+    replies = coordinator.tap("📌 Ask a volunteer yourself")
     expect(replies, "Whom shall we ask?")
     assert "Gijs" in coordinator.last_buttons(), "a volunteer from another neighbourhood may be asked by name"
     expect(coordinator.tap("Gijs"), "We asked Gijs")

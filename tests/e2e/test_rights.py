@@ -215,13 +215,19 @@ def test_only_an_admin_adds_or_removes_a_neighbourhood(harness: Harness, world: 
     world.olga.say("Nepwijk")
     answer, _shown = forge(world.olga, f"area:del:{area_id}")
     assert "only an admin" in answer.lower()
+    answer, _shown = forge(world.olga, f"area:delok:{area_id}")
+    assert "only an admin" in answer.lower()
     with harness.session() as session:
         names = [a.name for a in people.active_areas(session=session)]
     assert "Nepwijk" not in names and "Oostwijk-rights" in names
     assert ("manage_areas:refused", None) in refusals(harness, world.olga)
     # The admin can.
     expect(world.team.admin.say("/areas"), "Neighbourhoods")
-    world.team.admin.tap("Remove Oostwijk-rights")
+    # One tap only asks; nothing is removed before the admin confirms.
+    expect(world.team.admin.tap("Remove Oostwijk-rights"), "Remove the neighbourhood", "0 families have it")
+    with harness.session() as session:
+        assert "Oostwijk-rights" in [a.name for a in people.active_areas(session=session)]
+    world.team.admin.tap("Yes, remove Oostwijk-rights")
     with harness.session() as session:
         assert "Oostwijk-rights" not in [a.name for a in people.active_areas(session=session)]
 
@@ -300,6 +306,7 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     ),
     r"^area:add$": (["area:add"], True),
     r"^area:del:": (["area:del:{area}"], True),
+    r"^area:delok:": (["area:delok:{area}"], True),
     r"^menu:areas$": (["menu:areas"], False),
     r"^inv:": (["inv:coordinator"], True),
     r"^ap:place:\d+$": (["ap:place:{request}"], True),
@@ -308,7 +315,7 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^ap:pairv:\d+:\d+$": (["ap:pairv:{family}:{person}"], True),
     r"^ap:unpair:\d+$": (["ap:unpair:{family}"], True),
     r"^rq:for:\d+$": (["rq:for:{family}"], True),
-    r"^ap:pg:(pairs|askfor):\d+$": (["ap:pg:pairs:1", "ap:pg:askfor:0"], False),
+    r"^ap:pg:(pairs|askfor|approved):\d+$": (["ap:pg:pairs:1", "ap:pg:askfor:0", "ap:pg:approved:0"], False),
     r"^ap:no:\d+$": (["ap:no:{person}"], False),
     r"^ap:noy:\d+$": (["ap:noy:{person}"], False),
     r"^ap:keep:\d+$": (["ap:keep:{person}"], False),
@@ -319,6 +326,7 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
 }
 NOT_FOR_COORDINATORS = {
     r"^lang:": "anyone's language",
+    r"^area:keep:": "'No, keep it' on removing a neighbourhood changes nothing",
     r"^del:": "anyone erases their own data",
     r"^cf:": "a family forwards its own message",
     r"^ci:": "a family's own check-in answer",
@@ -334,7 +342,7 @@ NOT_FOR_COORDINATORS = {
     r"^vt:cx:": "a volunteer's own task",
     r"^vt:cxy:": "a volunteer's own task",
     r"^vt:keep:": "a volunteer's own task",
-    r"^vt:(msg|ans):\d+$": "a message about a task, between its volunteer and its family (checked in test_task_messages)",
+    r"^vt:(msg|ans):\d+$": "a task message between its volunteer and family (test_task_messages)",
     r"^vt:(pause:|resume$)": "a volunteer's own pause",
     r"^vt:(list|pmenu)$": "a volunteer's own lists",
     r"^vp:new$": "a volunteer's own profile",

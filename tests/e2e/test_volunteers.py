@@ -199,13 +199,45 @@ def test_an_expiring_vog_is_reminded_and_then_no_longer_counts_for_children(
 
     # The coordinator enters the new VOG date; children's tasks reach her again.
     coordinator.say("/volunteers")
-    expect(coordinator.tap("📄 New VOG date: Olga"), "What date is on the new VOG of Olga?")
+    expect(coordinator.tap("📄 New VOG date: Olga"), "What date is on the VOG of Olga?")
     today = local_now(harness).date()
     coordinator.say(f"{today - timedelta(days=2):%d-%m-%Y}")
-    expect(coordinator.tap("Yes, also with children"), "The new VOG date of Olga is saved")
+    expect(coordinator.tap("Yes, also with children"), "The VOG date of Olga is saved", "Olga may help with tasks")
     ask(family, "babysitting", day="Tomorrow", window="Afternoon (13:00-17:00)")
     harness.settle()
     assert len(offers_to(olga)) == 2
+
+
+def test_a_too_old_vog_is_explained_listed_and_corrected_for_children(
+    harness: Harness, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    area = new_area(harness, f"Oud {tag()}")
+    years = harness.settings.vog_valid_years
+    today = local_now(harness).date()
+    old = today.replace(year=today.year - years) - timedelta(days=20)
+    volunteer = sign_up_volunteer(person, "Quinten", area, ["Babysitting"])
+    coordinator.say("/volunteers")
+    coordinator.tap("✅ Approve Quinten")
+    # Approved, but not for children, and the coordinator reads why: the date and the rule.
+    said = expect(coordinator.say(f"{old:%d-%m-%Y}"), "Quinten is approved for tasks without children")
+    expect([said], "Why: the VOG of", f"{old:%B} {old.day}, {old.year}", f"for {years} years", "counted until")
+    # The list of approved volunteers shows the VOG date and that children are not covered.
+    coordinator.say("/volunteers")
+    listed = expect(coordinator.tap("📋 Approved volunteers and their VOG"), "Approved volunteers")
+    line = next(line for line in listed.splitlines() if "Quinten" in line)
+    assert f"{old:%B} {old.day}, {old.year}, too old" in line and "only tasks without children" in line
+    # The date was typed wrong: corrected, and cleared for children again (all checked on the server).
+    expect(coordinator.tap("📄 VOG date: Quinten"), "What date is on the VOG of Quinten?")
+    coordinator.say(f"{today - timedelta(days=40):%d-%m-%Y}")
+    expect(coordinator.tap("Yes, also with children"), "The VOG date of Quinten is saved", "may help with tasks")
+    with harness.session() as session:
+        profile = people.get_volunteer(session=session, person_id=person_id(harness, volunteer))
+        assert profile is not None and profile.children_ok and profile.vog_date == today - timedelta(days=40)
+    expect(volunteer.texts(), "You may also help with tasks with children.")
+    coordinator.say("/volunteers")
+    listed = expect(coordinator.tap("📋 Approved volunteers and their VOG"), "Approved volunteers")
+    line = next(line for line in listed.splitlines() if "Quinten" in line)
+    assert "too old" not in line and "also tasks with children" in line
 
 
 def test_a_family_starts_helping_others_with_its_coordinators_approval(

@@ -53,13 +53,18 @@ def shipped_languages() -> tuple[str, ...]:
     return tuple(ordered + sorted(present - set(ordered)))
 
 
-def normalise_language(code: str | None) -> str:
-    """Map Telegram's `language_code` ('nl-NL', 'en_US', 'UK') to a shipped language, else Dutch."""
+def shipped_match(code: str | None) -> str | None:
+    """The shipped language Telegram's `language_code` ('nl-NL', 'en_US', 'UK') names, or None."""
     if not code:
-        return DEFAULT_LANGUAGE
+        return None
     primary = code.strip().replace("_", "-").split("-")[0].lower()
     primary = _ALIASES.get(primary, primary)
-    return primary if primary in shipped_languages() else DEFAULT_LANGUAGE
+    return primary if primary in shipped_languages() else None
+
+
+def normalise_language(code: str | None) -> str:
+    """Map Telegram's `language_code` to a shipped language, else Dutch (a language picked by default)."""
+    return shipped_match(code) or DEFAULT_LANGUAGE
 
 
 def po_path(language: str) -> Path:
@@ -204,6 +209,16 @@ def format_when(moment: datetime, zone: str, language: str | None = None) -> str
     local = local_time(moment, zone)
     locale = _locale(language)
     day = format_date(local.date(), format="EEEE d MMMM", locale=locale)
+    clock = format_time(local.timetz(), format="HH:mm", locale=locale)
+    with use_language(language or current_language()):
+        return _("{day} at {time}").format(day=day, time=clock)
+
+
+def format_moment(moment: datetime, zone: str, language: str | None = None) -> str:
+    """'24 november 2026 om 15:00': a date with its year and the time, in the reader's language and zone."""
+    local = local_time(moment, zone)
+    locale = _locale(language)
+    day = format_date(local.date(), format="long", locale=locale)
     clock = format_time(local.timetz(), format="HH:mm", locale=locale)
     with use_language(language or current_language()):
         return _("{day} at {time}").format(day=day, time=clock)

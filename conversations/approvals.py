@@ -343,7 +343,7 @@ async def do_reject(update: Update, context: BotContext) -> None:
                     subject_id=volunteer.id,
                     now=now,
                 )
-    await retire_buttons(update)
+    await retire_buttons(update, show_choice=before is not None)
     if before is None:
         await answer_button(update, _("Already rejected."))
         return
@@ -738,7 +738,7 @@ async def place(update: Update, context: BotContext) -> None:
         return
     if result == "stale":
         await answer_button(update, _("This request was already accepted or closed."))
-        await retire_buttons(update)
+        await retire_buttons(update, show_choice=False)
         return
     if result == "not_allowed":
         await answer_button(update, _("{name} may not do this task.").format(name=isolate(name)))
@@ -792,7 +792,7 @@ async def _turn_page(update: Update) -> None:
     query = update.callback_query
     if query is not None and parse_callback(query.data, PREFIX):
         await answer_button(update)
-        await retire_buttons(update)
+        await retire_buttons(update, show_choice=False)
 
 
 async def pair_list(update: Update, context: BotContext) -> None:
@@ -825,7 +825,7 @@ async def pair_list(update: Update, context: BotContext) -> None:
         return
     await answer_button(update)
     if args is not None and len(args) == 2:
-        await retire_buttons(update)  # a page turn: the new page is a new message
+        await retire_buttons(update, show_choice=False)  # a page turn: the new page is a new message
     buttons = [(label, callback(PREFIX, "pairv", family.id, person_id)) for label, person_id in options]
     rows = [buttons[index : index + 2] for index in range(0, len(buttons), 2)]
     pager = [(_("◀ Back"), callback(PREFIX, "pair", family.id, page - 1))] if page > 0 else []
@@ -957,7 +957,7 @@ async def unpair(update: Update, context: BotContext) -> None:
                 session=session, actor_id=coordinator.id, action="support_unpaired", subject_id=family.id, now=now
             )
             done = previous is not None
-    await retire_buttons(update)
+    await retire_buttons(update, show_choice=done)
     if not done:
         await _stale(update)
         return

@@ -433,7 +433,7 @@ async def on_answer(update: Update, context: BotContext) -> None:
         await answer_button(update, _("That button no longer works. Send /menu for the current options."))
         return
     await answer_button(update, None if recorded else _("You already answered this check-in. Thank you!"))
-    await retire_buttons(update)
+    await retire_buttons(update, show_choice=bool(recorded))
     if not recorded:
         return
     services.outbox_signal.set()

@@ -5,13 +5,25 @@ from __future__ import annotations
 import io
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.context import BotContext, Services
-from bot.i18n import LANGUAGE_NAMES, N_, _, h, hi, normalise_language, set_language, shipped_languages, use_language
+from bot.i18n import (
+    LANGUAGE_NAMES,
+    N_,
+    _,
+    format_moment,
+    h,
+    hi,
+    normalise_language,
+    set_language,
+    shipped_languages,
+    use_language,
+)
 from bot.logs import event
 from bot.settings import Settings
 from conversations import menu
@@ -180,12 +192,43 @@ def privacy_notice(settings: Settings) -> str:
     return "\n\n".join(
         [
             _("<b>Your privacy</b>"),
-            _(
-                "<b>What we store:</b> the name you want to be called, your neighbourhood, your language, "
-                "and what you ask for or offer. For families optionally the number and ages of the children, "
-                "the street and house number and phone number you give for a task, your answers to check-ins, "
-                "and concerns you or others raised with your coordinator, with how they were handled. "
-                "For volunteers what they can help with and when, and the tasks they took."
+            "\n".join(
+                [
+                    _("<b>What we store:</b>"),
+                    "• "
+                    + _(
+                        "For everyone: your Telegram account number, so that we can write to you; the name you "
+                        "want to be called; your language and time zone; when you agreed to this notice; and "
+                        "whether our messages reach you."
+                    ),
+                    "• "
+                    + _(
+                        "For families: your neighbourhood; if you want, the number and ages of your children; the "
+                        "street, house number and phone number you give for a task; your requests for help (what, "
+                        "when, where, your note or voice message), which volunteers they were offered to, and how "
+                        "they went; how often we check in with you, and your answers; concerns you or others raised "
+                        "with your coordinator, who was told, and how they were handled; which messages were passed "
+                        "on between you and your coordinator, in your own topic in the coordinators' group; and "
+                        "your support volunteer, if you have one."
+                    ),
+                    "• "
+                    + _(
+                        "For volunteers: where and when you can help, with what, and which languages you speak; the "
+                        "date of your VOG and whether you are approved; your pauses and how many requests a week "
+                        "you want; the requests offered to you, your answers, the tasks you took, and how they went."
+                    ),
+                    "• "
+                    + _(
+                        "For coordinators: your duo partner, the invite links you made, and what you asked "
+                        "colleagues to agree to."
+                    ),
+                    "• "
+                    + _(
+                        "For everyone as well: a timeline of what happened (without what was said), a log of who "
+                        "looked at your record and when, planned reminders and check-ins, unfinished conversations "
+                        "with the bot, and for a short time the messages between you and the bot."
+                    ),
+                ]
             ),
             _(
                 "<b>Why:</b> to match help with the right neighbour and to let your coordinator stay in touch. "
@@ -258,15 +301,15 @@ async def choose_language(update: Update, context: BotContext) -> None:
     set_language(language)
     await answer_button(update)
     await retire_buttons(update)
-    follow_up = _("Send /start to continue.") if context.person.consent_at is None else _("Send /menu to continue.")
-    await reply(
-        update,
-        _("From now on I will write in this language: {language}.").format(
-            language=h(LANGUAGE_NAMES.get(language, language))
-        )
-        + "\n"
-        + follow_up,
+    confirmation = _("From now on I will write in this language: {language}.").format(
+        language=h(LANGUAGE_NAMES.get(language, language))
     )
+    from conversations import signup  # circular at import time: signup uses this module's helpers
+
+    if await signup.continue_after_language(update, context, confirmation):
+        return
+    follow_up = _("Send /start to continue.") if context.person.consent_at is None else _("Send /menu to continue.")
+    await reply(update, confirmation + "\n" + follow_up)
 
 
 # --- my data --------------------------------------------------------------------------------------
@@ -302,7 +345,8 @@ def table_label(name: str) -> str:
     return _(TABLE_LABELS[name]) if name in TABLE_LABELS else name
 
 
-def readable_export(data: dict[str, Any]) -> str:
+def readable_export(data: dict[str, Any], zone: str) -> str:
+    """The export as the person reads it; times in their own zone and language."""
     person = data["person"]
     lines = [_("<b>What Waakvlam stores about you</b>")]
     lines.append(_("Name: {name}").format(name=hi(person.get("display_name") or "-")))
@@ -314,7 +358,7 @@ def readable_export(data: dict[str, Any]) -> str:
     if person.get("consent_at"):
         lines.append(
             _("Consent given: {when} (version {version})").format(
-                when=h(person["consent_at"][:16].replace("T", " ")),
+                when=h(format_moment(_stored_time(person["consent_at"]), zone)),
                 version=h(person.get("consent_version") or ""),
             )
         )
@@ -342,6 +386,12 @@ def readable_export(data: dict[str, Any]) -> str:
             lines.append(_("{what}: {count}").format(what=h(table_label(name)), count=hi(len(rows))))
     lines.append(_("The attached file holds all of it, in a format other programs can read."))
     return "\n".join(lines)
+
+
+def _stored_time(value: str) -> datetime:
+    """A time from the export (ISO); a naive one is UTC, as everything stored."""
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def role_label(role: str) -> str:
@@ -392,7 +442,7 @@ async def send_my_data(update: Update, context: BotContext) -> None:
             now=context.now(),
         )
         data["labels"] = {name: table_label(name) for name in data.get("tables", {})}
-        text = readable_export(data)
+        text = readable_export(data, fresh.timezone or context.services.settings.timezone)
     await reply(update, text)
     document = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     chat = update.effective_chat

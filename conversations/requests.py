@@ -892,7 +892,7 @@ async def do_cancel(update: Update, context: BotContext) -> None:
         return
     if not done:
         await answer_button(update, _("This request was already closed."))
-        await retire_buttons(update)
+        await retire_buttons(update, show_choice=False)
         return
     services.outbox_signal.set()
     await answer_button(update)
@@ -931,7 +931,7 @@ async def thank_for(update: Update, context: BotContext, request_id: int | None)
             if request is not None and request.assigned_volunteer_id
             else None
         )
-    await retire_buttons(update)
+    await retire_buttons(update, show_choice=sent)
     if not sent or person is None:
         await answer_button(update, _("Your thanks were already passed on."))
         return

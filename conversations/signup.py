@@ -11,12 +11,14 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.i18n import LANGUAGE_NAMES, N_, _, h, hi, use_language
+from bot.i18n import LANGUAGE_NAMES, N_, _, h, hi, normalise_language, shipped_match, use_language
 from bot.logs import event
 from conversations import checkins, menu
 from conversations.common import SKILL_LABELS, language_keyboard, privacy_notice, skill_label
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
+    CHECKED,
+    UNCHECKED,
     answer_button,
     callback,
     column,
@@ -38,6 +40,7 @@ logger = logging.getLogger(__name__)
 NAME = "signup"
 
 # States, in the order a person meets them.
+LANGUAGE = "language"  # only when an invite link would open in a language picked by default
 ROLE = "role"
 CONSENT = "consent"
 ASK_NAME = "name"
@@ -72,6 +75,10 @@ def mask_for_groups(groups: list[str]) -> int:
 
 
 # --- prompts: each step can be asked again after a restart, /start or unexpected input -------------
+
+
+async def prompt_language(update: Update, context: BotContext) -> None:
+    await reply(update, "🌐 " + _("Which language do you want?"), language_keyboard())
 
 
 async def prompt_role(update: Update, context: BotContext) -> None:
@@ -137,7 +144,9 @@ async def prompt_family_ages(update: Update, context: BotContext) -> None:
 
 
 def _toggle_rows(options: list[tuple[str, str]], chosen: list[str], action: str) -> list[list[tuple[str, str]]]:
-    rows = [[(("✅ " if key in chosen else "▫️ ") + label, callback(PREFIX, action, key))] for key, label in options]
+    rows = [
+        [((CHECKED if key in chosen else UNCHECKED) + label, callback(PREFIX, action, key))] for key, label in options
+    ]
     rows.append([(_("Done"), callback(PREFIX, action, "done"))])
     return rows
 
@@ -200,6 +209,7 @@ async def prompt_volunteer_languages(update: Update, context: BotContext) -> Non
 
 
 PROMPTS = {
+    LANGUAGE: prompt_language,
     ROLE: prompt_role,
     CONSENT: prompt_consent,
     ASK_NAME: prompt_name,
@@ -262,12 +272,36 @@ async def start(update: Update, context: BotContext) -> str | None:
         await reply(update, _("Welcome back, {name}!").format(name=hi(person.display_name or "")))
         await menu.send_menu(update, context)
         return END
+    if _first_question_is_consent(context) and _language_by_default(update, context):
+        # Without the role question there is no "Other language" button: ask for the language first.
+        await prompt_language(update, context)
+        return LANGUAGE
+    return await begin(update, context)
+
+
+def _first_question_is_consent(context: BotContext) -> bool:
+    # Admins from BOT_ADMIN_IDS are coordinators from the first start; they still consent.
+    person = context.person
+    return bool(context.dialogue.get("invite_role") or (person is not None and person.is_admin))
+
+
+def _language_by_default(update: Update, context: BotContext) -> bool:
+    """The person's language is Dutch only because Telegram's language is not one we ship."""
+    user = update.effective_user
+    code = user.language_code if user is not None else None
+    person = context.person
+    return person is not None and shipped_match(code) is None and person.language == normalise_language(code)
+
+
+async def begin(update: Update, context: BotContext) -> str:
+    """Greet someone not signed up, and ask the first question: consent after an invite, else the role."""
+    person = context.person
+    assert person is not None
     greeting = _(
         "Hello! I am Waakvlam, the neighbourhood help assistant. I help you find a hand nearby "
         "and stay in touch with your coordinator."
     )
     await reply(update, greeting)
-    # Admins from BOT_ADMIN_IDS are coordinators from the first start; they still consent.
     invited_role = context.dialogue.get("invite_role") or (Role.COORDINATOR if person.is_admin else None)
     if invited_role:
         context.dialogue["role"] = invited_role
@@ -295,6 +329,59 @@ def _read_invite(context: BotContext, payload: str) -> invite_rules.InviteProble
             context.dialogue["invite_role"] = invite.role
     event(logger, "signup.invite_checked", ok=problem is None, problem=str(problem) if problem else None)
     return problem
+
+
+def _recheck_invite(context: BotContext) -> invite_rules.InviteProblem | None:
+    """The invite remembered from a link, checked again now: it may have been used or expired since."""
+    invite_id = context.dialogue.pop("invite_id", None)
+    context.dialogue.pop("invite_role", None)
+    if invite_id is None:
+        return None
+    with context.session() as session:
+        invite = people.get_invite(session=session, invite_id=int(invite_id))
+        problem = invite_rules.check(
+            found=invite is not None,
+            used_at=invite.used_at if invite else None,
+            expires_at=invite.expires_at if invite else None,
+            now=context.now(),
+        )
+        if invite is not None and problem is None:
+            context.dialogue["invite_id"] = invite.id
+            context.dialogue["invite_role"] = invite.role
+    return problem
+
+
+async def continue_after_language(update: Update, context: BotContext, confirmation: str) -> bool:
+    """After a language button: say `confirmation` and carry sign-up on at once, in the new language.
+
+    Runs outside the dialogue router (language buttons work everywhere), so it saves the step itself.
+    False (and nothing said) when there is no sign-up to carry on.
+    """
+    chat = update.effective_chat
+    person = context.person
+    if chat is None or person is None:
+        return False
+    with context.session() as session:
+        state = people.get_dialogue(session=session, chat_id=chat.id)
+        step = state.step if state is not None and state.dialogue == NAME and state.step in PROMPTS else None
+        data = dict(state.data) if state is not None and step is not None else {}
+        busy = state is not None and step is None
+    if busy or (step is None and person.consent_at is not None):
+        return False
+    await reply(update, confirmation)
+    context.dialogue = data
+    if step is not None and step != LANGUAGE:
+        await PROMPTS[step](update, context)
+        return True
+    problem = _recheck_invite(context)
+    if problem is not None:
+        await reply(update, _invite_problem_text(problem))
+    next_step = await begin(update, context)
+    with context.session() as session:
+        people.save_dialogue(
+            session=session, chat_id=chat.id, dialogue=NAME, step=next_step, data=context.dialogue, now=context.now()
+        )
+    return True
 
 
 def _invite_problem_text(problem: invite_rules.InviteProblem) -> str:
@@ -746,6 +833,7 @@ def build() -> Dialogue:
         name=NAME,
         entry_points=[CommandHandler("start", start, filters=filters.UpdateType.MESSAGE & private)],
         states={
+            LANGUAGE: step([], LANGUAGE),
             ROLE: step([CallbackQueryHandler(choose_role, pattern=button("role"))], ROLE),
             CONSENT: step([CallbackQueryHandler(consent, pattern=button("consent"))], CONSENT),
             ASK_NAME: step([MessageHandler(text, receive_name)], ASK_NAME),

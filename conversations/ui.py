@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -22,7 +23,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.context import HANDLING, BotContext, Handling
 from bot.faults import crash_point
-from bot.i18n import _, directed, use_language
+from bot.i18n import _, directed, hi, use_language
 from bot.logs import event
 from storage import delivery
 from storage.models import Person
@@ -174,15 +175,50 @@ async def answer_button(update: Update, text: str | None = None) -> None:
             event(logger, "button.answer_failed", logging.WARNING, error=type(error).__name__)
 
 
-async def retire_buttons(update: Update) -> None:
-    """Remove the buttons of the message just pressed, so nothing can be pressed twice."""
+# The marks of a multiple choice's options (toggles); its Done button's callback data ends in ":done".
+CHECKED = "✅ "
+UNCHECKED = "▫️ "
+# Telegram's limit for a message's text.
+TEXT_LIMIT = 4096
+
+
+def chosen_label(query: CallbackQuery) -> str | None:
+    """What the tap chose, as its reader saw it: the button's label, or for Done the options ticked."""
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    if markup is None:
+        return None
+    buttons = [button for row in markup.inline_keyboard for button in row]
+    tapped = next((button for button in buttons if button.callback_data == query.data), None)
+    if tapped is None:
+        return None
+    if isinstance(query.data, str) and query.data.endswith(":done") and not tapped.text.startswith(CHECKED):
+        ticked = [button.text.removeprefix(CHECKED) for button in buttons if button.text.startswith(CHECKED)]
+        if ticked:
+            return ", ".join(ticked)
+    return tapped.text
+
+
+async def retire_buttons(update: Update, *, show_choice: bool = True) -> None:
+    """Remove the buttons of the message just pressed, so nothing can be pressed twice.
+
+    With `show_choice` (the default) the message keeps what was chosen, as a last line ("→ 😊 Good") in
+    the reader's language; leave it out for taps that chose nothing (a page turn, a stale button).
+    """
     query = update.callback_query
     if query is None or query.message is None or not isinstance(query.message, Message):
         return
-    if query.message.reply_markup is None:
+    message = query.message
+    if message.reply_markup is None:
         return
+    label = chosen_label(query) if show_choice and message.text else None
     try:
-        await query.message.edit_reply_markup(reply_markup=None)
+        if label is not None:
+            line = _("→ {choice}").format(choice=hi(label))
+            if len(message.text or "") + len(line) + 2 <= TEXT_LIMIT:
+                await message.edit_text(message.text_html + "\n\n" + line, reply_markup=None)
+                return
+        await message.edit_reply_markup(reply_markup=None)
     except Exception:  # already edited by a double tap; nothing to do
         return
 

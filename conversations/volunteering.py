@@ -28,6 +28,8 @@ from conversations import requests as family_requests
 from conversations.common import SKILL_LABELS
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
+    CHECKED,
+    UNCHECKED,
     answer_button,
     callback,
     column,
@@ -244,7 +246,7 @@ async def on_outcome(update: Update, context: BotContext) -> None:
     if side is None:
         await _stale(update)
         return
-    await retire_buttons(update)
+    await retire_buttons(update, show_choice=recorded)
     if not recorded:
         await answer_button(update, _("You already answered this. Thank you!"))
         return
@@ -349,7 +351,7 @@ async def on_debrief(update: Update, context: BotContext) -> None:
         await answer_button(update, _("You already answered this. Thank you!") if side else None)
         if side is None:
             await _stale(update)
-        await retire_buttons(update)
+        await retire_buttons(update, show_choice=False)
         return
     await answer_button(update)
     await retire_buttons(update)
@@ -528,7 +530,7 @@ async def do_cancel_task(update: Update, context: BotContext) -> None:
     if not allowed:
         await _stale(update)
         return
-    await retire_buttons(update)
+    await retire_buttons(update, show_choice=done)
     if not done:
         await answer_button(update, _("This task was already cancelled or closed."))
         return
@@ -908,7 +910,9 @@ async def show_overview(update: Update, context: BotContext) -> None:
 
 
 def _toggle_rows(options: list[tuple[str, str]], chosen: list[str]) -> list[list[tuple[str, str]]]:
-    rows = [[(("✅ " if key in chosen else "▫️ ") + label, callback(PROFILE, "t", key))] for key, label in options]
+    rows = [
+        [((CHECKED if key in chosen else UNCHECKED) + label, callback(PROFILE, "t", key))] for key, label in options
+    ]
     rows.append([(_("Done"), callback(PROFILE, "done"))])
     return rows
 

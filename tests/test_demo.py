@@ -167,7 +167,7 @@ def test_a_family_reaches_the_coordinator_who_answers_and_time_brings_escalation
     demo.expect("You are the family")
     demo.act(":as coordinator", "you are now coordinator")
     demo.act("/start", nl("Yes, I agree"))
-    demo.act("1", nl("What name shall we call you by? A first name is enough."))
+    demo.act("1", "(edited): → " + nl("Yes, I agree"), nl("What name shall we call you by? A first name is enough."))
     demo.act("Coco", "Welkom in het team, Coco")
     invite = demo.act("/invite", nl("A family"))
     link = demo.act(button(invite, nl("A family")), "?start=")

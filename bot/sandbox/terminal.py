@@ -275,7 +275,12 @@ class _Screen:
             for line in buttons:
                 self._write(" " * (len(head) + 2) + visual(line))
             return True
+        shown_before = self.shown_text.get(key) if before is not None else None
         self.shown_text[key] = message.text
+        if shown_before and message.text and message.text.startswith(shown_before) and not message.buttons:
+            # A tap retired the buttons and the message kept what was chosen: show only that.
+            self._write(f"{head} (edited): " + visual(message.text[len(shown_before) :].strip()))
+            return True
         self.print_message(head + (" (edited)" if before is not None else ""), message)
         return True
 

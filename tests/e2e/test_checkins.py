@@ -27,7 +27,7 @@ from tests.e2e.care_world import (
     reset_group,
     texts_since,
 )
-from tests.e2e.harness import Chat, Harness, expect, next_user_id
+from tests.e2e.harness import Chat, Harness, expect, next_user_id, seen, tr
 
 CHECKIN = "How are things at home at the moment?"
 
@@ -208,6 +208,26 @@ def test_each_answer_leads_where_it_should(harness: Harness, team: Team, person:
     assert text.index("Good") < text.index("So-so") > 0 and "Not good" in text and "I want to talk" in text
     assert audit_actions(harness, family_id(harness, family)).count("family_record_opened") >= 2
     assert profile(harness, family).good_streak == 0
+
+
+def test_an_answered_check_in_keeps_the_answer_in_the_familys_language(
+    harness: Harness, team: Team, person: Callable[..., Chat]
+) -> None:
+    english = new_family(team.primary, person, "Gwen")
+    send_now(harness, team.primary, "Gwen")
+    question = english.last
+    english.tap("😊 Good")
+    assert seen(question.text or "").endswith("\n\n→ 😊 Good") and not question.buttons
+    assert CHECKIN in (question.text or ""), "the question itself stays as it was"
+
+    arabic = new_family(team.primary, person, "Huda", language="ar")
+    send_now(harness, team.primary, "Huda")
+    question = arabic.last
+    arabic.tap(tr("ar", "😐 So-so"))
+    follow_up = arabic.last
+    expect(arabic.tap(tr("ar", "No, thanks")), tr("ar", "Alright. We are here whenever you need us."))
+    assert seen(question.text or "").endswith(tr("ar", "→ {choice}").format(choice=tr("ar", "😐 So-so")))
+    assert seen(follow_up.text or "").endswith("← " + tr("ar", "No, thanks"))
 
 
 def test_so_so_can_lead_to_a_help_request(harness: Harness, team: Team, person: Callable[..., Chat]) -> None:

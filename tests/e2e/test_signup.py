@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from bot.i18n import format_moment
 from storage.models import FamilyProfile, Invite, Person, VolunteerArea, VolunteerProfile, VolunteerSkill
-from tests.e2e.harness import Chat, Harness, expect, tr
+from storage.privacy import EXPORT_POLICY
+from tests.e2e.harness import Chat, Harness, expect, seen, tr
+from tests.e2e.request_world import new_area, tag
 
 HOSTILE_NAME = "<b>Ali & Co</b>"
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def sign_up_family(chat: Chat, name: str, language: str = "en", area: str | None = None) -> list[str]:
@@ -21,6 +26,16 @@ def sign_up_family(chat: Chat, name: str, language: str = "en", area: str | None
     chat.tap(area or tr(language, "My neighbourhood is not listed"))
     chat.tap("2")
     return chat.say("4, 7")
+
+
+def asked(chat: Chat, question: str) -> str:
+    """The latest bot message that asked this, as its reader sees it now (after any edits)."""
+    return next(seen(m.text or "") for m in reversed(chat.user.messages) if question in seen(m.text or ""))
+
+
+def chosen(language: str, label: str) -> str:
+    """The line a retired question keeps: what was tapped, in the reader's language."""
+    return tr(language, "→ {choice}").format(choice=label)
 
 
 def test_family_signs_up_in_english(person: Callable[..., Chat], harness: Harness) -> None:
@@ -76,9 +91,62 @@ def test_no_language_code_means_dutch_and_language_can_be_changed(
     replies = chat.tap("English")
     expect(replies, "From now on I will write in this language: English.")
     assert harness.person(chat.id).language == "en"
+    expect(replies, "Are you signing up as a family"), "sign-up goes on at once, in the chosen language"
+    assert asked(chat, tr("nl", "Which language do you want?")).endswith(chosen("nl", "English"))
     replies = chat.say("/start")
     expect(replies, "Let us continue where you were")
     expect(replies, "Are you signing up as a family")
+
+
+def invite_for(coordinator: Chat, role: str = "A family") -> str:
+    coordinator.say("/invite")
+    return expect(coordinator.tap(role), "t.me/").split("?start=")[1].split()[0]
+
+
+def test_an_invite_opened_in_a_language_we_do_not_ship_asks_for_the_language_first(
+    person: Callable[..., Chat], harness: Harness, coordinator: Chat
+) -> None:
+    link = invite_for(coordinator)
+    family = person("Hodan", language_code="so")
+    replies = family.say(f"/start {link}")
+    expect(replies, tr("nl", "Which language do you want?"))
+    assert not any("<b>" in text or tr("nl", "Do you agree that we store this?") in text for text in replies)
+    assert {"English", "العربية", "Nederlands"} <= set(family.last_buttons())
+    replies = family.tap("English")
+    expect(replies, "From now on I will write in this language: English.")
+    expect(replies, "What we store", "Do you agree"), "the invite is kept through the choice: no role question"
+    assert not any("Are you signing up" in text for text in replies)
+    family.tap("Yes, I agree")
+    family.say("Hodan")
+    family.tap("My neighbourhood is not listed")
+    expect(family.tap("0"), "All set, Hodan!")
+    with harness.session() as session:
+        stored = session.exec(select(Person).where(Person.telegram_id == family.id)).one()
+        profile = session.get(FamilyProfile, stored.id)
+    assert stored.language == "en" and stored.role == "family"
+    assert profile is not None and profile.primary_coordinator_id == harness.person(coordinator.id).id
+
+    # The invite is checked again after the choice: used by someone else meanwhile, it grants nothing.
+    link = invite_for(coordinator, "A coordinator")
+    slow = person("Noa", language_code=None)
+    expect(slow.say(f"/start {link}"), tr("nl", "Which language do you want?"))
+    quick = person("Quin", language_code="en")
+    quick.say(f"/start {link}")
+    quick.tap("Yes, I agree")
+    expect(quick.say("Quin"), "Welcome to the team, Quin")
+    replies = slow.tap("Polski")
+    expect(replies, tr("pl", "From now on I will write in this language: {language}.").format(language="Polski"))
+    used = (
+        "This invite link has already been used. Ask your coordinator for a new one. You can also sign up without it."
+    )
+    expect(replies, tr("pl", used))
+    expect(
+        replies, tr("pl", "Are you signing up as a family that could use a hand, or as a neighbour who wants to help?")
+    )
+    slow.tap(tr("pl", "We are a family"))
+    slow.tap(tr("pl", "Yes, I agree"))
+    slow.say("Noa")
+    assert harness.person(slow.id).role == "family", "not a coordinator through a used link"
 
 
 def test_refusing_consent_stores_nothing_but_the_language(person: Callable[..., Chat], harness: Harness) -> None:
@@ -109,9 +177,11 @@ def test_volunteer_signs_up_and_waits_for_approval(
     chat.tap("▫️ Poort")
     assert "✅ Poort" in chat.last_buttons(), "the toggle shows the choice"
     chat.tap("Done")
+    assert asked(chat, "Which neighbourhoods").endswith(chosen("en", "Poort")), "Done keeps what was ticked"
     chat.tap("▫️ Babysitting")
     chat.tap("▫️ Groceries")
     chat.tap("Done")
+    assert asked(chat, "What can you help with?").endswith(chosen("en", "Babysitting, Groceries"))
     replies = chat.tap("Done")
     expect(replies, "Please choose at least one") if replies else None
     chat.tap("▫️ Weekday evenings")
@@ -210,6 +280,89 @@ def test_coordinator_invite_needs_admin_and_makes_a_coordinator(
     colleague.user.press_raw(colleague.last, "inv:coordinator")
     harness.settle()
     assert "You cannot create this invite." in colleague.user.callback_answers[-1]
+
+
+def test_each_question_keeps_the_answer_tapped_escaped_and_in_the_readers_language(
+    person: Callable[..., Chat], harness: Harness
+) -> None:
+    area = new_area(harness, f"<b>Oost & Zuid {tag()}")
+    chat = person("Yusuf", language_code="tr")
+    role_question = "Are you signing up as a family that could use a hand, or as a neighbour who wants to help?"
+    chat.say("/start")
+    chat.tap(tr("tr", "We are a family"))
+    assert asked(chat, tr("tr", role_question)).endswith(chosen("tr", tr("tr", "We are a family")))
+    assert not chat.user.messages[-2].buttons, "the buttons are gone, so nothing is tapped twice"
+    chat.tap(tr("tr", "Yes, I agree"))
+    notice = next(m for m in reversed(chat.user.messages) if tr("tr", "Do you agree that we store this?") in m.text)
+    assert seen(notice.text or "").endswith(chosen("tr", tr("tr", "Yes, I agree")))
+    assert any(entity["type"] == "bold" for entity in notice.entities), "the notice keeps its own markup"
+    chat.say("Yusuf")
+    chat.tap(area)
+    where = next(m for m in reversed(chat.user.messages) if tr("tr", "Which neighbourhood do you live in?") in m.text)
+    assert seen(where.text or "").endswith(chosen("tr", area)), "a coordinator's area name is shown as typed"
+    assert "&lt;b&gt;Oost &amp; Zuid" in (where.html or ""), "and escaped"
+    chat.tap("2")
+    children = "How many children live with you? This helps us find the right help. You may skip this."
+    assert asked(chat, tr("tr", children)).endswith(chosen("tr", "2"))
+    # In Arabic the line reads right to left.
+    arabic = person("Amal", language_code="ar")
+    arabic.say("/start")
+    arabic.tap(tr("ar", "I want to help"))
+    assert asked(arabic, tr("ar", role_question)).endswith(chosen("ar", tr("ar", "I want to help")))
+    assert chosen("ar", "x").startswith("←")
+
+
+def test_mydata_shows_times_in_the_persons_zone_and_language(person: Callable[..., Chat], harness: Harness) -> None:
+    chat = person("Femke", language_code="nl")
+    sign_up_family(chat, "Femke", language="nl")
+    stored = harness.person(chat.id)
+    assert stored.consent_at is not None and stored.timezone == "Europe/Amsterdam"
+    local = format_moment(stored.consent_at, "Europe/Amsterdam", "nl")
+    assert stored.consent_at.hour != stored.consent_at.astimezone(AMSTERDAM).hour, "the test needs an offset"
+    replies = chat.say("/mydata")
+    line = tr("nl", "Consent given: {when} (version {version})").format(
+        when=local, version=harness.settings.consent_version
+    )
+    expect(replies, line)
+    assert stored.consent_at.strftime("%H:%M") not in expect(replies, line), "not in UTC"
+
+
+# What the privacy notice says for each table the export finds about a person (storage.privacy.EXPORT_POLICY).
+NOTICE_FOR_TABLE = {
+    "person": "your Telegram account number",
+    "familyprofile": "street, house number and phone number",
+    "volunteerprofile": "the date of your VOG",
+    "volunteerarea": "where and when you can help",
+    "volunteerskill": "with what",
+    "coordinatorprofile": "your duo partner",
+    "invite": "the invite links you made",
+    "dialoguestate": "unfinished conversations",
+    "helprequest": "your requests for help",
+    "requestoffer": "the requests offered to you",
+    "taskoutcome": "how they went",
+    "checkin": "how often we check in with you, and your answers",
+    "concern": "concerns you or others raised",
+    "escalationstep": "who was told",
+    "familytopic": "your own topic in the coordinators' group",
+    "relaylink": "which messages were passed on",
+    "timelineevent": "a timeline of what happened",
+    "auditentry": "who looked at your record",
+    "inboxupdate": "the messages between you and the bot",
+    "outboxmessage": "the messages between you and the bot",
+    "consentrequest": "what you asked colleagues to agree to",
+    "scheduledjob": "planned reminders and check-ins",
+}
+
+
+def test_privacy_notice_names_everything_stored_in_every_language(person: Callable[..., Chat]) -> None:
+    personal = {name for name, policy in EXPORT_POLICY.items() if policy.personal}
+    assert personal == set(NOTICE_FOR_TABLE), "a table about people was added: say in the notice what it holds"
+    notice = seen(expect(person("Pim", language_code="en").say("/privacy"), "What we store"))
+    missing = {name: text for name, text in NOTICE_FOR_TABLE.items() if text not in notice}
+    assert not missing, f"/privacy does not say it stores: {missing}"
+    for language in ("nl", "ar", "tr", "pl", "uk"):
+        translated = seen(expect(person("Pim", language_code=language).say("/privacy"), "VOG"))
+        assert "your Telegram account number" not in translated and "For families" not in translated
 
 
 def test_mydata_sends_a_readable_message_and_a_json_document(person: Callable[..., Chat], harness: Harness) -> None:

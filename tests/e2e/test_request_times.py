@@ -60,37 +60,40 @@ def test_my_requests_tells_lifts_apart_by_date_and_closes_past_ones(
     harness: Harness, coordinator: Chat, person: Callable[..., Chat]
 ) -> None:
     area = new_area(harness, f"Datumwijk {tag()}")
-    family = new_family(coordinator, person, "Farah", area)
+    family = new_family(coordinator, person, "Farah", area, language="nl")
     # Asked later for an earlier day: the list goes by date, not by when it was asked.
-    ask(family, "lift", children=False, day="Tomorrow", typed_time="14:30", destination="the school")
+    ask(family, "lift", language="nl", children=False, day="Tomorrow", typed_time="14:30", destination="de school")
     later = last_request(harness, family)
-    ask(family, "lift", children=False, day="Today", typed_time="16:00", destination="the hospital")
+    ask(family, "lift", language="nl", children=False, day="Today", typed_time="16:00", destination="het ziekenhuis")
     sooner = last_request(harness, family)
-    lift = kind_button("lift", "en")
-    labels = [f"✖️ Cancel: {lift}, {format_stamp(r.starts_at, ZONE, 'en')}" for r in (sooner, later)]  # type: ignore[arg-type]
+    lift = kind_button("lift", "nl")
+    button = tr("nl", "✖️ Cancel: {what}, {when}")
+    assert button.startswith("✖️ Intrekken"), "in the reader's language"
+    labels = [button.format(what=lift, when=format_stamp(_local(r.starts_at), ZONE, "nl")) for r in (sooner, later)]
+    assert labels[0] != labels[1] and labels[0].endswith(" 16:00") and labels[1].endswith(" 14:30")
 
     family.say("/menu")
-    listed = expect(family.tap("My requests"), "Your requests")
-    assert labels[0] != labels[1] and labels[0].endswith(f"{_local(sooner.starts_at):%H:%M}")
+    listed = expect(family.tap(tr("nl", "My requests")), lift, "16:00", "14:30")
     assert [label for label in family.last_buttons() if label.startswith("✖️")] == labels
-    assert listed.index("at 16:00") < listed.index("at 14:30"), "ordered by date, soonest first"
+    assert listed.index("16:00") < listed.index("14:30"), "ordered by date, soonest first"
 
     # Today's lift is over: marked done, with no button to withdraw it; tomorrow's can still be withdrawn.
     move_to(harness, local_now(harness).replace(hour=17, minute=0))
     family.say("/menu")
-    listed = expect(family.tap("My requests"), "Your requests")
-    assert f"✔️ {lift}, " in listed and "at 16:00" in listed.split("✔️")[1]
+    listed = expect(family.tap(tr("nl", "My requests")), "✔️")
+    assert "16:00" in listed.split("✔️")[1] and "14:30" in listed.split("✔️")[0], "coming up first, then the past"
     assert [label for label in family.last_buttons() if label.startswith("✖️")] == labels[1:]
     # A kept old button for the past lift changes nothing.
-    before = len(family.user.callback_answers)
-    family.user.press_raw(family.last, f"rq:cx:{sooner.id}")
-    harness.settle()
-    assert "no longer works" in family.user.callback_answers[before:][-1]
-    family.user.press_raw(family.last, f"rq:cxy:{sooner.id}")
-    harness.settle()
-    assert "no longer works" in family.user.callback_answers[-1]
+    for data in (f"rq:cx:{sooner.id}", f"rq:cxy:{sooner.id}"):
+        before = len(family.user.callback_answers)
+        family.user.press_raw(family.last, data)
+        harness.settle()
+        assert (
+            tr("nl", "That button no longer works. Send /menu for the current options.")
+            in (family.user.callback_answers[before:])
+        )
     assert last_request(harness, family).id == sooner.id and last_request(harness, family).status == "open"
-    expect(family.tap(labels[1]), "Cancel this request?", "at 14:30")
+    expect(family.tap(labels[1]), tr("nl", "Cancel this request?"), "14:30")
 
 
 def test_the_neighbourhood_chosen_in_a_request_is_kept_used_and_shown(

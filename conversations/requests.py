@@ -1,9 +1,10 @@
 """A family asks for help in a few taps, follows its requests, cancels one, thanks and gives back.
 
-Asking: what, (with children?), which day, what time, (the area when the family has none), (where to, for
-a lift), (the street and phone the first time), an optional note (text or voice), then everything is
-confirmed back before it is sent. A coordinator can ask on a family's behalf through the same dialogue
-(`rq:for:<family>` from `conversations.approvals`). What happens next is in `conversations.matching`.
+Asking: what, (with children?), which day, what time (`domain.times`), (the area when the family has none;
+kept on the family), (where to, for a lift), (the street and phone the first time), an optional note (text
+or voice), then everything is confirmed back before it is sent. A coordinator can ask on a family's behalf
+through the same dialogue (`rq:for:<family>` from `conversations.approvals`). What happens next is
+in `conversations.matching`.
 """
 
 from __future__ import annotations

@@ -1,17 +1,17 @@
 """A family asks for help in a few taps, follows its requests, cancels one, thanks and gives back.
 
-Asking: what, (in a few words, for "something else"), (with children?), which day, what time, (the area
-when the family has none), (where to, for a lift), (the street and phone the first time), an optional note
-(text or voice), then everything is confirmed back before it is sent. A coordinator can ask on a family's
-behalf through the same dialogue (`rq:for:<family>` from `conversations.approvals`). What happens
-next is in `conversations.matching`.
+Asking: what, (in a few words, for "something else"), (with children?), which day, what time
+(`domain.times`), (the area when the family has none; kept on the family), (where to, for a lift), (the
+street and phone the first time), an optional note (text or voice), then everything is confirmed back
+before it is sent. A coordinator can ask on a family's behalf through the same dialogue
+(`rq:for:<family>` from `conversations.approvals`). What happens next is in `conversations.matching`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, U
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.i18n import N_, _, format_day, h, hi, use_language
+from bot.i18n import N_, _, format_day, format_stamp, h, hi, use_language
 from bot.logs import event
 from conversations import alerts, matching, menu, rights
 from conversations.dialogue import END, STAY, Dialogue
@@ -37,6 +37,7 @@ from conversations.ui import (
 )
 from domain import permissions
 from domain import requests as rules
+from domain import times as typed
 from storage import people
 from storage import requests as store
 from storage.models import HelpRequest, Person, Role
@@ -71,9 +72,6 @@ DAYS_AHEAD = 7
 MAX_NOTE = 300
 MAX_DESTINATION = 120
 MAX_STREET = 100
-_TIME = re.compile(
-    r"^\s*(\d{1,2})(?:[:.](\d{2}))?\s*(?:(?:-|–|tot|to|until)\s*(\d{1,2})(?:[:.](\d{2}))?)?\s*(?:uur)?\s*$"
-)
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
 GIVE_BACK = ["meal", "babysitting", "groceries", "company", "chores", "other"]
 
@@ -469,27 +467,19 @@ async def choose_day(update: Update, context: BotContext) -> str | None:
     return await advance(update, context)
 
 
-def parse_times(text: str, day: date, zone: str) -> tuple[datetime, datetime | None] | None:
-    """'14:30', '14', '19:00-23:00', '20-1' on a local day, as UTC; an end before the start runs past midnight."""
-    found = _TIME.match(text)
-    if found is None:
-        return None
-    hour, minute, end_hour, end_minute = found.groups()
-    values = [int(hour), int(minute or 0)]
-    if values[0] > 23 or values[1] > 59:
-        return None
+def _on_day(window: typed.TypedWindow, day: date, zone: str) -> tuple[datetime, datetime | None]:
     tz = ZoneInfo(zone)
-    start = datetime.combine(day, time(values[0], values[1]), tzinfo=tz)
-    if end_hour is None:
+    start = datetime.combine(day, window.start, tzinfo=tz)
+    if window.end is None:
         return start, None
-    end_values = [int(end_hour), int(end_minute or 0)]
-    if end_values[0] > 24 or end_values[1] > 59 or (end_values[0] == 24 and end_values[1]):
-        return None
-    end_day = day + timedelta(days=1) if end_values[0] == 24 else day
-    end = datetime.combine(end_day, time(end_values[0] % 24, end_values[1]), tzinfo=tz)
-    if end <= start:
-        end += timedelta(days=1)
-    return start, end
+    return start, datetime.combine(day + timedelta(days=1 if window.next_day else 0), window.end, tzinfo=tz)
+
+
+def parse_times(text: str, day: date, zone: str) -> tuple[datetime, datetime | None] | None:
+    """'14:30', 'half drie', '19:00-23:00', '20-1' on a local day (see `domain.times`); an end before the start
+    runs past midnight."""
+    window = typed.parse_window(text)
+    return _on_day(window, day, zone) if window is not None else None
 
 
 def _window_problem(errors: list[str]) -> str:
@@ -502,10 +492,30 @@ def _window_problem(errors: list[str]) -> str:
     return _("Sorry, that time does not work. Please try again, for example 14:30 or 19:00-23:00.")
 
 
-async def _set_times(update: Update, context: BotContext, start: datetime, end: datetime | None) -> str | None:
+def _overnight_problem(window: typed.TypedWindow) -> str:
+    """An end before the start made a window too long: explain that it was read as the next day."""
+    assert window.end is not None
+    return _(
+        "An end time before the start time means the next day, so {window} would last more than 12 hours. "
+        "Did you mean {swapped}? For help at night, write for example 22:00-06:00."
+    ).format(
+        window=h(f"{window.start:%H:%M}-{window.end:%H:%M}"), swapped=h(f"{window.end:%H:%M}-{window.start:%H:%M}")
+    )
+
+
+async def _set_times(
+    update: Update,
+    context: BotContext,
+    start: datetime,
+    end: datetime | None,
+    typed_window: typed.TypedWindow | None = None,
+) -> str | None:
     errors = rules.validate_window(starts_at=start, ends_at=end, flexible_week=False, now=context.now())
     if errors:
-        await reply(update, _window_problem(errors))
+        if typed_window is not None and typed_window.next_day and rules.WindowError.TOO_LONG in errors:
+            await reply(update, _overnight_problem(typed_window))
+        else:
+            await reply(update, _window_problem(errors))
         await prompt_time(update, context)
         return STAY
     context.dialogue["start"] = start.isoformat()
@@ -537,11 +547,12 @@ async def typed_time(update: Update, context: BotContext) -> str | None:
     day_value = context.dialogue.get("day")
     if message is None or day_value in (None, "flex"):
         return await unexpected_for(TIME)(update, context)
-    parsed = parse_times(message.text or "", date.fromisoformat(day_value), _zone(context))
-    if parsed is None:
+    window = typed.parse_window(message.text or "")
+    if window is None:
         await reply(update, _("Sorry, that time does not work. Please try again, for example 14:30 or 19:00-23:00."))
         return STAY
-    return await _set_times(update, context, parsed[0], parsed[1])
+    start, end = _on_day(window, date.fromisoformat(day_value), _zone(context))
+    return await _set_times(update, context, start, end, window)
 
 
 async def choose_area(update: Update, context: BotContext) -> str | None:
@@ -705,6 +716,9 @@ async def send(update: Update, context: BotContext) -> str | None:
                     phone=data.get("phone"),
                     share_phone=bool(data.get("phone")),
                 )
+            if data.get("area") is not None:
+                # Asked because the family had no neighbourhood yet: keep it, so the next request knows it.
+                people.remember_family_area(session=session, family_id=family.id, area_id=int(data["area"]))
             request = store.create_request(
                 session=session,
                 family_id=family.id,
@@ -789,22 +803,56 @@ async def show_requests(update: Update, context: BotContext) -> None:
         await reply(update, _("This is for families. Send /menu to see what you can do."))
         return
     rows: list[list[tuple[str, str]]] = []
+    now = context.now()
     with context.session() as session:
-        items = store.family_requests(session=session, family_id=person.id, limit=10)
+        found = store.family_requests(session=session, family_id=person.id, limit=10)
+        # Coming up first, soonest first; then those that are over or closed, the latest first.
+        upcoming = sorted(
+            (request for request in found if _may_withdraw(request, person.timezone, now)),
+            key=lambda request: _moment(request, person.timezone),
+        )
+        coming = {request.id for request in upcoming}
+        over = sorted(
+            (request for request in found if request.id not in coming),
+            key=lambda request: _moment(request, person.timezone),
+            reverse=True,
+        )
+        items = upcoming + over
         lines = [_("<b>Your requests</b>")]
         for request in items:
             assert request.id is not None
+            withdraw = request.id in coming
+            status = matching.status_text(session, request)
+            if not withdraw and request.status in store.ACTIVE:
+                # Its time is over: accepted help is done (the outcome is asked); open help found nobody.
+                ended = rules.RequestStatus.DONE
+                if request.status != rules.RequestStatus.ACCEPTED:
+                    ended = rules.RequestStatus.EXPIRED
+                status = _(matching.STATUS_LABELS[ended])
             lines.append(
                 "\n"
+                + ("" if withdraw else "✔️ ")
                 + _("{what}, {when}: <b>{status}</b>").format(
                     what=h(matching.kind_label(request.kind)),
                     when=h(matching.when_text(request, person.timezone, person.language)),
-                    status=matching.status_text(session, request),
+                    status=status,
                 )
             )
             short = matching.kind_label(request.kind)
-            if request.status in store.ACTIVE:
-                rows.append([(_("✖️ Cancel: {what}").format(what=short), callback(PREFIX, "cx", request.id))])
+            if withdraw:
+                when = (
+                    format_stamp(request.starts_at, person.timezone, person.language)
+                    if request.starts_at is not None and not request.flexible_week
+                    else _("this week")
+                )
+                rows.append(
+                    [
+                        (
+                            _("✖️ Cancel: {what}, {when}").format(what=short, when=when),
+                            callback(PREFIX, "cx", request.id),
+                        )
+                    ]
+                )
             elif request.status == rules.RequestStatus.DONE and not store.was_thanked(
                 session=session, request_id=request.id
             ):
@@ -828,6 +876,26 @@ async def show_requests(update: Update, context: BotContext) -> None:
     await reply(update, "\n".join(lines), keyboard(rows))
 
 
+def _moment(request: HelpRequest, zone: str) -> datetime:
+    """When a request is, for ordering: its start, or the end of its flexible week."""
+    if request.starts_at is not None and not request.flexible_week:
+        return request.starts_at.astimezone(UTC)
+    return rules.end_of_local_week(request.created_at, zone=zone)
+
+
+def _may_withdraw(request: HelpRequest, zone: str, now: datetime) -> bool:
+    """Still open or accepted and its time not over: the family may withdraw it."""
+    past = rules.is_past(
+        starts_at=request.starts_at,
+        ends_at=request.ends_at,
+        flexible_week=request.flexible_week,
+        created_at=request.created_at,
+        now=now,
+        zone=zone,
+    )
+    return request.status in store.ACTIVE and not past
+
+
 async def ask_cancel(update: Update, context: BotContext) -> None:
     """A cancel button: show the request and ask to confirm."""
     parts = _button(update, "cx")
@@ -839,7 +907,7 @@ async def ask_cancel(update: Update, context: BotContext) -> None:
             request is not None
             and person is not None
             and person.id == request.family_id
-            and request.status in store.ACTIVE
+            and _may_withdraw(request, person.timezone, context.now())
         )
         text = matching.summary(session, request, person, with_family=False) if ok and request and person else ""
     if not ok or request is None:
@@ -877,7 +945,9 @@ async def do_cancel(update: Update, context: BotContext) -> None:
                 matching.actor_of(session, fresh), request.family_id, request.assigned_volunteer_id
             )
             # Families cancel their own requests here; coordinators and volunteers have their own buttons.
-            allowed = event_name == permissions.FAMILY_CANCEL
+            allowed = event_name == permissions.FAMILY_CANCEL and (
+                request.status not in store.ACTIVE or _may_withdraw(request, fresh.timezone, now)
+            )
             if allowed:
                 changed = store.apply_event(
                     session=session, request_id=request.id, event=rules.RequestEvent.FAMILY_CANCEL, now=now

@@ -213,6 +213,25 @@ def expires_at(
     return _utc(starts_at, "starts_at")
 
 
+def is_past(
+    *,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    flexible_week: bool,
+    created_at: datetime,
+    now: datetime,
+    zone: str = DEFAULT_ZONE,
+) -> bool:
+    """True when a request's time is over (its end, its start without an end, or its flexible week).
+
+    A past request can no longer be withdrawn by the family: it waits for its outcome, or expires.
+    """
+    moment = expires_at(
+        starts_at=starts_at, ends_at=ends_at, flexible_week=flexible_week, created_at=created_at, zone=zone
+    )
+    return _utc(now, "now") >= moment
+
+
 def expiry_due(*, status: RequestStatus | str, expires_at: datetime, now: datetime) -> bool:
     """True when the `expire` event should be applied now: still open and past its expiry."""
     return RequestStatus(status) is RequestStatus.OPEN and _utc(now, "now") >= _utc(expires_at, "expires_at")

@@ -185,6 +185,16 @@ def save_family_profile(
     return profile
 
 
+def remember_family_area(*, session: Session, family_id: int, area_id: int) -> bool:
+    """Keep a neighbourhood chosen in a request on a family that had none yet; true when it was kept."""
+    result = session.execute(
+        update(FamilyProfile)
+        .where(col(FamilyProfile.person_id) == family_id, col(FamilyProfile.area_id).is_(None))
+        .values(area_id=area_id)
+    )
+    return bool(rowcount(result))
+
+
 def save_volunteer_profile(
     *,
     session: Session,

@@ -25,6 +25,7 @@ from domain.requests import (
     expiry_due,
     is_child_related,
     is_closed,
+    is_past,
     reminder_times,
     required_skill,
     retention_purge_due,
@@ -434,3 +435,23 @@ def test_retention_purge_after_ninety_days() -> None:
 
 def test_an_active_request_is_never_purged() -> None:
     assert not retention_purge_due(closed_at=None, now=NOW + timedelta(days=1000))
+
+
+def test_a_request_is_past_after_its_end_or_its_start_or_its_week() -> None:
+    created = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday
+    start = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+    end = start + timedelta(hours=4)
+
+    def past(now: datetime, *, ends_at: datetime | None = end, flexible: bool = False) -> bool:
+        return is_past(
+            starts_at=None if flexible else start,
+            ends_at=None if flexible else ends_at,
+            flexible_week=flexible,
+            created_at=created,
+            now=now,
+        )
+
+    assert not past(start + timedelta(hours=1)) and past(end)
+    assert not past(start - timedelta(minutes=1), ends_at=None) and past(start, ends_at=None)
+    sunday_night = datetime(2026, 11, 29, 22, 59, tzinfo=UTC)  # 23:59 in Amsterdam
+    assert not past(sunday_night - timedelta(minutes=1), flexible=True) and past(sunday_night, flexible=True)

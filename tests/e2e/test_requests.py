@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
+from bot.i18n import format_stamp
 from storage import people
 from storage.models import Concern, HelpRequest, OutboxMessage, RequestOffer
 from tests.e2e.care_world import local_now, move_to, quiet_world, reset_group
@@ -237,7 +238,10 @@ def test_a_family_cancels_and_the_volunteer_is_told(
     expect(lotte.tap("✅ Accept", message=offers_to(lotte)[-1]), "Lift to: the hospital")
     family.say("/menu")
     family.tap("My requests")
-    expect(family.tap(f"✖️ Cancel: {kind_button('lift', 'en')}"), "Cancel this request?")
+    starts_at = last_request(harness, family).starts_at
+    assert starts_at is not None
+    when = format_stamp(starts_at, "Europe/Amsterdam", "en")
+    expect(family.tap(f"✖️ Cancel: {kind_button('lift', 'en')}, {when}"), "Cancel this request?")
     expect(family.tap("Yes, cancel it"), "Your request is cancelled")
     harness.settle()
     expect(lotte.texts(), "Kim cancelled this request; you do not need to go")

@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## The bot (with TELEGRAM_BOT_TOKEN), or the demo in this terminal (without).
 	$(BIN)/python -m bot
 
-test: $(STAMP)  ## Lint, type check and the whole test suite.
+test: $(STAMP)  ## Lint, format check, type check and the whole test suite.
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy bot conversations domain storage
 	$(BIN)/python -m pytest -q
 

@@ -29,7 +29,7 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.warnings import PTBUserWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.charts import WeeklyChart
 from bot.context import Services
@@ -111,7 +111,10 @@ class PayloadResolver(Protocol):
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
-    value: Any = error.retry_after
+    """Telegram's wait in seconds, whether PTB gives it as an int (today) or a timedelta (announced)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

@@ -208,6 +208,14 @@ def test_an_expiring_vog_is_reminded_and_then_no_longer_counts_for_children(
     assert len(offers_to(olga)) == 2
 
 
+def approved_line(coordinator: Chat, name: str) -> str:
+    """The line of the approved-volunteers list that names `name`, paging as a person would."""
+    listed = expect(coordinator.tap("📋 Approved volunteers and their VOG"), "Approved volunteers")
+    while name not in listed and "More ▶" in coordinator.last_buttons():
+        listed = "\n".join(text or "" for text in coordinator.tap("More ▶"))
+    return next(line for line in listed.splitlines() if name in line)
+
+
 def test_a_too_old_vog_is_explained_listed_and_corrected_for_children(
     harness: Harness, coordinator: Chat, person: Callable[..., Chat]
 ) -> None:
@@ -223,8 +231,7 @@ def test_a_too_old_vog_is_explained_listed_and_corrected_for_children(
     expect([said], "Why: the VOG of", f"{old:%B} {old.day}, {old.year}", f"for {years} years", "counted until")
     # The list of approved volunteers shows the VOG date and that children are not covered.
     coordinator.say("/volunteers")
-    listed = expect(coordinator.tap("📋 Approved volunteers and their VOG"), "Approved volunteers")
-    line = next(line for line in listed.splitlines() if "Quinten" in line)
+    line = approved_line(coordinator, "Quinten")
     assert f"{old:%B} {old.day}, {old.year}, too old" in line and "only tasks without children" in line
     # The date was typed wrong: corrected, and cleared for children again (all checked on the server).
     expect(coordinator.tap("📄 VOG date: Quinten"), "What date is on the VOG of Quinten?")
@@ -235,8 +242,7 @@ def test_a_too_old_vog_is_explained_listed_and_corrected_for_children(
         assert profile is not None and profile.children_ok and profile.vog_date == today - timedelta(days=40)
     expect(volunteer.texts(), "You may also help with tasks with children.")
     coordinator.say("/volunteers")
-    listed = expect(coordinator.tap("📋 Approved volunteers and their VOG"), "Approved volunteers")
-    line = next(line for line in listed.splitlines() if "Quinten" in line)
+    line = approved_line(coordinator, "Quinten")
     assert "too old" not in line and "also tasks with children" in line
 
 

@@ -25,6 +25,7 @@ from bot.context import HANDLING, BotContext, Handling
 from bot.faults import crash_point
 from bot.i18n import _, directed, hi, use_language
 from bot.logs import event
+from bot.sender import retry_after_seconds
 from storage import delivery
 from storage.models import Person
 
@@ -122,8 +123,7 @@ async def _reliably(
         except Exception as error:
             if not retriable(error):
                 raise
-            wait = error.retry_after if isinstance(error, RetryAfter) else 1
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            seconds = retry_after_seconds(error) if isinstance(error, RetryAfter) else 1.0
             event(logger, "reply.queued", logging.WARNING, update_id=handling.update_id, error=type(error).__name__)
             queue_reply(handling, chat_id=chat_id, text=text, markup=markup, wait=timedelta(seconds=seconds), **extra)
             return None

@@ -5,17 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session
 from telegram import Update
 from telegram.ext import BaseHandler, ChatMemberHandler
 
 from bot.context import BotContext, JobHandler, Services
 from bot.i18n import _, current_language, h, hi, use_language
 from conversations.ui import notify
-from storage import people
+from storage import care, people
 from storage import requests as requests_store
-from storage.models import FamilyTopic, HelpRequest, OutboxMessage, Person, RelayLink, Role
+from storage.models import HelpRequest, OutboxMessage, Person, Role
 
 JOBS: dict[str, JobHandler] = {}
 
@@ -183,8 +182,7 @@ def on_migrated(services: Services) -> Any:
 
         if services.coordinator_group_id == old_chat_id:
             save_coordinator_group(services, session, new_chat_id)
-        session.execute(update(FamilyTopic).where(col(FamilyTopic.chat_id) == old_chat_id).values(chat_id=new_chat_id))
-        session.execute(update(RelayLink).where(col(RelayLink.chat_id) == old_chat_id).values(chat_id=new_chat_id))
+        care.move_chat(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
 
     return migrate
 

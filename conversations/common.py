@@ -28,8 +28,8 @@ from bot.logs import event
 from bot.settings import Settings
 from conversations import menu
 from conversations.ui import answer_button, callback, column, parse_callback, reply, retire_buttons
-from storage import people
-from storage.models import Role, Setting
+from storage import care, people
+from storage.models import Role
 
 logger = logging.getLogger(__name__)
 
@@ -86,17 +86,15 @@ def command_menu() -> list[tuple[str, str]]:
 
 def load_coordinator_group(services: Services) -> None:
     with services.db.session() as session:
-        stored = session.get(Setting, COORDINATOR_GROUP_KEY)
+        stored = care.get_setting(session=session, key=COORDINATOR_GROUP_KEY)
     if stored is not None:
-        services.coordinator_group_id = int(stored.value)
+        services.coordinator_group_id = int(stored)
     elif services.settings.coordinator_group_id is not None:
         services.coordinator_group_id = services.settings.coordinator_group_id
 
 
 def save_coordinator_group(services: Services, session: Any, chat_id: int) -> None:
-    setting = session.get(Setting, COORDINATOR_GROUP_KEY) or Setting(key=COORDINATOR_GROUP_KEY, value="")
-    setting.value = str(chat_id)
-    session.add(setting)
+    care.save_setting(session=session, key=COORDINATOR_GROUP_KEY, value=str(chat_id))
     services.coordinator_group_id = chat_id
 
 

@@ -29,6 +29,7 @@ from storage.models import (
     RelayLink,
     Role,
     ScheduledJob,
+    Setting,
     TimelineEvent,
 )
 
@@ -636,3 +637,25 @@ def next_job_due(*, session: Session, kind: str, subject_id: int) -> datetime | 
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
+
+
+# --- runtime settings and chat moves --------------------------------------------------------------
+
+
+def get_setting(*, session: Session, key: str) -> str | None:
+    """A small runtime fact kept across restarts (such as the coordinators' group id), or None."""
+    stored = session.get(Setting, key)
+    return stored.value if stored is not None else None
+
+
+def save_setting(*, session: Session, key: str, value: str) -> None:
+    setting = session.get(Setting, key) or Setting(key=key, value="")
+    setting.value = value
+    session.add(setting)
+    session.flush()
+
+
+def move_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: its topics and relay links follow it to the new chat id."""
+    session.execute(update(FamilyTopic).where(col(FamilyTopic.chat_id) == old_chat_id).values(chat_id=new_chat_id))
+    session.execute(update(RelayLink).where(col(RelayLink.chat_id) == old_chat_id).values(chat_id=new_chat_id))

@@ -20,7 +20,7 @@ from collections import Counter
 
 from bench.common import START, TOKEN, Row, RunningClock, ratio, running_bot, settings_for, wait_until
 from bench.seed import FAMILY_TELEGRAM_BASE, add_families
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from storage import delivery, migrate
 from storage.db import Database
 

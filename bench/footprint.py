@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.common import TOKEN, Row, ratio, wait_until
 from bench.seed import add_families, add_volunteers
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from storage import migrate
 from storage.db import Database
 

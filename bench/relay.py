@@ -25,8 +25,8 @@ from bench.common import (
     settings_for,
 )
 from bench.throughput import AREA, script
-from bot.sandbox import Sandbox
 from domain.clock import FakeClock
+from sandbox import Sandbox
 from storage import people
 
 GROUP_ID = -1_001_234_567_890

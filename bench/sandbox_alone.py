@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from bench.common import TOKEN, Row, ratio, thread_cpu
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 
 
 def _nodelay(sock: Any) -> bool | None:

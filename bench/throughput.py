@@ -32,9 +32,9 @@ from bench.common import (
     settings_for,
 )
 from bot.i18n import use_language
-from bot.sandbox import Sandbox
 from conversations import matching
 from domain.clock import FakeClock
+from sandbox import Sandbox
 from storage import people
 
 AREA = "Centrum"

@@ -35,7 +35,7 @@ from domain.clock import MovableClock, SystemClock
 
 if TYPE_CHECKING:
     from bot.runtime import RuntimeThread
-    from bot.sandbox import Sandbox
+    from sandbox import Sandbox
 
 DEMO_TOKEN = "123456789:demo-fake-token"  # noqa: S105 (not a secret)
 COORDINATOR_ID = 1000
@@ -294,8 +294,8 @@ def demo_database(settings: Settings, *, keep: bool) -> Iterator[tuple[str, bool
 
 def run_demo(settings: Settings, *, keep: bool = False) -> int:
     from bot.runtime import Runtime, RuntimeThread
-    from bot.sandbox import Sandbox
-    from bot.sandbox.terminal import run_terminal
+    from sandbox import Sandbox
+    from sandbox.terminal import run_terminal
 
     configure_logging(level="WARNING", secrets=[DEMO_TOKEN])
     logging.getLogger("bot").setLevel(logging.WARNING)

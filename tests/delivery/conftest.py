@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from storage import delivery, migrate, people
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage

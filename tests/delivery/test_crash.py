@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from storage.models import InboxStatus, OutboxStatus
 from tests.delivery.conftest import Bots, Store, texts, wait_until
 

@@ -6,8 +6,8 @@ import socket
 
 import httpx
 
-from bot.sandbox import Sandbox
 from bot.web import SECRET_HEADER, WEBHOOK_PATH
+from sandbox import Sandbox
 from storage.models import InboxStatus
 from tests.delivery.conftest import Bots, Store, texts, wait_until
 

@@ -10,7 +10,7 @@ from collections import Counter
 
 from sqlmodel import select
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from storage import delivery
 from storage.models import OutboxMessage, OutboxStatus
 from tests.delivery.conftest import Bots, Store, wait_until

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from storage import delivery
 from storage.models import InboxStatus, JobStatus, Lease, OutboxStatus, ScheduledJob
 from tests.delivery.conftest import Bots, Store, texts, wait_until

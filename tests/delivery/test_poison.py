@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlmodel import select
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from storage import delivery, migrate
 from storage.db import Database
 from storage.models import InboxStatus, InboxUpdate

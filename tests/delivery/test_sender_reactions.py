@@ -8,7 +8,7 @@ migrated group, and 5xx and dropped connections retried with backoff.
 
 from __future__ import annotations
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from storage.models import OutboxStatus
 from tests.delivery.conftest import ADMIN_ID, Bots, Store, texts, wait_until
 

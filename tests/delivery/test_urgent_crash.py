@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import select
 
 from bot.inbox import HANDLING_LEASE
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from storage import people
 from storage.models import Concern, InboxStatus, OutboxMessage, Role
 from tests.delivery.conftest import ADMIN_ID, Bots, Store, texts, wait_until

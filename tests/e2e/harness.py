@@ -17,9 +17,9 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.runtime import Runtime, RuntimeThread
-from bot.sandbox import Sandbox
 from bot.settings import Settings
 from domain.clock import FakeClock
+from sandbox import Sandbox
 from storage import delivery, people
 from tests.waiting import PATIENCE
 

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 import pytest
 from sqlmodel import col, select
 
-from bot.sandbox import Sandbox
 from domain.ratelimit import Limits
+from sandbox import Sandbox
 from storage.models import OutboxMessage
 from tests.e2e.care_world import new_coordinator, new_family, office_morning, quiet_world, reset_group, texts_since
 from tests.e2e.harness import Chat, Harness, expect, tr

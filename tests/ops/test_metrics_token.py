@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from bot.runtime import Runtime, RuntimeThread
-from bot.sandbox import Sandbox
 from bot.settings import Settings
+from sandbox import Sandbox
 
 TOKEN = "424242425:metrics-fake-token"
 SECRET = "webhook-secret-for-metrics"

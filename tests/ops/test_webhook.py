@@ -19,9 +19,9 @@ from sqlmodel import select
 
 from bot.logs import configure_logging
 from bot.runtime import Runtime, RuntimeThread
-from bot.sandbox import Sandbox
 from bot.settings import Settings
 from bot.web import SECRET_HEADER, WEBHOOK_PATH
+from sandbox import Sandbox
 from storage import delivery
 from storage.models import InboxStatus, InboxUpdate
 from tests.waiting import PATIENCE, wait_until

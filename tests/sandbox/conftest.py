@@ -12,7 +12,7 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 
 T = TypeVar("T")
 TOKEN = "123456:TEST-token"

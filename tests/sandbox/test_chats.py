@@ -6,7 +6,7 @@ import pytest
 from telegram import Bot, InputFile, Message
 from telegram.error import BadRequest, Forbidden
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.sandbox.conftest import raw_call, with_bot
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sandbox.formatting import EntityParseError, parse, utf16_len
+from sandbox.formatting import EntityParseError, parse, utf16_len
 
 
 def _entities(text: str, mode: str) -> list[tuple[str, int, int]]:

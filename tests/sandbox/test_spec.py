@@ -6,18 +6,18 @@ import json
 
 import pytest
 
-from bot.sandbox.make_spec_subset import DEFAULT_SOURCE, IMPLEMENTED, OUTPUT, make_subset
-from bot.sandbox.spec import load_spec
+from sandbox.make_spec_subset import DEFAULT_SOURCE, IMPLEMENTED, OUTPUT, make_subset
+from sandbox.spec import load_spec
 
 
 @pytest.mark.skipif(not DEFAULT_SOURCE.exists(), reason="the full Bot API spec is not on this machine")
 def test_committed_subset_is_up_to_date() -> None:
     expected = make_subset(json.loads(DEFAULT_SOURCE.read_text(encoding="utf-8")))
-    assert json.loads(OUTPUT.read_text(encoding="utf-8")) == expected, "run python -m bot.sandbox.make_spec_subset"
+    assert json.loads(OUTPUT.read_text(encoding="utf-8")) == expected, "run python -m sandbox.make_spec_subset"
 
 
 def test_every_implemented_method_has_a_handler() -> None:
-    from bot.sandbox.world import World
+    from sandbox.world import World
 
     spec = load_spec()
     world = World("1:x", spec, bot_username="b", bot_name="B", privacy_mode=True, clock=lambda: 0.0)

@@ -9,7 +9,7 @@ import pytest
 from telegram import Bot
 from telegram.error import ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.sandbox.conftest import HTTP, TOKEN, make_bot, raw_call, with_bot
 
 

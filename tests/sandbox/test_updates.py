@@ -14,7 +14,7 @@ import pytest
 from telegram import Bot, Update
 from telegram.error import BadRequest, Conflict
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.sandbox.conftest import TOKEN, make_bot, raw_call, with_bot
 from tests.waiting import PATIENCE, wait_until, wait_until_async
 

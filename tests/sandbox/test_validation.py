@@ -6,7 +6,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, InvalidToken
 
-from bot.sandbox import Sandbox
+from sandbox import Sandbox
 from tests.sandbox.conftest import HTTP, raw_call, with_bot
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sandbox.world import JSON, ChatMessage, ChatState, FileRecord, World
+from sandbox.world import JSON, ChatMessage, ChatState, FileRecord, World
 
 # Tiny but real file headers, so a bot that sniffs file types is not surprised.
 _OGG = b"OggS\x00\x02" + bytes(58)

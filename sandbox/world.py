@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.sandbox import formatting
-from bot.sandbox.formatting import EntityParseError, ParsedText
-from bot.sandbox.spec import Spec, UploadedFile
+from sandbox import formatting
+from sandbox.formatting import EntityParseError, ParsedText
+from sandbox.spec import Spec, UploadedFile
 
 JSON = dict[str, Any]
 

@@ -30,10 +30,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.sandbox.limits import Fault, Faults, FloodLimits, OneShotFault
-from bot.sandbox.people import SimGroup, SimUser
-from bot.sandbox.spec import Spec, SpecError, UploadedFile, load_spec
-from bot.sandbox.world import JSON, ApiError, ChatMessage, World
+from sandbox.limits import Fault, Faults, FloodLimits, OneShotFault
+from sandbox.people import SimGroup, SimUser
+from sandbox.spec import Spec, SpecError, UploadedFile, load_spec
+from sandbox.world import JSON, ApiError, ChatMessage, World
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -20,9 +20,9 @@ from datetime import time as wall_time
 from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
 
-from bot.sandbox.people import SimGroup, SimUser
-from bot.sandbox.server import Sandbox
-from bot.sandbox.world import ChatMessage
+from sandbox.people import SimGroup, SimUser
+from sandbox.server import Sandbox
+from sandbox.world import ChatMessage
 
 GROUP = "group"
 LONGEST_MOVE = timedelta(days=62)

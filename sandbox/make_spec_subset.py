@@ -3,7 +3,7 @@
 The repository must work without /work/shared, so the subset is committed as `api_subset.json`.
 Run again after a Bot API update:
 
-    python -m bot.sandbox.make_spec_subset /path/to/telegram-bot-api/api.json
+    python -m sandbox.make_spec_subset /path/to/telegram-bot-api/api.json
 
 Implemented methods keep their parameters; every other method keeps only its name, so the
 sandbox can tell "Telegram has this, the sandbox does not" from "no such method". Types are

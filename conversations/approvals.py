@@ -26,6 +26,7 @@ from conversations.common import skill_label
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     answer_button,
+    answer_stale,
     callback,
     column,
     int_arg,
@@ -149,10 +150,6 @@ def _args(update: Update, action: str, size: int) -> list[int] | None:
         return None
     values = [int_arg(part) for part in parts[1:]]
     return None if any(value is None for value in values) else [int(value or 0) for value in values]
-
-
-async def _stale(update: Update) -> None:
-    await answer_button(update, _("That button no longer works. Send /menu for the current options."))
 
 
 async def _not_coordinator(update: Update) -> None:
@@ -291,7 +288,7 @@ async def ask_reject(update: Update, context: BotContext) -> None:
         profile = people.get_volunteer(session=session, person_id=args[0]) if args else None
         volunteer = people.get_person(session=session, person_id=args[0]) if args else None
     if coordinator is None or args is None or profile is None or volunteer is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     if not volunteer_rules.can_reject(profile.status):
         await answer_button(update, _("Already rejected."))
@@ -382,13 +379,13 @@ async def _start(update: Update, context: BotContext, mode: str) -> str | None:
         profile.status != VolunteerStatus.APPROVED if mode == "approve" else profile.status == VolunteerStatus.APPROVED
     )
     if coordinator is None or volunteer is None or profile is None:
-        await _stale(update)
+        await answer_stale(update)
         return END
     if not expected:
         if mode == "approve":
             await answer_button(update, _("Already approved."))
         else:
-            await _stale(update)
+            await answer_stale(update)
         return END
     await answer_button(update)
     context.dialogue = {"volunteer": volunteer.id, "mode": mode}
@@ -413,7 +410,7 @@ async def vog_typed(update: Update, context: BotContext) -> str | None:
     vog: date | None = None
     if update.callback_query is not None:
         if context.dialogue.get("mode") != "approve":
-            await _stale(update)
+            await answer_stale(update)
             return STAY
         await answer_button(update)
         await retire_buttons(update)
@@ -665,7 +662,7 @@ async def place_list(update: Update, context: BotContext) -> None:
             options = _placeable(session, services, request, now)
             text = matching.summary(session, request, coordinator)
     if coordinator is None or request is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     if not ok:
         await answer_button(update, _("This request was already accepted or closed."))
@@ -734,7 +731,7 @@ async def place(update: Update, context: BotContext) -> None:
             else:
                 result = "waiting"
     if result == "forged":
-        await _stale(update)
+        await answer_stale(update)
         return
     if result == "stale":
         await answer_button(update, _("This request was already accepted or closed."))
@@ -821,7 +818,7 @@ async def pair_list(update: Update, context: BotContext) -> None:
             paired = profile is not None and profile.support_volunteer_id is not None
             name = matching.name_of(family)
     if not ok or family is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     await answer_button(update)
     if args is not None and len(args) == 2:
@@ -914,7 +911,7 @@ async def pair(update: Update, context: BotContext) -> None:
             done = True
             names = (matching.name_of(family), matching.name_of(volunteer))
     if not done:
-        await _stale(update)
+        await answer_stale(update)
         return
     context.services.outbox_signal.set()
     await answer_button(update)
@@ -959,7 +956,7 @@ async def unpair(update: Update, context: BotContext) -> None:
             done = previous is not None
     await retire_buttons(update, show_choice=done)
     if not done:
-        await _stale(update)
+        await answer_stale(update)
         return
     context.services.outbox_signal.set()
     await answer_button(update)
@@ -1000,7 +997,7 @@ async def turn_page(update: Update, context: BotContext) -> None:
     parts = parse_callback(update.callback_query.data if update.callback_query else None, PREFIX)
     show = PAGED.get(parts[1]) if parts and len(parts) == 3 and parts[0] == "pg" else None
     if show is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     await show(update, context)
 

@@ -15,6 +15,7 @@ from conversations import rights
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     answer_button,
+    answer_stale,
     callback,
     column,
     int_arg,
@@ -109,7 +110,7 @@ async def ask_remove(update: Update, context: BotContext) -> str | None:
     """A remove button: say who still has the neighbourhood, and ask to confirm."""
     area_id = _area_asked(update, "del")
     if not _is_coordinator(context) or area_id is None:
-        await answer_button(update, _("That button no longer works."))
+        await answer_stale(update)
         return END
     if not (decision := _may_manage(context)):
         await rights.refuse(update, decision)
@@ -156,7 +157,7 @@ async def remove(update: Update, context: BotContext) -> str | None:
     """The confirmed remove button: rights and the area are checked again here."""
     area_id = _area_asked(update, "delok")
     if not _is_coordinator(context) or area_id is None:
-        await answer_button(update, _("That button no longer works."))
+        await answer_stale(update)
         return END
     if not (decision := _may_manage(context)):
         await rights.refuse(update, decision)

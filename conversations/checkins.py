@@ -30,12 +30,14 @@ from bot.logs import event
 from conversations import concerns, menu, rights
 from conversations.ui import (
     answer_button,
+    answer_stale,
     callback,
     int_arg,
     keyboard,
     parse_callback,
     reply,
     retire_buttons,
+    stale_text,
 )
 from domain import checkins as rules
 from domain import escalation
@@ -405,14 +407,14 @@ async def on_answer(update: Update, context: BotContext) -> None:
     person = context.person
     checkin_id = int_arg(parts[0]) if parts and len(parts) == 2 else None
     if parts is None or checkin_id is None or person is None or person.role != Role.FAMILY or person.id is None:
-        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        await answer_stale(update)
         return
     choice = parts[1]
     if choice in ("help", "word", "fine"):
         await _so_so_follow_up(update, context, checkin_id, choice)
         return
     if choice not in set(rules.Answer):
-        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        await answer_stale(update)
         return
     answer = rules.Answer(choice)
     services = context.services
@@ -430,7 +432,7 @@ async def on_answer(update: Update, context: BotContext) -> None:
         if recorded:
             new_concern, step_note = _record_answer(session, services, person.id, checkin_id, answer, now)
     if recorded is None:
-        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        await answer_stale(update)
         return
     await answer_button(update, None if recorded else _("You already answered this check-in. Thank you!"))
     await retire_buttons(update, show_choice=bool(recorded))
@@ -586,7 +588,7 @@ async def _so_so_follow_up(update: Update, context: BotContext, checkin_id: int,
     with context.session() as session:
         checkin = care.get_checkin(session=session, checkin_id=checkin_id)
     if checkin is None or checkin.family_id != person.id or checkin.answer != rules.Answer.SO_SO:
-        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        await answer_stale(update)
         return
     await answer_button(update)
     await retire_buttons(update)
@@ -643,7 +645,7 @@ async def on_pause(update: Update, context: BotContext) -> None:
     weeks = int_arg(parts[0]) if parts and len(parts) == 1 else None
     resume = bool(parts) and parts is not None and parts[0] == "resume"
     if person is None or person.role != Role.FAMILY or person.id is None or not (resume or weeks in PAUSE_WEEKS):
-        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        await answer_stale(update)
         return
     await answer_button(update)
     await retire_buttons(update)
@@ -992,7 +994,7 @@ async def on_control(update: Update, context: BotContext) -> None:
     parts = parse_callback(update.callback_query.data if update.callback_query else None, CONTROL)
     coordinator = _coordinator(context)
     if not parts or coordinator is None or len(parts) < 2:
-        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        await answer_stale(update)
         return
     action, target = parts[0], int_arg(parts[1])
     value = parts[2] if len(parts) > 2 else None
@@ -1017,7 +1019,7 @@ async def on_control(update: Update, context: BotContext) -> None:
         family = people.get_person(session=session, person_id=target or 0)
         profile = care.get_family_profile(session=session, family_id=target or 0)
         if family is None or profile is None or family.role != Role.FAMILY:
-            note = _("That button no longer works. Send /menu for the current options.")
+            note = stale_text()
         elif action == "mine":
             note = _take_over(session, services, family, profile, coordinator, now)
         elif not (
@@ -1067,7 +1069,7 @@ async def on_control(update: Update, context: BotContext) -> None:
             note = _("The rhythm stays as it is.")
             retire = True
         else:
-            note = _("That button no longer works. Send /menu for the current options.")
+            note = stale_text()
     services.outbox_signal.set()
     await answer_button(update, note)
     if retire:
@@ -1208,7 +1210,7 @@ async def _answer_consent(
             people.get_person(session=session, person_id=request.family_id) if request and request.family_id else None
         )
         if request is None or decision is None or requester is None:
-            note = _("That button no longer works. Send /menu for the current options.")
+            note = stale_text()
         elif not decision:
             note = rights.refusal_text(decision)
         elif not consent.answer_consent(session=session, request_id=request_id, accepted=accepted, now=now):
@@ -1297,7 +1299,7 @@ async def _duo(update: Update, context: BotContext, coordinator: Person, partner
         else:
             partner = people.get_person(session=session, person_id=partner_id)
             if not concerns.is_coordinator(partner) or partner is None or partner_id == coordinator.id:
-                await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+                await answer_stale(update)
                 return
             name = hi(concerns.name_of(partner))
             direct = rights.check(session, coordinator, rights.Action.SET_DUO, now=now)

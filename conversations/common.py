@@ -27,7 +27,7 @@ from bot.i18n import (
 from bot.logs import event
 from bot.settings import Settings
 from conversations import menu
-from conversations.ui import answer_button, callback, column, parse_callback, reply, retire_buttons
+from conversations.ui import answer_button, answer_stale, callback, column, parse_callback, reply, retire_buttons
 from storage import care, people
 from storage.models import Role
 
@@ -288,7 +288,7 @@ async def choose_language(update: Update, context: BotContext) -> None:
     """A language button: store the choice (allowed before consent) and confirm in that language."""
     parts = parse_callback(update.callback_query.data if update.callback_query else None, "lang")
     if not parts or parts[0] not in shipped_languages() or context.person is None:
-        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        await answer_stale(update)
         return
     language = parts[0]
     with context.session() as session:

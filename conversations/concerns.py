@@ -50,6 +50,7 @@ from conversations import menu, rights
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     answer_button,
+    answer_stale,
     callback,
     int_arg,
     keyboard,
@@ -58,6 +59,7 @@ from conversations.ui import (
     reply,
     reply_to_message,
     retire_buttons,
+    stale_text,
 )
 from domain import escalation as rules
 from domain import relaypace
@@ -1695,7 +1697,7 @@ async def forward_button(update: Update, context: BotContext) -> None:
     person = context.person
     chat = update.effective_chat
     if not parts or person is None or person.consent_at is None or chat is None or chat.type != "private":
-        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        await answer_stale(update)
         return
     await answer_button(update)
     await retire_buttons(update)
@@ -2047,7 +2049,7 @@ async def choose_family(update: Update, context: BotContext) -> str | None:
         with context.session() as session:
             allowed = {p.id for p in care.volunteer_families(session=session, volunteer_id=person.id or 0)}
         if family_id not in allowed:
-            await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+            await answer_stale(update)
             return STAY
     await answer_button(update)
     await retire_buttons(update)
@@ -2108,7 +2110,7 @@ async def concern_button(update: Update, context: BotContext) -> None:
     """'I'll take this' and 'Close' on an alert, in a private chat or in the coordinators' group."""
     found = _coordinator_button(update, context)
     if found is None:
-        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        await answer_stale(update)
         return
     (action, value), coordinator = found
     concern_id = int_arg(value)
@@ -2118,7 +2120,7 @@ async def concern_button(update: Update, context: BotContext) -> None:
     with context.session() as session:
         concern = care.get_concern(session=session, concern_id=concern_id or 0)
         if concern is None:
-            answer = _("That button no longer works. Send /menu for the current options.")
+            answer = stale_text()
         elif concern.status == care.ConcernStatus.CLOSED:
             answer = _("This concern is already closed.")
         elif not (decision := _may(session, coordinator, action, concern, now)):
@@ -2154,7 +2156,7 @@ async def concern_button(update: Update, context: BotContext) -> None:
             closed = close_concern(session, services, concern, coordinator, None, now)
             answer = _("Closed.") if closed else _("This concern is already closed.")
         else:
-            answer = _("That button no longer works. Send /menu for the current options.")
+            answer = stale_text()
     services.outbox_signal.set()
     await answer_button(update, answer)
     if closed:

@@ -10,7 +10,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from bot.context import BotContext
 from bot.i18n import _
 from conversations import concerns
-from conversations.ui import answer_button, reply
+from conversations.ui import answer_stale, reply
 
 
 def _signed_up(context: BotContext) -> bool:
@@ -50,7 +50,7 @@ async def other_message(update: Update, context: BotContext) -> None:
 
 async def stale_button(update: Update, context: BotContext) -> None:
     """A button from an old message, pressed twice, or forged: nothing changes."""
-    await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+    await answer_stale(update)
 
 
 def build() -> list[BaseHandler[Any, Any, Any]]:

@@ -42,7 +42,7 @@ from bot.logs import event
 from bot.sender import chart_payload
 from conversations import concerns, matching, menu, rights
 from conversations.dialogue import END, STAY, Dialogue
-from conversations.ui import answer_button, callback, keyboard, parse_callback, reply, retire_buttons
+from conversations.ui import answer_button, answer_stale, callback, keyboard, parse_callback, reply, retire_buttons
 from domain import insight as rules
 from domain import volunteers as volunteer_rules
 from storage import delivery, people
@@ -402,7 +402,7 @@ def digest_job(*, session: Session, job: Any, services: Services, now: datetime)
 
 async def _refuse(update: Update) -> None:
     if update.callback_query is not None:
-        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        await answer_stale(update)
         return
     await reply(update, _("This is for coordinators."))
 

@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.context import BotContext
 from bot.i18n import _
-from conversations.ui import answer_button, callback, keyboard, parse_callback, reply
+from conversations.ui import answer_button, answer_stale, callback, keyboard, parse_callback, reply
 
 Action = Callable[[Update, BotContext], Awaitable[Any]]
 
@@ -56,7 +56,7 @@ async def on_menu_button(update: Update, context: BotContext) -> Any:
     entry = _entries.get(parts[0]) if parts else None
     role = person.role if person and person.consent_at else None
     if entry is None or entry.action is None or role not in entry.roles:
-        await answer_button(update, _("That button no longer works. Send /menu for the current options."))
+        await answer_stale(update)
         return None
     await answer_button(update)
     return await entry.action(update, context)

@@ -26,6 +26,7 @@ from conversations import alerts, matching, menu, rights
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     answer_button,
+    answer_stale,
     callback,
     column,
     int_arg,
@@ -109,10 +110,6 @@ def _is_family(person: Person | None) -> bool:
     return person is not None and person.role == Role.FAMILY and person.consent_at is not None
 
 
-async def _stale(update: Update) -> None:
-    await answer_button(update, _("That button no longer works. Send /menu for the current options."))
-
-
 # --- starting ------------------------------------------------------------------------------------
 
 
@@ -153,7 +150,7 @@ async def start_for_family(update: Update, context: BotContext) -> str | None:
             and _may_act_for(session, fresh, family, context.now())
         )
     if not allowed or family is None or person is None or profile is None:
-        await _stale(update)
+        await answer_stale(update)
         return END
     await answer_button(update)
     await retire_buttons(update)
@@ -911,7 +908,7 @@ async def ask_cancel(update: Update, context: BotContext) -> None:
         )
         text = matching.summary(session, request, person, with_family=False) if ok and request and person else ""
     if not ok or request is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     await answer_button(update)
     await reply(
@@ -958,7 +955,7 @@ async def do_cancel(update: Update, context: BotContext) -> None:
                     )
                     done = True
     if not allowed or person is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     if not done:
         await answer_button(update, _("This request was already closed."))
@@ -1039,7 +1036,7 @@ async def give_what(update: Update, context: BotContext) -> None:
     parts = _button(update, "give")
     person = context.person
     if parts is None or parts[0] not in GIVE_BACK or not _is_family(person) or person is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     with context.session() as session:
         profile = people.get_family(session=session, person_id=person.id or 0)
@@ -1064,14 +1061,14 @@ async def give_to(update: Update, context: BotContext) -> None:
     parts = _button(update, "to", size=3)
     person = context.person
     if parts is None or parts[0] not in GIVE_BACK or parts[1] not in ("support", "hood") or person is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     kind, target = parts
     now = context.now()
     with context.session() as session:
         passed_on = _pass_on_give_back(session, person, kind, target, now)
     if not passed_on:
-        await _stale(update)
+        await answer_stale(update)
         return
     context.services.outbox_signal.set()
     await answer_button(update)

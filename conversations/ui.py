@@ -182,6 +182,16 @@ UNCHECKED = "▫️ "
 TEXT_LIMIT = 4096
 
 
+def stale_text() -> str:
+    """What a button that no longer works says: an old message, a second press, or forged data."""
+    return _("That button no longer works. Send /menu for the current options.")
+
+
+async def answer_stale(update: Update) -> None:
+    """Answer a button that no longer works: nothing changed, and /menu is the way on."""
+    await answer_button(update, stale_text())
+
+
 def chosen_label(query: CallbackQuery) -> str | None:
     """What the tap chose, as its reader saw it: the button's label, or for Done the options ticked."""
     message = query.message

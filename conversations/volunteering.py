@@ -31,6 +31,7 @@ from conversations.ui import (
     CHECKED,
     UNCHECKED,
     answer_button,
+    answer_stale,
     callback,
     column,
     int_arg,
@@ -81,10 +82,6 @@ FIELD_PROMPTS = {
 }
 
 
-async def _stale(update: Update) -> None:
-    await answer_button(update, _("That button no longer works. Send /menu for the current options."))
-
-
 async def _edit_pressed(update: Update, text: str) -> None:
     """Replace the pressed message's text and drop its buttons; 'not modified' (a double tap) is fine."""
     query = update.callback_query
@@ -118,7 +115,7 @@ async def on_offer(update: Update, context: BotContext) -> None:
     offer_id = int_arg(parts[1]) if parts and len(parts) == 2 and parts[0] in ("acc", "no") else None
     person = context.person
     if parts is None or offer_id is None or person is None or person.id is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     services = context.services
     now = context.now()
@@ -170,7 +167,7 @@ async def on_offer(update: Update, context: BotContext) -> None:
                 )
     event(logger, "offer.answered", offer=offer_id, outcome=str(outcome))
     if outcome == "stale":
-        await _stale(update)
+        await answer_stale(update)
     elif outcome == "not_allowed":
         await answer_button(update, _("You cannot accept requests at the moment. Please contact your coordinator."))
     elif outcome == store.AcceptResult.ACCEPTED:
@@ -223,7 +220,7 @@ async def on_outcome(update: Update, context: BotContext) -> None:
     request_id = int_arg(parts[0]) if parts and len(parts) == 2 and parts[1] in ("done", "no") else None
     person = context.person
     if parts is None or request_id is None or person is None or person.id is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     happened = parts[1] == "done"
     services = context.services
@@ -244,7 +241,7 @@ async def on_outcome(update: Update, context: BotContext) -> None:
                     session=session, services=services, request=request, person=fresh, happened=happened, now=now
                 )
     if side is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     await retire_buttons(update, show_choice=recorded)
     if not recorded:
@@ -312,7 +309,7 @@ async def on_debrief(update: Update, context: BotContext) -> None:
     request_id = int_arg(parts[0]) if parts and len(parts) in (2, 3) else None
     person = context.person
     if parts is None or request_id is None or person is None or person.id is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     action = parts[1]
     if action == "thank":
@@ -350,7 +347,7 @@ async def on_debrief(update: Update, context: BotContext) -> None:
     if side is None or not ok:
         await answer_button(update, _("You already answered this. Thank you!") if side else None)
         if side is None:
-            await _stale(update)
+            await answer_stale(update)
         await retire_buttons(update, show_choice=False)
         return
     await answer_button(update)
@@ -480,7 +477,7 @@ async def ask_cancel_task(update: Update, context: BotContext) -> None:
         if ok and request is not None and person is not None:
             text = matching.summary(session, request, person)
     if not ok or request_id is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     await answer_button(update)
     await reply(
@@ -528,7 +525,7 @@ async def do_cancel_task(update: Update, context: BotContext) -> None:
                     )
                     done = True
     if not allowed:
-        await _stale(update)
+        await answer_stale(update)
         return
     await retire_buttons(update, show_choice=done)
     if not done:
@@ -725,7 +722,7 @@ async def on_pause(update: Update, context: BotContext) -> None:
     resume = parts == ["resume"]
     person = context.person
     if (weeks is None or (weeks not in PAUSE_WEEKS and weeks != 0)) and not resume:
-        await _stale(update)
+        await answer_stale(update)
         return
     today = matching.local_today(context.services, context.now())
     until: date | None = None
@@ -744,7 +741,7 @@ async def on_pause(update: Update, context: BotContext) -> None:
                 now=context.now(),
             )
     if not allowed or found is None:
-        await _stale(update)
+        await answer_stale(update)
         return
     await answer_button(update)
     await retire_buttons(update)
@@ -776,7 +773,7 @@ async def menu_button(update: Update, context: BotContext) -> None:
         await answer_button(update)
         await show_pause(update, context)
     else:
-        await _stale(update)
+        await answer_stale(update)
 
 
 # --- a family that helps too ----------------------------------------------------------------------
@@ -927,7 +924,7 @@ async def overview_button(update: Update, context: BotContext) -> str | None:
     if parts[:1] == ["edit"] and len(parts) == 2 and parts[1] in (*FIELD_PROMPTS, "cap"):
         field = parts[1]
         if field == "cap" and not context.dialogue.get("approved"):
-            await _stale(update)
+            await answer_stale(update)
             return STAY
         await answer_button(update)
         await retire_buttons(update)

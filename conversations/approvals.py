@@ -25,6 +25,7 @@ from conversations import matching, menu, rights
 from conversations.common import skill_label
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
+    PAGE_SIZE,
     answer_button,
     answer_stale,
     callback,
@@ -32,6 +33,8 @@ from conversations.ui import (
     int_arg,
     keyboard,
     notify,
+    page_of,
+    pager_row,
     parse_callback,
     reply,
     retire_buttons,
@@ -52,7 +55,6 @@ CHILDREN = "children"
 _DATE = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})\s*$")
 _ISO = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*$")
 MAX_BUTTONS = 24
-FAMILIES_PER_PAGE = 20  # a page of a family list, under its '◀ Back' / 'More ▶' row
 
 
 def parse_date(text: str) -> date | None:
@@ -106,14 +108,6 @@ def visible_families(session: Session, coordinator: Person) -> list[Person]:
     ]
 
 
-def _page(items: list[Person], page: int) -> tuple[list[Person], int, bool]:
-    """One page of families (a page past the end shows the last), its number, and whether more follow."""
-    size = FAMILIES_PER_PAGE
-    last = max(0, (len(items) - 1) // size)
-    page = min(max(page, 0), last)
-    return items[page * size : (page + 1) * size], page, page < last
-
-
 def family_labels(session: Session, families: list[Person], *, among: list[Person]) -> dict[int, str]:
     """A button label per family: the name, with the neighbourhood added where two in `among` share a name."""
     counts = Counter(matching.name_of(family) for family in among)
@@ -132,8 +126,7 @@ def family_labels(session: Session, families: list[Person], *, among: list[Perso
 
 def _pager(name: str, page: int, more: bool) -> list[tuple[str, str]]:
     """The '◀ Back' / 'More ▶' row of a paged family list (empty when it fits on one page)."""
-    row = [(_("◀ Back"), callback(PREFIX, "pg", name, page - 1))] if page > 0 else []
-    return row + ([(_("More ▶"), callback(PREFIX, "pg", name, page + 1))] if more else [])
+    return pager_row(page, more, lambda number: callback(PREFIX, "pg", name, number))
 
 
 def _page_asked(update: Update) -> int:
@@ -252,7 +245,7 @@ async def show_approved(update: Update, context: BotContext) -> None:
         if coordinator is not None:
             approved = store.volunteers_with_status(session=session, status=VolunteerStatus.APPROVED, limit=1000)
             profiles = {person.id: profile for person, profile in approved}
-            shown, page, more = _page([person for person, _profile in approved], _page_asked(update))
+            shown, page, more = page_of([person for person, _profile in approved], _page_asked(update))
             lines = [
                 _("<b>Approved volunteers</b>"),
                 _("A VOG counts for tasks with children for {count} years.").format(count=hi(years)),
@@ -760,7 +753,7 @@ async def show_pairs(update: Update, context: BotContext) -> None:
         if coordinator is not None:
             lines = [_("<b>Support pairs</b>"), _("The support volunteer gets the family's requests first.")]
             visible = visible_families(session, coordinator)
-            shown, page, more = _page(visible, _page_asked(update))
+            shown, page, more = page_of(visible, _page_asked(update))
             labels = family_labels(session, shown, among=visible)
             for family in shown:
                 profile = people.get_family(session=session, person_id=family.id or 0)
@@ -811,8 +804,8 @@ async def pair_list(update: Update, context: BotContext) -> None:
                 session=session,
                 area_id=profile.area_id if profile is not None else None,
                 exclude_id=family.id,
-                limit=FAMILIES_PER_PAGE,
-                offset=page * FAMILIES_PER_PAGE,
+                limit=PAGE_SIZE,
+                offset=page * PAGE_SIZE,
             )
             options = [(matching.name_of(person), person.id) for person, _nearby in candidates if person.id]
             paired = profile is not None and profile.support_volunteer_id is not None
@@ -825,8 +818,7 @@ async def pair_list(update: Update, context: BotContext) -> None:
         await retire_buttons(update, show_choice=False)  # a page turn: the new page is a new message
     buttons = [(label, callback(PREFIX, "pairv", family.id, person_id)) for label, person_id in options]
     rows = [buttons[index : index + 2] for index in range(0, len(buttons), 2)]
-    pager = [(_("◀ Back"), callback(PREFIX, "pair", family.id, page - 1))] if page > 0 else []
-    pager += [(_("More ▶"), callback(PREFIX, "pair", family.id, page + 1))] if more else []
+    pager = pager_row(page, more, lambda number: callback(PREFIX, "pair", family.id, number))
     if pager:
         rows.append(pager)
     if paired:
@@ -971,7 +963,7 @@ async def ask_for_family(update: Update, context: BotContext) -> None:
     with context.session() as session:
         coordinator = _coordinator(session, context)
         families = visible_families(session, coordinator) if coordinator is not None else []
-        shown, page, more = _page(families, _page_asked(update))
+        shown, page, more = page_of(families, _page_asked(update))
         labels = family_labels(session, shown, among=families)
         buttons = [(labels.get(family.id or 0, ""), callback("rq", "for", family.id)) for family in shown]
     if coordinator is None:

@@ -106,14 +106,22 @@ def _area_asked(update: Update, action: str) -> int | None:
     return int_arg(parts[1]) if parts and len(parts) == 2 and parts[0] == action else None
 
 
-async def ask_remove(update: Update, context: BotContext) -> str | None:
-    """A remove button: say who still has the neighbourhood, and ask to confirm."""
-    area_id = _area_asked(update, "del")
+async def _managed_area(update: Update, context: BotContext, action: str) -> int | None:
+    """The area of an `area:<action>:<id>` button if this person may manage areas; else answered, None."""
+    area_id = _area_asked(update, action)
     if not _is_coordinator(context) or area_id is None:
         await answer_stale(update)
-        return END
+        return None
     if not (decision := _may_manage(context)):
         await rights.refuse(update, decision)
+        return None
+    return area_id
+
+
+async def ask_remove(update: Update, context: BotContext) -> str | None:
+    """A remove button: say who still has the neighbourhood, and ask to confirm."""
+    area_id = await _managed_area(update, context, "del")
+    if area_id is None:
         return END
     with context.session() as session:
         area = people.get_area(session=session, area_id=area_id)
@@ -155,12 +163,8 @@ async def ask_remove(update: Update, context: BotContext) -> str | None:
 
 async def remove(update: Update, context: BotContext) -> str | None:
     """The confirmed remove button: rights and the area are checked again here."""
-    area_id = _area_asked(update, "delok")
-    if not _is_coordinator(context) or area_id is None:
-        await answer_stale(update)
-        return END
-    if not (decision := _may_manage(context)):
-        await rights.refuse(update, decision)
+    area_id = await _managed_area(update, context, "delok")
+    if area_id is None:
         return END
     with context.session() as session:
         area = people.get_area(session=session, area_id=area_id)

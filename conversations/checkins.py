@@ -34,6 +34,8 @@ from conversations.ui import (
     callback,
     int_arg,
     keyboard,
+    page_of,
+    pager_row,
     parse_callback,
     reply,
     retire_buttons,
@@ -951,9 +953,6 @@ def send_now(session: Session, services: Services, family: Person, coordinator: 
     return _("The check-in is on its way to {name}.").format(name=hi(concerns.name_of(family)))
 
 
-FAMILIES_PER_PAGE = 20  # one page of /families, under its '◀ Back' / 'More ▶' row
-
-
 async def list_families(update: Update, context: BotContext, page: int = 0) -> None:
     """/families or the menu: the coordinator's own families; an admin without families of their own sees all."""
     coordinator = _coordinator(context)
@@ -967,9 +966,7 @@ async def list_families(update: Update, context: BotContext, page: int = 0) -> N
             rights.check(session, coordinator, rights.Action.SEE_ALL_FAMILIES, now=now, audit=False)
         )
         everyone = own or (care.families(session=session, limit=None) if see_all else [])
-        last = max(0, (len(everyone) - 1) // FAMILIES_PER_PAGE)
-        page = min(max(page, 0), last)
-        shown = everyone[page * FAMILIES_PER_PAGE : (page + 1) * FAMILIES_PER_PAGE]
+        shown, page, more = page_of(everyone, page)
         buttons = [[(concerns.name_of(family), callback(CONTROL, "open", family.id))] for family in shown]
     duo = [(_("👥 My duo partner"), callback(CONTROL, "duo", 0))]
     if not buttons:
@@ -977,8 +974,7 @@ async def list_families(update: Update, context: BotContext, page: int = 0) -> N
         await reply(update, text, None if see_all else keyboard([duo]))
         return
     text = _("Your families:") if own else _("All families:")
-    pager = [(_("◀ Back"), callback(CONTROL, "fam", page - 1))] if page > 0 else []
-    pager += [(_("More ▶"), callback(CONTROL, "fam", page + 1))] if page < last else []
+    pager = pager_row(page, more, lambda number: callback(CONTROL, "fam", number))
     if pager:
         text += "\n" + _("Page {page}").format(page=page + 1)
         buttons.append(pager)

@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 from telegram import (
@@ -58,6 +58,23 @@ def callback_pattern(prefix: str) -> str:
 
 def int_arg(value: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+PAGE_SIZE = 20  # one page of a long list of people, above its '◀ Back' / 'More ▶' row
+T = TypeVar("T")
+
+
+def page_of(items: Sequence[T], page: int, size: int = PAGE_SIZE) -> tuple[list[T], int, bool]:
+    """One page of a list (a page past the end shows the last), its number, and whether more follow."""
+    last = max(0, (len(items) - 1) // size)
+    page = min(max(page, 0), last)
+    return list(items[page * size : (page + 1) * size]), page, page < last
+
+
+def pager_row(page: int, more: bool, turn_to: Callable[[int], str]) -> list[tuple[str, str]]:
+    """The '◀ Back' / 'More ▶' row under a paged list (empty on a single page); `turn_to` makes the data."""
+    row = [(_("◀ Back"), turn_to(page - 1))] if page > 0 else []
+    return row + ([(_("More ▶"), turn_to(page + 1))] if more else [])
 
 
 def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:

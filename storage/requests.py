@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, ScalarSelect, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -543,7 +543,7 @@ def placeable_volunteers(
             .join(VolunteerProfile, col(VolunteerProfile.person_id) == col(Person.id))
             .where(*conditions)  # type: ignore[arg-type]
             .order_by(
-                case((col(Person.id).in_(fitting or {-1}), 0), else_=1),
+                case((col(Person.id).in_(fitting), 0), else_=1),
                 func.lower(col(Person.display_name)),
                 col(Person.id),
             )
@@ -561,12 +561,8 @@ def pairing_candidates(
     Returns (volunteer, in the area) pairs and whether more follow; the order is the database's, so a page
     never misses someone whose name sorts late.
     """
-    nearby = (
-        exists().where(col(VolunteerArea.volunteer_id) == col(Person.id), col(VolunteerArea.area_id) == area_id)
-        if area_id is not None
-        else None
-    )
-    nearby_column = case((nearby, 0), else_=1) if nearby is not None else case((col(Person.id) < 0, 0), else_=1)
+    nearby = exists().where(col(VolunteerArea.volunteer_id) == col(Person.id), col(VolunteerArea.area_id) == area_id)
+    nearby_column = case((nearby, 0), else_=1) if area_id is not None else literal(1)
     rows = session.execute(
         select(Person, nearby_column)
         .join(VolunteerProfile, col(VolunteerProfile.person_id) == col(Person.id))

@@ -27,9 +27,9 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from telegram.request import HTTPXRequest
 
 from bot.runtime import Runtime, RuntimeThread
-from bot.settings import Settings
 from domain.clock import Clock
 from sandbox import Sandbox
+from services.settings import Settings
 from storage import delivery
 
 T = TypeVar("T")

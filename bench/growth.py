@@ -23,14 +23,14 @@ from sqlmodel import col
 
 from bench.common import START, Row, median, ratio
 from bench.seed import PER_AREA, add_families, add_requests, add_volunteers, analyse
-from bot.context import Services
-from bot.settings import Settings
 from bot.tick import Tick
 from conversations import alerts, checkins, concerns
 from conversations import matching as matching_conversation
 from domain import matching as rules
 from domain.availability import Daypart, slot_bit
 from domain.clock import FakeClock
+from services.context import Services
+from services.settings import Settings
 from storage import migrate
 from storage import requests as store
 from storage.db import Database

@@ -31,10 +31,10 @@ from bench.common import (
     running_bot,
     settings_for,
 )
-from bot.i18n import use_language
 from conversations import matching
 from domain.clock import FakeClock
 from sandbox import Sandbox
+from services.i18n import use_language
 from storage import people
 
 AREA = "Centrum"

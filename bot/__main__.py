@@ -6,8 +6,8 @@ import argparse
 import asyncio
 import sys
 
-from bot.logs import configure_logging
-from bot.settings import Settings
+from services.logs import configure_logging
+from services.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,9 +17,6 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.context import BotContext, Services
-from bot.i18n import N_, normalise_language, set_language
-from bot.logs import event
 from conversations import (
     alerts,
     approvals,
@@ -36,6 +33,10 @@ from conversations import (
     signup,
     volunteering,
 )
+from conversations.context import BotContext
+from services.context import Services
+from services.i18n import N_, normalise_language, set_language
+from services.logs import event
 from storage import people
 from storage.models import Role
 

@@ -29,9 +29,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
-from bot.logs import configure_logging
-from bot.settings import Settings
 from domain.clock import MovableClock, SystemClock
+from services.logs import configure_logging
+from services.settings import Settings
 
 if TYPE_CHECKING:
     from bot.runtime import RuntimeThread

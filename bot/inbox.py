@@ -25,11 +25,12 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tim
 from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
-from bot.context import HANDLING, Handling, Services
-from bot.faults import crash_point
-from bot.logs import event
-from bot.sender import retry_after_seconds
+from conversations.context import HANDLING, Handling
+from conversations.ui import retry_after_seconds
 from domain.instances import retry_delay, should_retry
+from services.context import Services
+from services.faults import crash_point
+from services.logs import event
 from storage import delivery
 from storage.models import InboxStatus
 

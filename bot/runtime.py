@@ -19,17 +19,17 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.app import AnyApplication, build_application
-from bot.context import Services
-from bot.i18n import shipped_languages, use_language
 from bot.inbox import ALLOWED_UPDATES, InboxWorker, Poller
-from bot.logs import event
 from bot.sender import Sender
-from bot.settings import Settings
 from bot.tick import Tick
 from bot.web import WEBHOOK_PATH, Liveness, build_web_app
 from conversations import alerts, checkins, common, concerns, erasure, handover, insight, matching
 from domain.clock import Clock, SystemClock
 from domain.instances import is_dead
+from services.context import Services
+from services.i18n import shipped_languages, use_language
+from services.logs import event
+from services.settings import Settings
 from storage import delivery, migrate
 from storage.db import Database
 
@@ -111,7 +111,6 @@ class Runtime:
         services.jobs.update(erasure.JOBS)
         services.on_update_failed = handover.failed_update
         self._register_instance(services)
-        common.load_coordinator_group(services)
         insight.ensure_digest(services)
         erasure.ensure_retention(services)
         application = build_application(services)

@@ -29,13 +29,15 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
+from telegram.warnings import PTBUserWarning
 
-from bot.charts import WeeklyChart
-from bot.context import Services
-from bot.faults import crash_point
-from bot.logs import event
+from conversations.ui import retry_after_seconds
 from domain.ratelimit import Booking, FloodSchedule, Limits
+from services.charts import WeeklyChart
+from services.context import Services
+from services.faults import crash_point
+from services.logs import event
+from services.outbox import UPLOAD_KEY
 from storage import delivery
 from storage.models import OutboxMessage, OutboxStatus
 
@@ -49,26 +51,6 @@ SENDER_LEASE = timedelta(seconds=15)
 GIVE_UP_AFTER = timedelta(hours=24)
 # One pass books no further ahead than this (seconds): a claimed batch never delays a newer urgent alert longer.
 BATCH_HORIZON = 1.0
-# An outbox row is JSON; a file to upload rides along base64-encoded under this key and becomes an
-# InputFile at send time: {"field": "photo", "filename": "chart.png", "data": "<base64>"}; a chart rides along
-# as its data instead ({"chart": {...}}, see `chart_payload`) and is drawn at send time.
-UPLOAD_KEY = "waakvlam_upload"
-
-
-def upload_payload(chat_id: int, field: str, data: bytes, filename: str, **extra: Any) -> dict[str, Any]:
-    """The payload of a sendPhoto / sendDocument row that uploads `data`."""
-    upload = {"field": field, "filename": filename, "data": base64.b64encode(data).decode("ascii")}
-    return {"chat_id": chat_id, **extra, UPLOAD_KEY: upload}
-
-
-def chart_payload(chat_id: int, field: str, chart: WeeklyChart, filename: str, **extra: Any) -> dict[str, Any]:
-    """The payload of a sendPhoto row whose PNG is drawn at send time from the chart's data.
-
-    Whoever writes the row (a job in the tick's transaction) stores only data; the sender draws the
-    picture in a worker thread when it sends, so no transaction is held and no loop waits meanwhile.
-    """
-    upload = {"field": field, "filename": filename, "chart": chart.to_json()}
-    return {"chat_id": chat_id, **extra, UPLOAD_KEY: upload}
 
 
 def needs_drawing(payload: dict[str, Any]) -> bool:
@@ -108,14 +90,6 @@ class PayloadResolver(Protocol):
     async def call(self, bot: Bot, row: OutboxMessage) -> Any: ...
 
     def after_sent(self, *, session: Any, row: OutboxMessage, result: Any, now: Any) -> None: ...
-
-
-def retry_after_seconds(error: RetryAfter) -> float:
-    """Telegram's wait in seconds, whether PTB gives it as an int (today) or a timedelta (announced)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: Any = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def backoff(attempts: int) -> float:

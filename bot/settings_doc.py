@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.settings import Settings
+from services.settings import Settings
 
 
 def settings_reference() -> str:

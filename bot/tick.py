@@ -13,8 +13,8 @@ import logging
 import time
 from datetime import datetime, timedelta
 
-from bot.context import Services
-from bot.logs import event
+from services.context import Services
+from services.logs import event
 from storage import delivery
 from storage.models import ScheduledJob
 

@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.context import Services
 from bot.inbox import store_raw_updates
-from bot.logs import event
+from services.context import Services
+from services.logs import event
 from storage import metrics
 
 logger = logging.getLogger(__name__)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import BaseHandler, ChatMemberHandler
 
-from bot.context import BotContext, JobHandler, Services
-from bot.i18n import _, current_language, h, hi, use_language
+from conversations.context import BotContext
 from conversations.ui import notify
+from services.context import JobHandler, Services
+from services.groups import coordinator_group, set_coordinator_group
+from services.i18n import _, current_language, h, hi, use_language
 from storage import care, people
 from storage import requests as requests_store
+from storage.db import Session
 from storage.models import HelpRequest, OutboxMessage, Person, Role
 
 JOBS: dict[str, JobHandler] = {}
@@ -178,10 +180,8 @@ def on_migrated(services: Services) -> Any:
     """A group became a supergroup: follow it to its new id everywhere it is remembered."""
 
     def migrate(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
-        from conversations.common import save_coordinator_group
-
-        if services.coordinator_group_id == old_chat_id:
-            save_coordinator_group(services, session, new_chat_id)
+        if coordinator_group(session=session, settings=services.settings) == old_chat_id:
+            set_coordinator_group(session=session, chat_id=new_chat_id)
         care.move_chat(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
 
     return migrate
@@ -200,7 +200,6 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
         fresh = people.get_person(session=session, person_id=person.id or 0)
         if fresh is not None:
             person_unreachable(session=session, person=fresh, now=now, services=context.services)
-    context.services.outbox_signal.set()
 
 
 def build() -> list[BaseHandler[Any, Any, Any]]:

@@ -14,15 +14,12 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.i18n import N_, _, format_day, format_full_day, h, hi, isolate, use_language
-from bot.logs import event
 from conversations import matching, menu, rights
 from conversations.common import skill_label
+from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     PAGE_SIZE,
@@ -41,8 +38,11 @@ from conversations.ui import (
 )
 from domain import requests as rules
 from domain import volunteers as volunteer_rules
+from services.i18n import N_, _, format_day, format_full_day, h, hi, isolate, use_language
+from services.logs import event
 from storage import care, people
 from storage import requests as store
+from storage.db import Session
 from storage.models import HelpRequest, Person, Role, VolunteerStatus
 
 logger = logging.getLogger(__name__)
@@ -337,7 +337,6 @@ async def do_reject(update: Update, context: BotContext) -> None:
     if before is None:
         await answer_button(update, _("Already rejected."))
         return
-    context.services.outbox_signal.set()
     await answer_button(update)
     await reply(update, _("{name} is rejected and has been told.").format(name=hi(name)))
 
@@ -520,7 +519,6 @@ async def finish(update: Update, context: BotContext, *, for_children: bool) -> 
     if problem == volunteer_rules.ApprovalProblem.VOG_IN_FUTURE:
         await reply(update, _("That date is in the future. Please check it and type it again."))
         return VOG_DATE
-    services.outbox_signal.set()
     event(logger, "volunteer.approved", volunteer=volunteer_id, children=children_ok, mode=mode)
     if mode == "renew":
         text = _("The VOG date of {name} is saved.").format(name=hi(name))
@@ -738,7 +736,6 @@ async def place(update: Update, context: BotContext) -> None:
     if result == "waiting":
         await reply(update, _("{name} was already asked and has not answered yet.").format(name=hi(name)))
         return
-    services.outbox_signal.set()
     await reply(update, _("We asked {name}. You will hear when the request is accepted.").format(name=hi(name)))
 
 
@@ -905,7 +902,6 @@ async def pair(update: Update, context: BotContext) -> None:
     if not done:
         await answer_stale(update)
         return
-    context.services.outbox_signal.set()
     await answer_button(update)
     await retire_buttons(update)
     await reply(
@@ -950,7 +946,6 @@ async def unpair(update: Update, context: BotContext) -> None:
     if not done:
         await answer_stale(update)
         return
-    context.services.outbox_signal.set()
     await answer_button(update)
     await reply(update, _("The pairing is removed."))
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.i18n import _, hi, ngettext
 from conversations import rights
+from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     answer_button,
@@ -26,6 +25,7 @@ from conversations.ui import (
     retire_buttons,
 )
 from domain import names
+from services.i18n import _, hi, ngettext
 from storage import people
 from storage.models import Role
 

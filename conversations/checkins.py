@@ -20,14 +20,11 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from babel.dates import get_day_names
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import BotContext, JobHandler, Services
-from bot.i18n import N_, _, format_day, format_stamp, format_when, h, hi, ngettext, use_language
-from bot.logs import event
 from conversations import concerns, menu, rights
+from conversations.context import BotContext
 from conversations.ui import (
     answer_button,
     answer_stale,
@@ -44,9 +41,13 @@ from conversations.ui import (
 from domain import checkins as rules
 from domain import escalation
 from domain.permissions import Facts
+from services.context import JobHandler, Services
+from services.i18n import N_, _, format_day, format_stamp, format_when, h, hi, ngettext, use_language
+from services.logs import event
 from storage import care, delivery, people
 from storage import insight as insight_store
 from storage import rights as consent
+from storage.db import Session
 from storage.models import CheckIn, ConsentRequest, FamilyProfile, Person, Role, TimelineEvent
 
 logger = logging.getLogger(__name__)
@@ -440,7 +441,6 @@ async def on_answer(update: Update, context: BotContext) -> None:
     await retire_buttons(update, show_choice=bool(recorded))
     if not recorded:
         return
-    services.outbox_signal.set()
     event(logger, "checkin.answered", family=person.id, answer=str(answer))
     await _reply_to_answer(update, context, checkin_id, answer, new_concern, step_note)
 
@@ -608,7 +608,6 @@ async def _so_so_follow_up(update: Update, context: BotContext, checkin_id: int,
             session=session, services=context.services, family=family, raised_by=family, source="checkin_soso", now=now
         )
         waiting = concerns.is_waiting(concern)
-    context.services.outbox_signal.set()
     await reply(update, concerns.passed_on_text(context.services, person, now, new=new, waiting=waiting))
 
 
@@ -683,7 +682,6 @@ async def on_pause(update: Update, context: BotContext) -> None:
                 N_("▶️ Check-ins resumed."),
                 now,
             )
-    services.outbox_signal.set()
     if until is None:
         await reply(update, _("The check-ins are back on. Thank you!"))
     else:
@@ -717,7 +715,6 @@ async def need_help_again(update: Update, context: BotContext) -> None:
             session=session, services=services, family=family, raised_by=family, source="reopen", now=now
         )
         waiting = concerns.is_waiting(concern)
-    services.outbox_signal.set()
     await reply(
         update,
         "\n\n".join(
@@ -1066,7 +1063,6 @@ async def on_control(update: Update, context: BotContext) -> None:
             retire = True
         else:
             note = stale_text()
-    services.outbox_signal.set()
     await answer_button(update, note)
     if retire:
         await retire_buttons(update)
@@ -1214,7 +1210,6 @@ async def _answer_consent(
         else:
             retire = True
             note = _answer_effect(session, request, coordinator, requester, family, accepted, now)
-    context.services.outbox_signal.set()
     await answer_button(update, note)
     if retire:
         await retire_buttons(update)
@@ -1334,7 +1329,6 @@ async def _duo(update: Update, context: BotContext, coordinator: Person, partner
             else:
                 note = rights.refusal_text(asked)
     if partner_id != 0:
-        context.services.outbox_signal.set()
         await answer_button(update)
         await retire_buttons(update)
         await reply(update, note)
@@ -1380,7 +1374,6 @@ async def topic_command(update: Update, context: BotContext) -> None:
         else:
             concerns.audit_opened(session, coordinator, family_id, now, "card")
             text, markup = family_card(session, context.services, family, coordinator.language)
-    context.services.outbox_signal.set()
     await message.reply_text(text, reply_markup=markup)
 
 

@@ -11,8 +11,11 @@ from typing import Any
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import BotContext, Services
-from bot.i18n import (
+from conversations import menu
+from conversations.context import BotContext
+from conversations.ui import answer_button, answer_stale, callback, column, parse_callback, reply, retire_buttons
+from services.groups import coordinator_group, set_coordinator_group
+from services.i18n import (
     LANGUAGE_NAMES,
     N_,
     _,
@@ -24,17 +27,14 @@ from bot.i18n import (
     shipped_languages,
     use_language,
 )
-from bot.logs import event
-from bot.settings import Settings
-from conversations import menu
-from conversations.ui import answer_button, answer_stale, callback, column, parse_callback, reply, retire_buttons
-from storage import care, people
+from services.logs import event
+from services.settings import Settings
+from storage import people
 from storage.models import Role
 
 logger = logging.getLogger(__name__)
 
 PRIVATE = filters.ChatType.PRIVATE
-COORDINATOR_GROUP_KEY = "coordinator_group_id"
 
 # (command, description) for Telegram's command menu; descriptions are translated when published.
 COMMANDS: list[tuple[str, str]] = [
@@ -84,22 +84,9 @@ def command_menu() -> list[tuple[str, str]]:
 # --- coordinators' group --------------------------------------------------------------------------
 
 
-def load_coordinator_group(services: Services) -> None:
-    with services.db.session() as session:
-        stored = care.get_setting(session=session, key=COORDINATOR_GROUP_KEY)
-    if stored is not None:
-        services.coordinator_group_id = int(stored)
-    elif services.settings.coordinator_group_id is not None:
-        services.coordinator_group_id = services.settings.coordinator_group_id
-
-
-def save_coordinator_group(services: Services, session: Any, chat_id: int) -> None:
-    care.save_setting(session=session, key=COORDINATOR_GROUP_KEY, value=str(chat_id))
-    services.coordinator_group_id = chat_id
-
-
 def is_coordinator_group(context: BotContext, chat_id: int) -> bool:
-    return context.services.coordinator_group_id == chat_id
+    with context.session() as session:
+        return coordinator_group(session=session, settings=context.services.settings) == chat_id
 
 
 async def refuse_group(update: Update, context: BotContext) -> None:
@@ -132,7 +119,7 @@ async def set_group(update: Update, context: BotContext) -> None:
         await reply(update, _("Only a coordinator with admin rights can do that."))
         return
     with context.session() as session:
-        save_coordinator_group(context.services, session, chat.id)
+        set_coordinator_group(session=session, chat_id=chat.id)
         people.audit(
             session=session,
             actor_id=None,
@@ -484,7 +471,6 @@ async def confirm_delete(update: Update, context: BotContext) -> None:
         assert fresh is not None and fresh.id is not None
         keep_stub = erasure.erase(session=session, services=context.services, person=fresh, now=now)
     context.person = None
-    context.services.outbox_signal.set()
     event(logger, "privacy.erased", person_id=person.id, safety_stub=keep_stub)
     await reply(
         update,

@@ -25,28 +25,12 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date
-from sqlmodel import Session
 from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext, JobHandler, Services, services_of
-from bot.i18n import (
-    LANGUAGE_NAMES,
-    N_,
-    _,
-    current_language,
-    directed,
-    format_when,
-    h,
-    hi,
-    isolate,
-    language_name,
-    shipped_languages,
-    use_language,
-)
-from bot.logs import event
 from conversations import menu, rights
+from conversations.context import BotContext, services_of
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     answer_button,
@@ -66,8 +50,26 @@ from domain import relaypace
 from domain.language import detect_language, worth_offering
 from domain.priority import Priority
 from domain.urgent import SAFETY_NUMBERS, SafetyNumber, UrgentCategory, detect_urgent, numbers_for
+from services.context import JobHandler, Services
+from services.groups import coordinator_group, set_coordinator_group
+from services.i18n import (
+    LANGUAGE_NAMES,
+    N_,
+    _,
+    current_language,
+    directed,
+    format_when,
+    h,
+    hi,
+    isolate,
+    language_name,
+    shipped_languages,
+    use_language,
+)
+from services.logs import event
 from storage import care, delivery, people
 from storage import rights as rights_store
+from storage.db import Session
 from storage.models import CheckIn, Concern, OutboxMessage, Person, Role
 
 logger = logging.getLogger(__name__)
@@ -193,8 +195,8 @@ def relay_meta(to_person_id: int, concern_id: int | None) -> dict[str, Any]:
     return {"to": to_person_id, "concern": concern_id}
 
 
-def group_id(services: Services) -> int | None:
-    return services.coordinator_group_id
+def group_id(services: Services, session: Session) -> int | None:
+    return coordinator_group(session=session, settings=services.settings)
 
 
 def topic_language(session: Session, family: Person | None) -> str:
@@ -225,7 +227,7 @@ def post_to_topic(
     priority: Priority | None = None,
 ) -> bool:
     """A line in the family's forum topic (or the group itself, when it has no topics)."""
-    group = group_id(services)
+    group = group_id(services, session)
     if group is None or family.id is None:
         return False
     payload = text_payload(group, text, markup)
@@ -475,7 +477,7 @@ def concern_card(
             lines.append(family_context(session, family, language))
         if concern.source in ("no_contact", "unreachable"):
             pass
-        elif private and (group_id(services) is None or concern.source == "volunteer" or family is None):
+        elif private and (group_id(services, session) is None or concern.source == "volunteer" or family is None):
             lines.append(_("Their messages follow below. Reply to any of them to answer; your reply goes to them."))
         elif private:
             lines.append(_("Their messages are in the family's topic in the coordinators' group."))
@@ -520,7 +522,7 @@ def task_note(
     """A task-related worry that joins an open concern: its context goes to whoever handles that concern."""
     assert concern.id is not None and rater.id is not None
     family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
-    if family is not None and concern.source != "volunteer" and group_id(services) is not None:
+    if family is not None and concern.source != "volunteer" and group_id(services, session) is not None:
         language = topic_language(session, family)
         with use_language(language):
             text = (
@@ -605,7 +607,7 @@ def _alert(
         priority=Priority.URGENT if concern.urgent else Priority.CONCERN,
     )
     family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
-    in_topic = group_id(services) is not None and concern.source != "volunteer" and family is not None
+    in_topic = group_id(services, session) is not None and concern.source != "volunteer" and family is not None
     if in_topic or concern.source in ("no_contact", "unreachable"):
         return
     for from_chat_id, message_id, writer_id in care.relayed_messages(session=session, concern_id=concern.id):
@@ -1177,7 +1179,7 @@ def relay_in(
         "not_before": decision.due,
         "priority": Priority.URGENT if urgent else Priority.NORMAL,
     }
-    group = group_id(services)
+    group = group_id(services, session)
     if family is not None and not by_volunteer and group is not None:
         topic_reader = topic_language(session, family)
         if decision.notice:
@@ -1596,7 +1598,6 @@ def forward_now(
             written_in=detect_language(message.text or message.caption),
         )
         delivered = not is_waiting(concern)
-    services.outbox_signal.set()
     return new, delivered
 
 
@@ -1636,7 +1637,6 @@ async def outside_message(update: Update, context: BotContext) -> bool:
                 now=now,
                 written_in=written_in,
             )
-        context.services.outbox_signal.set()
         # Five lines in a row need one "passed on"; the first one held back gets the one notice instead.
         # While nobody can receive the concern, each message is confirmed as kept: the truth, every time.
         waiting = is_waiting(concern)
@@ -1734,7 +1734,6 @@ async def forward_button(update: Update, context: BotContext) -> None:
             written_in=written_in,
         )
         waiting = is_waiting(concern)
-    services.outbox_signal.set()
     await reply(update, passed_on_text(services, person, now, new=new, waiting=waiting))
 
 
@@ -1921,7 +1920,6 @@ async def urgent_message(update: Update, context: BotContext) -> None:
     event(logger, "urgent.detected", person_id=person.id, category=category)
     if services.deliver_now is not None:
         await services.deliver_now(key)
-    services.outbox_signal.set()
 
 
 # --- talk dialogue --------------------------------------------------------------------------------
@@ -2024,7 +2022,6 @@ def forward_held(
                 after_card=new and index == 0,
                 written_in=written_in if isinstance(written_in, str) else None,
             )
-    services.outbox_signal.set()
     return new, True
 
 
@@ -2157,7 +2154,6 @@ async def concern_button(update: Update, context: BotContext) -> None:
             answer = _("Closed.") if closed else _("This concern is already closed.")
         else:
             answer = stale_text()
-    services.outbox_signal.set()
     await answer_button(update, answer)
     if closed:
         await retire_buttons(update)
@@ -2297,7 +2293,6 @@ async def close_note(update: Update, context: BotContext) -> str | None:
             and bool(decision)
             and close_concern(session, context.services, concern, coordinator, note, context.now())
         )
-    context.services.outbox_signal.set()
     if decision is not None and not decision:
         await reply(update, rights.refusal_text(decision))
         return END
@@ -2337,7 +2332,6 @@ async def coordinator_reply(update: Update, context: BotContext) -> bool:
             now=now,
         )
         name = name_of(to)
-    context.services.outbox_signal.set()
     if not decision:
         await reply_to_message(update, rights.refusal_text(decision))
     elif sent:
@@ -2393,7 +2387,6 @@ async def group_message(update: Update, context: BotContext) -> None:
             thread_id=message.message_thread_id,
         )
         name = name_of(family)
-    context.services.outbox_signal.set()
     if not decision:
         await message.reply_text(rights.refusal_text(decision))
     elif not sent:
@@ -2415,12 +2408,10 @@ async def group_migrated(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None or message.migrate_to_chat_id is None:
         return
-    from conversations.common import save_coordinator_group
-
     old, new = message.chat_id, int(message.migrate_to_chat_id)
     with context.session() as session:
-        if context.services.coordinator_group_id == old:
-            save_coordinator_group(context.services, session, new)
+        if group_id(context.services, session) == old:
+            set_coordinator_group(session=session, chat_id=new)
         care.move_topics(session=session, old_chat_id=old, new_chat_id=new)
         care.move_relay_links(session=session, old_chat_id=old, new_chat_id=new)
         delivery.move_chat(session=session, old_chat_id=old, new_chat_id=new)
@@ -2432,7 +2423,6 @@ async def group_migrated(update: Update, context: BotContext) -> None:
             now=context.now(),
             chat_id=new,
         )
-    context.services.outbox_signal.set()
     event(logger, "group.migrated", old=old, new=new)
 
 
@@ -2466,7 +2456,6 @@ async def close_command(update: Update, context: BotContext) -> None:
             and not needs_note
             and close_concern(session, context.services, concern, coordinator, note, context.now())
         )
-    context.services.outbox_signal.set()
     if decision is not None and not decision:
         await reply_in_thread(update, rights.refusal_text(decision))
     elif needs_note:
@@ -2495,7 +2484,6 @@ async def take_command(update: Update, context: BotContext) -> None:
             and bool(decision)
             and _take(session, context.services, concern, coordinator, context.now())
         )
-    context.services.outbox_signal.set()
     if decision is not None and not decision:
         await reply_in_thread(update, rights.refusal_text(decision))
     elif not taken:
@@ -2607,7 +2595,8 @@ class TopicResolver:
         family_id = payload.pop(TOPIC_KEY, None)
         if family_id is None:
             return await bot.do_api_request(row.method, api_kwargs=payload)
-        group = self.services.coordinator_group_id or int(payload["chat_id"])
+        with self.services.db.session() as session:
+            group = group_id(self.services, session) or int(payload["chat_id"])
         payload["chat_id"] = group
         thread = await self.thread_for(bot, int(family_id), group)
         if thread is not None:
@@ -2633,7 +2622,8 @@ class TopicResolver:
         chat = result.get("chat") if isinstance(result, dict) else None
         chat_id = chat.get("id") if isinstance(chat, dict) else None
         if chat_id is None:
-            chat_id = self.services.coordinator_group_id if TOPIC_KEY in row.payload else row.payload.get("chat_id")
+            in_topic = TOPIC_KEY in row.payload
+            chat_id = group_id(self.services, session) if in_topic else row.payload.get("chat_id")
         if chat_id is None:
             return
         care.add_relay_link(

@@ -4,19 +4,24 @@ Written in the style of PTB's ConversationHandler (named states, each callback r
 state), but the state is a row, not memory: a restart, or another instance, continues the dialogue
 where the person left it. ConversationHandler reads its state once at start and persistence flushes
 only every minute, which would lose a family's half-finished sign-up.
+
+What a dialogue collects on the way (its draft) is a dataclass of its own, a subclass of `Draft`: the router
+loads it before each step (`context.draft`, read it with `draft_of(context, SignupDraft)`) and saves it
+with the next step, so no step reads a misspelt key and a field added later has its default.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Self, TypeVar
 
 from telegram import Update
 from telegram.ext import Application, BaseHandler
 
-from bot.context import BotContext, services_of
-from bot.logs import event
+from conversations.context import BotContext, services_of
+from services.logs import event
 from storage import people
 
 logger = logging.getLogger(__name__)
@@ -27,12 +32,38 @@ STAY = None
 
 
 @dataclass
+class Draft:
+    """What a dialogue collects on its way: JSON-friendly fields, each with a default (subclass per dialogue)."""
+
+    @classmethod
+    def load(cls, data: Mapping[str, Any]) -> Self:
+        """The draft saved with the step; keys this version does not know (a draft from before) are left out."""
+        names = {item.name for item in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in names})
+
+    def dump(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+D = TypeVar("D", bound=Draft)
+
+
+def draft_of(context: BotContext, kind: type[D]) -> D:
+    """This step's draft, typed; a handler reached outside its dialogue starts from an empty one."""
+    if not isinstance(context.draft, kind):
+        context.draft = kind()
+    return context.draft
+
+
+@dataclass
 class Dialogue:
     name: str
     entry_points: list[BaseHandler[Any, Any, Any]]
     states: dict[str, list[BaseHandler[Any, Any, Any]]]
     # Checked in every state of this dialogue before the state's own handlers (/cancel and the like).
     fallbacks: list[BaseHandler[Any, Any, Any]] = field(default_factory=list)
+    # The dialogue's draft type; without one, its steps share the untyped `context.dialogue` dict.
+    draft: type[Draft] | None = None
 
 
 @dataclass
@@ -93,8 +124,11 @@ class DialogueRouter(BaseHandler[Update, BotContext, None]):
         context: BotContext,
     ) -> None:
         match = check_result
+        kind = match.dialogue.draft
         context.dialogue = dict(match.data)
+        context.draft = kind.load(match.data) if kind is not None else None
         next_step = await match.handler.handle_update(update, application, match.check, context)
+        data = context.draft.dump() if kind is not None and isinstance(context.draft, kind) else context.dialogue
         chat = update.effective_chat
         assert chat is not None
         services = services_of(application)
@@ -107,7 +141,7 @@ class DialogueRouter(BaseHandler[Update, BotContext, None]):
                     chat_id=chat.id,
                     dialogue=match.dialogue.name,
                     step=next_step,
-                    data=context.dialogue,
+                    data=data,
                     now=services.clock.now(),
                 )
             elif match.step is not None:
@@ -116,7 +150,7 @@ class DialogueRouter(BaseHandler[Update, BotContext, None]):
                     chat_id=chat.id,
                     dialogue=match.dialogue.name,
                     step=match.step,
-                    data=context.dialogue,
+                    data=data,
                     now=services.clock.now(),
                 )
         event(logger, "dialogue.step", dialogue=match.dialogue.name, step=str(next_step))

@@ -25,16 +25,15 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
-from bot.context import JobHandler, Services
-from bot.i18n import _, h, hi, use_language
-from bot.logs import event
 from conversations import alerts, concerns, matching
 from conversations.ui import notify
 from domain import requests as request_rules
+from services.context import JobHandler, Services
+from services.i18n import _, h, hi, use_language
+from services.logs import event
 from storage import delivery, people, retention
 from storage import requests as store
+from storage.db import Session
 from storage.models import Concern, FamilyProfile, HelpRequest, Person, Role
 from storage.privacy import PURPOSE_ERASURE
 

@@ -7,10 +7,10 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.i18n import _
 from conversations import concerns
+from conversations.context import BotContext
 from conversations.ui import answer_stale, reply
+from services.i18n import _
 
 
 def _signed_up(context: BotContext) -> bool:

@@ -10,13 +10,12 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
-
-from bot.context import Services
-from bot.i18n import _, hi, use_language
-from bot.logs import event
 from conversations import ui
+from services.context import Services
+from services.i18n import _, hi, use_language
+from services.logs import event
 from storage import delivery, people
+from storage.db import Session
 from storage.models import Person, Role
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ The family card with its timeline lives in `conversations.checkins` (/families â
 The weekly digest is scheduled work: one `insight.digest` row a week, keyed by the ISO week of its Monday,
 so it is written once per week across restarts and DST; the job writes the outbox rows and schedules the
 next week's. The chart goes through the outbox as a sendPhoto row that carries the chart's figures and
-labels (`bot.sender.chart_payload`), taken in the job's transaction, so the picture is of that Monday
+labels (`services.outbox.chart_upload`), taken in the job's transaction, so the picture is of that Monday
 morning whenever the sender gets to it; the sender draws the PNG from them in a worker thread when it
 sends. Drawing takes a while (matplotlib), and no transaction is held meanwhile: the tick's job
 transaction (SQLite's write lock) stays as short as the database work. /digest, too, draws outside
@@ -31,22 +31,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlmodel import Session
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import charts
-from bot.context import BotContext, JobHandler, Services
-from bot.i18n import N_, _, format_day, h, hi, ngettext, use_language
-from bot.logs import event
-from bot.sender import chart_payload
 from conversations import concerns, matching, menu, rights
+from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import answer_button, answer_stale, callback, keyboard, parse_callback, reply, retire_buttons
 from domain import insight as rules
 from domain import volunteers as volunteer_rules
+from services import charts
+from services.context import JobHandler, Services
+from services.i18n import N_, _, format_day, h, hi, ngettext, use_language
+from services.logs import event
+from services.outbox import chart_upload
 from storage import delivery, people
 from storage import insight as store
+from storage.db import Session
 from storage.models import Person, Role
 
 logger = logging.getLogger(__name__)
@@ -388,7 +389,12 @@ def digest_job(*, session: Session, job: Any, services: Services, now: datetime)
             chat_id=chat,
             person_id=coordinator.id,
             method="sendPhoto",
-            payload=chart_payload(chat, "photo", chart, f"waakvlam-{week}.png", caption=h(caption), parse_mode="HTML"),
+            payload={
+                "chat_id": chat,
+                "caption": h(caption),
+                "parse_mode": "HTML",
+                **chart_upload("photo", chart.to_json(), f"waakvlam-{week}.png"),
+            },
             now=now,
             purpose="digest",
         )

@@ -8,12 +8,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from bot.context import BotContext
-from bot.i18n import N_, _, h, ngettext
 from conversations import rights
+from conversations.context import BotContext
 from conversations.ui import answer_button, callback, column, parse_callback, reply, retire_buttons
 from domain import invites as rules
 from domain.permissions import Actor, Facts
+from services.i18n import N_, _, h, ngettext
 from storage import people
 
 ROLE_BUTTONS = {

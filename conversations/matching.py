@@ -22,12 +22,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
 from telegram import InlineKeyboardMarkup
 
-from bot.context import JobHandler, Services
-from bot.i18n import N_, _, format_clock, format_day, format_when, h, hi, use_language
-from bot.logs import event
 from conversations import alerts
 from conversations.common import SKILL_LABELS
 from conversations.ui import callback, keyboard, notify
@@ -36,8 +32,12 @@ from domain import permissions
 from domain import requests as rules
 from domain import volunteers as volunteer_rules
 from domain.availability import mask_for_window
+from services.context import JobHandler, Services
+from services.i18n import N_, _, format_clock, format_day, format_when, h, hi, use_language
+from services.logs import event
 from storage import delivery, people
 from storage import requests as store
+from storage.db import Session
 from storage.models import HelpRequest, OutboxMessage, OutboxStatus, Person, RequestOffer
 
 logger = logging.getLogger(__name__)

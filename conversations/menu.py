@@ -15,9 +15,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from bot.context import BotContext
-from bot.i18n import _
+from conversations.context import BotContext
 from conversations.ui import answer_button, answer_stale, callback, keyboard, parse_callback, reply
+from services.i18n import _
 
 Action = Callable[[Update, BotContext], Awaitable[Any]]
 

@@ -15,14 +15,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.i18n import N_, _, format_day, format_stamp, h, hi, use_language
-from bot.logs import event
 from conversations import alerts, matching, menu, rights
+from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     answer_button,
@@ -39,8 +36,11 @@ from conversations.ui import (
 from domain import permissions
 from domain import requests as rules
 from domain import times as typed
+from services.i18n import N_, _, format_day, format_stamp, h, hi, use_language
+from services.logs import event
 from storage import people
 from storage import requests as store
+from storage.db import Session
 from storage.models import HelpRequest, Person, Role
 
 logger = logging.getLogger(__name__)
@@ -739,7 +739,6 @@ async def send(update: Update, context: BotContext) -> str | None:
     if request is None:
         await reply(update, _("This request could not be sent. Send /menu to start again."))
         return END
-    services.outbox_signal.set()
     event(logger, "request.created", request=request.id, kind=request.kind, behalf=bool(data.get("behalf")))
     if data.get("behalf"):
         await reply(update, _("Sent. You will hear when a volunteer accepts, or when nobody does."))
@@ -961,7 +960,6 @@ async def do_cancel(update: Update, context: BotContext) -> None:
         await answer_button(update, _("This request was already closed."))
         await retire_buttons(update, show_choice=False)
         return
-    services.outbox_signal.set()
     await answer_button(update)
     await retire_buttons(update)
     event(logger, "request.cancelled", request=request_id, by="family")
@@ -1002,7 +1000,6 @@ async def thank_for(update: Update, context: BotContext, request_id: int | None)
     if not sent or person is None:
         await answer_button(update, _("Your thanks were already passed on."))
         return
-    context.services.outbox_signal.set()
     await answer_button(update)
     await reply(
         update,
@@ -1070,7 +1067,6 @@ async def give_to(update: Update, context: BotContext) -> None:
     if not passed_on:
         await answer_stale(update)
         return
-    context.services.outbox_signal.set()
     await answer_button(update)
     await retire_buttons(update)
     await reply(update, _("Thank you, that is lovely! Your coordinator will get in touch to arrange it."))

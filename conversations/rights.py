@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from sqlmodel import Session
 from telegram import Update
 
-from bot.i18n import _
 from conversations.ui import answer_button, reply
 from domain.permissions import Action, Actor, Decision, Facts, Reason, authorize
+from services.i18n import _
 from storage import people
 from storage import rights as store
+from storage.db import Session
 from storage.models import Concern, Person
 
 __all__ = ["Action", "Decision", "check", "refusal_text", "refuse"]

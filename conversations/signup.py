@@ -6,15 +6,12 @@ import logging
 import re
 from typing import Any
 
-from sqlmodel import Session
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.i18n import LANGUAGE_NAMES, N_, _, h, hi, normalise_language, shipped_match, use_language
-from bot.logs import event
 from conversations import checkins, menu
 from conversations.common import SKILL_LABELS, language_keyboard, privacy_notice, skill_label
+from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     CHECKED,
@@ -32,7 +29,10 @@ from conversations.ui import (
 )
 from domain import invites as invite_rules
 from domain import names
+from services.i18n import LANGUAGE_NAMES, N_, _, h, hi, normalise_language, shipped_match, use_language
+from services.logs import event
 from storage import people
+from storage.db import Session
 from storage.models import Person, Role, VolunteerStatus
 
 logger = logging.getLogger(__name__)
@@ -550,7 +550,6 @@ async def receive_name(update: Update, context: BotContext) -> str | None:
 
         with context.session() as session:
             concerns.deliver_waiting(session=session, services=context.services, now=context.now())
-        context.services.outbox_signal.set()
     return END
 
 
@@ -641,7 +640,6 @@ async def finish_family(update: Update, context: BotContext) -> str | None:
         checkins.start_family(session=session, services=context.services, family=fresh, now=now)
         area = people.get_area(session=session, area_id=profile.area_id) if profile.area_id else None
         _tell_coordinators_new_family(session, fresh, area.name if area else None, coordinator_id, now)
-    context.services.outbox_signal.set()
     event(logger, "signup.family_done", person_id=person.id)
     await reply(
         update,
@@ -799,7 +797,6 @@ async def finish_volunteer(update: Update, context: BotContext) -> str | None:
                 text=text,
                 now=now,
             )
-    context.services.outbox_signal.set()
     event(logger, "signup.volunteer_done", person_id=person.id)
     await reply(
         update,

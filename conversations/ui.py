@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlmodel import Session
 from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -20,13 +20,15 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.warnings import PTBDeprecationWarning
 
-from bot.context import HANDLING, BotContext, Handling
-from bot.faults import crash_point
-from bot.i18n import _, directed, hi, use_language
-from bot.logs import event
-from bot.sender import retry_after_seconds
-from storage import delivery
+from conversations.context import HANDLING, Handling
+from services import outbox
+from services.faults import crash_point
+from services.i18n import _, directed, hi, use_language
+from services.logs import event
+from services.outbox import Outgoing, ToChat, ToPerson
+from storage.db import Session
 from storage.models import Person
 
 logger = logging.getLogger(__name__)
@@ -88,6 +90,14 @@ def column(buttons: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
     return keyboard([[button] for button in buttons])
 
 
+def retry_after_seconds(error: RetryAfter) -> float:
+    """Telegram's wait in seconds, whether PTB gives it as an int (today) or a timedelta (announced)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
 def retriable(error: BaseException) -> bool:
     """Telegram may take the call later: a 429, a 5xx, a timeout or a dropped connection (not a 400)."""
     return isinstance(error, RetryAfter) or (isinstance(error, NetworkError) and not isinstance(error, BadRequest))
@@ -104,22 +114,12 @@ def queue_reply(
 ) -> None:
     """Give a reply to the outbox, which retries it; keyed by update and order, so a re-run adds nothing."""
     handling.queued = True
-    payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML", **extra}
-    if markup is not None:
-        payload["reply_markup"] = markup_json(markup)
     services = handling.services
     now = services.clock.now()
+    message = Outgoing(text=text, markup=markup_json(markup), extra=extra, purpose="reply", not_before=now + wait)
+    key = f"reply:{handling.update_id}:{handling.replies}"
     with services.db.session() as session:
-        delivery.enqueue(
-            session=session,
-            dedupe_key=f"reply:{handling.update_id}:{handling.replies}",
-            chat_id=chat_id,
-            payload=payload,
-            now=now,
-            purpose="reply",
-            not_before=now + wait,
-        )
-    services.outbox_signal.set()
+        outbox.enqueue(session=session, to=ToChat(chat_id), message=message, key=key, now=now)
 
 
 async def _reliably(
@@ -268,25 +268,8 @@ def notify(
     not_before: datetime | None = None,
 ) -> bool:
     """Queue a message for someone other than the current chat, in the caller's transaction."""
-    if person.telegram_id is None:
-        return False
-    payload: dict[str, Any] = {
-        "chat_id": person.telegram_id,
-        "text": directed(text, person.language),
-        "parse_mode": "HTML",
-    }
-    if markup is not None:
-        payload["reply_markup"] = markup_json(markup)
-    return delivery.enqueue(
-        session=session,
-        dedupe_key=key,
-        chat_id=person.telegram_id,
-        person_id=person.id,
-        payload=payload,
-        now=now,
-        purpose=purpose,
-        not_before=not_before,
-    )
+    message = Outgoing(text=text, markup=markup_json(markup), purpose=purpose, not_before=not_before)
+    return outbox.enqueue(session=session, to=ToPerson(person), message=message, key=key, now=now)
 
 
 def notify_chat(
@@ -300,21 +283,14 @@ def notify_chat(
     thread_id: int | None = None,
     purpose: str = "message",
 ) -> bool:
-    payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
-    if thread_id is not None:
-        payload["message_thread_id"] = thread_id
-    if markup is not None:
-        payload["reply_markup"] = markup_json(markup)
-    return delivery.enqueue(session=session, dedupe_key=key, chat_id=chat_id, payload=payload, now=now, purpose=purpose)
+    """Queue a message for a chat (a group, or a thread of it), in the caller's transaction."""
+    message = Outgoing(text=text, markup=markup_json(markup), purpose=purpose)
+    return outbox.enqueue(session=session, to=ToChat(chat_id, thread_id), message=message, key=key, now=now)
 
 
 def in_language_of(person: Person) -> Any:
     """Write for another person: `with in_language_of(coordinator): text = _(...)`."""
     return use_language(person.language)
-
-
-def signal_outbox(context: BotContext) -> None:
-    context.services.outbox_signal.set()
 
 
 def name_refused_text(max_length: int) -> str:

@@ -15,17 +15,14 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-from sqlmodel import Session
 from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.context import BotContext
-from bot.i18n import LANGUAGE_NAMES, N_, _, format_day, h, hi, ngettext, use_language
-from bot.logs import event
 from conversations import alerts, concerns, matching, menu
 from conversations import requests as family_requests
 from conversations.common import SKILL_LABELS
+from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
     CHECKED,
@@ -45,8 +42,11 @@ from domain import availability, permissions
 from domain import matching as match_rules
 from domain import requests as rules
 from domain.urgent import detect_urgent
+from services.i18n import LANGUAGE_NAMES, N_, _, format_day, h, hi, ngettext, use_language
+from services.logs import event
 from storage import people
 from storage import requests as store
+from storage.db import Session
 from storage.models import Person, Role, VolunteerProfile, VolunteerStatus
 
 logger = logging.getLogger(__name__)
@@ -171,7 +171,6 @@ async def on_offer(update: Update, context: BotContext) -> None:
     elif outcome == "not_allowed":
         await answer_button(update, _("You cannot accept requests at the moment. Please contact your coordinator."))
     elif outcome == store.AcceptResult.ACCEPTED:
-        services.outbox_signal.set()
         await answer_button(update, _("Thank you!"))
         await _edit_pressed(update, edited)
         await reply(
@@ -191,7 +190,6 @@ async def on_offer(update: Update, context: BotContext) -> None:
     elif outcome == "already_declined":
         await answer_button(update, _("You already passed on this one."))
     elif outcome == "declined":
-        services.outbox_signal.set()
         await answer_button(update, _("Thank you for letting us know."))
         await _edit_pressed(update, edited)
     else:
@@ -247,7 +245,6 @@ async def on_outcome(update: Update, context: BotContext) -> None:
     if not recorded:
         await answer_button(update, _("You already answered this. Thank you!"))
         return
-    services.outbox_signal.set()
     await answer_button(update)
     if happened:
         buttons = [(_(label), callback(DEBRIEF, request_id, "r", key)) for key, label in RATINGS.items()]
@@ -353,7 +350,6 @@ async def on_debrief(update: Update, context: BotContext) -> None:
     await answer_button(update)
     await retire_buttons(update)
     if hard:
-        services.outbox_signal.set()
         event(logger, "debrief.concern", request=request_id, rating="hard")
     if hard and side == "volunteer":
         await reply(
@@ -387,7 +383,6 @@ async def on_debrief(update: Update, context: BotContext) -> None:
             ),
         )
     elif action == "worry":
-        services.outbox_signal.set()
         event(logger, "debrief.concern", request=request_id)
         await reply(
             update,
@@ -531,7 +526,6 @@ async def do_cancel_task(update: Update, context: BotContext) -> None:
     if not done:
         await answer_button(update, _("This task was already cancelled or closed."))
         return
-    services.outbox_signal.set()
     await answer_button(update)
     event(logger, "task.cancelled", request=request_id)
     await reply(
@@ -638,7 +632,6 @@ async def write_task_message(update: Update, context: BotContext) -> str | None:
     if not sent_to:
         await reply(update, _("This task is no longer open, so the message was not sent."))
         return END
-    context.services.outbox_signal.set()
     event(logger, "task.message", request=request_id)
     await reply(update, _("✓ Sent to {name}.").format(name=hi(sent_to)))
     return END
@@ -1025,7 +1018,6 @@ async def save_profile(update: Update, context: BotContext) -> str | None:
     if not saved:
         await reply(update, _("This could not be saved. Send /menu to start again."))
         return END
-    context.services.outbox_signal.set()
     if data.get("new"):
         await reply(
             update,

@@ -7,7 +7,7 @@ spaces, control characters, combining marks on their own, and the few "letters" 
 (Hangul fillers, the blank Braille pattern). Cleaned: runs of spaces become one space, control characters
 go, and format characters and combining marks are stripped from the start and the end (inside a name
 they can be legitimate: a zero-width joiner in Persian or in an emoji, a combining accent). What remains
-inside is harmless once the name is isolated in a message (`bot.i18n.hi`).
+inside is harmless once the name is isolated in a message (`services.i18n.hi`).
 """
 
 from __future__ import annotations

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sandbox import formatting
-from sandbox.formatting import EntityParseError, ParsedText
+from sandbox.formatting import EntityParseError, ParsedText, parse, utf16_len
 from sandbox.spec import Spec, UploadedFile
 
 JSON = dict[str, Any]
@@ -448,9 +447,7 @@ class World:
         content: JSON = {"text": text}
         command = _COMMAND.match(text)
         if command:
-            content["entities"] = [
-                {"type": "bot_command", "offset": 0, "length": formatting.utf16_len(command.group())}
-            ]
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command.group())}]
         return content
 
     def new_file(
@@ -622,7 +619,7 @@ class World:
         if mode is not None and mode.lower() not in ("html", "markdownv2", "markdown", ""):
             raise refuse(f"unsupported parse_mode {mode!r}")
         try:
-            parsed = formatting.parse(raw, mode, params.get(entities_key))
+            parsed = parse(raw, mode, params.get(entities_key))
         except EntityParseError as error:
             raise refuse(f"can't parse entities: {error}") from None
         if key == "text" and not parsed.text:

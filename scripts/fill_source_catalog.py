@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import po_path
+from services.i18n import po_path
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
-from bot.i18n import LOCALES_DIR, po_path
+from services.i18n import LOCALES_DIR, po_path
 
 
 def apply(language: str, mapping: dict[str, str | list[str]]) -> list[str]:

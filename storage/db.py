@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -61,12 +61,18 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+# A session that queued outbox rows says so here; its commit then wakes the sender (see `Database`).
+OUTBOX_QUEUED = "waakvlam_outbox_queued"
+
+
 class Database:
     """Owns the engine; hands out short transactions."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        # Called after every commit that queued outbox rows, so nobody has to remember to wake the sender.
+        self.after_outbox_commit: Callable[[], None] | None = None
 
     @property
     def dialect(self) -> str:
@@ -82,6 +88,8 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+            if session.info.pop(OUTBOX_QUEUED, False) and self.after_outbox_commit is not None:
+                self.after_outbox_commit()
 
     def dispose(self) -> None:
         self.engine.dispose()

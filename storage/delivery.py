@@ -17,7 +17,7 @@ from sqlalchemy.exc import DataError
 from sqlmodel import Session, col
 
 from domain.priority import Priority, for_purpose
-from storage.db import rowcount
+from storage.db import OUTBOX_QUEUED, rowcount
 from storage.models import (
     BotInstance,
     InboxStatus,
@@ -345,7 +345,10 @@ def enqueue(
         .returning(col(OutboxMessage.id))
     )
     # rowcount is not reliable for ON CONFLICT DO NOTHING on every driver; RETURNING is.
-    return session.execute(statement).first() is not None
+    queued = session.execute(statement).first() is not None
+    if queued:
+        session.info[OUTBOX_QUEUED] = True
+    return queued
 
 
 def _claim_order() -> tuple[Any, ...]:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES_DIR, normalise_language, shipped_languages, translations, use_language
-from bot.i18n import _ as translate
+from services.i18n import LOCALES_DIR, normalise_language, shipped_languages, translations, use_language
+from services.i18n import _ as translate
 
 PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 CATALOGS = sorted(LOCALES_DIR.glob("*/LC_MESSAGES/waakvlam.po"))
@@ -151,7 +151,7 @@ def test_translations_keep_html_tags_and_safety_numbers(path: Path) -> None:
 def test_arabic_texts_start_right_to_left() -> None:
     """Each Arabic text opens with Arabic, after any emoji or tag; one that opens with a name or a number
     (a placeholder) gets a right-to-left mark from `directed()` when it is sent."""
-    from bot.i18n import first_strong_direction
+    from services.i18n import first_strong_direction
 
     wrong = []
     for source, string in _pairs(LOCALES_DIR / "ar" / "LC_MESSAGES" / "waakvlam.po"):
@@ -166,7 +166,7 @@ def test_arabic_texts_start_right_to_left() -> None:
 
 
 def test_directed_marks_only_right_to_left_texts_that_open_otherwise() -> None:
-    from bot.i18n import RLM, directed, first_strong_direction, isolate
+    from services.i18n import RLM, directed, first_strong_direction, isolate
 
     assert directed("مرحبا Sara", "ar") == "مرحبا Sara"
     opened_by_name = directed(isolate("Sara", "ar") + " مرحبا", "ar")

@@ -291,7 +291,7 @@ def test_the_demo_settings_keep_nothing_unless_asked_and_run_one_whole_bot() -> 
     from datetime import UTC, datetime
 
     from bot.demo import GROUP_ID, demo_settings, demo_start, kept_database_url
-    from bot.settings import Settings
+    from services.settings import Settings
 
     production = Settings(
         database_url="sqlite:///data/waakvlam.sqlite3",

@@ -1,8 +1,10 @@
 """The layers import in one direction only; a check, not a memory (docs/architecture.md).
 
 domain/ holds pure rules: no Telegram, no database, nothing of the project above it. storage/ is the only
-place with SQL and knows nothing of Telegram or the chat layer. conversations/ reach the database through
-storage/'s functions (a `Session` passes through as a type), never by building SQL themselves.
+place with SQL and knows nothing of Telegram or the layers above. services/ holds the use cases and what
+every layer above needs (i18n, settings, logs, the outbox): no Telegram. conversations/ reach the database
+through services/ and storage/ functions (a `Session` passes through as a type), never building SQL.
+bot/ wires it all together on top. No module imports another that imports it back, even from a function.
 """
 
 from __future__ import annotations
@@ -13,27 +15,85 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = {"bot", "conversations", "domain", "storage", "sandbox", "scripts", "bench", "tests"}
+PROJECT = {"bot", "conversations", "domain", "services", "storage", "sandbox", "scripts", "bench", "tests"}
+PRODUCTION = ("bot", "conversations", "domain", "services", "storage", "sandbox")
 
 # package -> (project packages it may import, outside packages it must not import)
 RULES: dict[str, tuple[set[str], set[str]]] = {
     "domain": ({"domain"}, {"telegram", "sqlalchemy", "sqlmodel", "alembic", "httpx", "babel"}),
-    "storage": ({"domain", "storage"}, {"telegram", "httpx"}),
-    # conversations -> bot is the wiring's shared parts (i18n, context, logs); see docs/architecture.md.
-    "conversations": ({"bot", "conversations", "domain", "storage"}, {"sqlalchemy", "alembic"}),
+    "storage": ({"domain", "storage"}, {"telegram", "httpx", "babel"}),
+    "services": ({"domain", "storage", "services"}, {"telegram", "sqlalchemy", "sqlmodel", "alembic", "httpx"}),
+    "conversations": ({"conversations", "domain", "services", "storage"}, {"sqlalchemy", "sqlmodel", "alembic"}),
     # The fake Telegram stands alone, so it can never agree with the bot by sharing its mistakes.
     "sandbox": ({"sandbox"}, set()),
 }
 
 
-def imports(path: Path) -> list[tuple[int, str]]:
-    """Every absolute import's top-level package in one file, with its line, also inside functions."""
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """Every absolute import's module in one file, with its line, also inside functions.
+
+    `from package import name` counts as importing `package.name` when that is a module of the project."""
     found: list[tuple[int, str]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+            found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.lineno, node.module.split(".")[0]))
+            found.append((node.lineno, node.module))
+            for alias in node.names:
+                candidate = f"{node.module}.{alias.name}"
+                if (ROOT / Path(*candidate.split("."))).with_suffix(".py").exists():
+                    found.append((node.lineno, candidate))
+    return found
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    """Every absolute import's top-level package in one file, with its line, also inside functions."""
+    return sorted({(line, module.split(".")[0]) for line, module in imported_modules(path)})
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Production module -> the production modules it imports (at the top or inside a function)."""
+    paths = [path for package in PRODUCTION for path in sorted((ROOT / package).rglob("*.py"))]
+    known = {module_name(path) for path in paths}
+    return {
+        module_name(path): {module for _, module in imported_modules(path) if module in known} - {module_name(path)}
+        for path in paths
+    }
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one node (Tarjan), each sorted: every one is a cycle."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in sorted(graph.get(node, ())):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
     return found
 
 
@@ -53,3 +113,21 @@ def test_the_check_sees_a_wrong_import(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("def late():\n    from telegram import Bot\n    import storage.care\n", encoding="utf-8")
     assert imports(sample) == [(2, "telegram"), (3, "storage")]
+
+
+def test_no_import_cycles_between_modules() -> None:
+    found = cycles(import_graph())
+    assert not found, "import cycles (an import inside a function counts too):\n" + "\n".join(map(" <-> ".join, found))
+
+
+def test_no_import_cycles_between_packages() -> None:
+    packages: dict[str, set[str]] = {}
+    for module, targets in import_graph().items():
+        packages.setdefault(module.split(".")[0], set()).update(target.split(".")[0] for target in targets)
+    found = cycles({package: targets - {package} for package, targets in packages.items()})
+    assert not found, found
+
+
+def test_the_cycle_check_sees_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []

@@ -1,7 +1,7 @@
 """SIGKILL in the exact windows of docs/delivery.md (via WAAKVLAM_CRASH_AT), then a restart: nothing lost.
 
 Every test runs the real bot as a separate process against the sandbox and kills it with SIGKILL at
-a fault-injection point (bot/faults.py), so no `finally`, no shutdown hook and no flush runs.
+a fault-injection point (services/faults.py), so no `finally`, no shutdown hook and no flush runs.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def test_429_400_migration_and_faults(sandbox: Sandbox, store: Store, bots: Bots
     (row,) = _rows(store, "r400:").values()
     assert row.status == OutboxStatus.FAILED  # type: ignore[attr-defined]
     assert "chat not found" in (row.last_error or "").lower()  # type: ignore[attr-defined]
-    # Names arrive wrapped in bidi isolates (FSI ... PDI, see `bot.i18n.hi`); read the alert without them.
+    # Names arrive wrapped in bidi isolates (FSI ... PDI, see `services.i18n.hi`); read the alert without them.
     wait_until(
         lambda: [text for text in texts(sandbox, ADMIN_ID) if "Gerda can no longer be reached" in _plain(text)],
         10,

@@ -1,7 +1,7 @@
 """SIGKILL while an urgent message is being handled, then a restart: the alert is not held up by the dead
 process's 2-minute claim on the update, and the family sees the safety numbers once.
 
-The point `after_reply` (bot/faults.py) is right after the family's answer reached Telegram, before the
+The point `after_reply` (services/faults.py) is right after the family's answer reached Telegram, before the
 handler finished and its update was marked done. The leases are the shipped ones (2 minutes for an
 update): only the restarted process's check that the old one is dead can make it take over sooner.
 """

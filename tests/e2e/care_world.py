@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import col
 
+from services.groups import coordinator_group
 from storage import care, people
 from storage.models import JobStatus, ScheduledJob, Setting
 from tests.e2e.harness import Chat, Harness, expect, tr
@@ -59,7 +60,12 @@ def reset_group(harness: Harness) -> None:
         stored = session.get(Setting, "coordinator_group_id")
         if stored is not None:
             session.delete(stored)
-    harness.services.coordinator_group_id = None
+
+
+def coordinators_group(harness: Harness) -> int | None:
+    """The coordinators' group as every instance reads it: from the database."""
+    with harness.session() as session:
+        return coordinator_group(session=session, settings=harness.services.settings)
 
 
 def invite_link(inviter: Chat, label: str) -> str:

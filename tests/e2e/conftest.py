@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
 from domain.clock import FakeClock
 from sandbox import Sandbox
+from services.settings import Settings
 from tests.e2e.harness import ADMIN_ID, TOKEN, Chat, Harness, next_user_id
 
 

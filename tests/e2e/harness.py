@@ -17,14 +17,14 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.runtime import Runtime, RuntimeThread
-from bot.settings import Settings
 from domain.clock import FakeClock
 from sandbox import Sandbox
+from services.settings import Settings
 from storage import delivery, people
 from tests.waiting import PATIENCE
 
 TOKEN = "123456789:e2e-fake-token"
-# Names and numbers arrive wrapped in bidi isolates (FSI ... PDI, see `bot.i18n.hi`); a reader does not
+# Names and numbers arrive wrapped in bidi isolates (FSI ... PDI, see `services.i18n.hi`); a reader does not
 # see them, so the transcript helpers leave them out. The raw texts stay in `user.messages`.
 _ISOLATES = dict.fromkeys(range(0x2066, 0x206A))
 
@@ -177,8 +177,8 @@ def expect(texts: list[str] | list[str | None], *fragments: str) -> str:
 
 def tr(language: str, message: str) -> str:
     """The catalog's text in a language, so tests check the reader gets their own language."""
-    from bot.i18n import _ as translate
-    from bot.i18n import use_language
+    from services.i18n import _ as translate
+    from services.i18n import use_language
 
     with use_language(language):
         return translate(message)

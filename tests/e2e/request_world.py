@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.i18n import use_language
 from conversations import matching
+from services.i18n import use_language
 from storage import people
 from storage import requests as store
 from storage.models import HelpRequest, JobStatus, OutboxMessage, RequestOffer, ScheduledJob

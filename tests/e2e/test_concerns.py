@@ -15,6 +15,7 @@ from tests.e2e.care_world import (
     AMS,
     Team,
     audit_actions,
+    coordinators_group,
     family_id,
     local_now,
     make_team,
@@ -204,7 +205,7 @@ def forum(harness: Harness, admin: Chat, *, forum: bool = True, supergroup: bool
     group = harness.sandbox.group(next(_group_ids), "Coördinatoren", forum=forum, supergroup=supergroup)
     group.send(admin.user, "/setgroup")
     harness.settle()
-    assert harness.services.coordinator_group_id == group.chat_id
+    assert coordinators_group(harness) == group.chat_id
     return group
 
 
@@ -276,7 +277,7 @@ def test_a_coordinators_group_that_migrated_to_a_supergroup(
     old_id = group.chat_id  # type: ignore[attr-defined]
     new_id = group.migrate_to_supergroup(by=team.admin.user)  # type: ignore[attr-defined]
     harness.settle()
-    assert harness.services.coordinator_group_id == new_id != old_id
+    assert coordinators_group(harness) == new_id != old_id
     family = new_family(team.primary, person, "Nina")
     talk(family, "Just checking in")
     harness.settle()

@@ -139,7 +139,7 @@ def test_a_family_who_leaves_mid_task_cancels_and_the_volunteer_is_told_in_their
 
     told = expect(since(volunteer, before[volunteer.id]), "Fennigje")
     with harness.session() as session:
-        from bot.i18n import _, use_language
+        from services.i18n import _, use_language
 
         with use_language("nl"):
             expected = _(

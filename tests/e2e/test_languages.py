@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.i18n import (
+from services.i18n import (
     LANGUAGE_NAMES,
     RTL_LANGUAGES,
     first_strong_direction,

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.i18n import format_stamp
+from services.i18n import format_stamp
 from storage import people
 from tests.e2e.care_world import AMS, local_now, move_to, reset_group
 from tests.e2e.care_world import new_family as new_family_without_area

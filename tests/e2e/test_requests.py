@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, select
 
-from bot.i18n import format_stamp
+from services.i18n import format_stamp
 from storage import people
 from storage.models import Concern, HelpRequest, OutboxMessage, RequestOffer
 from tests.e2e.care_world import local_now, move_to, quiet_world, reset_group

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from bot.i18n import format_moment
+from services.i18n import format_moment
 from storage.models import FamilyProfile, Invite, Person, VolunteerArea, VolunteerProfile, VolunteerSkill
 from storage.privacy import EXPORT_POLICY
 from tests.e2e.harness import Chat, Harness, expect, seen, tr

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.settings import Settings
 from domain.clock import FakeClock
 from sandbox import Sandbox
+from services.settings import Settings
 from storage import care
 from storage.models import Concern, EscalationStep
 from tests.e2e.care_world import (

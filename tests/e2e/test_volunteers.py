@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.settings import Settings
 from domain.clock import FakeClock
 from sandbox import Sandbox
+from services.settings import Settings
 from storage import people
 from tests.conftest import create_postgres_database, drop_postgres_database, requires_postgres
 from tests.e2e.care_world import local_now, move_to, quiet_world, reset_group

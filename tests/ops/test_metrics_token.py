@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from bot.runtime import Runtime, RuntimeThread
-from bot.settings import Settings
 from sandbox import Sandbox
+from services.settings import Settings
 
 TOKEN = "424242425:metrics-fake-token"
 SECRET = "webhook-secret-for-metrics"

@@ -17,11 +17,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.logs import configure_logging
 from bot.runtime import Runtime, RuntimeThread
-from bot.settings import Settings
 from bot.web import SECRET_HEADER, WEBHOOK_PATH
 from sandbox import Sandbox
+from services.logs import configure_logging
+from services.settings import Settings
 from storage import delivery
 from storage.models import InboxStatus, InboxUpdate
 from tests.waiting import PATIENCE, wait_until

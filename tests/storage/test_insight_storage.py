@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.context import Services
-from bot.settings import Settings
 from conversations import insight
 from domain import insight as rules
 from domain import requests as request_rules
 from domain.clock import FakeClock
+from services.context import Services
+from services.settings import Settings
 from storage import care, migrate, people
 from storage import insight as store
 from storage import requests as requests_store
@@ -327,7 +327,7 @@ def test_the_export_holds_no_personal_data(world: World) -> None:
     assert set(rows[0]) == {"metric", "category", "week", "value"}
     # The report page is drawn from the same table; its texts are the labels and these values only.
     for language in ("en", "nl"):
-        with __import__("bot.i18n", fromlist=["use_language"]).use_language(language):
+        with __import__("services.i18n", fromlist=["use_language"]).use_language(language):
             labels = " ".join(label + " " + value for label, value in insight.figure_rows(table))
         for secret in _personal_strings(world):
             assert secret.lower() not in labels.lower(), secret

@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 from sqlmodel import col
 from telegram.error import BadRequest
 
-from bot.context import Services
-from bot.settings import Settings
 from bot.tick import Tick
 from conversations import checkins, concerns
 from domain.clock import FakeClock
 from domain.urgent import UrgentCategory
+from services.context import Services
+from services.groups import set_coordinator_group
+from services.settings import Settings
 from storage import care, delivery, migrate, people
 from storage.db import Database
 from storage.models import CheckIn, FamilyProfile, JobStatus, OutboxMessage, Person, Role, ScheduledJob
@@ -224,7 +225,8 @@ def topic_row(services: Services, family_id: int, text: str) -> OutboxMessage:
 
 def test_the_topic_resolver_creates_reuses_and_recreates_topics(services: Services) -> None:
     (family_id,) = add_families(services, 1)
-    services.coordinator_group_id = -1001
+    with services.db.session() as session:
+        set_coordinator_group(session=session, chat_id=-1001)
     resolver = concerns.TopicResolver(services)
     bot = FakeBot()
     first = topic_row(services, family_id, "one")
@@ -252,7 +254,8 @@ def test_the_topic_resolver_creates_reuses_and_recreates_topics(services: Servic
 
 def test_without_a_forum_messages_go_to_the_group_itself(services: Services) -> None:
     (family_id,) = add_families(services, 1)
-    services.coordinator_group_id = -1002
+    with services.db.session() as session:
+        set_coordinator_group(session=session, chat_id=-1002)
     resolver = concerns.TopicResolver(services)
     bot = FakeBot(forum=False)
     asyncio.run(resolver.call(bot, topic_row(services, family_id, "plain")))  # type: ignore[arg-type]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.i18n import format_when, h, hi, isolate, use_language
 from domain import invites
+from services.i18n import format_when, h, hi, isolate, use_language
 
 
 def test_dates_are_local_and_in_the_readers_language_across_dst() -> None:

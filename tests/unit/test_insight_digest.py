@@ -10,13 +10,14 @@ import pytest
 from sqlmodel import col, select
 from telegram import InputFile
 
-from bot import charts
-from bot.context import Services
-from bot.sender import UPLOAD_KEY, api_kwargs, upload_payload
-from bot.settings import Settings
+from bot.sender import api_kwargs
 from bot.tick import Tick
 from conversations import insight
 from domain.clock import FakeClock
+from services import charts
+from services.context import Services
+from services.outbox import UPLOAD_KEY, upload
+from services.settings import Settings
 from storage import migrate, people
 from storage.db import Database
 from storage.models import JobStatus, OutboxMessage, Role, ScheduledJob
@@ -120,7 +121,7 @@ def test_switched_off_the_digest_is_not_scheduled_nor_sent(services: Services) -
 
 
 def test_an_upload_row_becomes_an_input_file_at_send_time() -> None:
-    payload = upload_payload(5, "photo", b"\x89PNG...", "chart.png", caption="Hi")
+    payload = {"chat_id": 5, "caption": "Hi", **upload("photo", b"\x89PNG...", "chart.png")}
     kwargs = api_kwargs(payload)
     assert UPLOAD_KEY not in kwargs and kwargs["chat_id"] == 5 and kwargs["caption"] == "Hi"
     assert isinstance(kwargs["photo"], InputFile) and kwargs["photo"].filename == "chart.png"

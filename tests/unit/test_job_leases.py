@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from bot.context import Services
-from bot.settings import Settings
 from bot.tick import JOB_LEASE, RETRY_AFTER, Tick
 from domain.clock import FakeClock
+from services.context import Services
+from services.settings import Settings
 from storage import delivery, migrate
 from storage.db import Database
 from storage.models import JobStatus, ScheduledJob

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from bot.logs import EventFormatter, RedactingFilter
+from services.logs import EventFormatter, RedactingFilter
 
 TOKEN = "123456789:AAExampleSecretHalfOfTheToken"
 WEBHOOK = "webhook-secret-value"

@@ -1,44 +1,18 @@
-"""What every handler can reach: settings, database, clock, and the person behind the update."""
+"""What every Telegram handler can reach: the services, a short transaction, and the person behind the update."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.settings import Settings
-from domain.clock import Clock
-from storage.db import Database
+from services.context import Services
+from storage.db import Session
 from storage.models import Person
-
-JobHandler = Callable[..., None]
-
-
-@dataclass
-class Services:
-    settings: Settings
-    db: Database
-    clock: Clock
-    instance: str
-    bot_username: str = "waakvlam_bot"
-    coordinator_group_id: int | None = None
-    # Set whenever something is queued, so the sender wakes at once instead of at its next poll.
-    outbox_signal: asyncio.Event = field(default_factory=asyncio.Event)
-    jobs: dict[str, JobHandler] = field(default_factory=dict)
-    # Events this instance counted (messages sent, 429s, webhook refusals), shown in /metrics.
-    counters: dict[str, int] = field(default_factory=dict)
-    # Errors raised while handling an update, by update_id, so the inbox can record them.
-    handler_errors: dict[int, str] = field(default_factory=dict)
-    # Sends one committed outbox row at once (the sender's own delivery, so its failures are retried).
-    deliver_now: Callable[[str], Any] | None = None
-    # Called (session=, services=, update_id=, payload=, reason=, now=) when an update is given up on.
-    on_update_failed: Callable[..., None] | None = None
 
 
 @dataclass
@@ -66,7 +40,9 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     ) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.person: Person | None = None
-        # The open dialogue's scratch data; the router saves it with the next step.
+        # The open dialogue's draft (a `conversations.dialogue.Draft`); the router saves it with the next step.
+        self.draft: Any = None
+        # The untyped scratch data of a dialogue that has no draft type yet.
         self.dialogue: dict[str, Any] = {}
 
     @property

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.i18n import RTL_LANGUAGES
+from services.i18n import RTL_LANGUAGES
 
 if TYPE_CHECKING:
     # matplotlib is imported where a chart is drawn: it costs the bot a second at every start otherwise.
@@ -65,7 +65,7 @@ class WeeklyChart:
     """What `weekly_chart` draws, as plain data that fits in an outbox row's JSON (`to_json`).
 
     The weekly digest stores this in its transaction and the sender draws the PNG when it sends
-    (`bot.sender.chart_payload`), so no database transaction is held while matplotlib draws.
+    (`services.outbox.chart_upload`), so no database transaction is held while matplotlib draws.
     """
 
     texts: ChartTexts

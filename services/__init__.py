@@ -1,0 +1,1 @@
+"""Use cases: the rules about families, concerns and requests, reached from chat, jobs and web views alike."""

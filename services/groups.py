@@ -1,0 +1,20 @@
+"""The coordinators' group: which Telegram group it is, read fresh so every instance agrees after /setgroup."""
+
+from __future__ import annotations
+
+from services.settings import Settings
+from storage import care
+from storage.db import Session
+
+COORDINATOR_GROUP_KEY = "coordinator_group_id"
+
+
+def coordinator_group(*, session: Session, settings: Settings) -> int | None:
+    """The group set with /setgroup (or followed after a migration), else the configured one."""
+    stored = care.get_setting(session=session, key=COORDINATOR_GROUP_KEY)
+    return int(stored) if stored is not None else settings.coordinator_group_id
+
+
+def set_coordinator_group(*, session: Session, chat_id: int) -> None:
+    """Make a group the coordinators' group, in the caller's transaction."""
+    care.save_setting(session=session, key=COORDINATOR_GROUP_KEY, value=str(chat_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conversations.callbacks import Button
+from services.callbacks import Button
 
 TAKE = Button("tst", "take", int)
 PICK = Button("tst", "pick", int, str)

@@ -24,6 +24,7 @@ from conversations import (
     checkins,
     common,
     concerns,
+    coordinator_group,
     dialogue,
     fallback,
     insight,
@@ -31,9 +32,11 @@ from conversations import (
     menu,
     requests,
     signup,
+    talk,
     volunteering,
 )
 from conversations.context import BotContext
+from services import unreachable
 from services.context import Services
 from services.i18n import N_, normalise_language, set_language
 from services.logs import event
@@ -77,7 +80,7 @@ async def load_person(update: Update, context: BotContext) -> None:
             kicked = update.my_chat_member is not None and update.my_chat_member.new_chat_member.status == "kicked"
             if not kicked:
                 # They write (or unblocked the bot): messages reach them again, and what waited comes.
-                back = alerts.person_reachable_again(session=session, person=person, now=now, services=services)
+                back = unreachable.person_reachable_again(session=session, person=person, now=now, services=services)
     if back:
         services.outbox_signal.set()
     context.person = person
@@ -88,7 +91,7 @@ async def on_error(update: object, context: BotContext) -> None:
     """Log the failure without contents and let the inbox record it.
 
     Nothing is said to the person here: the inbox tries the update again in a moment, and only when it
-    keeps failing tells them (and a coordinator) the truth, through the outbox (conversations.handover).
+    keeps failing tells them (and a coordinator) the truth, through the outbox (services.handover).
     """
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
@@ -131,7 +134,8 @@ def register_handlers(application: AnyApplication) -> None:
         [
             signup.build(),
             areas.build(),
-            *concerns.build(),
+            talk.build(),
+            coordinator_group.build_close_note(),
             requests.build(),
             volunteering.build(),
             volunteering.build_relay(),
@@ -149,7 +153,7 @@ def register_handlers(application: AnyApplication) -> None:
     requests.register_menu()
     volunteering.register_menu()
     approvals.register_menu()
-    concerns.register_menu()
+    coordinator_group.register_menu()
     checkins.register_menu()
     insight.register_menu()
     menu.add("language", N_("Change language"), everyone, common.ask_language)

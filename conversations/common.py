@@ -29,6 +29,7 @@ from services.i18n import (
 )
 from services.logs import event
 from services.settings import Settings
+from services.tasks import SKILL_LABELS
 from storage import people
 from storage.models import Role
 
@@ -386,17 +387,6 @@ def role_label(role: str) -> str:
         Role.COORDINATOR: _("coordinator"),
     }
     return labels.get(role, role)
-
-
-SKILL_LABELS = {
-    "babysitting": N_("Babysitting"),
-    "lift": N_("A ride"),
-    "groceries": N_("Groceries"),
-    "meal": N_("A meal"),
-    "company": N_("Company or a walk"),
-    "homework": N_("Homework help"),
-    "chores": N_("Small chores"),
-}
 
 
 def skill_label(skill: str) -> str:

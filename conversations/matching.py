@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup
 
 from conversations import alerts
-from conversations.common import SKILL_LABELS
 from conversations.ui import callback, keyboard, notify
 from domain import matching as match_rules
 from domain import permissions
@@ -33,8 +32,10 @@ from domain import requests as rules
 from domain import volunteers as volunteer_rules
 from domain.availability import mask_for_window
 from services.context import JobHandler, Services
-from services.i18n import N_, _, format_clock, format_day, format_when, h, hi, use_language
+from services.i18n import N_, _, format_day, h, hi, use_language
 from services.logs import event
+from services.tasks import KIND_LABELS as KIND_LABELS  # read by conversations.insight
+from services.tasks import kind_label, when_text
 from storage import delivery, people
 from storage import requests as store
 from storage.db import Session
@@ -46,17 +47,6 @@ OFFER = "vo"  # vo:acc:<offer> / vo:no:<offer>
 OUTCOME = "td"  # td:<request>:done / td:<request>:no
 PLACE = "ap"  # the coordinators' buttons (conversations.approvals)
 
-KIND_LABELS = {**SKILL_LABELS, "other": N_("Something else")}
-KIND_EMOJI = {
-    "babysitting": "🧸",
-    "lift": "🚗",
-    "groceries": "🛒",
-    "meal": "🍲",
-    "company": "🚶",
-    "homework": "📚",
-    "chores": "🔧",
-    "other": "🤝",
-}
 STATUS_LABELS = {
     rules.RequestStatus.OPEN: N_("waiting for a volunteer"),
     rules.RequestStatus.DONE: N_("done"),
@@ -78,27 +68,10 @@ ASK_AT = time(10, 0)
 # --- words ----------------------------------------------------------------------------------------
 
 
-def kind_label(kind: str) -> str:
-    label = KIND_LABELS.get(kind)
-    return f"{KIND_EMOJI.get(kind, '')} {_(label)}".strip() if label else kind
-
-
 def name_of(person: Person | None) -> str:
     if person is None:
         return _("(someone)")
     return person.display_name or _("(no name)")
-
-
-def when_text(request: HelpRequest, zone: str, language: str) -> str:
-    """'Tuesday 24 November at 15:00 until 17:00', or 'flexible, this week (until Sunday 29 November)'."""
-    with use_language(language):
-        if request.flexible_week or request.starts_at is None:
-            until = rules.end_of_local_week(request.created_at, zone=zone).astimezone(ZoneInfo(zone)).date()
-            return _("flexible, this week (until {day})").format(day=format_day(until, language))
-        start = format_when(request.starts_at, zone, language)
-        if request.ends_at is None:
-            return start
-        return _("{start} until {end}").format(start=start, end=format_clock(request.ends_at, zone, language))
 
 
 def area_name(session: Session, request: HelpRequest) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import rights
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
+from conversations.rights import refuse
 from conversations.ui import (
     answer_button,
     answer_stale,
@@ -26,6 +26,7 @@ from conversations.ui import (
 )
 from domain import names
 from services.i18n import _, hi, ngettext
+from services.permissions import Action, Decision, authorize
 from storage import people
 from storage.models import Role
 
@@ -39,9 +40,11 @@ def _is_coordinator(context: BotContext) -> bool:
     return person is not None and person.role == Role.COORDINATOR and person.consent_at is not None
 
 
-def _may_manage(context: BotContext, *, audit: bool = True) -> rights.Decision:
+def _may_manage(context: BotContext, *, audit: bool = True) -> Decision:
     with context.session() as session:
-        return rights.check(session, context.person, rights.Action.MANAGE_AREAS, now=context.now(), audit=audit)
+        return authorize(
+            session=session, actor=context.person, action=Action.MANAGE_AREAS, now=context.now(), audit=audit
+        )
 
 
 async def show(update: Update, context: BotContext) -> str | None:
@@ -69,7 +72,7 @@ async def show(update: Update, context: BotContext) -> str | None:
 async def ask_name(update: Update, context: BotContext) -> str | None:
     """The add button: ask for the name."""
     if not (decision := _may_manage(context)):
-        await rights.refuse(update, decision)
+        await refuse(update, decision)
         return END
     await answer_button(update)
     await retire_buttons(update)
@@ -81,7 +84,7 @@ async def add(update: Update, context: BotContext) -> str | None:
     """The typed name."""
     message = update.effective_message
     if not (decision := _may_manage(context)):
-        await rights.refuse(update, decision)
+        await refuse(update, decision)
         return END
     name = names.clean_name(message.text or "", max_length=64) if message else None
     if name is None:
@@ -113,7 +116,7 @@ async def _managed_area(update: Update, context: BotContext, action: str) -> int
         await answer_stale(update)
         return None
     if not (decision := _may_manage(context)):
-        await rights.refuse(update, decision)
+        await refuse(update, decision)
         return None
     return area_id
 

@@ -29,7 +29,7 @@ from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import menu, rights
+from conversations import menu
 from conversations.context import BotContext, services_of
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
@@ -67,6 +67,7 @@ from services.i18n import (
     use_language,
 )
 from services.logs import event
+from services.permissions import Action, Decision, authorize, refusal_text
 from storage import care, delivery, people
 from storage import rights as rights_store
 from storage.db import Session
@@ -2121,7 +2122,7 @@ async def concern_button(update: Update, context: BotContext) -> None:
         elif concern.status == care.ConcernStatus.CLOSED:
             answer = _("This concern is already closed.")
         elif not (decision := _may(session, coordinator, action, concern, now)):
-            answer = rights.refusal_text(decision)
+            answer = refusal_text(decision)
         elif action == "take":
             if _take(session, services, concern, coordinator, now):
                 answer = _("You have taken this. The others can see it.")
@@ -2195,7 +2196,7 @@ async def list_concerns(update: Update, context: BotContext) -> None:
         found = [
             concern
             for concern in care.open_concerns(session=session, limit=200)
-            if rights.check(session, coordinator, rights.Action.CLAIM_CONCERN, concern=concern, audit=False)
+            if authorize(session=session, actor=coordinator, action=Action.CLAIM_CONCERN, concern=concern, audit=False)
         ][:30]
         lines = [_("<b>Open concerns</b>")]
         for concern in found:
@@ -2222,10 +2223,10 @@ async def list_concerns(update: Update, context: BotContext) -> None:
     await reply(update, "\n".join(lines), keyboard(rows))
 
 
-def _may(session: Session, coordinator: Person, action: str, concern: Concern, now: datetime) -> rights.Decision:
+def _may(session: Session, coordinator: Person, action: str, concern: Concern, now: datetime) -> Decision:
     """Seeing, taking and closing: only coordinators alerted about the concern, the family's duo, or an admin."""
-    what = rights.Action.CLAIM_CONCERN if action in ("take", "show") else rights.Action.CLOSE_CONCERN
-    return rights.check(session, coordinator, what, concern=concern, now=now)
+    what = Action.CLAIM_CONCERN if action in ("take", "show") else Action.CLOSE_CONCERN
+    return authorize(session=session, actor=coordinator, action=what, concern=concern, now=now)
 
 
 def urgent_needs_note_text() -> str:
@@ -2294,7 +2295,7 @@ async def close_note(update: Update, context: BotContext) -> str | None:
             and close_concern(session, context.services, concern, coordinator, note, context.now())
         )
     if decision is not None and not decision:
-        await reply(update, rights.refusal_text(decision))
+        await reply(update, refusal_text(decision))
         return END
     await reply(update, _("✅ Closed. Thank you.") if closed else _("This concern is already closed."))
     return END
@@ -2333,7 +2334,7 @@ async def coordinator_reply(update: Update, context: BotContext) -> bool:
         )
         name = name_of(to)
     if not decision:
-        await reply_to_message(update, rights.refusal_text(decision))
+        await reply_to_message(update, refusal_text(decision))
     elif sent:
         # Only queued: if Telegram refuses it, "✗ Not delivered" follows (report_undelivered).
         await reply_to_message(update, _("✓ On its way to {name}.").format(name=hi(name)))
@@ -2388,19 +2389,19 @@ async def group_message(update: Update, context: BotContext) -> None:
         )
         name = name_of(family)
     if not decision:
-        await message.reply_text(rights.refusal_text(decision))
+        await message.reply_text(refusal_text(decision))
     elif not sent:
         await message.reply_text(not_reached_text(name))
 
 
-def _may_write(
-    session: Session, coordinator: Person, to_id: int, link_chat_id: int | None, now: datetime
-) -> rights.Decision:
+def _may_write(session: Session, coordinator: Person, to_id: int, link_chat_id: int | None, now: datetime) -> Decision:
     """Writing to a family (or a volunteer): see `domain.permissions.authorize`, WRITE_TO_FAMILY."""
     facts = rights_store.relay_facts(
         session=session, to_id=to_id, actor_chat_id=coordinator.telegram_id or 0, link_chat_id=link_chat_id
     )
-    return rights.check(session, coordinator, rights.Action.WRITE_TO_FAMILY, family_id=to_id, facts=facts, now=now)
+    return authorize(
+        session=session, actor=coordinator, action=Action.WRITE_TO_FAMILY, family_id=to_id, facts=facts, now=now
+    )
 
 
 async def group_migrated(update: Update, context: BotContext) -> None:
@@ -2457,7 +2458,7 @@ async def close_command(update: Update, context: BotContext) -> None:
             and close_concern(session, context.services, concern, coordinator, note, context.now())
         )
     if decision is not None and not decision:
-        await reply_in_thread(update, rights.refusal_text(decision))
+        await reply_in_thread(update, refusal_text(decision))
     elif needs_note:
         await reply_in_thread(
             update, urgent_needs_note_text() + "\n" + _("For example: /close Called her, she is safe.")
@@ -2485,7 +2486,7 @@ async def take_command(update: Update, context: BotContext) -> None:
             and _take(session, context.services, concern, coordinator, context.now())
         )
     if decision is not None and not decision:
-        await reply_in_thread(update, rights.refusal_text(decision))
+        await reply_in_thread(update, refusal_text(decision))
     elif not taken:
         await reply_in_thread(update, _("There is no open concern for this family that is not taken yet."))
 

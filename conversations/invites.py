@@ -8,12 +8,12 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import rights
 from conversations.context import BotContext
 from conversations.ui import answer_button, callback, column, parse_callback, reply, retire_buttons
 from domain import invites as rules
 from domain.permissions import Actor, Facts
 from services.i18n import N_, _, h, ngettext
+from services.permissions import Action, authorize
 from storage import people
 
 ROLE_BUTTONS = {
@@ -33,7 +33,9 @@ def actor_of(context: BotContext) -> Actor | None:
 def _may_invite(context: BotContext, session: Any, role: str, *, audit: bool = True) -> bool:
     facts = Facts(invite_role=role)
     return bool(
-        rights.check(session, context.person, rights.Action.INVITE, facts=facts, now=context.now(), audit=audit)
+        authorize(
+            session=session, actor=context.person, action=Action.INVITE, facts=facts, now=context.now(), audit=audit
+        )
     )
 
 

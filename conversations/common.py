@@ -29,6 +29,8 @@ from services.i18n import (
 )
 from services.logs import event
 from services.settings import Settings
+from services.skills import SKILL_LABELS as SKILL_LABELS  # re-exported for the modules that read it here
+from services.skills import skill_label as skill_label
 from storage import people
 from storage.models import Role
 
@@ -386,21 +388,6 @@ def role_label(role: str) -> str:
         Role.COORDINATOR: _("coordinator"),
     }
     return labels.get(role, role)
-
-
-SKILL_LABELS = {
-    "babysitting": N_("Babysitting"),
-    "lift": N_("A ride"),
-    "groceries": N_("Groceries"),
-    "meal": N_("A meal"),
-    "company": N_("Company or a walk"),
-    "homework": N_("Homework help"),
-    "chores": N_("Small chores"),
-}
-
-
-def skill_label(skill: str) -> str:
-    return _(SKILL_LABELS[skill]) if skill in SKILL_LABELS else skill
 
 
 async def send_my_data(update: Update, context: BotContext) -> None:

@@ -16,7 +16,7 @@ from telegram import InlineKeyboardMarkup, Update
 from conversations.common import language_keyboard, privacy_notice
 from conversations.context import BotContext
 from conversations.dialogue import STAY, Draft, draft_of
-from conversations.ui import CHECKED, UNCHECKED, answer_button, column, keyboard, reply
+from conversations.ui import CHECKED, UNCHECKED, answer_button, column, keyboard, not_understood, reply
 from services import signup as rules
 from services.callbacks import Button
 from services.i18n import LANGUAGE_NAMES, N_, _
@@ -246,10 +246,7 @@ def tapped(update: Update, button: Button) -> str | None:
 
 async def ask_again(update: Update, context: BotContext, step: str) -> str | None:
     """Anything this step did not expect: say so kindly and ask again."""
-    if update.callback_query is not None:
-        await answer_button(update, _("That button belongs to an earlier question."))
-    else:
-        await reply(update, _("Sorry, I did not understand that. Please use the buttons or type your answer."))
+    await not_understood(update)
     await PROMPTS[step](update, context)
     return STAY
 

@@ -302,3 +302,11 @@ def saved_step(*, session: Session, chat_id: int, steps: Collection[str]) -> Sav
 def save_step(*, session: Session, chat_id: int, step: str, data: dict[str, Any], now: datetime) -> None:
     """Save sign-up's next step for a chat, when a step ran outside the dialogue router."""
     people.save_dialogue(session=session, chat_id=chat_id, dialogue=DIALOGUE, step=step, data=data, now=now)
+
+
+def choose_language(*, session: Session, person_id: int, language: str, now: datetime) -> Person | None:
+    """Store a person's language (allowed before consent: it is all we keep then); the fresh person back."""
+    person = people.get_person(session=session, person_id=person_id)
+    if person is not None:
+        people.set_language(session=session, person=person, language=language, now=now)
+    return person

@@ -29,6 +29,7 @@ from conversations import (
     fallback,
     insight,
     invites,
+    languages,
     menu,
     requests,
     signup,
@@ -110,6 +111,9 @@ def register_handlers(application: AnyApplication) -> None:
         application.add_handler(handler)
     # Commands that work anywhere, even in the middle of a dialogue, come before the dialogues.
     for handler in common.build():
+        application.add_handler(handler)
+    # A language button works everywhere; during sign-up it carries the dialogue on (conversations.languages).
+    for handler in languages.build():
         application.add_handler(handler)
     for handler in invites.build():
         application.add_handler(handler)

@@ -13,7 +13,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.ui import answer_button, answer_stale, callback, column, parse_callback, reply, retire_buttons
+from conversations.ui import answer_button, callback, column, parse_callback, reply, retire_buttons
 from services.groups import coordinator_group, set_coordinator_group
 from services.i18n import (
     LANGUAGE_NAMES,
@@ -23,13 +23,13 @@ from services.i18n import (
     h,
     hi,
     normalise_language,
-    set_language,
     shipped_languages,
     use_language,
 )
 from services.logs import event
 from services.settings import Settings
-from services.tasks import SKILL_LABELS
+from services.skills import SKILL_LABELS as SKILL_LABELS  # re-exported for the modules that read it here
+from services.skills import skill_label as skill_label
 from storage import people
 from storage.models import Role
 
@@ -272,32 +272,6 @@ async def ask_language(update: Update, context: BotContext) -> None:
     await reply(update, _("Which language do you want?"), language_keyboard())
 
 
-async def choose_language(update: Update, context: BotContext) -> None:
-    """A language button: store the choice (allowed before consent) and confirm in that language."""
-    parts = parse_callback(update.callback_query.data if update.callback_query else None, "lang")
-    if not parts or parts[0] not in shipped_languages() or context.person is None:
-        await answer_stale(update)
-        return
-    language = parts[0]
-    with context.session() as session:
-        person = people.get_person(session=session, person_id=context.person.id or 0)
-        if person is not None:
-            people.set_language(session=session, person=person, language=language, now=context.now())
-            context.person = person
-    set_language(language)
-    await answer_button(update)
-    await retire_buttons(update)
-    confirmation = _("From now on I will write in this language: {language}.").format(
-        language=h(LANGUAGE_NAMES.get(language, language))
-    )
-    from conversations import signup  # circular at import time: signup uses this module's helpers
-
-    if await signup.continue_after_language(update, context, confirmation):
-        return
-    follow_up = _("Send /start to continue.") if context.person.consent_at is None else _("Send /menu to continue.")
-    await reply(update, confirmation + "\n" + follow_up)
-
-
 # --- my data --------------------------------------------------------------------------------------
 
 
@@ -387,10 +361,6 @@ def role_label(role: str) -> str:
         Role.COORDINATOR: _("coordinator"),
     }
     return labels.get(role, role)
-
-
-def skill_label(skill: str) -> str:
-    return _(SKILL_LABELS[skill]) if skill in SKILL_LABELS else skill
 
 
 async def send_my_data(update: Update, context: BotContext) -> None:
@@ -498,6 +468,5 @@ def build() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("delete", ask_delete, filters=private_commands),
         CommandHandler("menu", show_menu, filters=private_commands),
         CommandHandler("setgroup", set_group, filters=filters.UpdateType.MESSAGE & filters.ChatType.GROUPS),
-        CallbackQueryHandler(choose_language, pattern=r"^lang:"),
         CallbackQueryHandler(confirm_delete, pattern=r"^del:"),
     ]

@@ -17,7 +17,7 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import menu, rights
+from conversations import menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, keyboard, reply, reply_to_message, retire_buttons, stale_text
@@ -41,6 +41,7 @@ from services.escalation import alert
 from services.groups import set_coordinator_group
 from services.i18n import N_, _, format_when, h, hi, isolate
 from services.logs import event
+from services.permissions import Action, Decision, authorize, refusal_text
 from services.safety import not_reached_text, urgent_needs_note_text
 from storage import care, delivery, people
 from storage import rights as rights_store
@@ -68,10 +69,10 @@ class CloseNoteDraft(Draft):
     concern: int | None = None
 
 
-def _may(session: Session, coordinator: Person, action: str, concern: Concern, now: datetime) -> rights.Decision:
+def _may(session: Session, coordinator: Person, action: str, concern: Concern, now: datetime) -> Decision:
     """Seeing, taking and closing: only coordinators alerted about the concern, the family's duo, or an admin."""
-    what = rights.Action.CLAIM_CONCERN if action in ("take", "show") else rights.Action.CLOSE_CONCERN
-    return rights.check(session, coordinator, what, concern=concern, now=now)
+    what = Action.CLAIM_CONCERN if action in ("take", "show") else Action.CLOSE_CONCERN
+    return authorize(session=session, actor=coordinator, action=what, concern=concern, now=now)
 
 
 # What a concern button does, once the concern is open and the coordinator may: returns the answer to the tap.
@@ -92,7 +93,7 @@ async def _concern_tap(update: Update, context: BotContext, button: Button, acti
         elif concern.status == care.ConcernStatus.CLOSED:
             answer = _("This concern is already closed.")
         elif not (decision := _may(session, coordinator, action, concern, context.now())):
-            answer = rights.refusal_text(decision)
+            answer = refusal_text(decision)
         else:
             answer = act(session, context, update, concern, coordinator)
     await answer_button(update, answer)
@@ -201,7 +202,7 @@ async def list_concerns(update: Update, context: BotContext) -> None:
         found = [
             concern
             for concern in care.open_concerns(session=session, limit=200)
-            if rights.check(session, coordinator, rights.Action.CLAIM_CONCERN, concern=concern, audit=False)
+            if authorize(session=session, actor=coordinator, action=Action.CLAIM_CONCERN, concern=concern, audit=False)
         ][:30]
         lines = [_("<b>Open concerns</b>")]
         lines += [_concern_line(session, context, coordinator, concern) for concern in found]
@@ -242,7 +243,7 @@ async def close_note(update: Update, context: BotContext) -> str | None:
             )
         )
     if decision is not None and not decision:
-        await reply(update, rights.refusal_text(decision))
+        await reply(update, refusal_text(decision))
         return END
     await reply(update, _("✅ Closed. Thank you.") if closed else _("This concern is already closed."))
     return END
@@ -257,14 +258,14 @@ async def close_note_unexpected(update: Update, context: BotContext) -> str | No
 # --- writing to families --------------------------------------------------------------------------
 
 
-def _may_write(
-    session: Session, coordinator: Person, to_id: int, link_chat_id: int | None, now: datetime
-) -> rights.Decision:
+def _may_write(session: Session, coordinator: Person, to_id: int, link_chat_id: int | None, now: datetime) -> Decision:
     """Writing to a family (or a volunteer): see `domain.permissions.authorize`, WRITE_TO_FAMILY."""
     facts = rights_store.relay_facts(
         session=session, to_id=to_id, actor_chat_id=coordinator.telegram_id or 0, link_chat_id=link_chat_id
     )
-    return rights.check(session, coordinator, rights.Action.WRITE_TO_FAMILY, family_id=to_id, facts=facts, now=now)
+    return authorize(
+        session=session, actor=coordinator, action=Action.WRITE_TO_FAMILY, family_id=to_id, facts=facts, now=now
+    )
 
 
 async def coordinator_reply(update: Update, context: BotContext) -> bool:
@@ -293,7 +294,7 @@ async def coordinator_reply(update: Update, context: BotContext) -> bool:
         )
         name = name_of(to)
     if not decision:
-        await reply_to_message(update, rights.refusal_text(decision))
+        await reply_to_message(update, refusal_text(decision))
     elif sent:
         # Only queued: if Telegram refuses it, "✗ Not delivered" follows (report_undelivered).
         await reply_to_message(update, _("✓ On its way to {name}.").format(name=hi(name)))
@@ -346,7 +347,7 @@ async def group_message(update: Update, context: BotContext) -> None:
         )
         name = name_of(family)
     if not decision:
-        await message.reply_text(rights.refusal_text(decision))
+        await message.reply_text(refusal_text(decision))
     elif not sent:
         await message.reply_text(not_reached_text(name))
 
@@ -401,7 +402,7 @@ async def close_command(update: Update, context: BotContext) -> None:
             )
         )
     if decision is not None and not decision:
-        await reply_to_message(update, rights.refusal_text(decision))
+        await reply_to_message(update, refusal_text(decision))
     elif needs_note:
         await reply_to_message(
             update, urgent_needs_note_text() + "\n" + _("For example: /close Called her, she is safe.")
@@ -431,7 +432,7 @@ async def take_command(update: Update, context: BotContext) -> None:
             )
         )
     if decision is not None and not decision:
-        await reply_to_message(update, rights.refusal_text(decision))
+        await reply_to_message(update, refusal_text(decision))
     elif not taken:
         await reply_to_message(update, _("There is no open concern for this family that is not taken yet."))
 

@@ -34,7 +34,7 @@ from babel.dates import format_date
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import concerns, matching, menu, rights
+from conversations import concerns, matching, menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import answer_button, answer_stale, callback, keyboard, parse_callback, reply, retire_buttons
@@ -45,6 +45,7 @@ from services.context import JobHandler, Services
 from services.i18n import N_, _, format_day, h, hi, ngettext, use_language
 from services.logs import event
 from services.outbox import chart_upload
+from services.permissions import Action, authorize
 from storage import delivery, people
 from storage import insight as store
 from storage.db import Session
@@ -104,7 +105,7 @@ def _may_use(session: Session, person: Person | None) -> Person | None:
     fresh = people.get_person(session=session, person_id=person.id) if person and person.id else None
     if fresh is None or fresh.consent_at is None:
         return None
-    decision = rights.check(session, fresh, rights.Action.SEE_INSIGHT, audit=False)
+    decision = authorize(session=session, actor=fresh, action=Action.SEE_INSIGHT, audit=False)
     return fresh if decision else None
 
 

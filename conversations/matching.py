@@ -27,7 +27,6 @@ from telegram import InlineKeyboardMarkup
 from conversations import alerts
 from conversations.ui import callback, keyboard, notify
 from domain import matching as match_rules
-from domain import permissions
 from domain import requests as rules
 from domain import volunteers as volunteer_rules
 from domain.availability import mask_for_window
@@ -815,18 +814,6 @@ def thank(*, session: Session, request: HelpRequest, family: Person, now: dateti
         session=session, family_id=family.id, kind="request_thanked", now=now, actor_id=family.id, ref_id=request.id
     )
     return True
-
-
-def actor_of(session: Session, person: Person) -> permissions.Actor:
-    """The facts `domain.permissions` needs, read fresh from the database."""
-    assert person.id is not None
-    profile = people.get_volunteer(session=session, person_id=person.id)
-    return permissions.Actor(
-        person_id=person.id,
-        role=person.role if person.consent_at is not None else None,
-        is_admin=person.is_admin,
-        volunteer_status=profile.status if profile is not None else None,
-    )
 
 
 # --- jobs -----------------------------------------------------------------------------------------

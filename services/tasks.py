@@ -6,17 +6,9 @@ from zoneinfo import ZoneInfo
 
 from domain import requests as rules
 from services.i18n import N_, _, format_clock, format_day, format_when, use_language
+from services.skills import SKILL_LABELS
 from storage.models import HelpRequest
 
-SKILL_LABELS = {
-    "babysitting": N_("Babysitting"),
-    "lift": N_("A ride"),
-    "groceries": N_("Groceries"),
-    "meal": N_("A meal"),
-    "company": N_("Company or a walk"),
-    "homework": N_("Homework help"),
-    "chores": N_("Small chores"),
-}
 KIND_LABELS = {**SKILL_LABELS, "other": N_("Something else")}
 KIND_EMOJI = {
     "babysitting": "🧸",

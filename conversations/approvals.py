@@ -17,7 +17,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import matching, menu
+from conversations import menu
 from conversations.common import skill_label
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
@@ -38,6 +38,7 @@ from conversations.ui import (
 )
 from domain import requests as rules
 from domain import volunteers as volunteer_rules
+from services import matching
 from services.i18n import N_, _, format_day, format_full_day, h, hi, isolate, use_language
 from services.logs import event
 from services.permissions import Action, authorize

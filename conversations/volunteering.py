@@ -19,8 +19,8 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import alerts, concerns, matching, menu
-from conversations import requests as family_requests
+from conversations import alerts, concerns, menu
+from conversations import my_requests as family_requests
 from conversations.common import SKILL_LABELS
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
@@ -42,6 +42,7 @@ from domain import availability, permissions
 from domain import matching as match_rules
 from domain import requests as rules
 from domain.urgent import detect_urgent
+from services import matching
 from services.i18n import LANGUAGE_NAMES, N_, _, format_day, h, hi, ngettext, use_language
 from services.logs import event
 from services.permissions import actor_of

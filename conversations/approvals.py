@@ -18,7 +18,6 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from conversations import matching, menu, rights
-from conversations.common import skill_label
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
@@ -39,6 +38,7 @@ from conversations.ui import (
 from domain import requests as rules
 from domain import volunteers as volunteer_rules
 from services.i18n import N_, _, format_day, format_full_day, h, hi, isolate, use_language
+from services.labels import skill_label
 from services.logs import event
 from storage import care, people
 from storage import requests as store

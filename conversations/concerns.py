@@ -66,6 +66,7 @@ from services.i18n import (
     shipped_languages,
     use_language,
 )
+from services.labels import ANSWER_EMOJI, name_of
 from services.logs import event
 from storage import care, delivery, people
 from storage import rights as rights_store
@@ -101,8 +102,6 @@ LANGUAGE_OFFER_GAP = timedelta(days=30)
 KNOWN_LANGUAGE_CODES = frozenset(
     code for code in map(str, Locale("en").languages) if code.isalpha() and len(code) in (2, 3)
 )
-
-ANSWER_EMOJI = {"good": "😊", "so_so": "😐", "not_good": "😟", "talk": "💬"}
 
 SOURCE_LABELS = {
     "talk": N_("wants to talk to someone"),
@@ -144,12 +143,6 @@ def policy(services: Services) -> rules.EscalationPolicy:
         morning_rule=settings.escalation_morning_rule,
         zone=settings.timezone,
     )
-
-
-def name_of(person: Person | None) -> str:
-    if person is None:
-        return _("(someone)")
-    return person.display_name or _("(no name)")
 
 
 def is_coordinator(person: Person | None) -> bool:

@@ -62,6 +62,13 @@ def erase(*, session: Session, services: Services, person: Person, now: datetime
     return keep_stub
 
 
+def erase_by_id(*, session: Session, services: Services, person_id: int, now: datetime) -> bool:
+    """/delete confirmed: erase the person (read fresh) as `erase` does; true when a safety stub is kept."""
+    person = people.get_person(session=session, person_id=person_id)
+    assert person is not None and person.id is not None
+    return erase(session=session, services=services, person=person, now=now)
+
+
 def _tell(session: Session, person: Person, key: str, text: str, now: datetime, **extra: Any) -> None:
     notify(session=session, person=person, key=key[:128], text=text, now=now, purpose=PURPOSE_ERASURE, **extra)
 

@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardMarkup
 
 from conversations import alerts
-from conversations.common import SKILL_LABELS
 from conversations.ui import callback, keyboard, notify
 from domain import matching as match_rules
 from domain import permissions
@@ -34,6 +33,7 @@ from domain import volunteers as volunteer_rules
 from domain.availability import mask_for_window
 from services.context import JobHandler, Services
 from services.i18n import N_, _, format_clock, format_day, format_when, h, hi, use_language
+from services.labels import kind_label, name_of
 from services.logs import event
 from storage import delivery, people
 from storage import requests as store
@@ -46,17 +46,6 @@ OFFER = "vo"  # vo:acc:<offer> / vo:no:<offer>
 OUTCOME = "td"  # td:<request>:done / td:<request>:no
 PLACE = "ap"  # the coordinators' buttons (conversations.approvals)
 
-KIND_LABELS = {**SKILL_LABELS, "other": N_("Something else")}
-KIND_EMOJI = {
-    "babysitting": "🧸",
-    "lift": "🚗",
-    "groceries": "🛒",
-    "meal": "🍲",
-    "company": "🚶",
-    "homework": "📚",
-    "chores": "🔧",
-    "other": "🤝",
-}
 STATUS_LABELS = {
     rules.RequestStatus.OPEN: N_("waiting for a volunteer"),
     rules.RequestStatus.DONE: N_("done"),
@@ -76,17 +65,6 @@ ASK_AT = time(10, 0)
 
 
 # --- words ----------------------------------------------------------------------------------------
-
-
-def kind_label(kind: str) -> str:
-    label = KIND_LABELS.get(kind)
-    return f"{KIND_EMOJI.get(kind, '')} {_(label)}".strip() if label else kind
-
-
-def name_of(person: Person | None) -> str:
-    if person is None:
-        return _("(someone)")
-    return person.display_name or _("(no name)")
 
 
 def when_text(request: HelpRequest, zone: str, language: str) -> str:

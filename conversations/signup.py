@@ -10,7 +10,6 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from conversations import checkins, menu
-from conversations.common import SKILL_LABELS, language_keyboard, privacy_notice, skill_label
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
@@ -21,6 +20,7 @@ from conversations.ui import (
     column,
     int_arg,
     keyboard,
+    language_keyboard,
     name_refused_text,
     notify,
     parse_callback,
@@ -30,7 +30,9 @@ from conversations.ui import (
 from domain import invites as invite_rules
 from domain import names
 from services.i18n import LANGUAGE_NAMES, N_, _, h, hi, normalise_language, shipped_match, use_language
+from services.labels import SKILL_LABELS, skill_label
 from services.logs import event
+from services.privacy import privacy_notice
 from storage import people
 from storage.db import Session
 from storage.models import Person, Role, VolunteerStatus

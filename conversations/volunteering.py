@@ -21,7 +21,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from conversations import alerts, concerns, matching, menu
 from conversations import requests as family_requests
-from conversations.common import SKILL_LABELS
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
@@ -43,6 +42,7 @@ from domain import matching as match_rules
 from domain import requests as rules
 from domain.urgent import detect_urgent
 from services.i18n import LANGUAGE_NAMES, N_, _, format_day, h, hi, ngettext, use_language
+from services.labels import SKILL_LABELS
 from services.logs import event
 from storage import people
 from storage import requests as store

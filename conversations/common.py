@@ -67,6 +67,7 @@ NOT_FOR_COORDINATORS = ("ask", "talk", "tasks")
 
 
 def command_menu() -> list[tuple[str, str]]:
+    """Telegram's command menu, in the current language."""
     return [(name, _(description)) for name, description in COMMANDS]
 
 
@@ -119,6 +120,7 @@ async def set_group(update: Update, context: BotContext) -> None:
 
 
 def role_of(context: BotContext) -> str | None:
+    """The role of a signed-up person, else None."""
     person = context.person
     return person.role if person and person.consent_at else None
 

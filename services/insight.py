@@ -79,6 +79,7 @@ def period_text(period: rules.Period, language: str) -> str:
     """'1 September 2026 to 30 November 2026' in the language given."""
 
     def day(value: Any) -> str:
+        """A day, long, in the language given."""
         return str(format_date(value, format="long", locale=language))
 
     return _("{start} to {end}").format(start=day(period.start), end=day(period.end))

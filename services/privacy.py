@@ -19,49 +19,54 @@ from storage import people
 from storage.db import Session
 
 
+def _what_we_store() -> str:
+    """The notice's first part: what is stored, for everyone and for each role."""
+    return "\n".join(
+        [
+            _("<b>What we store:</b>"),
+            "• "
+            + _(
+                "For everyone: your Telegram account number, so that we can write to you; the name you "
+                "want to be called; your language and time zone; when you agreed to this notice; and "
+                "whether our messages reach you."
+            ),
+            "• "
+            + _(
+                "For families: your neighbourhood; if you want, the number and ages of your children; the "
+                "street, house number and phone number you give for a task; your requests for help (what, "
+                "when, where, your note or voice message), which volunteers they were offered to, and how "
+                "they went; how often we check in with you, and your answers; concerns you or others raised "
+                "with your coordinator, who was told, and how they were handled; which messages were passed "
+                "on between you and your coordinator, in your own topic in the coordinators' group; and "
+                "your support volunteer, if you have one."
+            ),
+            "• "
+            + _(
+                "For volunteers: where and when you can help, with what, and which languages you speak; the "
+                "date of your VOG and whether you are approved; your pauses and how many requests a week "
+                "you want; the requests offered to you, your answers, the tasks you took, and how they went."
+            ),
+            "• "
+            + _(
+                "For coordinators: your duo partner, the invite links you made, and what you asked "
+                "colleagues to agree to."
+            ),
+            "• "
+            + _(
+                "For everyone as well: a timeline of what happened (without what was said), a log of who "
+                "looked at your record and when, planned reminders and check-ins, unfinished conversations "
+                "with the bot, and for a short time the messages between you and the bot."
+            ),
+        ]
+    )
+
+
 def privacy_notice(settings: Settings) -> str:
     """The privacy notice: what is stored, why, who sees it, how long, and the person's rights."""
     return "\n\n".join(
         [
             _("<b>Your privacy</b>"),
-            "\n".join(
-                [
-                    _("<b>What we store:</b>"),
-                    "• "
-                    + _(
-                        "For everyone: your Telegram account number, so that we can write to you; the name you "
-                        "want to be called; your language and time zone; when you agreed to this notice; and "
-                        "whether our messages reach you."
-                    ),
-                    "• "
-                    + _(
-                        "For families: your neighbourhood; if you want, the number and ages of your children; the "
-                        "street, house number and phone number you give for a task; your requests for help (what, "
-                        "when, where, your note or voice message), which volunteers they were offered to, and how "
-                        "they went; how often we check in with you, and your answers; concerns you or others raised "
-                        "with your coordinator, who was told, and how they were handled; which messages were passed "
-                        "on between you and your coordinator, in your own topic in the coordinators' group; and "
-                        "your support volunteer, if you have one."
-                    ),
-                    "• "
-                    + _(
-                        "For volunteers: where and when you can help, with what, and which languages you speak; the "
-                        "date of your VOG and whether you are approved; your pauses and how many requests a week "
-                        "you want; the requests offered to you, your answers, the tasks you took, and how they went."
-                    ),
-                    "• "
-                    + _(
-                        "For coordinators: your duo partner, the invite links you made, and what you asked "
-                        "colleagues to agree to."
-                    ),
-                    "• "
-                    + _(
-                        "For everyone as well: a timeline of what happened (without what was said), a log of who "
-                        "looked at your record and when, planned reminders and check-ins, unfinished conversations "
-                        "with the bot, and for a short time the messages between you and the bot."
-                    ),
-                ]
-            ),
+            _what_we_store(),
             _(
                 "<b>Why:</b> to match help with the right neighbour and to let your coordinator stay in touch. "
                 "Nothing else, and never for advertising."

@@ -162,6 +162,15 @@ def get_coordinator(*, session: Session, person_id: int) -> CoordinatorProfile |
     return session.get(CoordinatorProfile, person_id)
 
 
+def set_family_coordinators(
+    *, session: Session, profile: FamilyProfile, primary_id: int | None, partner_id: int | None
+) -> None:
+    """A family's primary and partner coordinators (as when its coordinator leaves)."""
+    profile.primary_coordinator_id = primary_id
+    profile.partner_coordinator_id = partner_id
+    session.add(profile)
+
+
 def save_family_profile(
     *,
     session: Session,

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
 from storage import privacy
-from storage.db import rowcount
+from storage.db import fresh, rowcount, saved
 from storage.models import (
     Area,
     AuditEntry,
@@ -189,9 +189,7 @@ def save_family_profile(
         profile.primary_coordinator_id = primary_coordinator_id
         partner = session.get(CoordinatorProfile, primary_coordinator_id)
         profile.partner_coordinator_id = partner.duo_partner_id if partner else None
-    session.add(profile)
-    session.flush()
-    return profile
+    return saved(session, profile)
 
 
 def remember_family_area(*, session: Session, family_id: int, area_id: int) -> bool:
@@ -273,9 +271,7 @@ def add_area(*, session: Session, name: str, now: datetime) -> Area:
         session.add(existing)
         return existing
     area = Area(name=name, created_at=now)
-    session.add(area)
-    session.flush()
-    return area
+    return saved(session, area)
 
 
 def area_counts(*, session: Session, area_id: int) -> tuple[int, int]:
@@ -309,9 +305,7 @@ def create_invite(
     invite = Invite(
         token_hash=token_hash, role=role, created_by_id=created_by_id, expires_at=expires_at, created_at=now
     )
-    session.add(invite)
-    session.flush()
-    return invite
+    return saved(session, invite)
 
 
 def get_invite_by_hash(*, session: Session, token_hash: str) -> Invite | None:
@@ -336,7 +330,7 @@ def redeem_invite(*, session: Session, invite_id: int, person_id: int, now: date
 
 
 def get_dialogue(*, session: Session, chat_id: int) -> DialogueState | None:
-    return session.get(DialogueState, chat_id, populate_existing=True)
+    return fresh(session, DialogueState, chat_id)
 
 
 def save_dialogue(

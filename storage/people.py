@@ -473,13 +473,7 @@ def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, no
             family.children_ages = None
             family.checkin_rhythm = "off"
             session.add(family)
-        person.telegram_id = None
-        person.display_name = None
-        person.consent_version = None
-        person.consent_at = None
-        person.anonymised_at = now
-        person.updated_at = now
-        session.add(person)
+        _anonymise(session=session, person=person, now=now, keep_role=True)
         return
     session.execute(delete(TimelineEvent).where(col(TimelineEvent.family_id) == pid))
     session.execute(update(Concern).where(col(Concern.family_id) == pid).values(close_note=None))
@@ -487,11 +481,17 @@ def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, no
     session.execute(delete(TaskOutcome).where(col(TaskOutcome.person_id) == pid))
     session.execute(delete(FamilyProfile).where(col(FamilyProfile.person_id) == pid))
     session.execute(update(Invite).where(col(Invite.used_by_id) == pid).values(used_by_id=None))
+    _anonymise(session=session, person=person, now=now, keep_role=False)
+
+
+def _anonymise(*, session: Session, person: Person, now: datetime, keep_role: bool) -> None:
+    """The person's row without who they are (the role kept for an anonymous safety stub)."""
     person.telegram_id = None
     person.display_name = None
     person.consent_version = None
     person.consent_at = None
-    person.role = None
+    if not keep_role:
+        person.role = None
     person.anonymised_at = now
     person.updated_at = now
     session.add(person)

@@ -21,6 +21,7 @@ The retention job (`privacy.retention`, daily) lives in `services.erasure`; `JOB
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from telegram import InlineKeyboardMarkup
@@ -75,6 +76,15 @@ def _tell(
     tell(session=session, person=person, key=key, text=text, now=now, markup=markup_json(markup))
 
 
+def _task_notice(
+    session: Session, person: Person, request: HelpRequest, key: str, now: datetime, head: Callable[[], str]
+) -> None:
+    """A notice about a task: `head()` and the task's summary, in the person's language."""
+    with use_language(person.language):
+        text = "\n".join([head(), matching.summary(session, request, person, with_family=False)])
+    _tell(session, person, key, text, now)
+
+
 # --- a family leaves ------------------------------------------------------------------------------
 
 
@@ -100,17 +110,17 @@ def family_leaves(*, session: Session, services: Services, family: Person, now: 
         if before == request_rules.RequestStatus.ACCEPTED and request.assigned_volunteer_id is not None:
             volunteer = people.get_person(session=session, person_id=request.assigned_volunteer_id)
             if volunteer is not None:
-                with use_language(volunteer.language):
-                    text = "\n".join(
-                        [
-                            _(
-                                "ℹ️ {family} has left Waakvlam, so this task is cancelled and you do not need to go. "
-                                "Please forget the address. Thank you for being ready to help!"
-                            ).format(family=hi(name_of(family))),
-                            matching.summary(session, request, volunteer, with_family=False),
-                        ]
-                    )
-                _tell(session, volunteer, f"left:{family.id}:task:{request.id}", text, now)
+                _task_notice(
+                    session,
+                    volunteer,
+                    request,
+                    f"left:{family.id}:task:{request.id}",
+                    now,
+                    lambda: _(
+                        "ℹ️ {family} has left Waakvlam, so this task is cancelled and you do not need to go. "
+                        "Please forget the address. Thank you for being ready to help!"
+                    ).format(family=hi(name_of(family))),
+                )
     for coordinator in alerts.coordinators_for(session, family):
         with use_language(coordinator.language):
             lines = [_("{name} has deleted their data and left Waakvlam.").format(name=hi(name_of(family)))]
@@ -184,16 +194,16 @@ def volunteer_leaves(*, session: Session, services: Services, volunteer: Person,
         matching.cancel_jobs(session, request.id, "request.remind", "request.followup")
         family = people.get_person(session=session, person_id=request.family_id)
         if family is not None:
-            with use_language(family.language):
-                text = "\n".join(
-                    [
-                        _(
-                            "😔 {volunteer} can no longer help with this request. We are looking for someone else."
-                        ).format(volunteer=hi(name_of(volunteer))),
-                        matching.summary(session, request, family, with_family=False),
-                    ]
-                )
-            _tell(session, family, f"left:{volunteer.id}:task:{request.id}", text, now)
+            _task_notice(
+                session,
+                family,
+                request,
+                f"left:{volunteer.id}:task:{request.id}",
+                now,
+                lambda: _(
+                    "😔 {volunteer} can no longer help with this request. We are looking for someone else."
+                ).format(volunteer=hi(name_of(volunteer))),
+            )
             for coordinator in alerts.coordinators_for(session, family):
                 with use_language(coordinator.language):
                     text = _(

@@ -115,39 +115,30 @@ def concern_facts(
 # --- the weekly digest ----------------------------------------------------------------------------
 
 
-def coordinator_family_ids(*, session: Session, coordinator_id: int) -> list[int]:
-    """Signed-up families of a coordinator (primary or partner)."""
+def _signed_up_family_ids(*, session: Session, which: Any) -> list[int]:
+    """The signed-up families (`which` of them), by id."""
     return list(
         session.execute(
             select(col(FamilyProfile.person_id))
             .join(Person, col(Person.id) == col(FamilyProfile.person_id))
-            .where(
-                col(Person.role) == Role.FAMILY,
-                col(Person.consent_at).is_not(None),
-                or_(
-                    col(FamilyProfile.primary_coordinator_id) == coordinator_id,
-                    col(FamilyProfile.partner_coordinator_id) == coordinator_id,
-                ),
-            )
+            .where(col(Person.role) == Role.FAMILY, col(Person.consent_at).is_not(None), which)
             .order_by(col(FamilyProfile.person_id))
         ).scalars()
     )
+
+
+def coordinator_family_ids(*, session: Session, coordinator_id: int) -> list[int]:
+    """Signed-up families of a coordinator (primary or partner)."""
+    theirs = or_(
+        col(FamilyProfile.primary_coordinator_id) == coordinator_id,
+        col(FamilyProfile.partner_coordinator_id) == coordinator_id,
+    )
+    return _signed_up_family_ids(session=session, which=theirs)
 
 
 def unassigned_family_ids(*, session: Session) -> list[int]:
     """Signed-up families without a primary coordinator: every coordinator's digest shows them."""
-    return list(
-        session.execute(
-            select(col(FamilyProfile.person_id))
-            .join(Person, col(Person.id) == col(FamilyProfile.person_id))
-            .where(
-                col(Person.role) == Role.FAMILY,
-                col(Person.consent_at).is_not(None),
-                col(FamilyProfile.primary_coordinator_id).is_(None),
-            )
-            .order_by(col(FamilyProfile.person_id))
-        ).scalars()
-    )
+    return _signed_up_family_ids(session=session, which=col(FamilyProfile.primary_coordinator_id).is_(None))
 
 
 def answered_checkins(

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from storage.db import fresh, rowcount, saved
+from storage.db import fresh, rowcount, saved, update_given
 from storage.models import (
     CheckIn,
     Concern,
@@ -84,13 +84,9 @@ def set_pause(*, session: Session, family_id: int, until: date | None) -> Family
 def set_counters(
     *, session: Session, family_id: int, good_streak: int | None = None, missed: int | None = None
 ) -> None:
-    values: dict[str, int] = {}
-    if good_streak is not None:
-        values["good_streak"] = good_streak
-    if missed is not None:
-        values["missed_checkins"] = missed
-    if values:
-        session.execute(update(FamilyProfile).where(col(FamilyProfile.person_id) == family_id).values(**values))
+    """A family's check-in counters (those given)."""
+    where = col(FamilyProfile.person_id) == family_id
+    update_given(session, FamilyProfile, where, good_streak=good_streak, missed_checkins=missed)
 
 
 def add_missed(*, session: Session, family_id: int) -> int:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -90,6 +90,13 @@ def insert_new(session: Session, model: type[Any], *, conflict: Sequence[str], r
         .returning(returning)
     )
     return session.execute(statement).scalar_one_or_none()
+
+
+def update_given(session: Session, model: type[Any], where: Any, **values: Any) -> None:
+    """Set the values given (those not None) on the rows `where` holds; nothing given, nothing done."""
+    given = {name: value for name, value in values.items() if value is not None}
+    if given:
+        session.execute(update(model).where(where).values(**given))
 
 
 def is_sqlite(engine: Engine) -> bool:

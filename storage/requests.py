@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 
 from domain import requests as rules
 from domain.matching import DUTCH, RequestNeed, VolunteerCandidate
-from storage.db import fresh, insert_new, rowcount, saved
+from storage.db import fresh, insert_new, rowcount, saved, update_given
 from storage.models import (
     FamilyProfile,
     HelpRequest,
@@ -807,15 +807,8 @@ def set_contact(
     share_phone: bool | None = None,
 ) -> None:
     """What a family shares with the volunteer who accepts: street, and phone when they agree."""
-    values: dict[str, object] = {}
-    if street is not None:
-        values["street"] = street
-    if phone is not None:
-        values["phone"] = phone
-    if share_phone is not None:
-        values["share_phone"] = share_phone
-    if values:
-        session.execute(update(FamilyProfile).where(col(FamilyProfile.person_id) == family_id).values(**values))
+    where = col(FamilyProfile.person_id) == family_id
+    update_given(session, FamilyProfile, where, street=street, phone=phone, share_phone=share_phone)
 
 
 def counts_by_status(*, session: Session) -> dict[str, int]:

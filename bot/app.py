@@ -24,16 +24,20 @@ from conversations import (
     checkins,
     common,
     concerns,
+    coordinator_group,
     dialogue,
     fallback,
     insight,
     invites,
+    languages,
     menu,
     requests,
     signup,
+    talk,
     volunteering,
 )
 from conversations.context import BotContext
+from services import unreachable
 from services.context import Services
 from services.i18n import N_, normalise_language, set_language
 from services.logs import event
@@ -77,7 +81,7 @@ async def load_person(update: Update, context: BotContext) -> None:
             kicked = update.my_chat_member is not None and update.my_chat_member.new_chat_member.status == "kicked"
             if not kicked:
                 # They write (or unblocked the bot): messages reach them again, and what waited comes.
-                back = alerts.person_reachable_again(session=session, person=person, now=now, services=services)
+                back = unreachable.person_reachable_again(session=session, person=person, now=now, services=services)
     if back:
         services.outbox_signal.set()
     context.person = person
@@ -88,7 +92,7 @@ async def on_error(update: object, context: BotContext) -> None:
     """Log the failure without contents and let the inbox record it.
 
     Nothing is said to the person here: the inbox tries the update again in a moment, and only when it
-    keeps failing tells them (and a coordinator) the truth, through the outbox (conversations.handover).
+    keeps failing tells them (and a coordinator) the truth, through the outbox (services.handover).
     """
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
@@ -107,6 +111,9 @@ def register_handlers(application: AnyApplication) -> None:
         application.add_handler(handler)
     # Commands that work anywhere, even in the middle of a dialogue, come before the dialogues.
     for handler in common.build():
+        application.add_handler(handler)
+    # A language button works everywhere; during sign-up it carries the dialogue on (conversations.languages).
+    for handler in languages.build():
         application.add_handler(handler)
     for handler in invites.build():
         application.add_handler(handler)
@@ -131,7 +138,8 @@ def register_handlers(application: AnyApplication) -> None:
         [
             signup.build(),
             areas.build(),
-            *concerns.build(),
+            talk.build(),
+            coordinator_group.build_close_note(),
             requests.build(),
             volunteering.build(),
             volunteering.build_relay(),
@@ -149,7 +157,7 @@ def register_handlers(application: AnyApplication) -> None:
     requests.register_menu()
     volunteering.register_menu()
     approvals.register_menu()
-    concerns.register_menu()
+    coordinator_group.register_menu()
     checkins.register_menu()
     insight.register_menu()
     menu.add("language", N_("Change language"), everyone, common.ask_language)

@@ -22,11 +22,13 @@ from bot.app import AnyApplication, build_application
 from bot.inbox import ALLOWED_UPDATES, InboxWorker, Poller
 from bot.sender import Sender
 from bot.tick import Tick
+from bot.topics import TopicResolver
 from bot.web import WEBHOOK_PATH, Liveness, build_web_app
-from conversations import alerts, checkins, common, concerns, erasure, handover, insight, matching
+from conversations import alerts, checkins, common, concerns, erasure, insight, matching
 from domain.clock import Clock, SystemClock
 from domain.instances import is_dead
 from services import erasure as erasure_service
+from services import handover, unreachable
 from services import insight as insight_service
 from services.context import Services
 from services.i18n import shipped_languages, use_language
@@ -126,11 +128,11 @@ class Runtime:
         self.sender = Sender(
             bot=application.bot,
             services=services,
-            on_unreachable=alerts.unreachable_hook(services),
-            resolver=concerns.TopicResolver(services),
+            on_unreachable=unreachable.unreachable_hook(services),
+            resolver=TopicResolver(services),
             # A withdrawn offer whose message is gone or already edited is no news for coordinators.
-            on_undeliverable=matching.quiet_withdrawals(alerts.on_undeliverable),
-            on_migrated=alerts.on_migrated(services),
+            on_undeliverable=matching.quiet_withdrawals(unreachable.on_undeliverable),
+            on_migrated=unreachable.on_migrated(services),
         )
         services.deliver_now = self.sender.deliver_now
         if self.run_tick_job and application.job_queue is not None:

@@ -17,7 +17,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import matching, menu, rights
+from conversations import matching, menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
@@ -38,8 +38,9 @@ from conversations.ui import (
 from domain import requests as rules
 from domain import volunteers as volunteer_rules
 from services.i18n import N_, _, format_day, format_full_day, h, hi, isolate, use_language
-from services.labels import skill_label
 from services.logs import event
+from services.permissions import Action, authorize
+from services.skills import skill_label
 from storage import care, people
 from storage import requests as store
 from storage.db import Session
@@ -71,15 +72,13 @@ def parse_date(text: str) -> date | None:
     return None
 
 
-def _coordinator(
-    session: Session, context: BotContext, action: rights.Action = rights.Action.APPROVE_VOLUNTEER
-) -> Person | None:
+def _coordinator(session: Session, context: BotContext, action: Action = Action.APPROVE_VOLUNTEER) -> Person | None:
     """The acting person, fresh from the database, if a signed-up coordinator who may do `action`."""
     person = context.person
     fresh = people.get_person(session=session, person_id=person.id) if person and person.id else None
     if fresh is None or fresh.consent_at is None:
         return None
-    decision = rights.check(session, fresh, action, now=context.now(), audit="refused")
+    decision = authorize(session=session, actor=fresh, action=action, now=context.now(), audit="refused")
     return fresh if decision else None
 
 
@@ -92,8 +91,12 @@ def _may_see(session: Session, coordinator: Person, family_id: int, now: datetim
     family = people.get_person(session=session, person_id=family_id)
     if profile is None or family is None or family.consent_at is None:
         return False
-    action = rights.Action.ACT_FOR_FAMILY
-    return bool(rights.check(session, coordinator, action, family_id=family_id, now=now, audit=now is not None))
+    action = Action.ACT_FOR_FAMILY
+    return bool(
+        authorize(
+            session=session, actor=coordinator, action=action, family_id=family_id, now=now, audit=now is not None
+        )
+    )
 
 
 def visible_families(session: Session, coordinator: Person) -> list[Person]:
@@ -587,7 +590,7 @@ async def show_open_requests(update: Update, context: BotContext) -> None:
     """Open requests of the families this coordinator may see, with a button to place each by name."""
     rows: list[list[tuple[str, str]]] = []
     with context.session() as session:
-        coordinator = _coordinator(session, context, rights.Action.SEE_REQUESTS)
+        coordinator = _coordinator(session, context, Action.SEE_REQUESTS)
         if coordinator is not None:
             items = [
                 request

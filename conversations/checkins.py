@@ -23,7 +23,7 @@ from babel.dates import get_day_names
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import concerns, menu, rights
+from conversations import concerns, menu
 from conversations.context import BotContext
 from conversations.ui import (
     answer_button,
@@ -44,6 +44,7 @@ from domain.permissions import Facts
 from services.context import JobHandler, Services
 from services.i18n import N_, _, format_day, format_stamp, format_when, h, hi, ngettext, use_language
 from services.logs import event
+from services.permissions import Action, authorize, refusal_text
 from storage import care, delivery, people
 from storage import insight as insight_store
 from storage import rights as consent
@@ -960,7 +961,7 @@ async def list_families(update: Update, context: BotContext, page: int = 0) -> N
     with context.session() as session:
         own = care.families(session=session, coordinator_id=coordinator.id, limit=None)
         see_all = not own and bool(
-            rights.check(session, coordinator, rights.Action.SEE_ALL_FAMILIES, now=now, audit=False)
+            authorize(session=session, actor=coordinator, action=Action.SEE_ALL_FAMILIES, now=now, audit=False)
         )
         everyone = own or (care.families(session=session, limit=None) if see_all else [])
         shown, page, more = page_of(everyone, page)
@@ -1016,15 +1017,15 @@ async def on_control(update: Update, context: BotContext) -> None:
         elif action == "mine":
             note = _take_over(session, services, family, profile, coordinator, now)
         elif not (
-            decision := rights.check(
-                session,
-                coordinator,
-                rights.Action.VIEW_FAMILY if action in VIEW_ACTIONS else rights.Action.CHANGE_CHECKINS,
+            decision := authorize(
+                session=session,
+                actor=coordinator,
+                action=Action.VIEW_FAMILY if action in VIEW_ACTIONS else Action.CHANGE_CHECKINS,
                 family_id=family.id,
                 now=now,
             )
         ):
-            note = rights.refusal_text(decision)
+            note = refusal_text(decision)
         elif action == "open":
             concerns.audit_opened(session, coordinator, target or 0, now, "card")
             text, markup = family_card(session, services, family, coordinator.language)
@@ -1144,14 +1145,14 @@ def _take_over(
     previous_id = profile.primary_coordinator_id
     if previous_id == coordinator.id:
         return _("You are already the primary coordinator of {name}.").format(name=name)
-    direct = rights.check(session, coordinator, rights.Action.TAKE_OVER, family_id=family.id, now=now)
+    direct = authorize(session=session, actor=coordinator, action=Action.TAKE_OVER, family_id=family.id, now=now)
     if direct:
         _make_primary(session, family, previous_id, coordinator, coordinator, now, str(direct.reason))
         return _("You are now the primary coordinator of {name}.").format(name=name)
-    asked = rights.check(session, coordinator, rights.Action.ASK_TAKE_OVER, family_id=family.id, now=now)
+    asked = authorize(session=session, actor=coordinator, action=Action.ASK_TAKE_OVER, family_id=family.id, now=now)
     primary = people.get_person(session=session, person_id=previous_id or 0)
     if not asked or primary is None or primary.id is None:
-        return rights.refusal_text(asked)
+        return refusal_text(asked)
     request = consent.ask_consent(
         session=session,
         kind="primary",
@@ -1181,11 +1182,13 @@ def _consent_decision(session: Session, coordinator: Person, request: ConsentReq
     if request.kind == "primary" and request.family_id is not None:
         facts = consent.family_facts(session=session, family_id=request.family_id)
         facts = replace(facts, addressed_to=request.approver_id)
-        action = rights.Action.ANSWER_TAKE_OVER
+        action = Action.ANSWER_TAKE_OVER
     else:
         facts = Facts(addressed_to=request.approver_id)
-        action = rights.Action.ANSWER_DUO
-    return rights.check(session, coordinator, action, family_id=request.family_id, facts=facts, now=now)
+        action = Action.ANSWER_DUO
+    return authorize(
+        session=session, actor=coordinator, action=action, family_id=request.family_id, facts=facts, now=now
+    )
 
 
 async def _answer_consent(
@@ -1204,7 +1207,7 @@ async def _answer_consent(
         if request is None or decision is None or requester is None:
             note = stale_text()
         elif not decision:
-            note = rights.refusal_text(decision)
+            note = refusal_text(decision)
         elif not consent.answer_consent(session=session, request_id=request_id, accepted=accepted, now=now):
             note = _("You already answered this.")
         else:
@@ -1293,8 +1296,8 @@ async def _duo(update: Update, context: BotContext, coordinator: Person, partner
                 await answer_stale(update)
                 return
             name = hi(concerns.name_of(partner))
-            direct = rights.check(session, coordinator, rights.Action.SET_DUO, now=now)
-            asked = direct or rights.check(session, coordinator, rights.Action.ASK_DUO, now=now)
+            direct = authorize(session=session, actor=coordinator, action=Action.SET_DUO, now=now)
+            asked = direct or authorize(session=session, actor=coordinator, action=Action.ASK_DUO, now=now)
             request = None
             if direct:
                 _set_duo(session, coordinator, partner, coordinator, now)
@@ -1327,7 +1330,7 @@ async def _duo(update: Update, context: BotContext, coordinator: Person, partner
                         coordinator=hi(concerns.name_of(coordinator)),
                     )
             else:
-                note = rights.refusal_text(asked)
+                note = refusal_text(asked)
     if partner_id != 0:
         await answer_button(update)
         await retire_buttons(update)
@@ -1362,10 +1365,10 @@ async def topic_command(update: Update, context: BotContext) -> None:
         family = people.get_person(session=session, person_id=family_id)
         if family is None or care.get_family_profile(session=session, family_id=family_id) is None:
             return
-        action = rights.Action.CHANGE_CHECKINS if command == "checkin" else rights.Action.VIEW_FAMILY
-        decision = rights.check(session, coordinator, action, family_id=family_id, now=now)
+        action = Action.CHANGE_CHECKINS if command == "checkin" else Action.VIEW_FAMILY
+        decision = authorize(session=session, actor=coordinator, action=action, family_id=family_id, now=now)
         if not decision:
-            text = rights.refusal_text(decision)
+            text = refusal_text(decision)
         elif command == "checkin":
             text = send_now(session, context.services, family, coordinator, now)
         elif command == "answers":

@@ -9,14 +9,14 @@ from typing import Any
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import erasure, menu, signup
+from conversations import erasure, menu
 from conversations.context import BotContext
-from conversations.ui import answer_button, answer_stale, column, language_keyboard, reply, retire_buttons
+from conversations.ui import answer_button, column, language_keyboard, reply, retire_buttons
 from services import language as languages
 from services.dialogues import stop_dialogue
 from services.groups import is_coordinator_group as in_coordinator_group
 from services.groups import make_coordinator_group
-from services.i18n import LANGUAGE_NAMES, N_, _, h, normalise_language, set_language, use_language
+from services.i18n import LANGUAGE_NAMES, N_, _, h, normalise_language, use_language
 from services.logs import event
 from services.privacy import DELETE_NO, DELETE_YES, export_own_data, privacy_notice
 from storage.models import Person, Role
@@ -180,30 +180,6 @@ async def ask_language(update: Update, context: BotContext) -> None:
     await reply(update, _("Which language do you want?"), language_keyboard())
 
 
-async def choose_language(update: Update, context: BotContext) -> None:
-    """A language button: store the choice (allowed before consent) and confirm in that language."""
-    language = languages.chosen(update.callback_query.data if update.callback_query else None)
-    if language is None or context.person is None:
-        await answer_stale(update)
-        return
-    with context.session() as session:
-        person = languages.choose_language(
-            session=session, person_id=context.person.id or 0, language=language, now=context.now()
-        )
-        if person is not None:
-            context.person = person
-    set_language(language)
-    await answer_button(update)
-    await retire_buttons(update)
-    confirmation = _("From now on I will write in this language: {language}.").format(
-        language=h(LANGUAGE_NAMES.get(language, language))
-    )
-    if await signup.continue_after_language(update, context, confirmation):
-        return
-    follow_up = _("Send /start to continue.") if context.person.consent_at is None else _("Send /menu to continue.")
-    await reply(update, confirmation + "\n" + follow_up)
-
-
 # --- my data --------------------------------------------------------------------------------------
 
 
@@ -310,7 +286,6 @@ def build() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("delete", ask_delete, filters=private_commands),
         CommandHandler("menu", show_menu, filters=private_commands),
         CommandHandler("setgroup", set_group, filters=filters.UpdateType.MESSAGE & filters.ChatType.GROUPS),
-        CallbackQueryHandler(choose_language, pattern=languages.CHOOSE_PATTERN),
         CallbackQueryHandler(confirm_delete, pattern=DELETE_YES.pattern),
         CallbackQueryHandler(keep_data, pattern=DELETE_NO.pattern),
     ]

@@ -23,7 +23,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import menu, rights
+from conversations import menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons
@@ -53,11 +53,7 @@ def _may_use(session: Session, person: Person | None) -> Person | None:
     """The acting person, fresh from the database, if a signed-up coordinator."""
     if person is None or person.id is None:
         return None
-    fresh = insight.reader(session=session, person_id=person.id)
-    if fresh is None:
-        return None
-    decision = rights.check(session, fresh, rights.Action.SEE_INSIGHT, audit=False)
-    return fresh if decision else None
+    return insight.may_see_figures(session=session, person_id=person.id)
 
 
 async def _refuse(update: Update) -> None:

@@ -27,14 +27,14 @@ from telegram import InlineKeyboardMarkup
 from conversations import alerts
 from conversations.ui import callback, keyboard, notify
 from domain import matching as match_rules
-from domain import permissions
 from domain import requests as rules
 from domain import volunteers as volunteer_rules
 from domain.availability import mask_for_window
 from services.context import JobHandler, Services
-from services.i18n import N_, _, format_clock, format_day, format_when, h, hi, use_language
-from services.labels import kind_label, name_of
+from services.i18n import N_, _, format_day, h, hi, use_language
+from services.labels import name_of
 from services.logs import event
+from services.tasks import kind_label, when_text
 from storage import delivery, people
 from storage import requests as store
 from storage.db import Session
@@ -65,18 +65,6 @@ ASK_AT = time(10, 0)
 
 
 # --- words ----------------------------------------------------------------------------------------
-
-
-def when_text(request: HelpRequest, zone: str, language: str) -> str:
-    """'Tuesday 24 November at 15:00 until 17:00', or 'flexible, this week (until Sunday 29 November)'."""
-    with use_language(language):
-        if request.flexible_week or request.starts_at is None:
-            until = rules.end_of_local_week(request.created_at, zone=zone).astimezone(ZoneInfo(zone)).date()
-            return _("flexible, this week (until {day})").format(day=format_day(until, language))
-        start = format_when(request.starts_at, zone, language)
-        if request.ends_at is None:
-            return start
-        return _("{start} until {end}").format(start=start, end=format_clock(request.ends_at, zone, language))
 
 
 def area_name(session: Session, request: HelpRequest) -> str:
@@ -820,18 +808,6 @@ def thank(*, session: Session, request: HelpRequest, family: Person, now: dateti
         session=session, family_id=family.id, kind="request_thanked", now=now, actor_id=family.id, ref_id=request.id
     )
     return True
-
-
-def actor_of(session: Session, person: Person) -> permissions.Actor:
-    """The facts `domain.permissions` needs, read fresh from the database."""
-    assert person.id is not None
-    profile = people.get_volunteer(session=session, person_id=person.id)
-    return permissions.Actor(
-        person_id=person.id,
-        role=person.role if person.consent_at is not None else None,
-        is_admin=person.is_admin,
-        volunteer_status=profile.status if profile is not None else None,
-    )
 
 
 # --- jobs -----------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import alerts, matching, menu, rights
+from conversations import alerts, matching, menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
@@ -38,6 +38,7 @@ from domain import requests as rules
 from domain import times as typed
 from services.i18n import N_, _, format_day, format_stamp, h, hi, use_language
 from services.logs import event
+from services.permissions import Action, actor_of, authorize
 from storage import people
 from storage import requests as store
 from storage.db import Session
@@ -773,8 +774,12 @@ def _may_send(session: Session, person: Person | None, family: Person | None, *,
 
 def _may_act_for(session: Session, coordinator: Person | None, family: Person, now: datetime | None) -> bool:
     """A coordinator asks on a family's behalf: see `domain.permissions.Action.ACT_FOR_FAMILY` (audited with `now`)."""
-    action = rights.Action.ACT_FOR_FAMILY
-    return bool(rights.check(session, coordinator, action, family_id=family.id, now=now, audit=now is not None))
+    action = Action.ACT_FOR_FAMILY
+    return bool(
+        authorize(
+            session=session, actor=coordinator, action=action, family_id=family.id, now=now, audit=now is not None
+        )
+    )
 
 
 def _tell_family_behalf(session: Session, request: HelpRequest, family: Person, coordinator: Person, now: Any) -> None:
@@ -938,7 +943,7 @@ async def do_cancel(update: Update, context: BotContext) -> None:
         request = store.get_request(session=session, request_id=request_id) if request_id else None
         if fresh is not None and request is not None and request.id is not None:
             event_name = permissions.cancel_event(
-                matching.actor_of(session, fresh), request.family_id, request.assigned_volunteer_id
+                actor_of(session=session, person=fresh), request.family_id, request.assigned_volunteer_id
             )
             # Families cancel their own requests here; coordinators and volunteers have their own buttons.
             allowed = event_name == permissions.FAMILY_CANCEL and (

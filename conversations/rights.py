@@ -1,95 +1,12 @@
-"""Every coordinator action asks here: load the facts, `domain.permissions.authorize`, audit, answer kindly.
-
-A button, a command or a dialogue step is never proof of a right (callback data can be forged), so each
-handler calls `check` with the action and its target before it changes or shows anything. Every decision is
-written to the audit log as ``<action>:allowed`` or ``<action>:refused`` with the reason; a refusal gets
-`refusal_text`, short and translated.
-"""
+"""A refused action answered in the chat it came from (the decision itself: `services.permissions.authorize`)."""
 
 from __future__ import annotations
-
-from datetime import datetime
-from typing import Literal
 
 from telegram import Update
 
 from conversations.ui import answer_button, reply
-from domain.permissions import Action, Actor, Decision, Facts, Reason, authorize
-from services.i18n import _
-from storage import people
-from storage import rights as store
-from storage.db import Session
-from storage.models import Concern, Person
-
-__all__ = ["Action", "Decision", "check", "refusal_text", "refuse"]
-
-
-def actor_of(session: Session, person: Person | None) -> Actor | None:
-    """The acting person's facts, fresh from the database (a role or admin flag may have changed)."""
-    if person is None or person.id is None:
-        return None
-    from conversations.matching import actor_of as fresh_actor
-
-    fresh = people.get_person(session=session, person_id=person.id)
-    return fresh_actor(session, fresh) if fresh is not None else None
-
-
-def check(
-    session: Session,
-    person: Person | None,
-    action: Action,
-    *,
-    now: datetime | None = None,
-    family_id: int | None = None,
-    concern: Concern | None = None,
-    facts: Facts | None = None,
-    audit: bool | Literal["refused"] = True,
-) -> Decision:
-    """Decide with the facts of the family or concern at hand, and audit the decision.
-
-    `audit`: True writes every decision, "refused" only refusals (for plain role gates and lists), False none
-    (for deciding which buttons to show: pressing them is checked and audited again).
-    """
-    actor = actor_of(session, person)
-    if actor is None:
-        return Decision(False, Reason.NOT_COORDINATOR)
-    if facts is None:
-        if concern is not None:
-            facts = store.concern_facts(session=session, concern=concern)
-        elif family_id is not None:
-            facts = store.family_facts(session=session, family_id=family_id)
-        else:
-            facts = Facts()
-    decision = authorize(actor, action, facts)
-    if audit is True or (audit == "refused" and not decision):
-        assert now is not None, "an audited check needs the time"
-        subject = family_id if family_id is not None else (concern.family_id if concern is not None else None)
-        detail: dict[str, object] = {"reason": str(decision.reason)}
-        if concern is not None:
-            detail["concern"] = concern.id
-        people.audit(
-            session=session,
-            actor_id=actor.person_id,
-            action=f"{action}:{'allowed' if decision else 'refused'}",
-            subject_id=subject,
-            now=now,
-            **detail,
-        )
-    return decision
-
-
-def refusal_text(decision: Decision) -> str:
-    """A short, kind answer to a refused action (never which facts made it so)."""
-    reason = decision.reason
-    if reason == Reason.NOT_COORDINATOR:
-        return _("This is for coordinators.")
-    if reason == Reason.NOT_ADMIN:
-        return _("Sorry, only an admin coordinator can do that.")
-    if reason == Reason.NOT_ALERTED:
-        return _("Sorry, this concern went to other coordinators, so you cannot do this.")
-    if reason == Reason.NOT_ADDRESSED:
-        return _("Sorry, this request is not yours to answer.")
-    return _("Sorry, this family has other coordinators, so you cannot do this.")
+from domain.permissions import Decision
+from services.permissions import refusal_text
 
 
 async def refuse(update: Update, decision: Decision) -> None:

@@ -304,3 +304,11 @@ def name_refused_text(max_length: int) -> str:
     return _("Please send a name that others can read: letters or numbers, at most {count} characters.").format(
         count=max_length
     )
+
+
+async def not_understood(update: Update) -> None:
+    """An answer a dialogue step did not expect: a button of an earlier question, or words it cannot use."""
+    if update.callback_query is not None:
+        await answer_button(update, _("That button belongs to an earlier question."))
+    else:
+        await reply(update, _("Sorry, I did not understand that. Please use the buttons or type your answer."))

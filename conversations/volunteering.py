@@ -42,8 +42,9 @@ from domain import matching as match_rules
 from domain import requests as rules
 from domain.urgent import detect_urgent
 from services.i18n import LANGUAGE_NAMES, N_, _, format_day, h, hi, ngettext, use_language
-from services.labels import SKILL_LABELS
 from services.logs import event
+from services.permissions import actor_of
+from services.skills import SKILL_LABELS
 from storage import people
 from storage import requests as store
 from storage.db import Session
@@ -132,7 +133,7 @@ async def on_offer(update: Update, context: BotContext) -> None:
             row = store.outbox_row(session=session, outbox_id=offer.outbox_id) if offer.outbox_id else None
             original = str(row.payload.get("text", "")) if row is not None else ""
             if parts[0] == "acc":
-                actor = matching.actor_of(session, fresh)
+                actor = actor_of(session=session, person=fresh)
                 allowed = permissions.can_accept_request(
                     actor, offer_exists=True, request_family_id=request.family_id
                 ) and _still_safe(session, services, request, person.id, now)
@@ -502,7 +503,7 @@ async def do_cancel_task(update: Update, context: BotContext) -> None:
         fresh = people.get_person(session=session, person_id=person.id) if person and person.id else None
         if request is not None and fresh is not None and request.id is not None:
             event_name = permissions.cancel_event(
-                matching.actor_of(session, fresh), request.family_id, request.assigned_volunteer_id
+                actor_of(session=session, person=fresh), request.family_id, request.assigned_volunteer_id
             )
             # Volunteers give back only their own task here; families and coordinators have their own buttons.
             allowed = event_name == permissions.VOLUNTEER_CANCEL
@@ -560,7 +561,7 @@ def _task_side(session: Session, person: Person | None, request_id: int | None) 
     if request is None or fresh is None or fresh.consent_at is None:
         return None
     side = permissions.task_message_side(
-        matching.actor_of(session, fresh),
+        actor_of(session=session, person=fresh),
         accepted=request.status == rules.RequestStatus.ACCEPTED,
         request_family_id=request.family_id,
         assigned_volunteer_id=request.assigned_volunteer_id,
@@ -687,7 +688,7 @@ async def show_pause(update: Update, context: BotContext) -> None:
     person = context.person
     with context.session() as session:
         found = _volunteer(session, person)
-        allowed = found is not None and permissions.can_pause_volunteering(matching.actor_of(session, found[0]))
+        allowed = found is not None and permissions.can_pause_volunteering(actor_of(session=session, person=found[0]))
     if found is None or not allowed:
         await reply(update, _("This is for volunteers. Send /menu to see what you can do."))
         return
@@ -723,7 +724,7 @@ async def on_pause(update: Update, context: BotContext) -> None:
         until = UNTIL_RESUMED if weeks == 0 else today + timedelta(days=7 * (weeks or 0) - 1)
     with context.session() as session:
         found = _volunteer(session, person)
-        allowed = found is not None and permissions.can_pause_volunteering(matching.actor_of(session, found[0]))
+        allowed = found is not None and permissions.can_pause_volunteering(actor_of(session=session, person=found[0]))
         if allowed and found is not None:
             store.set_pause(session=session, volunteer_id=found[0].id or 0, until=until)
             people.audit(

@@ -197,7 +197,7 @@ def can_raise_concern(actor: Actor) -> bool:
 class Action(StrEnum):
     """Everything a coordinator can do through a button, a command or a dialogue step.
 
-    Each handler asks `authorize` (through `conversations.rights.check`) before acting; a new button gets a
+    Each use case asks `authorize` (through `services.permissions.authorize`) before acting; a new button gets a
     new member here, so its rule is written down in one place and tested in tests/domain/test_permissions.py.
     """
 

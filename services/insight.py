@@ -27,11 +27,14 @@ from domain import insight as rules
 from domain import volunteers as volunteer_rules
 from services import charts
 from services.callbacks import Button
+from services.concerns import ANSWER_EMOJI
 from services.context import JobHandler, Services
 from services.i18n import N_, _, format_day, h, hi, ngettext, use_language
-from services.labels import ANSWER_EMOJI, KIND_LABELS, kind_label, name_of
+from services.labels import name_of
 from services.logs import event
 from services.outbox import Outgoing, ToPerson, chart_upload, enqueue
+from services.permissions import Action, authorize
+from services.tasks import KIND_LABELS, kind_label
 from storage import delivery, people
 from storage import insight as store
 from storage.db import Session
@@ -201,10 +204,13 @@ def report_png(figures: rules.Figures, threshold: int, language: str) -> bytes:
     )
 
 
-def reader(*, session: Session, person_id: int) -> Person | None:
-    """The person asking for figures, fresh from the database, when signed up (rights are checked apart)."""
+def may_see_figures(*, session: Session, person_id: int) -> Person | None:
+    """The person asking for figures or the digest, fresh from the database, if a signed-up coordinator."""
     person = people.get_person(session=session, person_id=person_id)
-    return person if person is not None and person.consent_at is not None else None
+    if person is None or person.consent_at is None:
+        return None
+    decision = authorize(session=session, actor=person, action=Action.SEE_INSIGHT, audit=False)
+    return person if decision else None
 
 
 # --- /stats and /export ---------------------------------------------------------------------------

@@ -1,14 +1,12 @@
-"""A person chooses the language the bot writes in (allowed before consent: it is all we store then)."""
+"""The language buttons (`lang:<code>`) and whose language a Telegram account has (the choice is stored by
+`services.signup.choose_language`)."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 from services.callbacks import Button
 from services.i18n import shipped_languages
 from storage import people
 from storage.db import Session
-from storage.models import Person
 
 # lang:<code>, one button per shipped language (the data of old messages stays readable).
 CHOOSE: dict[str, Button] = {code: Button("lang", code) for code in shipped_languages()}
@@ -18,14 +16,6 @@ CHOOSE_PATTERN = r"^lang:"
 def chosen(data: str | None) -> str | None:
     """The shipped language a language button chose, or None for anything else."""
     return next((code for code, button in CHOOSE.items() if button.parse(data) is not None), None)
-
-
-def choose_language(*, session: Session, person_id: int, language: str, now: datetime) -> Person | None:
-    """Store a person's language; the fresh person, or None when they are not (or no longer) there."""
-    person = people.get_person(session=session, person_id=person_id)
-    if person is not None:
-        people.set_language(session=session, person=person, language=language, now=now)
-    return person
 
 
 def language_of_user(*, session: Session, telegram_id: int, fallback: str) -> str:

@@ -13,8 +13,9 @@ from typing import Any
 
 from services.callbacks import Button
 from services.i18n import LANGUAGE_NAMES, N_, _, format_moment, h, hi
-from services.labels import role_label, skill_label
+from services.labels import role_label
 from services.settings import Settings
+from services.skills import skill_label
 from storage import people
 from storage.db import Session
 

@@ -273,6 +273,15 @@ def recent_checkins(*, session: Session, family_id: int, limit: int = 5) -> list
 # --- concerns -------------------------------------------------------------------------------------
 
 
+def make_urgent(*, session: Session, concern: Concern) -> Concern:
+    """An open concern becomes urgent (a danger sign arrived): unacknowledged again, so everyone hears."""
+    concern.urgent = True
+    concern.acknowledged_at = None
+    session.add(concern)
+    session.flush()
+    return concern
+
+
 def create_concern(
     *,
     session: Session,

@@ -179,7 +179,7 @@ def test_directed_marks_only_right_to_left_texts_that_open_otherwise() -> None:
 def test_an_incomplete_plural_falls_back_to_english_rather_than_a_wrong_slot(tmp_path: Path) -> None:
     from babel.messages.catalog import Catalog
 
-    from bot import i18n
+    from services import i18n
 
     catalog = Catalog(locale="pl")
     catalog.add(("{count} week", "{count} weeks"), ("{count} tydzień", "", ""))

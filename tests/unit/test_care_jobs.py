@@ -13,9 +13,11 @@ from sqlmodel import col
 from telegram.error import BadRequest
 
 from bot.tick import Tick
+from bot.topics import TopicResolver
 from conversations import checkins, concerns
 from domain.clock import FakeClock
 from domain.urgent import UrgentCategory
+from services import claims
 from services.context import Services
 from services.groups import set_coordinator_group
 from services.settings import Settings
@@ -154,7 +156,7 @@ def test_a_claim_stops_the_chain(services: Services) -> None:
         concern, _new = concerns.raise_concern(
             session=session, services=services, family=family, raised_by=family, source="talk", now=NOW
         )
-        assert concerns._take(session, services, concern, coordinator, NOW)
+        assert claims.take(session=session, services=services, concern=concern, coordinator=coordinator, now=NOW)
         again, new = concerns.raise_concern(
             session=session, services=services, family=family, raised_by=family, source="talk", now=NOW
         )
@@ -227,7 +229,7 @@ def test_the_topic_resolver_creates_reuses_and_recreates_topics(services: Servic
     (family_id,) = add_families(services, 1)
     with services.db.session() as session:
         set_coordinator_group(session=session, chat_id=-1001)
-    resolver = concerns.TopicResolver(services)
+    resolver = TopicResolver(services)
     bot = FakeBot()
     first = topic_row(services, family_id, "one")
     result = asyncio.run(resolver.call(bot, first))  # type: ignore[arg-type]
@@ -256,7 +258,7 @@ def test_without_a_forum_messages_go_to_the_group_itself(services: Services) -> 
     (family_id,) = add_families(services, 1)
     with services.db.session() as session:
         set_coordinator_group(session=session, chat_id=-1002)
-    resolver = concerns.TopicResolver(services)
+    resolver = TopicResolver(services)
     bot = FakeBot(forum=False)
     asyncio.run(resolver.call(bot, topic_row(services, family_id, "plain")))  # type: ignore[arg-type]
     method, kwargs = bot.calls[-1]

@@ -10,10 +10,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from conversations import ui
+from services.concerns import person_of
 from services.context import Services
 from services.i18n import _, hi, use_language
 from services.logs import event
+from services.outbox import Outgoing, ToChat, ToPerson, enqueue
 from storage import delivery, people
 from storage.db import Session
 from storage.models import Person, Role
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def _who(person: Person | None) -> str:
+    """The person's name for the coordinators, only when they signed up."""
     if person is None or person.consent_at is None or not person.display_name:
         return _("someone who has not signed up")
     return person.display_name
@@ -33,7 +35,7 @@ def _team(session: Session, person: Person | None) -> list[Person]:
     if person is not None and person.id is not None and person.role == Role.FAMILY and person.consent_at is not None:
         profile = people.get_family(session=session, person_id=person.id)
         for coordinator_id in (profile.primary_coordinator_id, profile.partner_coordinator_id) if profile else ():
-            coordinator = people.get_person(session=session, person_id=coordinator_id) if coordinator_id else None
+            coordinator = person_of(session, coordinator_id)
             if coordinator is not None:
                 found.append(coordinator)
     found.extend(people.admins(session=session))
@@ -46,6 +48,19 @@ def _team(session: Session, person: Person | None) -> list[Person]:
         ):
             unique.setdefault(coordinator.id, coordinator)
     return list(unique.values())
+
+
+def _sorry_text(told: int) -> str:
+    """The person's apology: a coordinator was told, or not."""
+    if told:
+        return _(
+            "Sorry, something went wrong on our side and I could not handle your last message. "
+            "I have told a coordinator, who will look into it. If it is urgent, call 112."
+        )
+    return _(
+        "Sorry, something went wrong on our side and I could not handle your last message. "
+        "Please try again later, or send /help. If it is urgent, call 112."
+    )
 
 
 def failed_update(
@@ -62,40 +77,29 @@ def failed_update(
     person = people.get_person_by_telegram_id(session=session, telegram_id=user_id) if user_id is not None else None
     told = 0
     for coordinator in _team(session, person):
-        assert coordinator.telegram_id is not None
-        with ui.in_language_of(coordinator):
+        with use_language(coordinator.language):
             text = _(
                 "⚠️ The bot could not handle a message from {name}, also after trying again. What they wrote "
                 "is not shown here. Please get in touch with them. (For whoever looks into it: update {update}.)"
             ).format(name=hi(_who(person)), update=hi(update_id))
-        told += ui.notify(
+        told += enqueue(
             session=session,
-            person=coordinator,
+            to=ToPerson(coordinator),
+            message=Outgoing(text=text, purpose="alert"),
             key=f"handover:{update_id}:{coordinator.id}",
-            text=text,
             now=now,
-            purpose="alert",
         )
     if user_id is not None and chat_type == "private":
         language = person.language if person is not None else None
         with use_language(language):
-            if told:
-                text = _(
-                    "Sorry, something went wrong on our side and I could not handle your last message. "
-                    "I have told a coordinator, who will look into it. If it is urgent, call 112."
-                )
-            else:
-                text = _(
-                    "Sorry, something went wrong on our side and I could not handle your last message. "
-                    "Please try again later, or send /help. If it is urgent, call 112."
-                )
-        delivery.enqueue(
-            session=session,
-            dedupe_key=f"handover:{update_id}:sender",
-            chat_id=user_id,
-            person_id=person.id if person else None,
-            payload={"chat_id": user_id, "text": text, "parse_mode": "HTML"},
-            now=now,
-            purpose="reply",
-        )
+            text = _sorry_text(told)
+            # The sender's own chat, also when they never signed up (no person row to address).
+            to = ToPerson(person) if person is not None and person.telegram_id == user_id else ToChat(user_id)
+            enqueue(
+                session=session,
+                to=to,
+                message=Outgoing(text=text, purpose="reply"),
+                key=f"handover:{update_id}:sender",
+                now=now,
+            )
     event(logger, "update.handed_over", update_id=update_id, coordinators=told, reason=reason[:40])

@@ -1,0 +1,478 @@
+"""Coordinators at work: take and close a concern, list the open ones, and write to families.
+
+Coordinators work from the coordinators' group: one forum topic per family (made by the sender when
+first needed, bot/topics.py) holds the family's timeline. Whatever a coordinator writes in the topic goes
+to the family; the family's answers come back into it. Without a forum the same works by replying to the
+bot's messages, in the group or in a private chat. Every button re-checks rights (`conversations.rights`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from conversations import menu
+from conversations.context import BotContext
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.ui import answer_button, answer_stale, keyboard, reply, reply_to_message, retire_buttons, stale_text
+from domain import escalation as rules
+from services import claims, relay
+from services.callbacks import Button
+from services.concerns import (
+    CLOSE,
+    NO_NOTE,
+    SHOW,
+    TAKE,
+    audit_opened,
+    concern_label,
+    family_concern,
+    group_id,
+    is_coordinator,
+    name_of,
+    open_concern_rows,
+)
+from services.escalation import alert
+from services.groups import set_coordinator_group
+from services.i18n import N_, _, format_when, h, hi, isolate
+from services.logs import event
+from services.permissions import Action, Decision, authorize, refusal_text
+from services.safety import not_reached_text, urgent_needs_note_text
+from storage import care, delivery, people
+from storage import rights as rights_store
+from storage.db import Session
+from storage.models import Concern, Person, Role
+
+logger = logging.getLogger(__name__)
+
+MEDIA = (
+    filters.TEXT
+    | filters.VOICE
+    | filters.PHOTO
+    | filters.VIDEO
+    | filters.VIDEO_NOTE
+    | filters.AUDIO
+    | filters.Document.ALL
+    | filters.LOCATION
+)
+
+
+@dataclass
+class CloseNoteDraft(Draft):
+    """The concern whose closing note the coordinator is writing."""
+
+    concern: int | None = None
+
+
+def _may(session: Session, coordinator: Person, action: str, concern: Concern, now: datetime) -> Decision:
+    """Seeing, taking and closing: only coordinators alerted about the concern, the family's duo, or an admin."""
+    what = Action.CLAIM_CONCERN if action in ("take", "show") else Action.CLOSE_CONCERN
+    return authorize(session=session, actor=coordinator, action=what, concern=concern, now=now)
+
+
+# What a concern button does, once the concern is open and the coordinator may: returns the answer to the tap.
+Act = Callable[[Session, BotContext, Update, Concern, Person], str]
+
+
+async def _concern_tap(update: Update, context: BotContext, button: Button, action: str, act: Act) -> str | None:
+    """The shared checks of the concern buttons; runs `act` and answers the tap. Returns the answer."""
+    parsed = button.parse(update.callback_query.data if update.callback_query else None)
+    coordinator = context.person
+    if parsed is None or coordinator is None or not is_coordinator(coordinator):
+        await answer_stale(update)
+        return None
+    with context.session() as session:
+        concern = care.get_concern(session=session, concern_id=int(parsed[0]))
+        if concern is None:
+            answer = stale_text()
+        elif concern.status == care.ConcernStatus.CLOSED:
+            answer = _("This concern is already closed.")
+        elif not (decision := _may(session, coordinator, action, concern, context.now())):
+            answer = refusal_text(decision)
+        else:
+            answer = act(session, context, update, concern, coordinator)
+    await answer_button(update, answer)
+    return answer
+
+
+def _take(session: Session, context: BotContext, update: Update, concern: Concern, coordinator: Person) -> str:
+    """'I'll take this'."""
+    result = claims.take_concern(
+        session=session, services=context.services, concern=concern, coordinator=coordinator, now=context.now()
+    )
+    if result.outcome == claims.TakeOutcome.TAKEN:
+        return _("You have taken this. The others can see it.")
+    if result.outcome == claims.TakeOutcome.ALREADY_YOURS:
+        return _("You have already taken this.")
+    return _("{name} has already taken this.").format(name=isolate(name_of(result.claimer)))
+
+
+def _close(session: Session, context: BotContext, update: Update, concern: Concern, coordinator: Person) -> str:
+    """'Close': the note is asked for in the coordinator's private chat."""
+    claims.ask_close_note(session=session, concern=concern, coordinator=coordinator, now=context.now())
+    chat = update.effective_chat
+    if chat is not None and chat.type == "private":
+        return _("Please write a short note.")
+    return _("I have sent you a private message to write a short note.")
+
+
+def _show(session: Session, context: BotContext, update: Update, concern: Concern, coordinator: Person) -> str:
+    """A concern from the list: its card and messages again."""
+    now = context.now()
+    alert(
+        session=session,
+        services=context.services,
+        concern=concern,
+        coordinator=coordinator,
+        level=concern.escalation_level,
+        now=now,
+        round_key=f":s{update.update_id}",
+        again=True,
+    )
+    if concern.family_id is not None:
+        audit_opened(session, coordinator, concern.family_id, now, "concern_list")
+    return _("Here it is, with its messages.")
+
+
+def _no_note(session: Session, context: BotContext, update: Update, concern: Concern, coordinator: Person) -> str:
+    """'No note': close without one (never an urgent concern)."""
+    if rules.close_needs_note(urgent=concern.urgent, note=None):
+        return urgent_needs_note_text()
+    closed = claims.close_without_note(
+        session=session, services=context.services, concern=concern, coordinator=coordinator, now=context.now()
+    )
+    return _("Closed.") if closed else _("This concern is already closed.")
+
+
+async def take_button(update: Update, context: BotContext) -> None:
+    """'I'll take this' on an alert, in a private chat or in the coordinators' group."""
+    await _concern_tap(update, context, TAKE, "take", _take)
+
+
+async def close_button(update: Update, context: BotContext) -> None:
+    """'Close' on an alert: asks for a closing note."""
+    await _concern_tap(update, context, CLOSE, "close", _close)
+
+
+async def show_button(update: Update, context: BotContext) -> None:
+    """A concern in /concerns: its card and messages."""
+    await _concern_tap(update, context, SHOW, "show", _show)
+
+
+async def no_note_button(update: Update, context: BotContext) -> None:
+    """'No note' under the closing question."""
+    answer = await _concern_tap(update, context, NO_NOTE, "nonote", _no_note)
+    if answer == _("Closed."):
+        await retire_buttons(update)
+        await reply(update, _("✅ Closed. Thank you."))
+
+
+def _concern_line(session: Session, context: BotContext, coordinator: Person, concern: Concern) -> str:
+    """One open concern in /concerns: what, since when, taken or not."""
+    claimer = people.get_person(session=session, person_id=concern.claimed_by_id or 0)
+    state = (
+        _("taken by {name}").format(name=hi(name_of(claimer)))
+        if claimer is not None
+        else _("waiting for a coordinator who can receive it")
+        if concern.waiting_since is not None
+        else _("not taken yet")
+    )
+    return _("{label} · since {when} · {state}").format(
+        label=h(concern_label(session, concern)),
+        when=h(format_when(concern.created_at, context.services.settings.timezone, coordinator.language)),
+        state=state,
+    )
+
+
+async def list_concerns(update: Update, context: BotContext) -> None:
+    """/concerns (or the menu): every open concern, the waiting ones marked, each one tap from its card."""
+    if update.callback_query is not None:
+        await answer_button(update)
+    coordinator = context.person
+    if coordinator is None or not is_coordinator(coordinator):
+        await reply(update, _("This is for coordinators."))
+        return
+    with context.session() as session:
+        # Only the concerns this coordinator may take: another duo's families stay out of the list.
+        found = [
+            concern
+            for concern in care.open_concerns(session=session, limit=200)
+            if authorize(session=session, actor=coordinator, action=Action.CLAIM_CONCERN, concern=concern, audit=False)
+        ][:30]
+        lines = [_("<b>Open concerns</b>")]
+        lines += [_concern_line(session, context, coordinator, concern) for concern in found]
+        rows = open_concern_rows(session, found)
+    if not found:
+        await reply(update, _("There are no open concerns."))
+        return
+    lines.append(_("Tap one to see it with its messages, and take, answer or close it."))
+    await reply(update, "\n".join(lines), keyboard(rows))
+
+
+# --- the closing note -----------------------------------------------------------------------------
+
+
+async def close_note(update: Update, context: BotContext) -> str | None:
+    """The coordinator's closing note."""
+    message = update.effective_message
+    coordinator = context.person
+    if message is None or coordinator is None or not is_coordinator(coordinator):
+        return END
+    note = " ".join((message.text or "").split())[:500]
+    concern_id = draft_of(context, CloseNoteDraft).concern or 0
+    with context.session() as session:
+        concern = care.get_concern(session=session, concern_id=int(concern_id))
+        urgent = concern is not None and concern.urgent
+    if not note:
+        await reply(update, urgent_needs_note_text() if urgent else _("Please write a short note, or tap 'No note'."))
+        return STAY
+    now = context.now()
+    with context.session() as session:
+        concern = care.get_concern(session=session, concern_id=int(concern_id))
+        decision = _may(session, coordinator, "close", concern, now) if concern is not None else None
+        closed = (
+            concern is not None
+            and bool(decision)
+            and claims.close_concern(
+                session=session, services=context.services, concern=concern, coordinator=coordinator, note=note, now=now
+            )
+        )
+    if decision is not None and not decision:
+        await reply(update, refusal_text(decision))
+        return END
+    await reply(update, _("✅ Closed. Thank you.") if closed else _("This concern is already closed."))
+    return END
+
+
+async def close_note_unexpected(update: Update, context: BotContext) -> str | None:
+    """Anything but text while a closing note is expected."""
+    await reply(update, _("Please write a short note, or tap 'No note'. Send /cancel to keep it open."))
+    return STAY
+
+
+# --- writing to families --------------------------------------------------------------------------
+
+
+def _may_write(session: Session, coordinator: Person, to_id: int, link_chat_id: int | None, now: datetime) -> Decision:
+    """Writing to a family (or a volunteer): see `domain.permissions.authorize`, WRITE_TO_FAMILY."""
+    facts = rights_store.relay_facts(
+        session=session, to_id=to_id, actor_chat_id=coordinator.telegram_id or 0, link_chat_id=link_chat_id
+    )
+    return authorize(
+        session=session, actor=coordinator, action=Action.WRITE_TO_FAMILY, family_id=to_id, facts=facts, now=now
+    )
+
+
+async def coordinator_reply(update: Update, context: BotContext) -> bool:
+    """A coordinator replies to a relayed message (private chat or group): it goes to that family."""
+    message = update.effective_message
+    coordinator = context.person
+    if message is None or coordinator is None or not is_coordinator(coordinator) or message.reply_to_message is None:
+        return False
+    now = context.now()
+    with context.session() as session:
+        link = care.get_relay_link(
+            session=session, chat_id=message.chat_id, message_id=message.reply_to_message.message_id
+        )
+        to = people.get_person(session=session, person_id=link.family_id) if link else None
+        if to is None or to.id is None:
+            return False
+        decision = _may_write(session, coordinator, to.id, link.chat_id if link else None, now)
+        sent = bool(decision) and relay.relay_out(
+            session=session,
+            services=context.services,
+            coordinator=coordinator,
+            to=to,
+            from_chat_id=message.chat_id,
+            message_id=message.message_id,
+            now=now,
+        )
+        name = name_of(to)
+    if not decision:
+        await reply_to_message(update, refusal_text(decision))
+    elif sent:
+        # Only queued: if Telegram refuses it, "✗ Not delivered" follows (report_undelivered).
+        await reply_to_message(update, _("✓ On its way to {name}.").format(name=hi(name)))
+    else:
+        await reply_to_message(update, not_reached_text(name))
+    return True
+
+
+def _thread_family(session: Session, message: Message) -> int | None:
+    """The family whose topic this message was written in."""
+    if not message.is_topic_message or message.message_thread_id is None:
+        return None
+    return care.family_for_thread(session=session, chat_id=message.chat_id, thread_id=message.message_thread_id)
+
+
+def topic_family(context: BotContext, update: Update) -> int | None:
+    """The family whose topic this update came from, if any."""
+    message = update.effective_message
+    if message is None:
+        return None
+    with context.session() as session:
+        return _thread_family(session, message)
+
+
+async def group_message(update: Update, context: BotContext) -> None:
+    """A coordinator writes in a family's topic, or replies to a relayed message: it goes to the family."""
+    message = update.effective_message
+    coordinator = context.person
+    if message is None or coordinator is None or not is_coordinator(coordinator):
+        return
+    family_id = topic_family(context, update)
+    if family_id is None:
+        await coordinator_reply(update, context)
+        return
+    now = context.now()
+    with context.session() as session:
+        family = people.get_person(session=session, person_id=family_id)
+        if family is None:
+            return
+        decision = _may_write(session, coordinator, family_id, None, now)
+        sent = bool(decision) and relay.relay_out(
+            session=session,
+            services=context.services,
+            coordinator=coordinator,
+            to=family,
+            from_chat_id=message.chat_id,
+            message_id=message.message_id,
+            now=now,
+            thread_id=message.message_thread_id,
+        )
+        name = name_of(family)
+    if not decision:
+        await message.reply_text(refusal_text(decision))
+    elif not sent:
+        await message.reply_text(not_reached_text(name))
+
+
+async def group_migrated(update: Update, context: BotContext) -> None:
+    """The coordinators' group became a supergroup: follow it to its new id."""
+    message = update.effective_message
+    if message is None or message.migrate_to_chat_id is None:
+        return
+    old, new = message.chat_id, int(message.migrate_to_chat_id)
+    with context.session() as session:
+        if group_id(context.services, session) == old:
+            set_coordinator_group(session=session, chat_id=new)
+        care.move_topics(session=session, old_chat_id=old, new_chat_id=new)
+        care.move_relay_links(session=session, old_chat_id=old, new_chat_id=new)
+        delivery.move_chat(session=session, old_chat_id=old, new_chat_id=new)
+        people.audit(
+            session=session,
+            actor_id=None,
+            action="coordinator_group_migrated",
+            subject_id=None,
+            now=context.now(),
+            chat_id=new,
+        )
+    event(logger, "group.migrated", old=old, new=new)
+
+
+# --- /close and /take in a family's topic ---------------------------------------------------------
+
+
+async def close_command(update: Update, context: BotContext) -> None:
+    """/close <note> in a family's topic: close the family's open concern with that note."""
+    coordinator = context.person
+    if coordinator is None or not is_coordinator(coordinator):
+        return
+    family_id = topic_family(context, update)
+    if family_id is None:
+        await reply_to_message(update, _("Use /close in a family's topic."))
+        return
+    note = " ".join(context.args or [])[:500] or None
+    now = context.now()
+    with context.session() as session:
+        concern = family_concern(session, family_id)
+        decision = _may(session, coordinator, "close", concern, now) if concern is not None else None
+        needs_note = concern is not None and rules.close_needs_note(urgent=concern.urgent, note=note)
+        closed = (
+            concern is not None
+            and bool(decision)
+            and not needs_note
+            and claims.close_concern(
+                session=session, services=context.services, concern=concern, coordinator=coordinator, note=note, now=now
+            )
+        )
+    if decision is not None and not decision:
+        await reply_to_message(update, refusal_text(decision))
+    elif needs_note:
+        await reply_to_message(
+            update, urgent_needs_note_text() + "\n" + _("For example: /close Called her, she is safe.")
+        )
+    elif not closed:
+        await reply_to_message(update, _("There is no open concern for this family."))
+
+
+async def take_command(update: Update, context: BotContext) -> None:
+    """/take in a family's topic: "I'll take this" for the family's open concern."""
+    coordinator = context.person
+    if coordinator is None or not is_coordinator(coordinator):
+        return
+    family_id = topic_family(context, update)
+    if family_id is None:
+        await reply_to_message(update, _("Use /take in a family's topic."))
+        return
+    now = context.now()
+    with context.session() as session:
+        concern = family_concern(session, family_id)
+        decision = _may(session, coordinator, "take", concern, now) if concern is not None else None
+        taken = (
+            concern is not None
+            and bool(decision)
+            and claims.take(
+                session=session, services=context.services, concern=concern, coordinator=coordinator, now=now
+            )
+        )
+    if decision is not None and not decision:
+        await reply_to_message(update, refusal_text(decision))
+    elif not taken:
+        await reply_to_message(update, _("There is no open concern for this family that is not taken yet."))
+
+
+# --- registration ---------------------------------------------------------------------------------
+
+
+def build_close_note() -> Dialogue:
+    """The closing-note dialogue (a coordinator's private chat; started by `services.claims.ask_close_note`)."""
+    anything = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND
+    return Dialogue(
+        name=claims.CLOSE_NOTE_DIALOGUE,
+        entry_points=[],
+        states={
+            claims.NOTE_STEP: [
+                MessageHandler(anything & filters.TEXT, close_note),
+                MessageHandler(anything, close_note_unexpected),
+            ]
+        },
+        draft=CloseNoteDraft,
+    )
+
+
+def build_first() -> list[BaseHandler[Any, Any, Any]]:
+    """Before the dialogues: the group relay, the topic commands and the concern buttons."""
+    group = filters.ChatType.GROUPS
+    return [
+        MessageHandler(group & filters.StatusUpdate.MIGRATE, group_migrated),
+        CommandHandler("close", close_command, filters=filters.UpdateType.MESSAGE & group),
+        CommandHandler("take", take_command, filters=filters.UpdateType.MESSAGE & group),
+        MessageHandler(filters.UpdateType.MESSAGE & group & ~filters.COMMAND & MEDIA, group_message),
+        CallbackQueryHandler(take_button, pattern=TAKE.pattern),
+        CallbackQueryHandler(close_button, pattern=CLOSE.pattern),
+        CallbackQueryHandler(no_note_button, pattern=NO_NOTE.pattern),
+        CallbackQueryHandler(show_button, pattern=SHOW.pattern),
+        CommandHandler("concerns", list_concerns, filters=filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE),
+    ]
+
+
+def register_menu() -> None:
+    """The menu entries of concerns: talking to someone, and the open concerns."""
+    menu.add("talk", N_("Talk to someone"), {str(Role.FAMILY), str(Role.VOLUNTEER)})
+    menu.add("concerns", N_("Open concerns"), {str(Role.COORDINATOR)}, list_concerns)

@@ -26,19 +26,20 @@ from datetime import datetime
 
 from telegram import InlineKeyboardMarkup
 
-from conversations import alerts, concerns, matching
+from conversations import matching
 from conversations.ui import markup_json
 from domain import requests as request_rules
 from services import erasure as erasure_service
 from services.context import JobHandler, Services
-from services.erasure import hand_over_families, tell
+from services.erasure import coordinator_leaves, tell
 from services.i18n import _, h, hi, use_language
 from services.labels import name_of
 from services.logs import event
+from services.recipients import coordinators_for
 from storage import delivery, people
 from storage import requests as store
 from storage.db import Session
-from storage.models import Concern, HelpRequest, Person, Role
+from storage.models import HelpRequest, Person, Role
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def family_leaves(*, session: Session, services: Services, family: Person, now: 
                         "Please forget the address. Thank you for being ready to help!"
                     ).format(family=hi(name_of(family))),
                 )
-    for coordinator in alerts.coordinators_for(session, family):
+    for coordinator in coordinators_for(session, family):
         with use_language(coordinator.language):
             lines = [_("{name} has deleted their data and left Waakvlam.").format(name=hi(name_of(family)))]
             if cancelled:
@@ -204,7 +205,7 @@ def volunteer_leaves(*, session: Session, services: Services, volunteer: Person,
                     "😔 {volunteer} can no longer help with this request. We are looking for someone else."
                 ).format(volunteer=hi(name_of(volunteer))),
             )
-            for coordinator in alerts.coordinators_for(session, family):
+            for coordinator in coordinators_for(session, family):
                 with use_language(coordinator.language):
                     text = _(
                         "ℹ️ {volunteer} has deleted their data and left Waakvlam. Their task for {family} ({what}) "
@@ -234,71 +235,12 @@ def _support_ends(*, session: Session, volunteer: Person, now: datetime) -> None
     """The coordinators of the families a leaving volunteer supported hear that the support ends."""
     assert volunteer.id is not None
     for family in store.supported_families(session=session, volunteer_id=volunteer.id):
-        for coordinator in alerts.coordinators_for(session, family):
+        for coordinator in coordinators_for(session, family):
             with use_language(coordinator.language):
                 text = _(
                     "ℹ️ {volunteer}, the support volunteer of {family}, has deleted their data and left Waakvlam."
                 ).format(volunteer=hi(name_of(volunteer)), family=hi(name_of(family)))
             _tell(session, coordinator, f"left:{volunteer.id}:support:{family.id}:{coordinator.id}", text, now)
-
-
-# --- a coordinator leaves -------------------------------------------------------------------------
-
-
-def coordinator_leaves(*, session: Session, services: Services, coordinator: Person, now: datetime) -> None:
-    """A coordinator leaves: their families are handed over and the concerns they had taken are open again."""
-    assert coordinator.id is not None
-    handed = hand_over_families(session=session, coordinator=coordinator, now=now)
-    for concern in people.concerns_claimed_by(session=session, coordinator_id=coordinator.id):
-        _reopen_concern(session=session, services=services, concern=concern, coordinator=coordinator, now=now)
-    event(logger, "privacy.coordinator_left", coordinator=coordinator.id, handed_over=handed.families)
-
-
-def _reopen_concern(
-    *, session: Session, services: Services, concern: Concern, coordinator: Person, now: datetime
-) -> None:
-    """A concern the leaver had taken is open again: the family's coordinators get it with the Take button,
-    and the escalation chain goes on if nobody takes it."""
-    assert concern.id is not None
-    people.reopen_concern(session=session, concern_id=concern.id)
-    session.refresh(concern)
-    family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
-    recipients = (
-        alerts.coordinators_for(session, family) if family is not None else people.coordinators(session=session)
-    )
-    for recipient in recipients:
-        if recipient.id == coordinator.id or recipient.telegram_id is None:
-            continue
-        with use_language(recipient.language):
-            head = _("⚠️ {coordinator} had taken this concern but has left Waakvlam. Please pick it up.").format(
-                coordinator=hi(name_of(coordinator))
-            )
-            card = concerns.concern_card(
-                session,
-                services,
-                concern,
-                language=recipient.language,
-                level=concern.escalation_level,
-                private=True,
-                now=now,
-            )
-            markup = concerns.concern_markup(concern, private=True)
-        key = f"left:{coordinator.id}:concern:{concern.id}:{recipient.id}"
-        _tell(session, recipient, key, f"{head}\n\n{card}", now, markup=markup)
-    due = concerns.rules.next_escalation_at(
-        level=concern.escalation_level, now=now, policy=concerns.policy(services), urgent=concern.urgent
-    )
-    if due is not None:
-        delivery.schedule_job(
-            session=session,
-            kind="concern.escalate",
-            due_at=due,
-            dedupe_key=f"concern.escalate:{concern.id}:reopened:{int(now.timestamp())}",
-            now=now,
-            subject_id=concern.id,
-        )
-    if family is not None:
-        people.add_timeline(session=session, family_id=family.id, kind="concern_reopened", now=now, ref_id=concern.id)
 
 
 JOBS: dict[str, JobHandler] = erasure_service.JOBS

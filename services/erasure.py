@@ -1,8 +1,10 @@
 """Leaving Waakvlam, the parts that need nothing but storage: a coordinator's families handed over, the
 notices of erasure, and the retention policy that forgets what is no longer needed.
 
-The mending of open work when someone leaves (requests, offers, tasks, a concern they had taken) is in
-`conversations.erasure`, beside the matching and concern rules it uses. Notices that name the leaver have
+A coordinator who leaves hands their families to the duo partner (or an admin), who is told; a concern
+they had taken is open again and goes to the family's coordinators, and its escalation goes on. The mending
+of a family's or a volunteer's open requests and tasks is in `conversations.erasure`, beside the matching
+rules it uses (until those are services too). Notices that name the leaver have
 purpose `erasure`: once sent, their text is dropped from the outbox.
 
 The retention job (`privacy.retention`, daily) deletes handled updates, sent messages, poison rows,
@@ -18,14 +20,17 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain import escalation as escalation_rules
+from services.concerns import concern_buttons, concern_card, policy
 from services.context import JobHandler, Services
 from services.i18n import _, hi, use_language
 from services.labels import name_of
 from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue
+from services.recipients import coordinators_for
 from storage import delivery, people, retention
 from storage.db import Session
-from storage.models import FamilyProfile, Person, Role
+from storage.models import Concern, FamilyProfile, Person, Role
 from storage.privacy import PURPOSE_ERASURE
 
 logger = logging.getLogger(__name__)
@@ -125,6 +130,61 @@ def hand_over_families(*, session: Session, coordinator: Person, now: datetime) 
             )
         tell(session=session, person=partner, key=f"left:{pid}:duo:{duo_partner_id}", text=text, now=now)
     return handed
+
+
+def reopen_concern(
+    *, session: Session, services: Services, concern: Concern, coordinator: Person, now: datetime
+) -> None:
+    """A concern the leaver had taken is open again: the family's coordinators get it with the Take button,
+    and the escalation chain goes on if nobody takes it."""
+    assert concern.id is not None
+    people.reopen_concern(session=session, concern_id=concern.id)
+    session.refresh(concern)
+    family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
+    recipients = coordinators_for(session, family) if family is not None else people.coordinators(session=session)
+    for recipient in recipients:
+        if recipient.id == coordinator.id or recipient.telegram_id is None:
+            continue
+        with use_language(recipient.language):
+            head = _("⚠️ {coordinator} had taken this concern but has left Waakvlam. Please pick it up.").format(
+                coordinator=hi(name_of(coordinator))
+            )
+            card = concern_card(
+                session,
+                services,
+                concern,
+                language=recipient.language,
+                level=concern.escalation_level,
+                private=True,
+                now=now,
+            )
+            buttons = concern_buttons(concern, private=True)
+        message = Outgoing(text=f"{head}\n\n{card}", buttons=buttons, purpose=PURPOSE_ERASURE)
+        key = f"left:{coordinator.id}:concern:{concern.id}:{recipient.id}"
+        enqueue(session=session, to=ToPerson(recipient), message=message, key=key, now=now)
+    due = escalation_rules.next_escalation_at(
+        level=concern.escalation_level, now=now, policy=policy(services), urgent=concern.urgent
+    )
+    if due is not None:
+        delivery.schedule_job(
+            session=session,
+            kind="concern.escalate",
+            due_at=due,
+            dedupe_key=f"concern.escalate:{concern.id}:reopened:{int(now.timestamp())}",
+            now=now,
+            subject_id=concern.id,
+        )
+    if family is not None:
+        people.add_timeline(session=session, family_id=family.id, kind="concern_reopened", now=now, ref_id=concern.id)
+
+
+def coordinator_leaves(*, session: Session, services: Services, coordinator: Person, now: datetime) -> None:
+    """A coordinator leaves: their families are handed over and the concerns they had taken are open again."""
+    assert coordinator.id is not None
+    handed = hand_over_families(session=session, coordinator=coordinator, now=now)
+    for concern in people.concerns_claimed_by(session=session, coordinator_id=coordinator.id):
+        reopen_concern(session=session, services=services, concern=concern, coordinator=coordinator, now=now)
+    event(logger, "privacy.coordinator_left", coordinator=coordinator.id, handed_over=handed.families)
 
 
 # --- retention ------------------------------------------------------------------------------------

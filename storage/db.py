@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -79,13 +79,15 @@ def upsert_insert(session: Session, model: type[Any]) -> Any:
     return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
 
 
-def insert_new(session: Session, model: type[Any], *, conflict: Sequence[str], returning: Any, **values: Any) -> Any:
+def insert_new(
+    session: Session, model: type[Any], values: Mapping[str, Any], *, conflict: Sequence[str], returning: Any
+) -> Any:
     """Insert a row unless one with the same `conflict` columns exists: the `returning` value, or None.
 
     RETURNING, not rowcount: rowcount is not reliable for ON CONFLICT DO NOTHING on every driver."""
     statement = (
         upsert_insert(session, model)
-        .values(**values)
+        .values(dict(values))
         .on_conflict_do_nothing(index_elements=list(conflict))
         .returning(returning)
     )

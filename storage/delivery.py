@@ -63,15 +63,17 @@ def _insert_update(
     new = insert_new(
         session,
         InboxUpdate,
+        dict(
+            update_id=update_id,
+            chat_id=chat_id_of(raw) if raw is not None else None,
+            payload=raw,
+            status=InboxStatus.NEW if error is None else InboxStatus.POISON,
+            attempts=0,
+            received_at=now,
+            error=error,
+        ),
         conflict=["update_id"],
         returning=col(InboxUpdate.update_id),
-        update_id=update_id,
-        chat_id=chat_id_of(raw) if raw is not None else None,
-        payload=raw,
-        status=InboxStatus.NEW if error is None else InboxStatus.POISON,
-        attempts=0,
-        received_at=now,
-        error=error,
     )
     return int(new is not None)
 
@@ -322,19 +324,21 @@ def enqueue(
         insert_new(
             session,
             OutboxMessage,
+            dict(
+                dedupe_key=dedupe_key,
+                chat_id=chat_id,
+                person_id=person_id,
+                method=method,
+                payload=payload,
+                purpose=purpose,
+                priority=int(priority if priority is not None else for_purpose(purpose)),
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                not_before=not_before or now,
+                created_at=now,
+            ),
             conflict=["dedupe_key"],
             returning=col(OutboxMessage.id),
-            dedupe_key=dedupe_key,
-            chat_id=chat_id,
-            person_id=person_id,
-            method=method,
-            payload=payload,
-            purpose=purpose,
-            priority=int(priority if priority is not None else for_purpose(purpose)),
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            not_before=not_before or now,
-            created_at=now,
         )
         is not None
     )
@@ -565,15 +569,17 @@ def schedule_job(
     new = insert_new(
         session,
         ScheduledJob,
+        dict(
+            kind=kind,
+            subject_id=subject_id,
+            due_at=due_at,
+            dedupe_key=dedupe_key,
+            status=JobStatus.PENDING,
+            attempts=0,
+            created_at=now,
+        ),
         conflict=["dedupe_key"],
         returning=col(ScheduledJob.id),
-        kind=kind,
-        subject_id=subject_id,
-        due_at=due_at,
-        dedupe_key=dedupe_key,
-        status=JobStatus.PENDING,
-        attempts=0,
-        created_at=now,
     )
     return new is not None
 

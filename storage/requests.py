@@ -215,16 +215,9 @@ def mark_escalated(*, session: Session, request_id: int, now: datetime) -> bool:
 
 def record_offer(*, session: Session, request_id: int, volunteer_id: int, now: datetime) -> RequestOffer | None:
     """Remember that a volunteer was offered a request; None when they already were."""
-    offer_id = insert_new(
-        session,
-        RequestOffer,
-        conflict=["request_id", "volunteer_id"],
-        returning=col(RequestOffer.id),
-        request_id=request_id,
-        volunteer_id=volunteer_id,
-        offered_at=now,
-        response=OfferResponse.PENDING,
-    )
+    offer = dict(request_id=request_id, volunteer_id=volunteer_id, offered_at=now, response=OfferResponse.PENDING)
+    key = ["request_id", "volunteer_id"]
+    offer_id = insert_new(session, RequestOffer, offer, conflict=key, returning=col(RequestOffer.id))
     if offer_id is None:
         return None
     session.execute(
@@ -577,17 +570,9 @@ def pairing_candidates(
 
 def record_outcome(*, session: Session, request_id: int, person_id: int, outcome: str, now: datetime) -> bool:
     """One outcome per person and request; true when this one is new."""
-    new = insert_new(
-        session,
-        TaskOutcome,
-        conflict=["request_id", "person_id"],
-        returning=col(TaskOutcome.id),
-        request_id=request_id,
-        person_id=person_id,
-        outcome=outcome,
-        created_at=now,
-    )
-    return new is not None
+    row = {"request_id": request_id, "person_id": person_id, "outcome": outcome, "created_at": now}
+    key = ["request_id", "person_id"]
+    return insert_new(session, TaskOutcome, row, conflict=key, returning=col(TaskOutcome.id)) is not None
 
 
 def get_outcome(*, session: Session, request_id: int, person_id: int) -> TaskOutcome | None:

@@ -24,10 +24,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from telegram import InlineKeyboardMarkup
-
 from conversations import matching
-from conversations.ui import markup_json
 from domain import requests as request_rules
 from services import erasure as erasure_service
 from services.context import JobHandler, Services
@@ -70,11 +67,9 @@ def erase_by_id(*, session: Session, services: Services, person_id: int, now: da
     return erase(session=session, services=services, person=person, now=now)
 
 
-def _tell(
-    session: Session, person: Person, key: str, text: str, now: datetime, markup: InlineKeyboardMarkup | None = None
-) -> None:
+def _tell(session: Session, person: Person, key: str, text: str, now: datetime) -> None:
     """A notice about someone who left (`services.erasure.tell`)."""
-    tell(session=session, person=person, key=key, text=text, now=now, markup=markup_json(markup))
+    tell(session=session, person=person, key=key, text=text, now=now)
 
 
 def _task_notice(
@@ -131,7 +126,7 @@ def family_leaves(*, session: Session, services: Services, family: Person, now: 
                         count=hi(cancelled)
                     )
                 )
-        _tell(session, coordinator, f"left:{family.id}:{coordinator.id}", "\n".join(lines), now, markup=None)
+        _tell(session, coordinator, f"left:{family.id}:{coordinator.id}", "\n".join(lines), now)
     event(logger, "privacy.family_left", family=family.id, cancelled=cancelled)
 
 

@@ -276,19 +276,16 @@ def add_area(*, session: Session, name: str, now: datetime) -> Area:
 
 def area_counts(*, session: Session, area_id: int) -> tuple[int, int]:
     """How many signed-up families and volunteers have this neighbourhood: (families, volunteers)."""
-    families = session.execute(
-        select(func.count())
-        .select_from(FamilyProfile)
-        .join(Person, col(Person.id) == col(FamilyProfile.person_id))
-        .where(col(FamilyProfile.area_id) == area_id, col(Person.consent_at).is_not(None))
-    ).scalar_one()
-    volunteers = session.execute(
-        select(func.count())
-        .select_from(VolunteerArea)
-        .join(Person, col(Person.id) == col(VolunteerArea.volunteer_id))
-        .where(col(VolunteerArea.area_id) == area_id, col(Person.consent_at).is_not(None))
-    ).scalar_one()
-    return int(families), int(volunteers)
+    families = _signed_up_in(session, FamilyProfile, FamilyProfile.person_id, FamilyProfile.area_id, area_id)
+    volunteers = _signed_up_in(session, VolunteerArea, VolunteerArea.volunteer_id, VolunteerArea.area_id, area_id)
+    return families, volunteers
+
+
+def _signed_up_in(session: Session, table: type[Any], person: Any, area: Any, area_id: int) -> int:
+    """How many signed-up people `table` places in a neighbourhood (`person` and `area` are its columns)."""
+    joined = select(func.count()).select_from(table).join(Person, col(Person.id) == col(person))
+    where = joined.where(col(area) == area_id, col(Person.consent_at).is_not(None))
+    return int(session.execute(where).scalar_one())
 
 
 def deactivate_area(*, session: Session, area_id: int) -> bool:

@@ -27,7 +27,9 @@ from bot.web import WEBHOOK_PATH, Liveness, build_web_app
 from conversations import alerts, checkins, common, concerns, erasure, insight
 from domain.clock import Clock, SystemClock
 from domain.instances import is_dead
+from services import erasure as erasure_service
 from services import handover, matching, unreachable
+from services import insight as insight_service
 from services.context import Services
 from services.i18n import shipped_languages, use_language
 from services.logs import event
@@ -113,8 +115,8 @@ class Runtime:
         services.jobs.update(erasure.JOBS)
         services.on_update_failed = handover.failed_update
         self._register_instance(services)
-        insight.ensure_digest(services)
-        erasure.ensure_retention(services)
+        insight_service.ensure_digest(services)
+        erasure_service.ensure_retention(services)
         application = build_application(services)
         self.application = application
         await application.initialize()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from services.context import Services
@@ -32,34 +33,33 @@ class Tick:
 
     def run_due(self, *, batch: int = 500) -> int:
         """Run every job due now; returns how many ran. Each job commits with its effects."""
-        self.alive_at = time.monotonic()
-        ran = 0
-        while True:
-            jobs, renewed_at = self._claim(batch)
-            for index, job in enumerate(jobs):
-                renewed_at = self._heartbeat(jobs, index, renewed_at)
-                ran += self._run_one(job)
-            if len(jobs) < batch:
-                break
-        return self._finish(ran)
+        return self._finish(sum(step or 0 for step in self._work(batch)))
 
     async def run_due_async(self, *, batch: int = 100) -> int:
         """`run_due` for the event loop: gives way after every job, so 10,000 check-ins due at once
         never hold up the updates and the sender, which starts on each batch while the rest is written."""
-        self.alive_at = time.monotonic()
         ran = 0
+        for step in self._work(batch):
+            if step is None:
+                self.services.outbox_signal.set()
+                self.alive_at = time.monotonic()
+                continue
+            ran += step
+            await asyncio.sleep(0)
+        return self._finish(ran)
+
+    def _work(self, batch: int) -> Iterator[int | None]:
+        """Claim and run the due jobs batch by batch: 1 or 0 after each job, None after each batch of some."""
+        self.alive_at = time.monotonic()
         while True:
             jobs, renewed_at = self._claim(batch)
             for index, job in enumerate(jobs):
                 renewed_at = self._heartbeat(jobs, index, renewed_at)
-                ran += self._run_one(job)
-                await asyncio.sleep(0)
+                yield self._run_one(job)
             if jobs:
-                self.services.outbox_signal.set()
-                self.alive_at = time.monotonic()
+                yield None
             if len(jobs) < batch:
-                break
-        return self._finish(ran)
+                return
 
     def _claim(self, batch: int) -> tuple[list[ScheduledJob], datetime]:
         """Lease a batch of due jobs; returns them and the time their lease was counted from."""

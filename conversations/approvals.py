@@ -18,7 +18,6 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from conversations import menu
-from conversations.common import skill_label
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
@@ -42,6 +41,7 @@ from services import matching
 from services.i18n import N_, _, format_day, format_full_day, h, hi, isolate, use_language
 from services.logs import event
 from services.permissions import Action, authorize
+from services.skills import skill_label
 from storage import care, people
 from storage import requests as store
 from storage.db import Session

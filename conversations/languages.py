@@ -9,18 +9,18 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations import signup
 from conversations.context import BotContext
-from conversations.ui import answer_button, answer_stale, parse_callback, reply, retire_buttons
+from conversations.ui import answer_button, answer_stale, reply, retire_buttons
 from services import signup as rules
-from services.i18n import LANGUAGE_NAMES, _, h, set_language, shipped_languages
+from services.i18n import LANGUAGE_NAMES, _, h, set_language
+from services.language import CHOOSE_PATTERN, chosen
 
 
 async def choose_language(update: Update, context: BotContext) -> None:
     """A language button: store the choice (allowed before consent) and confirm in that language."""
-    parts = parse_callback(update.callback_query.data if update.callback_query else None, "lang")
-    if not parts or parts[0] not in shipped_languages() or context.person is None:
+    language = chosen(update.callback_query.data if update.callback_query else None)
+    if language is None or context.person is None:
         await answer_stale(update)
         return
-    language = parts[0]
     with context.session() as session:
         person = rules.choose_language(
             session=session, person_id=context.person.id or 0, language=language, now=context.now()
@@ -40,5 +40,5 @@ async def choose_language(update: Update, context: BotContext) -> None:
 
 
 def build() -> list[BaseHandler[Any, Any, Any]]:
-    """The language buttons (`lang:<code>`, made by `conversations.common.language_keyboard`)."""
-    return [CallbackQueryHandler(choose_language, pattern=r"^lang:")]
+    """The language buttons (`services.language.CHOOSE`, made by `conversations.ui.language_keyboard`)."""
+    return [CallbackQueryHandler(choose_language, pattern=CHOOSE_PATTERN)]

@@ -13,13 +13,22 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 
-from conversations.common import language_keyboard, privacy_notice
 from conversations.context import BotContext
 from conversations.dialogue import STAY, Draft, draft_of
-from conversations.ui import CHECKED, UNCHECKED, answer_button, column, keyboard, not_understood, reply
+from conversations.ui import (
+    CHECKED,
+    UNCHECKED,
+    answer_button,
+    column,
+    keyboard,
+    language_keyboard,
+    not_understood,
+    reply,
+)
 from services import signup as rules
 from services.callbacks import Button
 from services.i18n import LANGUAGE_NAMES, N_, _
+from services.privacy import privacy_notice
 from services.skills import SKILL_LABELS
 
 NAME = rules.DIALOGUE

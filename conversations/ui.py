@@ -25,7 +25,8 @@ from telegram.warnings import PTBDeprecationWarning
 from conversations.context import HANDLING, Handling
 from services import outbox
 from services.faults import crash_point
-from services.i18n import _, directed, hi, use_language
+from services.i18n import LANGUAGE_NAMES, _, directed, hi, use_language
+from services.language import CHOOSE
 from services.logs import event
 from services.outbox import Outgoing, ToChat, ToPerson
 from storage.db import Session
@@ -88,6 +89,11 @@ def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
 
 def column(buttons: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
     return keyboard([[button] for button in buttons])
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    """Every shipped language, each in its own name, one a row."""
+    return column([(LANGUAGE_NAMES.get(code, code), button.data()) for code, button in CHOOSE.items()])
 
 
 def retry_after_seconds(error: RetryAfter) -> float:

@@ -21,7 +21,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from conversations import alerts, concerns, menu
 from conversations import my_requests as family_requests
-from conversations.common import SKILL_LABELS
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
@@ -46,6 +45,7 @@ from services import matching
 from services.i18n import LANGUAGE_NAMES, N_, _, format_day, h, hi, ngettext, use_language
 from services.logs import event
 from services.permissions import actor_of
+from services.skills import SKILL_LABELS
 from storage import people
 from storage import requests as store
 from storage.db import Session

@@ -19,6 +19,7 @@ from services.callbacks import Button
 from services.context import Services
 from services.groups import coordinator_group
 from services.i18n import LANGUAGE_NAMES, N_, _, format_when, h, hi, use_language
+from services.labels import name_of as name_of  # read here by the concern modules
 from services.outbox import Outgoing, ToTopic, enqueue, relay_meta
 from services.tasks import kind_label, when_text
 from storage import care, people
@@ -65,13 +66,6 @@ def policy(services: Services) -> rules.EscalationPolicy:
         morning_rule=settings.escalation_morning_rule,
         zone=settings.timezone,
     )
-
-
-def name_of(person: Person | None) -> str:
-    """A person's name as others read it (a placeholder when there is none)."""
-    if person is None:
-        return _("(someone)")
-    return person.display_name or _("(no name)")
 
 
 def is_coordinator(person: Person | None) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from services.settings import Settings
-from storage import care
+from storage import care, people
 from storage.db import Session
 
 COORDINATOR_GROUP_KEY = "coordinator_group_id"
@@ -18,3 +20,16 @@ def coordinator_group(*, session: Session, settings: Settings) -> int | None:
 def set_coordinator_group(*, session: Session, chat_id: int) -> None:
     """Make a group the coordinators' group, in the caller's transaction."""
     care.save_setting(session=session, key=COORDINATOR_GROUP_KEY, value=str(chat_id))
+
+
+def is_coordinator_group(*, session: Session, settings: Settings, chat_id: int) -> bool:
+    """Whether a chat is the coordinators' group (as set now)."""
+    return coordinator_group(session=session, settings=settings) == chat_id
+
+
+def make_coordinator_group(*, session: Session, chat_id: int, now: datetime) -> None:
+    """/setgroup by an admin: make a group the coordinators' group, audited."""
+    set_coordinator_group(session=session, chat_id=chat_id)
+    people.audit(
+        session=session, actor_id=None, action="coordinator_group_set", subject_id=None, now=now, chat_id=chat_id
+    )

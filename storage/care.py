@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from storage.db import rowcount
+from storage.db import fresh, rowcount, saved, update_given
 from storage.models import (
     CheckIn,
     Concern,
@@ -46,7 +46,7 @@ class ConcernStatus:
 
 
 def get_family_profile(*, session: Session, family_id: int) -> FamilyProfile | None:
-    return session.get(FamilyProfile, family_id, populate_existing=True)
+    return fresh(session, FamilyProfile, family_id)
 
 
 def set_rhythm(
@@ -70,9 +70,7 @@ def set_rhythm(
         profile.checkin_daypart = daypart
     if auto_step_down is not None:
         profile.checkin_auto_step_down = auto_step_down
-    session.add(profile)
-    session.flush()
-    return profile
+    return saved(session, profile)
 
 
 def set_pause(*, session: Session, family_id: int, until: date | None) -> FamilyProfile | None:
@@ -80,21 +78,15 @@ def set_pause(*, session: Session, family_id: int, until: date | None) -> Family
     if profile is None:
         return None
     profile.checkin_paused_until = until
-    session.add(profile)
-    session.flush()
-    return profile
+    return saved(session, profile)
 
 
 def set_counters(
     *, session: Session, family_id: int, good_streak: int | None = None, missed: int | None = None
 ) -> None:
-    values: dict[str, int] = {}
-    if good_streak is not None:
-        values["good_streak"] = good_streak
-    if missed is not None:
-        values["missed_checkins"] = missed
-    if values:
-        session.execute(update(FamilyProfile).where(col(FamilyProfile.person_id) == family_id).values(**values))
+    """A family's check-in counters (those given)."""
+    where = col(FamilyProfile.person_id) == family_id
+    update_given(session, FamilyProfile, where, good_streak=good_streak, missed_checkins=missed)
 
 
 def add_missed(*, session: Session, family_id: int) -> int:
@@ -118,9 +110,7 @@ def set_coordinators(*, session: Session, family_id: int, primary_id: int) -> Fa
     partner = session.get(CoordinatorProfile, primary_id)
     profile.primary_coordinator_id = primary_id
     profile.partner_coordinator_id = partner.duo_partner_id if partner else None
-    session.add(profile)
-    session.flush()
-    return profile
+    return saved(session, profile)
 
 
 def set_duo_partner(*, session: Session, coordinator_id: int, partner_id: int | None) -> None:
@@ -209,13 +199,11 @@ def create_checkin(
     *, session: Session, family_id: int, due_at: datetime, now: datetime, manual: bool = False
 ) -> CheckIn:
     checkin = CheckIn(family_id=family_id, due_at=due_at, sent_at=now, manual=manual)
-    session.add(checkin)
-    session.flush()
-    return checkin
+    return saved(session, checkin)
 
 
 def get_checkin(*, session: Session, checkin_id: int) -> CheckIn | None:
-    return session.get(CheckIn, checkin_id, populate_existing=True)
+    return fresh(session, CheckIn, checkin_id)
 
 
 def answer_checkin(*, session: Session, checkin_id: int, family_id: int, answer: str, now: datetime) -> bool:
@@ -314,13 +302,11 @@ def create_concern(
         language=language,
         created_at=now,
     )
-    session.add(concern)
-    session.flush()
-    return concern
+    return saved(session, concern)
 
 
 def get_concern(*, session: Session, concern_id: int) -> Concern | None:
-    return session.get(Concern, concern_id, populate_existing=True)
+    return fresh(session, Concern, concern_id)
 
 
 def open_concern(
@@ -408,9 +394,7 @@ def add_escalation_step(
     *, session: Session, concern_id: int, level: int, target: str, notified: Sequence[int], now: datetime
 ) -> EscalationStep:
     step = EscalationStep(concern_id=concern_id, level=level, target=target, notified=list(notified), at=now)
-    session.add(step)
-    session.flush()
-    return step
+    return saved(session, step)
 
 
 def escalation_steps(*, session: Session, concern_id: int) -> list[EscalationStep]:
@@ -521,7 +505,7 @@ def unreachable_coordinator_ids(*, session: Session) -> set[int]:
 
 
 def get_topic(*, session: Session, family_id: int) -> FamilyTopic | None:
-    return session.get(FamilyTopic, family_id, populate_existing=True)
+    return fresh(session, FamilyTopic, family_id)
 
 
 def save_topic(*, session: Session, family_id: int, chat_id: int, thread_id: int) -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -55,6 +57,48 @@ def _configure_sqlite(engine: Engine) -> None:
 def rowcount(result: Any) -> int:
     """Rows touched by an UPDATE, DELETE or INSERT (typed Result objects hide the attribute)."""
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+Row = TypeVar("Row")
+
+
+def saved(session: Session, row: Row) -> Row:
+    """Add a new row and flush, so it has its id; the row."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def fresh(session: Session, model: type[Row], key: Any) -> Row | None:
+    """A row as stored now (never a copy cached earlier in the session), or None."""
+    return session.get(model, key, populate_existing=True)
+
+
+def upsert_insert(session: Session, model: type[Any]) -> Any:
+    """An INSERT of the session's dialect, which can say what to do ON CONFLICT."""
+    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+
+
+def insert_new(
+    session: Session, model: type[Any], values: Mapping[str, Any], *, conflict: Sequence[str], returning: Any
+) -> Any:
+    """Insert a row unless one with the same `conflict` columns exists: the `returning` value, or None.
+
+    RETURNING, not rowcount: rowcount is not reliable for ON CONFLICT DO NOTHING on every driver."""
+    statement = (
+        upsert_insert(session, model)
+        .values(dict(values))
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        .returning(returning)
+    )
+    return session.execute(statement).scalar_one_or_none()
+
+
+def update_given(session: Session, model: type[Any], where: Any, **values: Any) -> None:
+    """Set the values given (those not None) on the rows `where` holds; nothing given, nothing done."""
+    given = {name: value for name, value in values.items() if value is not None}
+    if given:
+        session.execute(update(model).where(where).values(**given))
 
 
 def is_sqlite(engine: Engine) -> bool:

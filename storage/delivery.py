@@ -11,13 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Select, and_, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DataError
 from sqlmodel import Session, col
 
 from domain.priority import Priority, for_purpose
-from storage.db import OUTBOX_QUEUED, rowcount
+from storage.db import OUTBOX_QUEUED, fresh, insert_new, rowcount, upsert_insert
 from storage.models import (
     BotInstance,
     InboxStatus,
@@ -29,11 +27,6 @@ from storage.models import (
     ScheduledJob,
 )
 from storage.privacy import PURPOSE_ERASURE
-
-
-def _insert(session: Session, model: type[Any]) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 def _skip_locked(session: Session, query: Select[Any]) -> Select[Any]:
@@ -67,9 +60,10 @@ def _is_bigint(value: Any) -> bool:
 def _insert_update(
     session: Session, *, update_id: int, raw: dict[str, Any] | None, now: datetime, error: str | None = None
 ) -> int:
-    statement = (
-        _insert(session, InboxUpdate)
-        .values(
+    new = insert_new(
+        session,
+        InboxUpdate,
+        dict(
             update_id=update_id,
             chat_id=chat_id_of(raw) if raw is not None else None,
             payload=raw,
@@ -77,11 +71,11 @@ def _insert_update(
             attempts=0,
             received_at=now,
             error=error,
-        )
-        .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(col(InboxUpdate.update_id))
+        ),
+        conflict=["update_id"],
+        returning=col(InboxUpdate.update_id),
     )
-    return len(session.execute(statement).all())
+    return int(new is not None)
 
 
 def store_updates(*, session: Session, raw_updates: Sequence[dict[str, Any]], now: datetime) -> int:
@@ -167,7 +161,7 @@ def claim_update(*, session: Session, instance: str, now: datetime, lease: timed
     ).scalar_one_or_none()
     if claimed is None:
         return None
-    return session.get(InboxUpdate, claimed, populate_existing=True)
+    return fresh(session, InboxUpdate, claimed)
 
 
 def finish_update(
@@ -212,7 +206,7 @@ def register_instance(*, session: Session, name: str, host: str, pid: int, now: 
     Returns how many claims were given back. Two live processes must never share a name.
     """
     released = release_claims_of(session=session, names=[name], now=now)
-    statement = _insert(session, BotInstance).values(name=name, host=host, pid=pid, started_at=now, beat_at=now)
+    statement = upsert_insert(session, BotInstance).values(name=name, host=host, pid=pid, started_at=now, beat_at=now)
     statement = statement.on_conflict_do_update(
         index_elements=["name"], set_={"host": host, "pid": pid, "started_at": now, "beat_at": now}
     )
@@ -326,26 +320,28 @@ def enqueue(
 
     `priority` decides the sending order (urgent, concern, the rest); without it the purpose decides.
     """
-    statement = (
-        _insert(session, OutboxMessage)
-        .values(
-            dedupe_key=dedupe_key,
-            chat_id=chat_id,
-            person_id=person_id,
-            method=method,
-            payload=payload,
-            purpose=purpose,
-            priority=int(priority if priority is not None else for_purpose(purpose)),
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            not_before=not_before or now,
-            created_at=now,
+    queued = (
+        insert_new(
+            session,
+            OutboxMessage,
+            dict(
+                dedupe_key=dedupe_key,
+                chat_id=chat_id,
+                person_id=person_id,
+                method=method,
+                payload=payload,
+                purpose=purpose,
+                priority=int(priority if priority is not None else for_purpose(purpose)),
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                not_before=not_before or now,
+                created_at=now,
+            ),
+            conflict=["dedupe_key"],
+            returning=col(OutboxMessage.id),
         )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(col(OutboxMessage.id))
+        is not None
     )
-    # rowcount is not reliable for ON CONFLICT DO NOTHING on every driver; RETURNING is.
-    queued = session.execute(statement).first() is not None
     if queued:
         session.info[OUTBOX_QUEUED] = True
     return queued
@@ -430,7 +426,7 @@ def claim_by_key(
     ).scalar_one_or_none()
     if claimed is None:
         return None
-    return session.get(OutboxMessage, claimed, populate_existing=True)
+    return fresh(session, OutboxMessage, claimed)
 
 
 def outbox_status(*, session: Session, message_id: int) -> str | None:
@@ -570,9 +566,10 @@ def schedule_job(
     subject_id: int | None = None,
 ) -> bool:
     """Schedule work at a time. The dedupe key makes scheduling the same thing twice harmless."""
-    statement = (
-        _insert(session, ScheduledJob)
-        .values(
+    new = insert_new(
+        session,
+        ScheduledJob,
+        dict(
             kind=kind,
             subject_id=subject_id,
             due_at=due_at,
@@ -580,11 +577,11 @@ def schedule_job(
             status=JobStatus.PENDING,
             attempts=0,
             created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(col(ScheduledJob.id))
+        ),
+        conflict=["dedupe_key"],
+        returning=col(ScheduledJob.id),
     )
-    return session.execute(statement).first() is not None
+    return new is not None
 
 
 def cancel_jobs(*, session: Session, kind: str, subject_id: int) -> int:
@@ -751,7 +748,7 @@ def next_pending_jobs(*, session: Session, until: datetime, limit: int = 20) -> 
 
 def acquire_lease(*, session: Session, name: str, holder: str, now: datetime, duration: timedelta) -> bool:
     """Take or renew a named lease; true while this holder has it."""
-    statement = _insert(session, Lease).values(name=name, holder=holder, expires_at=now + duration)
+    statement = upsert_insert(session, Lease).values(name=name, holder=holder, expires_at=now + duration)
     statement = statement.on_conflict_do_update(
         index_elements=["name"],
         set_={"holder": holder, "expires_at": now + duration},

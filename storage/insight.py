@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
@@ -23,6 +24,8 @@ from storage.models import (
     VolunteerProfile,
     VolunteerStatus,
 )
+
+Row = TypeVar("Row")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -112,39 +115,30 @@ def concern_facts(
 # --- the weekly digest ----------------------------------------------------------------------------
 
 
-def coordinator_family_ids(*, session: Session, coordinator_id: int) -> list[int]:
-    """Signed-up families of a coordinator (primary or partner)."""
+def _signed_up_family_ids(*, session: Session, which: Any) -> list[int]:
+    """The signed-up families (`which` of them), by id."""
     return list(
         session.execute(
             select(col(FamilyProfile.person_id))
             .join(Person, col(Person.id) == col(FamilyProfile.person_id))
-            .where(
-                col(Person.role) == Role.FAMILY,
-                col(Person.consent_at).is_not(None),
-                or_(
-                    col(FamilyProfile.primary_coordinator_id) == coordinator_id,
-                    col(FamilyProfile.partner_coordinator_id) == coordinator_id,
-                ),
-            )
+            .where(col(Person.role) == Role.FAMILY, col(Person.consent_at).is_not(None), which)
             .order_by(col(FamilyProfile.person_id))
         ).scalars()
     )
+
+
+def coordinator_family_ids(*, session: Session, coordinator_id: int) -> list[int]:
+    """Signed-up families of a coordinator (primary or partner)."""
+    theirs = or_(
+        col(FamilyProfile.primary_coordinator_id) == coordinator_id,
+        col(FamilyProfile.partner_coordinator_id) == coordinator_id,
+    )
+    return _signed_up_family_ids(session=session, which=theirs)
 
 
 def unassigned_family_ids(*, session: Session) -> list[int]:
     """Signed-up families without a primary coordinator: every coordinator's digest shows them."""
-    return list(
-        session.execute(
-            select(col(FamilyProfile.person_id))
-            .join(Person, col(Person.id) == col(FamilyProfile.person_id))
-            .where(
-                col(Person.role) == Role.FAMILY,
-                col(Person.consent_at).is_not(None),
-                col(FamilyProfile.primary_coordinator_id).is_(None),
-            )
-            .order_by(col(FamilyProfile.person_id))
-        ).scalars()
-    )
+    return _signed_up_family_ids(session=session, which=col(FamilyProfile.primary_coordinator_id).is_(None))
 
 
 def answered_checkins(
@@ -185,32 +179,27 @@ def no_contact_families(*, session: Session, family_ids: Sequence[int], missed_t
     )
 
 
-def open_requests_of(*, session: Session, family_ids: Sequence[int], limit: int = 20) -> list[HelpRequest]:
-    """Requests of these families nobody has accepted yet, oldest first."""
+def _oldest_first(
+    *, session: Session, model: type[Row], family_ids: Sequence[int], still: Any, limit: int
+) -> list[Row]:
+    """Rows of these families that are still open (`still`), oldest first."""
     if not family_ids:
         return []
-    return list(
-        session.execute(
-            select(HelpRequest)
-            .where(col(HelpRequest.family_id).in_(list(family_ids)), col(HelpRequest.status) == "open")
-            .order_by(col(HelpRequest.created_at), col(HelpRequest.id))
-            .limit(limit)
-        ).scalars()
-    )
+    query = select(model).where(col(model.family_id).in_(list(family_ids)), still)  # type: ignore[attr-defined]
+    order = (col(model.created_at), col(model.id))  # type: ignore[attr-defined]
+    return list(session.execute(query.order_by(*order).limit(limit)).scalars())
+
+
+def open_requests_of(*, session: Session, family_ids: Sequence[int], limit: int = 20) -> list[HelpRequest]:
+    """Requests of these families nobody has accepted yet, oldest first."""
+    still = col(HelpRequest.status) == "open"
+    return _oldest_first(session=session, model=HelpRequest, family_ids=family_ids, still=still, limit=limit)
 
 
 def open_concerns_of(*, session: Session, family_ids: Sequence[int], limit: int = 20) -> list[Concern]:
     """Concerns about these families that are not closed, oldest first."""
-    if not family_ids:
-        return []
-    return list(
-        session.execute(
-            select(Concern)
-            .where(col(Concern.family_id).in_(list(family_ids)), col(Concern.status) != "closed")
-            .order_by(col(Concern.created_at), col(Concern.id))
-            .limit(limit)
-        ).scalars()
-    )
+    still = col(Concern.status) != "closed"
+    return _oldest_first(session=session, model=Concern, family_ids=family_ids, still=still, limit=limit)
 
 
 def open_concern_count(*, session: Session, family_id: int) -> int:

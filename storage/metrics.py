@@ -68,20 +68,16 @@ def render(*, session: Session, now: datetime, counters: dict[str, int]) -> str:
             label_text = ",".join(f'{key}="{val}"' for key, val in sorted(labels.items()))
             lines.append(f"waakvlam_{name}{{{label_text}}} {value:g}" if label_text else f"waakvlam_{name} {value:g}")
 
-    inbox = delivery.inbox_counts(session=session)
-    metric(
-        "updates_total",
-        "gauge",
-        "Updates in the inbox by status (done, failed, poison, new, processing).",
-        [({"status": status}, float(count)) for status, count in sorted(inbox.items())],
+    by_status = (
+        (
+            "updates_total",
+            "Updates in the inbox by status (done, failed, poison, new, processing).",
+            delivery.inbox_counts(session=session),
+        ),
+        ("messages_total", "Outgoing messages by result.", delivery.outbox_counts(session=session)),
     )
-    outbox = delivery.outbox_counts(session=session)
-    metric(
-        "messages_total",
-        "gauge",
-        "Outgoing messages by result.",
-        [({"status": status}, float(count)) for status, count in sorted(outbox.items())],
-    )
+    for name, help_text, counts in by_status:
+        metric(name, "gauge", help_text, [({"status": status}, float(n)) for status, n in sorted(counts.items())])
     count, age = delivery.outbox_backlog(session=session, now=now)
     metric("outbox_backlog", "gauge", "Messages waiting to be sent.", [({}, float(count))])
     metric("outbox_oldest_seconds", "gauge", "Age of the oldest waiting message.", [({}, round(age, 1))])

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
 from storage import privacy
-from storage.db import rowcount
+from storage.db import fresh, rowcount, saved
 from storage.models import (
     Area,
     AuditEntry,
@@ -162,6 +162,15 @@ def get_coordinator(*, session: Session, person_id: int) -> CoordinatorProfile |
     return session.get(CoordinatorProfile, person_id)
 
 
+def set_family_coordinators(
+    *, session: Session, profile: FamilyProfile, primary_id: int | None, partner_id: int | None
+) -> None:
+    """A family's primary and partner coordinators (as when its coordinator leaves)."""
+    profile.primary_coordinator_id = primary_id
+    profile.partner_coordinator_id = partner_id
+    session.add(profile)
+
+
 def save_family_profile(
     *,
     session: Session,
@@ -180,9 +189,7 @@ def save_family_profile(
         profile.primary_coordinator_id = primary_coordinator_id
         partner = session.get(CoordinatorProfile, primary_coordinator_id)
         profile.partner_coordinator_id = partner.duo_partner_id if partner else None
-    session.add(profile)
-    session.flush()
-    return profile
+    return saved(session, profile)
 
 
 def remember_family_area(*, session: Session, family_id: int, area_id: int) -> bool:
@@ -264,26 +271,21 @@ def add_area(*, session: Session, name: str, now: datetime) -> Area:
         session.add(existing)
         return existing
     area = Area(name=name, created_at=now)
-    session.add(area)
-    session.flush()
-    return area
+    return saved(session, area)
 
 
 def area_counts(*, session: Session, area_id: int) -> tuple[int, int]:
     """How many signed-up families and volunteers have this neighbourhood: (families, volunteers)."""
-    families = session.execute(
-        select(func.count())
-        .select_from(FamilyProfile)
-        .join(Person, col(Person.id) == col(FamilyProfile.person_id))
-        .where(col(FamilyProfile.area_id) == area_id, col(Person.consent_at).is_not(None))
-    ).scalar_one()
-    volunteers = session.execute(
-        select(func.count())
-        .select_from(VolunteerArea)
-        .join(Person, col(Person.id) == col(VolunteerArea.volunteer_id))
-        .where(col(VolunteerArea.area_id) == area_id, col(Person.consent_at).is_not(None))
-    ).scalar_one()
-    return int(families), int(volunteers)
+    families = _signed_up_in(session, FamilyProfile, FamilyProfile.person_id, FamilyProfile.area_id, area_id)
+    volunteers = _signed_up_in(session, VolunteerArea, VolunteerArea.volunteer_id, VolunteerArea.area_id, area_id)
+    return families, volunteers
+
+
+def _signed_up_in(session: Session, table: type[Any], person: Any, area: Any, area_id: int) -> int:
+    """How many signed-up people `table` places in a neighbourhood (`person` and `area` are its columns)."""
+    joined = select(func.count()).select_from(table).join(Person, col(Person.id) == col(person))
+    where = joined.where(col(area) == area_id, col(Person.consent_at).is_not(None))
+    return int(session.execute(where).scalar_one())
 
 
 def deactivate_area(*, session: Session, area_id: int) -> bool:
@@ -300,9 +302,7 @@ def create_invite(
     invite = Invite(
         token_hash=token_hash, role=role, created_by_id=created_by_id, expires_at=expires_at, created_at=now
     )
-    session.add(invite)
-    session.flush()
-    return invite
+    return saved(session, invite)
 
 
 def get_invite_by_hash(*, session: Session, token_hash: str) -> Invite | None:
@@ -327,7 +327,7 @@ def redeem_invite(*, session: Session, invite_id: int, person_id: int, now: date
 
 
 def get_dialogue(*, session: Session, chat_id: int) -> DialogueState | None:
-    return session.get(DialogueState, chat_id, populate_existing=True)
+    return fresh(session, DialogueState, chat_id)
 
 
 def save_dialogue(
@@ -470,13 +470,7 @@ def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, no
             family.children_ages = None
             family.checkin_rhythm = "off"
             session.add(family)
-        person.telegram_id = None
-        person.display_name = None
-        person.consent_version = None
-        person.consent_at = None
-        person.anonymised_at = now
-        person.updated_at = now
-        session.add(person)
+        _anonymise(session=session, person=person, now=now, keep_role=True)
         return
     session.execute(delete(TimelineEvent).where(col(TimelineEvent.family_id) == pid))
     session.execute(update(Concern).where(col(Concern.family_id) == pid).values(close_note=None))
@@ -484,11 +478,17 @@ def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, no
     session.execute(delete(TaskOutcome).where(col(TaskOutcome.person_id) == pid))
     session.execute(delete(FamilyProfile).where(col(FamilyProfile.person_id) == pid))
     session.execute(update(Invite).where(col(Invite.used_by_id) == pid).values(used_by_id=None))
+    _anonymise(session=session, person=person, now=now, keep_role=False)
+
+
+def _anonymise(*, session: Session, person: Person, now: datetime, keep_role: bool) -> None:
+    """The person's row without who they are (the role kept for an anonymous safety stub)."""
     person.telegram_id = None
     person.display_name = None
     person.consent_version = None
     person.consent_at = None
-    person.role = None
+    if not keep_role:
+        person.role = None
     person.anonymised_at = now
     person.updated_at = now
     session.add(person)

@@ -16,13 +16,11 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, ScalarSelect, case, exists, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
 from domain import requests as rules
 from domain.matching import DUTCH, RequestNeed, VolunteerCandidate
-from storage.db import rowcount
+from storage.db import fresh, insert_new, rowcount, saved, update_given
 from storage.models import (
     FamilyProfile,
     HelpRequest,
@@ -59,11 +57,6 @@ class AcceptResult(StrEnum):
     CLOSED = "closed"
 
 
-def _insert(session: Session, table: type) -> object:
-    dialect = session.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-
-
 # --- requests -------------------------------------------------------------------------------------
 
 
@@ -98,14 +91,12 @@ def create_request(
         status=rules.RequestStatus.OPEN,
         created_at=now,
     )
-    session.add(request)
-    session.flush()
-    return request
+    return saved(session, request)
 
 
 def get_request(*, session: Session, request_id: int) -> HelpRequest | None:
     """The request as stored now (never a copy cached earlier in the session)."""
-    return session.get(HelpRequest, request_id, populate_existing=True)
+    return fresh(session, HelpRequest, request_id)
 
 
 def family_requests(*, session: Session, family_id: int, limit: int = 10) -> list[HelpRequest]:
@@ -224,19 +215,15 @@ def mark_escalated(*, session: Session, request_id: int, now: datetime) -> bool:
 
 def record_offer(*, session: Session, request_id: int, volunteer_id: int, now: datetime) -> RequestOffer | None:
     """Remember that a volunteer was offered a request; None when they already were."""
-    statement = (
-        _insert(session, RequestOffer)  # type: ignore[attr-defined]
-        .values(request_id=request_id, volunteer_id=volunteer_id, offered_at=now, response=OfferResponse.PENDING)
-        .on_conflict_do_nothing(index_elements=["request_id", "volunteer_id"])
-        .returning(col(RequestOffer.id))
-    )
-    offer_id = session.execute(statement).scalar_one_or_none()
+    offer = dict(request_id=request_id, volunteer_id=volunteer_id, offered_at=now, response=OfferResponse.PENDING)
+    key = ["request_id", "volunteer_id"]
+    offer_id = insert_new(session, RequestOffer, offer, conflict=key, returning=col(RequestOffer.id))
     if offer_id is None:
         return None
     session.execute(
         update(VolunteerProfile).where(col(VolunteerProfile.person_id) == volunteer_id).values(last_asked_at=now)
     )
-    return session.get(RequestOffer, offer_id, populate_existing=True)
+    return fresh(session, RequestOffer, offer_id)
 
 
 def link_offer_message(*, session: Session, offer_id: int, dedupe_key: str) -> int | None:
@@ -250,7 +237,7 @@ def link_offer_message(*, session: Session, offer_id: int, dedupe_key: str) -> i
 
 
 def get_offer(*, session: Session, offer_id: int) -> RequestOffer | None:
-    return session.get(RequestOffer, offer_id, populate_existing=True)
+    return fresh(session, RequestOffer, offer_id)
 
 
 def find_offer(*, session: Session, request_id: int, volunteer_id: int) -> RequestOffer | None:
@@ -333,7 +320,7 @@ def has_pending_job(*, session: Session, kind: str, subject_id: int) -> bool:
 
 
 def outbox_row(*, session: Session, outbox_id: int) -> OutboxMessage | None:
-    return session.get(OutboxMessage, outbox_id, populate_existing=True)
+    return fresh(session, OutboxMessage, outbox_id)
 
 
 # --- matching -------------------------------------------------------------------------------------
@@ -583,13 +570,9 @@ def pairing_candidates(
 
 def record_outcome(*, session: Session, request_id: int, person_id: int, outcome: str, now: datetime) -> bool:
     """One outcome per person and request; true when this one is new."""
-    statement = (
-        _insert(session, TaskOutcome)  # type: ignore[attr-defined]
-        .values(request_id=request_id, person_id=person_id, outcome=outcome, created_at=now)
-        .on_conflict_do_nothing(index_elements=["request_id", "person_id"])
-        .returning(col(TaskOutcome.id))
-    )
-    return session.execute(statement).first() is not None
+    row = {"request_id": request_id, "person_id": person_id, "outcome": outcome, "created_at": now}
+    key = ["request_id", "person_id"]
+    return insert_new(session, TaskOutcome, row, conflict=key, returning=col(TaskOutcome.id)) is not None
 
 
 def get_outcome(*, session: Session, request_id: int, person_id: int) -> TaskOutcome | None:
@@ -809,15 +792,8 @@ def set_contact(
     share_phone: bool | None = None,
 ) -> None:
     """What a family shares with the volunteer who accepts: street, and phone when they agree."""
-    values: dict[str, object] = {}
-    if street is not None:
-        values["street"] = street
-    if phone is not None:
-        values["phone"] = phone
-    if share_phone is not None:
-        values["share_phone"] = share_phone
-    if values:
-        session.execute(update(FamilyProfile).where(col(FamilyProfile.person_id) == family_id).values(**values))
+    where = col(FamilyProfile.person_id) == family_id
+    update_given(session, FamilyProfile, where, street=street, phone=phone, share_phone=share_phone)
 
 
 def counts_by_status(*, session: Session) -> dict[str, int]:

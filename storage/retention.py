@@ -1,6 +1,6 @@
 """The retention policy's deletions: what was kept long enough to do its work is forgotten.
 
-Periods come from the settings (`retention_*`); `conversations.erasure.retention_job` runs this daily.
+Periods come from the settings (`retention_*`); `services.erasure.retention_job` runs this daily.
 """
 
 from __future__ import annotations

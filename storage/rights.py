@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from domain.permissions import Facts
 from storage import care, people
-from storage.db import rowcount
+from storage.db import fresh, rowcount, saved
 from storage.models import Concern, ConsentRequest, FamilyProfile, Role
 
 
@@ -78,13 +78,11 @@ def ask_consent(
     request = ConsentRequest(
         kind=kind, family_id=family_id, requester_id=requester_id, approver_id=approver_id, created_at=now
     )
-    session.add(request)
-    session.flush()
-    return request
+    return saved(session, request)
 
 
 def get_consent(*, session: Session, request_id: int) -> ConsentRequest | None:
-    return session.get(ConsentRequest, request_id, populate_existing=True)
+    return fresh(session, ConsentRequest, request_id)
 
 
 def answer_consent(*, session: Session, request_id: int, accepted: bool, now: datetime) -> bool:

@@ -324,13 +324,14 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^ap:keep:\d+$": (["ap:keep:{person}"], False),
     r"^ap:ok:\d+$": (["ap:ok:{person}"], False),
     r"^ap:vog:\d+$": (["ap:vog:{person}"], False),
-    r"^in:p:": (["in:p:st:4w"], False),
-    r"^in:c:": (["in:c:st"], False),
+    r"^in:p(:|$)": (["in:p:st:4w"], False),
+    r"^in:c(:|$)": (["in:c:st"], False),
 }
 NOT_FOR_COORDINATORS = {
     r"^lang:": "anyone's language",
     r"^area:keep(:|$)": "'No, keep it' on removing a neighbourhood changes nothing",
-    r"^del:": "anyone erases their own data",
+    r"^del:yes(:|$)": "anyone erases their own data",
+    r"^del:no(:|$)": "anyone keeps their own data",
     r"^cf:yes(:|$)": "a family forwards its own message",
     r"^cf:no(:|$)": "a family declines to forward its own message",
     r"^ci:": "a family's own check-in answer",

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from conversations import insight
 from domain import insight as rules
 from domain import requests as request_rules
 from domain.clock import FakeClock
+from services import insight
 from services.context import Services
 from services.settings import Settings
 from storage import care, migrate, people
@@ -245,7 +245,7 @@ def world(database_url: str) -> Iterator[World]:
 
 def figures(world: World) -> rules.Figures:
     with world.services.db.session() as session:
-        return insight.compute(session, world.services, PERIOD)
+        return insight.compute(session=session, services=world.services, period=PERIOD)
 
 
 def test_figures_match_the_seeded_history(world: World) -> None:
@@ -344,7 +344,10 @@ def test_the_report_and_chart_render_as_png(world: World) -> None:
     with world.services.db.session() as session:
         coordinator = people.get_person(session=session, person_id=world.coordinator)
         assert coordinator is not None
-        text, weekly, caption = insight.digest(session, world.services, coordinator, at(date(2026, 11, 30), 8))
+        picture = insight.digest(
+            session=session, services=world.services, coordinator=coordinator, now=at(date(2026, 11, 30), 8)
+        )
+        text, weekly, caption = picture.text, picture.chart, picture.caption
     chart = weekly.png()  # drawn after the transaction
     assert chart.startswith(b"\x89PNG")
     with open("/tmp/insight_chart.png", "wb") as handle:

@@ -12,9 +12,8 @@ from telegram import InputFile
 
 from bot.sender import api_kwargs
 from bot.tick import Tick
-from conversations import insight
 from domain.clock import FakeClock
-from services import charts
+from services import charts, insight
 from services.context import Services
 from services.outbox import UPLOAD_KEY, upload
 from services.settings import Settings

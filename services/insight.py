@@ -1,0 +1,498 @@
+"""Coordinator insight, the rules: anonymous figures of a period, /stats and /export, and the weekly digest.
+
+Figures come from `domain.insight` (small counts suppressed) over facts read by `storage.insight`; the texts
+are written in the reader's language, the charts are data (`services.charts`) drawn by whoever sends them.
+
+The weekly digest is scheduled work: one `insight.digest` row a week, keyed by the ISO week of its Monday,
+so it is written once per week across restarts and DST; the job writes the outbox rows (the chart as a
+sendPhoto row that carries the chart's figures, `services.outbox.chart_upload`) and schedules the next
+week's. Drawing takes a while (matplotlib), so no transaction waits for it: the sender draws when it sends,
+and /digest draws after its transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+from domain import insight as rules
+from domain import volunteers as volunteer_rules
+from services import charts
+from services.callbacks import Button
+from services.concerns import ANSWER_EMOJI
+from services.context import JobHandler, Services
+from services.i18n import N_, _, format_day, h, hi, ngettext, use_language
+from services.labels import name_of
+from services.logs import event
+from services.outbox import Outgoing, ToPerson, chart_upload, enqueue
+from services.permissions import Action, authorize
+from services.tasks import KIND_LABELS, kind_label
+from storage import delivery, people
+from storage import insight as store
+from storage.db import Session
+from storage.models import Person
+
+logger = logging.getLogger(__name__)
+
+JOB = "insight.digest"
+LIST_LIMIT = 10
+# The two commands a period is chosen for, by their code in the buttons.
+COMMANDS = {"st": "stats", "ex": "export"}
+# in:p:<st|ex>:<week|4w|quarter> a period chosen; in:c:<st|ex> 'Other dates…'
+PERIOD = Button("in", "p", str, str)
+OTHER_DATES = Button("in", "c", str)
+
+ANSWER_NAMES = {
+    "good": N_("Good"),
+    "so_so": N_("So-so"),
+    "not_good": N_("Not good"),
+    "talk": N_("Wants to talk"),
+    "none": N_("No answer"),
+}
+METRIC_LABELS = {
+    "families_active": N_("Families active"),
+    "checkins_sent": N_("Check-ins sent"),
+    "checkins_answered": N_("Check-ins answered"),
+    "requests": N_("Help requests"),
+    "requests_accepted": N_("Requests accepted"),
+    "requests_accepted_share": N_("Share of requests accepted"),
+    "median_minutes_to_accept": N_("Median time to accept"),
+    "tasks_done": N_("Tasks done"),
+    "concerns": N_("Concerns raised"),
+    "median_minutes_to_acknowledge": N_("Median time to acknowledge a concern"),
+    "volunteers_active": N_("Volunteers active"),
+    "hours_given": N_("Hours given by volunteers"),
+}
+DURATIONS = ("median_minutes_to_accept", "median_minutes_to_acknowledge")
+WITHHELD = "—"
+
+
+# --- figures ---------------------------------------------------------------------------------------
+
+
+def period_text(period: rules.Period, language: str) -> str:
+    """'1 September 2026 to 30 November 2026' in the language given."""
+
+    def day(value: Any) -> str:
+        """A day, long, in the language given."""
+        return str(format_date(value, format="long", locale=language))
+
+    return _("{start} to {end}").format(start=day(period.start), end=day(period.end))
+
+
+def duration_text(minutes: int) -> str:
+    """A median time: minutes, hours and minutes, or days and hours."""
+    if minutes < 60:
+        return _("{minutes} min").format(minutes=minutes)
+    if minutes < 48 * 60:
+        return _("{hours} h {minutes} min").format(hours=minutes // 60, minutes=minutes % 60)
+    return _("{days} d {hours} h").format(days=minutes // (24 * 60), hours=(minutes // 60) % 24)
+
+
+def _value(row: rules.Row) -> str:
+    """A figure's value as shown (withheld, a duration, or the count)."""
+    if row.value == "":
+        return WITHHELD
+    if row.metric in DURATIONS and row.value.isdigit():
+        return duration_text(int(row.value))
+    return row.value
+
+
+def figure_rows(table: Sequence[rules.Row]) -> list[tuple[str, str]]:
+    """The anonymous table as (label, value) lines in the current language (weekly rows left to the chart)."""
+    lines: list[tuple[str, str]] = []
+    for row in table:
+        if row.metric in METRIC_LABELS:
+            lines.append((_(METRIC_LABELS[row.metric]), _value(row)))
+        elif row.metric == "checkin_answers":
+            name = _(ANSWER_NAMES[row.category]) if row.category in ANSWER_NAMES else row.category
+            lines.append(("   " + _("Answers: {kind}").format(kind=name), _value(row)))
+        elif row.metric == "requests_by_kind":
+            kind = _(KIND_LABELS[row.category]) if row.category in KIND_LABELS else row.category
+            lines.append(("   " + _("Requests: {kind}").format(kind=kind), _value(row)))
+    # Keep the order of the figures list in the docs: answers under check-ins, kinds under requests.
+    return lines
+
+
+def compute(
+    *, session: Session, services: Services, period: rules.Period, family_ids: Sequence[int] | None = None
+) -> rules.Figures:
+    """The figures of a period (of some families, or of all)."""
+    zone = services.settings.timezone
+    start, end = period.bounds(zone)
+    return rules.compute_figures(
+        period=period,
+        checkins=store.checkin_facts(session=session, start=start, end=end, family_ids=family_ids),
+        requests=store.request_facts(session=session, start=start, end=end, family_ids=family_ids),
+        concerns=store.concern_facts(session=session, start=start, end=end, family_ids=family_ids),
+        zone=zone,
+    )
+
+
+def suppression_note(threshold: int) -> str:
+    """How small counts are hidden, said under every table of figures."""
+    return _(
+        "Anonymous: no names, no messages, no ids. Counts from 1 to {below} are shown as <{threshold}; "
+        "{withheld} means a median, share or sum based on fewer than {threshold} cases."
+    ).format(below=threshold - 1, threshold=threshold, withheld=WITHHELD)
+
+
+def stats_text(figures: rules.Figures, threshold: int, language: str) -> str:
+    """/stats: the figures of a period as one HTML message."""
+    with use_language(language):
+        lines = [
+            _("<b>Figures, {period}</b>").format(period=h(period_text(figures.period, language))),
+            "",
+        ]
+        for label, value in figure_rows(rules.anonymous_table(figures, threshold)):
+            lines.append(f"{h(label)}: <b>{hi(value)}</b>")
+        lines += ["", "<i>" + h(suppression_note(threshold)) + "</i>"]
+    return "\n".join(lines)
+
+
+def csv_bytes(table: Sequence[rules.Row]) -> bytes:
+    """metric, category, week, value: machine names only, so any spreadsheet or script can read it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["metric", "category", "week", "value"])
+    for row in table:
+        writer.writerow([row.metric, row.category, row.week, row.value])
+    return buffer.getvalue().encode("utf-8")
+
+
+def chart_texts(language: str, weeks: Sequence[Any], *, title: str, threshold: int | None) -> charts.ChartTexts:
+    """The words on a weekly chart, in the chart's language."""
+    chart_language = charts.chart_language(language)
+    with use_language(chart_language):
+        return charts.ChartTexts(
+            title=title,
+            answers_title=_("Check-in answers per week"),
+            requests_title=_("Help requests per week"),
+            kinds={kind: _(label) for kind, label in ANSWER_NAMES.items()},
+            asked=_("Asked"),
+            accepted=_("Accepted"),
+            weeks=[format_date(week, format="d MMM", locale=chart_language) for week in weeks],
+            band=_("Fewer than {threshold}: not shown").format(threshold=threshold) if threshold else None,
+        )
+
+
+def report_png(figures: rules.Figures, threshold: int, language: str) -> bytes:
+    """/export's one-page PNG report (slow: draw it outside any transaction)."""
+    table = rules.anonymous_table(figures, threshold)
+    answers, asked, accepted = rules.published_series(figures, threshold)
+    chart_language = charts.chart_language(language)
+    with use_language(chart_language):
+        title = _("Waakvlam: anonymous figures")
+        subtitle = period_text(figures.period, chart_language)
+        rows = figure_rows(table)
+        footer = suppression_note(threshold)
+    return charts.report_page(
+        title=title,
+        subtitle=subtitle,
+        rows=rows,
+        texts=chart_texts(language, figures.weeks, title=title, threshold=threshold),
+        data=charts.ChartData(answers=answers, asked=asked, accepted=accepted, threshold=threshold),
+        footer=footer,
+    )
+
+
+def may_see_figures(*, session: Session, person_id: int) -> Person | None:
+    """The person asking for figures or the digest, fresh from the database, if a signed-up coordinator."""
+    person = people.get_person(session=session, person_id=person_id)
+    if person is None or person.consent_at is None:
+        return None
+    decision = authorize(session=session, actor=person, action=Action.SEE_INSIGHT, audit=False)
+    return person if decision else None
+
+
+# --- /stats and /export ---------------------------------------------------------------------------
+
+
+def today(services: Services, now: datetime) -> date:
+    """The local date (the project's time zone), for reading typed and preset periods."""
+    return now.astimezone(ZoneInfo(services.settings.timezone)).date()
+
+
+def preset_period(kind: str, *, services: Services, now: datetime) -> rules.Period | None:
+    """A period button's period (this week, the last 4 weeks, this quarter), or None for a forged one."""
+    return rules.preset(kind, today(services, now))
+
+
+def typed_period(text: str, *, services: Services, now: datetime) -> rules.Period | None:
+    """A period typed after /stats or /export, or in 'Other dates…' (None when unreadable)."""
+    return rules.parse_period(text, today(services, now))
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The figures of a period for one coordinator: /stats shows `text`, /export sends `csv` and draws a report."""
+
+    figures: rules.Figures
+    threshold: int
+    language: str
+
+    @property
+    def period(self) -> rules.Period:
+        """The period the figures are of."""
+        return self.figures.period
+
+    @property
+    def text(self) -> str:
+        """/stats: the figures as a message."""
+        return stats_text(self.figures, self.threshold, self.language)
+
+    @property
+    def csv(self) -> bytes:
+        """/export: the anonymous table as CSV."""
+        return csv_bytes(rules.anonymous_table(self.figures, self.threshold))
+
+    @property
+    def caption(self) -> str:
+        """/export: the report's caption."""
+        return _("Anonymous figures, {period}.").format(period=h(period_text(self.period, self.language)))
+
+    def report(self) -> bytes:
+        """/export: the one-page PNG report (slow: call it off the loop, outside any transaction)."""
+        return report_png(self.figures, self.threshold, self.language)
+
+
+def figures_for(
+    *, session: Session, services: Services, coordinator: Person, period: rules.Period, export: bool, now: datetime
+) -> Figures:
+    """A coordinator looks at (or exports) the anonymous figures of a period: computed and audited."""
+    figures = compute(session=session, services=services, period=period)
+    people.audit(
+        session=session,
+        actor_id=coordinator.id,
+        action="figures_exported" if export else "figures_viewed",
+        subject_id=None,
+        now=now,
+        period=period.key(),
+    )
+    return Figures(figures=figures, threshold=services.settings.insight_min_count, language=coordinator.language)
+
+
+# --- the weekly digest ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A coordinator's weekly picture: the HTML text, the chart (data; `.png()` draws it) and its caption."""
+
+    text: str
+    chart: charts.WeeklyChart
+    caption: str
+
+
+def digest_families(session: Session, coordinator: Person) -> list[int]:
+    """The families a coordinator may see: their own (primary or partner) and those with nobody yet."""
+    assert coordinator.id is not None
+    own = store.coordinator_family_ids(session=session, coordinator_id=coordinator.id)
+    return sorted(set(own) | set(store.unassigned_family_ids(session=session)))
+
+
+def _bullets(lines: list[str], items: Sequence[str]) -> None:
+    """A section's items, at most `LIST_LIMIT` and a line saying how many more."""
+    lines.extend(f"• {item}" for item in items[:LIST_LIMIT])
+    if len(items) > LIST_LIMIT:
+        more = len(items) - LIST_LIMIT
+        lines.append(ngettext("… and {count} more", "… and {count} more", more).format(count=hi(more)))
+
+
+@dataclass(frozen=True)
+class _Week:
+    """What the digest of one coordinator reads: their families and their names, the time and the place."""
+
+    session: Session
+    services: Services
+    families: list[int]
+    names: dict[int | None, str]
+    now: datetime
+    language: str
+
+    @property
+    def zone(self) -> str:
+        """The project's time zone."""
+        return self.services.settings.timezone
+
+    def day(self, moment: datetime) -> str:
+        """A stored moment as a local day, escaped."""
+        return h(format_day(rules.local_date(moment, self.zone), self.language))
+
+    def family(self, family_id: int | None) -> str:
+        """A family's name, isolated."""
+        return hi(self.names.get(family_id, "?"))
+
+
+def _worse(week: _Week) -> list[str]:
+    """Families whose check-in answers got worse, with their last answers."""
+    since = week.now - timedelta(weeks=6)
+    answers = store.answered_checkins(session=week.session, family_ids=week.families, since=since)
+    worse = []
+    for family_id, given in answers.items():
+        kinds = [answer for answer, _at in given]
+        if rules.is_worsening(kinds, latest_at=given[-1][1], since=week.now - timedelta(days=7)):
+            trend = " → ".join(ANSWER_EMOJI.get(kind, "·") for kind in kinds[-4:])
+            worse.append(f"{week.family(family_id)}: {trend}")
+    return worse
+
+
+def _silent(week: _Week) -> list[str]:
+    """Families with no contact lately."""
+    threshold = week.services.settings.checkin_missed_threshold
+    found = store.no_contact_families(session=week.session, family_ids=week.families, missed_threshold=threshold)
+    return [hi(name_of(person)) for person in found]
+
+
+def _untaken(week: _Week) -> list[str]:
+    """Requests nobody took."""
+    return [
+        _("{family}: {what}, asked {day}").format(
+            family=week.family(request.family_id), what=h(kind_label(request.kind)), day=week.day(request.created_at)
+        )
+        for request in store.open_requests_of(session=week.session, family_ids=week.families, limit=50)
+    ]
+
+
+def _still_open(week: _Week) -> list[str]:
+    """Concerns still open, and who took them."""
+    still_open = []
+    for concern in store.open_concerns_of(session=week.session, family_ids=week.families, limit=50):
+        taker_id = concern.claimed_by_id
+        taker = people.get_person(session=week.session, person_id=taker_id) if taker_id else None
+        state = _("taken by {name}").format(name=hi(name_of(taker))) if taker is not None else _("nobody took it yet")
+        still_open.append(
+            _("{family}: since {day}, {state}").format(
+                family=week.family(concern.family_id or 0), day=week.day(concern.created_at), state=state
+            )
+        )
+    return still_open
+
+
+def _vogs(week: _Week) -> list[str]:
+    """Volunteers whose VOG will soon be too old for tasks with children."""
+    settings = week.services.settings
+    soon = today(week.services, week.now) + timedelta(days=settings.vog_warn_days)
+    cutoff = volunteer_rules.vog_cutoff(today=soon, years=settings.vog_valid_years)
+    return [
+        _("{name}: counts until {day}").format(
+            name=hi(name_of(person)),
+            day=h(format_day(volunteer_rules.vog_expires_on(vog_date, settings.vog_valid_years), week.language)),
+        )
+        for person, vog_date in store.vog_expiring(session=week.session, cutoff=cutoff, limit=50)
+    ]
+
+
+def _digest_text(week: _Week, monday: date) -> str:
+    """The weekly picture's text, section by section (empty sections left out)."""
+    lines = [_("<b>Your weekly picture</b>, week of {day}").format(day=h(format_day(monday, week.language)))]
+    sections = [
+        ("📉", _("Answers got worse"), _worse(week)),
+        ("🔕", _("No contact"), _silent(week)),
+        ("🙋", _("Requests nobody took"), _untaken(week)),
+        ("⚠️", _("Concerns still open"), _still_open(week)),
+        ("📄", _("VOG soon too old for tasks with children"), _vogs(week)),
+    ]
+    for emoji, title, items in sections:
+        if not items:
+            continue
+        lines += ["", f"{emoji} <b>{h(title)}</b> ({hi(len(items))})"]
+        _bullets(lines, items)
+    if not any(items for _emoji, _title, items in sections):
+        lines += ["", _("Nothing needs your attention this week. 🌱")]
+    lines += ["", _("Send /families for a family's card, /stats for the figures.")]
+    return "\n".join(lines)
+
+
+def digest(*, session: Session, services: Services, coordinator: Person, now: datetime) -> Digest:
+    """The coordinator's weekly picture in their language; the chart is data, drawn after the transaction."""
+    language = coordinator.language
+    families = digest_families(session, coordinator)
+    names: dict[int | None, str] = {
+        person.id: name_of(person)
+        for person in (people.get_person(session=session, person_id=fid) for fid in families)
+        if person is not None
+    }
+    week = _Week(session=session, services=services, families=families, names=names, now=now, language=language)
+    monday = rules.week_of(today(services, now))
+    weeks = services.settings.insight_digest_weeks
+    with use_language(language):
+        text = _digest_text(week, monday)
+        caption = ngettext(
+            "Check-in answers and help requests of your families, the last {count} week.",
+            "Check-in answers and help requests of your families, the last {count} weeks.",
+            weeks,
+        ).format(count=weeks)
+    # The last complete weeks: on Monday morning the new week has barely begun.
+    period = rules.Period(monday - timedelta(days=7 * weeks), monday - timedelta(days=1))
+    figures = compute(session=session, services=services, period=period, family_ids=families)
+    exact, asked, accepted = rules.exact_series(figures)
+    with use_language(charts.chart_language(language)):
+        title = _("Your families, the last weeks")
+    chart = charts.WeeklyChart(
+        texts=chart_texts(language, figures.weeks, title=title, threshold=None),
+        data=charts.ChartData(answers=exact, asked=asked, accepted=accepted),
+    )
+    return Digest(text=text, chart=chart, caption=caption)
+
+
+def open_digest(*, session: Session, services: Services, coordinator: Person, now: datetime) -> Digest:
+    """/digest: this week's picture now, for the coordinator asking (audited)."""
+    picture = digest(session=session, services=services, coordinator=coordinator, now=now)
+    people.audit(session=session, actor_id=coordinator.id, action="digest_opened", subject_id=None, now=now)
+    return picture
+
+
+def schedule_digest(*, session: Session, services: Services, after: datetime, now: datetime) -> datetime | None:
+    """The next Monday-morning digest (once per ISO week, whoever schedules it, however often)."""
+    settings = services.settings
+    if not settings.insight_digest_enabled:
+        return None
+    zone = settings.timezone
+    due = rules.next_digest_at(after, at=settings.insight_digest_at, zone=zone)
+    delivery.schedule_job(
+        session=session, kind=JOB, due_at=due, dedupe_key=f"{JOB}:{rules.week_key(due, zone)}", now=now
+    )
+    return due
+
+
+def ensure_digest(services: Services) -> None:
+    """At start: make sure the next digest is scheduled (a no-op when it already is)."""
+    now = services.clock.now()
+    with services.db.session() as session:
+        schedule_digest(session=session, services=services, after=now, now=now)
+
+
+def digest_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+    """`insight.digest`: every coordinator's weekly picture into the outbox, then next week's job."""
+    if not services.settings.insight_digest_enabled:
+        return
+    week = rules.week_key(job.due_at, services.settings.timezone)
+    sent = 0
+    for coordinator in store.digest_recipients(session=session):
+        assert coordinator.id is not None and coordinator.telegram_id is not None
+        picture = digest(session=session, services=services, coordinator=coordinator, now=now)
+        to = ToPerson(coordinator)
+        key = f"digest:{week}:{coordinator.id}"
+        enqueue(session=session, to=to, message=Outgoing(text=picture.text, purpose="digest"), key=key, now=now)
+        photo = Outgoing(
+            text=h(picture.caption),
+            method="sendPhoto",
+            extra=chart_upload("photo", picture.chart.to_json(), f"waakvlam-{week}.png"),
+            purpose="digest",
+        )
+        enqueue(session=session, to=to, message=photo, key=f"{key}:chart", now=now)
+        sent += 1
+    schedule_digest(session=session, services=services, after=max(now, job.due_at), now=now)
+    event(logger, "insight.digest", week=week, coordinators=sent)
+
+
+JOBS: dict[str, JobHandler] = {JOB: digest_job}

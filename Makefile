@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The suite in parallel, a test file per worker at a time (each worker has its own sandbox, bot and databases).
+PYTEST_PARALLEL ?= -n auto --maxprocesses=4 --dist loadfile
 LANGS := $(patsubst locales/%/LC_MESSAGES/waakvlam.po,%,$(wildcard locales/*/LC_MESSAGES/waakvlam.po))
 
 .PHONY: run test lint typecheck check locales locales-extract locales-update locales-compile locales-check bench clean
@@ -20,7 +22,7 @@ test: $(STAMP)  ## Lint, format check, type check and the whole test suite.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy bot conversations domain services storage sandbox
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -27,6 +27,7 @@ from conversations import (
     coordinator_group,
     dialogue,
     fallback,
+    family_card,
     insight,
     invites,
     languages,
@@ -122,7 +123,7 @@ def register_handlers(application: AnyApplication) -> None:
     # the urgent-word screen, so a danger sign is answered also in the middle of a dialogue.
     for handler in concerns.build_first(application):
         application.add_handler(handler)
-    for handler in checkins.build_first():
+    for handler in [*checkins.build_first(), *family_card.build_first()]:
         application.add_handler(handler)
     # Help requests (before the dialogues): offer buttons (Accept / Not this time), after-task questions,
     # task, cancel and coordinators' buttons work at any time, also in the middle of a dialogue.
@@ -159,6 +160,7 @@ def register_handlers(application: AnyApplication) -> None:
     approvals.register_menu()
     coordinator_group.register_menu()
     checkins.register_menu()
+    family_card.register_menu()
     insight.register_menu()
     menu.add("language", N_("Change language"), everyone, common.ask_language)
     menu.add("privacy", N_("Privacy"), everyone, common.show_privacy)

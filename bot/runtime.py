@@ -24,11 +24,11 @@ from bot.sender import Sender
 from bot.tick import Tick
 from bot.topics import TopicResolver
 from bot.web import WEBHOOK_PATH, Liveness, build_web_app
-from conversations import alerts, checkins, common, concerns, erasure, insight
+from conversations import alerts, common, concerns, erasure, insight
 from domain.clock import Clock, SystemClock
 from domain.instances import is_dead
+from services import checkins, handover, matching, unreachable
 from services import erasure as erasure_service
-from services import handover, matching, unreachable
 from services import insight as insight_service
 from services.context import Services
 from services.i18n import shipped_languages, use_language

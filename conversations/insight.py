@@ -1,6 +1,6 @@
 """Coordinator insight in chat: /digest, /stats and /export of anonymous figures (rules: `services.insight`).
 
-The family card with its timeline lives in `conversations.checkins` (/families → a family).
+The family card with its timeline lives in `conversations.family_card` (/families → a family).
 
 * **/digest** (and every Monday morning, in each coordinator's language, `services.insight.digest_job`):
   families whose answers got worse, families with no contact, requests nobody took, concerns still open and

@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 
-from conversations import checkins, menu
+from conversations import menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY
 from conversations.signup_steps import (
@@ -36,6 +36,7 @@ from conversations.signup_steps import (
     toggle_rows,
 )
 from conversations.ui import answer_button, int_arg, keyboard, reply, retire_buttons
+from services import checkins
 from services import signup as rules
 from services.callbacks import Button
 from services.i18n import _, hi

@@ -9,6 +9,9 @@ only the shape: the handler still checks rights and state on the server.
     TAKE.data(42) == "cc:take:42"
     TAKE.parse("cc:take:42") == (42,)
     CallbackQueryHandler(on_take, pattern=TAKE.pattern)
+
+A button whose data has no action part (`ci:<check-in>:<answer>`, kept so that buttons on messages sent before
+the codec existed still work) is made with the action "": `Button("ci", "", int, str)`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 MAX_BYTES = 64  # Telegram's limit on callback data
 _PREFIX = re.compile(r"^[a-z]{1,6}$")
-_ACTION = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
+_ACTION = re.compile(r"^([a-z][a-z0-9_]{0,15})?$")
 _TEXT = re.compile(r"^[A-Za-z0-9_-]{1,24}$")
 _INT = re.compile(r"^-?[0-9]{1,15}$")
 
@@ -38,6 +41,7 @@ class Button:
     def __init__(self, prefix: str, action: str, *fields: type) -> None:
         assert _PREFIX.match(prefix) and _ACTION.match(action), (prefix, action)
         assert all(kind in (int, str) for kind in fields) and len(fields) <= 4, fields
+        assert action or fields, "a button without an action needs a field"
         object.__setattr__(self, "prefix", prefix)
         object.__setattr__(self, "action", action)
         object.__setattr__(self, "fields", tuple(fields))
@@ -47,12 +51,15 @@ class Button:
     @property
     def pattern(self) -> str:
         """The CallbackQueryHandler pattern that routes this button's taps (parse still checks them)."""
-        return rf"^{self.prefix}:{self.action}(:|$)"
+        if self.action:
+            return rf"^{self.prefix}:{self.action}(:|$)"
+        first = r"-?[0-9]+" if self.fields[0] is int else r"[A-Za-z0-9_-]+"
+        return rf"^{self.prefix}:{first}(:|$)"
 
     def data(self, *values: Any) -> str:
         """The callback data for these values; refuses values that would not parse back."""
         assert len(values) == len(self.fields), (self, values)
-        parts = [self.prefix, self.action, *(str(value) for value in values)]
+        parts = [self.prefix, *([self.action] if self.action else []), *(str(value) for value in values)]
         data = ":".join(parts)
         assert self.parse(data) is not None, data
         return data
@@ -61,11 +68,12 @@ class Button:
         """The typed field values when `data` is this button's, else None."""
         if not data or len(data.encode()) > MAX_BYTES:
             return None
+        head = [self.prefix, self.action] if self.action else [self.prefix]
         parts = data.split(":")
-        if parts[:2] != [self.prefix, self.action] or len(parts) != 2 + len(self.fields):
+        if parts[: len(head)] != head or len(parts) != len(head) + len(self.fields):
             return None
         values: list[Any] = []
-        for kind, raw in zip(self.fields, parts[2:], strict=True):
+        for kind, raw in zip(self.fields, parts[len(head) :], strict=True):
             if kind is int:
                 if not _INT.match(raw):
                     return None

@@ -58,3 +58,20 @@ def test_the_pattern_routes_only_this_action() -> None:
     assert re.match(TAKE.pattern, "tst:take:42")
     assert not re.match(TAKE.pattern, "tst:takeover:42")
     assert re.match(DONE.pattern, "tst:done")
+
+
+ANSWER = Button("tsa", "", int, str)  # tsa:<id>:<answer>, data kept from before the codec
+WEEKS = Button("tsw", "", int)
+RESUME = Button("tsw", "resume")
+
+
+def test_a_button_without_an_action_keeps_its_old_data() -> None:
+    import re
+
+    assert ANSWER.data(12, "good") == "tsa:12:good"
+    assert ANSWER.parse("tsa:12:good") == (12, "good")
+    assert ANSWER.parse("tsa:good:12") is None and ANSWER.parse("tsa:12") is None
+    assert WEEKS.parse("tsw:3") == (3,) and WEEKS.parse("tsw:resume") is None
+    assert RESUME.parse("tsw:resume") == () and RESUME.parse("tsw:3") is None
+    assert re.match(WEEKS.pattern, "tsw:3") and not re.match(WEEKS.pattern, "tsw:resume")
+    assert re.match(RESUME.pattern, "tsw:resume") and not re.match(RESUME.pattern, "tsw:3")

@@ -14,10 +14,10 @@ from telegram.error import BadRequest
 
 from bot.tick import Tick
 from bot.topics import TopicResolver
-from conversations import checkins, concerns
+from conversations import concerns
 from domain.clock import FakeClock
 from domain.urgent import UrgentCategory
-from services import claims
+from services import checkins, claims
 from services.context import Services
 from services.groups import set_coordinator_group
 from services.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conversations.checkins import TIMELINE_LABELS
+from services.checkins import TIMELINE_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
 LITERAL = re.compile(r'add_timeline\((?:[^()]|\([^()]*\))*?kind="([a-z_]+)"', re.S)

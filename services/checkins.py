@@ -1,0 +1,617 @@
+"""Check-ins (the waakvlam): every family keeps a pilot light on. The use cases, without Telegram.
+
+Each family has a rhythm set by its coordinator (weekly, every two weeks, every four weeks, or off), a
+weekday and a part of the day; `domain.checkins` decides the moments, never in quiet hours and never
+twice on one day. The check-in is one short message with four one-tap answers. No answer brings one
+gentle reminder; missed check-ins in a row (or a blocked bot) bring "no contact" to the coordinator.
+After a run of "good" answers the coordinator is offered a lower rhythm (or it is lowered at once when
+the coordinator chose that); "We need help again" reopens contact at once.
+
+Scheduled work is rows (`scheduledjob`): `checkin.send` (one pending per family: the next check-in),
+`checkin.manual` (a coordinator's "send now" that had to wait for the end of quiet hours),
+`checkin.remind` and `checkin.missed` (per check-in).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from babel.dates import get_day_names
+
+from domain import checkins as rules
+from services import concerns
+from services.callbacks import Button
+from services.context import JobHandler, Services
+from services.escalation import no_contact, raise_concern
+from services.i18n import N_, _, format_day, h, hi, use_language
+from services.logs import event
+from services.outbox import Outgoing, ToPerson, enqueue
+from services.recipients import coordinators_for
+from storage import care, delivery, people
+from storage.db import Session
+from storage.models import CheckIn, Concern, FamilyProfile, Person, Role
+
+logger = logging.getLogger(__name__)
+
+# A family's answer: ci:<check-in>:<answer> (no action part: buttons sent before the codec keep working).
+ANSWER = Button("ci", "", int, str)
+# A family's pause buttons: cp:<weeks>, cp:resume.
+PAUSE_FOR = Button("cp", "", int)
+RESUME = Button("cp", "resume")
+# A coordinator's answer to an offer to lower a family's rhythm: cr:step:<family>:<rhythm>, cr:keep:<family>.
+STEP_DOWN = Button("cr", "step", int, str)
+KEEP_RHYTHM = Button("cr", "keep", int)
+# After "so-so": practical help, a word with the coordinator, or nothing.
+SO_SO_CHOICES = ("help", "word", "fine")
+
+
+ANSWER_LABELS = {
+    rules.Answer.GOOD: N_("😊 Good"),
+    rules.Answer.SO_SO: N_("😐 So-so"),
+    rules.Answer.NOT_GOOD: N_("😟 Not good"),
+    rules.Answer.TALK: N_("💬 I want to talk to someone"),
+}
+
+RHYTHM_SENTENCES = {
+    rules.Rhythm.WEEKLY: N_("every week"),
+    rules.Rhythm.BIWEEKLY: N_("every two weeks"),
+    rules.Rhythm.MONTHLY: N_("every four weeks"),
+    rules.Rhythm.OFF: N_("off"),
+}
+
+RHYTHM_BUTTONS = {
+    rules.Rhythm.WEEKLY: N_("Weekly"),
+    rules.Rhythm.BIWEEKLY: N_("Every 2 weeks"),
+    rules.Rhythm.MONTHLY: N_("Every 4 weeks"),
+    rules.Rhythm.OFF: N_("Off"),
+}
+
+DAYPART_LABELS = {
+    rules.Daypart.MORNING: N_("Morning"),
+    rules.Daypart.AFTERNOON: N_("Afternoon"),
+    rules.Daypart.EVENING: N_("Evening"),
+}
+
+TIMELINE_LABELS = {
+    "signed_up": N_("Signed up"),
+    "checkin_sent": N_("Check-in sent"),
+    "checkin_answered": N_("Check-in answered"),
+    "checkin_missed": N_("Check-in not answered"),
+    "concern_opened": N_("Concern raised"),
+    "concern_escalated": N_("Concern passed on to more coordinators"),
+    "concern_claimed": N_("Concern taken by a coordinator"),
+    "concern_closed": N_("Concern closed"),
+    "relay_in": N_("Message to the coordinators"),
+    "relay_out": N_("Message from a coordinator"),
+    "volunteer_message": N_("Message from a volunteer about the family"),
+    "rhythm_changed": N_("Check-in rhythm changed"),
+    "paused": N_("Check-ins paused"),
+    "resumed": N_("Check-ins resumed"),
+    "reopened": N_("Asked for help again"),
+    "unreachable": N_("Could not be reached"),
+    "reachable_again": N_("Can be reached through the bot again"),
+    "concern_rerouted": N_("Concern passed on: a coordinator could not be reached"),
+    "concern_delivered": N_("Concern reached a coordinator after waiting"),
+    "concern_reopened": N_("Concern open again: the coordinator who had taken it left"),
+    "topic_created": N_("Topic created in the coordinators' group"),
+    "language_offer": N_("Offered to write in another language"),
+    "offered_back": N_("Offered something back"),
+    "request_created": N_("Help request made"),
+    "request_offered": N_("Help request offered to volunteers"),
+    "request_accepted": N_("Help request accepted by a volunteer"),
+    "request_unmatched": N_("Help request not taken by anyone yet"),
+    "request_cancelled": N_("Help request cancelled"),
+    "request_expired": N_("Help request expired"),
+    "request_given_back": N_("Volunteer gave a task back"),
+    "request_done": N_("Task done"),
+    "request_not_happened": N_("Task did not happen"),
+    "request_thanked": N_("Family thanked the volunteer"),
+    "task_message": N_("A message about a task passed on between volunteer and family"),
+    "support_paired": N_("Paired with a support volunteer"),
+}
+
+PAUSE_WEEKS = (1, 2, 3, 4)
+
+
+def _quiet(services: Services) -> dict[str, Any]:
+    """The quiet hours as keyword arguments for `domain.checkins`."""
+    settings = services.settings
+    return {"quiet_start": settings.quiet_hours_start, "quiet_end": settings.quiet_hours_end}
+
+
+def rhythm_sentence(rhythm: str) -> str:
+    """'every week', 'every two weeks', ... in the current language."""
+    return _(RHYTHM_SENTENCES.get(rules.Rhythm(rhythm), rhythm)) if rhythm in RHYTHM_SENTENCES else rhythm
+
+
+def weekday_name(weekday: int, language: str, width: Literal["abbreviated", "wide"] = "wide") -> str:
+    """A weekday's name (0 = Monday) in a language."""
+    return str(get_day_names(width, locale=language)[weekday])
+
+
+def answer_label(answer: str | None) -> str:
+    if answer in ANSWER_LABELS:
+        return _(ANSWER_LABELS[rules.Answer(answer)])
+    return answer or ""
+
+
+def schedule_next(
+    *,
+    session: Session,
+    services: Services,
+    family: Person,
+    profile: FamilyProfile,
+    now: datetime,
+    cause: str,
+    last_sent: datetime | None = None,
+    replace: bool = True,
+) -> datetime | None:
+    """Replace the family's pending check-in with the next one by its rhythm; None when off.
+
+    The `checkin.send` job itself passes `replace=False`: it was the pending one, so there is nothing to
+    cancel (which saves a statement per family when thousands are due at once).
+    """
+    assert family.id is not None
+    if replace:
+        delivery.cancel_jobs(session=session, kind="checkin.send", subject_id=family.id)
+    if last_sent is None:
+        last = care.last_sent_checkin(session=session, family_id=family.id)
+        last_sent = last.sent_at if last is not None else None
+    due = rules.next_checkin_due(
+        rhythm=rules.Rhythm(profile.checkin_rhythm),
+        weekday=profile.checkin_weekday,
+        daypart=rules.Daypart(profile.checkin_daypart),
+        after=now,
+        zone=family.timezone,
+        last_sent=last_sent,
+        paused_until=profile.checkin_paused_until,
+        **_quiet(services),
+    )
+    if due is not None:
+        delivery.schedule_job(
+            session=session,
+            kind="checkin.send",
+            due_at=due,
+            dedupe_key=f"checkin.send:{family.id}:{due:%Y%m%dT%H%M}:{cause}"[:128],
+            now=now,
+            subject_id=family.id,
+        )
+    return due
+
+
+def start_family(*, session: Session, services: Services, family: Person, now: datetime) -> datetime | None:
+    """A family finished sign-up: the default rhythm from the settings, and the first check-in scheduled."""
+    assert family.id is not None
+    settings = services.settings
+    profile = care.set_rhythm(
+        session=session,
+        family_id=family.id,
+        rhythm=settings.checkin_default_rhythm,
+        weekday=settings.checkin_default_weekday,
+        daypart=settings.checkin_default_daypart,
+    )
+    if profile is None:
+        return None
+    return schedule_next(session=session, services=services, family=family, profile=profile, now=now, cause="signup")
+
+
+def _eligible(session: Session, family_id: int) -> tuple[Person, FamilyProfile] | None:
+    """The family and its profile when it can get a check-in (signed up, reachable through Telegram)."""
+    family = people.get_person(session=session, person_id=family_id)
+    profile = care.get_family_profile(session=session, family_id=family_id)
+    if family is None or profile is None or family.role != Role.FAMILY or family.consent_at is None:
+        return None
+    if family.telegram_id is None:
+        return None
+    return family, profile
+
+
+def checkin_buttons(checkin_id: int) -> list[list[tuple[str, str]]]:
+    """The four one-tap answers under a check-in, in the current language."""
+
+    def answer(choice: rules.Answer) -> tuple[str, str]:
+        return _(ANSWER_LABELS[choice]), ANSWER.data(checkin_id, choice.value)
+
+    return [
+        [answer(rules.Answer.GOOD), answer(rules.Answer.SO_SO)],
+        [answer(rules.Answer.NOT_GOOD)],
+        [answer(rules.Answer.TALK)],
+    ]
+
+
+def send_checkin(
+    *, session: Session, services: Services, family: Person, now: datetime, due_at: datetime, manual: bool = False
+) -> CheckIn:
+    """One check-in: the message with its four answers, a reminder and a 'missed' moment scheduled."""
+    assert family.id is not None and family.telegram_id is not None
+    settings = services.settings
+    checkin = care.create_checkin(session=session, family_id=family.id, due_at=due_at, now=now, manual=manual)
+    assert checkin.id is not None
+    with use_language(family.language):
+        text = _("Hello {name}! How are things at home at the moment? One tap is enough.").format(
+            name=hi(family.display_name or "")
+        )
+        buttons = checkin_buttons(checkin.id)
+    message = Outgoing(text=text, buttons=buttons, purpose="checkin")
+    enqueue(session=session, to=ToPerson(family), message=message, key=f"checkin:{checkin.id}", now=now)
+    remind_at = rules.reminder_due_at(
+        now, after=timedelta(hours=settings.checkin_reminder_hours), zone=family.timezone, **_quiet(services)
+    )
+    delivery.schedule_job(
+        session=session,
+        kind="checkin.remind",
+        due_at=remind_at,
+        dedupe_key=f"checkin.remind:{checkin.id}",
+        now=now,
+        subject_id=checkin.id,
+    )
+    delivery.schedule_job(
+        session=session,
+        kind="checkin.missed",
+        due_at=now + timedelta(hours=settings.checkin_answer_hours),
+        dedupe_key=f"checkin.missed:{checkin.id}",
+        now=now,
+        subject_id=checkin.id,
+    )
+    people.add_timeline(session=session, family_id=family.id, kind="checkin_sent", now=now, ref_id=checkin.id)
+    return checkin
+
+
+def _sent_today(session: Session, family: Person, now: datetime) -> CheckIn | None:
+    """Today's check-in of the family, if one went out already (never two a day)."""
+    assert family.id is not None
+    last = care.last_sent_checkin(session=session, family_id=family.id)
+    if last is None or last.sent_at is None:
+        return None
+    same_day = rules.local_date(last.sent_at, zone=family.timezone) == rules.local_date(now, zone=family.timezone)
+    return last if same_day else None
+
+
+def send_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+    """`checkin.send`: the family's rhythmic check-in, then the next one scheduled."""
+    found = _eligible(session, int(job.subject_id or 0))
+    if found is None:
+        return
+    family, profile = found
+    if profile.checkin_rhythm == rules.Rhythm.OFF:
+        return
+    cause = f"job{job.id}"
+    zone = family.timezone
+    paused = profile.checkin_paused_until
+    if paused is not None and rules.local_date(now, zone=zone) <= paused:
+        schedule_next(session=session, services=services, family=family, profile=profile, now=now, cause=cause)
+        return
+    if rules.in_quiet_hours(now, zone=zone, **_quiet(services)):
+        # The tick ran late (an outage): never in quiet hours, so at their end.
+        later = rules.next_allowed_time(now, zone=zone, **_quiet(services))
+        delivery.schedule_job(
+            session=session,
+            kind="checkin.send",
+            due_at=later,
+            dedupe_key=f"checkin.send:{family.id}:{later:%Y%m%dT%H%M}:{cause}",
+            now=now,
+            subject_id=family.id,
+        )
+        return
+    earlier = _sent_today(session, family, now)
+    if earlier is not None:
+        schedule_next(
+            session=session, services=services, family=family, profile=profile, now=now, cause=cause, last_sent=now
+        )
+        return
+    send_checkin(session=session, services=services, family=family, now=now, due_at=job.due_at)
+    schedule_next(
+        session=session,
+        services=services,
+        family=family,
+        profile=profile,
+        now=now,
+        cause=cause,
+        last_sent=now,
+        replace=False,
+    )
+    event(logger, "checkin.sent", family=family.id)
+
+
+def manual_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+    """`checkin.manual`: a coordinator's 'send now' that waited for the end of quiet hours."""
+    found = _eligible(session, int(job.subject_id or 0))
+    if found is None:
+        return
+    family, _profile = found
+    if rules.in_quiet_hours(now, zone=family.timezone, **_quiet(services)) or _sent_today(session, family, now):
+        return
+    send_checkin(session=session, services=services, family=family, now=now, due_at=job.due_at, manual=True)
+
+
+def remind_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+    """`checkin.remind`: one gentle reminder for an unanswered check-in."""
+    checkin = care.get_checkin(session=session, checkin_id=int(job.subject_id or 0))
+    if checkin is None or checkin.answer is not None or checkin.missed or checkin.reminded_at is not None:
+        return
+    found = _eligible(session, checkin.family_id)
+    if found is None:
+        return
+    family, _profile = found
+    assert family.telegram_id is not None and checkin.id is not None
+    if rules.in_quiet_hours(now, zone=family.timezone, **_quiet(services)):
+        later = rules.next_allowed_time(now, zone=family.timezone, **_quiet(services))
+        delivery.schedule_job(
+            session=session,
+            kind="checkin.remind",
+            due_at=later,
+            dedupe_key=f"checkin.remind:{checkin.id}:{later:%Y%m%dT%H%M}",
+            now=now,
+            subject_id=checkin.id,
+        )
+        return
+    if not care.mark_reminded(session=session, checkin_id=checkin.id, now=now):
+        return
+    with use_language(family.language):
+        text = _("Just a gentle reminder, {name}: how are things? One tap is enough, whenever it suits you.").format(
+            name=hi(family.display_name or "")
+        )
+        buttons = checkin_buttons(checkin.id)
+    message = Outgoing(text=text, buttons=buttons, purpose="checkin")
+    enqueue(session=session, to=ToPerson(family), message=message, key=f"checkin.remind:{checkin.id}", now=now)
+
+
+def missed_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+    """`checkin.missed`: no answer in time. Enough of those in a row: 'no contact' for the coordinator."""
+    checkin = care.get_checkin(session=session, checkin_id=int(job.subject_id or 0))
+    if checkin is None or checkin.id is None or not care.mark_missed(session=session, checkin_id=checkin.id):
+        return
+    family = people.get_person(session=session, person_id=checkin.family_id)
+    if family is None or family.consent_at is None:
+        return
+    missed = care.add_missed(session=session, family_id=checkin.family_id)
+    people.add_timeline(session=session, family_id=family.id, kind="checkin_missed", now=now, ref_id=checkin.id)
+    language = concerns.topic_language(session, family)
+    concerns.topic_note(
+        session,
+        services,
+        family,
+        f"topic:missed:{checkin.id}",
+        N_("— No answer to the check-in of {day} ({count} in a row)."),
+        now,
+        day=h(format_day(rules.local_date(checkin.sent_at or checkin.due_at, zone=family.timezone), language)),
+        count=hi(missed),
+    )
+    if rules.is_no_contact(
+        missed_in_a_row=missed, threshold=services.settings.checkin_missed_threshold, unreachable=not family.reachable
+    ):
+        no_contact(session=session, services=services, family=family, reason="no_contact", now=now)
+
+
+def record_answer(
+    session: Session, services: Services, family_id: int, checkin_id: int, answer: rules.Answer, now: datetime
+) -> tuple[bool, str | None]:
+    """Streaks, timeline, the topic, a concern when needed, and the waakvlam step-down."""
+    family = people.get_person(session=session, person_id=family_id)
+    profile = care.get_family_profile(session=session, family_id=family_id)
+    assert family is not None and profile is not None
+    streak = rules.update_good_streak(streak=profile.good_streak, answer=answer)
+    care.set_counters(session=session, family_id=family_id, good_streak=streak, missed=0)
+    people.set_reachable(session=session, person_id=family_id, reachable=True, now=now)
+    people.add_timeline(
+        session=session, family_id=family_id, kind="checkin_answered", now=now, ref_id=checkin_id, answer=str(answer)
+    )
+    with use_language(concerns.topic_language(session, family)):
+        concerns.post_to_topic(
+            session=session,
+            services=services,
+            family=family,
+            key=f"topic:answer:{checkin_id}",
+            text=_("Check-in answered: {answer}").format(answer=h(answer_label(answer))),
+            now=now,
+        )
+    new_concern = False
+    if rules.answer_effect(answer).raise_concern:
+        _concern, new_concern = raise_concern(
+            session=session, services=services, family=family, raised_by=family, source=f"checkin_{answer}", now=now
+        )
+    step_note = None
+    suggestion = rules.step_down_suggestion(
+        rhythm=rules.Rhythm(profile.checkin_rhythm),
+        good_streak=streak,
+        threshold=services.settings.checkin_step_down_after,
+    )
+    if suggestion is not None:
+        step_note = _step_down(session, services, family, profile, suggestion, checkin_id, streak, now)
+    return new_concern, step_note
+
+
+def _step_down(
+    session: Session,
+    services: Services,
+    family: Person,
+    profile: FamilyProfile,
+    lower: rules.Rhythm,
+    checkin_id: int,
+    streak: int,
+    now: datetime,
+) -> str | None:
+    """Lower the rhythm at once (the coordinator chose that) or offer it to the coordinators."""
+    assert family.id is not None
+    current = profile.checkin_rhythm
+    if profile.checkin_auto_step_down:
+        change_rhythm(session, services, family, None, now, rhythm=lower)
+        for coordinator in coordinators_for(session, family):
+            with use_language(coordinator.language):
+                text = _(
+                    "{name} answered 'good' {count} times in a row, so the check-ins are now {rhythm} (automatically)."
+                ).format(name=hi(concerns.name_of(family)), count=hi(streak), rhythm=h(rhythm_sentence(lower)))
+            key = f"stepdown:{family.id}:{checkin_id}:{coordinator.id}"
+            enqueue(session=session, to=ToPerson(coordinator), message=Outgoing(text=text), key=key, now=now)
+        with use_language(family.language):
+            return _(
+                "Things seem to be going well, so from now on we will check in {rhythm}. "
+                "Need more contact? Tap 'We need help again' in /menu."
+            ).format(rhythm=h(rhythm_sentence(lower)))
+    for coordinator in coordinators_for(session, family):
+        with use_language(coordinator.language):
+            text = _(
+                "{name} answered 'good' {count} times in a row. Lower the check-ins from {current} to {lower}?"
+            ).format(
+                name=hi(concerns.name_of(family)),
+                count=hi(streak),
+                current=h(rhythm_sentence(current)),
+                lower=h(rhythm_sentence(lower)),
+            )
+            buttons = [
+                [(_("Yes, lower it"), STEP_DOWN.data(family.id, lower.value))],
+                [(_("No, keep it"), KEEP_RHYTHM.data(family.id))],
+            ]
+        key = f"stepdown:{family.id}:{checkin_id}:{coordinator.id}"
+        message = Outgoing(text=text, buttons=buttons)
+        enqueue(session=session, to=ToPerson(coordinator), message=message, key=key, now=now)
+    return None
+
+
+def change_rhythm(
+    session: Session,
+    services: Services,
+    family: Person,
+    coordinator: Person | None,
+    now: datetime,
+    *,
+    rhythm: str | None = None,
+    weekday: int | None = None,
+    daypart: str | None = None,
+) -> FamilyProfile | None:
+    """Set a family's rhythm, weekday or part of day; the next check-in is planned again, logged and audited."""
+    assert family.id is not None
+    profile = care.set_rhythm(session=session, family_id=family.id, rhythm=rhythm, weekday=weekday, daypart=daypart)
+    if profile is None:
+        return None
+    schedule_next(
+        session=session, services=services, family=family, profile=profile, now=now, cause=f"chg{int(now.timestamp())}"
+    )
+    people.add_timeline(
+        session=session,
+        family_id=family.id,
+        kind="rhythm_changed",
+        now=now,
+        actor_id=coordinator.id if coordinator else None,
+        rhythm=profile.checkin_rhythm,
+        weekday=profile.checkin_weekday,
+        daypart=profile.checkin_daypart,
+    )
+    people.audit(
+        session=session,
+        actor_id=coordinator.id if coordinator else None,
+        action="checkin_rhythm_changed",
+        subject_id=family.id,
+        now=now,
+        rhythm=profile.checkin_rhythm,
+    )
+    return profile
+
+
+class Recorded(StrEnum):
+    """What became of a tapped answer."""
+
+    RECORDED = "recorded"
+    ALREADY = "already"  # answered before: one answer per check-in
+    NOT_YOURS = "not_yours"  # not this family's check-in (or gone): a stale or forged button
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A family's answer to a check-in, recorded (or not), and what follows from it."""
+
+    outcome: Recorded
+    new_concern: bool = False
+    step_note: str | None = None
+
+
+def answer_checkin(
+    *, session: Session, services: Services, family_id: int, checkin_id: int, answer: rules.Answer, now: datetime
+) -> Answered:
+    """Record a family's tap on its own check-in, once; streaks, topic, concern and step-down follow."""
+    checkin = care.get_checkin(session=session, checkin_id=checkin_id)
+    if checkin is None or checkin.family_id != family_id:
+        return Answered(Recorded.NOT_YOURS)
+    if not care.answer_checkin(session=session, checkin_id=checkin_id, family_id=family_id, answer=answer, now=now):
+        return Answered(Recorded.ALREADY)
+    new_concern, step_note = record_answer(session, services, family_id, checkin_id, answer, now)
+    event(logger, "checkin.answered", family=family_id, answer=str(answer))
+    return Answered(Recorded.RECORDED, new_concern, step_note)
+
+
+def so_so_checkin(*, session: Session, family_id: int, checkin_id: int) -> CheckIn | None:
+    """The family's own check-in answered 'so-so', whose follow-up buttons were tapped; else None."""
+    checkin = care.get_checkin(session=session, checkin_id=checkin_id)
+    if checkin is None or checkin.family_id != family_id or checkin.answer != rules.Answer.SO_SO:
+        return None
+    return checkin
+
+
+def ask_for_a_word(*, session: Session, services: Services, family_id: int, now: datetime) -> tuple[Concern, bool]:
+    """After 'so-so', 'a word with my coordinator': a concern (the open one, if there is one)."""
+    family = people.get_person(session=session, person_id=family_id)
+    assert family is not None
+    return raise_concern(
+        session=session, services=services, family=family, raised_by=family, source="checkin_soso", now=now
+    )
+
+
+def paused_until(*, session: Session, family_id: int) -> date | None:
+    """Until when the family paused its check-ins (None: not paused)."""
+    profile = care.get_family_profile(session=session, family_id=family_id)
+    return profile.checkin_paused_until if profile is not None else None
+
+
+def pause(*, session: Session, services: Services, family_id: int, weeks: int | None, now: datetime) -> date | None:
+    """Pause the family's check-ins for some weeks from today (local), or resume them (weeks None)."""
+    family = people.get_person(session=session, person_id=family_id)
+    until = (
+        None
+        if weeks is None
+        else rules.local_date(now, zone=family.timezone if family else "") + timedelta(weeks=weeks)
+    )
+    profile = care.set_pause(session=session, family_id=family_id, until=until)
+    if family is None or profile is None:
+        return until
+    schedule_next(session=session, services=services, family=family, profile=profile, now=now, cause="pause")
+    kind = "resumed" if until is None else "paused"
+    people.add_timeline(
+        session=session, family_id=family_id, kind=kind, now=now, until=until.isoformat() if until else None
+    )
+    if until is not None:
+        day = h(format_day(until, concerns.topic_language(session, family)))
+        key = f"topic:pause:{family_id}:{until}"
+        concerns.topic_note(session, services, family, key, N_("⏸ Check-ins paused until {day}."), now, day=day)
+    else:
+        key = f"topic:resume:{family_id}:{int(now.timestamp())}"
+        concerns.topic_note(session, services, family, key, N_("▶️ Check-ins resumed."), now)
+    return until
+
+
+def reopen(*, session: Session, services: Services, family_id: int, now: datetime) -> Concern | None:
+    """'We need help again': weekly check-ins again, no pause, and a concern so a coordinator gets in touch."""
+    family = people.get_person(session=session, person_id=family_id)
+    profile = care.get_family_profile(session=session, family_id=family_id)
+    if family is None or profile is None:
+        return None
+    care.set_pause(session=session, family_id=family_id, until=None)
+    care.set_counters(session=session, family_id=family_id, good_streak=0)
+    rhythm = rules.reopen_rhythm(rules.Rhythm(profile.checkin_rhythm))
+    change_rhythm(session, services, family, None, now, rhythm=rhythm)
+    people.add_timeline(session=session, family_id=family_id, kind="reopened", now=now)
+    concern, _new = raise_concern(
+        session=session, services=services, family=family, raised_by=family, source="reopen", now=now
+    )
+    return concern
+
+
+JOBS: dict[str, JobHandler] = {
+    "checkin.send": send_job,
+    "checkin.manual": manual_job,
+    "checkin.remind": remind_job,
+    "checkin.missed": missed_job,
+}

@@ -13,7 +13,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -110,7 +109,3 @@ def build_web_app(
             Route("/metrics", prometheus, methods=["GET"]),
         ]
     )
-
-
-def describe(app: Any) -> list[str]:
-    return [route.path for route in app.routes]

@@ -186,70 +186,45 @@ async def set_auto_step_down(update: Update, context: BotContext) -> None:
     await _change(update, context, AUTO_STEP_DOWN, auto_step_down=lambda value: value == "on")
 
 
-async def send_now(update: Update, context: BotContext) -> None:
-    """'Send a check-in now' on the card."""
-    tapped = _tapped(update, SEND_NOW, context)
-    if tapped is None:
-        await answer_stale(update)
-        return
-    coordinator, (family_id,) = tapped
-    with context.session() as session:
-        view = card.send_now_from_card(
-            session=session, services=context.services, coordinator=coordinator, family_id=family_id, now=context.now()
-        )
-    await _show(update, view)
+def _card_tap(button: Button, call: Any, doc: str) -> Any:
+    """A handler for a card button: parse it, call `call(session=, services=, coordinator=, values=, now=)`, show."""
+
+    async def tap(update: Update, context: BotContext) -> None:
+        tapped = _tapped(update, button, context)
+        if tapped is None:
+            await answer_stale(update)
+            return
+        coordinator, values = tapped
+        with context.session() as session:
+            view = call(
+                session=session, services=context.services, coordinator=coordinator, values=values, now=context.now()
+            )
+        await _show(update, view)
+
+    tap.__doc__ = doc
+    return tap
 
 
-async def step_down(update: Update, context: BotContext) -> None:
-    """'Yes, lower it' under the offer to lower a family's check-ins."""
-    tapped = _tapped(update, STEP_DOWN, context)
-    if tapped is None:
-        await answer_stale(update)
-        return
-    coordinator, (family_id, rhythm) = tapped
-    with context.session() as session:
-        view = card.lower_rhythm(
-            session=session,
-            services=context.services,
-            coordinator=coordinator,
-            family_id=family_id,
-            rhythm=rhythm,
-            now=context.now(),
-        )
-    await _show(update, view)
+def _send_now(*, values: tuple[Any, ...], **rest: Any) -> CardView:
+    """'Send a check-in now' for the family on the card."""
+    return card.send_now_from_card(family_id=values[0], **rest)
 
 
-async def keep_rhythm(update: Update, context: BotContext) -> None:
-    """'No, keep it' under the offer to lower a family's check-ins."""
-    tapped = _tapped(update, KEEP_RHYTHM, context)
-    if tapped is None:
-        await answer_stale(update)
-        return
-    coordinator, (family_id,) = tapped
-    with context.session() as session:
-        view = card.lower_rhythm(
-            session=session,
-            services=context.services,
-            coordinator=coordinator,
-            family_id=family_id,
-            rhythm=None,
-            now=context.now(),
-        )
-    await _show(update, view)
+def _lower(*, values: tuple[Any, ...], **rest: Any) -> CardView:
+    """'Yes, lower it' (cr:step:<family>:<rhythm>) or 'No, keep it' (cr:keep:<family>)."""
+    return card.lower_rhythm(family_id=values[0], rhythm=values[1] if len(values) > 1 else None, **rest)
 
 
-async def take_over(update: Update, context: BotContext) -> None:
-    """'I am their primary coordinator' on the card."""
-    tapped = _tapped(update, MINE, context)
-    if tapped is None:
-        await answer_stale(update)
-        return
-    coordinator, (family_id,) = tapped
-    with context.session() as session:
-        note = card.take_over(
-            session=session, services=context.services, coordinator=coordinator, family_id=family_id, now=context.now()
-        )
-    await _show(update, CardView(note=note) if note is not None else card.STALE)
+def _take_over(*, values: tuple[Any, ...], **rest: Any) -> CardView:
+    """'I am their primary coordinator': the note, or stale when it is no family."""
+    note = card.take_over(family_id=values[0], **rest)
+    return CardView(note=note) if note is not None else card.STALE
+
+
+send_now = _card_tap(SEND_NOW, _send_now, "'Send a check-in now' on the card.")
+step_down = _card_tap(STEP_DOWN, _lower, "'Yes, lower it' under the offer to lower a family's check-ins.")
+keep_rhythm = _card_tap(KEEP_RHYTHM, _lower, "'No, keep it' under the offer to lower a family's check-ins.")
+take_over = _card_tap(MINE, _take_over, "'I am their primary coordinator' on the card.")
 
 
 def _answerer(button: Button, accepted: bool) -> Any:

@@ -25,7 +25,7 @@ from telegram.warnings import PTBDeprecationWarning
 from conversations.context import HANDLING, Handling
 from services import outbox
 from services.faults import crash_point
-from services.i18n import LANGUAGE_NAMES, _, directed, hi, use_language
+from services.i18n import LANGUAGE_NAMES, _, directed, hi
 from services.language import CHOOSE
 from services.logs import event
 from services.outbox import Outgoing, ToChat, ToPerson
@@ -53,10 +53,6 @@ def parse_callback(data: str | None, prefix: str) -> list[str] | None:
         return None
     parts = data.split(":")
     return parts[1:] if parts[0] == prefix else None
-
-
-def callback_pattern(prefix: str) -> str:
-    return rf"^{prefix}:"
 
 
 def int_arg(value: str) -> int | None:
@@ -276,27 +272,6 @@ def notify(
     """Queue a message for someone other than the current chat, in the caller's transaction."""
     message = Outgoing(text=text, markup=markup_json(markup), purpose=purpose, not_before=not_before)
     return outbox.enqueue(session=session, to=ToPerson(person), message=message, key=key, now=now)
-
-
-def notify_chat(
-    *,
-    session: Session,
-    chat_id: int,
-    key: str,
-    text: str,
-    now: datetime,
-    markup: InlineKeyboardMarkup | None = None,
-    thread_id: int | None = None,
-    purpose: str = "message",
-) -> bool:
-    """Queue a message for a chat (a group, or a thread of it), in the caller's transaction."""
-    message = Outgoing(text=text, markup=markup_json(markup), purpose=purpose)
-    return outbox.enqueue(session=session, to=ToChat(chat_id, thread_id), message=message, key=key, now=now)
-
-
-def in_language_of(person: Person) -> Any:
-    """Write for another person: `with in_language_of(coordinator): text = _(...)`."""
-    return use_language(person.language)
 
 
 def name_refused_text(max_length: int) -> str:

@@ -248,16 +248,6 @@ def last_sent_checkin(*, session: Session, family_id: int) -> CheckIn | None:
     ).scalar_one_or_none()
 
 
-def unanswered_checkins(*, session: Session, family_id: int) -> list[CheckIn]:
-    return list(
-        session.execute(
-            select(CheckIn).where(
-                col(CheckIn.family_id) == family_id, col(CheckIn.answer).is_(None), col(CheckIn.missed).is_(False)
-            )
-        ).scalars()
-    )
-
-
 def recent_checkins(*, session: Session, family_id: int, limit: int = 5) -> list[CheckIn]:
     """The latest sent check-ins, newest first."""
     return list(

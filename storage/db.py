@@ -101,10 +101,6 @@ def update_given(session: Session, model: type[Any], where: Any, **values: Any) 
         session.execute(update(model).where(where).values(**given))
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 # A session that queued outbox rows says so here; its commit then wakes the sender (see `Database`).
 OUTBOX_QUEUED = "waakvlam_outbox_queued"
 

@@ -150,10 +150,6 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _subject_table(kind: str) -> str | None:
-    return JOB_SUBJECTS.get(kind) or JOB_SUBJECTS.get(kind.split(".")[0])
-
-
 @dataclass
 class Footprint:
     """The ids that tie rows to one person: theirs, and of the things that are theirs."""

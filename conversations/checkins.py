@@ -17,8 +17,9 @@ from conversations.context import BotContext
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons
 from domain import checkins as rules
 from domain import escalation
-from services import checkins, concerns
-from services.checkins import ANSWER, PAUSE_FOR, PAUSE_WEEKS, RESUME, SO_SO_CHOICES, Recorded
+from services import checkin_answers, concerns
+from services.checkin_answers import Recorded
+from services.checkins import ANSWER, PAUSE_FOR, PAUSE_WEEKS, RESUME, SO_SO_CHOICES
 from services.i18n import N_, _, format_day, h, ngettext
 from services.safety import passed_on_text, safety_numbers_text, when_seen_text
 from storage.models import Person, Role
@@ -48,7 +49,7 @@ async def on_answer(update: Update, context: BotContext) -> None:
         return
     answer = rules.Answer(choice)
     with context.session() as session:
-        answered = checkins.answer_checkin(
+        answered = checkin_answers.answer_checkin(
             session=session,
             services=context.services,
             family_id=person.id,
@@ -105,7 +106,7 @@ async def _so_so_follow_up(update: Update, context: BotContext, checkin_id: int,
     person = context.person
     assert person is not None and person.id is not None
     with context.session() as session:
-        checkin = checkins.so_so_checkin(session=session, family_id=person.id, checkin_id=checkin_id)
+        checkin = checkin_answers.so_so_checkin(session=session, family_id=person.id, checkin_id=checkin_id)
     if checkin is None:
         await answer_stale(update)
         return
@@ -119,7 +120,9 @@ async def _so_so_follow_up(update: Update, context: BotContext, checkin_id: int,
         return
     now = context.now()
     with context.session() as session:
-        concern, new = checkins.ask_for_a_word(session=session, services=context.services, family_id=person.id, now=now)
+        concern, new = checkin_answers.ask_for_a_word(
+            session=session, services=context.services, family_id=person.id, now=now
+        )
         waiting = concerns.is_waiting(concern)
     await reply(update, passed_on_text(context.services, person, now, new=new, waiting=waiting))
 
@@ -130,7 +133,7 @@ async def pause_menu(update: Update, context: BotContext) -> None:
     if person is None or person.id is None:
         return
     with context.session() as session:
-        until = checkins.paused_until(session=session, family_id=person.id)
+        until = checkin_answers.paused_until(session=session, family_id=person.id)
     rows = [
         [
             (ngettext("{count} week", "{count} weeks", weeks).format(count=weeks), PAUSE_FOR.data(weeks))
@@ -170,7 +173,7 @@ async def _pause(update: Update, context: BotContext, weeks: int | None) -> None
     await answer_button(update)
     await retire_buttons(update)
     with context.session() as session:
-        until = checkins.pause(
+        until = checkin_answers.pause(
             session=session, services=context.services, family_id=person.id, weeks=weeks, now=context.now()
         )
     if until is None:
@@ -188,7 +191,7 @@ async def need_help_again(update: Update, context: BotContext) -> None:
     services = context.services
     now = context.now()
     with context.session() as session:
-        concern = checkins.reopen(session=session, services=services, family_id=person.id, now=now)
+        concern = checkin_answers.reopen(session=session, services=services, family_id=person.id, now=now)
         waiting = concern is not None and concerns.is_waiting(concern)
     if concern is None:
         return

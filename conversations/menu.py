@@ -16,14 +16,19 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.ui import answer_button, answer_stale, callback, keyboard, parse_callback, reply
+from conversations.ui import answer_button, answer_stale, keyboard, reply
+from services.callbacks import Button
 from services.i18n import _
 
 Action = Callable[[Update, BotContext], Awaitable[Any]]
+# A menu button: menu:<entry key>.
+MENU = Button("menu", "", str)
 
 
 @dataclass(frozen=True)
 class Entry:
+    """One menu entry: its button's key and label, who sees it, and what it does (None: a dialogue starts)."""
+
     key: str
     label: str  # marked with N_, translated when shown
     roles: frozenset[str]
@@ -34,26 +39,29 @@ _entries: dict[str, Entry] = {}
 
 
 def add(key: str, label: str, roles: set[str] | frozenset[str], action: Action | None = None) -> None:
+    """Add an entry for these roles (registered where the feature's handlers are)."""
     _entries[key] = Entry(key, label, frozenset(roles), action)
 
 
 def entries_for(role: str | None) -> list[Entry]:
+    """The entries a role sees, in the order they were added."""
     return [entry for entry in _entries.values() if role in entry.roles]
 
 
 async def send_menu(update: Update, context: BotContext) -> None:
+    """/menu: the buttons of what this person's role allows."""
     person = context.person
     role = person.role if person else None
     items = entries_for(role)
-    rows = [[(_(entry.label), callback("menu", entry.key))] for entry in items]
+    rows = [[(_(entry.label), MENU.data(entry.key))] for entry in items]
     await reply(update, _("What would you like to do?"), keyboard(rows) if rows else None)
 
 
 async def on_menu_button(update: Update, context: BotContext) -> Any:
     """A menu button: run the entry's action if this person's role (checked now) allows it."""
-    parts = parse_callback(update.callback_query.data if update.callback_query else None, "menu")
+    parsed = MENU.parse(update.callback_query.data if update.callback_query else None)
     person = context.person
-    entry = _entries.get(parts[0]) if parts else None
+    entry = _entries.get(parsed[0]) if parsed else None
     role = person.role if person and person.consent_at else None
     if entry is None or entry.action is None or role not in entry.roles:
         await answer_stale(update)
@@ -63,4 +71,5 @@ async def on_menu_button(update: Update, context: BotContext) -> Any:
 
 
 def build() -> list[BaseHandler[Any, Any, Any]]:
-    return [CallbackQueryHandler(on_menu_button, pattern=r"^menu:")]
+    """The menu's buttons (after the dialogues, which take their own entries first)."""
+    return [CallbackQueryHandler(on_menu_button, pattern=MENU.pattern)]

@@ -335,7 +335,7 @@ NOT_FOR_COORDINATORS = {
     r"^cp:-?[0-9]+(:|$)": "a family pauses its own check-ins",
     r"^cp:resume(:|$)": "a family resumes its own check-ins",
     r"^cc:about(:|$)": "a volunteer chooses a family they helped",
-    r"^menu:": "the menu shows each role its own entries; each entry checks again",
+    r"^menu:[A-Za-z0-9_-]+(:|$)": "the menu shows each role its own entries; each entry checks again",
     r"^menu:talk$": "families and volunteers",
     r"^menu:ask$": "families",
     r"^menu:vprofile$": "volunteers",

@@ -47,6 +47,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     @property
     def services(self) -> Services:
+        """The services (settings, database, clock) behind this update."""
         services = self.bot_data["services"]
         assert isinstance(services, Services)
         return services
@@ -58,10 +59,12 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
             yield session
 
     def now(self) -> Any:
+        """Now, from the services' clock (a fake one in tests)."""
         return self.services.clock.now()
 
 
 def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Services:
+    """The services an application was built with."""
     services = application.bot_data["services"]
     assert isinstance(services, Services)
     return services

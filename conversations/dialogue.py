@@ -42,6 +42,7 @@ class Draft:
         return cls(**{key: value for key, value in data.items() if key in names})
 
     def dump(self) -> dict[str, Any]:
+        """The draft as JSON, saved with the step."""
         return asdict(self)
 
 
@@ -85,12 +86,15 @@ class DialogueRouter(BaseHandler[Update, BotContext, None]):
 
     @staticmethod
     async def _unused(update: object, context: object) -> None:  # pragma: no cover
+        """Never called: the router dispatches to the dialogues' own handlers."""
         raise AssertionError("DialogueRouter dispatches to the dialogues' own handlers")
 
     def bind(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Remember the application, for its services."""
         self._application = application
 
     def check_update(self, update: object) -> _Match | None:
+        """The dialogue and step this update belongs to, or None."""
         if not isinstance(update, Update) or update.effective_chat is None:
             return None
         if update.edited_message is not None:
@@ -123,6 +127,7 @@ class DialogueRouter(BaseHandler[Update, BotContext, None]):
         check_result: _Match,
         context: BotContext,
     ) -> None:
+        """Run the step's handler and save the next step with the draft."""
         match = check_result
         kind = match.dialogue.draft
         context.dialogue = dict(match.data)

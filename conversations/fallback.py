@@ -14,10 +14,12 @@ from services.i18n import _
 
 
 def _signed_up(context: BotContext) -> bool:
+    """Whether the person behind the update finished signing up."""
     return context.person is not None and context.person.consent_at is not None
 
 
 def _way_forward(context: BotContext) -> str:
+    """The way on for this person: /menu when signed up, /start otherwise."""
     if _signed_up(context):
         return _("Send /menu to see what you can do, or /help.")
     return _("Send /start to sign up, or /help.")
@@ -54,6 +56,7 @@ async def stale_button(update: Update, context: BotContext) -> None:
 
 
 def build() -> list[BaseHandler[Any, Any, Any]]:
+    """The handlers that catch what nothing else took (registered last)."""
     private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     return [
         MessageHandler(private & filters.COMMAND, unknown_command),

@@ -117,6 +117,7 @@ def _viewer(what: str, button: Button) -> Any:
     """A handler that shows the family's card, answers or timeline."""
 
     async def view(update: Update, context: BotContext) -> None:
+        """Show the family's card, answers or timeline."""
         tapped = _tapped(update, button, context)
         if tapped is None:
             await answer_stale(update)
@@ -190,6 +191,7 @@ def _card_tap(button: Button, call: Any, doc: str) -> Any:
     """A handler for a card button: parse it, call `call(session=, services=, coordinator=, values=, now=)`, show."""
 
     async def tap(update: Update, context: BotContext) -> None:
+        """Parse the card button, call its service, show the result."""
         tapped = _tapped(update, button, context)
         if tapped is None:
             await answer_stale(update)
@@ -231,6 +233,7 @@ def _answerer(button: Button, accepted: bool) -> Any:
     """A handler for a colleague's Agree / No."""
 
     async def answer(update: Update, context: BotContext) -> None:
+        """A colleague answers a request: only they may, once; the one who asked hears it."""
         tapped = _tapped(update, button, context)
         if tapped is None:
             await answer_stale(update)

@@ -42,6 +42,7 @@ _CALLBACK = re.compile(r"^[a-z]{1,6}(:[A-Za-z0-9_-]{1,24}){1,4}$")
 
 
 def callback(*parts: object) -> str:
+    """Callback data from parts (checked against the shape every button's data has)."""
     data = ":".join(str(part) for part in parts)
     assert _CALLBACK.match(data) and len(data.encode()) <= 64, data
     return data
@@ -56,6 +57,7 @@ def parse_callback(data: str | None, prefix: str) -> list[str] | None:
 
 
 def int_arg(value: str) -> int | None:
+    """A small non-negative whole number from callback data, else None."""
     return int(value) if value.isdigit() and len(value) < 12 else None
 
 
@@ -84,6 +86,7 @@ def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
 
 
 def column(buttons: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """Buttons one under the other."""
     return keyboard([[button] for button in buttons])
 
 
@@ -132,6 +135,7 @@ async def _reliably(
     markup: Markup | None,
     **extra: Any,
 ) -> Message | None:
+    """Send a reply; when Telegram cannot take it now, queue it so it is not lost."""
     handling = HANDLING.get()
     if handling is None:
         return await send()
@@ -253,6 +257,7 @@ async def retire_buttons(update: Update, *, show_choice: bool = True) -> None:
 
 
 def markup_json(markup: Markup | None) -> dict[str, Any] | None:
+    """Reply markup as JSON, for an outbox row."""
     if markup is None:
         return None
     return json.loads(json.dumps(markup.to_dict()))

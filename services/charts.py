@@ -72,9 +72,11 @@ class WeeklyChart:
     data: ChartData
 
     def png(self) -> bytes:
+        """The chart as PNG bytes."""
         return weekly_chart(self.texts, self.data)
 
     def to_json(self) -> dict[str, object]:
+        """The chart's data, as stored in an outbox row."""
         texts, data = self.texts, self.data
         return {
             "texts": {
@@ -98,6 +100,7 @@ class WeeklyChart:
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> WeeklyChart:
+        """The chart back from an outbox row's data."""
         texts, data = value["texts"], value["data"]
         return cls(
             texts=ChartTexts(
@@ -126,10 +129,12 @@ def _numbers(values: Sequence[float]) -> list[float | None]:
 
 
 def _floats(values: Sequence[float | None]) -> list[float]:
+    """Numbers from JSON (None stays None)."""
     return [math.nan if value is None else float(value) for value in values]
 
 
 def _png(figure: Figure, dpi: int) -> bytes:
+    """The figure as PNG bytes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(figure)
@@ -139,6 +144,7 @@ def _png(figure: Figure, dpi: int) -> bytes:
 
 
 def _style(axes: Axes) -> None:
+    """The house style of the charts: plain, readable, colour-blind safe."""
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     axes.grid(axis="y", color="#dddddd", linewidth=0.8)
@@ -150,6 +156,7 @@ def _style(axes: Axes) -> None:
 
 
 def _draw(figure: Figure, grid: Sequence[SubplotSpec], texts: ChartTexts, data: ChartData) -> None:
+    """Draw the weekly chart with matplotlib (called off the event loop, never in a transaction)."""
     top = figure.add_subplot(grid[0])
     bottom = figure.add_subplot(grid[1], sharex=top)
     positions = list(range(len(texts.weeks)))

@@ -131,6 +131,7 @@ def weekday_name(weekday: int, language: str, width: Literal["abbreviated", "wid
 
 
 def answer_label(answer: str | None) -> str:
+    """A check-in answer's label in the current language."""
     if answer in ANSWER_LABELS:
         return _(ANSWER_LABELS[rules.Answer(answer)])
     return answer or ""
@@ -211,6 +212,7 @@ def checkin_buttons(checkin_id: int) -> list[list[tuple[str, str]]]:
     """The four one-tap answers under a check-in, in the current language."""
 
     def answer(choice: rules.Answer) -> tuple[str, str]:
+        """One answer button (label, data) under the check-in."""
         return _(ANSWER_LABELS[choice]), ANSWER.data(checkin_id, choice.value)
 
     return [

@@ -120,6 +120,7 @@ def family_card(session: Session, services: Services, family: Person, language: 
         )
 
         def mark(selected: bool, label: str) -> str:
+            """A button's label, ticked when it is the current setting."""
             return ("✓ " if selected else "") + label
 
         rows = [
@@ -248,6 +249,7 @@ def _consent_buttons(request_id: int) -> Any:
     """Agree / No under a colleague's request, made in the reader's language when the message is written."""
 
     def build() -> Rows:
+        """The buttons, in the language current when the message is written."""
         return [[(_("✅ Agree"), AGREE.data(request_id)), (_("No"), DISAGREE.data(request_id))]]
 
     return build

@@ -68,6 +68,7 @@ def normalise_language(code: str | None) -> str:
 
 
 def po_path(language: str) -> Path:
+    """The catalog (.po) file of a language."""
     return LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
@@ -90,6 +91,7 @@ def translations(language: str) -> gettext_module.NullTranslations:
 
 
 def current_language() -> str:
+    """The language the texts of this context are written in."""
     return _current_language.get()
 
 
@@ -109,14 +111,17 @@ def use_language(language: str | None) -> Iterator[None]:
 
 
 def _(message: str) -> str:
+    """Translate a message in the current language."""
     return translations(_current_language.get()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, count: int) -> str:
+    """Translate a message with a count in the current language, with the right plural form."""
     return translations(_current_language.get()).ngettext(singular, plural, count)
 
 
 def pgettext(context: str, message: str) -> str:
+    """Translate a message that needs context to tell it apart."""
     return translations(_current_language.get()).pgettext(context, message)
 
 
@@ -131,6 +136,7 @@ def h(value: object) -> str:
 
 
 def is_rtl(language: str | None = None) -> bool:
+    """Whether a language is written right to left."""
     return (language or current_language()) in RTL_LANGUAGES
 
 
@@ -197,10 +203,12 @@ def directed(text: str, language: str | None = None) -> str:
 
 
 def _locale(language: str | None) -> Locale:
+    """Babel's locale of a language (default: the current one)."""
     return Locale.parse(language or current_language())
 
 
 def local_time(moment: datetime, zone: str) -> datetime:
+    """A UTC moment on the wall clock of a zone."""
     return moment.astimezone(ZoneInfo(zone))
 
 
@@ -225,6 +233,7 @@ def format_moment(moment: datetime, zone: str, language: str | None = None) -> s
 
 
 def format_day(day: date, language: str | None = None) -> str:
+    """A day as a family reads it: 'dinsdag 24 november'."""
     return format_date(day, format="EEEE d MMMM", locale=_locale(language))
 
 
@@ -234,6 +243,7 @@ def format_full_day(day: date, language: str | None = None) -> str:
 
 
 def format_clock(moment: datetime, zone: str, language: str | None = None) -> str:
+    """A time of day: '15:00'."""
     return format_time(local_time(moment, zone).timetz(), format="HH:mm", locale=_locale(language))
 
 

@@ -23,11 +23,13 @@ class RedactingFilter(logging.Filter):
         self._secrets = sorted((part for part in parts if len(part) >= 8), key=len, reverse=True)
 
     def redact(self, text: str) -> str:
+        """A text with the secrets taken out."""
         for secret in self._secrets:
             text = text.replace(secret, "<token>")
         return _TOKEN_PATTERN.sub("<token>", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Take the secrets out of a record before it is written."""
         message = record.getMessage()
         record.msg = self.redact(message)
         record.args = None
@@ -42,6 +44,7 @@ class EventFormatter(logging.Formatter):
     """`time level logger event key=value ...`: greppable, one line per event."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """A record as one JSON line."""
         fields: dict[str, Any] = getattr(record, "fields", {}) or {}
         extra = " ".join(f"{key}={json.dumps(value, default=str)}" for key, value in fields.items())
         line = f"{self.formatTime(record)} {record.levelname} {record.name} {record.getMessage()}"
@@ -53,6 +56,7 @@ class EventFormatter(logging.Formatter):
 
 
 def configure_logging(*, level: str, secrets: list[str]) -> None:
+    """Log as JSON lines, with the bot token and secrets taken out of every message."""
     handler = logging.StreamHandler()
     handler.addFilter(RedactingFilter(secrets))
     handler.setFormatter(EventFormatter())

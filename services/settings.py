@@ -233,6 +233,7 @@ class Settings(BaseSettings):
     @field_validator("bot_admin_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
+        """Telegram ids from a comma-separated setting."""
         if isinstance(value, str):
             return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
         if isinstance(value, int):
@@ -242,6 +243,7 @@ class Settings(BaseSettings):
     @field_validator("office_days", mode="before")
     @classmethod
     def _split_days(cls, value: Any) -> Any:
+        """Weekdays from a comma-separated setting."""
         if isinstance(value, str):
             return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
         if isinstance(value, int):
@@ -251,11 +253,13 @@ class Settings(BaseSettings):
     @field_validator("escalation_morning_rule", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
+        """An empty setting means 'not set'."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
+        """Refuse a time zone zoneinfo does not know."""
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -263,6 +267,7 @@ class Settings(BaseSettings):
         return value
 
     def token(self) -> str | None:
+        """The bot token as text (never logged)."""
         return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else None
 
     def secrets(self) -> list[str]:

@@ -371,6 +371,7 @@ def unreachable_hook(services: Services) -> Callable[..., None]:
     """`on_unreachable` with the services, so a family's silence opens a concern with its escalation chain."""
 
     def hook(*, session: Session, row: OutboxMessage, reason: str, now: datetime) -> None:
+        """The sender's call when a person cannot be reached."""
         on_unreachable(session=session, row=row, reason=reason, now=now, services=services)
 
     return hook
@@ -403,6 +404,7 @@ def on_migrated(services: Services) -> Callable[..., None]:
     """A group became a supergroup: follow it to its new id everywhere it is remembered."""
 
     def migrate(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
+        """Follow a group that became a supergroup to its new id."""
         if coordinator_group(session=session, settings=services.settings) == old_chat_id:
             set_coordinator_group(session=session, chat_id=new_chat_id)
         care.move_chat(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)

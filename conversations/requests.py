@@ -19,6 +19,7 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, U
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from conversations import alerts, matching, menu
+from conversations.approvals_families import show_open_requests
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import (
@@ -33,6 +34,7 @@ from conversations.ui import (
     reply,
     retire_buttons,
 )
+from conversations.volunteer_tasks import show_tasks
 from domain import permissions
 from domain import requests as rules
 from domain import times as typed
@@ -1124,10 +1126,6 @@ def _pass_on_give_back(session: Session, person: Person, kind: str, target: str,
 
 async def requests_command(update: Update, context: BotContext) -> None:
     """/requests: a family's requests; a volunteer's tasks; a coordinator's open requests."""
-    # Imported here, not at the top: conversations.volunteering imports this module.
-    from conversations.approvals import show_open_requests
-    from conversations.volunteering import show_tasks
-
     person = context.person
     if person is None or person.consent_at is None:
         await reply(update, _("You are not signed up yet. Send /start to begin."))

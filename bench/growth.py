@@ -25,10 +25,10 @@ from bench.common import START, Row, median, ratio
 from bench.seed import PER_AREA, add_families, add_requests, add_volunteers, analyse
 from bot.tick import Tick
 from conversations import alerts, checkins, concerns
-from conversations import matching as matching_conversation
 from domain import matching as rules
 from domain.availability import Daypart, slot_bit
 from domain.clock import FakeClock
+from services import matching as matching_conversation
 from services.context import Services
 from services.settings import Settings
 from storage import migrate

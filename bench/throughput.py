@@ -31,9 +31,9 @@ from bench.common import (
     running_bot,
     settings_for,
 )
-from conversations import matching
 from domain.clock import FakeClock
 from sandbox import Sandbox
+from services import matching
 from services.i18n import use_language
 from storage import people
 

@@ -24,10 +24,10 @@ from bot.sender import Sender
 from bot.tick import Tick
 from bot.topics import TopicResolver
 from bot.web import WEBHOOK_PATH, Liveness, build_web_app
-from conversations import alerts, checkins, common, concerns, erasure, insight, matching
+from conversations import alerts, checkins, common, concerns, erasure, insight
 from domain.clock import Clock, SystemClock
 from domain.instances import is_dead
-from services import handover, unreachable
+from services import handover, matching, unreachable
 from services.context import Services
 from services.i18n import shipped_languages, use_language
 from services.logs import event

@@ -64,7 +64,7 @@ from services.callbacks import Button
 from services.concerns import name_of
 from services.i18n import N_, _, format_day, format_full_day, h, hi
 from services.logs import event
-from services.volunteers import local_today
+from services.request_basics import local_today
 from storage.models import Role, VolunteerProfile
 
 logger = logging.getLogger(__name__)

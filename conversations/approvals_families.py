@@ -11,7 +11,6 @@ from typing import Any
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
-from conversations import matching
 from conversations.context import BotContext
 from conversations.ui import (
     PAGE_SIZE,
@@ -25,13 +24,12 @@ from conversations.ui import (
     tapped_values,
 )
 from domain import requests as rules
+from services import matching
 from services.approvals import (
-    ASK_FOR,
     PAGE,
     PAIR,
     PAIR_PAGE,
     PAIR_WITH,
-    PLACE,
     PLACE_WITH,
     UNPAIR,
     coordinator_of,
@@ -45,6 +43,8 @@ from services.i18n import _, h, hi, isolate
 from services.pairs import candidates, pair_lines, pairs_overview, unpair
 from services.pairs import pair as pair_family
 from services.permissions import Action
+from services.request_flow import PLACE_REQUEST as PLACE
+from services.requests import FOR_FAMILY as ASK_FOR
 from storage import people
 from storage import requests as store
 from storage.db import Session

@@ -25,9 +25,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from conversations import alerts, concerns, matching
+from conversations import alerts, concerns
 from conversations.ui import notify
 from domain import requests as request_rules
+from services import matching
 from services.context import JobHandler, Services
 from services.i18n import _, h, hi, use_language
 from services.logs import event

@@ -34,13 +34,13 @@ from babel.dates import format_date
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import concerns, matching, menu
+from conversations import concerns, menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.ui import answer_button, answer_stale, callback, keyboard, parse_callback, reply, retire_buttons
 from domain import insight as rules
 from domain import volunteers as volunteer_rules
-from services import charts
+from services import charts, matching
 from services.context import JobHandler, Services
 from services.i18n import N_, _, format_day, h, hi, ngettext, use_language
 from services.logs import event

@@ -11,18 +11,20 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from conversations import concerns, matching
+from conversations import concerns
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
 from domain import permissions
 from domain import requests as rules
 from domain.urgent import detect_urgent
+from services import matching
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import _, format_day, h, hi, ngettext
 from services.logs import event
 from services.permissions import actor_of
+from services.request_basics import local_today
 from services.volunteers import (
     ANSWER_VOLUNTEER,
     CANCEL_TASK,
@@ -40,7 +42,6 @@ from services.volunteers import (
     Helper,
     helper_of,
     is_paused,
-    local_today,
     message_family_button,
     pass_task_message,
     pausable,

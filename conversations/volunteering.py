@@ -21,7 +21,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import matching, menu
+from conversations import menu
 from conversations.context import BotContext
 from conversations.ui import (
     answer_button,
@@ -45,19 +45,20 @@ from conversations.volunteer_tasks import (
 from domain import matching as match_rules
 from domain import permissions
 from domain import requests as rules
+from services import matching
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import N_, _, hi
 from services.logs import event
+from services.offers import ACCEPT as ACCEPT_OFFER
+from services.offers import DECLINE as DECLINE_OFFER
 from services.permissions import actor_of
+from services.requests import THANK
 from services.volunteers import (
-    ACCEPT_OFFER,
-    DECLINE_OFFER,
     FINE,
     RATE,
     RATINGS,
     SKIP,
-    THANK,
     VOLUNTEER,
     WORRY,
     Debriefed,

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from domain import volunteers as volunteer_rules
 from services.callbacks import Button
 from services.concerns import name_of
 from services.context import Services
 from services.i18n import _, hi, use_language
+from services.matching import plan_vog_reminder
 from services.outbox import Outgoing, ToPerson, enqueue
 from services.permissions import Action, authorize
+from services.request_basics import local_today
 from services.skills import skill_label
-from services.volunteers import is_paused, local_today
-from storage import care, delivery, people
+from services.volunteers import is_paused
+from storage import care, people
 from storage import requests as store
 from storage.db import Session
 from storage.models import Person, VolunteerProfile, VolunteerStatus
@@ -34,19 +35,16 @@ CHILDREN = Button("ap", "kids", str)  # yes / no
 REJECT = Button("ap", "no", int)  # asks to confirm
 REJECT_YES = Button("ap", "noy", int)
 KEEP = Button("ap", "keep", int)
-PLACE = Button("ap", "place", int)  # ap:place:<request>: whom shall we ask?
 PLACE_WITH = Button("ap", "pv", int, int)  # ap:pv:<request>:<volunteer>
 PAIR = Button("ap", "pair", int)  # ap:pair:<family>: choose its support volunteer
 PAIR_PAGE = Button("ap", "pairpg", int, int)  # another page of candidates
 PAIR_WITH = Button("ap", "pairv", int, int)  # ap:pairv:<family>:<volunteer>
 UNPAIR = Button("ap", "unpair", int)
 PAGE = Button("ap", "pg", str, int)  # ap:pg:<pairs|askfor|approved>:<page>
-ASK_FOR = Button("rq", "for", int)  # the request dialogue on a family's behalf (conversations.requests)
 
 MODE_APPROVE = "approve"
 MODE_RENEW = "renew"
 APPROVED_LIMIT = 1000
-VOG_REMINDER_AT = time(10, 0)  # local time, as the other reminders (matching.ASK_AT)
 
 
 def coordinator_of(
@@ -323,25 +321,6 @@ def _approve(
     ):
         return str(volunteer_rules.ApprovalProblem.ALREADY_APPROVED), decision.children_ok
     return None, decision.children_ok
-
-
-def plan_vog_reminder(
-    *, session: Session, services: Services, volunteer_id: int, vog_date: date, now: datetime
-) -> None:
-    """Schedule the VOG reminder for this VOG date (a new date plans a new reminder; the old one lapses)."""
-    settings = services.settings
-    warn_on = volunteer_rules.vog_expires_on(vog_date, settings.vog_valid_years) - timedelta(
-        days=settings.vog_warn_days
-    )
-    due = datetime.combine(warn_on, VOG_REMINDER_AT, tzinfo=ZoneInfo(settings.timezone))
-    delivery.schedule_job(
-        session=session,
-        kind="volunteer.vog_reminder",
-        due_at=max(now, due),
-        dedupe_key=f"volunteer.vog_reminder:{volunteer_id}:{vog_date:%Y%m%d}",
-        now=now,
-        subject_id=volunteer_id,
-    )
 
 
 def _tell_volunteer(session: Session, volunteer: Person, mode: str, children_ok: bool, now: datetime) -> None:

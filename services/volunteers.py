@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from domain import availability, permissions
 from domain import requests as rules
@@ -23,6 +22,7 @@ from services.outbox import Outgoing, ToPerson, enqueue
 from services.permissions import actor_of
 from services.recipients import coordinators_for
 from services.relay import start_writing
+from services.request_basics import local_today
 from services.skills import SKILL_LABELS
 from services.tasks import kind_label, when_text
 from storage import people
@@ -32,15 +32,12 @@ from storage.models import HelpRequest, Person, Role, VolunteerProfile, Voluntee
 
 logger = logging.getLogger(__name__)
 
-# An offer of a request (written by matching): accept or pass. The same buttons as `services.offers`.
-ACCEPT_OFFER = Button("vo", "acc", int)  # vo:acc:<offer>
-DECLINE_OFFER = Button("vo", "no", int)
-# The debrief after a task: a rating, then (volunteer) anything to raise or (family) a thank-you.
+# The debrief after a task: a rating, then (volunteer) anything to raise or (family) a thank-you
+# (`services.requests.THANK`).
 RATE = Button("db", "rate", int, str)  # db:rate:<request>:<good|ok|hard>
 FINE = Button("db", "fine", int)
 WORRY = Button("db", "worry", int)
 SKIP = Button("db", "skip", int)
-THANK = Button("rq", "thank", int)  # the family's thank-you (conversations.requests handles it)
 # A volunteer's tasks and pause.
 CANCEL_TASK = Button("vt", "cx", int)  # asks to confirm
 CANCEL_TASK_YES = Button("vt", "cxy", int)
@@ -66,11 +63,6 @@ UNTIL_RESUMED = date(9999, 12, 31)
 CAPS = (1, 2, 3, 5, 0)
 VOLUNTEER = permissions.VOLUNTEER
 FAMILY = permissions.FAMILY
-
-
-def local_today(services: Services, now: datetime) -> date:
-    """Today in the bot's time zone."""
-    return now.astimezone(ZoneInfo(services.settings.timezone)).date()
 
 
 # --- who is asking --------------------------------------------------------------------------------

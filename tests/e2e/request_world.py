@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from conversations import matching
+from services import matching
 from services.i18n import use_language
 from storage import people
 from storage import requests as store

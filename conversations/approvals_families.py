@@ -5,7 +5,6 @@ family (`services.approvals.may_see`); the pairing rules are in `services.pairs`
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from telegram import Update
@@ -23,8 +22,6 @@ from conversations.ui import (
     retire_buttons,
     tapped_values,
 )
-from domain import requests as rules
-from services import matching
 from services.approvals import (
     PAGE,
     PAIR,
@@ -34,21 +31,17 @@ from services.approvals import (
     UNPAIR,
     coordinator_of,
     family_labels,
-    may_see,
     visible_families,
 )
 from services.concerns import name_of
-from services.context import Services
 from services.i18n import _, h, hi, isolate
 from services.pairs import candidates, pair_lines, pairs_overview, unpair
 from services.pairs import pair as pair_family
-from services.permissions import Action
+from services.placing import OpenRequest, open_requests, place_with, placing
 from services.request_flow import PLACE_REQUEST as PLACE
 from services.requests import FOR_FAMILY as ASK_FOR
-from storage import people
-from storage import requests as store
-from storage.db import Session
-from storage.models import HelpRequest, Person
+from services.tasks import kind_label, when_text
+from storage.models import Person
 
 logger = logging.getLogger(__name__)
 
@@ -87,31 +80,23 @@ def _rows_of_two(buttons: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
 # --- requests nobody took -------------------------------------------------------------------------
 
 
-def _open_request_lines(session: Session, coordinator: Person) -> tuple[list[str], list[list[tuple[str, str]]]]:
+def _open_request_lines(coordinator: Person, items: list[OpenRequest]) -> tuple[list[str], list[Any]]:
     """The open requests of the families this coordinator may see, with a button to place each."""
-    items = [
-        request
-        for request in store.open_requests(session=session, limit=100)
-        if may_see(session=session, coordinator=coordinator, family_id=request.family_id)
-    ][:MAX_BUTTONS]
     lines = [_("<b>Requests nobody has accepted yet</b>")]
     rows: list[list[tuple[str, str]]] = []
-    for request in items:
-        family = people.get_person(session=session, person_id=request.family_id)
-        asked = len(store.offered_ids(session=session, request_id=request.id or 0))
+    for item in items:
+        request, family = item.request, item.family
         lines.append("")
         lines.append(
             _("{family} ({area}): {what}, {when}. Asked: {count}.").format(
                 family=hi(name_of(family)),
-                area=hi(matching.area_name(session, request)),
-                what=h(matching.kind_label(request.kind)),
-                when=h(matching.when_text(request, coordinator.timezone, coordinator.language)),
-                count=hi(asked),
+                area=hi(item.area),
+                what=h(kind_label(request.kind)),
+                when=h(when_text(request, coordinator.timezone, coordinator.language)),
+                count=hi(item.asked),
             )
         )
-        label = _("📌 Ask a volunteer: {what}, {family}").format(
-            what=matching.kind_label(request.kind), family=name_of(family)
-        )
+        label = _("📌 Ask a volunteer: {what}, {family}").format(what=kind_label(request.kind), family=name_of(family))
         rows.append([(label, PLACE.data(request.id))])
     if not items:
         lines.append(_("None: every request has a volunteer."))
@@ -121,56 +106,36 @@ def _open_request_lines(session: Session, coordinator: Person) -> tuple[list[str
 async def show_open_requests(update: Update, context: BotContext) -> None:
     """Open requests of the families this coordinator may see, with a button to place each by name."""
     with context.session() as session:
-        coordinator = coordinator_of(
-            session=session, person=context.person, now=context.now(), action=Action.SEE_REQUESTS
-        )
-        listed = _open_request_lines(session, coordinator) if coordinator is not None else None
-    if listed is None:
+        found = open_requests(session=session, person=context.person, now=context.now(), limit=MAX_BUTTONS)
+    if found is None:
         await not_coordinator(update)
         return
-    lines, rows = listed
+    lines, rows = _open_request_lines(*found)
     await reply(update, "\n".join(lines), keyboard(rows) if rows else None)
-
-
-def _placeable(session: Session, services: Services, request: HelpRequest, now: datetime) -> list[tuple[Person, bool]]:
-    """The volunteers who may do this task (for children: with a valid VOG), and whether each fits well."""
-    return store.placeable_volunteers(
-        session=session,
-        need=matching.need_for(session, request, matching.zone_of(services)),
-        window=matching.match_window(services, now),
-        limit=MAX_BUTTONS,
-    )
-
-
-def _open_for(session: Session, coordinator: Person | None, request: HelpRequest | None, now: datetime) -> bool:
-    """Whether this coordinator may place this request now (still open, a family they may see; audited)."""
-    return (
-        coordinator is not None
-        and request is not None
-        and request.status == rules.RequestStatus.OPEN
-        and may_see(session=session, coordinator=coordinator, family_id=request.family_id, now=now)
-    )
 
 
 async def place_list(update: Update, context: BotContext) -> None:
     """Place a request: whom shall we ask? (Only volunteers who may do it; for children, with a valid VOG.)"""
     parsed = tapped_values(update, PLACE)
-    now = context.now()
-    options: list[tuple[Person, bool]] = []
-    text = ""
     with context.session() as session:
-        coordinator = coordinator_of(session=session, person=context.person, now=now)
-        request = store.get_request(session=session, request_id=parsed[0]) if parsed else None
-        ok = _open_for(session, coordinator, request, now)
-        if ok and request is not None and coordinator is not None:
-            options = _placeable(session, context.services, request, now)
-            text = matching.summary(session, request, coordinator)
-    if coordinator is None or request is None:
+        found = (
+            placing(
+                session=session,
+                services=context.services,
+                person=context.person,
+                request_id=parsed[0],
+                now=context.now(),
+            )
+            if parsed
+            else None
+        )
+    if found is None:
         await answer_stale(update)
         return
-    if not ok:
+    if not found.ok:
         await answer_button(update, _("This request was already accepted or closed."))
         return
+    options, text, request = found.options, found.summary, found.request
     await answer_button(update)
     if not options:
         await reply(
@@ -191,37 +156,6 @@ async def place_list(update: Update, context: BotContext) -> None:
         text + "\n\n" + _("Whom shall we ask? ✓ = fits the neighbourhood, skills and usual times."),
         keyboard(_rows_of_two(buttons)),
     )
-
-
-def place_with(
-    *, session: Session, services: Services, person: Person | None, request_id: int, volunteer_id: int, now: datetime
-) -> tuple[str, str]:
-    """Offer the request to one named volunteer: (forged | stale | not_allowed | asked | waiting, their name)."""
-    coordinator = coordinator_of(session=session, person=person, now=now)
-    request = store.get_request(session=session, request_id=request_id)
-    volunteer = people.get_person(session=session, person_id=volunteer_id)
-    if coordinator is None or request is None or volunteer is None:
-        return "forged", ""
-    if not _open_for(session, coordinator, request, now):
-        return "stale", ""
-    name = name_of(volunteer)
-    if volunteer.id not in {found.id for found, _fits in _placeable(session, services, request, now)}:
-        return "not_allowed", name
-    if not matching.send_offer(
-        session=session, request=request, volunteer=volunteer, now=now, how="placed", placed_by=coordinator
-    ):
-        return "waiting", name
-    store.mark_escalated(session=session, request_id=request.id or 0, now=now)
-    people.audit(
-        session=session,
-        actor_id=coordinator.id,
-        action="request_placed",
-        subject_id=request.family_id,
-        now=now,
-        request=request.id,
-        volunteer=volunteer.id,
-    )
-    return "asked", name
 
 
 async def place(update: Update, context: BotContext) -> None:

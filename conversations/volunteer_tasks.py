@@ -15,15 +15,12 @@ from conversations import concerns
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
-from domain import permissions
-from domain import requests as rules
 from domain.urgent import detect_urgent
 from services import matching
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import _, format_day, h, hi, ngettext
 from services.logs import event
-from services.permissions import actor_of
 from services.request_basics import local_today
 from services.volunteers import (
     ANSWER_VOLUNTEER,
@@ -40,18 +37,19 @@ from services.volunteers import (
     UNTIL_RESUMED,
     VOLUNTEER,
     Helper,
+    TaskItem,
+    give_back,
     helper_of,
     is_paused,
     message_family_button,
+    own_accepted_task,
     pass_task_message,
     pausable,
     set_pause,
     task_party,
+    upcoming_tasks,
 )
-from storage import people
-from storage import requests as store
-from storage.db import Session
-from storage.models import Person, VolunteerProfile, VolunteerStatus
+from storage.models import VolunteerProfile, VolunteerStatus
 
 logger = logging.getLogger(__name__)
 
@@ -75,18 +73,16 @@ def _pause_line(profile: VolunteerProfile, today: date, language: str) -> str:
 # --- tasks ----------------------------------------------------------------------------------------
 
 
-def _task_list(session: Session, services: Services, helper: Helper, now: datetime) -> tuple[list[str], list[Any]]:
+def _task_list(services: Services, helper: Helper, tasks: list[TaskItem], now: datetime) -> tuple[list[str], list[Any]]:
     """My tasks as lines, with a button row to message the family (accepted ones) and to cancel each."""
     person, profile = helper.person, helper.profile
     lines = [_("<b>Your tasks</b>"), _pause_line(profile, local_today(services, now), person.language)]
     rows: list[list[tuple[str, str]]] = []
-    tasks = store.volunteer_tasks(session=session, volunteer_id=person.id or 0)
-    for request in tasks:
-        lines += ["", matching.details(session, request, person)]
-        what = matching.kind_label(request.kind)
-        if request.status == rules.RequestStatus.ACCEPTED:
-            rows.append([message_family_button(request.id or 0, what)])
-        rows.append([(_("✖️ Cancel: {what}").format(what=what), CANCEL_TASK.data(request.id))])
+    for task in tasks:
+        lines += ["", task.details]
+        if task.accepted:
+            rows.append([message_family_button(task.request_id, task.what)])
+        rows.append([(_("✖️ Cancel: {what}").format(what=task.what), CANCEL_TASK.data(task.request_id))])
     if not tasks:
         lines.append(_("You have no upcoming tasks."))
     return lines, rows
@@ -96,7 +92,8 @@ async def show_tasks(update: Update, context: BotContext) -> None:
     """My tasks: upcoming tasks with what the volunteer needs, and a button to cancel each."""
     with context.session() as session:
         found = helper_of(session=session, person=context.person)
-        listed = _task_list(session, context.services, found, context.now()) if found is not None else None
+        tasks = upcoming_tasks(session=session, person=found.person) if found is not None else []
+    listed = _task_list(context.services, found, tasks, context.now()) if found is not None else None
     if listed is None:
         await reply(update, _("This is for volunteers. Send /menu to see what you can do."))
         return
@@ -104,21 +101,11 @@ async def show_tasks(update: Update, context: BotContext) -> None:
     await reply(update, "\n".join(lines), keyboard(rows) if rows else None)
 
 
-def _own_accepted_task(session: Session, person: Person | None, request_id: int) -> str | None:
-    """The summary of this volunteer's own accepted task, or None."""
-    request = store.get_request(session=session, request_id=request_id)
-    if request is None or person is None or request.assigned_volunteer_id != person.id:
-        return None
-    if request.status != rules.RequestStatus.ACCEPTED:
-        return None
-    return matching.summary(session, request, person)
-
-
 async def ask_cancel_task(update: Update, context: BotContext) -> None:
     """Cancel a task: ask to confirm (the family will be told)."""
     parsed = tapped_values(update, CANCEL_TASK)
     with context.session() as session:
-        text = _own_accepted_task(session, context.person, parsed[0]) if parsed else None
+        text = own_accepted_task(session=session, person=context.person, request_id=parsed[0]) if parsed else None
     if parsed is None or text is None:
         await answer_stale(update)
         return
@@ -135,42 +122,6 @@ async def ask_cancel_task(update: Update, context: BotContext) -> None:
             ]
         ),
     )
-
-
-@dataclass(frozen=True)
-class GaveBack:
-    """A volunteer's cancel: `allowed` (their own task), `done` (it was still theirs to give back)."""
-
-    allowed: bool
-    done: bool = False
-
-
-def give_back(
-    *, session: Session, services: Services, person: Person | None, request_id: int, now: datetime
-) -> GaveBack:
-    """The volunteer gives the task back (once; only their own accepted task); the family and coordinator told."""
-    request = store.get_request(session=session, request_id=request_id)
-    fresh = people.get_person(session=session, person_id=person.id) if person and person.id else None
-    if request is None or fresh is None or request.id is None:
-        return GaveBack(False)
-    actor = actor_of(session=session, person=fresh)
-    # Volunteers give back only their own task here; families and coordinators have their own buttons.
-    if (
-        permissions.cancel_event(actor, request.family_id, request.assigned_volunteer_id)
-        != permissions.VOLUNTEER_CANCEL
-    ):
-        return GaveBack(False)
-    changed = store.apply_event(
-        session=session,
-        request_id=request.id,
-        event=rules.RequestEvent.VOLUNTEER_CANCEL,
-        now=now,
-        volunteer_id=fresh.id,
-    )
-    if changed is None:
-        return GaveBack(True)
-    matching.volunteer_gave_back(session=session, services=services, request=changed[0], volunteer=fresh, now=now)
-    return GaveBack(True, True)
 
 
 async def do_cancel_task(update: Update, context: BotContext) -> None:

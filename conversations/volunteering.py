@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from telegram import Message, Update
@@ -42,17 +40,13 @@ from conversations.volunteer_tasks import (
     show_pause,
     show_tasks,
 )
-from domain import matching as match_rules
-from domain import permissions
-from domain import requests as rules
 from services import matching
 from services.callbacks import Button
-from services.context import Services
 from services.i18n import N_, _, hi
 from services.logs import event
+from services.offer_answers import AcceptResult, OfferAnswer, accept_offer, decline_offer, record_outcome
 from services.offers import ACCEPT as ACCEPT_OFFER
 from services.offers import DECLINE as DECLINE_OFFER
-from services.permissions import actor_of
 from services.requests import THANK
 from services.volunteers import (
     FINE,
@@ -66,12 +60,8 @@ from services.volunteers import (
     message_family_button,
     raise_worry,
     rate_task,
-    side_of,
 )
-from storage import people
-from storage import requests as store
-from storage.db import Session
-from storage.models import HelpRequest, Person, Role
+from storage.models import Role
 
 logger = logging.getLogger(__name__)
 
@@ -89,99 +79,6 @@ async def _edit_pressed(update: Update, text: str) -> None:
 
 
 # --- offers ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OfferAnswer:
-    """What a tap on an offer did: the outcome, the offer message's new text, and for an accept what to send."""
-
-    outcome: str
-    edited: str = ""
-    details: str = ""
-    request_id: int = 0
-    voice: str | None = None
-
-
-def _still_safe(session: Session, services: Services, request: HelpRequest, volunteer_id: int, now: datetime) -> bool:
-    """For a task with children: still approved for children, with a VOG that still counts (checked at accept)."""
-    window = matching.match_window(services, now)
-    candidate = store.candidate(session=session, volunteer_id=volunteer_id, window=window)
-    if candidate is None:
-        return False
-    need = matching.need_for(session, request, matching.zone_of(services))
-    return match_rules.is_child_approved(candidate, need) and match_rules.has_valid_vog(
-        candidate, need, today=window.today, vog_valid_years=services.settings.vog_valid_years
-    )
-
-
-def _offer_of(session: Session, person: Person | None, offer_id: int) -> tuple[Any, Person, HelpRequest, str] | None:
-    """The offer, the volunteer fresh, its request and the offer message's text, when it is this volunteer's."""
-    if person is None or person.id is None:
-        return None
-    offer = store.get_offer(session=session, offer_id=offer_id)
-    fresh = people.get_person(session=session, person_id=person.id)
-    request = store.get_request(session=session, request_id=offer.request_id) if offer is not None else None
-    if offer is None or fresh is None or request is None or offer.volunteer_id != person.id:
-        return None
-    row = store.outbox_row(session=session, outbox_id=offer.outbox_id) if offer.outbox_id else None
-    return offer, fresh, request, str(row.payload.get("text", "")) if row is not None else ""
-
-
-def _answered_before(offer: Any, request: HelpRequest, person: Person, original: str) -> OfferAnswer:
-    """An offer answered before, or a request taken or closed meanwhile."""
-    if offer.response == store.OfferResponse.ACCEPTED and request.assigned_volunteer_id == person.id:
-        return OfferAnswer(store.AcceptResult.ALREADY_YOURS)
-    if offer.response == store.OfferResponse.DECLINED:
-        return OfferAnswer("already_declined")
-    closed = rules.is_closed(request.status)
-    outcome = store.AcceptResult.CLOSED if closed else store.AcceptResult.TAKEN
-    return OfferAnswer(outcome, matching.offer_ended_text(original, matching.withdrawn_note(closed=closed)))
-
-
-def accept_offer(
-    *, session: Session, services: Services, person: Person | None, offer_id: int, now: datetime
-) -> OfferAnswer:
-    """Accept: this volunteer's own offer only, still allowed and safe; the first accept of anyone wins."""
-    found = _offer_of(session, person, offer_id)
-    if found is None:
-        return OfferAnswer("stale")
-    _offer, fresh, request, original = found
-    volunteer_id = fresh.id or 0
-    actor = actor_of(session=session, person=fresh)
-    allowed = permissions.can_accept_request(actor, offer_exists=True, request_family_id=request.family_id)
-    if not allowed or not _still_safe(session, services, request, volunteer_id, now):
-        return OfferAnswer("not_allowed")
-    outcome = store.accept(session=session, request_id=request.id or 0, volunteer_id=volunteer_id, now=now)
-    if outcome != store.AcceptResult.ACCEPTED:
-        return _ended(outcome, original)
-    matching.accepted(session=session, services=services, request=request, volunteer=fresh, now=now)
-    request = store.get_request(session=session, request_id=request.id or 0) or request
-    edited = matching.summary(session, request, fresh) + "\n\n" + _("✅ You accepted this.")
-    details = matching.details(session, request, fresh)
-    return OfferAnswer(outcome, edited, details, request.id or 0, request.voice_file_id)
-
-
-def _ended(outcome: str, original: str) -> OfferAnswer:
-    """An accept that came too late: the offer message says so."""
-    if outcome in (store.AcceptResult.TAKEN, store.AcceptResult.CLOSED):
-        closed = outcome == store.AcceptResult.CLOSED
-        return OfferAnswer(outcome, matching.offer_ended_text(original, matching.withdrawn_note(closed=closed)))
-    return OfferAnswer(outcome)
-
-
-def decline_offer(
-    *, session: Session, services: Services, person: Person | None, offer_id: int, now: datetime
-) -> OfferAnswer:
-    """Not this time: recorded once; the next volunteer may be asked."""
-    found = _offer_of(session, person, offer_id)
-    if found is None:
-        return OfferAnswer("stale")
-    offer, fresh, request, original = found
-    if not store.respond_offer(session=session, offer_id=offer_id, response=store.OfferResponse.DECLINED, now=now):
-        return _answered_before(offer, request, fresh, original)
-    matching.declined(session=session, services=services, request=request, now=now)
-    note = _("You passed on this one. Thank you for letting us know.")
-    return OfferAnswer("declined", matching.offer_ended_text(original, note))
 
 
 async def on_accept(update: Update, context: BotContext) -> None:
@@ -212,10 +109,10 @@ async def _answer_offer(
 
 OFFER_ANSWERS = {
     "not_allowed": N_("You cannot accept requests at the moment. Please contact your coordinator."),
-    store.AcceptResult.ALREADY_YOURS: N_("You already accepted this. Thank you!"),
+    AcceptResult.ALREADY_YOURS: N_("You already accepted this. Thank you!"),
     "already_declined": N_("You already passed on this one."),
-    store.AcceptResult.CLOSED: N_("This request is no longer needed. Thank you!"),
-    store.AcceptResult.TAKEN: N_("Already taken, thank you!"),
+    AcceptResult.CLOSED: N_("This request is no longer needed. Thank you!"),
+    AcceptResult.TAKEN: N_("Already taken, thank you!"),
     "declined": N_("Thank you for letting us know."),
 }
 
@@ -225,7 +122,7 @@ async def _render_offer_answer(update: Update, answer: OfferAnswer) -> None:
     if answer.outcome == "stale":
         await answer_stale(update)
         return
-    if answer.outcome != store.AcceptResult.ACCEPTED:
+    if answer.outcome != AcceptResult.ACCEPTED:
         await answer_button(update, _(OFFER_ANSWERS[answer.outcome]))
         if answer.edited:
             await _edit_pressed(update, answer.edited)
@@ -247,24 +144,6 @@ async def _render_offer_answer(update: Update, answer: OfferAnswer) -> None:
 
 
 # --- after a task ---------------------------------------------------------------------------------
-
-
-def record_outcome(
-    *, session: Session, services: Services, person: Person | None, request_id: int, happened: bool, now: datetime
-) -> tuple[str | None, bool]:
-    """Did it happen? Either side answers once; the first answer closes the request. (side, recorded)."""
-    request = store.get_request(session=session, request_id=request_id)
-    fresh = people.get_person(session=session, person_id=person.id) if person and person.id else None
-    if request is None or fresh is None or request.status == rules.RequestStatus.OPEN:
-        return None, False
-    side = side_of(request, fresh)
-    answerable = (rules.RequestStatus.ACCEPTED, rules.RequestStatus.DONE, rules.RequestStatus.NOT_HAPPENED)
-    if side is None or request.status not in answerable:
-        return side, False
-    recorded = matching.record_outcome(
-        session=session, services=services, request=request, person=fresh, happened=happened, now=now
-    )
-    return side, recorded
 
 
 async def on_outcome(update: Update, context: BotContext) -> None:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from domain import availability, permissions
 from domain import requests as rules
+from services import matching
 from services.callbacks import Button
 from services.concerns import name_of
 from services.context import Services
@@ -245,6 +246,78 @@ def close_debrief(*, session: Session, person: Person | None, request_id: int) -
     """'All fine' or 'Not now': nothing to store, only whether it is this person's debrief."""
     party = _debrief_party(session, person, request_id)
     return Debriefed(party[2], ok=True) if party is not None else Debriefed(None)
+
+
+# --- tasks ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaskItem:
+    """One upcoming task of a volunteer: what they need to know (in the current language), its kind, its state."""
+
+    request_id: int
+    details: str
+    what: str
+    accepted: bool
+
+
+def upcoming_tasks(*, session: Session, person: Person) -> list[TaskItem]:
+    """A volunteer's upcoming tasks, with the details they need."""
+    return [
+        TaskItem(
+            request.id or 0,
+            matching.details(session, request, person),
+            kind_label(request.kind),
+            request.status == rules.RequestStatus.ACCEPTED,
+        )
+        for request in store.volunteer_tasks(session=session, volunteer_id=person.id or 0)
+    ]
+
+
+def own_accepted_task(*, session: Session, person: Person | None, request_id: int) -> str | None:
+    """The summary of this volunteer's own accepted task, or None."""
+    request = store.get_request(session=session, request_id=request_id)
+    if request is None or person is None or request.assigned_volunteer_id != person.id:
+        return None
+    if request.status != rules.RequestStatus.ACCEPTED:
+        return None
+    return matching.summary(session, request, person)
+
+
+@dataclass(frozen=True)
+class GaveBack:
+    """A volunteer's cancel: `allowed` (their own task), `done` (it was still theirs to give back)."""
+
+    allowed: bool
+    done: bool = False
+
+
+def give_back(
+    *, session: Session, services: Services, person: Person | None, request_id: int, now: datetime
+) -> GaveBack:
+    """The volunteer gives the task back (once; only their own accepted task); the family and coordinator told."""
+    request = store.get_request(session=session, request_id=request_id)
+    fresh = people.get_person(session=session, person_id=person.id) if person and person.id else None
+    if request is None or fresh is None or request.id is None:
+        return GaveBack(False)
+    actor = actor_of(session=session, person=fresh)
+    # Volunteers give back only their own task here; families and coordinators have their own buttons.
+    if (
+        permissions.cancel_event(actor, request.family_id, request.assigned_volunteer_id)
+        != permissions.VOLUNTEER_CANCEL
+    ):
+        return GaveBack(False)
+    changed = store.apply_event(
+        session=session,
+        request_id=request.id,
+        event=rules.RequestEvent.VOLUNTEER_CANCEL,
+        now=now,
+        volunteer_id=fresh.id,
+    )
+    if changed is None:
+        return GaveBack(True)
+    matching.volunteer_gave_back(session=session, services=services, request=changed[0], volunteer=fresh, now=now)
+    return GaveBack(True, True)
 
 
 # --- a message about a task -----------------------------------------------------------------------

@@ -24,11 +24,10 @@ from sqlmodel import col
 from bench.common import START, Row, median, ratio
 from bench.seed import PER_AREA, add_families, add_requests, add_volunteers, analyse
 from bot.tick import Tick
-from conversations import alerts, concerns
 from domain import matching as rules
 from domain.availability import Daypart, slot_bit
 from domain.clock import FakeClock
-from services import checkins
+from services import checkins, unreachable
 from services import matching as matching_conversation
 from services.context import Services
 from services.settings import Settings
@@ -156,7 +155,7 @@ def run_growth(kind: str, url: str, *, sizes: list[int], repeat: int = 30) -> li
     now = START
     settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
     services = Services(settings=settings, db=db, clock=clock, instance="bench")
-    for jobs in (alerts.JOBS, checkins.JOBS, concerns.JOBS, matching_conversation.JOBS):
+    for jobs in (checkins.JOBS, unreachable.JOBS, matching_conversation.JOBS):
         services.jobs.update(jobs)
     tick = Tick(services)
     window = matching_conversation.match_window(services, now)

@@ -24,7 +24,7 @@ from bot.sender import Sender
 from bot.tick import Tick
 from bot.topics import TopicResolver
 from bot.web import WEBHOOK_PATH, Liveness, build_web_app
-from conversations import alerts, common, concerns, erasure, insight
+from conversations import common, erasure, insight
 from domain.clock import Clock, SystemClock
 from domain.instances import is_dead
 from services import checkins, handover, matching, unreachable
@@ -107,9 +107,8 @@ class Runtime:
             instance=self.settings.instance_id or default_instance_id(),
         )
         self.services = services
-        services.jobs.update(alerts.JOBS)
         services.jobs.update(checkins.JOBS)
-        services.jobs.update(concerns.JOBS)
+        services.jobs.update(unreachable.JOBS)
         services.jobs.update(matching.JOBS)
         services.jobs.update(insight.JOBS)
         services.jobs.update(erasure.JOBS)

@@ -12,13 +12,8 @@ from telegram import Update
 from telegram.ext import BaseHandler, ChatMemberHandler
 
 from conversations.context import BotContext
-from services.concerns import name_of as display  # noqa: F401  (read as alerts.display by conversations.erasure)
-from services.context import JobHandler
-from services.recipients import coordinators_for  # noqa: F401  (read through this module by other conversations)
-from services.unreachable import person_reachable_again, person_unreachable  # noqa: F401
+from services.unreachable import person_unreachable
 from storage import people
-
-JOBS: dict[str, JobHandler] = {}
 
 
 async def my_chat_member(update: Update, context: BotContext) -> None:

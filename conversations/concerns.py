@@ -11,56 +11,34 @@ relay, urgent); coordinators' handlers are in conversations.coordinator_group.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from babel import Locale
-from telegram import InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from conversations.context import BotContext, services_of
 from conversations.coordinator_group import build_first as coordinator_handlers
-from conversations.coordinator_group import coordinator_reply, topic_family  # noqa: F401
-from conversations.ui import answer_button, answer_stale, callback, keyboard, markup_json, reply, retire_buttons
-from domain import escalation as rules  # noqa: F401  (read as concerns.rules by conversations.erasure)
+from conversations.coordinator_group import coordinator_reply
+from conversations.ui import answer_button, answer_stale, callback, keyboard, reply, retire_buttons
 from domain.language import detect_language, worth_offering
 from domain.urgent import detect_urgent
 from services import relay
 from services.callbacks import Button
-from services.concerns import (  # noqa: F401  (the names below are still read through this module)
-    ANSWER_EMOJI,
-    audit_opened,
-    concern_buttons,
-    concern_card,
-    family_context,
-    family_waiting,
+from services.concerns import (
     is_coordinator,
-    is_waiting,
-    name_of,
-    open_concern_rows,
-    policy,
-    post_to_topic,
-    topic_language,
-    topic_note,
 )
-from services.context import JobHandler
-from services.escalation import escalate_job, no_contact, raise_concern  # noqa: F401
 from services.i18n import LANGUAGE_NAMES, _, hi, shipped_languages, use_language
 from services.logs import event
-from services.outbox import DEDUPE_KEY_LENGTH
-from services.relay import start_writing  # noqa: F401
-from services.safety import (  # noqa: F401
+from services.safety import (
     bot_cannot_help_text,
     passed_on_text,
     safety_numbers_text,
     slowed_text,
-    when_seen_text,
 )
-from services.unreachable import deliver_waiting, no_contact_job  # noqa: F401
 from services.urgent import record_urgent
-from storage import delivery, people
-from storage.db import Session
-from storage.models import Concern, Role
+from storage import people
+from storage.models import Role
 
 logger = logging.getLogger(__name__)
 
@@ -302,29 +280,6 @@ async def urgent_message(update: Update, context: BotContext) -> None:
 
 
 # --- for modules that still reach these through conversations.concerns (moved to services/) ------
-
-
-def concern_markup(concern: Concern, *, private: bool) -> InlineKeyboardMarkup:
-    """The card's buttons as a keyboard (see `services.concerns.concern_buttons`)."""
-    return keyboard(concern_buttons(concern, private=private))
-
-
-def text_payload(chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None) -> dict[str, Any]:
-    """A sendMessage payload (prefer `services.outbox.Outgoing`)."""
-    payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
-    if markup is not None:
-        payload["reply_markup"] = markup_json(markup)
-    return payload
-
-
-def _enqueue(*, session: Session, key: str, chat_id: int, payload: dict[str, Any], now: datetime, **rest: Any) -> bool:
-    """An outbox row from a ready payload (prefer `services.outbox.enqueue`)."""
-    return delivery.enqueue(
-        session=session, dedupe_key=key[:DEDUPE_KEY_LENGTH], chat_id=chat_id, payload=payload, now=now, **rest
-    )
-
-
-JOBS: dict[str, JobHandler] = {"concern.escalate": escalate_job, "concern.no_contact": no_contact_job}
 
 
 def build_first(application: Application[Any, Any, Any, Any, Any, Any]) -> list[BaseHandler[Any, Any, Any]]:

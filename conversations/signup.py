@@ -13,7 +13,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import concerns, menu
+from conversations import menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue
 from conversations.signup_profile import (
@@ -58,6 +58,7 @@ from conversations.ui import answer_button, name_refused_text, reply, retire_but
 from domain.invites import InviteProblem
 from services import signup as rules
 from services.i18n import _, hi, normalise_language, shipped_match
+from services.unreachable import deliver_waiting
 from storage.models import Role
 
 logger = logging.getLogger(__name__)
@@ -271,7 +272,7 @@ async def receive_name(update: Update, context: BotContext) -> str | None:
     if role == Role.COORDINATOR:
         # Concerns that found nobody to receive them come to the first coordinator who can.
         with context.session() as session:
-            concerns.deliver_waiting(session=session, services=context.services, now=context.now())
+            deliver_waiting(session=session, services=context.services, now=context.now())
     return END
 
 

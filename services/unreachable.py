@@ -21,8 +21,8 @@ from services.concerns import (
     person_of,
     topic_note,
 )
-from services.context import Services
-from services.escalation import alert_level, no_contact
+from services.context import JobHandler, Services
+from services.escalation import alert_level, escalate_job, no_contact
 from services.groups import coordinator_group, set_coordinator_group
 from services.i18n import N_, _, current_language, h, hi, use_language
 from services.logs import event
@@ -418,3 +418,7 @@ def no_contact_job(*, session: Session, job: Any, services: Services, now: datet
     if family is None or family.role != Role.FAMILY or family.consent_at is None:
         return
     no_contact(session=session, services=services, family=family, reason="unreachable", now=now)
+
+
+# The concerns' scheduled work: the next step of an escalation, and "no contact" after a blocked bot.
+JOBS: dict[str, JobHandler] = {"concern.escalate": escalate_job, "concern.no_contact": no_contact_job}

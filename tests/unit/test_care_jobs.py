@@ -14,12 +14,13 @@ from telegram.error import BadRequest
 
 from bot.tick import Tick
 from bot.topics import TopicResolver
-from conversations import concerns
 from domain.clock import FakeClock
 from domain.urgent import UrgentCategory
-from services import checkins, claims
+from services import checkins, claims, concerns, unreachable
 from services.context import Services
+from services.escalation import raise_concern
 from services.groups import set_coordinator_group
+from services.safety import safety_numbers_text
 from services.settings import Settings
 from storage import care, delivery, migrate, people
 from storage.db import Database
@@ -36,7 +37,7 @@ def services(sqlite_url: str) -> Iterator[Services]:
     settings = Settings(database_url=sqlite_url, _env_file=None)  # type: ignore[call-arg]
     found = Services(settings=settings, db=db, clock=FakeClock(NOW), instance="test")
     found.jobs.update(checkins.JOBS)
-    found.jobs.update(concerns.JOBS)
+    found.jobs.update(unreachable.JOBS)
     yield found
     db.dispose()
 
@@ -118,7 +119,7 @@ def test_the_chain_without_acknowledgement_and_its_audit(services: Services) -> 
         care.set_coordinators(session=session, family_id=family_id, primary_id=primary)
         family = people.get_person(session=session, person_id=family_id)
         assert family is not None
-        concern, new = concerns.raise_concern(
+        concern, new = raise_concern(
             session=session, services=services, family=family, raised_by=family, source="talk", now=NOW
         )
         assert new and concern.id is not None
@@ -153,11 +154,11 @@ def test_a_claim_stops_the_chain(services: Services) -> None:
         family = people.get_person(session=session, person_id=family_id)
         coordinator = people.get_person(session=session, person_id=primary)
         assert family is not None and coordinator is not None
-        concern, _new = concerns.raise_concern(
+        concern, _new = raise_concern(
             session=session, services=services, family=family, raised_by=family, source="talk", now=NOW
         )
         assert claims.take(session=session, services=services, concern=concern, coordinator=coordinator, now=NOW)
-        again, new = concerns.raise_concern(
+        again, new = raise_concern(
             session=session, services=services, family=family, raised_by=family, source="talk", now=NOW
         )
         assert not new and again.id == concern.id, "an open concern is reused"
@@ -170,8 +171,8 @@ def test_a_claim_stops_the_chain(services: Services) -> None:
 
 
 def test_safety_numbers_put_the_fitting_line_first() -> None:
-    suicide = concerns.safety_numbers_text([UrgentCategory.SUICIDE])
-    violence = concerns.safety_numbers_text([UrgentCategory.VIOLENCE])
+    suicide = safety_numbers_text([UrgentCategory.SUICIDE])
+    violence = safety_numbers_text([UrgentCategory.VIOLENCE])
     for text in (suicide, violence):
         assert "112" in text and "0800-2000" in text and "0800-0113" in text
     assert suicide.index("0800-0113") < suicide.index("0800-2000")
@@ -274,7 +275,7 @@ def test_an_escalated_concern_that_turns_urgent_alerts_everyone_again(services: 
         care.set_coordinators(session=session, family_id=family_id, primary_id=primary)
         family = people.get_person(session=session, person_id=family_id)
         assert family is not None
-        concern, _new = concerns.raise_concern(
+        concern, _new = raise_concern(
             session=session, services=services, family=family, raised_by=family, source="talk", now=NOW
         )
     clock = services.clock
@@ -285,7 +286,7 @@ def test_an_escalated_concern_that_turns_urgent_alerts_everyone_again(services: 
     with services.db.session() as session:
         family = people.get_person(session=session, person_id=family_id)
         assert family is not None
-        again, new = concerns.raise_concern(
+        again, new = raise_concern(
             session=session, services=services, family=family, raised_by=family, source="urgent", now=NOW, urgent=True
         )
         assert new and again.id == concern.id and again.urgent and again.escalation_level == 2

@@ -34,7 +34,7 @@ NO_NOTE = Button("cc", "nonote", int)
 SHOW = Button("cc", "show", int)
 ABOUT = Button("cc", "about", str)  # a family's id, or "none"
 ABOUT_NONE = "none"
-# The family's card (conversations.checkins reads this button).
+# The family's card (conversations.family_card reads this button).
 FAMILY_CARD = Button("cr", "open", int)
 
 ANSWER_EMOJI = {"good": "😊", "so_so": "😐", "not_good": "😟", "talk": "💬"}

@@ -29,7 +29,7 @@ RELAY_KEY = "waakvlam_relay"  # a reply to this message finds its way back to th
 REPORT_KEY = "waakvlam_report"  # on a message to a family: whom to tell when it cannot be delivered
 # A file rides along base64-encoded under this key and becomes an InputFile at send time:
 # {"field": "photo", "filename": "chart.png", "data": "<base64>"}; a chart rides along as its data
-# ({"chart": {...}}, see `chart_payload`) and is drawn at send time, outside any transaction.
+# ({"chart": {...}}, see `chart_upload`) and is drawn at send time, outside any transaction.
 UPLOAD_KEY = "waakvlam_upload"
 
 DEDUPE_KEY_LENGTH = 128

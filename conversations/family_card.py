@@ -38,6 +38,7 @@ from services.family_card import (
     TIMELINE,
     WEEKDAY,
     CardView,
+    View,
 )
 from services.i18n import N_, _
 from storage.db import Session
@@ -127,7 +128,7 @@ def _tap(button: Button, call: Call, doc: str) -> Handler:
     return tap
 
 
-def _view(what: str) -> Call:
+def _view(what: View) -> Call:
     """The service call that shows the family's card, answers or timeline."""
 
     def call(

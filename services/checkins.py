@@ -31,7 +31,7 @@ from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue
 from storage import care, delivery, people
 from storage.db import Session
-from storage.models import CheckIn, FamilyProfile, Person, Role
+from storage.models import CheckIn, FamilyProfile, Person, Role, ScheduledJob
 
 logger = logging.getLogger(__name__)
 
@@ -289,7 +289,7 @@ def sent_today(*, session: Session, family: Person, now: datetime) -> CheckIn | 
     return last if same_day else None
 
 
-def send_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+def send_job(*, session: Session, job: ScheduledJob, services: Services, now: datetime) -> None:
     """`checkin.send`: the family's rhythmic check-in, then the next one scheduled."""
     found = _eligible(session, int(job.subject_id or 0))
     if found is None:
@@ -334,7 +334,7 @@ def send_job(*, session: Session, job: Any, services: Services, now: datetime) -
     event(logger, "checkin.sent", family=family.id)
 
 
-def manual_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+def manual_job(*, session: Session, job: ScheduledJob, services: Services, now: datetime) -> None:
     """`checkin.manual`: a coordinator's 'send now' that waited for the end of quiet hours."""
     found = _eligible(session, int(job.subject_id or 0))
     if found is None:
@@ -347,7 +347,7 @@ def manual_job(*, session: Session, job: Any, services: Services, now: datetime)
     send_checkin(session=session, services=services, family=family, now=now, due_at=job.due_at, manual=True)
 
 
-def remind_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+def remind_job(*, session: Session, job: ScheduledJob, services: Services, now: datetime) -> None:
     """`checkin.remind`: one gentle reminder for an unanswered check-in."""
     checkin = care.get_checkin(session=session, checkin_id=int(job.subject_id or 0))
     if checkin is None or checkin.answer is not None or checkin.missed or checkin.reminded_at is not None:
@@ -378,7 +378,7 @@ def remind_job(*, session: Session, job: Any, services: Services, now: datetime)
     enqueue(session=session, to=ToPerson(family), message=message, key=f"checkin.remind:{checkin.id}", now=now)
 
 
-def missed_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+def missed_job(*, session: Session, job: ScheduledJob, services: Services, now: datetime) -> None:
     """`checkin.missed`: no answer in time. Enough of those in a row: 'no contact' for the coordinator."""
     checkin = care.get_checkin(session=session, checkin_id=int(job.subject_id or 0))
     if checkin is None or checkin.id is None or not care.mark_missed(session=session, checkin_id=checkin.id):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from domain import checkins as rules
 from services import concerns
@@ -280,8 +281,11 @@ def _allowed(
     return family, profile
 
 
+View = Literal["card", "answers", "timeline"]
+
+
 def show(
-    *, session: Session, services: Services, coordinator: Person, family_id: int, what: str, now: datetime
+    *, session: Session, services: Services, coordinator: Person, family_id: int, what: View, now: datetime
 ) -> CardView:
     """The family's card, its check-in answers or its timeline (`what`: card, answers, timeline), audited."""
     found = _allowed(session, coordinator, family_id, Action.VIEW_FAMILY, now)
@@ -379,5 +383,5 @@ def card_in_topic(
         return send_now_from_card(
             session=session, services=services, coordinator=coordinator, family_id=family_id, now=now
         )
-    what = "answers" if command == "answers" else "card"
+    what: View = "answers" if command == "answers" else "card"
     return show(session=session, services=services, coordinator=coordinator, family_id=family_id, what=what, now=now)

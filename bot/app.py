@@ -35,6 +35,8 @@ from conversations import (
     requests,
     signup,
     talk,
+    volunteer_profile,
+    volunteer_tasks,
     volunteering,
 )
 from conversations.context import BotContext
@@ -142,8 +144,8 @@ def register_handlers(application: AnyApplication) -> None:
             talk.build(),
             coordinator_group.build_close_note(),
             requests.build(),
-            volunteering.build(),
-            volunteering.build_relay(),
+            volunteer_profile.build(),
+            volunteer_tasks.build_relay(),
             approvals.build(),
             insight.build_dialogue(),
         ]

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from telegram import ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from conversations import approvals, menu, my_requests, volunteering
+from conversations import approvals_families, menu, my_requests, volunteer_tasks
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, draft_of
 from conversations.request_prompts import (
@@ -422,9 +422,9 @@ async def requests_command(update: Update, context: BotContext) -> None:
     if person is None or person.consent_at is None:
         await reply(update, _("You are not signed up yet. Send /start to begin."))
     elif person.role == Role.COORDINATOR:
-        await approvals.show_open_requests(update, context)
+        await approvals_families.show_open_requests(update, context)
     elif person.role == Role.VOLUNTEER:
-        await volunteering.show_tasks(update, context)
+        await volunteer_tasks.show_tasks(update, context)
     else:
         await my_requests.show_requests(update, context)
 

@@ -24,6 +24,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from conversations.context import HANDLING, Handling
 from services import outbox
+from services.callbacks import Button
 from services.faults import crash_point
 from services.i18n import LANGUAGE_NAMES, _, directed, hi
 from services.language import CHOOSE
@@ -208,6 +209,12 @@ TEXT_LIMIT = 4096
 def stale_text() -> str:
     """What a button that no longer works says: an old message, a second press, or forged data."""
     return _("That button no longer works. Send /menu for the current options.")
+
+
+def tapped_values(update: Update, button: Button) -> tuple[Any, ...] | None:
+    """The typed fields of the tapped button when it is this `button`'s data, else None (stale or forged)."""
+    query = update.callback_query
+    return button.parse(query.data if query is not None else None)
 
 
 async def answer_stale(update: Update) -> None:

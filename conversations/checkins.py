@@ -16,10 +16,9 @@ from conversations import menu
 from conversations.context import BotContext
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons
 from domain import checkins as rules
-from domain import escalation
-from services import checkin_answers, concerns
-from services.checkin_answers import Recorded
-from services.checkins import ANSWER, PAUSE_FOR, PAUSE_WEEKS, RESUME, SO_SO_CHOICES
+from services import checkin_answers
+from services.checkin_answers import Answered, FollowUp, Recorded
+from services.checkins import ANSWER, PAUSE_FOR, PAUSE_WEEKS, RESUME
 from services.i18n import N_, _, format_day, h, ngettext
 from services.safety import passed_on_text, safety_numbers_text, when_seen_text
 from storage.models import Person, Role
@@ -41,8 +40,8 @@ async def on_answer(update: Update, context: BotContext) -> None:
         await answer_stale(update)
         return
     checkin_id, choice = parsed
-    if choice in SO_SO_CHOICES:
-        await _so_so_follow_up(update, context, checkin_id, choice)
+    if choice in set(FollowUp):
+        await _so_so_follow_up(update, context, checkin_id, FollowUp(choice))
         return
     if choice not in set(rules.Answer):
         await answer_stale(update)
@@ -64,67 +63,66 @@ async def on_answer(update: Update, context: BotContext) -> None:
     await answer_button(update, None if recorded else _("You already answered this check-in. Thank you!"))
     await retire_buttons(update, show_choice=recorded)
     if recorded:
-        await _reply_to_answer(update, context, checkin_id, answer, answered.step_note)
+        await _reply_to_answer(update, context, checkin_id, answer, answered)
 
 
 async def _reply_to_answer(
-    update: Update, context: BotContext, checkin_id: int, answer: rules.Answer, step_note: str | None
+    update: Update, context: BotContext, checkin_id: int, answer: rules.Answer, answered: Answered
 ) -> None:
     """Thank the family; after 'so-so' offer help, after 'not good' or 'talk' say who will get in touch."""
     person = context.person
     assert person is not None
-    services = context.services
-    now = context.now()
     if answer == rules.Answer.GOOD:
         await reply(update, _("Thank you, good to hear! 😊 You can always reach us through /menu."))
     elif answer == rules.Answer.SO_SO:
         rows = [
-            [(_("🙋 Ask for practical help"), ANSWER.data(checkin_id, "help"))],
-            [(_("💬 A word with my coordinator"), ANSWER.data(checkin_id, "word"))],
-            [(_("No, thanks"), ANSWER.data(checkin_id, "fine"))],
+            [(_("🙋 Ask for practical help"), ANSWER.data(checkin_id, FollowUp.HELP.value))],
+            [(_("💬 A word with my coordinator"), ANSWER.data(checkin_id, FollowUp.WORD.value))],
+            [(_("No, thanks"), ANSWER.data(checkin_id, FollowUp.FINE.value))],
         ]
         await reply(update, _("Thank you for telling us. Would something help?"), keyboard(rows))
     else:
-        with context.session() as session:
-            waiting = concerns.family_waiting(session, person.id or 0)
+        waiting = answered.waiting
         lines = [
             _("Thank you for telling us.")
             if waiting
             else _("Thank you for telling us. I have let your coordinator know."),
-            when_seen_text(services, person, now, urgent=False, waiting=waiting),
+            when_seen_text(context.services, person, context.now(), urgent=False, waiting=waiting),
         ]
-        if not waiting and not escalation.is_office_hours(now, concerns.policy(services)):
+        if not waiting and not answered.office_hours:
             lines.append(_("If it cannot wait:") + "\n" + safety_numbers_text())
         lines.append(_("You can write here now, or send a voice note or a photo; I will pass it on."))
         await reply(update, "\n\n".join(lines))
-    if step_note:
-        await reply(update, step_note)
+    if answered.step_note:
+        await reply(update, answered.step_note)
 
 
-async def _so_so_follow_up(update: Update, context: BotContext, checkin_id: int, choice: str) -> None:
+async def _so_so_follow_up(update: Update, context: BotContext, checkin_id: int, choice: FollowUp) -> None:
     """After 'so-so': practical help (the menu), a word with the coordinator, or nothing."""
     person = context.person
     assert person is not None and person.id is not None
+    now = context.now()
     with context.session() as session:
-        checkin = checkin_answers.so_so_checkin(session=session, family_id=person.id, checkin_id=checkin_id)
-    if checkin is None:
+        followed = checkin_answers.follow_up(
+            session=session,
+            services=context.services,
+            family_id=person.id,
+            checkin_id=checkin_id,
+            choice=choice,
+            now=now,
+        )
+    if followed is None:
         await answer_stale(update)
         return
     await answer_button(update)
     await retire_buttons(update)
-    if choice == "help":
+    if choice == FollowUp.HELP:
         await menu.send_menu(update, context)
-        return
-    if choice == "fine":
+    elif choice == FollowUp.FINE:
         await reply(update, _("Alright. We are here whenever you need us."))
-        return
-    now = context.now()
-    with context.session() as session:
-        concern, new = checkin_answers.ask_for_a_word(
-            session=session, services=context.services, family_id=person.id, now=now
-        )
-        waiting = concerns.is_waiting(concern)
-    await reply(update, passed_on_text(context.services, person, now, new=new, waiting=waiting))
+    else:
+        text = passed_on_text(context.services, person, now, new=followed.new, waiting=followed.waiting)
+        await reply(update, text)
 
 
 async def pause_menu(update: Update, context: BotContext) -> None:
@@ -173,9 +171,12 @@ async def _pause(update: Update, context: BotContext, weeks: int | None) -> None
     await answer_button(update)
     await retire_buttons(update)
     with context.session() as session:
-        until = checkin_answers.pause(
+        paused = checkin_answers.pause(
             session=session, services=context.services, family_id=person.id, weeks=weeks, now=context.now()
         )
+    until = paused.until
+    if not paused.done:
+        return
     if until is None:
         await reply(update, _("The check-ins are back on. Thank you!"))
         return
@@ -191,13 +192,12 @@ async def need_help_again(update: Update, context: BotContext) -> None:
     services = context.services
     now = context.now()
     with context.session() as session:
-        concern = checkin_answers.reopen(session=session, services=services, family_id=person.id, now=now)
-        waiting = concern is not None and concerns.is_waiting(concern)
-    if concern is None:
+        reopened = checkin_answers.reopen(session=session, services=services, family_id=person.id, now=now)
+    if reopened is None:
         return
     lines = [
         _("Thank you for letting us know. We are here for you."),
-        when_seen_text(services, person, now, urgent=False, waiting=waiting),
+        when_seen_text(services, person, now, urgent=False, waiting=reopened.waiting),
         _("We will check in every week again. You can write here now; I will pass it on."),
     ]
     await reply(update, "\n\n".join(lines))

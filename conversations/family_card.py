@@ -1,12 +1,15 @@
 """The coordinators' side of check-ins: /families, a family's card and its buttons, the duo partner.
 
-Each button has its own handler: it parses its `Button`, calls one service in `services.family_card`
-(which checks the rights and state on the server), and shows the answer.
+Each button has its own handler: it parses its `Button`, calls one service in `services.family_card` or
+`services.coordinator_requests` (which check the rights and state on the server), and shows the `CardView`
+the service returned.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Coroutine
+from datetime import datetime
 from typing import Any
 
 from telegram import Update
@@ -17,17 +20,17 @@ from conversations.context import BotContext
 from conversations.coordinator_group import topic_family
 from conversations.ui import answer_button, answer_stale, keyboard, page_of, pager_row, reply, retire_buttons
 from services import concerns
+from services import coordinator_requests as requests
 from services import family_card as card
 from services.callbacks import Button
 from services.checkins import KEEP_RHYTHM, STEP_DOWN
 from services.concerns import FAMILY_CARD
+from services.context import Services
+from services.coordinator_requests import AGREE, DISAGREE, DUO
 from services.family_card import (
-    AGREE,
     ANSWERS,
     AUTO_STEP_DOWN,
     DAYPART,
-    DISAGREE,
-    DUO,
     FAMILIES_PAGE,
     MINE,
     RHYTHM,
@@ -35,24 +38,19 @@ from services.family_card import (
     TIMELINE,
     WEEKDAY,
     CardView,
+    View,
 )
-from services.i18n import N_, _, hi
-from services.permissions import Action, authorize
-from storage import care
+from services.i18n import N_, _
+from storage.db import Session
 from storage.models import Person, Role
+
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 
 
 def _coordinator(context: BotContext) -> Person | None:
     """The person behind the update when it is a coordinator."""
     person = context.person
     return person if concerns.is_coordinator(person) else None
-
-
-def _tapped(update: Update, button: Button, context: BotContext) -> tuple[Person, tuple[Any, ...]] | None:
-    """The coordinator and the button's values, or None for a stale or forged tap."""
-    parsed = button.parse(update.callback_query.data if update.callback_query else None)
-    coordinator = _coordinator(context)
-    return (coordinator, parsed) if parsed is not None and coordinator is not None else None
 
 
 async def _show(update: Update, view: CardView) -> None:
@@ -80,21 +78,16 @@ async def list_families(update: Update, context: BotContext, page: int = 0) -> N
     if coordinator is None:
         await reply(update, _("Only coordinators can do that."))
         return
-    now = context.now()
     with context.session() as session:
-        own = care.families(session=session, coordinator_id=coordinator.id, limit=None)
-        see_all = not own and bool(
-            authorize(session=session, actor=coordinator, action=Action.SEE_ALL_FAMILIES, now=now, audit=False)
-        )
-        everyone = own or (care.families(session=session, limit=None) if see_all else [])
-        shown, page, more = page_of(everyone, page)
-        buttons = [[(concerns.name_of(family), FAMILY_CARD.data(family.id))] for family in shown]
+        families = card.families_of(session=session, coordinator=coordinator, now=context.now())
+    shown, page, more = page_of(families.names, page)
+    buttons = [[(name, FAMILY_CARD.data(family_id))] for name, family_id in shown]
     duo = [(_("👥 My duo partner"), DUO.data(0))]
     if not buttons:
-        text = _("There are no families yet.") if see_all else _("You have no families of your own yet.")
-        await reply(update, text, None if see_all else keyboard([duo]))
+        text = _("There are no families yet.") if families.see_all else _("You have no families of your own yet.")
+        await reply(update, text, None if families.see_all else keyboard([duo]))
         return
-    text = _("Your families:") if own else _("All families:")
+    text = _("Your families:") if families.own else _("All families:")
     pager = pager_row(page, more, FAMILIES_PAGE.data)
     if pager:
         text += "\n" + _("Page {page}").format(page=page + 1)
@@ -104,191 +97,142 @@ async def list_families(update: Update, context: BotContext, page: int = 0) -> N
 
 async def families_page(update: Update, context: BotContext) -> None:
     """A page of /families: the list is read again, with this coordinator's rights."""
-    tapped = _tapped(update, FAMILIES_PAGE, context)
-    if tapped is None:
+    parsed = FAMILIES_PAGE.parse(update.callback_query.data if update.callback_query else None)
+    if parsed is None or _coordinator(context) is None:
         await answer_stale(update)
         return
     await answer_button(update)
     await retire_buttons(update)
-    await list_families(update, context, page=min(max(tapped[1][0], 0), 1000))
+    await list_families(update, context, page=min(max(parsed[0], 0), 1000))
 
 
-def _viewer(what: str, button: Button) -> Any:
-    """A handler that shows the family's card, answers or timeline."""
-
-    async def view(update: Update, context: BotContext) -> None:
-        """Show the family's card, answers or timeline."""
-        tapped = _tapped(update, button, context)
-        if tapped is None:
-            await answer_stale(update)
-            return
-        coordinator, (family_id,) = tapped
-        with context.session() as session:
-            shown = card.show(
-                session=session,
-                services=context.services,
-                coordinator=coordinator,
-                family_id=family_id,
-                what=what,
-                now=context.now(),
-            )
-        await _show(update, shown)
-
-    view.__doc__ = f"The family's {what}, from its button."
-    return view
+# What a button's service is given: the session, the services, the coordinator, the button's values and now.
+Call = Callable[[Session, Services, Person, tuple[Any, ...], datetime], CardView]
 
 
-open_card = _viewer("card", FAMILY_CARD)
-show_answers = _viewer("answers", ANSWERS)
-show_timeline = _viewer("timeline", TIMELINE)
-
-
-async def _change(update: Update, context: BotContext, button: Button, **change: Any) -> None:
-    """A change of the check-in settings from the card (the card is shown again, changed)."""
-    tapped = _tapped(update, button, context)
-    if tapped is None:
-        await answer_stale(update)
-        return
-    coordinator, values = tapped
-    chosen = {name: (value(values[1]) if callable(value) else value) for name, value in change.items()}
-    with context.session() as session:
-        view = card.change(
-            session=session,
-            services=context.services,
-            coordinator=coordinator,
-            family_id=values[0],
-            now=context.now(),
-            **chosen,
-        )
-    await _show(update, view)
-
-
-async def set_rhythm(update: Update, context: BotContext) -> None:
-    """The card's rhythm buttons (weekly, every two weeks, every four weeks, off)."""
-    await _change(update, context, RHYTHM, rhythm=str)
-
-
-async def set_weekday(update: Update, context: BotContext) -> None:
-    """The card's weekday buttons."""
-    await _change(update, context, WEEKDAY, weekday=int)
-
-
-async def set_daypart(update: Update, context: BotContext) -> None:
-    """The card's part-of-day buttons."""
-    await _change(update, context, DAYPART, daypart=str)
-
-
-async def set_auto_step_down(update: Update, context: BotContext) -> None:
-    """'Lower automatically: on/off' on the card."""
-    tapped = _tapped(update, AUTO_STEP_DOWN, context)
-    if tapped is None or tapped[1][1] not in ("on", "off"):
-        await answer_stale(update)
-        return
-    await _change(update, context, AUTO_STEP_DOWN, auto_step_down=lambda value: value == "on")
-
-
-def _card_tap(button: Button, call: Any, doc: str) -> Any:
-    """A handler for a card button: parse it, call `call(session=, services=, coordinator=, values=, now=)`, show."""
+def _tap(button: Button, call: Call, doc: str) -> Handler:
+    """The one handler of a button: parse it, call its service in one transaction, show the view it returns."""
 
     async def tap(update: Update, context: BotContext) -> None:
-        """Parse the card button, call its service, show the result."""
-        tapped = _tapped(update, button, context)
-        if tapped is None:
+        """Parse the button, call its service, show the result."""
+        parsed = button.parse(update.callback_query.data if update.callback_query else None)
+        coordinator = _coordinator(context)
+        if parsed is None or coordinator is None:
             await answer_stale(update)
             return
-        coordinator, values = tapped
         with context.session() as session:
-            view = call(
-                session=session, services=context.services, coordinator=coordinator, values=values, now=context.now()
-            )
+            view = call(session, context.services, coordinator, parsed, context.now())
         await _show(update, view)
 
     tap.__doc__ = doc
     return tap
 
 
-def _send_now(*, values: tuple[Any, ...], **rest: Any) -> CardView:
-    """'Send a check-in now' for the family on the card."""
-    return card.send_now_from_card(family_id=values[0], **rest)
+def _view(what: View) -> Call:
+    """The service call that shows the family's card, answers or timeline."""
+
+    def call(
+        session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
+    ) -> CardView:
+        """Show the family's card, answers or timeline."""
+        return card.show(
+            session=session, services=services, coordinator=coordinator, family_id=values[0], what=what, now=now
+        )
+
+    return call
 
 
-def _lower(*, values: tuple[Any, ...], **rest: Any) -> CardView:
-    """'Yes, lower it' (cr:step:<family>:<rhythm>) or 'No, keep it' (cr:keep:<family>)."""
-    return card.lower_rhythm(family_id=values[0], rhythm=values[1] if len(values) > 1 else None, **rest)
+def _change(name: str) -> Call:
+    """The service call that changes one check-in setting (`name`: rhythm, weekday, daypart) to the button's value."""
+
+    def call(
+        session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
+    ) -> CardView:
+        """Change the setting from the card; the card is shown again, changed."""
+        family_id, value = values
+        return card.change(
+            session=session, services=services, coordinator=coordinator, family_id=family_id, now=now, **{name: value}
+        )
+
+    return call
 
 
-def _take_over(*, values: tuple[Any, ...], **rest: Any) -> CardView:
-    """'I am their primary coordinator': the note, or stale when it is no family."""
-    note = card.take_over(family_id=values[0], **rest)
-    return CardView(note=note) if note is not None else card.STALE
-
-
-send_now = _card_tap(SEND_NOW, _send_now, "'Send a check-in now' on the card.")
-step_down = _card_tap(STEP_DOWN, _lower, "'Yes, lower it' under the offer to lower a family's check-ins.")
-keep_rhythm = _card_tap(KEEP_RHYTHM, _lower, "'No, keep it' under the offer to lower a family's check-ins.")
-take_over = _card_tap(MINE, _take_over, "'I am their primary coordinator' on the card.")
-
-
-def _answerer(button: Button, accepted: bool) -> Any:
-    """A handler for a colleague's Agree / No."""
-
-    async def answer(update: Update, context: BotContext) -> None:
-        """A colleague answers a request: only they may, once; the one who asked hears it."""
-        tapped = _tapped(update, button, context)
-        if tapped is None:
-            await answer_stale(update)
-            return
-        coordinator, (request_id,) = tapped
-        with context.session() as session:
-            settled, note = card.answer_request(
-                session=session, coordinator=coordinator, request_id=request_id, accepted=accepted, now=context.now()
-            )
-        if not note:
-            await answer_stale(update)
-            return
-        await answer_button(update, note)
-        if settled:
-            await retire_buttons(update)
-            await reply(update, note)
-
-    answer.__doc__ = "A colleague answers a request: only they may, once; the one who asked hears it."
-    return answer
-
-
-agree = _answerer(AGREE, True)
-disagree = _answerer(DISAGREE, False)
-
-
-async def duo(update: Update, context: BotContext) -> None:
-    """'My duo partner': pick a colleague, who is asked first (a duo sees each other's families); admins at once."""
-    tapped = _tapped(update, DUO, context)
-    if tapped is None:
-        await answer_stale(update)
-        return
-    coordinator, (partner_id,) = tapped
-    with context.session() as session:
-        if partner_id != 0:
-            note = card.choose_duo(session=session, coordinator=coordinator, partner_id=partner_id, now=context.now())
-        else:
-            current, options = card.duo_choice(session=session, coordinator=coordinator)
-    if partner_id != 0:
-        if note is None:
-            await answer_stale(update)
-            return
-        await answer_button(update)
-        await retire_buttons(update)
-        await reply(update, note)
-        return
-    await answer_button(update)
-    if not options:
-        await reply(update, _("There are no other coordinators yet."))
-        return
-    text = (
-        _("Your duo partner is {name}. Choose someone else to change it:").format(name=hi(concerns.name_of(current)))
-        if current
-        else _("Who is your duo partner?")
+def _auto(
+    session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
+) -> CardView:
+    """'Lower automatically: on/off' (cr:auto:<family>:on|off); any other value is a forged button."""
+    family_id, value = values
+    if value not in ("on", "off"):
+        return card.STALE
+    return card.change(
+        session=session,
+        services=services,
+        coordinator=coordinator,
+        family_id=family_id,
+        now=now,
+        auto_step_down=value == "on",
     )
-    await reply(update, text, keyboard([[(name, DUO.data(person_id))] for name, person_id in options]))
+
+
+def _send_now(
+    session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
+) -> CardView:
+    """'Send a check-in now' for the family on the card."""
+    return card.send_now_from_card(
+        session=session, services=services, coordinator=coordinator, family_id=values[0], now=now
+    )
+
+
+def _lower(
+    session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
+) -> CardView:
+    """'Yes, lower it' (cr:step:<family>:<rhythm>) or 'No, keep it' (cr:keep:<family>)."""
+    rhythm = values[1] if len(values) > 1 else None
+    return card.lower_rhythm(
+        session=session, services=services, coordinator=coordinator, family_id=values[0], rhythm=rhythm, now=now
+    )
+
+
+def _take_over(
+    session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
+) -> CardView:
+    """'I am their primary coordinator': the note, or stale when it is no family."""
+    return requests.take_over(session=session, coordinator=coordinator, family_id=values[0], now=now)
+
+
+def _answer(accepted: bool) -> Call:
+    """The service call for a colleague's Agree (True) or No (False) to a request."""
+
+    def call(
+        session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
+    ) -> CardView:
+        """A colleague answers a request: only they may, once; the one who asked hears it."""
+        return requests.answer_request(
+            session=session, coordinator=coordinator, request_id=values[0], accepted=accepted, now=now
+        )
+
+    return call
+
+
+def _duo(session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime) -> CardView:
+    """'My duo partner' (cr:duo:0: the choice) or a colleague chosen (cr:duo:<person>)."""
+    return requests.duo(session=session, coordinator=coordinator, partner_id=values[0], now=now)
+
+
+open_card = _tap(FAMILY_CARD, _view("card"), "A family's card, from /families or a concern.")
+show_answers = _tap(ANSWERS, _view("answers"), "'Answers over time' on the card.")
+show_timeline = _tap(TIMELINE, _view("timeline"), "'Timeline' on the card.")
+set_rhythm = _tap(RHYTHM, _change("rhythm"), "The card's rhythm buttons (weekly, every two weeks, four, off).")
+set_weekday = _tap(WEEKDAY, _change("weekday"), "The card's weekday buttons.")
+set_daypart = _tap(DAYPART, _change("daypart"), "The card's part-of-day buttons.")
+set_auto_step_down = _tap(AUTO_STEP_DOWN, _auto, "'Lower automatically: on/off' on the card.")
+send_now = _tap(SEND_NOW, _send_now, "'Send a check-in now' on the card.")
+step_down = _tap(STEP_DOWN, _lower, "'Yes, lower it' under the offer to lower a family's check-ins.")
+keep_rhythm = _tap(KEEP_RHYTHM, _lower, "'No, keep it' under the offer to lower a family's check-ins.")
+take_over = _tap(MINE, _take_over, "'I am their primary coordinator' on the card.")
+agree = _tap(AGREE, _answer(True), "'Agree' to a colleague's request (primary coordinator, duo partner).")
+disagree = _tap(DISAGREE, _answer(False), "'No' to a colleague's request (primary coordinator, duo partner).")
+duo = _tap(DUO, _duo, "'My duo partner': pick a colleague, who is asked first; admins at once.")
 
 
 async def topic_command(update: Update, context: BotContext) -> None:
@@ -320,7 +264,7 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
     """The card's buttons (they work at any time, also in the middle of a dialogue) and the commands."""
     group = filters.UpdateType.MESSAGE & filters.ChatType.GROUPS
     private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
-    buttons = [
+    buttons: list[tuple[Button, Handler]] = [
         (FAMILY_CARD, open_card),
         (ANSWERS, show_answers),
         (TIMELINE, show_timeline),

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from domain import checkins as rules
+from domain import escalation
 from services import concerns
 from services.checkins import KEEP_RHYTHM, STEP_DOWN, answer_label, change_rhythm, rhythm_sentence, schedule_next
 from services.context import Services
@@ -21,12 +22,12 @@ from services.outbox import Outgoing, ToPerson, enqueue
 from services.recipients import coordinators_for
 from storage import care, people
 from storage.db import Session
-from storage.models import CheckIn, Concern, FamilyProfile, Person
+from storage.models import FamilyProfile, Person
 
 logger = logging.getLogger(__name__)
 
 
-def record_answer(
+def _record_answer(
     session: Session, services: Services, family_id: int, checkin_id: int, answer: rules.Answer, now: datetime
 ) -> tuple[bool, str | None]:
     """Streaks, timeline, the topic, a concern when needed, and the waakvlam step-down."""
@@ -78,7 +79,7 @@ def _step_down(
     assert family.id is not None
     current = profile.checkin_rhythm
     if profile.checkin_auto_step_down:
-        change_rhythm(session, services, family, None, now, rhythm=lower)
+        change_rhythm(session=session, services=services, family=family, coordinator=None, now=now, rhythm=lower)
         for coordinator in coordinators_for(session, family):
             with use_language(coordinator.language):
                 text = _(
@@ -126,6 +127,10 @@ class Answered:
     outcome: Recorded
     new_concern: bool = False
     step_note: str | None = None
+    # After 'not good' or 'talk': the family's concern waits for a coordinator who can receive it.
+    waiting: bool = False
+    # After 'not good' or 'talk': whether it is office hours (outside them the safety numbers are shown).
+    office_hours: bool = True
 
 
 def answer_checkin(
@@ -137,26 +142,54 @@ def answer_checkin(
         return Answered(Recorded.NOT_YOURS)
     if not care.answer_checkin(session=session, checkin_id=checkin_id, family_id=family_id, answer=answer, now=now):
         return Answered(Recorded.ALREADY)
-    new_concern, step_note = record_answer(session, services, family_id, checkin_id, answer, now)
+    new_concern, step_note = _record_answer(session, services, family_id, checkin_id, answer, now)
     event(logger, "checkin.answered", family=family_id, answer=str(answer))
-    return Answered(Recorded.RECORDED, new_concern, step_note)
+    if answer in (rules.Answer.GOOD, rules.Answer.SO_SO):
+        return Answered(Recorded.RECORDED, new_concern, step_note)
+    return Answered(
+        Recorded.RECORDED,
+        new_concern,
+        step_note,
+        waiting=concerns.family_waiting(session, family_id),
+        office_hours=escalation.is_office_hours(now, concerns.policy(services)),
+    )
 
 
-def so_so_checkin(*, session: Session, family_id: int, checkin_id: int) -> CheckIn | None:
-    """The family's own check-in answered 'so-so', whose follow-up buttons were tapped; else None."""
+class FollowUp(StrEnum):
+    """After 'so-so', what the family chose (the button's data keeps these words)."""
+
+    HELP = "help"  # practical help: the menu
+    WORD = "word"  # a word with the coordinator: a concern
+    FINE = "fine"  # nothing, thanks
+
+
+@dataclass(frozen=True)
+class Followed:
+    """What a follow-up after 'so-so' led to: for a word with the coordinator, whether it is new and waits."""
+
+    choice: FollowUp
+    new: bool = False
+    waiting: bool = False
+
+
+def follow_up(
+    *, session: Session, services: Services, family_id: int, checkin_id: int, choice: FollowUp, now: datetime
+) -> Followed | None:
+    """A follow-up button under the family's own 'so-so' answer; a word with the coordinator raises a concern.
+
+    None: not this family's check-in, or not answered 'so-so' (a stale or forged button).
+    """
     checkin = care.get_checkin(session=session, checkin_id=checkin_id)
     if checkin is None or checkin.family_id != family_id or checkin.answer != rules.Answer.SO_SO:
         return None
-    return checkin
-
-
-def ask_for_a_word(*, session: Session, services: Services, family_id: int, now: datetime) -> tuple[Concern, bool]:
-    """After 'so-so', 'a word with my coordinator': a concern (the open one, if there is one)."""
+    if choice != FollowUp.WORD:
+        return Followed(choice)
     family = people.get_person(session=session, person_id=family_id)
     assert family is not None
-    return raise_concern(
+    concern, new = raise_concern(
         session=session, services=services, family=family, raised_by=family, source="checkin_soso", now=now
     )
+    return Followed(choice, new=new, waiting=concerns.is_waiting(concern))
 
 
 def paused_until(*, session: Session, family_id: int) -> date | None:
@@ -165,17 +198,23 @@ def paused_until(*, session: Session, family_id: int) -> date | None:
     return profile.checkin_paused_until if profile is not None else None
 
 
-def pause(*, session: Session, services: Services, family_id: int, weeks: int | None, now: datetime) -> date | None:
+@dataclass(frozen=True)
+class Paused:
+    """A pause set (until a day) or lifted (until None); not done when the family has no profile."""
+
+    done: bool
+    until: date | None = None
+
+
+def pause(*, session: Session, services: Services, family_id: int, weeks: int | None, now: datetime) -> Paused:
     """Pause the family's check-ins for some weeks from today (local), or resume them (weeks None)."""
     family = people.get_person(session=session, person_id=family_id)
-    until = (
-        None
-        if weeks is None
-        else rules.local_date(now, zone=family.timezone if family else "") + timedelta(weeks=weeks)
-    )
+    if family is None:
+        return Paused(done=False)
+    until = None if weeks is None else rules.local_date(now, zone=family.timezone) + timedelta(weeks=weeks)
     profile = care.set_pause(session=session, family_id=family_id, until=until)
-    if family is None or profile is None:
-        return until
+    if profile is None:
+        return Paused(done=False)
     schedule_next(session=session, services=services, family=family, profile=profile, now=now, cause="pause")
     kind = "resumed" if until is None else "paused"
     people.add_timeline(
@@ -188,10 +227,17 @@ def pause(*, session: Session, services: Services, family_id: int, weeks: int | 
     else:
         key = f"topic:resume:{family_id}:{int(now.timestamp())}"
         concerns.topic_note(session, services, family, key, N_("▶️ Check-ins resumed."), now)
-    return until
+    return Paused(done=True, until=until)
 
 
-def reopen(*, session: Session, services: Services, family_id: int, now: datetime) -> Concern | None:
+@dataclass(frozen=True)
+class Reopened:
+    """'We need help again' done: whether the family's concern waits for a coordinator who can receive it."""
+
+    waiting: bool
+
+
+def reopen(*, session: Session, services: Services, family_id: int, now: datetime) -> Reopened | None:
     """'We need help again': weekly check-ins again, no pause, and a concern so a coordinator gets in touch."""
     family = people.get_person(session=session, person_id=family_id)
     profile = care.get_family_profile(session=session, family_id=family_id)
@@ -200,9 +246,9 @@ def reopen(*, session: Session, services: Services, family_id: int, now: datetim
     care.set_pause(session=session, family_id=family_id, until=None)
     care.set_counters(session=session, family_id=family_id, good_streak=0)
     rhythm = rules.reopen_rhythm(rules.Rhythm(profile.checkin_rhythm))
-    change_rhythm(session, services, family, None, now, rhythm=rhythm)
+    change_rhythm(session=session, services=services, family=family, coordinator=None, now=now, rhythm=rhythm)
     people.add_timeline(session=session, family_id=family_id, kind="reopened", now=now)
     concern, _new = raise_concern(
         session=session, services=services, family=family, raised_by=family, source="reopen", now=now
     )
-    return concern
+    return Reopened(waiting=concerns.is_waiting(concern))

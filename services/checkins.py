@@ -15,6 +15,7 @@ Scheduled work is rows (`scheduledjob`): `checkin.send` (one pending per family:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -30,7 +31,7 @@ from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue
 from storage import care, delivery, people
 from storage.db import Session
-from storage.models import CheckIn, FamilyProfile, Person, Role
+from storage.models import CheckIn, FamilyProfile, Person, Role, ScheduledJob
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ RESUME = Button("cp", "resume")
 # A coordinator's answer to an offer to lower a family's rhythm: cr:step:<family>:<rhythm>, cr:keep:<family>.
 STEP_DOWN = Button("cr", "step", int, str)
 KEEP_RHYTHM = Button("cr", "keep", int)
-# After "so-so": practical help, a word with the coordinator, or nothing.
-SO_SO_CHOICES = ("help", "word", "fine")
 
 
 ANSWER_LABELS = {
@@ -114,7 +113,7 @@ TIMELINE_LABELS = {
 PAUSE_WEEKS = (1, 2, 3, 4)
 
 
-def _quiet(services: Services) -> dict[str, Any]:
+def quiet_hours(services: Services) -> dict[str, Any]:
     """The quiet hours as keyword arguments for `domain.checkins`."""
     settings = services.settings
     return {"quiet_start": settings.quiet_hours_start, "quiet_end": settings.quiet_hours_end}
@@ -167,7 +166,7 @@ def schedule_next(
         zone=family.timezone,
         last_sent=last_sent,
         paused_until=profile.checkin_paused_until,
-        **_quiet(services),
+        **quiet_hours(services),
     )
     if due is not None:
         delivery.schedule_job(
@@ -238,7 +237,7 @@ def send_checkin(
     message = Outgoing(text=text, buttons=buttons, purpose="checkin")
     enqueue(session=session, to=ToPerson(family), message=message, key=f"checkin:{checkin.id}", now=now)
     remind_at = rules.reminder_due_at(
-        now, after=timedelta(hours=settings.checkin_reminder_hours), zone=family.timezone, **_quiet(services)
+        now, after=timedelta(hours=settings.checkin_reminder_hours), zone=family.timezone, **quiet_hours(services)
     )
     delivery.schedule_job(
         session=session,
@@ -260,7 +259,27 @@ def send_checkin(
     return checkin
 
 
-def _sent_today(session: Session, family: Person, now: datetime) -> CheckIn | None:
+def wait_for_quiet_end(
+    *,
+    session: Session,
+    services: Services,
+    family: Person,
+    kind: str,
+    subject_id: int | None,
+    key: Callable[[datetime], str],
+    now: datetime,
+) -> datetime | None:
+    """In the family's quiet hours: the job planned again for their end, which is returned; else None (go on)."""
+    if not rules.in_quiet_hours(now, zone=family.timezone, **quiet_hours(services)):
+        return None
+    later = rules.next_allowed_time(now, zone=family.timezone, **quiet_hours(services))
+    delivery.schedule_job(
+        session=session, kind=kind, due_at=later, dedupe_key=key(later), now=now, subject_id=subject_id
+    )
+    return later
+
+
+def sent_today(*, session: Session, family: Person, now: datetime) -> CheckIn | None:
     """Today's check-in of the family, if one went out already (never two a day)."""
     assert family.id is not None
     last = care.last_sent_checkin(session=session, family_id=family.id)
@@ -270,7 +289,7 @@ def _sent_today(session: Session, family: Person, now: datetime) -> CheckIn | No
     return last if same_day else None
 
 
-def send_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+def send_job(*, session: Session, job: ScheduledJob, services: Services, now: datetime) -> None:
     """`checkin.send`: the family's rhythmic check-in, then the next one scheduled."""
     found = _eligible(session, int(job.subject_id or 0))
     if found is None:
@@ -284,19 +303,18 @@ def send_job(*, session: Session, job: Any, services: Services, now: datetime) -
     if paused is not None and rules.local_date(now, zone=zone) <= paused:
         schedule_next(session=session, services=services, family=family, profile=profile, now=now, cause=cause)
         return
-    if rules.in_quiet_hours(now, zone=zone, **_quiet(services)):
-        # The tick ran late (an outage): never in quiet hours, so at their end.
-        later = rules.next_allowed_time(now, zone=zone, **_quiet(services))
-        delivery.schedule_job(
-            session=session,
-            kind="checkin.send",
-            due_at=later,
-            dedupe_key=f"checkin.send:{family.id}:{later:%Y%m%dT%H%M}:{cause}",
-            now=now,
-            subject_id=family.id,
-        )
+    # The tick ran late (an outage): never in quiet hours, so at their end.
+    if wait_for_quiet_end(
+        session=session,
+        services=services,
+        family=family,
+        kind="checkin.send",
+        subject_id=family.id,
+        key=lambda later: f"checkin.send:{family.id}:{later:%Y%m%dT%H%M}:{cause}",
+        now=now,
+    ):
         return
-    earlier = _sent_today(session, family, now)
+    earlier = sent_today(session=session, family=family, now=now)
     if earlier is not None:
         schedule_next(
             session=session, services=services, family=family, profile=profile, now=now, cause=cause, last_sent=now
@@ -316,18 +334,20 @@ def send_job(*, session: Session, job: Any, services: Services, now: datetime) -
     event(logger, "checkin.sent", family=family.id)
 
 
-def manual_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+def manual_job(*, session: Session, job: ScheduledJob, services: Services, now: datetime) -> None:
     """`checkin.manual`: a coordinator's 'send now' that waited for the end of quiet hours."""
     found = _eligible(session, int(job.subject_id or 0))
     if found is None:
         return
     family, _profile = found
-    if rules.in_quiet_hours(now, zone=family.timezone, **_quiet(services)) or _sent_today(session, family, now):
+    if rules.in_quiet_hours(now, zone=family.timezone, **quiet_hours(services)):
+        return
+    if sent_today(session=session, family=family, now=now):
         return
     send_checkin(session=session, services=services, family=family, now=now, due_at=job.due_at, manual=True)
 
 
-def remind_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+def remind_job(*, session: Session, job: ScheduledJob, services: Services, now: datetime) -> None:
     """`checkin.remind`: one gentle reminder for an unanswered check-in."""
     checkin = care.get_checkin(session=session, checkin_id=int(job.subject_id or 0))
     if checkin is None or checkin.answer is not None or checkin.missed or checkin.reminded_at is not None:
@@ -337,16 +357,15 @@ def remind_job(*, session: Session, job: Any, services: Services, now: datetime)
         return
     family, _profile = found
     assert family.telegram_id is not None and checkin.id is not None
-    if rules.in_quiet_hours(now, zone=family.timezone, **_quiet(services)):
-        later = rules.next_allowed_time(now, zone=family.timezone, **_quiet(services))
-        delivery.schedule_job(
-            session=session,
-            kind="checkin.remind",
-            due_at=later,
-            dedupe_key=f"checkin.remind:{checkin.id}:{later:%Y%m%dT%H%M}",
-            now=now,
-            subject_id=checkin.id,
-        )
+    if wait_for_quiet_end(
+        session=session,
+        services=services,
+        family=family,
+        kind="checkin.remind",
+        subject_id=checkin.id,
+        key=lambda later: f"checkin.remind:{checkin.id}:{later:%Y%m%dT%H%M}",
+        now=now,
+    ):
         return
     if not care.mark_reminded(session=session, checkin_id=checkin.id, now=now):
         return
@@ -359,7 +378,7 @@ def remind_job(*, session: Session, job: Any, services: Services, now: datetime)
     enqueue(session=session, to=ToPerson(family), message=message, key=f"checkin.remind:{checkin.id}", now=now)
 
 
-def missed_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
+def missed_job(*, session: Session, job: ScheduledJob, services: Services, now: datetime) -> None:
     """`checkin.missed`: no answer in time. Enough of those in a row: 'no contact' for the coordinator."""
     checkin = care.get_checkin(session=session, checkin_id=int(job.subject_id or 0))
     if checkin is None or checkin.id is None or not care.mark_missed(session=session, checkin_id=checkin.id):
@@ -387,12 +406,12 @@ def missed_job(*, session: Session, job: Any, services: Services, now: datetime)
 
 
 def change_rhythm(
+    *,
     session: Session,
     services: Services,
     family: Person,
     coordinator: Person | None,
     now: datetime,
-    *,
     rhythm: str | None = None,
     weekday: int | None = None,
     daypart: str | None = None,

@@ -163,6 +163,15 @@ class Chat:
     def last_buttons(self) -> list[str]:
         return [label for row in self.last.buttons for label in row]
 
+    def tap_listed(self, label: str, *, more: str = "More ▶") -> list[str]:
+        """Tap `label` in a paged list (/families, ...), turning pages as a person would until it shows.
+
+        The session's bot is shared by many tests (and which ones ran before differs per worker), so a list
+        may be long: a test never assumes its person is on the first page."""
+        while label not in self.last_buttons() and more in self.last_buttons():
+            self.tap(more)
+        return self.tap(label)
+
     def texts(self) -> list[str]:
         return [seen(message.text or "") for message in self.user.messages]
 

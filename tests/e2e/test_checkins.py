@@ -48,7 +48,7 @@ def team(harness: Harness, coordinator: Chat, person: Callable[..., Chat]) -> Te
 
 def open_card(coordinator: Chat, name: str) -> list[str]:
     coordinator.say("/families")
-    return coordinator.tap(name)
+    return coordinator.tap_listed(name)
 
 
 def send_now(harness: Harness, coordinator: Chat, name: str) -> str:

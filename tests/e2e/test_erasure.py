@@ -227,7 +227,7 @@ def full_history(
     expect(volunteer.texts(), "A reminder of the task you accepted", STREET)
     # A check-in, answered.
     own.say("/families")
-    own.tap(family_name)
+    own.tap_listed(family_name)
     own.tap("📨 Send a check-in now")
     family.tap("😐 So-so")
     family.tap("No, thanks")

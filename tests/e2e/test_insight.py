@@ -60,7 +60,7 @@ def documents(chat: Chat, before: int) -> list[tuple[str, bytes]]:
 
 def send_now(harness: Harness, coordinator: Chat, name: str) -> None:
     coordinator.say("/families")
-    coordinator.tap(name)
+    coordinator.tap_listed(name)
     coordinator.tap("📨 Send a check-in now")
     harness.settle()
 
@@ -139,7 +139,9 @@ def test_the_family_card_shows_concerns_the_support_volunteer_and_the_latest_eve
 ) -> None:
     family = new_family(coordinator, person, "Hanneke", language="en")
     coordinator.say("/families")
-    card = expect(coordinator.tap("Hanneke"), "Open concerns: 0", "Support volunteer: none yet", "Latest", "Signed up")
+    card = expect(
+        coordinator.tap_listed("Hanneke"), "Open concerns: 0", "Support volunteer: none yet", "Latest", "Signed up"
+    )
     assert "Check-ins:" in card
     found = harness.person(family.id)
     assert "family_record_opened" in audit_actions(harness, int(found.id))

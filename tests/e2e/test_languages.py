@@ -114,7 +114,7 @@ def test_sign_up_help_request_and_check_in_in_each_language(
 
     # A check-in, sent by the coach (in Dutch) and answered by the family (in their language).
     coach.say("/families")
-    coach.tap(name)
+    coach.tap_listed(name, more=translated("nl", "More ▶"))
     coach.tap(translated("nl", "📨 Send a check-in now"))
     harness.settle()
     checkin = family.last
@@ -124,7 +124,7 @@ def test_sign_up_help_request_and_check_in_in_each_language(
 
     # The coach's card of this family is in Dutch, and names the family's language.
     coach.say("/families")
-    card = coach.tap(name)
+    card = coach.tap_listed(name, more=translated("nl", "More ▶"))
     assert translated("nl", "📨 Send a check-in now") in coach.last_buttons()
     assert any(language_name(language, "nl") in text or LANGUAGE_NAMES[language] in text for text in card), card
 

@@ -523,7 +523,13 @@ def placeable_volunteers(
         candidate.person_id for candidate in matching_candidates(session=session, need=need, window=window, limit=limit)
     }
     # Those who fit are ordered first by the database itself: sorting a name-ordered slice afterwards would
-    # drop a fitting volunteer whose name comes late in the alphabet.
+    # drop a fitting volunteer whose name comes late in the alphabet. Then those of the request's
+    # neighbourhood (they know it; one at their weekly cap is still the first a coordinator asks), then the rest.
+    in_area = exists(
+        select(col(VolunteerArea.volunteer_id)).where(
+            col(VolunteerArea.volunteer_id) == col(Person.id), col(VolunteerArea.area_id) == need.area_id
+        )
+    )
     rows = list(
         session.execute(
             select(Person)
@@ -531,6 +537,7 @@ def placeable_volunteers(
             .where(*conditions)  # type: ignore[arg-type]
             .order_by(
                 case((col(Person.id).in_(fitting), 0), else_=1),
+                case((in_area, 0), else_=1),
                 func.lower(col(Person.display_name)),
                 col(Person.id),
             )

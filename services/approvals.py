@@ -18,7 +18,7 @@ from services.concerns import name_of
 from services.context import Services
 from services.i18n import _, hi, use_language
 from services.matching import plan_vog_reminder
-from services.outbox import Outgoing, ToPerson, enqueue
+from services.outbox import Outgoing, ToPerson, enqueue, tell
 from services.permissions import Action, authorize
 from services.request_basics import local_today
 from services.skills import skill_label
@@ -192,17 +192,15 @@ def reject(*, session: Session, person: Person | None, volunteer_id: int, now: d
         return None
     if store.reject_volunteer(session=session, volunteer_id=volunteer.id) is None:
         return None
-    with use_language(volunteer.language):
-        text = _(
-            "Thank you for wanting to help, {name}. After the intake your coordinator decided not to go "
-            "ahead for now. They can tell you more."
-        ).format(name=hi(name_of(volunteer)))
-    enqueue(
+    tell(
         session=session,
-        to=ToPerson(volunteer),
-        message=Outgoing(text=text),
+        person=volunteer,
         key=f"rejected:{volunteer.id}:{now:%Y%m%d%H%M}",
         now=now,
+        text=lambda: _(
+            "Thank you for wanting to help, {name}. After the intake your coordinator decided not to go "
+            "ahead for now. They can tell you more."
+        ).format(name=hi(name_of(volunteer))),
     )
     people.audit(
         session=session, actor_id=coordinator.id, action="volunteer_rejected", subject_id=volunteer.id, now=now

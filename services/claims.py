@@ -8,12 +8,12 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain import escalation as rules
-from services.concerns import NO_NOTE, name_of, person_of, topic_note
+from services.concerns import NO_NOTE, concern_step, name_of, person_of
 from services.context import Services
 from services.escalation import chain_people
-from services.i18n import N_, _, h, hi, use_language
+from services.i18n import N_, _, h, hi
 from services.logs import event
-from services.outbox import Outgoing, ToPerson, enqueue
+from services.outbox import Outgoing, tell
 from storage import care, delivery, people
 from storage.db import Session
 from storage.models import Concern, Person
@@ -35,13 +35,21 @@ def _tell_raiser(session: Session, concern: Concern, coordinator: Person, now: d
     raiser = person_of(session, concern.raised_by_id)
     if raiser is None or raiser.telegram_id is None or raiser.consent_at is None:
         return
-    with use_language(raiser.language):
-        text = _("{coordinator} from the team has picked up your message and will be in touch.").format(
+    tell(
+        session=session,
+        person=raiser,
+        key=f"claimed:{concern.id}:raiser",
+        now=now,
+        text=lambda: _("{coordinator} from the team has picked up your message and will be in touch.").format(
             coordinator=hi(name_of(coordinator))
-        )
-    enqueue(
-        session=session, to=ToPerson(raiser), message=Outgoing(text=text), key=f"claimed:{concern.id}:raiser", now=now
+        ),
     )
+
+
+def _people(session: Session, ids: set[int]) -> list[Person]:
+    """The people with these ids, in id order (those since erased left out)."""
+    found = (people.get_person(session=session, person_id=person_id) for person_id in sorted(ids))
+    return [person for person in found if person is not None]
 
 
 def take(
@@ -75,35 +83,28 @@ def take(
     others = set(care.notified_ids(session=session, concern_id=concern.id))
     others.update(person_id for person_id in (primary, partner) if person_id is not None)
     others.discard(coordinator.id)
-    for person_id in sorted(others):
-        other = people.get_person(session=session, person_id=person_id)
-        if other is None or other.telegram_id is None:
-            continue
-        with use_language(other.language):
-            text = _("✋ {coordinator} has taken the concern about {name}.").format(
-                coordinator=hi(name_of(coordinator)), name=_family_name(family)
-            )
-        message = Outgoing(text=text, purpose="alert")
-        enqueue(session=session, to=ToPerson(other), message=message, key=f"claimed:{concern.id}:{person_id}", now=now)
-    if family is not None:
-        people.add_timeline(
+    for other in _people(session, others):
+        tell(
             session=session,
-            family_id=family.id,
-            kind="concern_claimed",
+            person=other,
+            key=f"claimed:{concern.id}:{other.id}",
             now=now,
-            actor_id=coordinator.id,
-            ref_id=concern.id,
+            purpose="alert",
+            text=lambda: _("✋ {coordinator} has taken the concern about {name}.").format(
+                coordinator=hi(name_of(coordinator)), name=_family_name(family)
+            ),
         )
-        if concern.source != "volunteer":
-            topic_note(
-                session,
-                services,
-                family,
-                f"topic:claimed:{concern.id}",
-                N_("✋ {coordinator} has taken this."),
-                now,
-                coordinator=hi(name_of(coordinator)),
-            )
+    concern_step(
+        session=session,
+        services=services,
+        concern=concern,
+        kind="concern_claimed",
+        actor=coordinator,
+        now=now,
+        topic_line=N_("✋ {coordinator} has taken this."),
+        topic_key=f"topic:claimed:{concern.id}",
+        coordinator=hi(name_of(coordinator)),
+    )
     if tell_raiser:
         _tell_raiser(session, concern, coordinator, now)
     event(logger, "concern.claimed", concern=concern.id, coordinator=coordinator.id)
@@ -128,44 +129,29 @@ def close_concern(
         now=now,
         concern=concern.id,
     )
-    family = person_of(session, concern.family_id)
-    if family is not None:
-        people.add_timeline(
-            session=session,
-            family_id=family.id,
-            kind="concern_closed",
-            now=now,
-            actor_id=coordinator.id,
-            ref_id=concern.id,
-        )
-        if concern.source != "volunteer":
-            line = N_("✅ Closed by {coordinator}: {note}") if note else N_("✅ Closed by {coordinator}.")
-            topic_note(
-                session,
-                services,
-                family,
-                f"topic:closed:{concern.id}",
-                line,
-                now,
-                coordinator=hi(name_of(coordinator)),
-                note=h(note or ""),
-            )
+    family = concern_step(
+        session=session,
+        services=services,
+        concern=concern,
+        kind="concern_closed",
+        actor=coordinator,
+        now=now,
+        topic_line=N_("✅ Closed by {coordinator}: {note}") if note else N_("✅ Closed by {coordinator}."),
+        topic_key=f"topic:closed:{concern.id}",
+        coordinator=hi(name_of(coordinator)),
+        note=h(note or ""),
+    )
     others = set(care.notified_ids(session=session, concern_id=concern.id))
     others.discard(coordinator.id or 0)
-    for person_id in sorted(others):
-        other = people.get_person(session=session, person_id=person_id)
-        if other is None or other.telegram_id is None:
-            continue
-        with use_language(other.language):
-            text = _("✅ {coordinator} closed the concern about {name}.").format(
-                coordinator=hi(name_of(coordinator)), name=_family_name(family)
-            )
-        enqueue(
+    for other in _people(session, others):
+        tell(
             session=session,
-            to=ToPerson(other),
-            message=Outgoing(text=text),
-            key=f"closed:{concern.id}:{person_id}",
+            person=other,
+            key=f"closed:{concern.id}:{other.id}",
             now=now,
+            text=lambda: _("✅ {coordinator} closed the concern about {name}.").format(
+                coordinator=hi(name_of(coordinator)), name=_family_name(family)
+            ),
         )
     event(logger, "concern.closed", concern=concern.id, coordinator=coordinator.id)
     return True
@@ -210,23 +196,24 @@ def ask_close_note(*, session: Session, concern: Concern, coordinator: Person, n
         now=now,
     )
     family = person_of(session, concern.family_id)
-    buttons: list[list[tuple[str, str]]] = []
-    with use_language(coordinator.language):
+
+    def ask() -> Outgoing:
+        """The question in the coordinator's language; 'No note' only where a note is not required."""
         name = _family_name(family)
         if concern.urgent:
             # A danger sign is closed only with a note of what was done (domain.escalation.close_needs_note).
-            text = _("Closing the urgent concern about {name}. Write a short note: what was done.").format(name=name)
-        else:
-            text = _("Closing the concern about {name}. Write a short note (what was done), or tap 'No note'.").format(
-                name=name
+            return Outgoing(
+                text=_("Closing the urgent concern about {name}. Write a short note: what was done.").format(name=name)
             )
-            buttons = [[(_("No note"), NO_NOTE.data(concern.id))]]
-    enqueue(
+        text = _("Closing the concern about {name}. Write a short note (what was done), or tap 'No note'.")
+        return Outgoing(text=text.format(name=name), buttons=[[(_("No note"), NO_NOTE.data(concern.id))]])
+
+    tell(
         session=session,
-        to=ToPerson(coordinator),
-        message=Outgoing(text=text, buttons=buttons),
+        person=coordinator,
         key=f"closeask:{concern.id}:{coordinator.id}:{int(now.timestamp())}",
         now=now,
+        text=ask,
     )
 
 

@@ -144,6 +144,33 @@ def topic_note(
     post_to_topic(session=session, services=services, family=family, key=key, text=text, now=now)
 
 
+def concern_step(
+    *,
+    session: Session,
+    services: Services,
+    concern: Concern,
+    kind: str,
+    actor: Person | None,
+    now: datetime,
+    topic_line: str | None = None,
+    topic_key: str = "",
+    **values: Any,
+) -> Person | None:
+    """A step in a concern's life in the family's timeline and, unless a volunteer raised it, in its topic.
+
+    `topic_line` is a msgid marked with N_ (formatted with `values` in the group's language); returns the family.
+    """
+    family = person_of(session, concern.family_id)
+    if family is None:
+        return None
+    actor_id = actor.id if actor is not None else None
+    people.add_timeline(session=session, family_id=family.id, kind=kind, now=now, actor_id=actor_id, ref_id=concern.id)
+    if topic_line is not None and concern.source != "volunteer":
+        key = topic_key or f"topic:{kind}:{concern.id}"
+        topic_note(session, services, family, key, topic_line, now, **values)
+    return family
+
+
 # --- what coordinators see about a family ---------------------------------------------------------
 
 

@@ -12,13 +12,13 @@ which the delivery side resolves when it sends (`bot/topics.py`), creating the t
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from domain.priority import Priority
-from services.i18n import directed
+from services.i18n import directed, use_language
 from storage import delivery
 from storage.db import Session
 from storage.models import Person
@@ -125,6 +125,31 @@ def enqueue(*, session: Session, to: Recipient, message: Outgoing, key: str, now
         priority=message.priority,
         not_before=message.not_before,
     )
+
+
+def tell(
+    *,
+    session: Session,
+    person: Person,
+    key: str,
+    now: datetime,
+    text: Callable[[], str | Outgoing],
+    purpose: str = "message",
+    priority: Priority | None = None,
+) -> bool:
+    """A message for one person, rendered in their language (`text` is called inside it), queued like `enqueue`.
+
+    `text` returns the text, or a whole `Outgoing` when the message has buttons whose labels need the same
+    language.
+    """
+    if person.telegram_id is None:
+        return False
+    with use_language(person.language):
+        rendered = text()
+    message = (
+        rendered if isinstance(rendered, Outgoing) else Outgoing(text=rendered, purpose=purpose, priority=priority)
+    )
+    return enqueue(session=session, to=ToPerson(person), message=message, key=key, now=now)
 
 
 def upload(field_name: str, data: bytes, filename: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from datetime import datetime
 from services.approvals import coordinator_of, may_see, visible_families
 from services.concerns import name_of
 from services.i18n import _, hi, use_language
-from services.outbox import Outgoing, ToPerson, enqueue
+from services.outbox import Outgoing, ToPerson, enqueue, tell
 from storage import people
 from storage import requests as store
 from storage.db import Session
@@ -125,11 +125,15 @@ def _tell_paired(session: Session, family: Person, volunteer: Person, now: datet
         )
     key = f"paired:{family.id}:{volunteer.id}:{now:%Y%m%d%H%M}"
     enqueue(session=session, to=ToPerson(volunteer), message=Outgoing(text=text), key=key, now=now)
-    with use_language(family.language):
-        text = _("🤝 {volunteer} is now your support volunteer: a neighbour who gets your requests first.").format(
-            volunteer=hi(name_of(volunteer))
-        )
-    enqueue(session=session, to=ToPerson(family), message=Outgoing(text=text), key=f"{key}:f", now=now)
+    tell(
+        session=session,
+        person=family,
+        key=f"{key}:f",
+        now=now,
+        text=lambda: _(
+            "🤝 {volunteer} is now your support volunteer: a neighbour who gets your requests first."
+        ).format(volunteer=hi(name_of(volunteer))),
+    )
 
 
 def unpair(*, session: Session, person: Person | None, family_id: int, now: datetime) -> bool:
@@ -143,16 +147,14 @@ def unpair(*, session: Session, person: Person | None, family_id: int, now: date
     previous = store.set_support_volunteer(session=session, family_id=family.id, volunteer_id=None)
     former = people.get_person(session=session, person_id=previous) if previous else None
     if former is not None:
-        with use_language(former.language):
-            text = _("You are no longer the support volunteer of {family}. Thank you for everything!").format(
-                family=hi(name_of(family))
-            )
-        enqueue(
+        tell(
             session=session,
-            to=ToPerson(former),
-            message=Outgoing(text=text),
+            person=former,
             key=f"unpaired:{family.id}:{former.id}:{now:%Y%m%d%H%M}",
             now=now,
+            text=lambda: _("You are no longer the support volunteer of {family}. Thank you for everything!").format(
+                family=hi(name_of(family))
+            ),
         )
     people.audit(session=session, actor_id=coordinator.id, action="support_unpaired", subject_id=family.id, now=now)
     return previous is not None

@@ -16,6 +16,7 @@ from domain import escalation as rules
 from services.concerns import (
     concern_buttons,
     concern_card,
+    concern_step,
     family_concern,
     name_of,
     person_of,
@@ -26,7 +27,7 @@ from services.escalation import alert_level, escalate_job, no_contact
 from services.groups import coordinator_group, set_coordinator_group
 from services.i18n import N_, _, current_language, h, hi, use_language
 from services.logs import event
-from services.outbox import REPORT_KEY, Outgoing, ToChat, ToPerson, enqueue
+from services.outbox import REPORT_KEY, Outgoing, ToChat, ToPerson, enqueue, tell
 from services.recipients import coordinators_for, reachable_coordinators
 from services.safety import not_reached_text, waiting_text
 from services.tasks import kind_label, when_text
@@ -48,11 +49,7 @@ def _tell_family_kept(session: Session, concern: Concern, now: datetime) -> None
     family = person_of(session, concern.family_id)
     if family is None or not _can_tell(family) or concern.source in ("no_contact", "unreachable", "volunteer"):
         return
-    with use_language(family.language):
-        text = waiting_text()
-    enqueue(
-        session=session, to=ToPerson(family), message=Outgoing(text=text), key=f"concern:{concern.id}:kept", now=now
-    )
+    tell(session=session, person=family, key=f"concern:{concern.id}:kept", now=now, text=lambda: waiting_text())
 
 
 def deliver_waiting(*, session: Session, services: Services, now: datetime) -> int:
@@ -128,26 +125,17 @@ def _rerouted(
         unreachable=coordinator.id,
         notified=notified,
     )
-    family = person_of(session, concern.family_id)
-    if family is not None:
-        people.add_timeline(
-            session=session,
-            family_id=family.id,
-            kind="concern_rerouted",
-            now=now,
-            actor_id=coordinator.id,
-            ref_id=concern.id,
-        )
-        if concern.source != "volunteer":
-            topic_note(
-                session,
-                services,
-                family,
-                f"topic:rerouted:{concern.id}{round_key}",
-                N_("↪️ {coordinator} can no longer be reached through the bot; this concern went to the others."),
-                now,
-                coordinator=hi(name_of(coordinator)),
-            )
+    concern_step(
+        session=session,
+        services=services,
+        concern=concern,
+        kind="concern_rerouted",
+        actor=coordinator,
+        now=now,
+        topic_line=N_("↪️ {coordinator} can no longer be reached through the bot; this concern went to the others."),
+        topic_key=f"topic:rerouted:{concern.id}{round_key}",
+        coordinator=hi(name_of(coordinator)),
+    )
     if not notified:
         _tell_family_kept(session, concern, now)
 
@@ -331,14 +319,13 @@ def person_unreachable(*, session: Session, person: Person, now: datetime, servi
     for coordinator in coordinators_for(session, person):
         if not coordinator.reachable:
             continue
-        with use_language(coordinator.language):
-            text = _unreachable_text(session, person, tasks, rerouted=rerouted)
-        enqueue(
+        tell(
             session=session,
-            to=ToPerson(coordinator),
-            message=Outgoing(text=text, purpose="alert"),
+            person=coordinator,
             key=f"unreachable:{person.id}:{coordinator.id}:{now:%Y%m%d}",
             now=now,
+            purpose="alert",
+            text=lambda: _unreachable_text(session, person, tasks, rerouted=rerouted),
         )
     return True
 
@@ -387,16 +374,15 @@ def on_undeliverable(*, session: Session, row: OutboxMessage, reason: str, now: 
     for coordinator in people.admins(session=session) or people.coordinators(session=session):
         if person is not None and coordinator.id == person.id:
             continue
-        with use_language(coordinator.language):
-            text = _("A message to {name} could not be delivered ({reason}).").format(
-                name=hi(name_of(person)) if person else _("a chat"), reason=h(reason[:120])
-            )
-        enqueue(
+        tell(
             session=session,
-            to=ToPerson(coordinator),
-            message=Outgoing(text=text, purpose="alert"),
+            person=coordinator,
             key=f"undeliverable:{row.id}:{coordinator.id}",
             now=now,
+            purpose="alert",
+            text=lambda: _("A message to {name} could not be delivered ({reason}).").format(
+                name=hi(name_of(person)) if person else _("a chat"), reason=h(reason[:120])
+            ),
         )
 
 

@@ -19,7 +19,7 @@ from services.concerns import name_of
 from services.context import Services
 from services.escalation import raise_concern
 from services.i18n import LANGUAGE_NAMES, N_, _, h, hi, use_language
-from services.outbox import Outgoing, ToPerson, enqueue
+from services.outbox import Outgoing, ToPerson, enqueue, tell
 from services.permissions import actor_of
 from services.recipients import coordinators_for
 from services.relay import start_writing
@@ -475,15 +475,13 @@ def save_profile(*, session: Session, person: Person, profile: HelperProfile, no
 def _tell_coordinators_family_helps(session: Session, family: Person, now: datetime) -> None:
     """Tell the family's coordinators it would like to help others too (they approve it like any volunteer)."""
     for coordinator in coordinators_for(session, family):
-        with use_language(coordinator.language):
-            text = _(
-                "🙋 {family} would like to help others too and filled in a helper profile. "
-                "After a short talk (and a VOG for tasks with children) you can approve them under Volunteers."
-            ).format(family=hi(name_of(family)))
-        enqueue(
+        tell(
             session=session,
-            to=ToPerson(coordinator),
-            message=Outgoing(text=text),
+            person=coordinator,
             key=f"familyhelps:{family.id}:{coordinator.id}",
             now=now,
+            text=lambda: _(
+                "🙋 {family} would like to help others too and filled in a helper profile. "
+                "After a short talk (and a VOG for tasks with children) you can approve them under Volunteers."
+            ).format(family=hi(name_of(family))),
         )

@@ -21,6 +21,7 @@ from conversations import (
     alerts,
     approvals,
     areas,
+    casework,
     checkins,
     common,
     concerns,
@@ -32,6 +33,8 @@ from conversations import (
     invites,
     languages,
     menu,
+    question_reviews,
+    questions,
     requests,
     signup,
     talk,
@@ -131,6 +134,9 @@ def register_handlers(application: AnyApplication) -> None:
     # task, cancel and coordinators' buttons work at any time, also in the middle of a dialogue.
     for handler in [*volunteering.build_first(), *requests.build_handlers(), *approvals.build_handlers()]:
         application.add_handler(handler)
+    # The family's own questions, their reviews and casework: buttons that work at any time.
+    for handler in [*questions.build(), *question_reviews.build(), *casework.build()]:
+        application.add_handler(handler)
     # Coordinator insight: /digest, /stats, /export and their period buttons.
     for handler in insight.build():
         application.add_handler(handler)
@@ -148,6 +154,8 @@ def register_handlers(application: AnyApplication) -> None:
             volunteer_tasks.build_relay(),
             approvals.build(),
             insight.build_dialogue(),
+            questions.build_dialogue(),
+            casework.build_dialogue(),
         ]
     )
     router.bind(application)
@@ -162,6 +170,7 @@ def register_handlers(application: AnyApplication) -> None:
     approvals.register_menu()
     coordinator_group.register_menu()
     checkins.register_menu()
+    questions.register_menu()
     family_card.register_menu()
     insight.register_menu()
     menu.add("language", N_("Change language"), everyone, common.ask_language)

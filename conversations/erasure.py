@@ -26,7 +26,7 @@ from datetime import datetime
 
 from domain import requests as request_rules
 from services import erasure as erasure_service
-from services import matching
+from services import matching, questions
 from services.context import JobHandler, Services
 from services.erasure import coordinator_leaves, tell
 from services.i18n import _, h, hi, use_language
@@ -53,6 +53,7 @@ def erase(*, session: Session, services: Services, person: Person, now: datetime
         volunteer_leaves(session=session, services=services, volunteer=person, now=now)
     if person.role == Role.COORDINATOR:
         coordinator_leaves(session=session, services=services, coordinator=person, now=now)
+    questions.person_leaves(session=session, person=person)
     people.erase_person(session=session, person=person, keep_safety_stub=keep_stub, now=now)
     people.audit(
         session=session, actor_id=None, action="erased", subject_id=person.id, now=now, kept_safety_stub=keep_stub

@@ -19,6 +19,7 @@ from services.escalation import raise_concern
 from services.i18n import N_, _, format_day, h, hi, use_language
 from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue
+from services.question_reviews import checkins_answered
 from services.recipients import coordinators_for
 from storage import care, people
 from storage.db import Session
@@ -143,6 +144,10 @@ def answer_checkin(
     if not care.answer_checkin(session=session, checkin_id=checkin_id, family_id=family_id, answer=answer, now=now):
         return Answered(Recorded.ALREADY)
     new_concern, step_note = _record_answer(session, services, family_id, checkin_id, answer, now)
+    family = people.get_person(session=session, person_id=family_id)
+    if family is not None:
+        # Falling answers while help is linked to the family's questions: is that help helping?
+        checkins_answered(session=session, services=services, family=family, now=now)
     event(logger, "checkin.answered", family=family_id, answer=str(answer))
     if answer in (rules.Answer.GOOD, rules.Answer.SO_SO):
         return Answered(Recorded.RECORDED, new_concern, step_note)

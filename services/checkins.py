@@ -108,6 +108,17 @@ TIMELINE_LABELS = {
     "request_thanked": N_("Family thanked the volunteer"),
     "task_message": N_("A message about a task passed on between volunteer and family"),
     "support_paired": N_("Paired with a support volunteer"),
+    "question_named": N_("Named a question of its own"),
+    "question_reworded": N_("Put a question in other words"),
+    "question_suggested": N_("A question suggested by a coordinator"),
+    "question_declined": N_("Did not take up a suggested question"),
+    "question_linked": N_("Help linked to a question"),
+    "question_reviewed": N_("Answered 'does it help?'"),
+    "question_to_decide": N_("A decision about a question is due"),
+    "question_decided": N_("Decided about a question"),
+    "question_not_needed": N_("A question is no longer needed"),
+    "question_stopped": N_("Help for a question stopped"),
+    "casework_held": N_("Casework meeting held"),
 }
 
 PAUSE_WEEKS = (1, 2, 3, 4)

@@ -15,6 +15,7 @@ from typing import Literal
 from domain import checkins as rules
 from services import concerns
 from services.callbacks import Button
+from services.casework import QUESTIONS
 from services.checkins import (
     DAYPART_LABELS,
     RHYTHM_BUTTONS,
@@ -114,6 +115,7 @@ def _controls(profile: FamilyProfile, fid: int, language: str) -> Rows:
             )
         ],
         [(_("📈 Answers over time"), ANSWERS.data(fid)), (_("🕑 Timeline"), TIMELINE.data(fid))],
+        [(_("🎯 Questions and casework"), QUESTIONS.data(fid))],
         [(_("🙋 I am their primary coordinator"), MINE.data(fid))],
     ]
 

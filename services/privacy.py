@@ -43,6 +43,13 @@ def _what_we_store() -> str:
             ),
             "• "
             + _(
+                "For families, your own questions: what you want to change, in your words; which help is "
+                "linked to each question; your answers to 'does it help?'; what your coordinators decided "
+                "about each question and when your casework meetings are. Your words are read by your "
+                "coordinators and only by the one helper you choose for a question."
+            ),
+            "• "
+            + _(
                 "For volunteers: where and when you can help, with what, and which languages you speak; the "
                 "date of your VOG and whether you are approved; your pauses and how many requests a week "
                 "you want; the requests offered to you, your answers, the tasks you took, and how they went."
@@ -122,6 +129,12 @@ TABLE_LABELS: dict[str, str] = {
     "inboxupdate": N_("Messages you sent the bot that are still stored"),
     "outboxmessage": N_("Messages the bot sent you that are still stored"),
     "scheduledjob": N_("Planned reminders and check-ins"),
+    "familyquestion": N_("Your questions, in your words"),
+    "questionlink": N_("Help linked to your questions"),
+    "questionreview": N_("Answers to 'does it help?' and 'how is it going?'"),
+    "caseplan": N_("How often reviews and casework meetings are"),
+    "caseworkmeeting": N_("Casework meetings"),
+    "questiondecision": N_("Decisions about your questions"),
 }
 
 

@@ -19,6 +19,7 @@ from services.context import Services
 from services.i18n import _, h, hi, use_language
 from services.logs import event
 from services.offers import send_offer, withdraw_offers
+from services.questions import request_accepted as first_help
 from services.recipients import coordinators_for
 from services.request_basics import (
     cancel_jobs,
@@ -227,6 +228,7 @@ def accepted(*, session: Session, services: Services, request: HelpRequest, volu
     """A volunteer took the request: others' buttons go, the family hears, reminders and follow-up planned."""
     assert request.id is not None and volunteer.id is not None
     withdraw_offers(session=session, request=request, now=now, closed=False, keep=volunteer.id)
+    first_help(session=session, request=request, now=now)
     family = people.get_person(session=session, person_id=request.family_id)
     if family is not None:
         with use_language(family.language):

@@ -21,6 +21,7 @@ from services.escalation import raise_concern
 from services.i18n import LANGUAGE_NAMES, N_, _, h, hi, use_language
 from services.outbox import Outgoing, ToPerson, enqueue, tell
 from services.permissions import actor_of
+from services.question_reviews import help_went_badly
 from services.recipients import coordinators_for
 from services.relay import start_writing
 from services.request_basics import local_today
@@ -225,6 +226,8 @@ def rate_task(
     if hard:
         # A bad experience is a worry like any other: it reaches the coordinator, with the task.
         raise_after_task(session=session, services=services, request=request, person=fresh, now=now)
+        # Help linked to one of the family's questions that went badly: a decision for its coordinators.
+        help_went_badly(session=session, services=services, kind="request", ref_id=request_id, now=now)
     return Debriefed(side, ok, hard, name_of(other))
 
 

@@ -397,3 +397,88 @@ class Lease(SQLModel, table=True):
     name: str = Field(max_length=32, primary_key=True)
     holder: str = Field(max_length=64)
     expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- the family's own questions -------------------------------------------------------------------
+
+
+class FamilyQuestion(SQLModel, table=True):
+    """What the family itself wants to change, in its own words (personal data: its coordinators and the one
+    helper it chose see the words; the anonymous figures count only the theme)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    family_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    text: str = Field(max_length=400)
+    theme: str = Field(max_length=24)  # domain.questions.Theme
+    state: str = Field(default="active", max_length=16, index=True)  # domain.questions.QuestionState
+    # A coordinator's suggestion (accepted or not by the family); None: the family's own.
+    suggested_by_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    volunteers_may_help: bool = False
+    # The one helper the family lets read this question (None: no helper reads it).
+    shared_with_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    next_review_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    first_help_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_reason: str | None = Field(default=None, max_length=24)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class QuestionLink(SQLModel, table=True):
+    """Help linked to the question it serves: a one-off request ("request") or a lasting match ("match")."""
+
+    __table_args__ = (UniqueConstraint("question_id", "kind", "ref_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="familyquestion.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=16)
+    ref_id: int = Field(index=True)
+    linked_by_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    linked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class QuestionReview(SQLModel, table=True):
+    """One review asked: the family about a question ("does it help?"), or a helper ("how is it going?")."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    family_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    question_id: int | None = Field(default=None, foreign_key="familyquestion.id", index=True, ondelete="CASCADE")
+    person_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+    side: str = Field(max_length=16)  # "family" or "helper"
+    asked_at: datetime = Field(sa_type=UTCDateTime)
+    answer: str | None = Field(default=None, max_length=16)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CasePlan(SQLModel, table=True):
+    """A family's rhythms for reviews and casework meetings, and when it was last asked for a review."""
+
+    family_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE")
+    review_every_weeks: int = 4
+    casework_every_weeks: int = 4
+    last_review_message_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CaseworkMeeting(SQLModel, table=True):
+    """A casework meeting about one family: its date, when the agenda went out, when it was held."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    family_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    meeting_on: date
+    agenda_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    held_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    held_by_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")
+
+
+class QuestionDecision(SQLModel, table=True):
+    """A coordinator task about a question: continue, change or stop, with a reason; open until decided."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="familyquestion.id", index=True, ondelete="CASCADE")
+    family_id: int = Field(foreign_key="person.id", index=True, ondelete="CASCADE")
+    cause: str = Field(max_length=24)  # domain.questions.DecisionCause
+    meeting_id: int | None = Field(default=None, foreign_key="caseworkmeeting.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decision: str | None = Field(default=None, max_length=16)
+    reason: str | None = Field(default=None, max_length=24)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    decided_by_id: int | None = Field(default=None, foreign_key="person.id", ondelete="SET NULL")

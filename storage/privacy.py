@@ -26,6 +26,7 @@ from storage.models import (
     Concern,
     DialogueState,
     FamilyProfile,
+    FamilyQuestion,
     HelpRequest,
     InboxStatus,
     InboxUpdate,
@@ -113,6 +114,17 @@ EXPORT_POLICY: dict[str, TablePolicy] = {
     "botinstance": TablePolicy(personal=False),
     "scheduledjob": TablePolicy(),  # through the job's subject, see `JOB_SUBJECTS`
     "lease": TablePolicy(personal=False),
+    # The family's own questions in its words; a helper it shared one with sees only that it exists.
+    "familyquestion": TablePolicy(
+        owner=("family_id",), mentions=("suggested_by_id", "shared_with_id"), shared=("theme", "state", "created_at")
+    ),
+    "questionlink": TablePolicy(mentions=("linked_by_id",), shared=("kind", "linked_at")),  # see `_related`
+    "questionreview": TablePolicy(owner=("family_id", "person_id")),
+    "caseplan": TablePolicy(owner=("family_id",)),
+    "caseworkmeeting": TablePolicy(owner=("family_id",), mentions=("held_by_id",), shared=("meeting_on", "held_at")),
+    "questiondecision": TablePolicy(
+        owner=("family_id",), mentions=("decided_by_id",), shared=("decision", "reason", "decided_at")
+    ),
 }
 
 # What a scheduled job's `subject_id` points at, by kind (prefix before the first dot for whole families).
@@ -125,6 +137,8 @@ JOB_SUBJECTS: dict[str, str] = {
     "request.withdraw": "requestoffer",
     "request": "helprequest",
     "volunteer.vog_reminder": "person",
+    "question": "person",
+    "casework": "person",
 }
 
 # Columns that can hold what people wrote or what was written to them; erasure scrubs mentions here.
@@ -136,6 +150,7 @@ FREE_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
     "auditentry": ("detail",),
     "helprequest": ("note", "destination"),
     "concern": ("close_note",),
+    "familyquestion": ("text",),
     "scheduledjob": ("last_error",),
 }
 
@@ -169,6 +184,9 @@ def footprint(*, session: Session, person: Person) -> Footprint:
     )
     found.ids["checkin"] = set(session.execute(select(col(CheckIn.id)).where(col(CheckIn.family_id) == pid)).scalars())
     found.ids["concern"] = set(session.execute(select(col(Concern.id)).where(col(Concern.family_id) == pid)).scalars())
+    found.ids["familyquestion"] = set(
+        session.execute(select(col(FamilyQuestion.id)).where(col(FamilyQuestion.family_id) == pid)).scalars()
+    )
     found.ids["requestoffer"] = set(
         session.execute(select(col(RequestOffer.id)).where(col(RequestOffer.volunteer_id) == pid)).scalars()
     )
@@ -192,6 +210,8 @@ def _related(table: Table, found: Footprint) -> list[ColumnElement[bool]]:
     requests, jobs about them or their requests, check-ins and concerns."""
     if table.name == "escalationstep" and found.ids.get("concern"):
         return [table.c.concern_id.in_(sorted(found.ids["concern"]))]
+    if table.name == "questionlink" and found.ids.get("familyquestion"):
+        return [table.c.question_id.in_(sorted(found.ids["familyquestion"]))]
     if table.name == "requestoffer" and found.ids.get("helprequest"):
         return [table.c.request_id.in_(sorted(found.ids["helprequest"]))]
     if table.name == "scheduledjob":

@@ -17,7 +17,15 @@ from storage.models import JobStatus, ScheduledJob, Setting
 from tests.e2e.harness import Chat, Harness, expect, tr
 
 AMS = ZoneInfo("Europe/Amsterdam")
-CARE_JOBS = ("checkin.send", "checkin.manual", "checkin.remind", "checkin.missed", "concern.escalate")
+CARE_JOBS = (
+    "checkin.send",
+    "checkin.manual",
+    "checkin.remind",
+    "checkin.missed",
+    "concern.escalate",
+    "question.review",
+    "casework.agenda",
+)
 
 
 def local_now(harness: Harness) -> datetime:

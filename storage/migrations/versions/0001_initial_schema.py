@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-02 16:14:43.896935
+Create Date: 2026-12-03 06:21:15.141099
 """
 
 from __future__ import annotations
@@ -130,6 +130,28 @@ def upgrade() -> None:
     sa.Column('value', sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
+    op.create_table('caseplan',
+    sa.Column('family_id', sa.Integer(), nullable=False),
+    sa.Column('review_every_weeks', sa.Integer(), nullable=False),
+    sa.Column('casework_every_weeks', sa.Integer(), nullable=False),
+    sa.Column('last_review_message_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('family_id')
+    )
+    op.create_table('caseworkmeeting',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=False),
+    sa.Column('meeting_on', sa.Date(), nullable=False),
+    sa.Column('agenda_sent_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('held_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('held_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['held_by_id'], ['person.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('caseworkmeeting', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_caseworkmeeting_family_id'), ['family_id'], unique=False)
+
     op.create_table('checkin',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('family_id', sa.Integer(), nullable=False),
@@ -199,6 +221,30 @@ def upgrade() -> None:
     with op.batch_alter_table('familyprofile', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_familyprofile_area_id'), ['area_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_familyprofile_primary_coordinator_id'), ['primary_coordinator_id'], unique=False)
+
+    op.create_table('familyquestion',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=False),
+    sa.Column('text', sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
+    sa.Column('theme', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('suggested_by_id', sa.Integer(), nullable=True),
+    sa.Column('volunteers_may_help', sa.Boolean(), nullable=False),
+    sa.Column('shared_with_id', sa.Integer(), nullable=True),
+    sa.Column('next_review_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('first_help_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('end_reason', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['shared_with_id'], ['person.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['suggested_by_id'], ['person.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('familyquestion', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_familyquestion_family_id'), ['family_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_familyquestion_state'), ['state'], unique=False)
 
     op.create_table('familytopic',
     sa.Column('family_id', sa.Integer(), nullable=False),
@@ -367,6 +413,62 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_concern_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_waiting_since'), ['waiting_since'], unique=False)
 
+    op.create_table('questiondecision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=False),
+    sa.Column('cause', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decision', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
+    sa.Column('decided_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['person.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['meeting_id'], ['caseworkmeeting.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['question_id'], ['familyquestion.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('questiondecision', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_questiondecision_decided_at'), ['decided_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_questiondecision_family_id'), ['family_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_questiondecision_question_id'), ['question_id'], unique=False)
+
+    op.create_table('questionlink',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('ref_id', sa.Integer(), nullable=False),
+    sa.Column('linked_by_id', sa.Integer(), nullable=True),
+    sa.Column('linked_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['linked_by_id'], ['person.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['question_id'], ['familyquestion.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('question_id', 'kind', 'ref_id')
+    )
+    with op.batch_alter_table('questionlink', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_questionlink_question_id'), ['question_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_questionlink_ref_id'), ['ref_id'], unique=False)
+
+    op.create_table('questionreview',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=False),
+    sa.Column('question_id', sa.Integer(), nullable=True),
+    sa.Column('person_id', sa.Integer(), nullable=True),
+    sa.Column('side', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('asked_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answer', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('answered_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['question_id'], ['familyquestion.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('questionreview', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_questionreview_family_id'), ['family_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_questionreview_question_id'), ['question_id'], unique=False)
+
     op.create_table('requestoffer',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('request_id', sa.Integer(), nullable=False),
@@ -448,6 +550,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_requestoffer_request_id'))
 
     op.drop_table('requestoffer')
+    with op.batch_alter_table('questionreview', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_questionreview_question_id'))
+        batch_op.drop_index(batch_op.f('ix_questionreview_family_id'))
+
+    op.drop_table('questionreview')
+    with op.batch_alter_table('questionlink', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_questionlink_ref_id'))
+        batch_op.drop_index(batch_op.f('ix_questionlink_question_id'))
+
+    op.drop_table('questionlink')
+    with op.batch_alter_table('questiondecision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_questiondecision_question_id'))
+        batch_op.drop_index(batch_op.f('ix_questiondecision_family_id'))
+        batch_op.drop_index(batch_op.f('ix_questiondecision_decided_at'))
+
+    op.drop_table('questiondecision')
     with op.batch_alter_table('concern', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_concern_waiting_since'))
         batch_op.drop_index(batch_op.f('ix_concern_status'))
@@ -492,6 +610,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_familytopic_thread_id'))
 
     op.drop_table('familytopic')
+    with op.batch_alter_table('familyquestion', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_familyquestion_state'))
+        batch_op.drop_index(batch_op.f('ix_familyquestion_family_id'))
+
+    op.drop_table('familyquestion')
     with op.batch_alter_table('familyprofile', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_familyprofile_primary_coordinator_id'))
         batch_op.drop_index(batch_op.f('ix_familyprofile_area_id'))
@@ -506,6 +629,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_checkin_family_id'))
 
     op.drop_table('checkin')
+    with op.batch_alter_table('caseworkmeeting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_caseworkmeeting_family_id'))
+
+    op.drop_table('caseworkmeeting')
+    op.drop_table('caseplan')
     op.drop_table('setting')
     with op.batch_alter_table('scheduledjob', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_scheduledjob_subject_id'))

@@ -1,0 +1,148 @@
+"""One-tap reviews ("does it help?", "how is it going for you?") and the coordinator's decision buttons.
+
+The rules are in `services.question_reviews`; every tap is checked again there (an old or forged button
+changes nothing and is answered kindly).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler
+
+from conversations.context import BotContext
+from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
+from domain.questions import Decision
+from services import question_reviews as service
+from services.i18n import _, h
+from services.question_reviews import FAMILY_ANSWER, HELPER_ANSWER, PICK, WHY, Answered, Decided
+
+
+async def on_family_answer(update: Update, context: BotContext) -> None:
+    """The family's answer to "does the help help?"."""
+    parsed = tapped_values(update, FAMILY_ANSWER)
+    result = None
+    if parsed is not None:
+        with context.session() as session:
+            result = service.answer_family_review(
+                session=session,
+                services=context.services,
+                person=context.person,
+                review_id=parsed[0],
+                answer=parsed[1],
+                now=context.now(),
+            )
+    if result is None or result.outcome == Answered.STALE:
+        await answer_button(update, _("This question was answered already, or is closed. Thank you!"))
+        return
+    await answer_button(update)
+    await retire_buttons(update)
+    if result.outcome == Answered.ENDED:
+        await reply(update, _("Thank you! Then that question is closed; your coordinators will hear it."))
+    elif result.outcome == Answered.TO_COORDINATOR:
+        await reply(
+            update,
+            _(
+                "Thank you for being honest. Help that does not help should change: "
+                "your coordinator will talk it over with you."
+            ),
+        )
+    else:
+        await reply(update, _("Thank you! That helps us to help you well."))
+
+
+async def on_helper_answer(update: Update, context: BotContext) -> None:
+    """A helper's answer to "how is it going for you?"."""
+    parsed = tapped_values(update, HELPER_ANSWER)
+    result = None
+    if parsed is not None:
+        with context.session() as session:
+            result = service.answer_helper_review(
+                session=session,
+                services=context.services,
+                person=context.person,
+                review_id=parsed[0],
+                feeling=parsed[1],
+                now=context.now(),
+            )
+    if result is None or result.outcome == Answered.STALE:
+        await answer_stale(update)
+        return
+    await answer_button(update)
+    await retire_buttons(update)
+    if result.outcome == Answered.TO_COORDINATOR:
+        await reply(update, _("Thank you for saying so. A coordinator will get in touch with you about it."))
+    else:
+        await reply(update, _("Thank you! Good to know how it is going for you."))
+
+
+async def on_pick(update: Update, context: BotContext) -> None:
+    """Continue, change or stop tapped: the short list of reasons for it."""
+    parsed = tapped_values(update, PICK)
+    found = None
+    if parsed is not None and parsed[1] in Decision.__members__.values():
+        with context.session() as session:
+            found = service.decidable(
+                session=session, coordinator=context.person, decision_id=parsed[0], now=context.now()
+            )
+    if found is None or parsed is None:
+        await answer_stale(update)
+        return
+    row, question = found
+    if row.decided_at is not None:
+        await answer_button(update, _("This was decided already."))
+        await retire_buttons(update, show_choice=False)
+        return
+    await answer_button(update)
+    await retire_buttons(update)
+    choice = Decision(parsed[1])
+    await reply(
+        update,
+        _("Why? (for <i>{question}</i>)").format(question=h(question.text)),
+        keyboard(service.reason_rows(parsed[0], choice)),
+    )
+
+
+async def on_reason(update: Update, context: BotContext) -> None:
+    """The reason tapped: the decision is taken, once."""
+    parsed = tapped_values(update, WHY)
+    result = None
+    if parsed is not None:
+        with context.session() as session:
+            result = service.decide(
+                session=session,
+                services=context.services,
+                coordinator=context.person,
+                decision_id=parsed[0],
+                choice=parsed[1],
+                reason=parsed[2],
+                now=context.now(),
+            )
+    if result is None or result.outcome == Decided.REFUSED:
+        await answer_stale(update)
+        return
+    if result.outcome == Decided.ALREADY:
+        await answer_button(update, _("This was decided already."))
+        await retire_buttons(update, show_choice=False)
+        return
+    await answer_button(update)
+    await retire_buttons(update)
+    if parsed is not None and parsed[1] == Decision.STOP:
+        await reply(
+            update, _("Decided: the help for this question stops. Its helpers and the family have been told kindly.")
+        )
+    elif result.decision is not None and result.decision.meeting_id is not None:
+        await reply(update, _("Decided. The family hears it with the other decisions once the meeting is recorded."))
+    else:
+        await reply(update, _("Decided, and the family has been told in plain words."))
+
+
+def build() -> list[BaseHandler[Any, Any, Any]]:
+    """The review and decision buttons (they work at any time)."""
+    return [
+        CallbackQueryHandler(on_family_answer, pattern=FAMILY_ANSWER.pattern),
+        CallbackQueryHandler(on_helper_answer, pattern=HELPER_ANSWER.pattern),
+        CallbackQueryHandler(on_pick, pattern=PICK.pattern),
+        CallbackQueryHandler(on_reason, pattern=WHY.pattern),
+    ]

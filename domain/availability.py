@@ -85,23 +85,6 @@ def mask_from_slots(slots: Iterable[Slot | tuple[int, Daypart | str]]) -> int:
     return mask
 
 
-def _check_mask(mask: int) -> None:
-    # A bit outside the 21 slots means a corrupted row or a caller mixing up positions and masks.
-    if mask < 0 or mask > ALL_SLOTS:
-        raise ValueError(f"not an availability mask: {mask}")
-
-
-def slots_from_mask(mask: int) -> list[Slot]:
-    """The slots set in `mask`, Monday morning first."""
-    _check_mask(mask)
-    return [
-        Slot(weekday, daypart)
-        for weekday in range(DAYS_PER_WEEK)
-        for daypart in DAYPARTS
-        if mask & slot_bit(weekday, daypart)
-    ]
-
-
 def _weekdays_mask(weekdays: Iterable[int], dayparts: Iterable[Daypart]) -> int:
     parts = tuple(dayparts)
     return mask_from_slots((weekday, daypart) for weekday in weekdays for daypart in parts)

@@ -59,22 +59,11 @@ class Daypart(StrEnum):
     EVENING = "evening"
 
 
-_WINDOWS: Mapping[Daypart, tuple[time, time]] = {
-    Daypart.MORNING: (time(9, 0), time(12, 0)),
-    Daypart.AFTERNOON: (time(13, 0), time(17, 0)),
-    Daypart.EVENING: (time(18, 0), time(20, 30)),
-}
-
 _SEND_TIMES: Mapping[Daypart, time] = {
     Daypart.MORNING: time(9, 30),
     Daypart.AFTERNOON: time(13, 30),
     Daypart.EVENING: time(18, 30),
 }
-
-
-def daypart_window(daypart: Daypart) -> tuple[time, time]:
-    """The local (start, end) of a daypart as families choose it; end is exclusive."""
-    return _WINDOWS[Daypart(daypart)]
 
 
 def send_time(daypart: Daypart) -> time:

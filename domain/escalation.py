@@ -214,12 +214,6 @@ def targets_for_level(
     return steps[min(level, len(steps) - 1)]
 
 
-def escalation_due(*, acknowledged: bool, due_at: datetime | None, now: datetime) -> bool:
-    """Whether the worker should move a concern to its next level now."""
-    _require_aware(now, "now")
-    return not acknowledged and due_at is not None and now >= due_at
-
-
 def close_needs_note(*, urgent: bool, note: str | None) -> bool:
     """True when this close must wait for a note: an urgent concern (a danger sign) is never closed without
     a short note of what was done, so the duo partner and a later reader know; other concerns may be."""

@@ -79,8 +79,3 @@ def detect_language(text: str | None) -> str | None:
 def worth_offering(found: str | None, language: str, offered: tuple[str, ...]) -> str | None:
     """A detected language to offer a switch to: one of `offered`, and not the person's `language`."""
     return found if found is not None and found != language and found in offered else None
-
-
-def differs_from(text: str | None, language: str, offered: tuple[str, ...]) -> str | None:
-    """A language among `offered` the text is reliably written in, when it is not `language`."""
-    return worth_offering(detect_language(text), language, offered)

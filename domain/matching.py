@@ -290,30 +290,3 @@ def plan_waves(
     if others:
         waves.append(Wave(at=others_at, volunteer_ids=others))
     return waves
-
-
-def first_wave(
-    *,
-    need: RequestNeed,
-    candidates: Iterable[VolunteerCandidate],
-    today: date,
-    now: datetime,
-    support_wait: timedelta = DEFAULT_SUPPORT_WAIT,
-    wave_size: int = DEFAULT_WAVE_SIZE,
-    starts_at: datetime | None = None,
-    already_offered: Iterable[int] = (),
-    vog_valid_years: int = DEFAULT_VOG_VALID_YEARS,
-) -> Wave | None:
-    """The first wave of `plan_waves`, or None when nobody fits."""
-    waves = plan_waves(
-        need=need,
-        candidates=candidates,
-        today=today,
-        now=now,
-        support_wait=support_wait,
-        wave_size=wave_size,
-        starts_at=starts_at,
-        already_offered=already_offered,
-        vog_valid_years=vog_valid_years,
-    )
-    return waves[0] if waves else None

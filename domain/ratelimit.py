@@ -125,12 +125,6 @@ class FloodSchedule:
         self._forget_before(slot)
         return booking
 
-    def reserve(self, chat_id: int, now: float) -> float:
-        """Book the earliest slot for a message to this chat and return it (answered at once)."""
-        booking = self.book(chat_id, now)
-        booking.finish(booking.slot)
-        return booking.slot
-
     def hold_chat(self, chat_id: int, until: float) -> None:
         """Telegram said 429 for this chat: nothing more to it before `until`."""
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, until), until)

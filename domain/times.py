@@ -150,12 +150,6 @@ def _reading(text: str, *, end: bool) -> _Reading | None:
     return _spoken(text)
 
 
-def parse_time(text: str) -> time | None:
-    """One typed time as a wall-clock time (a spoken one in the daytime), or None when it is not a time."""
-    window = parse_window(text)
-    return window.start if window is not None and window.end is None else None
-
-
 @dataclass(frozen=True)
 class TypedWindow:
     """Wall-clock times as typed; `next_day` when the end falls on the day after the start."""

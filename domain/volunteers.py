@@ -170,13 +170,6 @@ def week_start(now: datetime, zone: str = DEFAULT_ZONE) -> datetime:
     return datetime.combine(monday, time(0, 0), tzinfo=tz).astimezone(UTC)
 
 
-def next_week_start(now: datetime, zone: str = DEFAULT_ZONE) -> datetime:
-    """The Monday 00:00 local after `now`, as UTC: where the current cap week ends (exclusive)."""
-    tz = ZoneInfo(zone)
-    this_monday = week_start(now, zone).astimezone(tz).date()
-    return datetime.combine(this_monday + timedelta(days=7), time(0, 0), tzinfo=tz).astimezone(UTC)
-
-
 def under_weekly_cap(*, weekly_cap: int, offers_this_week: int) -> bool:
     """A cap of 3 allows three offers in a week; a cap of 0 means "ask me nothing for now"."""
     return offers_this_week < weekly_cap

@@ -243,6 +243,12 @@ def authorize(actor: Actor, action: Action, facts: Facts = Facts()) -> Decision:
         return _no(Reason.NOT_COORDINATOR)
     if actor.is_admin:
         return _yes(Reason.ADMIN)
+    by_role = _by_role(actor, action, facts)
+    return by_role if by_role is not None else _by_target(actor, action, facts)
+
+
+def _by_role(actor: Actor, action: Action, facts: Facts) -> Decision | None:
+    """The rules that go by who the coordinator is (and, for an invite, the role invited); None for the others."""
     if action in (Action.LIST_FAMILIES, Action.ASK_DUO, Action.APPROVE_VOLUNTEER):
         return _yes(Reason.ROLE)
     if action == Action.SET_DUO:
@@ -256,6 +262,11 @@ def authorize(actor: Actor, action: Action, facts: Facts = Facts()) -> Decision:
         return _yes(Reason.ROLE) if can_create_invite(actor, facts.invite_role or "") else _no(Reason.NOT_ADMIN)
     if action in (Action.SEE_ALL_FAMILIES, Action.MANAGE_AREAS):
         return _no(Reason.NOT_ADMIN)
+    return None
+
+
+def _by_target(actor: Actor, action: Action, facts: Facts) -> Decision:
+    """The rules that go by the family or concern at hand (`facts`); an action without a rule is refused."""
     if action in (Action.VIEW_FAMILY, Action.ASK_TAKE_OVER):
         return _family_access(actor, facts, open_access=True)
     if action == Action.WRITE_TO_FAMILY:

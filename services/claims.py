@@ -71,6 +71,20 @@ def take(
         now=now,
         concern=concern.id,
     )
+    _tell_others_taken(session, concern, coordinator, family, now)
+    if family is not None:
+        _note_taken(session, services, concern, coordinator, family, now)
+    if tell_raiser:
+        _tell_raiser(session, concern, coordinator, now)
+    event(logger, "concern.claimed", concern=concern.id, coordinator=coordinator.id)
+    return True
+
+
+def _tell_others_taken(
+    session: Session, concern: Concern, coordinator: Person, family: Person | None, now: datetime
+) -> None:
+    """Everyone else who was alerted, and the family's duo, hear who took the concern."""
+    assert concern.id is not None and coordinator.id is not None
     primary, partner, _everyone = chain_people(session, concern)
     others = set(care.notified_ids(session=session, concern_id=concern.id))
     others.update(person_id for person_id in (primary, partner) if person_id is not None)
@@ -85,29 +99,30 @@ def take(
             )
         message = Outgoing(text=text, purpose="alert")
         enqueue(session=session, to=ToPerson(other), message=message, key=f"claimed:{concern.id}:{person_id}", now=now)
-    if family is not None:
-        people.add_timeline(
-            session=session,
-            family_id=family.id,
-            kind="concern_claimed",
-            now=now,
-            actor_id=coordinator.id,
-            ref_id=concern.id,
+
+
+def _note_taken(
+    session: Session, services: Services, concern: Concern, coordinator: Person, family: Person, now: datetime
+) -> None:
+    """The claim on the family's timeline and, unless a volunteer raised it, in the family's topic."""
+    people.add_timeline(
+        session=session,
+        family_id=family.id,
+        kind="concern_claimed",
+        now=now,
+        actor_id=coordinator.id,
+        ref_id=concern.id,
+    )
+    if concern.source != "volunteer":
+        topic_note(
+            session,
+            services,
+            family,
+            f"topic:claimed:{concern.id}",
+            N_("✋ {coordinator} has taken this."),
+            now,
+            coordinator=hi(name_of(coordinator)),
         )
-        if concern.source != "volunteer":
-            topic_note(
-                session,
-                services,
-                family,
-                f"topic:claimed:{concern.id}",
-                N_("✋ {coordinator} has taken this."),
-                now,
-                coordinator=hi(name_of(coordinator)),
-            )
-    if tell_raiser:
-        _tell_raiser(session, concern, coordinator, now)
-    event(logger, "concern.claimed", concern=concern.id, coordinator=coordinator.id)
-    return True
 
 
 def close_concern(

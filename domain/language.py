@@ -31,6 +31,7 @@ _CODES = {"zh-cn": "zh", "zh-tw": "zh"}
 
 @cache
 def _factory() -> DetectorFactory:
+    """langdetect's profiles, loaded once and seeded so the same text always gives the same answer."""
     import langdetect
 
     factory = DetectorFactory()
@@ -40,6 +41,7 @@ def _factory() -> DetectorFactory:
 
 
 def _best(text: str) -> tuple[str, float] | None:
+    """The most likely language of a text and its probability, or None when langdetect finds none."""
     detector = _factory().create()
     detector.append(text)
     try:
@@ -53,6 +55,7 @@ def _best(text: str) -> tuple[str, float] | None:
 
 
 def _letters(words: list[str]) -> int:
+    """How many letters the words have together."""
     return sum(len(word) for word in words)
 
 

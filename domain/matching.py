@@ -75,6 +75,7 @@ class RequestNeed:
 
     @property
     def child_related(self) -> bool:
+        """Whether the task involves children, so only child-approved volunteers (a valid VOG) may get it."""
         return is_child_related(kind=self.kind, involves_children=self.involves_children)
 
 
@@ -87,6 +88,7 @@ class Wave:
 
 
 def _primary_language(code: str) -> str:
+    """The language part of a code ("nl-NL" -> "nl"), lower case."""
     # Telegram and older rows carry regional tags ("nl-NL", "en_US"); matching is by language only.
     return code.strip().lower().replace("_", "-").split("-")[0]
 
@@ -212,6 +214,7 @@ def eligible(
 
 
 def _asking_order(candidate: VolunteerCandidate) -> tuple[bool, float, int]:
+    """Sort key: who was asked least recently goes first (never asked before all), then by id."""
     asked = candidate.last_asked_at
     # Timestamps compare across time zones; never-asked sorts before every real moment.
     return (asked is not None, asked.timestamp() if asked is not None else 0.0, candidate.person_id)

@@ -44,10 +44,12 @@ class Actor:
 
 
 def is_coordinator(actor: Actor) -> bool:
+    """A signed-up coordinator."""
     return actor.role == COORDINATOR
 
 
 def is_family(actor: Actor) -> bool:
+    """A signed-up family (a family that also volunteers included)."""
     return actor.role == FAMILY
 
 
@@ -64,6 +66,7 @@ def can_create_invite(actor: Actor, role: str) -> bool:
 
 
 def can_create_request(actor: Actor) -> bool:
+    """Families ask for help; coordinators ask on a family's behalf through `Action.ACT_FOR_FAMILY`."""
     return is_family(actor)
 
 
@@ -111,6 +114,7 @@ def task_message_side(
 
 
 def can_see_unmatched_requests(actor: Actor) -> bool:
+    """The list of requests nobody took is coordinators' work."""
     return is_coordinator(actor)
 
 
@@ -200,14 +204,17 @@ class Decision:
     reason: Reason
 
     def __bool__(self) -> bool:
+        """A decision reads as allowed or refused in an `if`."""
         return self.allowed
 
 
 def _yes(reason: Reason) -> Decision:
+    """An allowed decision with its reason."""
     return Decision(True, reason)
 
 
 def _no(reason: Reason) -> Decision:
+    """A refused decision with its reason."""
     return Decision(False, reason)
 
 

@@ -49,6 +49,7 @@ CHILD_KINDS: frozenset[RequestKind] = frozenset({RequestKind.BABYSITTING, Reques
 
 
 def is_child_related(*, kind: RequestKind | str, involves_children: bool) -> bool:
+    """Whether a request involves children: by its kind (babysitting, homework) or as the family said."""
     return involves_children or RequestKind(kind) in CHILD_KINDS
 
 
@@ -103,6 +104,7 @@ class TransitionError(ValueError):
     """An event that does not apply to the request's current status (e.g. accepting a cancelled request)."""
 
     def __init__(self, current: RequestStatus, event: RequestEvent) -> None:
+        """Name the status and the event that does not apply to it."""
         super().__init__(f"cannot {event.value} a request that is {current.value}")
         self.current = current
         self.event = event
@@ -118,6 +120,7 @@ def transition(current: RequestStatus | str, event: RequestEvent | str) -> Reque
 
 
 def is_closed(status: RequestStatus | str) -> bool:
+    """Whether a status is final (done, not happened, cancelled, expired)."""
     return RequestStatus(status) in CLOSED_STATUSES
 
 
@@ -131,6 +134,7 @@ class WindowError(StrEnum):
 
 
 def _utc(value: datetime, name: str) -> datetime:
+    """`value` in UTC, refusing a naive datetime (`name` says which argument it was)."""
     # Python compares and subtracts datetimes that share a tzinfo by their wall clocks, which is an hour off
     # across a daylight-saving change; in UTC every comparison and difference is real elapsed time.
     if value.tzinfo is None or value.utcoffset() is None:

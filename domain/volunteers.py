@@ -55,6 +55,7 @@ class ApprovalDecision:
 
 
 def _add_years(day: date, years: int) -> date:
+    """The same date `years` later; 29 February becomes the 28th (a certificate ends a day early, not late)."""
     try:
         return day.replace(year=day.year + years)
     except ValueError:
@@ -153,6 +154,7 @@ def is_paused(paused_until: date | None, today: date) -> bool:
 
 
 def _require_aware(value: datetime, name: str) -> None:
+    """Refuse a naive datetime (`name` says which argument it was)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime")
 

@@ -191,6 +191,7 @@ def _register_menu(application: AnyApplication) -> None:
 
 
 def build_application(services: Services) -> AnyApplication:
+    """The PTB application for these services: HTTP clients, HTML defaults, our context type, every handler."""
     settings = services.settings
     token = settings.token()
     assert token, "a bot token is needed to build the application"

@@ -35,6 +35,7 @@ class Liveness:
     """What /healthz reports about the loops; filled in by the runtime."""
 
     def __init__(self) -> None:
+        """No loops yet; the runtime adds a probe per loop (the monotonic time of its last sign of life)."""
         self.probes: dict[str, Callable[[], float]] = {}
         self.stale_after = 60.0
 

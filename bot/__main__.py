@@ -11,6 +11,7 @@ from services.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: run the bot (or the demo without a token), migrate, print settings, back up."""
     parser = argparse.ArgumentParser(prog="python -m bot", description="Waakvlam Telegram assistant.")
     parser.add_argument(
         "command",

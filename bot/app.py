@@ -111,7 +111,20 @@ def register_handlers(application: AnyApplication) -> None:
     """Every handler, in one place. Groups run in order; within a group the first match wins."""
     # Group -1: identify the person and refuse edits and foreign groups before anything else.
     application.add_handler(TypeHandler(Update, load_person), group=-1)
+    # The order of these calls is the order in which handlers are tried.
+    _register_before_dialogues(application)
+    _register_dialogues(application)
+    _register_menu(application)
+    # Last: anything nobody else took gets a kind answer and a way forward. For signed-up families and
+    # volunteers the fallback offers to pass free text on (conversations.concerns.outside_message).
+    for handler in fallback.build():
+        application.add_handler(handler)
 
+    application.add_error_handler(on_error)
+
+
+def _register_before_dialogues(application: AnyApplication) -> None:
+    """The handlers that must win over a dialogue in progress: commands, language, group relay, buttons."""
     # Telegram telling the bot it was blocked (or unblocked) in a private chat.
     for handler in alerts.build():
         application.add_handler(handler)
@@ -141,8 +154,10 @@ def register_handlers(application: AnyApplication) -> None:
     for handler in insight.build():
         application.add_handler(handler)
 
-    # All dialogues share one router, which reads each chat's step from the database. It comes
-    # before the menu's own handler so that menu buttons which open a dialogue reach it first.
+
+def _register_dialogues(application: AnyApplication) -> None:
+    """The one router of every dialogue, which reads each chat's step from the database."""
+    # It comes before the menu's own handler so that menu buttons which open a dialogue reach it first.
     router = dialogue.DialogueRouter(
         [
             signup.build(),
@@ -161,6 +176,9 @@ def register_handlers(application: AnyApplication) -> None:
     router.bind(application)
     application.add_handler(router)
 
+
+def _register_menu(application: AnyApplication) -> None:
+    """The menu's entries, in the order people see them, and the menu's own handlers."""
     everyone: set[str] = {Role.FAMILY, Role.VOLUNTEER, Role.COORDINATOR}
     menu.add("invite", N_("Invite someone"), {str(Role.COORDINATOR)}, invites.ask_role)
     menu.add("areas", N_("Neighbourhoods"), {str(Role.COORDINATOR)})
@@ -180,15 +198,9 @@ def register_handlers(application: AnyApplication) -> None:
     for handler in menu.build():
         application.add_handler(handler)
 
-    # Last: anything nobody else took gets a kind answer and a way forward. For signed-up families and
-    # volunteers the fallback offers to pass free text on (conversations.concerns.outside_message).
-    for handler in fallback.build():
-        application.add_handler(handler)
-
-    application.add_error_handler(on_error)
-
 
 def build_application(services: Services) -> AnyApplication:
+    """The PTB application for these services: HTTP clients, HTML defaults, our context type, every handler."""
     settings = services.settings
     token = settings.token()
     assert token, "a bot token is needed to build the application"

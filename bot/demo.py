@@ -75,6 +75,7 @@ def kept_database_url(settings: Settings, *, keep: bool) -> str | None:
 
 
 def demo_settings(settings: Settings, base_url: str, database_url: str, start: datetime) -> Settings:
+    """The settings the demo runs with: the sandbox's address and token, its database, one instance doing all."""
     update: dict[str, object] = {
         # model_copy does not validate: give the field its own type.
         "telegram_bot_token": SecretStr(DEMO_TOKEN),
@@ -105,12 +106,14 @@ class SavedState:
     next_message_ids: dict[int, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
+        """The state as JSON, for the settings row it is kept in."""
         clock = self.clock.isoformat() if self.clock else None
         messages = {str(chat): number for chat, number in self.next_message_ids.items()}
         return json.dumps({"clock": clock, "next_update_id": self.next_update_id, "next_message_ids": messages})
 
     @classmethod
     def from_json(cls, text: str) -> SavedState:
+        """The state read back from `to_json`'s text (missing parts as at a first start)."""
         data = json.loads(text)
         clock = datetime.fromisoformat(data["clock"]) if data.get("clock") else None
         messages = {int(chat): int(number) for chat, number in data.get("next_message_ids", {}).items()}
@@ -155,6 +158,7 @@ def restore_sandbox(sandbox: Sandbox, saved: SavedState) -> None:
 
 
 def sandbox_state(sandbox: Sandbox, clock: datetime) -> SavedState:
+    """Where the sandbox is now (its next update and message ids), to save with the demo's clock."""
     with sandbox.world.lock:
         world = sandbox.world
         return SavedState(clock, world.next_update_id, {c.id: c.next_message_id for c in world.chats.values()})
@@ -170,6 +174,7 @@ class DemoTime:
     def __init__(
         self, thread: RuntimeThread, clock: MovableClock, sandbox: Sandbox, zone: str, *, kept: bool = False
     ) -> None:
+        """The demo's clock around the running bot; the ticker thread is made here, started by `start`."""
         self.thread = thread
         self.kept = kept  # save where the demo is, for the next start
         self.clock = clock
@@ -180,24 +185,29 @@ class DemoTime:
         self._ticker = threading.Thread(target=self._tick_every_second, name="demo-tick", daemon=True)
 
     def now(self) -> datetime:
+        """The demo's current moment."""
         return self.clock.now()
 
     def start(self) -> None:
+        """Start running the due work every second."""
         self._ticker.start()
 
     def stop(self) -> None:
+        """Stop the ticker and save where the demo is."""
         self._stop.set()
         if self._ticker.is_alive():
             self._ticker.join(timeout=30)
         self._save_state()
 
     def _tick_every_second(self) -> None:
+        """The ticker thread: run the due work and save the state once a second until stopped."""
         while not self._stop.wait(1.0):
             with self.lock, contextlib.suppress(Exception):  # the bot may be stopping
                 self._run_tick()
                 self._save_state()
 
     def _run_tick(self) -> int:
+        """Run the due scheduled work once in the bot's loop and wake the sender; how many jobs ran."""
         tick = self.thread.runtime.tick
         assert tick is not None
         ran = self.thread.run_sync(tick.run_due)
@@ -207,6 +217,7 @@ class DemoTime:
         return ran
 
     def _idle(self, *, jobs: bool) -> bool:
+        """Whether the bot has nothing left to do now: no update waiting, no message due (with `jobs`, no job)."""
         from storage import delivery
 
         services = self.thread.runtime.services
@@ -266,9 +277,11 @@ class DemoTime:
         return ran
 
     def show(self, moment: datetime | None = None) -> str:
+        """A moment (default now) as the demo shows it, in its time zone: 'Tue 24 Nov 2026 09:30'."""
         return (moment or self.clock.now()).astimezone(self.zone).strftime("%a %d %b %Y %H:%M")
 
     def _save_state(self) -> None:
+        """Keep the demo's clock and the sandbox's ids in the database, when the demo is kept."""
         from storage.models import Setting
 
         services = self.thread.runtime.services
@@ -293,6 +306,7 @@ def demo_database(settings: Settings, *, keep: bool) -> Iterator[tuple[str, bool
 
 
 def run_demo(settings: Settings, *, keep: bool = False) -> int:
+    """`python -m bot demo`: the real bot on a local sandbox, chatted with in this terminal; the exit code."""
     from bot.runtime import Runtime, RuntimeThread
     from sandbox import Sandbox
     from sandbox.terminal import run_terminal

@@ -6,6 +6,7 @@ from services.settings import Settings
 
 
 def settings_reference() -> str:
+    """Every setting as a Markdown table (variable, default, meaning), for `python -m bot settings`."""
     lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
         if field.default_factory is not None:

@@ -45,6 +45,7 @@ class TopicResolver:
     NOT_FORUM_RECHECK = 600.0
 
     def __init__(self, services: Services) -> None:
+        """A resolver with a lock per family's topic and a memory of groups that turned out to have no topics."""
         self.services = services
         self._locks: dict[int, asyncio.Lock] = {}
         self._not_forum: dict[int, float] = {}

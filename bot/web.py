@@ -12,7 +12,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,20 +35,38 @@ class Liveness:
     """What /healthz reports about the loops; filled in by the runtime."""
 
     def __init__(self) -> None:
+        """No loops yet; the runtime adds a probe per loop (the monotonic time of its last sign of life)."""
         self.probes: dict[str, Callable[[], float]] = {}
         self.stale_after = 60.0
 
     def report(self) -> dict[str, bool]:
+        """Each loop by name: True while it has shown life within `stale_after` seconds."""
         now = time.monotonic()
         return {name: (now - probe()) < self.stale_after for name, probe in self.probes.items()}
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def build_web_app(
     *, services: Services, liveness: Liveness, on_stored: Callable[[], None], counters: dict[str, int]
 ) -> Starlette:
+    """The web server's routes: Telegram's webhook, the health check and the metrics."""
+    return Starlette(
+        routes=[
+            Route(WEBHOOK_PATH, _webhook(services, on_stored, counters), methods=["POST"]),
+            Route("/healthz", _healthz(services, liveness), methods=["GET"]),
+            Route("/metrics", _prometheus(services, counters), methods=["GET"]),
+        ]
+    )
+
+
+def _webhook(services: Services, on_stored: Callable[[], None], counters: dict[str, int]) -> Endpoint:
+    """The webhook endpoint: checks the secret, stores the update in the inbox, then answers 200."""
     secret = services.settings.webhook_secret.get_secret_value() if services.settings.webhook_secret else ""
 
     async def webhook(request: Request) -> Response:
+        """One update from Telegram: 200 only once it is stored, so Telegram retries what we could not store."""
         given = request.headers.get(SECRET_HEADER, "")
         # Constant time, so the secret cannot be guessed byte by byte from response times.
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
@@ -74,7 +92,14 @@ def build_web_app(
         on_stored()
         return PlainTextResponse("ok")
 
+    return webhook
+
+
+def _healthz(services: Services, liveness: Liveness) -> Endpoint:
+    """The health endpoint: whether the loops and the database are alive, and how much work waits."""
+
     async def healthz(request: Request) -> Response:
+        """200 when every loop is alive and the database answers, 503 otherwise."""
         loops = liveness.report()
         try:
             with services.db.session() as session:
@@ -87,9 +112,15 @@ def build_web_app(
         body = {"ok": healthy, "database": database, "loops": loops, **backlog}
         return JSONResponse(body, status_code=200 if healthy else 503)
 
+    return healthz
+
+
+def _prometheus(services: Services, counters: dict[str, int]) -> Endpoint:
+    """The metrics endpoint, in Prometheus text format; behind a bearer token when `METRICS_TOKEN` is set."""
     metrics_token = services.settings.metrics_token.get_secret_value() if services.settings.metrics_token else ""
 
     async def prometheus(request: Request) -> Response:
+        """The counters and the backlog, for a scraper that shows the token (when one is set)."""
         if metrics_token:
             scheme, _space, given = request.headers.get("Authorization", "").partition(" ")
             # Constant time, like the webhook secret.
@@ -102,10 +133,4 @@ def build_web_app(
             text = metrics.render(session=session, now=services.clock.now(), counters=counters)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
-    return Starlette(
-        routes=[
-            Route(WEBHOOK_PATH, webhook, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/metrics", prometheus, methods=["GET"]),
-        ]
-    )
+    return prometheus

@@ -217,6 +217,7 @@ class UrgentScreen(MessageHandler[BotContext, None]):
     """
 
     def __init__(self) -> None:
+        """The screen's filter (private messages, not commands, with an urgent word) and its handler."""
         super().__init__(
             filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND & URGENT, urgent_message
         )

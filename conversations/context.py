@@ -38,6 +38,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         chat_id: int | None = None,
         user_id: int | None = None,
     ) -> None:
+        """A context with no person loaded yet and an empty draft and dialogue data."""
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.person: Person | None = None
         # The open dialogue's draft (a `conversations.dialogue.Draft`); the router saves it with the next step.

@@ -80,6 +80,7 @@ class DialogueRouter(BaseHandler[Update, BotContext, None]):
     """One handler for all dialogues: finds the chat's dialogue and step, runs it, saves the next."""
 
     def __init__(self, dialogues: list[Dialogue]) -> None:
+        """A router over these dialogues, found by name from the step saved for a chat."""
         super().__init__(self._unused, block=True)
         self.dialogues = {dialogue.name: dialogue for dialogue in dialogues}
         self._application: Application[Any, Any, Any, Any, Any, Any] | None = None

@@ -166,20 +166,13 @@ async def choose_day(update: Update, context: BotContext) -> str | None:
     return await advance(update, context)
 
 
-def _on_day(window: typed.TypedWindow, day: date, zone: str) -> tuple[datetime, datetime | None]:
+def on_day(window: typed.TypedWindow, day: date, zone: str) -> tuple[datetime, datetime | None]:
     """A typed window on a local day (an end before the start is the next day)."""
     tz = ZoneInfo(zone)
     start = datetime.combine(day, window.start, tzinfo=tz)
     if window.end is None:
         return start, None
     return start, datetime.combine(day + timedelta(days=1 if window.next_day else 0), window.end, tzinfo=tz)
-
-
-def parse_times(text: str, day: date, zone: str) -> tuple[datetime, datetime | None] | None:
-    """'14:30', 'half drie', '19:00-23:00', '20-1' on a local day (see `domain.times`); an end before the start
-    runs past midnight."""
-    window = typed.parse_window(text)
-    return _on_day(window, day, zone) if window is not None else None
 
 
 def _window_problem(errors: list[str]) -> str:
@@ -252,7 +245,7 @@ async def typed_time(update: Update, context: BotContext) -> str | None:
     if window is None:
         await reply(update, _("Sorry, that time does not work. Please try again, for example 14:30 or 19:00-23:00."))
         return STAY
-    start, end = _on_day(window, date.fromisoformat(day_value or ""), zone_of(context))
+    start, end = on_day(window, date.fromisoformat(day_value or ""), zone_of(context))
     return await _set_times(update, context, start, end, window)
 
 

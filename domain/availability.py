@@ -51,6 +51,7 @@ class Slot:
     daypart: Daypart
 
     def __post_init__(self) -> None:
+        """Refuse a weekday outside the week and read a stored daypart string as the enum."""
         if not 0 <= self.weekday < DAYS_PER_WEEK:
             raise ValueError(f"weekday must be 0 (Monday) to 6 (Sunday), not {self.weekday}")
         # Accept the plain strings stored in the database ("evening") as well as the enum.
@@ -58,10 +59,12 @@ class Slot:
 
     @property
     def index(self) -> int:
+        """This slot's bit position in a mask."""
         return slot_index(self.weekday, self.daypart)
 
 
 def daypart_index(daypart: Daypart | str) -> int:
+    """The position of a daypart within a day: 0 morning, 1 afternoon, 2 evening."""
     return DAYPARTS.index(Daypart(daypart))
 
 
@@ -78,6 +81,7 @@ def slot_bit(weekday: int, daypart: Daypart | str) -> int:
 
 
 def mask_from_slots(slots: Iterable[Slot | tuple[int, Daypart | str]]) -> int:
+    """The mask with these slots set (`Slot`s or (weekday, daypart) pairs); duplicates count once."""
     mask = 0
     for slot in slots:
         weekday, daypart = (slot.weekday, slot.daypart) if isinstance(slot, Slot) else slot
@@ -85,24 +89,8 @@ def mask_from_slots(slots: Iterable[Slot | tuple[int, Daypart | str]]) -> int:
     return mask
 
 
-def _check_mask(mask: int) -> None:
-    # A bit outside the 21 slots means a corrupted row or a caller mixing up positions and masks.
-    if mask < 0 or mask > ALL_SLOTS:
-        raise ValueError(f"not an availability mask: {mask}")
-
-
-def slots_from_mask(mask: int) -> list[Slot]:
-    """The slots set in `mask`, Monday morning first."""
-    _check_mask(mask)
-    return [
-        Slot(weekday, daypart)
-        for weekday in range(DAYS_PER_WEEK)
-        for daypart in DAYPARTS
-        if mask & slot_bit(weekday, daypart)
-    ]
-
-
 def _weekdays_mask(weekdays: Iterable[int], dayparts: Iterable[Daypart]) -> int:
+    """Every given daypart on every given weekday, as a mask (builds the sign-up groups below)."""
     parts = tuple(dayparts)
     return mask_from_slots((weekday, daypart) for weekday in weekdays for daypart in parts)
 
@@ -140,6 +128,7 @@ def fits(volunteer_mask: int, request_mask: int) -> bool:
 
 
 def _utc(value: datetime, name: str) -> datetime:
+    """`value` in UTC, refusing a naive datetime (`name` says which argument it was)."""
     # Datetimes sharing a tzinfo compare and subtract by wall clock, an hour off across a DST change; UTC is not.
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime")
@@ -147,10 +136,12 @@ def _utc(value: datetime, name: str) -> datetime:
 
 
 def _local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a local wall-clock time on a local day."""
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
 def _daypart_of_wall_time(at: time) -> int:
+    """The daypart index of a local wall-clock time; the small hours belong to the evening."""
     if at < MORNING_START or at >= EVENING_START:
         return daypart_index(Daypart.EVENING)
     return daypart_index(Daypart.MORNING) if at < AFTERNOON_START else daypart_index(Daypart.AFTERNOON)

@@ -59,22 +59,11 @@ class Daypart(StrEnum):
     EVENING = "evening"
 
 
-_WINDOWS: Mapping[Daypart, tuple[time, time]] = {
-    Daypart.MORNING: (time(9, 0), time(12, 0)),
-    Daypart.AFTERNOON: (time(13, 0), time(17, 0)),
-    Daypart.EVENING: (time(18, 0), time(20, 30)),
-}
-
 _SEND_TIMES: Mapping[Daypart, time] = {
     Daypart.MORNING: time(9, 30),
     Daypart.AFTERNOON: time(13, 30),
     Daypart.EVENING: time(18, 30),
 }
-
-
-def daypart_window(daypart: Daypart) -> tuple[time, time]:
-    """The local (start, end) of a daypart as families choose it; end is exclusive."""
-    return _WINDOWS[Daypart(daypart)]
 
 
 def send_time(daypart: Daypart) -> time:
@@ -83,6 +72,7 @@ def send_time(daypart: Daypart) -> time:
 
 
 def _require_aware(value: datetime, name: str) -> None:
+    """Refuse a naive datetime (`name` says which argument it was)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime")
 
@@ -100,11 +90,13 @@ def local_instant(day: date, at: time, *, zone: str = DEFAULT_ZONE) -> datetime:
 
 
 def _wall_time(moment: datetime, zone: str) -> time:
+    """The local wall-clock time of `moment` in `zone`."""
     # fold is irrelevant for comparisons but would leak into equality checks in callers' tests.
     return moment.astimezone(ZoneInfo(zone)).time().replace(fold=0)
 
 
 def _within(at: time, start: time, end: time) -> bool:
+    """Whether `at` lies in [start, end) on the wall clock, also for a span past midnight; empty when equal."""
     if start == end:
         return False
     if start < end:
@@ -150,6 +142,7 @@ def next_allowed_time(
 
 
 def _on_or_after(day: date, weekday: int) -> date:
+    """The first date on or after `day` that falls on `weekday` (0 = Monday)."""
     return day + timedelta(days=(weekday - day.weekday()) % 7)
 
 

@@ -10,11 +10,13 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The current moment, aware and in UTC."""
 
 
 class SystemClock:
     def now(self) -> datetime:
+        """The machine's time, in UTC."""
         return datetime.now(UTC)
 
 
@@ -22,20 +24,24 @@ class FakeClock:
     """A clock that only moves when told to; shared safely between a test and the bot's thread."""
 
     def __init__(self, start: datetime) -> None:
+        """Start at `start` (aware; kept in UTC)."""
         if start.tzinfo is None:
             raise ValueError("FakeClock needs an aware datetime")
         self._now = start.astimezone(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
+        """The moment the clock was last set or moved to."""
         with self._lock:
             return self._now
 
     def set(self, moment: datetime) -> None:
+        """Jump to `moment` (forward or back)."""
         with self._lock:
             self._now = moment.astimezone(UTC)
 
     def advance(self, delta: timedelta) -> datetime:
+        """Move forward by `delta` and return the new moment."""
         with self._lock:
             self._now += delta
             return self._now
@@ -48,6 +54,7 @@ class MovableClock:
     """
 
     def __init__(self, start: datetime, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        """Start at `start` (aware) and run on with `monotonic`'s elapsed seconds."""
         if start.tzinfo is None:
             raise ValueError("MovableClock needs an aware datetime")
         self._monotonic = monotonic
@@ -56,6 +63,7 @@ class MovableClock:
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
+        """The start plus the real time elapsed since."""
         with self._lock:
             return self._start + timedelta(seconds=self._monotonic() - self._origin)
 

@@ -59,6 +59,7 @@ class EscalationPolicy:
     closed_days: frozenset[date] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
+        """Refuse a policy that cannot work (no office days, empty hours, waits, morning rule, unknown zone)."""
         if not self.office_days or any(not 0 <= day <= 6 for day in self.office_days):
             raise ValueError("office_days must be a non-empty selection of 0 (Monday) to 6 (Sunday)")
         if self.office_start >= self.office_end:
@@ -76,19 +77,23 @@ class EscalationPolicy:
 
     @property
     def tz(self) -> ZoneInfo:
+        """The policy's time zone."""
         return ZoneInfo(self.zone)
 
 
 def _require_aware(value: datetime, name: str) -> None:
+    """Refuse a naive datetime (`name` says which argument it was)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime")
 
 
 def _local_instant(day: date, at: time, policy: EscalationPolicy) -> datetime:
+    """The UTC instant of a wall-clock time on a day in the policy's zone."""
     return datetime.combine(day, at.replace(tzinfo=None, fold=0), tzinfo=policy.tz).astimezone(UTC)
 
 
 def is_office_day(day: date, policy: EscalationPolicy) -> bool:
+    """Whether coordinators work on this local day: an office weekday and not a closed day."""
     return day.weekday() in policy.office_days and day not in policy.closed_days
 
 
@@ -100,6 +105,7 @@ def is_office_hours(moment: datetime, policy: EscalationPolicy) -> bool:
 
 
 def _office_days_from(day: date, policy: EscalationPolicy) -> Iterable[date]:
+    """The office days from `day` on, for at most a year (a policy closed longer is an error)."""
     for offset in range(_SEARCH_DAYS):
         candidate = day + timedelta(days=offset)
         if is_office_day(candidate, policy):
@@ -120,6 +126,7 @@ def next_office_open(now: datetime, policy: EscalationPolicy) -> datetime:
 
 
 def _next_morning(moment: datetime, policy: EscalationPolicy, morning: time) -> datetime:
+    """The morning rule's time on the first office day at which it is later than `moment`."""
     for day in _office_days_from(moment.astimezone(policy.tz).date(), policy):
         due = _local_instant(day, morning, policy)
         if due > moment:
@@ -178,6 +185,7 @@ def expected_contact_by(now: datetime, policy: EscalationPolicy) -> datetime:
 
 
 def _unique(ids: Iterable[int | None]) -> list[int]:
+    """The ids in order, without None and without repeats."""
     seen: list[int] = []
     for user_id in ids:
         if user_id is not None and user_id not in seen:
@@ -212,12 +220,6 @@ def targets_for_level(
         steps.append((Target.PARTNER, [partner_id]))
     steps.append((Target.ALL, everyone))
     return steps[min(level, len(steps) - 1)]
-
-
-def escalation_due(*, acknowledged: bool, due_at: datetime | None, now: datetime) -> bool:
-    """Whether the worker should move a concern to its next level now."""
-    _require_aware(now, "now")
-    return not acknowledged and due_at is not None and now >= due_at
 
 
 def close_needs_note(*, urgent: bool, note: str | None) -> bool:

@@ -21,6 +21,7 @@ class InviteProblem(StrEnum):
 
 
 def new_token() -> str:
+    """A fresh random invite token (24 URL-safe characters), unguessable."""
     return secrets.token_urlsafe(18)
 
 
@@ -30,11 +31,13 @@ def payload_for(token: str) -> str:
 
 
 def token_from_payload(payload: str) -> str | None:
+    """The token in an invite deep-link payload, or None when the payload is not an invite."""
     match = _PAYLOAD.match(payload.strip())
     return match.group(1) if match else None
 
 
 def hash_token(token: str) -> str:
+    """What is stored of a token (its SHA-256), so the database never holds a usable invite link."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 

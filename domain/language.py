@@ -31,6 +31,7 @@ _CODES = {"zh-cn": "zh", "zh-tw": "zh"}
 
 @cache
 def _factory() -> DetectorFactory:
+    """langdetect's profiles, loaded once and seeded so the same text always gives the same answer."""
     import langdetect
 
     factory = DetectorFactory()
@@ -40,6 +41,7 @@ def _factory() -> DetectorFactory:
 
 
 def _best(text: str) -> tuple[str, float] | None:
+    """The most likely language of a text and its probability, or None when langdetect finds none."""
     detector = _factory().create()
     detector.append(text)
     try:
@@ -53,6 +55,7 @@ def _best(text: str) -> tuple[str, float] | None:
 
 
 def _letters(words: list[str]) -> int:
+    """How many letters the words have together."""
     return sum(len(word) for word in words)
 
 
@@ -79,8 +82,3 @@ def detect_language(text: str | None) -> str | None:
 def worth_offering(found: str | None, language: str, offered: tuple[str, ...]) -> str | None:
     """A detected language to offer a switch to: one of `offered`, and not the person's `language`."""
     return found if found is not None and found != language and found in offered else None
-
-
-def differs_from(text: str | None, language: str, offered: tuple[str, ...]) -> str | None:
-    """A language among `offered` the text is reliably written in, when it is not `language`."""
-    return worth_offering(detect_language(text), language, offered)

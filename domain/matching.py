@@ -75,6 +75,7 @@ class RequestNeed:
 
     @property
     def child_related(self) -> bool:
+        """Whether the task involves children, so only child-approved volunteers (a valid VOG) may get it."""
         return is_child_related(kind=self.kind, involves_children=self.involves_children)
 
 
@@ -87,6 +88,7 @@ class Wave:
 
 
 def _primary_language(code: str) -> str:
+    """The language part of a code ("nl-NL" -> "nl"), lower case."""
     # Telegram and older rows carry regional tags ("nl-NL", "en_US"); matching is by language only.
     return code.strip().lower().replace("_", "-").split("-")[0]
 
@@ -212,6 +214,7 @@ def eligible(
 
 
 def _asking_order(candidate: VolunteerCandidate) -> tuple[bool, float, int]:
+    """Sort key: who was asked least recently goes first (never asked before all), then by id."""
     asked = candidate.last_asked_at
     # Timestamps compare across time zones; never-asked sorts before every real moment.
     return (asked is not None, asked.timestamp() if asked is not None else 0.0, candidate.person_id)
@@ -290,30 +293,3 @@ def plan_waves(
     if others:
         waves.append(Wave(at=others_at, volunteer_ids=others))
     return waves
-
-
-def first_wave(
-    *,
-    need: RequestNeed,
-    candidates: Iterable[VolunteerCandidate],
-    today: date,
-    now: datetime,
-    support_wait: timedelta = DEFAULT_SUPPORT_WAIT,
-    wave_size: int = DEFAULT_WAVE_SIZE,
-    starts_at: datetime | None = None,
-    already_offered: Iterable[int] = (),
-    vog_valid_years: int = DEFAULT_VOG_VALID_YEARS,
-) -> Wave | None:
-    """The first wave of `plan_waves`, or None when nobody fits."""
-    waves = plan_waves(
-        need=need,
-        candidates=candidates,
-        today=today,
-        now=now,
-        support_wait=support_wait,
-        wave_size=wave_size,
-        starts_at=starts_at,
-        already_offered=already_offered,
-        vog_valid_years=vog_valid_years,
-    )
-    return waves[0] if waves else None

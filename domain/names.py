@@ -19,6 +19,7 @@ BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u17b4\u17b5")
 
 
 def _invisible(char: str) -> bool:
+    """Whether a character shows nothing (format, control, combining marks, spaces), so cannot make a name."""
     category = unicodedata.category(char)
     return (
         char in BLANK_CHARACTERS

@@ -15,7 +15,7 @@ tied to whom they support, while no family is ever left unseen in a crisis.
 
 Every coordinator action goes through `authorize` (below): one enum of actions, one function, the facts
 about the target passed in (`Facts`), a `Decision` with the reason back. The small predicates above are
-its building blocks and stay for the non-coordinator rules (requests, offers, contact details).
+its building blocks and stay for the non-coordinator rules (requests, offers, task messages, pausing).
 """
 
 from __future__ import annotations
@@ -44,14 +44,12 @@ class Actor:
 
 
 def is_coordinator(actor: Actor) -> bool:
+    """A signed-up coordinator."""
     return actor.role == COORDINATOR
 
 
-def is_admin_coordinator(actor: Actor) -> bool:
-    return is_coordinator(actor) and actor.is_admin
-
-
 def is_family(actor: Actor) -> bool:
+    """A signed-up family (a family that also volunteers included)."""
     return actor.role == FAMILY
 
 
@@ -67,27 +65,8 @@ def can_create_invite(actor: Actor, role: str) -> bool:
     return role != COORDINATOR or actor.is_admin
 
 
-def can_approve_volunteer(actor: Actor) -> bool:
-    """Any coordinator: intake is shared work, and volunteers serve several coordinators' families."""
-    return is_coordinator(actor)
-
-
-def can_see_family(
-    actor: Actor,
-    family_primary_id: int | None,
-    family_partner_id: int | None,
-    *,
-    urgent: bool = False,
-) -> bool:
-    """A family's file (profile, timeline, concerns): its coordinator duo; any coordinator when urgent or unassigned."""
-    if not is_coordinator(actor):
-        return False
-    if urgent or (family_primary_id is None and family_partner_id is None):
-        return True
-    return actor.person_id in (family_primary_id, family_partner_id)
-
-
 def can_create_request(actor: Actor) -> bool:
+    """Families ask for help; coordinators ask on a family's behalf through `Action.ACT_FOR_FAMILY`."""
     return is_family(actor)
 
 
@@ -117,21 +96,6 @@ def cancel_event(actor: Actor, request_family_id: int, assigned_volunteer_id: in
     return None
 
 
-def can_cancel_request(actor: Actor, request_family_id: int, assigned_volunteer_id: int | None) -> bool:
-    return cancel_event(actor, request_family_id, assigned_volunteer_id) is not None
-
-
-def can_see_contact_details(actor: Actor, *, request_family_id: int, assigned_volunteer_id: int | None) -> bool:
-    """The address and phone a family shares with a task: the family and the volunteer who accepted it.
-
-    Volunteers who were only offered the task see the kind, the area and the time, never the address.
-    Coordinators read contact details in the family's file (`can_see_family`), not through a task.
-    """
-    if actor.person_id == request_family_id:
-        return True
-    return assigned_volunteer_id is not None and actor.person_id == assigned_volunteer_id
-
-
 def task_message_side(
     actor: Actor, *, accepted: bool, request_family_id: int, assigned_volunteer_id: int | None
 ) -> str | None:
@@ -149,21 +113,8 @@ def task_message_side(
     return None
 
 
-def can_set_rhythm(actor: Actor) -> bool:
-    """Coordinators set a family's check-in rhythm; combine with `can_see_family` for the family at hand."""
-    return is_coordinator(actor)
-
-
-def can_link_support_volunteer(actor: Actor) -> bool:
-    return is_coordinator(actor)
-
-
-def can_claim_concern(actor: Actor) -> bool:
-    """Any coordinator the concern reached may claim it; the escalation decides whom it reaches."""
-    return is_coordinator(actor)
-
-
 def can_see_unmatched_requests(actor: Actor) -> bool:
+    """The list of requests nobody took is coordinators' work."""
     return is_coordinator(actor)
 
 
@@ -172,23 +123,9 @@ def can_export_stats(actor: Actor) -> bool:
     return is_coordinator(actor)
 
 
-def can_manage_areas(actor: Actor) -> bool:
-    """Areas change who is matched with whom for everybody, so they are an admin's job."""
-    return is_admin_coordinator(actor)
-
-
-def can_grant_admin(actor: Actor) -> bool:
-    return is_admin_coordinator(actor)
-
-
 def can_pause_volunteering(actor: Actor) -> bool:
     """Anyone with a volunteer profile that is not rejected can pause, also while waiting for intake."""
     return actor.volunteer_status is not None and actor.volunteer_status != "rejected"
-
-
-def can_raise_concern(actor: Actor) -> bool:
-    """Signed-up families and volunteers (pending ones too: a worry during intake must reach a human)."""
-    return is_family(actor) or actor.role == VOLUNTEER or actor.volunteer_status is not None
 
 
 # --- one decision for every coordinator action ----------------------------------------------------
@@ -267,14 +204,17 @@ class Decision:
     reason: Reason
 
     def __bool__(self) -> bool:
+        """A decision reads as allowed or refused in an `if`."""
         return self.allowed
 
 
 def _yes(reason: Reason) -> Decision:
+    """An allowed decision with its reason."""
     return Decision(True, reason)
 
 
 def _no(reason: Reason) -> Decision:
+    """A refused decision with its reason."""
     return Decision(False, reason)
 
 
@@ -310,6 +250,12 @@ def authorize(actor: Actor, action: Action, facts: Facts = Facts()) -> Decision:
         return _no(Reason.NOT_COORDINATOR)
     if actor.is_admin:
         return _yes(Reason.ADMIN)
+    by_role = _by_role(actor, action, facts)
+    return by_role if by_role is not None else _by_target(actor, action, facts)
+
+
+def _by_role(actor: Actor, action: Action, facts: Facts) -> Decision | None:
+    """The rules that go by who the coordinator is (and, for an invite, the role invited); None for the others."""
     if action in (Action.LIST_FAMILIES, Action.ASK_DUO, Action.APPROVE_VOLUNTEER):
         return _yes(Reason.ROLE)
     if action == Action.SET_DUO:
@@ -323,6 +269,11 @@ def authorize(actor: Actor, action: Action, facts: Facts = Facts()) -> Decision:
         return _yes(Reason.ROLE) if can_create_invite(actor, facts.invite_role or "") else _no(Reason.NOT_ADMIN)
     if action in (Action.SEE_ALL_FAMILIES, Action.MANAGE_AREAS):
         return _no(Reason.NOT_ADMIN)
+    return None
+
+
+def _by_target(actor: Actor, action: Action, facts: Facts) -> Decision:
+    """The rules that go by the family or concern at hand (`facts`); an action without a rule is refused."""
     if action in (Action.VIEW_FAMILY, Action.ASK_TAKE_OVER):
         return _family_access(actor, facts, open_access=True)
     if action == Action.WRITE_TO_FAMILY:

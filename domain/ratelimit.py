@@ -62,6 +62,7 @@ class FloodSchedule:
     """Hands out send times (monotonic seconds) that keep every window under its limit."""
 
     def __init__(self, limits: Limits) -> None:
+        """An empty schedule for these limits."""
         self.limits = limits
         self._global: deque[Booking] = deque()
         self._chat_next: dict[int, float] = {}
@@ -70,19 +71,24 @@ class FloodSchedule:
 
     @property
     def _global_count(self) -> int:
+        """How many messages the global window holds."""
         return max(1, int(self.limits.global_per_second))
 
     @property
     def _group_count(self) -> int:
+        """How many messages a group's window holds."""
         return max(1, int(self.limits.per_group_per_minute))
 
     def _global_window(self) -> float:
+        """The length in seconds of the window that holds the global count, with the margin."""
         return self._global_count / self.limits.global_per_second + self.limits.margin
 
     def _chat_gap(self) -> float:
+        """The least time between two messages to one chat, with the margin."""
         return 1.0 / self.limits.per_chat_per_second + self.limits.margin
 
     def _group_window(self) -> float:
+        """The length in seconds of the window that holds a group's count, with the margin."""
         return 60.0 * self._group_count / self.limits.per_group_per_minute + self.limits.margin
 
     def chat_ready_at(self, chat_id: int, now: float) -> float:
@@ -99,6 +105,7 @@ class FloodSchedule:
         return ready
 
     def global_ready_at(self, now: float) -> float:
+        """Earliest time the global limit allows another message, never before the last slot handed out."""
         count = self._global_count
         ready = now if len(self._global) < count else max(now, self._global[-count].at + self._global_window())
         # Slots are handed out in order, so the window arithmetic above stays valid.
@@ -125,17 +132,12 @@ class FloodSchedule:
         self._forget_before(slot)
         return booking
 
-    def reserve(self, chat_id: int, now: float) -> float:
-        """Book the earliest slot for a message to this chat and return it (answered at once)."""
-        booking = self.book(chat_id, now)
-        booking.finish(booking.slot)
-        return booking.slot
-
     def hold_chat(self, chat_id: int, until: float) -> None:
         """Telegram said 429 for this chat: nothing more to it before `until`."""
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, until), until)
 
     def _forget_before(self, now: float) -> None:
+        """Drop bookings no window can still need, so memory stays small however many chats were sent to."""
         horizon = now - 2 * self._global_window()
         while len(self._global) > self._global_count and self._global[0].at < horizon and self._global[0].done:
             self._global.popleft()

@@ -1,4 +1,4 @@
-"""Help requests (hulpvragen): kinds, the status life cycle, valid time windows, expiry, reminders, retention.
+"""Help requests (hulpvragen): kinds, the status life cycle, valid time windows, expiry, reminders.
 
 **Life cycle.** A request is ``open`` until a volunteer accepts it. An accepted request can go back to
 ``open`` when the volunteer cancels, so the family's question is not lost; it ends as ``done`` or
@@ -29,7 +29,6 @@ DEFAULT_UNMATCHED_WAIT = timedelta(hours=24)
 DEFAULT_UNMATCHED_LEAD = timedelta(hours=12)
 DEFAULT_REMINDER_AT = time(18, 0)
 DEFAULT_SHORT_NOTICE = timedelta(hours=2)
-DEFAULT_RETENTION = timedelta(days=90)
 # "The end of the week" as a family reads it on a screen.
 FLEXIBLE_WEEK_ENDS_AT = time(23, 59)
 
@@ -50,6 +49,7 @@ CHILD_KINDS: frozenset[RequestKind] = frozenset({RequestKind.BABYSITTING, Reques
 
 
 def is_child_related(*, kind: RequestKind | str, involves_children: bool) -> bool:
+    """Whether a request involves children: by its kind (babysitting, homework) or as the family said."""
     return involves_children or RequestKind(kind) in CHILD_KINDS
 
 
@@ -104,15 +104,10 @@ class TransitionError(ValueError):
     """An event that does not apply to the request's current status (e.g. accepting a cancelled request)."""
 
     def __init__(self, current: RequestStatus, event: RequestEvent) -> None:
+        """Name the status and the event that does not apply to it."""
         super().__init__(f"cannot {event.value} a request that is {current.value}")
         self.current = current
         self.event = event
-
-
-def can_transition(from_status: RequestStatus | str, to_status: RequestStatus | str) -> bool:
-    """True when some event moves a request from one status to the other."""
-    source, target = RequestStatus(from_status), RequestStatus(to_status)
-    return any(start is source and end is target for (start, _event), end in TRANSITIONS.items())
 
 
 def transition(current: RequestStatus | str, event: RequestEvent | str) -> RequestStatus:
@@ -125,6 +120,7 @@ def transition(current: RequestStatus | str, event: RequestEvent | str) -> Reque
 
 
 def is_closed(status: RequestStatus | str) -> bool:
+    """Whether a status is final (done, not happened, cancelled, expired)."""
     return RequestStatus(status) in CLOSED_STATUSES
 
 
@@ -138,6 +134,7 @@ class WindowError(StrEnum):
 
 
 def _utc(value: datetime, name: str) -> datetime:
+    """`value` in UTC, refusing a naive datetime (`name` says which argument it was)."""
     # Python compares and subtracts datetimes that share a tzinfo by their wall clocks, which is an hour off
     # across a daylight-saving change; in UTC every comparison and difference is real elapsed time.
     if value.tzinfo is None or value.utcoffset() is None:
@@ -287,14 +284,3 @@ def reminder_times(
     if start > now:
         return [now]
     return []
-
-
-def retention_purge_due(*, closed_at: datetime | None, now: datetime, retention: timedelta = DEFAULT_RETENTION) -> bool:
-    """True when a closed request's free text (note, destination, voice note) should be removed.
-
-    An open or accepted request (no `closed_at`) is never purged; the figures that evaluation needs
-    (kind, dates, outcome) are kept and only the personal text goes.
-    """
-    if closed_at is None:
-        return False
-    return _utc(now, "now") - _utc(closed_at, "closed_at") >= retention

@@ -64,6 +64,7 @@ class _Reading:
     part_of_day: str | None = None
 
     def readings(self) -> list[int]:
+        """The minutes after midnight this can mean: one exact time, or both halves of the day for a spoken one."""
         if not self.spoken:
             return [self.minutes]
         if self.part_of_day is None:
@@ -71,6 +72,7 @@ class _Reading:
         return [self._with_part_of_day()]
 
     def _with_part_of_day(self) -> int:
+        """A spoken time with its part of the day ("'s avonds") as minutes after midnight."""
         dial, twelve = self.minutes, self.minutes < 60  # the dial's first hour is twelve o'clock
         if self.part_of_day == "middags":
             return dial + _HALF_DAY  # twaalf uur 's middags is 12:00
@@ -81,6 +83,7 @@ class _Reading:
         return dial  # 's ochtends, 's morgens
 
     def as_start(self) -> int:
+        """The reading of a start time: the daytime one when there is one, else the first."""
         options = self.readings()
         daytime = [value for value in options if DAY_READING_FROM <= value < DAY_READING_UNTIL]
         return (daytime or options)[0]
@@ -91,17 +94,20 @@ class _Reading:
 
 
 def _after(value: int, start: int) -> int:
+    """`value` moved on by whole days until it comes after `start` (minutes after midnight)."""
     while value <= start:
         value += _DAY
     return value
 
 
 def _number(word: str) -> int | None:
+    """An hour word or number from 1 to 12 ("drie", "3"), or None."""
     value = int(word) if word.isdigit() else NUMBERS.get(word)
     return value if value is not None and 1 <= value <= 12 else None
 
 
 def _spoken(text: str) -> _Reading | None:
+    """A Dutch spoken time ("half drie", "kwart voor vijf 's middags") on the 12-hour dial, or None."""
     part = _PART_OF_DAY.search(text)
     part_of_day = part.group(1) if part else None
     if part:
@@ -137,6 +143,7 @@ def _spoken(text: str) -> _Reading | None:
 
 
 def _reading(text: str, *, end: bool) -> _Reading | None:
+    """One typed time: a clock time ("14:30", "10 uur") or a spoken one; an end may be 24:00."""
     text = " ".join(text.split())
     found = _CLOCK.match(text)
     if found is not None:
@@ -148,12 +155,6 @@ def _reading(text: str, *, end: bool) -> _Reading | None:
             return None
         return _Reading(hour * 60 + minute, spoken=False)
     return _spoken(text)
-
-
-def parse_time(text: str) -> time | None:
-    """One typed time as a wall-clock time (a spoken one in the daytime), or None when it is not a time."""
-    window = parse_window(text)
-    return window.start if window is not None and window.end is None else None
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,7 @@ class ApprovalDecision:
 
 
 def _add_years(day: date, years: int) -> date:
+    """The same date `years` later; 29 February becomes the 28th (a certificate ends a day early, not late)."""
     try:
         return day.replace(year=day.year + years)
     except ValueError:
@@ -153,6 +154,7 @@ def is_paused(paused_until: date | None, today: date) -> bool:
 
 
 def _require_aware(value: datetime, name: str) -> None:
+    """Refuse a naive datetime (`name` says which argument it was)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime")
 
@@ -168,13 +170,6 @@ def week_start(now: datetime, zone: str = DEFAULT_ZONE) -> datetime:
     local_day = now.astimezone(tz).date()
     monday = local_day - timedelta(days=local_day.weekday())
     return datetime.combine(monday, time(0, 0), tzinfo=tz).astimezone(UTC)
-
-
-def next_week_start(now: datetime, zone: str = DEFAULT_ZONE) -> datetime:
-    """The Monday 00:00 local after `now`, as UTC: where the current cap week ends (exclusive)."""
-    tz = ZoneInfo(zone)
-    this_monday = week_start(now, zone).astimezone(tz).date()
-    return datetime.combine(this_monday + timedelta(days=7), time(0, 0), tzinfo=tz).astimezone(UTC)
 
 
 def under_weekly_cap(*, weekly_cap: int, offers_this_week: int) -> bool:

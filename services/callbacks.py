@@ -39,6 +39,7 @@ class Button:
     fields: tuple[type, ...]
 
     def __init__(self, prefix: str, action: str, *fields: type) -> None:
+        """Define a button kind; refuses a bad prefix, action or field type and a clash with another button."""
         assert _PREFIX.match(prefix) and _ACTION.match(action), (prefix, action)
         assert all(kind in (int, str) for kind in fields) and len(fields) <= 4, fields
         assert action or fields, "a button without an action needs a field"

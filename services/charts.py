@@ -155,29 +155,28 @@ def _style(axes: Axes) -> None:
     axes.set_ylim(bottom=0)
 
 
-def _draw(figure: Figure, grid: Sequence[SubplotSpec], texts: ChartTexts, data: ChartData) -> None:
-    """Draw the weekly chart with matplotlib (called off the event loop, never in a transaction)."""
-    top = figure.add_subplot(grid[0])
-    bottom = figure.add_subplot(grid[1], sharex=top)
-    positions = list(range(len(texts.weeks)))
+def _answer_bars(top: Axes, positions: list[int], texts: ChartTexts, data: ChartData) -> float:
+    """Exact figures: stacked bars, so every kind stays visible even where counts are equal; the tallest."""
+    base = [0.0] * len(positions)
+    for kind in data.kinds:
+        values = [0.0 if math.isnan(value) else value for value in data.answers.get(kind, base)]
+        top.bar(
+            positions,
+            values,
+            bottom=base,
+            width=0.7,
+            color=COLOURS.get(kind, "#555555"),
+            label=texts.kinds.get(kind, kind),
+        )
+        base = [low + value for low, value in zip(base, values, strict=True)]
+    return max([1.0, *base])
+
+
+def _answer_lines(top: Axes, positions: list[int], texts: ChartTexts, data: ChartData) -> float:
+    """Suppressed figures: a line per kind, a hollow marker in the band where a value is hidden; the highest."""
     threshold = data.threshold
     highest = 1.0
-    if threshold is None:
-        # Exact figures: stacked bars, so every kind stays visible even where counts are equal.
-        base = [0.0] * len(positions)
-        for kind in data.kinds:
-            values = [0.0 if math.isnan(value) else value for value in data.answers.get(kind, base)]
-            top.bar(
-                positions,
-                values,
-                bottom=base,
-                width=0.7,
-                color=COLOURS.get(kind, "#555555"),
-                label=texts.kinds.get(kind, kind),
-            )
-            base = [low + value for low, value in zip(base, values, strict=True)]
-        highest = max([highest, *base])
-    for order, kind in enumerate(data.kinds if threshold is not None else ()):
+    for order, kind in enumerate(data.kinds):
         values = list(data.answers.get(kind, [0.0] * len(positions)))
         finite = [value for value in values if not math.isnan(value)]
         highest = max([highest, *finite])
@@ -203,6 +202,16 @@ def _draw(figure: Figure, grid: Sequence[SubplotSpec], texts: ChartTexts, data: 
                 markerfacecolor="white",
                 markeredgecolor=COLOURS.get(kind, "#555555"),
             )
+    return highest
+
+
+def _draw_answers(top: Axes, bottom: Axes, positions: list[int], texts: ChartTexts, data: ChartData) -> None:
+    """The upper panel, check-in answers by kind, and the band of hidden values across both panels."""
+    threshold = data.threshold
+    if threshold is None:
+        highest = _answer_bars(top, positions, texts, data)
+    else:
+        highest = _answer_lines(top, positions, texts, data)
     if threshold and texts.band:
         for axes in (top, bottom):
             axes.axhspan(0, threshold - 0.5, color=BAND_COLOUR, zorder=0, label=None)
@@ -215,6 +224,10 @@ def _draw(figure: Figure, grid: Sequence[SubplotSpec], texts: ChartTexts, data: 
     _style(top)
     top.set_ylim(0, highest * 1.15 + 0.5)
 
+
+def _draw_requests(bottom: Axes, positions: list[int], texts: ChartTexts, data: ChartData) -> None:
+    """The lower panel: requests asked and accepted side by side, "<n>" where a figure is hidden."""
+    threshold = data.threshold
     width = 0.38
     asked_left = [position - width / 2 for position in positions]
     accepted_left = [position + width / 2 for position in positions]
@@ -234,6 +247,15 @@ def _draw(figure: Figure, grid: Sequence[SubplotSpec], texts: ChartTexts, data: 
     bottom.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=9)
     _style(bottom)
     bottom.set_ylim(0, max([1.0, *asked, *accepted, float(threshold or 0)]) * 1.15 + 0.5)
+
+
+def _draw(figure: Figure, grid: Sequence[SubplotSpec], texts: ChartTexts, data: ChartData) -> None:
+    """Draw the weekly chart with matplotlib (called off the event loop, never in a transaction)."""
+    top = figure.add_subplot(grid[0])
+    bottom = figure.add_subplot(grid[1], sharex=top)
+    positions = list(range(len(texts.weeks)))
+    _draw_answers(top, bottom, positions, texts, data)
+    _draw_requests(bottom, positions, texts, data)
     bottom.set_xticks(positions)
     bottom.set_xticklabels(list(texts.weeks), fontsize=8, rotation=45 if len(positions) > 8 else 0, ha="center")
     top.tick_params(labelbottom=False)

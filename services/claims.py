@@ -79,21 +79,7 @@ def take(
         now=now,
         concern=concern.id,
     )
-    primary, partner, _everyone = chain_people(session, concern)
-    others = set(care.notified_ids(session=session, concern_id=concern.id))
-    others.update(person_id for person_id in (primary, partner) if person_id is not None)
-    others.discard(coordinator.id)
-    for other in _people(session, others):
-        tell(
-            session=session,
-            person=other,
-            key=f"claimed:{concern.id}:{other.id}",
-            now=now,
-            purpose="alert",
-            text=lambda: _("✋ {coordinator} has taken the concern about {name}.").format(
-                coordinator=hi(name_of(coordinator)), name=_family_name(family)
-            ),
-        )
+    _tell_others_taken(session, concern, coordinator, family, now)
     concern_step(
         session=session,
         services=services,
@@ -109,6 +95,28 @@ def take(
         _tell_raiser(session, concern, coordinator, now)
     event(logger, "concern.claimed", concern=concern.id, coordinator=coordinator.id)
     return True
+
+
+def _tell_others_taken(
+    session: Session, concern: Concern, coordinator: Person, family: Person | None, now: datetime
+) -> None:
+    """Everyone else who was alerted, and the family's duo, hear who took the concern."""
+    assert concern.id is not None and coordinator.id is not None
+    primary, partner, _everyone = chain_people(session, concern)
+    others = set(care.notified_ids(session=session, concern_id=concern.id))
+    others.update(person_id for person_id in (primary, partner) if person_id is not None)
+    others.discard(coordinator.id)
+    for other in _people(session, others):
+        tell(
+            session=session,
+            person=other,
+            key=f"claimed:{concern.id}:{other.id}",
+            now=now,
+            purpose="alert",
+            text=lambda: _("✋ {coordinator} has taken the concern about {name}.").format(
+                coordinator=hi(name_of(coordinator)), name=_family_name(family)
+            ),
+        )
 
 
 def close_concern(

@@ -36,6 +36,7 @@ class Services:
     loop: asyncio.AbstractEventLoop | None = None
 
     def __post_init__(self) -> None:
+        """Make every commit that writes outbox rows wake the sender."""
         # Whatever commits outbox rows wakes the sender once the rows are visible: no caller remembers it.
         self.db.after_outbox_commit = self.wake_sender
 

@@ -171,18 +171,7 @@ def alert_level(
     `round_key` makes the keys of a second round (re-routing, delivery after waiting) new.
     """
     assert concern.id is not None
-    primary, partner, everyone = chain_people(session, concern)
-    level, target, ids = rules.first_reachable_step(
-        level=level,
-        primary_id=primary,
-        partner_id=partner,
-        all_ids=everyone,
-        urgent=concern.urgent,
-        unreachable=care.unreachable_coordinator_ids(session=session),
-    )
-    recipients = reachable_coordinators(session, ids)
-    if not recipients:
-        recipients = [admin for admin in care.reachable_admins(session=session) if admin.id is not None]
+    level, target, recipients = _step_recipients(session, concern, level)
     notified: list[int] = []
     for coordinator in recipients:
         assert coordinator.id is not None
@@ -200,11 +189,45 @@ def alert_level(
         if concern.family_id is not None:
             audit_opened(session, coordinator, concern.family_id, now, "alert")
     _record_step(session, concern, level, target, notified, now)
+    _after_step(session, services, concern, level, target, notified=bool(notified), now=now, round_key=round_key)
+    return target, notified
+
+
+def _step_recipients(session: Session, concern: Concern, level: int) -> tuple[int, str, list[Person]]:
+    """The first step at or after `level` that reaches someone, and whom it reaches (else the reachable admins)."""
+    primary, partner, everyone = chain_people(session, concern)
+    level, target, ids = rules.first_reachable_step(
+        level=level,
+        primary_id=primary,
+        partner_id=partner,
+        all_ids=everyone,
+        urgent=concern.urgent,
+        unreachable=care.unreachable_coordinator_ids(session=session),
+    )
+    recipients = reachable_coordinators(session, ids)
+    if not recipients:
+        recipients = [admin for admin in care.reachable_admins(session=session) if admin.id is not None]
+    return level, target, recipients
+
+
+def _after_step(
+    session: Session,
+    services: Services,
+    concern: Concern,
+    level: int,
+    target: str,
+    *,
+    notified: bool,
+    now: datetime,
+    round_key: str,
+) -> None:
+    """Mark the concern waiting when the step reached nobody; otherwise clear that and schedule the next step."""
+    assert concern.id is not None
     if not notified:
         if care.set_waiting(session=session, concern_id=concern.id, since=now):
             concern.waiting_since = now
         event(logger, "concern.waiting", logging.WARNING, concern=concern.id, step=level)
-        return target, notified
+        return
     if care.set_waiting(session=session, concern_id=concern.id, since=None):
         concern.waiting_since = None
     due = rules.next_escalation_at(level=level, now=now, policy=policy(services), urgent=concern.urgent, target=target)
@@ -217,7 +240,6 @@ def alert_level(
             now=now,
             subject_id=concern.id,
         )
-    return target, notified
 
 
 def task_note(

@@ -16,6 +16,7 @@ class RedactingFilter(logging.Filter):
     """Replaces the token in every record, including arguments and formatted exceptions."""
 
     def __init__(self, secrets: list[str]) -> None:
+        """A filter that redacts these secrets, their secret halves and their URL-encoded forms."""
         super().__init__()
         # A token's secret half can appear on its own (a URL-encoded colon, a library splitting it), so
         # it is redacted by itself too; longest first, so the whole token goes before its part.

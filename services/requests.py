@@ -26,7 +26,7 @@ from services.tasks import kind_label
 from storage import people
 from storage import requests as store
 from storage.db import Session
-from storage.models import FamilyProfile, HelpRequest, Person, Role
+from storage.models import FamilyProfile, HelpRequest, Person
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +118,12 @@ class Listed:
 
 
 def is_family(person: Person | None) -> bool:
-    """A signed-up family (consented)."""
-    return person is not None and person.role == Role.FAMILY and person.consent_at is not None
+    """A signed-up family (consented): who asks for help, by `domain.permissions.can_create_request`."""
+    if person is None:
+        return False
+    role = person.role if person.consent_at is not None else None
+    actor = permissions.Actor(person_id=person.id or 0, role=role, is_admin=person.is_admin, volunteer_status=None)
+    return permissions.can_create_request(actor)
 
 
 def _profile(session: Session, person: Person | None) -> FamilyProfile | None:

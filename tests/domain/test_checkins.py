@@ -18,7 +18,6 @@ from domain.checkins import (
     Daypart,
     Rhythm,
     answer_effect,
-    daypart_window,
     in_quiet_hours,
     is_no_contact,
     local_date,
@@ -59,15 +58,7 @@ def wall(moment: datetime) -> tuple[date, time]:
 )
 def test_send_time_is_half_an_hour_into_the_daypart(daypart: Daypart, expected: time) -> None:
     assert send_time(daypart) == expected
-    start, end = daypart_window(daypart)
-    assert start < expected < end
     assert send_time(Daypart(str(daypart))) == expected
-
-
-def test_daypart_windows_match_the_product_definition() -> None:
-    assert daypart_window(Daypart.MORNING) == (time(9), time(12))
-    assert daypart_window(Daypart.AFTERNOON) == (time(13), time(17))
-    assert daypart_window(Daypart.EVENING) == (time(18), time(20, 30))
 
 
 # --- local wall-clock helpers ---------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from domain.escalation import (
     LEVEL_PRIMARY,
     EscalationPolicy,
     Target,
-    escalation_due,
     expected_contact_by,
     is_office_hours,
     next_escalation_at,
@@ -408,18 +407,6 @@ def test_a_chain_without_partner_stops_after_everyone() -> None:
             break
         now, level = due, level + 1
     assert kinds == ["primary", "all"]
-
-
-# --- the worker's check ---------------------------------------------------------------------------------------
-
-
-def test_escalation_due() -> None:
-    due_at = ams(2026, 5, 12, 10, 30)
-    assert not escalation_due(acknowledged=False, due_at=due_at, now=ams(2026, 5, 12, 10, 29))
-    assert escalation_due(acknowledged=False, due_at=due_at, now=due_at)
-    assert escalation_due(acknowledged=False, due_at=due_at, now=ams(2026, 5, 12, 11))
-    assert not escalation_due(acknowledged=True, due_at=due_at, now=ams(2026, 5, 12, 11))
-    assert not escalation_due(acknowledged=False, due_at=None, now=ams(2026, 5, 12, 11))
 
 
 def test_first_reachable_step_skips_people_who_cannot_be_reached() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.language import detect_language, differs_from
+from domain.language import detect_language, worth_offering
 
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"
 
@@ -74,10 +74,10 @@ def test_links_and_commands_do_not_count_as_words() -> None:
     assert detect_language("https://example.org/a/very/long/path/with/words /start @someone") is None
 
 
-def test_differs_from_offers_only_another_shipped_language() -> None:
+def test_a_switch_is_offered_only_to_another_shipped_language() -> None:
     shipped = ("nl", "en", "ar", "tr", "pl", "uk")
-    assert differs_from(SAMPLES["tr"], "nl", shipped) == "tr"
-    assert differs_from(SAMPLES["nl"], "nl", shipped) is None
-    assert differs_from(SAMPLES["tr"], "nl", ("nl", "en")) is None
+    assert worth_offering(detect_language(SAMPLES["tr"]), "nl", shipped) == "tr"
+    assert worth_offering(detect_language(SAMPLES["nl"]), "nl", shipped) is None
+    assert worth_offering(detect_language(SAMPLES["tr"]), "nl", ("nl", "en")) is None
     german = "Kann mir morgen jemand beim Einkaufen helfen? Meine Tochter ist krank und ich kann nicht weg."
-    assert differs_from(german, "nl", shipped) is None
+    assert worth_offering(detect_language(german), "nl", shipped) is None

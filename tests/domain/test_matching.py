@@ -17,7 +17,6 @@ from domain.matching import (
     VolunteerCandidate,
     Wave,
     eligible,
-    first_wave,
     has_skill,
     has_valid_vog,
     is_active,
@@ -343,7 +342,7 @@ def test_only_the_support_volunteer_fits() -> None:
 
 def test_nobody_fits() -> None:
     assert plan_waves(need=need(), candidates=[volunteer(1, status="pending")], today=TODAY, now=NOW) == []
-    assert first_wave(need=need(), candidates=[], today=TODAY, now=NOW) is None
+    assert plan_waves(need=need(), candidates=[], today=TODAY, now=NOW) == []
 
 
 def test_wave_size_and_wait_are_configurable() -> None:
@@ -398,12 +397,11 @@ def test_naive_moments_are_refused() -> None:
         plan_waves(need=need(), candidates=[], today=TODAY, now=NOW, starts_at=datetime(2026, 5, 12, 20))
 
 
-def test_first_wave() -> None:
+def test_the_first_wave() -> None:
     candidates = [volunteer(1), volunteer(2)]
-    assert first_wave(need=need(support_volunteer_id=2), candidates=candidates, today=TODAY, now=NOW) == Wave(
-        at=NOW, volunteer_ids=[2]
-    )
-    assert first_wave(need=need(), candidates=candidates, today=TODAY, now=NOW) == Wave(at=NOW, volunteer_ids=[1, 2])
+    waves = plan_waves(need=need(support_volunteer_id=2), candidates=candidates, today=TODAY, now=NOW)
+    assert waves[0] == Wave(at=NOW, volunteer_ids=[2])
+    assert plan_waves(need=need(), candidates=candidates, today=TODAY, now=NOW)[0] == Wave(at=NOW, volunteer_ids=[1, 2])
 
 
 def test_a_family_that_volunteers_is_not_its_own_support() -> None:

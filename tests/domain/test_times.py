@@ -6,7 +6,13 @@ from datetime import time
 
 import pytest
 
-from domain.times import TypedWindow, parse_time, parse_window
+from domain.times import TypedWindow, parse_window
+
+
+def parse_time(text: str) -> time | None:
+    """One typed time, as the request dialogue reads it: a window without an end."""
+    window = parse_window(text)
+    return window.start if window is not None and window.end is None else None
 
 
 @pytest.mark.parametrize(

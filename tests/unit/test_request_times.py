@@ -6,10 +6,17 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from conversations.requests import parse_times
+from conversations.requests import on_day
+from domain.times import parse_window
 
 ZONE = "Europe/Amsterdam"
 DAY = date(2026, 11, 24)  # winter: UTC+1
+
+
+def parse_times(text: str, day: date, zone: str) -> tuple[datetime, datetime | None] | None:
+    """A typed time or window on a local day, as the request dialogue reads it."""
+    window = parse_window(text)
+    return on_day(window, day, zone) if window is not None else None
 
 
 def utc(hour: int, minute: int = 0, day: int = 24) -> datetime:

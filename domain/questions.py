@@ -22,11 +22,14 @@ No clock, no database: every function receives the moments it reasons about.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from domain.insight import Row, median, shown, shown_breakdown, shown_share
 
 MAX_QUESTION_CHARS = 300
 MIN_QUESTION_CHARS = 3
@@ -241,3 +244,60 @@ def share_of_helps(answers: Sequence[str]) -> float | None:
     """The share of "helps" among the answers that judge the help ("not needed" does not), or None."""
     judged = [answer for answer in answers if answer in (ReviewAnswer.HELPS, ReviewAnswer.A_BIT, ReviewAnswer.NO)]
     return sum(answer == ReviewAnswer.HELPS for answer in judged) / len(judged) if judged else None
+
+
+# --- figures for the evaluation (anonymous: themes and counts, never words) -----------------------
+
+
+@dataclass(frozen=True)
+class QuestionFact:
+    """A question as the figures see it: its theme and moments, no words and no family."""
+
+    theme: str
+    created_at: datetime
+    first_help_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReviewFact:
+    """A family's review answer and when it was given."""
+
+    answer: str
+    answered_at: datetime
+
+
+def question_rows(
+    questions: Sequence[QuestionFact],
+    reviews: Sequence[ReviewFact],
+    stop_reasons: Sequence[str],
+    *,
+    zone: str,
+    threshold: int,
+) -> list[Row]:
+    """The evaluation figures as published rows: questions by theme, the share "helps" per month, help stopped
+    by reason, and the median days from a question to its first help. Small counts are suppressed."""
+    rows = [Row("questions_named", "", "", shown(len(questions), threshold))]
+    themes = Counter(fact.theme for fact in questions)
+    rows += [Row("questions_by_theme", theme, "", value) for theme, value in shown_breakdown(themes, threshold).items()]
+    judged = [fact for fact in reviews if fact.answer in (ReviewAnswer.HELPS, ReviewAnswer.A_BIT, ReviewAnswer.NO)]
+    helps = sum(fact.answer == ReviewAnswer.HELPS for fact in judged)
+    rows.append(Row("reviews_answered", "", "", shown(len(reviews), threshold)))
+    rows.append(Row("reviews_helps_share", "", "", shown_share(helps, len(judged), threshold) or ""))
+    by_month: dict[str, list[ReviewFact]] = {}
+    for fact in judged:
+        by_month.setdefault(fact.answered_at.astimezone(ZoneInfo(zone)).strftime("%Y-%m"), []).append(fact)
+    for month in sorted(by_month):
+        given = by_month[month]
+        share = shown_share(sum(f.answer == ReviewAnswer.HELPS for f in given), len(given), threshold)
+        rows.append(Row("reviews_helps_share", "", month, share or ""))
+    rows.append(Row("help_stopped", "", "", shown(len(stop_reasons), threshold)))
+    reasons = Counter(stop_reasons)
+    rows += [Row("help_stopped_by_reason", r, "", value) for r, value in shown_breakdown(reasons, threshold).items()]
+    waits = [
+        (fact.first_help_at - fact.created_at).total_seconds() / 86400
+        for fact in questions
+        if fact.first_help_at is not None and fact.first_help_at >= fact.created_at
+    ]
+    middle = median(waits) if len(waits) >= threshold else None
+    rows.append(Row("median_days_to_first_help", "", "", f"{middle:.1f}" if middle is not None else ""))
+    return rows

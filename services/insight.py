@@ -25,7 +25,7 @@ from babel.dates import format_date
 
 from domain import insight as rules
 from domain import volunteers as volunteer_rules
-from services import charts
+from services import charts, question_figures
 from services.callbacks import Button
 from services.concerns import ANSWER_EMOJI
 from services.context import JobHandler, Services
@@ -145,8 +145,8 @@ def suppression_note(threshold: int) -> str:
     ).format(below=threshold - 1, threshold=threshold, withheld=WITHHELD)
 
 
-def stats_text(figures: rules.Figures, threshold: int, language: str) -> str:
-    """/stats: the figures of a period as one HTML message."""
+def stats_text(figures: rules.Figures, threshold: int, language: str, questions: Sequence[rules.Row] = ()) -> str:
+    """/stats: the figures of a period as one HTML message (the families' questions after the rest)."""
     with use_language(language):
         lines = [
             _("<b>Figures, {period}</b>").format(period=h(period_text(figures.period, language))),
@@ -154,6 +154,10 @@ def stats_text(figures: rules.Figures, threshold: int, language: str) -> str:
         ]
         for label, value in figure_rows(rules.anonymous_table(figures, threshold)):
             lines.append(f"{h(label)}: <b>{hi(value)}</b>")
+        if questions:
+            lines += ["", _("<b>The families' own questions</b>")]
+            for label, value in question_figures.row_lines(list(questions)):
+                lines.append(f"{h(label)}: <b>{hi(value)}</b>")
         lines += ["", "<i>" + h(suppression_note(threshold)) + "</i>"]
     return "\n".join(lines)
 
@@ -238,6 +242,8 @@ class Figures:
     figures: rules.Figures
     threshold: int
     language: str
+    # The evaluation figures of the families' own questions (`services.question_figures`).
+    questions: tuple[rules.Row, ...] = ()
 
     @property
     def period(self) -> rules.Period:
@@ -247,12 +253,12 @@ class Figures:
     @property
     def text(self) -> str:
         """/stats: the figures as a message."""
-        return stats_text(self.figures, self.threshold, self.language)
+        return stats_text(self.figures, self.threshold, self.language, self.questions)
 
     @property
     def csv(self) -> bytes:
         """/export: the anonymous table as CSV."""
-        return csv_bytes(rules.anonymous_table(self.figures, self.threshold))
+        return csv_bytes([*rules.anonymous_table(self.figures, self.threshold), *self.questions])
 
     @property
     def caption(self) -> str:
@@ -269,6 +275,11 @@ def figures_for(
 ) -> Figures:
     """A coordinator looks at (or exports) the anonymous figures of a period: computed and audited."""
     figures = compute(session=session, services=services, period=period)
+    start, end = period.bounds(services.settings.timezone)
+    threshold = services.settings.insight_min_count
+    questions = question_figures.rows(
+        session=session, start=start, end=end, zone=services.settings.timezone, threshold=threshold
+    )
     people.audit(
         session=session,
         actor_id=coordinator.id,
@@ -277,7 +288,7 @@ def figures_for(
         now=now,
         period=period.key(),
     )
-    return Figures(figures=figures, threshold=services.settings.insight_min_count, language=coordinator.language)
+    return Figures(figures=figures, threshold=threshold, language=coordinator.language, questions=tuple(questions))
 
 
 # --- the weekly digest ----------------------------------------------------------------------------

@@ -256,6 +256,7 @@ def set_sharing(
         return None
     if volunteers_may_help is False:
         unshare = True
+    before = question.shared_with_id  # the same row as `changed` below: read before the change
     changed = store.update_question(
         session=session,
         question_id=question_id,
@@ -264,7 +265,7 @@ def set_sharing(
         shared_with_id=helper_id,
         unshare=unshare,
     )
-    if helper_id is not None and changed is not None and helper_id != question.shared_with_id:
+    if helper_id is not None and changed is not None and helper_id != before:
         helper = people.get_person(session=session, person_id=helper_id)
         if helper is not None:
             tell(

@@ -461,29 +461,35 @@ def family_decisions(
 # --- figures and erasure --------------------------------------------------------------------------
 
 
-def all_questions(*, session: Session, since: datetime | None = None) -> list[FamilyQuestion]:
-    """Every question (named since `since`), for the anonymous figures (which keep only themes)."""
-    query = select(FamilyQuestion).where(col(FamilyQuestion.state) != "declined")
-    query = query.where(col(FamilyQuestion.state) != "suggested")
-    if since is not None:
-        query = query.where(col(FamilyQuestion.created_at) >= since)
+def questions_named(*, session: Session, start: datetime, end: datetime) -> list[FamilyQuestion]:
+    """The questions families took up in [start, end), for the anonymous figures (which keep only themes)."""
+    query = select(FamilyQuestion).where(
+        col(FamilyQuestion.state).not_in(["declined", "suggested"]),
+        col(FamilyQuestion.created_at) >= start,
+        col(FamilyQuestion.created_at) < end,
+    )
     return list(session.exec(query))
 
 
-def answered_family_reviews(*, session: Session, since: datetime | None = None) -> list[QuestionReview]:
-    """The families' answered reviews (answered since `since`), oldest first."""
-    query = select(QuestionReview).where(col(QuestionReview.side) == "family", col(QuestionReview.answer).is_not(None))
-    if since is not None:
-        query = query.where(col(QuestionReview.answered_at) >= since)
+def answered_family_reviews(*, session: Session, start: datetime, end: datetime) -> list[QuestionReview]:
+    """The families' reviews answered in [start, end), oldest first."""
+    query = select(QuestionReview).where(
+        col(QuestionReview.side) == "family",
+        col(QuestionReview.answer).is_not(None),
+        col(QuestionReview.answered_at) >= start,
+        col(QuestionReview.answered_at) < end,
+    )
     return list(session.exec(query.order_by(col(QuestionReview.answered_at))))
 
 
-def stop_decisions(*, session: Session, since: datetime | None = None) -> list[QuestionDecision]:
-    """The decisions to stop help (taken since `since`)."""
-    query = select(QuestionDecision).where(col(QuestionDecision.decision) == "stop")
-    if since is not None:
-        query = query.where(col(QuestionDecision.decided_at) >= since)
-    return list(session.exec(query))
+def stop_reasons(*, session: Session, start: datetime, end: datetime) -> list[str]:
+    """The reasons of the decisions to stop help taken in [start, end)."""
+    query = select(col(QuestionDecision.reason)).where(
+        col(QuestionDecision.decision) == "stop",
+        col(QuestionDecision.decided_at) >= start,
+        col(QuestionDecision.decided_at) < end,
+    )
+    return [reason or "" for reason in session.exec(query)]
 
 
 def erase_family(*, session: Session, family_id: int) -> None:

@@ -111,6 +111,11 @@ def test_questions_lead_reviews_stop_help_that_does_not_help_and_casework_decide
     coordinator.tap("🔗 Link help to question 1")
     coordinator.tap(next(label for label in coordinator.last_buttons() if "Babysitting" in label))
     expect(my_questions(family), "A break for me", "Help: 🧸 Babysitting (a volunteer will come)")
+    # The family lets Bram, who helps, read its first question; he alone is told, in his language.
+    family.tap("1. A break for me")
+    expect(family.tap("👤 Choose who may read it"), "Only the helper you choose")
+    expect(family.tap(bram.user.first_name), "that helper may read this question now")
+    expect(bram.texts(), "shared one of its questions with you", "A break for me")
     with harness.session() as session:
         linked = store.questions_linked_to(session=session, kind="request", ref_id=request.id or 0)
         assert [q.id for q in linked] == [first.id]
@@ -197,6 +202,15 @@ def test_questions_lead_reviews_stop_help_that_does_not_help_and_casework_decide
         harness.tick()
     assert all("A break for me" not in text for text in reviews_sent(family)[asked:])
     assert sum("find my way" in text for text in reviews_sent(family)) == 2, "weeks 5 and 9"
+
+    # The evaluation figures count themes and answers, never words (small counts withheld).
+    stats = expect(
+        coordinator.say(f"/stats {start.astimezone(AMS):%d-%m-%Y} {harness.clock.now().astimezone(AMS):%d-%m-%Y}"),
+        "The families' own questions",
+        "Questions named by families",
+    )
+    assert "Theme: A break for me" in stats and "Stopped because: It does not help" in stats
+    assert "find my way" not in stats and "swimming" not in stats
 
 
 def _message_with(chat: Chat, fragment: str) -> object:

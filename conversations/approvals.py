@@ -27,7 +27,7 @@ from conversations.approvals_families import (
     turn_page_buttons,
 )
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of
 from conversations.ui import (
     answer_button,
     answer_stale,
@@ -433,9 +433,6 @@ async def turn_page(update: Update, context: BotContext) -> None:
 
 def build() -> Dialogue:
     """The approval dialogue: the VOG date typed (or none yet), then whether tasks with children too."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
     return Dialogue(
         name=NAME,
         entry_points=[
@@ -444,14 +441,14 @@ def build() -> Dialogue:
         ],
         states={
             VOG_DATE: [
-                MessageHandler(text, vog_typed),
+                MessageHandler(TYPED, vog_typed),
                 CallbackQueryHandler(no_vog, pattern=NO_VOG.pattern),
-                MessageHandler(anything, approve_unexpected),
+                MessageHandler(ANYTHING, approve_unexpected),
                 CallbackQueryHandler(approve_unexpected, pattern=CHILDREN.pattern),
             ],
             CHILDREN_STEP: [
                 CallbackQueryHandler(children_chosen, pattern=CHILDREN.pattern),
-                MessageHandler(anything, approve_unexpected),
+                MessageHandler(ANYTHING, approve_unexpected),
                 CallbackQueryHandler(approve_unexpected, pattern=NO_VOG.pattern),
             ],
         },

@@ -8,10 +8,10 @@ typed name, removal.
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue
+from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue
 from conversations.rights import refuse
 from conversations.ui import answer_button, answer_stale, column, keyboard, name_refused_text, reply, retire_buttons
 from services import areas
@@ -159,11 +159,10 @@ async def not_a_name(update: Update, context: BotContext) -> str | None:
 
 def build() -> Dialogue:
     """/areas and its buttons; adding asks for the name as its one step."""
-    private = filters.ChatType.PRIVATE
     return Dialogue(
         name=NAME,
         entry_points=[
-            CommandHandler("areas", show, filters=filters.UpdateType.MESSAGE & private),
+            CommandHandler("areas", show, filters=PRIVATE_MESSAGE),
             CallbackQueryHandler(show, pattern=r"^menu:areas$"),
             CallbackQueryHandler(ask_name, pattern=areas.ADD.pattern),
             CallbackQueryHandler(ask_remove, pattern=areas.REMOVE.pattern),
@@ -172,8 +171,8 @@ def build() -> Dialogue:
         ],
         states={
             ADD: [
-                MessageHandler(filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND, add),
-                MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.COMMAND, not_a_name),
+                MessageHandler(TYPED, add),
+                MessageHandler(ANYTHING, not_a_name),
             ]
         },
     )

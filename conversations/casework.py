@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
 from domain import questions as rules
 from domain.questions import QuestionState
@@ -358,14 +358,9 @@ def build() -> list[BaseHandler[Any, Any, Any]]:
 
 def build_dialogue() -> Dialogue:
     """Suggesting a question (registered with the dialogue router)."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
     return Dialogue(
         name=SUGGEST_DIALOGUE,
         entry_points=[CallbackQueryHandler(start_suggest, pattern=SUGGEST.pattern)],
-        states={
-            SUGGEST_WORDS: [MessageHandler(text, suggestion_typed), MessageHandler(anything, suggestion_unexpected)]
-        },
+        states={SUGGEST_WORDS: typed_words(suggestion_typed, suggestion_unexpected)},
         draft=SuggestDraft,
     )

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Self, TypeVar
 
 from telegram import Update
-from telegram.ext import Application, BaseHandler
+from telegram.ext import Application, BaseHandler, MessageHandler, filters
 
 from conversations.context import BotContext, services_of
 from services.logs import event
@@ -27,8 +27,18 @@ from storage import people
 logger = logging.getLogger(__name__)
 
 END = "__end__"
+# What a dialogue step listens to in a private chat: typed words, or any message (a photo, a sticker, a voice
+# note); never a command, which the commands that work everywhere take first.
+PRIVATE_MESSAGE = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+TYPED = PRIVATE_MESSAGE & filters.TEXT & ~filters.COMMAND
+ANYTHING = PRIVATE_MESSAGE & ~filters.COMMAND
 # A callback may return this to leave the step (and its data) as they are.
 STAY = None
+
+
+def typed_words(on_words: Any, on_anything_else: Any) -> list[BaseHandler[Any, Any, Any]]:
+    """A step that waits for typed words: words go to `on_words`, any other message to `on_anything_else`."""
+    return [MessageHandler(TYPED, on_words), MessageHandler(ANYTHING, on_anything_else)]
 
 
 @dataclass

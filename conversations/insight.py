@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons
 from domain import insight as rules
 from services import insight
@@ -240,13 +240,10 @@ def build() -> list[BaseHandler[Any, Any, Any]]:
 
 def build_dialogue() -> Dialogue:
     """'Other dates…': the two typed dates (registered with the dialogue router)."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
     return Dialogue(
         name=DIALOGUE,
         entry_points=[CallbackQueryHandler(ask_dates, pattern=OTHER_DATES.pattern)],
-        states={DATES: [MessageHandler(text, dates_typed), MessageHandler(anything, dates_unexpected)]},
+        states={DATES: typed_words(dates_typed, dates_unexpected)},
         draft=DatesDraft,
     )
 

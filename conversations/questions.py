@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
 from domain import questions as rules
 from domain.questions import QuestionState, Theme
@@ -445,9 +445,6 @@ def build() -> list[BaseHandler[Any, Any, Any]]:
 
 def build_dialogue() -> Dialogue:
     """Naming or rewording a question (registered with the dialogue router)."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
     return Dialogue(
         name=DIALOGUE,
         entry_points=[
@@ -459,8 +456,8 @@ def build_dialogue() -> Dialogue:
                 CallbackQueryHandler(pick_theme, pattern=THEME.pattern),
                 CallbackQueryHandler(keep_first, pattern=KEEP_FIRST.pattern),
                 CallbackQueryHandler(write_again, pattern=AGAIN.pattern),
-                MessageHandler(text, words_typed),
-                MessageHandler(anything, words_unexpected),
+                MessageHandler(TYPED, words_typed),
+                MessageHandler(ANYTHING, words_unexpected),
             ]
         },
         draft=QuestionDraft,

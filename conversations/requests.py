@@ -20,7 +20,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from conversations import approvals_families, menu, my_requests, volunteer_tasks
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, draft_of
+from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue, draft_of
 from conversations.request_prompts import (
     AREA_STEP,
     ASK_CHILDREN,
@@ -424,16 +424,13 @@ async def requests_command(update: Update, context: BotContext) -> None:
 
 def build() -> Dialogue:
     """The request dialogue: its entry points and one list of handlers per step."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
 
     def step(handlers: list[BaseHandler[Any, Any, Any]], state: str) -> list[BaseHandler[Any, Any, Any]]:
         """A step's handlers, then a kind answer to anything unexpected (other features' buttons pass)."""
         # Anything unexpected in a step is answered kindly; other features' buttons pass through.
         return [
             *handlers,
-            MessageHandler(anything, unexpected_for(state)),
+            MessageHandler(ANYTHING, unexpected_for(state)),
             CallbackQueryHandler(unexpected_for(state), pattern=r"^rq:(kind|kids|day|time|area|street|note|ok):"),
         ]
 
@@ -441,30 +438,28 @@ def build() -> Dialogue:
         name=NAME,
         draft=RequestDraft,
         entry_points=[
-            CommandHandler("ask", start_ask, filters=filters.UpdateType.MESSAGE & private),
+            CommandHandler("ask", start_ask, filters=PRIVATE_MESSAGE),
             CallbackQueryHandler(start_ask, pattern=r"^menu:ask$"),
             CallbackQueryHandler(start_for_family, pattern=FOR_FAMILY.pattern),
         ],
         states={
             KIND_STEP: step([CallbackQueryHandler(choose_kind, pattern=KIND.pattern)], KIND_STEP),
-            DESCRIBE: step([MessageHandler(text, typed_destination)], DESCRIBE),
+            DESCRIBE: step([MessageHandler(TYPED, typed_destination)], DESCRIBE),
             CHILDREN: step([CallbackQueryHandler(choose_children, pattern=KIDS.pattern)], CHILDREN),
             DAY_STEP: step([CallbackQueryHandler(choose_day, pattern=DAY.pattern)], DAY_STEP),
             TIME_STEP: step(
-                [CallbackQueryHandler(choose_time, pattern=TIME.pattern), MessageHandler(text, typed_time)], TIME_STEP
+                [CallbackQueryHandler(choose_time, pattern=TIME.pattern), MessageHandler(TYPED, typed_time)], TIME_STEP
             ),
             AREA_STEP: step([CallbackQueryHandler(choose_area, pattern=AREA.pattern)], AREA_STEP),
-            DESTINATION: step([MessageHandler(text, typed_destination)], DESTINATION),
+            DESTINATION: step([MessageHandler(TYPED, typed_destination)], DESTINATION),
             STREET_STEP: step(
-                [CallbackQueryHandler(street, pattern=STREET.pattern), MessageHandler(text, street)], STREET_STEP
+                [CallbackQueryHandler(street, pattern=STREET.pattern), MessageHandler(TYPED, street)], STREET_STEP
             ),
-            PHONE: step(
-                [MessageHandler(filters.UpdateType.MESSAGE & private & (filters.CONTACT | text), phone)], PHONE
-            ),
+            PHONE: step([MessageHandler(PRIVATE_MESSAGE & (filters.CONTACT | TYPED), phone)], PHONE),
             NOTE_STEP: step(
                 [
                     CallbackQueryHandler(note, pattern=NOTE.pattern),
-                    MessageHandler(text | (filters.UpdateType.MESSAGE & private & filters.VOICE), note),
+                    MessageHandler(TYPED | (PRIVATE_MESSAGE & filters.VOICE), note),
                 ],
                 NOTE_STEP,
             ),

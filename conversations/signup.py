@@ -15,7 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue
+from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue
 from conversations.signup_profile import (
     family_ages,
     family_area,
@@ -278,17 +278,14 @@ async def receive_name(update: Update, context: BotContext) -> str | None:
 
 def build() -> Dialogue:
     """The sign-up dialogue: /start, then one handler per step's button (or typed answer)."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
 
     def step(handlers: list[BaseHandler[Any, Any, Any]], state: str) -> list[BaseHandler[Any, Any, Any]]:
         """Every step answers /start by asking again, and anything unexpected kindly."""
         return [
-            CommandHandler("start", resume_for(state), filters=private),
+            CommandHandler("start", resume_for(state), filters=filters.ChatType.PRIVATE),
             CallbackQueryHandler(other_language, pattern=rules.OTHER_LANGUAGE.pattern),
             *handlers,
-            MessageHandler(anything, unexpected_for(state)),
+            MessageHandler(ANYTHING, unexpected_for(state)),
             CallbackQueryHandler(unexpected_for(state), pattern=r"^su:"),
         ]
 
@@ -298,15 +295,15 @@ def build() -> Dialogue:
 
     return Dialogue(
         name=NAME,
-        entry_points=[CommandHandler("start", start, filters=filters.UpdateType.MESSAGE & private)],
+        entry_points=[CommandHandler("start", start, filters=PRIVATE_MESSAGE)],
         states={
             LANGUAGE: step([], LANGUAGE),
             ROLE: step([on(choose_role, rules.ROLE)], ROLE),
             CONSENT: step([on(consent, rules.CONSENT)], CONSENT),
-            ASK_NAME: step([MessageHandler(text, receive_name)], ASK_NAME),
+            ASK_NAME: step([MessageHandler(TYPED, receive_name)], ASK_NAME),
             FAMILY_AREA: step([on(family_area, rules.AREA)], FAMILY_AREA),
             FAMILY_CHILDREN: step([on(family_children, rules.KIDS)], FAMILY_CHILDREN),
-            FAMILY_AGES: step([on(family_ages, rules.AGES), MessageHandler(text, family_ages)], FAMILY_AGES),
+            FAMILY_AGES: step([on(family_ages, rules.AGES), MessageHandler(TYPED, family_ages)], FAMILY_AGES),
             VOLUNTEER_AREAS: step([on(volunteer_areas, rules.VOLUNTEER_AREA)], VOLUNTEER_AREAS),
             VOLUNTEER_SKILLS: step([on(volunteer_skills, rules.SKILL)], VOLUNTEER_SKILLS),
             VOLUNTEER_TIMES: step([on(volunteer_times, rules.TIME)], VOLUNTEER_TIMES),

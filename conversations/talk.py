@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from conversations.concerns import urgent_message
 from conversations.context import BotContext
 from conversations.coordinator_group import MEDIA
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, int_arg, keyboard, reply, retire_buttons
 from domain.language import detect_language
 from domain.urgent import detect_urgent
@@ -191,23 +191,21 @@ async def write_unexpected(update: Update, context: BotContext) -> str | None:
 
 def build() -> Dialogue:
     """The talk dialogue (registered with the dialogue router)."""
-    private = filters.ChatType.PRIVATE
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
     return Dialogue(
         name=TALK,
         entry_points=[
-            CommandHandler("talk", start_talk, filters=filters.UpdateType.MESSAGE & private),
+            CommandHandler("talk", start_talk, filters=PRIVATE_MESSAGE),
             CallbackQueryHandler(start_talk, pattern=r"^menu:talk$"),
         ],
         states={
             CHOOSE_FAMILY: [
                 CallbackQueryHandler(choose_family, pattern=ABOUT.pattern),
-                MessageHandler(anything & MEDIA, hold_message),
-                MessageHandler(anything, write_unexpected),
+                MessageHandler(ANYTHING & MEDIA, hold_message),
+                MessageHandler(ANYTHING, write_unexpected),
             ],
             WRITE: [
-                MessageHandler(anything & MEDIA, write),
-                MessageHandler(anything, write_unexpected),
+                MessageHandler(ANYTHING & MEDIA, write),
+                MessageHandler(ANYTHING, write_unexpected),
             ],
         },
         draft=TalkDraft,

@@ -9,10 +9,10 @@ import logging
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, MessageHandler
 
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import ANYTHING, END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import (
     CHECKED,
     UNCHECKED,
@@ -325,8 +325,7 @@ async def profile_unexpected(update: Update, context: BotContext) -> str | None:
 
 def build() -> Dialogue:
     """The helper-profile dialogue: an overview, a part's options to tick, the weekly cap."""
-    private = filters.ChatType.PRIVATE
-    anything = MessageHandler(filters.UpdateType.MESSAGE & private & ~filters.COMMAND, profile_unexpected)
+    anything = MessageHandler(ANYTHING, profile_unexpected)
     other = CallbackQueryHandler(earlier_button, pattern=r"^vp:")
     return Dialogue(
         name=NAME,

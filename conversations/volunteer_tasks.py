@@ -9,11 +9,11 @@ from datetime import date, datetime
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from conversations import concerns
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
 from domain.urgent import detect_urgent
 from services import matching
@@ -246,9 +246,6 @@ async def task_message_unexpected(update: Update, context: BotContext) -> str | 
 
 def build_relay() -> Dialogue:
     """One message about an accepted task, from its volunteer to its family or back (`vt:msg`, `vt:ans`)."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
     starts: list[BaseHandler[Any, Any, Any]] = [
         CallbackQueryHandler(start_message_family, pattern=MESSAGE_FAMILY.pattern),
         CallbackQueryHandler(start_answer_volunteer, pattern=ANSWER_VOLUNTEER.pattern),
@@ -258,8 +255,8 @@ def build_relay() -> Dialogue:
         entry_points=starts,
         states={
             RELAY_WRITE: [
-                MessageHandler(text, write_task_message),
-                MessageHandler(anything, task_message_unexpected),
+                MessageHandler(TYPED, write_task_message),
+                MessageHandler(ANYTHING, task_message_unexpected),
                 *starts,
             ]
         },

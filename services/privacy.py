@@ -45,7 +45,7 @@ def _what_we_store() -> str:
             + _(
                 "For families, your own questions: what you want to change, in your words; which help is "
                 "linked to each question; your answers to 'does it help?'; what your coordinators decided "
-                "about each question and when your casework meetings are. Your words are read by your "
+                "about each question; and how often and when your casework meetings are. Your words are read by your "
                 "coordinators and only by the one helper you choose for a question."
             ),
             "• "

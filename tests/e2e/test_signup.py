@@ -351,6 +351,12 @@ NOTICE_FOR_TABLE = {
     "outboxmessage": "the messages between you and the bot",
     "consentrequest": "what you asked colleagues to agree to",
     "scheduledjob": "planned reminders and check-ins",
+    "familyquestion": "what you want to change, in your words",
+    "questionlink": "which help is linked to each question",
+    "questionreview": "your answers to 'does it help?'",
+    "questiondecision": "what your coordinators decided about each question",
+    "caseplan": "how often and when your casework meetings are",
+    "caseworkmeeting": "when your casework meetings are",
 }
 
 

@@ -1,8 +1,8 @@
 """A local fake Telegram Bot API for tests, the demo and benchmarks. See README.md beside this file."""
 
 from sandbox.people import SimGroup, SimUser, TopicView
+from sandbox.records import CallbackAnswer, ChatMessage
 from sandbox.server import Call, Refusal, Rejection, Sandbox, Stats
-from sandbox.world import CallbackAnswer, ChatMessage
 
 __all__ = [
     "Call",

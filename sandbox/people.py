@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.world import JSON, ChatMessage, ChatState, FileRecord, World
+from sandbox.records import JSON, ChatMessage, ChatState, FileRecord
+from sandbox.world import World
 
 # Tiny but real file headers, so a bot that sniffs file types is not surprised.
 _OGG = b"OggS\x00\x02" + bytes(58)

@@ -32,8 +32,9 @@ from starlette.routing import Route
 
 from sandbox.limits import Fault, Faults, FloodLimits, OneShotFault
 from sandbox.people import SimGroup, SimUser
+from sandbox.records import JSON, ApiError, ChatMessage
 from sandbox.spec import Spec, SpecError, UploadedFile, load_spec
-from sandbox.world import JSON, ApiError, ChatMessage, World
+from sandbox.world import World
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

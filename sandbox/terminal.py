@@ -21,8 +21,8 @@ from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from sandbox.people import SimGroup, SimUser
+from sandbox.records import ChatMessage
 from sandbox.server import Sandbox
-from sandbox.world import ChatMessage
 
 GROUP = "group"
 LONGEST_MOVE = timedelta(days=62)

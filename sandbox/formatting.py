@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 Entity = dict[str, Any]
 
@@ -130,15 +130,60 @@ class _OpenTag:
     text_start: int  # index in the output chunks, to recover the text of <a> without href
 
 
+def _skip_space(source: str, index: int, begin: int) -> int:
+    """The index of the next non-space character inside a start tag; an error if the text ends first."""
+    size = len(source)
+    while index < size and source[index] in _SPACE:
+        index += 1
+    if index >= size:
+        raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
+    return index
+
+
+def _attribute_value(source: str, index: int) -> tuple[str, int]:
+    """An attribute value at `index` (quoted, with character references, or a bare name token), and the index after."""
+    size = len(source)
+    if source[index] in "'\"":
+        quote = source[index]
+        index += 1
+        value_chars = []
+        while index < size and source[index] != quote:
+            if source[index] == "&":
+                decoded = _char_ref(source, index)
+                if decoded is not None:
+                    value_chars.append(decoded[0])
+                    index = decoded[1]
+                    continue
+            value_chars.append(source[index])
+            index += 1
+        return "".join(value_chars), index + 1
+    token = _NAME_TOKEN.match(source, index)
+    assert token is not None  # the pattern matches the empty string
+    index = token.end()
+    if index < size and source[index] not in _SPACE and source[index] != ">":
+        raise EntityParseError(f"Unexpected end of name token at byte offset {_byte_offset(source, index)}")
+    return token.group().lower(), index
+
+
+def _tag_argument(tag: str, name: str, value: str, argument: str) -> str:
+    """The tag's argument after one attribute: a link's href, a code language, an emoji id, a span class."""
+    if (
+        (tag == "a" and name == "href")
+        or (tag == "code" and name == "class" and value.startswith("language-"))
+        or (tag == "tg-emoji" and name == "emoji-id")
+    ):
+        return value.removeprefix("language-") if tag == "code" else value
+    if tag == "span" and name == "class" and value.startswith("tg-"):
+        return value[3:]
+    return argument
+
+
 def _parse_attributes(source: str, index: int, tag: str, begin: int) -> tuple[str, int]:
     """Read attributes up to '>' (tdlib rules); return the argument the tag needs and the index of '>'."""
     size = len(source)
     argument = ""
     while True:
-        while index < size and source[index] in _SPACE:
-            index += 1
-        if index >= size:
-            raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
+        index = _skip_space(source, index, begin)
         if source[index] == ">":
             return argument, index
         name_start = index
@@ -149,54 +194,76 @@ def _parse_attributes(source: str, index: int, tag: str, begin: int) -> tuple[st
             raise EntityParseError(
                 f'Empty attribute name in the tag "{tag}" at byte offset {_byte_offset(source, begin)}'
             )
-        while index < size and source[index] in _SPACE:
-            index += 1
-        if index >= size:
-            raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
+        index = _skip_space(source, index, begin)
         if source[index] != "=":
             if tag == "blockquote" and name == "expandable":
                 argument = "expandable"
             continue
-        index += 1
-        while index < size and source[index] in _SPACE:
-            index += 1
+        index = _skip_space(source, index + 1, begin)
+        value, index = _attribute_value(source, index)
         if index >= size:
             raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
-        if source[index] in "'\"":
-            quote = source[index]
-            index += 1
-            value_chars = []
-            while index < size and source[index] != quote:
-                if source[index] == "&":
-                    decoded = _char_ref(source, index)
-                    if decoded is not None:
-                        value_chars.append(decoded[0])
-                        index = decoded[1]
-                        continue
-                value_chars.append(source[index])
-                index += 1
-            value = "".join(value_chars)
-            index += 1
-        else:
-            token = _NAME_TOKEN.match(source, index)
-            assert token is not None  # the pattern matches the empty string
-            value = token.group().lower()
-            index = token.end()
-            if index < size and source[index] not in _SPACE and source[index] != ">":
-                raise EntityParseError(f"Unexpected end of name token at byte offset {_byte_offset(source, index)}")
-        if index >= size:
-            raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
-        if (
-            (tag == "a" and name == "href")
-            or (tag == "code" and name == "class" and value.startswith("language-"))
-            or (tag == "tg-emoji" and name == "emoji-id")
-        ):
-            argument = value.removeprefix("language-") if tag == "code" else value
-        elif tag == "span" and name == "class" and value.startswith("tg-"):
-            argument = value[3:]
+        argument = _tag_argument(tag, name, value, argument)
+
+
+def _decoded_reference(source: str, index: int) -> tuple[str, int]:
+    """The character a `&...;` reference at `index` stands for, and the index after it; an error if none."""
+    decoded = _char_ref(source, index)
+    if decoded is None:
+        raise EntityParseError(
+            f'Unescaped "&" at byte offset {_byte_offset(source, index)}: use &amp; '
+            "(only &lt; &gt; &amp; &quot; and numeric entities are supported)"
+        )
+    return decoded
+
+
+def _end_tag(source: str, begin: int, stack: list[_OpenTag]) -> tuple[_OpenTag, int]:
+    """Read the end tag at `begin` ("</b>", or "</>"): the open tag it closes (taken off the stack), the index after."""
+    size = len(source)
+    index = begin + 1
+    name_end = index + 1
+    while name_end < size and source[name_end] not in _SPACE and source[name_end] != ">":
+        name_end += 1
+    end_name = source[index + 1 : name_end].lower()
+    while name_end < size and source[name_end] in _SPACE:
+        name_end += 1
+    if name_end >= size or source[name_end] != ">":
+        raise EntityParseError(f"Unclosed end tag at byte offset {_byte_offset(source, begin)}")
+    if not stack:
+        raise EntityParseError(f"Unexpected end tag at byte offset {_byte_offset(source, begin)}")
+    open_tag = stack.pop()
+    if end_name and end_name != open_tag.name:
+        raise EntityParseError(
+            f"Unmatched end tag at byte offset {_byte_offset(source, begin)}, "
+            f'expected "</{open_tag.name}>", found "</{end_name}>"'
+        )
+    return open_tag, name_end + 1
+
+
+def _start_tag(source: str, begin: int) -> tuple[str, str, int]:
+    """Read the start tag at `begin`: its name, the argument it carries, and the index after its '>'."""
+    size = len(source)
+    index = begin + 1
+    name_end = index
+    while name_end < size and source[name_end] not in _SPACE and source[name_end] != ">":
+        name_end += 1
+    if name_end >= size:
+        raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
+    tag = source[index:name_end].lower()
+    if tag not in _HTML_TYPES:
+        raise EntityParseError(f'Unsupported start tag "{tag}" at byte offset {_byte_offset(source, begin)}')
+    argument, close = _parse_attributes(source, name_end, tag, begin)
+    if tag == "span" and argument != "spoiler":
+        raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(source, begin)}')
+    if tag == "tg-emoji" and not argument:
+        raise EntityParseError(
+            f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {_byte_offset(source, begin)}'
+        )
+    return tag, argument, close + 1
 
 
 def parse_html(source: str) -> ParsedText:
+    """HTML parse mode: the text without tags and character references, and its entities (tdlib's rules)."""
     if "<" not in source and "&" not in source:
         return ParsedText(source)
     chunks: list[str] = []
@@ -216,57 +283,15 @@ def parse_html(source: str) -> ParsedText:
             if index >= size:
                 break
         if source[index] == "&":
-            decoded = _char_ref(source, index)
-            if decoded is None:
-                raise EntityParseError(
-                    f'Unescaped "&" at byte offset {_byte_offset(source, index)}: use &amp; '
-                    "(only &lt; &gt; &amp; &quot; and numeric entities are supported)"
-                )
-            chunks.append(decoded[0])
-            position += utf16_len(decoded[0])
-            index = decoded[1]
-            continue
-        begin = index
-        index += 1
-        if index < size and source[index] == "/":
-            name_end = index + 1
-            while name_end < size and source[name_end] not in _SPACE and source[name_end] != ">":
-                name_end += 1
-            end_name = source[index + 1 : name_end].lower()
-            while name_end < size and source[name_end] in _SPACE:
-                name_end += 1
-            if name_end >= size or source[name_end] != ">":
-                raise EntityParseError(f"Unclosed end tag at byte offset {_byte_offset(source, begin)}")
-            if not stack:
-                raise EntityParseError(f"Unexpected end tag at byte offset {_byte_offset(source, begin)}")
-            open_tag = stack.pop()
-            if end_name and end_name != open_tag.name:
-                raise EntityParseError(
-                    f"Unmatched end tag at byte offset {_byte_offset(source, begin)}, "
-                    f'expected "</{open_tag.name}>", found "</{end_name}>"'
-                )
+            char, index = _decoded_reference(source, index)
+            chunks.append(char)
+            position += utf16_len(char)
+        elif source.startswith("</", index):
+            open_tag, index = _end_tag(source, index, stack)
             _close_tag(open_tag, position, chunks, stack, entities)
-            index = name_end + 1
-            continue
-        name_end = index
-        while name_end < size and source[name_end] not in _SPACE and source[name_end] != ">":
-            name_end += 1
-        if name_end >= size:
-            raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
-        tag = source[index:name_end].lower()
-        if tag not in _HTML_TYPES:
-            raise EntityParseError(f'Unsupported start tag "{tag}" at byte offset {_byte_offset(source, begin)}')
-        argument, close = _parse_attributes(source, name_end, tag, begin)
-        if tag == "span" and argument != "spoiler":
-            raise EntityParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(source, begin)}'
-            )
-        if tag == "tg-emoji" and not argument:
-            raise EntityParseError(
-                f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {_byte_offset(source, begin)}'
-            )
-        stack.append(_OpenTag(tag, argument, position, len(chunks)))
-        index = close + 1
+        else:
+            tag, argument, index = _start_tag(source, index)
+            stack.append(_OpenTag(tag, argument, position, len(chunks)))
     if stack:
         raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
     return ParsedText("".join(chunks), _sorted(entities))
@@ -314,7 +339,31 @@ class _OpenMark:
     argument: str = ""
 
 
+def _v2_open(source: str, index: int, position: int, chunk_start: int) -> tuple[_OpenMark, int]:
+    """The mark that opens at `index` (with a pre block's language), and the index after it; an error if none."""
+    kind, width = _v2_opens(source, index)
+    if kind is None:
+        raise EntityParseError(f"Character '{source[index]}' is reserved and must be escaped with the preceding '\\'")
+    mark = _OpenMark(kind, position, index, chunk_start)
+    index += width
+    if kind == "pre":
+        newline = source.find("\n", index)
+        if newline != -1 and "`" not in source[index:newline] and " " not in source[index:newline].strip():
+            mark.argument = source[index:newline]
+            index = newline + 1
+    return mark, index
+
+
+def _v2_unclosed(source: str, top: _OpenMark) -> NoReturn:
+    """The error for a mark still open at the end of the text."""
+    raise EntityParseError(
+        f"Can't find end of {top.kind.capitalize().replace('_', ' ')} entity at byte offset "
+        f"{_byte_offset(source, top.source_index)}"
+    )
+
+
 def parse_markdown_v2(source: str) -> ParsedText:
+    """MarkdownV2 parse mode: the text without marks and escapes, and its entities (tdlib's rules)."""
     if not any(char in _V2_RESERVED or char == "\\" for char in source):
         return ParsedText(source)
     out: list[str] = []
@@ -366,23 +415,10 @@ def parse_markdown_v2(source: str) -> ParsedText:
             index = _v2_close(top, source, index, position, out, entities)
             stack.pop()
             continue
-        kind, width = _v2_opens(source, index)
-        if kind is None:
-            raise EntityParseError(f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
-        mark = _OpenMark(kind, position, index, len(out))
-        index += width
-        if kind == "pre":
-            newline = source.find("\n", index)
-            if newline != -1 and "`" not in source[index:newline] and " " not in source[index:newline].strip():
-                mark.argument = source[index:newline]
-                index = newline + 1
+        mark, index = _v2_open(source, index, position, len(out))
         stack.append(mark)
     if stack:
-        top = stack[-1]
-        raise EntityParseError(
-            f"Can't find end of {top.kind.capitalize().replace('_', ' ')} entity at byte offset "
-            f"{_byte_offset(source, top.source_index)}"
-        )
+        _v2_unclosed(source, stack[-1])
     if quote is not None:
         _close_quote(quote, position, out, entities)
     return ParsedText("".join(out), _sorted(entities))

@@ -413,24 +413,17 @@ def export_person(*, session: Session, person: Person) -> dict[str, Any]:
     return export
 
 
-def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, now: datetime) -> None:
-    """Erase a person. With an open safety case the record stays as an anonymous stub, not by name.
-
-    Every row that holds their data goes or is scrubbed (`storage.privacy`): their profile, messages to them
-    (sent ones too), their updates' payloads, dialogue drafts, free text and JSON details anywhere that name
-    them, street or phone included. What the anonymous figures count stays, detached from them.
-    """
-    assert person.id is not None
-    pid = person.id
-    street, phone = privacy.family_street_phone(session=session, person_id=pid)
-    found = privacy.needles(name=person.display_name, street=street, phone=phone, telegram_id=person.telegram_id)
-    privacy.cancel_jobs_about(session=session, person=person, keep_concerns=keep_safety_stub)
-    privacy.scrub_own_delivery_rows(session=session, person_id=pid, telegram_id=person.telegram_id)
+def _drop_links(*, session: Session, pid: int) -> None:
+    """The rows that only tie the person to areas, skills, offers, relayed messages and a forum topic."""
     session.execute(delete(VolunteerArea).where(col(VolunteerArea.volunteer_id) == pid))
     session.execute(delete(VolunteerSkill).where(col(VolunteerSkill.volunteer_id) == pid))
     session.execute(delete(RequestOffer).where(col(RequestOffer.volunteer_id) == pid))
     session.execute(delete(RelayLink).where(col(RelayLink.family_id) == pid))
     session.execute(delete(FamilyTopic).where(col(FamilyTopic.family_id) == pid))
+
+
+def _detach_requests(*, session: Session, pid: int, now: datetime) -> None:
+    """Their requests lose their free text (open ones are cancelled), tasks they took lose their volunteer."""
     # Free text the person wrote goes; the fact that help was asked stays as an anonymous count.
     session.execute(
         update(HelpRequest)
@@ -445,6 +438,10 @@ def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, no
     session.execute(
         update(HelpRequest).where(col(HelpRequest.assigned_volunteer_id) == pid).values(assigned_volunteer_id=None)
     )
+
+
+def _detach_from_others(*, session: Session, pid: int) -> None:
+    """Concerns, families and coordinators that point at the person stop doing so; their own profiles go."""
     session.execute(update(Concern).where(col(Concern.raised_by_id) == pid).values(raised_by_id=None))
     session.execute(update(Concern).where(col(Concern.claimed_by_id) == pid).values(claimed_by_id=None))
     session.execute(
@@ -460,24 +457,52 @@ def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, no
     # Audit entries stay (who did what, when), without their details.
     session.execute(update(AuditEntry).where(col(AuditEntry.subject_id) == pid).values(detail={}))
     session.execute(update(TimelineEvent).where(col(TimelineEvent.actor_id) == pid).values(actor_id=None))
-    privacy.scrub_mentions(session=session, needles=found)
-    if keep_safety_stub:
-        family = session.get(FamilyProfile, pid)
-        if family is not None:
-            family.street = None
-            family.phone = None
-            family.share_phone = False
-            family.children_ages = None
-            family.checkin_rhythm = "off"
-            session.add(family)
-        _anonymise(session=session, person=person, now=now, keep_role=True)
-        return
+
+
+def _scrub_family_profile(*, session: Session, pid: int) -> None:
+    """A safety stub's family profile without street, phone, children's ages or check-ins."""
+    family = session.get(FamilyProfile, pid)
+    if family is not None:
+        family.street = None
+        family.phone = None
+        family.share_phone = False
+        family.children_ages = None
+        family.checkin_rhythm = "off"
+        session.add(family)
+
+
+def _erase_family_history(*, session: Session, pid: int) -> None:
+    """A family's timeline, check-ins, outcomes, profile and close notes go; invites it used forget it."""
     session.execute(delete(TimelineEvent).where(col(TimelineEvent.family_id) == pid))
     session.execute(update(Concern).where(col(Concern.family_id) == pid).values(close_note=None))
     session.execute(delete(CheckIn).where(col(CheckIn.family_id) == pid))
     session.execute(delete(TaskOutcome).where(col(TaskOutcome.person_id) == pid))
     session.execute(delete(FamilyProfile).where(col(FamilyProfile.person_id) == pid))
     session.execute(update(Invite).where(col(Invite.used_by_id) == pid).values(used_by_id=None))
+
+
+def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, now: datetime) -> None:
+    """Erase a person. With an open safety case the record stays as an anonymous stub, not by name.
+
+    Every row that holds their data goes or is scrubbed (`storage.privacy`): their profile, messages to them
+    (sent ones too), their updates' payloads, dialogue drafts, free text and JSON details anywhere that name
+    them, street or phone included. What the anonymous figures count stays, detached from them.
+    """
+    assert person.id is not None
+    pid = person.id
+    street, phone = privacy.family_street_phone(session=session, person_id=pid)
+    found = privacy.needles(name=person.display_name, street=street, phone=phone, telegram_id=person.telegram_id)
+    privacy.cancel_jobs_about(session=session, person=person, keep_concerns=keep_safety_stub)
+    privacy.scrub_own_delivery_rows(session=session, person_id=pid, telegram_id=person.telegram_id)
+    _drop_links(session=session, pid=pid)
+    _detach_requests(session=session, pid=pid, now=now)
+    _detach_from_others(session=session, pid=pid)
+    privacy.scrub_mentions(session=session, needles=found)
+    if keep_safety_stub:
+        _scrub_family_profile(session=session, pid=pid)
+        _anonymise(session=session, person=person, now=now, keep_role=True)
+        return
+    _erase_family_history(session=session, pid=pid)
     _anonymise(session=session, person=person, now=now, keep_role=False)
 
 

@@ -38,6 +38,7 @@ OPEN_REQUEST_STATUSES = ("open", "accepted")
 
 
 def get_family_profile(*, session: Session, family_id: int) -> FamilyProfile | None:
+    """A family's check-in settings and coordinators, read fresh, or None."""
     return fresh(session, FamilyProfile, family_id)
 
 
@@ -66,6 +67,7 @@ def set_rhythm(
 
 
 def set_pause(*, session: Session, family_id: int, until: date | None) -> FamilyProfile | None:
+    """Pause a family's check-ins until a date (None resumes them); None if there is no such family."""
     profile = get_family_profile(session=session, family_id=family_id)
     if profile is None:
         return None
@@ -175,6 +177,7 @@ def volunteer_families(*, session: Session, volunteer_id: int, limit: int = 8) -
 
 
 def open_request_count(*, session: Session, family_id: int) -> int:
+    """How many of a family's requests are still open or accepted."""
     return int(
         session.execute(
             select(func.count()).where(
@@ -190,11 +193,13 @@ def open_request_count(*, session: Session, family_id: int) -> int:
 def create_checkin(
     *, session: Session, family_id: int, due_at: datetime, now: datetime, manual: bool = False
 ) -> CheckIn:
+    """Record a check-in sent to a family now (`manual`: a coordinator sent it by hand)."""
     checkin = CheckIn(family_id=family_id, due_at=due_at, sent_at=now, manual=manual)
     return saved(session, checkin)
 
 
 def get_checkin(*, session: Session, checkin_id: int) -> CheckIn | None:
+    """A check-in, read fresh, or None."""
     return fresh(session, CheckIn, checkin_id)
 
 
@@ -209,6 +214,7 @@ def answer_checkin(*, session: Session, checkin_id: int, family_id: int, answer:
 
 
 def mark_reminded(*, session: Session, checkin_id: int, now: datetime) -> bool:
+    """Note that an unanswered check-in got its reminder; False if it was answered, missed or reminded already."""
     result = session.execute(
         update(CheckIn)
         .where(
@@ -223,6 +229,7 @@ def mark_reminded(*, session: Session, checkin_id: int, now: datetime) -> bool:
 
 
 def mark_missed(*, session: Session, checkin_id: int) -> bool:
+    """Mark an unanswered check-in as missed, once; False if it was answered or missed already."""
     result = session.execute(
         update(CheckIn)
         .where(col(CheckIn.id) == checkin_id, col(CheckIn.answer).is_(None), col(CheckIn.missed).is_(False))
@@ -232,6 +239,7 @@ def mark_missed(*, session: Session, checkin_id: int) -> bool:
 
 
 def last_sent_checkin(*, session: Session, family_id: int) -> CheckIn | None:
+    """A family's most recently sent check-in, or None."""
     return session.execute(
         select(CheckIn)
         .where(col(CheckIn.family_id) == family_id, col(CheckIn.sent_at).is_not(None))
@@ -256,10 +264,12 @@ def recent_checkins(*, session: Session, family_id: int, limit: int = 5) -> list
 
 
 def get_topic(*, session: Session, family_id: int) -> FamilyTopic | None:
+    """The forum topic of a family in the coordinators' group, read fresh, or None."""
     return fresh(session, FamilyTopic, family_id)
 
 
 def save_topic(*, session: Session, family_id: int, chat_id: int, thread_id: int) -> None:
+    """Remember (or replace) the forum topic that belongs to a family."""
     topic = session.get(FamilyTopic, family_id) or FamilyTopic(
         family_id=family_id, chat_id=chat_id, thread_id=thread_id
     )
@@ -277,6 +287,7 @@ def drop_topic(*, session: Session, family_id: int, thread_id: int | None = None
 
 
 def family_for_thread(*, session: Session, chat_id: int, thread_id: int) -> int | None:
+    """The family whose forum topic this thread of this chat is, or None."""
     return session.execute(
         select(col(FamilyTopic.family_id)).where(
             col(FamilyTopic.chat_id) == chat_id, col(FamilyTopic.thread_id) == thread_id
@@ -285,6 +296,7 @@ def family_for_thread(*, session: Session, chat_id: int, thread_id: int) -> int 
 
 
 def move_topics(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: its families' topics follow it to the new chat id."""
     session.execute(update(FamilyTopic).where(col(FamilyTopic.chat_id) == old_chat_id).values(chat_id=new_chat_id))
 
 
@@ -315,12 +327,14 @@ def add_relay_link(
 
 
 def get_relay_link(*, session: Session, chat_id: int, message_id: int) -> RelayLink | None:
+    """The family (or volunteer) a message in a coordinator's chat belongs to, or None."""
     return session.execute(
         select(RelayLink).where(col(RelayLink.chat_id) == chat_id, col(RelayLink.message_id) == message_id)
     ).scalar_one_or_none()
 
 
 def move_relay_links(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: its relay links follow it to the new chat id."""
     session.execute(update(RelayLink).where(col(RelayLink.chat_id) == old_chat_id).values(chat_id=new_chat_id))
 
 
@@ -342,6 +356,7 @@ def timeline(*, session: Session, family_id: int, limit: int = 20) -> list[Timel
 def last_event_at(
     *, session: Session, family_id: int, kinds: Sequence[str], actor_id: int | None = None
 ) -> datetime | None:
+    """When a family's timeline last saw one of these kinds of event (by this actor, if given), or None."""
     conditions = [col(TimelineEvent.family_id) == family_id, col(TimelineEvent.kind).in_(list(kinds))]
     if actor_id is not None:
         conditions.append(col(TimelineEvent.actor_id) == actor_id)
@@ -393,6 +408,7 @@ def get_setting(*, session: Session, key: str) -> str | None:
 
 
 def save_setting(*, session: Session, key: str, value: str) -> None:
+    """Keep a small runtime fact (such as the coordinators' group id) across restarts."""
     setting = session.get(Setting, key) or Setting(key=key, value="")
     setting.value = value
     session.add(setting)

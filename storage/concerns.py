@@ -50,6 +50,7 @@ def create_concern(
     language: str | None = None,
     request_id: int | None = None,
 ) -> Concern:
+    """Record a new concern about a family (or raised by a volunteer), open and unacknowledged."""
     concern = Concern(
         family_id=family_id,
         raised_by_id=raised_by_id,
@@ -63,6 +64,7 @@ def create_concern(
 
 
 def get_concern(*, session: Session, concern_id: int) -> Concern | None:
+    """A concern, read fresh, or None."""
     return fresh(session, Concern, concern_id)
 
 
@@ -144,17 +146,20 @@ def close(*, session: Session, concern_id: int, coordinator_id: int, note: str |
 
 
 def set_level(*, session: Session, concern_id: int, level: int) -> None:
+    """Note how far a concern's escalation has gone."""
     session.execute(update(Concern).where(col(Concern.id) == concern_id).values(escalation_level=level))
 
 
 def add_escalation_step(
     *, session: Session, concern_id: int, level: int, target: str, notified: Sequence[int], now: datetime
 ) -> EscalationStep:
+    """Record one escalation step: its level, who it went to, and when."""
     step = EscalationStep(concern_id=concern_id, level=level, target=target, notified=list(notified), at=now)
     return saved(session, step)
 
 
 def escalation_steps(*, session: Session, concern_id: int) -> list[EscalationStep]:
+    """A concern's escalation steps, in the order they were taken."""
     return list(
         session.execute(
             select(EscalationStep)
@@ -173,6 +178,7 @@ def notified_ids(*, session: Session, concern_id: int) -> list[int]:
 
 
 def concerns_of(*, session: Session, family_id: int, limit: int = 10) -> list[Concern]:
+    """A family's latest concerns, newest first."""
     return list(
         session.execute(
             select(Concern).where(col(Concern.family_id) == family_id).order_by(col(Concern.id).desc()).limit(limit)

@@ -47,6 +47,7 @@ def _language_condition(family_language: str | None) -> ColumnElement[bool]:
 
 
 def _offers_this_week(window: MatchWindow) -> ScalarSelect[int]:
+    """Subquery: how many offers a volunteer got since the start of the cap week."""
     return (
         select(func.count())
         .where(
@@ -159,6 +160,7 @@ def candidate(*, session: Session, volunteer_id: int, window: MatchWindow) -> Vo
 
 
 def _candidates(session: Session, rows: Sequence[tuple[VolunteerProfile, int]]) -> list[VolunteerCandidate]:
+    """The volunteers of these profile rows as `domain.matching` candidates, with their areas and skills."""
     ids = [profile.person_id for profile, _offers in rows]
     areas: dict[int, set[int]] = {person_id: set() for person_id in ids}
     skills: dict[int, set[str]] = {person_id: set() for person_id in ids}

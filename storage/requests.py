@@ -70,6 +70,7 @@ def create_request(
     voice_file_id: str | None,
     now: datetime,
 ) -> HelpRequest:
+    """Record a new help request, open, as the family or a coordinator asked it."""
     request = HelpRequest(
         family_id=family_id,
         created_by_id=created_by_id,
@@ -231,10 +232,12 @@ def link_offer_message(*, session: Session, offer_id: int, dedupe_key: str) -> i
 
 
 def get_offer(*, session: Session, offer_id: int) -> RequestOffer | None:
+    """An offer of a request to a volunteer, read fresh, or None."""
     return fresh(session, RequestOffer, offer_id)
 
 
 def find_offer(*, session: Session, request_id: int, volunteer_id: int) -> RequestOffer | None:
+    """The offer of this request to this volunteer, or None if they were never asked."""
     return session.execute(
         select(RequestOffer).where(
             col(RequestOffer.request_id) == request_id, col(RequestOffer.volunteer_id) == volunteer_id
@@ -264,6 +267,7 @@ def pending_offers_of(*, session: Session, volunteer_id: int) -> list[RequestOff
 
 
 def offers_for(*, session: Session, request_id: int) -> list[RequestOffer]:
+    """Every offer of a request, in the order they were made."""
     return list(
         session.execute(
             select(RequestOffer).where(col(RequestOffer.request_id) == request_id).order_by(col(RequestOffer.id))
@@ -272,6 +276,7 @@ def offers_for(*, session: Session, request_id: int) -> list[RequestOffer]:
 
 
 def offered_ids(*, session: Session, request_id: int) -> set[int]:
+    """The volunteers a request has been offered to."""
     return set(
         session.execute(
             select(col(RequestOffer.volunteer_id)).where(col(RequestOffer.request_id) == request_id)
@@ -301,6 +306,7 @@ def withdraw_unsent(*, session: Session, outbox_id: int) -> bool:
 
 
 def has_pending_job(*, session: Session, kind: str, subject_id: int) -> bool:
+    """Whether a job of this kind for this subject is still waiting to run."""
     return (
         session.execute(
             select(col(ScheduledJob.id)).where(
@@ -314,6 +320,7 @@ def has_pending_job(*, session: Session, kind: str, subject_id: int) -> bool:
 
 
 def outbox_row(*, session: Session, outbox_id: int) -> OutboxMessage | None:
+    """An outbox message, read fresh, or None."""
     return fresh(session, OutboxMessage, outbox_id)
 
 
@@ -328,6 +335,7 @@ def record_outcome(*, session: Session, request_id: int, person_id: int, outcome
 
 
 def get_outcome(*, session: Session, request_id: int, person_id: int) -> TaskOutcome | None:
+    """How this person said a task went, read fresh, or None."""
     return session.execute(
         select(TaskOutcome)
         .where(col(TaskOutcome.request_id) == request_id, col(TaskOutcome.person_id) == person_id)
@@ -336,6 +344,7 @@ def get_outcome(*, session: Session, request_id: int, person_id: int) -> TaskOut
 
 
 def outcomes_for(*, session: Session, request_id: int) -> list[TaskOutcome]:
+    """What the family and the volunteer said about how a task went."""
     return list(session.execute(select(TaskOutcome).where(col(TaskOutcome.request_id) == request_id)).scalars())
 
 
@@ -354,6 +363,7 @@ def set_rating(*, session: Session, request_id: int, person_id: int, rating: str
 
 
 def was_thanked(*, session: Session, request_id: int) -> bool:
+    """Whether the family already thanked the volunteer for this task."""
     return (
         session.execute(
             select(col(TimelineEvent.id)).where(

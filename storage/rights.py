@@ -85,6 +85,7 @@ def ask_consent(
 
 
 def get_consent(*, session: Session, request_id: int) -> ConsentRequest | None:
+    """A request for a family's consent, read fresh, or None."""
     return fresh(session, ConsentRequest, request_id)
 
 

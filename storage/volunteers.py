@@ -21,6 +21,7 @@ from storage.models import (
 
 
 def volunteers_with_status(*, session: Session, status: str, limit: int = 30) -> list[tuple[Person, VolunteerProfile]]:
+    """Signed-up volunteers with this status (such as waiting for approval), by name."""
     rows = session.execute(
         select(Person, VolunteerProfile)
         .join(VolunteerProfile, col(VolunteerProfile.person_id) == col(Person.id))
@@ -113,6 +114,7 @@ def renew_vog(*, session: Session, volunteer_id: int, vog_date: date, children_o
 
 
 def set_pause(*, session: Session, volunteer_id: int, until: date | None) -> bool:
+    """Pause a volunteer until a date (None ends the pause); False if there is no such volunteer."""
     result = session.execute(
         update(VolunteerProfile).where(col(VolunteerProfile.person_id) == volunteer_id).values(paused_until=until)
     )
@@ -120,6 +122,7 @@ def set_pause(*, session: Session, volunteer_id: int, until: date | None) -> boo
 
 
 def set_weekly_cap(*, session: Session, volunteer_id: int, cap: int) -> bool:
+    """Set how many offers a week a volunteer wants at most; False if there is no such volunteer."""
     result = session.execute(
         update(VolunteerProfile).where(col(VolunteerProfile.person_id) == volunteer_id).values(weekly_cap=cap)
     )
@@ -139,6 +142,7 @@ def set_support_volunteer(*, session: Session, family_id: int, volunteer_id: int
 
 
 def supported_families(*, session: Session, volunteer_id: int) -> list[Person]:
+    """The families a volunteer is the support volunteer of, by name."""
     return list(
         session.execute(
             select(Person)

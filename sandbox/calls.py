@@ -64,6 +64,7 @@ def is_sending(method: str) -> bool:
 
 
 def error_body(status: int, description: str, parameters: JSON | None = None) -> JSON:
+    """Telegram's JSON for an error answer: ok false, the code, the description, parameters if any."""
     payload: JSON = {"ok": False, "error_code": status, "description": description}
     if parameters:
         payload["parameters"] = parameters
@@ -71,6 +72,7 @@ def error_body(status: int, description: str, parameters: JSON | None = None) ->
 
 
 def loggable(params: JSON) -> JSON:
+    """Call parameters fit for the log: uploads as their name and size instead of their bytes."""
     if not any(isinstance(value, UploadedFile) for value in params.values()):
         return params
     return {
@@ -83,6 +85,7 @@ class ApiCalls:
     """The Bot API side of a sandbox: one call at a time, with the log and the faults tests set."""
 
     def __init__(self, spec: Spec, world: World) -> None:
+        """Answer calls against this spec and world; the log, flood limits and faults start empty."""
         self.spec = spec
         self.world = world
         self._calls: list[Call] = []
@@ -104,6 +107,7 @@ class ApiCalls:
     def _call_locked(
         self, method: str, raw: JSON, files: dict[str, UploadedFile], now: float
     ) -> tuple[str, JSON, int, JSON]:
+        """One call under the world lock: check it against the spec, apply faults and flood limits, run it."""
         spec = self.spec.implemented(method)
         if spec is None:
             proper = self.spec.known_elsewhere(method)
@@ -149,6 +153,7 @@ class ApiCalls:
         return spec.name, params, 200, {"ok": True, "result": result}
 
     def _record(self, method: str, params: JSON, now: float, status: int) -> None:
+        """Log a call and count it by method and status."""
         self._calls.append(Call(method, loggable(params), now, status))
         stats = self._stats
         stats.calls[method] += 1
@@ -156,30 +161,36 @@ class ApiCalls:
         stats.by_method_status[method, status] += 1
 
     def _refuse(self, method: str, params: JSON, reason: str, status: int) -> None:
+        """Log a call Telegram would refuse outright (a bug in the bot)."""
         self._stats.refusals += 1
         self._refusals.append(Refusal(method, params, reason, status))
 
     @property
     def calls(self) -> list[Call]:
+        """Every call the bot made so far, oldest first."""
         with self.world.lock:
             return list(self._calls)
 
     def calls_to(self, method: str) -> list[Call]:
+        """The calls the bot made to one method (in any spelling of its case)."""
         with self.world.lock:
             return [call for call in self._calls if call.method.lower() == method.lower()]
 
     @property
     def refusals(self) -> list[Refusal]:
+        """The calls Telegram would have refused outright, so far."""
         with self.world.lock:
             return list(self._refusals)
 
     @property
     def rejections(self) -> list[Rejection]:
+        """The calls answered with a 400 that depends on the moment, so far."""
         with self.world.lock:
             return list(self._rejections)
 
     @property
     def stats(self) -> Stats:
+        """A copy of the counters: calls, statuses, 429s, refusals, faults, deliveries."""
         with self.world.lock:
             stats = self._stats
             return Stats(
@@ -255,6 +266,7 @@ class ApiCalls:
             return sum(fault.count for fault in self._one_shot)
 
     def _take_one_shot(self, method: str, chat_id: Any) -> OneShotFault | None:
+        """The next one-shot failure queued for this method and chat (used up as it is taken), or None."""
         if not self._one_shot or not isinstance(chat_id, int):
             return None
         for fault in self._one_shot:

@@ -31,6 +31,7 @@ _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 def _scope_key(scope: JSON | None) -> str:
+    """A command scope as a key for the commands table (the default scope when none is given)."""
     return json.dumps(scope or {"type": "default"}, sort_keys=True)
 
 
@@ -38,6 +39,7 @@ class ChatApi(WorldState):
     """The simulated Telegram's answers about the bot itself, its chats and their topics."""
 
     def get_me(self, _params: JSON) -> JSON:
+        """getMe: the bot's User object with what it can do."""
         return {
             **self.bot_user,
             "can_join_groups": True,
@@ -48,9 +50,11 @@ class ChatApi(WorldState):
         }
 
     def log_out(self, _params: JSON) -> bool:
+        """logOut and close: nothing to do in the sandbox."""
         return True
 
     def set_webhook(self, params: JSON) -> bool:
+        """setWebhook: deliver updates to a local URL from now on (an empty URL removes the webhook)."""
         url = params["url"]
         if params.get("drop_pending_updates"):
             self.updates.clear()
@@ -73,12 +77,14 @@ class ChatApi(WorldState):
         return True
 
     def delete_webhook(self, params: JSON) -> bool:
+        """deleteWebhook: back to getUpdates (dropping the queued updates, if asked)."""
         if params.get("drop_pending_updates"):
             self.updates.clear()
         self.webhook = None
         return True
 
     def get_webhook_info(self, _params: JSON) -> JSON:
+        """getWebhookInfo: the URL, the queued updates and the last delivery error."""
         webhook = self.webhook
         info: JSON = {"url": "", "has_custom_certificate": False, "pending_update_count": len(self.updates)}
         if webhook is not None:
@@ -93,12 +99,14 @@ class ChatApi(WorldState):
         return info
 
     def _set_allowed(self, allowed: list[str]) -> None:
+        """Set the update kinds the bot wants (an empty list: Telegram's default); unknown kinds are refused."""
         unknown = sorted(set(allowed) - self.spec.update_types)
         if unknown:
             raise refuse(f"unknown update types in allowed_updates: {', '.join(unknown)}")
         self.allowed_updates = frozenset(allowed) if allowed else self.spec.update_types - DEFAULT_EXCLUDED_UPDATES
 
     def get_updates(self, params: JSON) -> list[JSON]:
+        """getUpdates without waiting: confirm up to `offset` and hand out what is queued (409 with a webhook)."""
         if self.webhook is not None:
             raise ApiError(
                 409,
@@ -111,9 +119,11 @@ class ChatApi(WorldState):
 
     @staticmethod
     def poll_limit(params: JSON) -> int:
+        """How many updates one getUpdates may return: `limit`, between 1 and 100."""
         return min(max(int(params.get("limit", 100)), 1), 100)
 
     def _commands_key(self, params: JSON) -> tuple[str, str]:
+        """The key of a command list: its scope and language (a valid two-letter code or none)."""
         language = params.get("language_code", "")
         if language and not _LANGUAGE.match(language):
             raise refuse(f"invalid language_code {language!r}: use a two-letter ISO 639-1 code")
@@ -123,6 +133,7 @@ class ChatApi(WorldState):
         return _scope_key(scope), language
 
     def set_my_commands(self, params: JSON) -> bool:
+        """setMyCommands: the bot's command list for a scope and language, checked as Telegram does."""
         commands = params["commands"]
         if len(commands) > 100:
             raise refuse("too many commands: at most 100")
@@ -139,13 +150,16 @@ class ChatApi(WorldState):
         return True
 
     def get_my_commands(self, params: JSON) -> list[JSON]:
+        """getMyCommands: the command list set for a scope and language."""
         return list(self.commands.get(self._commands_key(params), []))
 
     def delete_my_commands(self, params: JSON) -> bool:
+        """deleteMyCommands: forget the command list of a scope and language."""
         self.commands.pop(self._commands_key(params), None)
         return True
 
     def set_chat_menu_button(self, params: JSON) -> bool:
+        """setChatMenuButton: the menu button of a private chat, or the default for all."""
         chat_id = params.get("chat_id")
         if chat_id is not None and self._chat(chat_id).type != "private":
             raise bad("chat not found")
@@ -153,6 +167,7 @@ class ChatApi(WorldState):
         return True
 
     def get_chat(self, params: JSON) -> JSON:
+        """getChat: a ChatFullInfo of a chat the bot is in."""
         chat = self._chat(params["chat_id"])
         gifts = {
             "unlimited_gifts": False,
@@ -164,6 +179,7 @@ class ChatApi(WorldState):
         return {**chat.info, "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
 
     def get_chat_member(self, params: JSON) -> JSON:
+        """getChatMember: the bot's or a person's membership of a chat."""
         chat = self._chat(params["chat_id"])
         user_id = params["user_id"]
         if user_id == self.bot_user["id"]:
@@ -178,6 +194,7 @@ class ChatApi(WorldState):
         return self._member(chat, user, chat.members.get(user_id, "left"))
 
     def _forum(self, params: JSON) -> ChatState:
+        """The forum chat a topic call names; an error if it is no forum or the bot may not manage topics."""
         chat = self._writable_chat(params["chat_id"])
         if not chat.is_forum:
             raise bad("the chat is not a forum")
@@ -186,15 +203,18 @@ class ChatApi(WorldState):
         return chat
 
     def _topic(self, chat: ChatState, thread_id: int) -> Topic:
+        """A topic of the chat that still exists; an error otherwise."""
         topic = chat.topics.get(thread_id)
         if topic is None or topic.deleted:
             raise bad("message thread not found")
         return topic
 
     def _topic_notice(self, chat: ChatState, topic: Topic, content: JSON) -> None:
+        """The service message a change to a topic leaves in it."""
         self._store(chat, sender=self.bot_user, content=content, thread_id=topic.thread_id)
 
     def create_forum_topic(self, params: JSON) -> JSON:
+        """createForumTopic: a new topic with a checked name and colour; its ForumTopic object."""
         name = params["name"]
         if not 1 <= len(name) <= 128:
             raise refuse("TOPIC_NAME_INVALID: a topic name is 1-128 characters")
@@ -209,6 +229,7 @@ class ChatApi(WorldState):
         )
 
     def add_topic(self, chat: ChatState, name: str, color: int, emoji: str | None, creator: JSON) -> Topic:
+        """Open a topic in a forum, with the service message and its update (also for a person's topic)."""
         # A topic's id is the id of the service message that opened it.
         topic = Topic(chat.next_message_id, name, color, emoji)
         chat.topics[topic.thread_id] = topic
@@ -219,6 +240,7 @@ class ChatApi(WorldState):
         return topic
 
     def edit_forum_topic(self, params: JSON) -> bool:
+        """editForumTopic: a new name or icon for a topic (not-modified when nothing changes)."""
         chat = self._forum(params)
         topic = self._topic(chat, params["message_thread_id"])
         name = params.get("name", topic.name)
@@ -233,6 +255,7 @@ class ChatApi(WorldState):
         return True
 
     def set_topic_closed(self, params: JSON, *, closed: bool) -> bool:
+        """closeForumTopic and reopenForumTopic (not-modified when it already is)."""
         chat = self._forum(params)
         topic = self._topic(chat, params["message_thread_id"])
         if topic.closed == closed:
@@ -242,11 +265,13 @@ class ChatApi(WorldState):
         return True
 
     def delete_forum_topic(self, params: JSON) -> bool:
+        """deleteForumTopic: the topic and its messages go."""
         chat = self._forum(params)
         self.remove_topic(chat, self._topic(chat, params["message_thread_id"]))
         return True
 
     def remove_topic(self, chat: ChatState, topic: Topic) -> None:
+        """Mark a topic and every message in it deleted."""
         topic.deleted = True
         for message in chat.messages.values():
             if message.thread_id == topic.thread_id:
@@ -254,6 +279,7 @@ class ChatApi(WorldState):
         self.changed.notify_all()
 
     def leave_chat(self, params: JSON) -> bool:
+        """leaveChat: the bot leaves a group, with the my_chat_member update."""
         chat = self._chat(params["chat_id"])
         if chat.type == "private":
             raise bad("chat member status can't be changed in private chats")

@@ -27,16 +27,19 @@ class ParsedText:
 
     @property
     def length(self) -> int:
+        """The text's length in UTF-16 code units, as Telegram counts it."""
         return utf16_len(self.text)
 
 
 def utf16_len(text: str) -> int:
+    """A text's length in UTF-16 code units, the unit of Telegram's offsets and limits."""
     if text.isascii():
         return len(text)
     return len(text.encode("utf-16-le")) // 2
 
 
 def _byte_offset(source: str, index: int) -> int:
+    """The UTF-8 byte offset of a character index, as Telegram's error texts give it."""
     return len(source[:index].encode("utf-8"))
 
 
@@ -58,6 +61,7 @@ def parse(text: str, parse_mode: str | None, entities: list[Entity] | None = Non
 
 
 def _trim(parsed: ParsedText) -> ParsedText:
+    """Strip surrounding whitespace as Telegram does, shortening or dropping the entities it cut."""
     text = parsed.text
     stripped = text.strip()
     if stripped == text:
@@ -77,6 +81,7 @@ def _trim(parsed: ParsedText) -> ParsedText:
 
 
 def _sorted(entities: list[Entity]) -> list[Entity]:
+    """Entities in Telegram's order: by offset, longer ones first."""
     return sorted(entities, key=lambda entity: (entity["offset"], -entity["length"]))
 
 
@@ -109,6 +114,7 @@ _URL = re.compile(r"^(?:(?:https?|tg|ton)://\S+|[^\s/$.?#:]+\.\S+)$", re.IGNOREC
 
 
 def _char_ref(source: str, index: int) -> tuple[str, int] | None:
+    """The character a supported reference (&lt; &#123; &#x1F600;) at `index` stands for, the index after it."""
     match = _CHAR_REF.match(source, index)
     if match is None:
         return None
@@ -300,6 +306,7 @@ def parse_html(source: str) -> ParsedText:
 def _close_tag(
     open_tag: _OpenTag, position: int, chunks: list[str], stack: list[_OpenTag], entities: list[Entity]
 ) -> None:
+    """The entity an end tag completes (a link only with a valid URL; a code language moves to its pre)."""
     length = position - open_tag.start
     if length <= 0:
         return
@@ -354,6 +361,12 @@ def _v2_open(source: str, index: int, position: int, chunk_start: int) -> tuple[
     return mark, index
 
 
+def _ends_expandable(source: str, index: int) -> bool:
+    """Whether a "||" at `index` ends its line: the mark that makes a block quote expandable."""
+    rest = source[index + 2 :]
+    return source.startswith("||", index) and (rest == "" or rest.startswith("\n"))
+
+
 def _v2_unclosed(source: str, top: _OpenMark) -> NoReturn:
     """The error for a mark still open at the end of the text."""
     raise EntityParseError(
@@ -375,6 +388,7 @@ def parse_markdown_v2(source: str) -> ParsedText:
     size = len(source)
 
     def emit(text: str) -> None:
+        """Add text to the output and move the UTF-16 position on."""
         nonlocal position
         out.append(text)
         position += utf16_len(text)
@@ -400,12 +414,10 @@ def parse_markdown_v2(source: str) -> ParsedText:
             if quote is None:
                 quote = _OpenMark("expandable_blockquote" if expandable else "blockquote", position, index, len(out))
             continue
-        if quote is not None and char == "|" and source.startswith("||", index) and not stack:
-            rest = source[index + 2 :]
-            if rest == "" or rest.startswith("\n"):
-                quote.kind = "expandable_blockquote"
-                index += 2
-                continue
+        if quote is not None and not stack and _ends_expandable(source, index):
+            quote.kind = "expandable_blockquote"
+            index += 2
+            continue
         if char not in _V2_RESERVED:
             emit(char)
             index += 1
@@ -425,6 +437,7 @@ def parse_markdown_v2(source: str) -> ParsedText:
 
 
 def _close_quote(quote: _OpenMark, position: int, out: list[str], entities: list[Entity]) -> None:
+    """The entity of a block quote that ended (without the newline that ended it)."""
     # The newline that ends a quote is not part of it.
     end = position - 1 if out and out[-1].endswith("\n") else position
     if end > quote.start:
@@ -432,6 +445,7 @@ def _close_quote(quote: _OpenMark, position: int, out: list[str], entities: list
 
 
 def _v2_opens(source: str, index: int) -> tuple[str | None, int]:
+    """The entity a MarkdownV2 mark at `index` opens and the mark's width, or (None, 0) if none."""
     char = source[index]
     if char == "_":
         return ("underline", 2) if source.startswith("__", index) else ("italic", 1)
@@ -451,6 +465,7 @@ def _v2_opens(source: str, index: int) -> tuple[str | None, int]:
 
 
 def _v2_closes(kind: str, source: str, index: int) -> bool:
+    """Whether the mark at `index` closes an open entity of this kind."""
     char = source[index]
     if kind == "italic":
         return char == "_" and not source.startswith("__", index)
@@ -470,6 +485,7 @@ def _v2_closes(kind: str, source: str, index: int) -> bool:
 
 
 def _v2_close(mark: _OpenMark, source: str, index: int, position: int, out: list[str], entities: list[Entity]) -> int:
+    """Close an entity at `index` (a link reads its URL); the index after the closing mark."""
     width = 2 if mark.kind in ("underline", "spoiler") else 3 if mark.kind == "pre" else 1
     index += width
     entity: Entity = {"type": mark.kind, "offset": mark.start, "length": position - mark.start}
@@ -511,6 +527,7 @@ _LEGACY_MARKS = {"*": "bold", "_": "italic", "`": "code", "[": "text_link"}
 
 
 def parse_markdown(source: str) -> ParsedText:
+    """Legacy Markdown parse mode: *bold*, _italic_, `code`, ```pre``` and [links](url), as tdlib reads them."""
     if not any(char in source for char in "*_`[\\"):
         return ParsedText(source)
     out: list[str] = []

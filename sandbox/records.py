@@ -16,6 +16,7 @@ class ApiError(Exception):
     """A Bot API error answer. `refusal`: Telegram refuses the request as such (not the moment)."""
 
     def __init__(self, status: int, description: str, *, parameters: JSON | None = None, refusal: bool = False) -> None:
+        """An error answer with its HTTP status, Telegram's description and optional parameters."""
         super().__init__(description)
         self.status = status
         self.description = description
@@ -55,6 +56,7 @@ class FileRecord:
         return described
 
     def content(self) -> JSON:
+        """The message fields that carry the file (a photo comes in two sizes)."""
         if self.kind == "photo":
             small = {"file_id": self.file_id + "s", "file_unique_id": self.file_unique_id + "s"}
             return {
@@ -87,14 +89,17 @@ class ChatMessage:
 
     @property
     def date(self) -> int:
+        """When the message was sent, as Unix time."""
         return int(self.raw["date"])
 
     @property
     def entities(self) -> list[JSON]:
+        """The message's formatting entities, of its text or of its caption."""
         return list(self.raw.get("entities") or self.raw.get("caption_entities") or [])
 
     @property
     def media_kind(self) -> str | None:
+        """What kind of media the message carries (photo, voice, document, ...), or None for text."""
         for key in ("photo", "voice", "audio", "video", "document", "sticker", "location", "contact"):
             if key in self.raw:
                 return key
@@ -102,13 +107,16 @@ class ChatMessage:
 
     @property
     def document_name(self) -> str | None:
+        """The file name of a document message, or None."""
         return self.file.file_name if self.file is not None and self.file.kind == "document" else None
 
     @property
     def document_bytes(self) -> bytes | None:
+        """The contents of a document message, or None."""
         return self.file.data if self.file is not None and self.file.kind == "document" else None
 
     def __repr__(self) -> str:
+        """A short form for test failures: where, whether deleted, what is shown, the buttons."""
         state = " deleted" if self.deleted else ""
         shown = self.text if self.text is not None else f"[{self.media_kind}]"
         return f"<ChatMessage {self.chat_id}/{self.message_id}{state}: {shown!r} buttons={self.buttons}>"

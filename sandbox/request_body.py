@@ -52,6 +52,7 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], dic
 
 
 async def read_params(scope: Scope, receive: Receive) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+    """A request's parameters (query string and body) and uploaded files; ValueError if it cannot be read."""
     query: bytes = scope["query_string"]
     params: dict[str, Any] = dict(parse_qsl(query.decode("utf-8"), keep_blank_values=True)) if query else {}
     files: dict[str, UploadedFile] = {}

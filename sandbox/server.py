@@ -44,6 +44,7 @@ _API_PATH = re.compile(r"^/bot([^/]+)/([^/]+)$")
 
 
 def _encode(payload: JSON) -> bytes:
+    """Compact UTF-8 JSON, as Telegram answers."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -61,6 +62,7 @@ class Sandbox(ApiCalls):
         clock: Callable[[], float] = time.time,
         spec: Spec | None = None,
     ) -> None:
+        """A sandbox for one bot token, not yet listening (see `start`); the spec subset unless one is given."""
         if not re.fullmatch(r"[0-9]+:[A-Za-z0-9_-]+", token):
             raise ValueError("a bot token looks like 123456:ABC-def")
         self.token = token
@@ -90,10 +92,12 @@ class Sandbox(ApiCalls):
 
     @property
     def base_url(self) -> str:
+        """The Bot API base URL for python-telegram-bot (`base_url`)."""
         return f"http://{self.host}:{self.port}/bot"
 
     @property
     def base_file_url(self) -> str:
+        """The file download base URL for python-telegram-bot (`base_file_url`)."""
         return f"http://{self.host}:{self.port}/file/bot"
 
     def start(self) -> Sandbox:
@@ -129,6 +133,7 @@ class Sandbox(ApiCalls):
         return self
 
     def stop(self) -> None:
+        """Stop serving: finish running requests, close the connections, join the server thread."""
         thread, server, loop = self._thread, self._server, self._loop
         if thread is None or server is None:
             return
@@ -141,14 +146,17 @@ class Sandbox(ApiCalls):
         self.world.on_update = lambda: None
 
     def __enter__(self) -> Sandbox:
+        """Start serving for a `with` block."""
         return self.start()
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        """Stop serving at the end of a `with` block."""
         self.stop()
 
     def _run(self, sock: socket.socket) -> None:
+        """The server thread: an event loop (uvloop if installed) running `_serve` until stopped."""
         try:
             import uvloop
 
@@ -164,6 +172,7 @@ class Sandbox(ApiCalls):
             raise
 
     async def _serve(self, sock: socket.socket) -> None:
+        """Start uvicorn on the socket, deliver webhooks, and keep serving until `stop`."""
         # uvicorn's own serve() polls for exit every 0.1 s and sleeps 0.1 s more on shutdown; a test
         # suite starts and stops many sandboxes, so this drives startup and shutdown itself.
         server = self._server
@@ -176,6 +185,7 @@ class Sandbox(ApiCalls):
         await server.startup(sockets=[sock])
 
         def notify() -> None:
+            """Wake long polls and the webhook loop from any thread when an update is queued."""
             loop.call_soon_threadsafe(self._wake)
 
         self.world.on_update = notify
@@ -209,6 +219,7 @@ class Sandbox(ApiCalls):
                 task.cancel()
 
     def _wake(self) -> None:
+        """Wake every waiting long poll and the webhook loop (and the serve loop when stopping)."""
         if self._stopping and self._stop_signal is not None:
             self._stop_signal.set()
         for waiter in self._waiters:
@@ -217,6 +228,7 @@ class Sandbox(ApiCalls):
         self._waiters.clear()
 
     async def _wait_for_update(self, seconds: float) -> None:
+        """Wait until an update may have been queued, or at most `seconds`."""
         assert self._loop is not None
         waiter: asyncio.Future[None] = self._loop.create_future()
         self._waiters.add(waiter)
@@ -230,6 +242,7 @@ class Sandbox(ApiCalls):
     # --- HTTP ------------------------------------------------------------------------------------
 
     async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry: API calls (with any injected fault) here, everything else to Starlette."""
         # API calls skip Starlette's routing and middleware: benchmarks push thousands through.
         match = _API_PATH.match(scope["path"]) if scope["type"] == "http" else None
         if match is None:
@@ -252,6 +265,7 @@ class Sandbox(ApiCalls):
         await self._api(scope, receive, send, token, method)
 
     async def _inject(self, fault: Fault, scope: Scope, receive: Receive, send: Send, token: str, method: str) -> None:
+        """Answer with an injected fault: a 500 or 502, a dropped connection, or a call whose answer is lost."""
         if fault == 500:
             await self._respond(send, 500, _encode(error_body(500, "Internal Server Error")), _JSON_TYPE)
         elif fault == 502:
@@ -264,6 +278,7 @@ class Sandbox(ApiCalls):
         else:
             # The call takes effect but the answer is lost: the bot cannot know it went through.
             async def swallow(message: Message) -> None:
+                """Close the connection instead of sending the answer."""
                 if message["type"] == "http.response.start":
                     self._close_connection(send)
 
@@ -272,12 +287,14 @@ class Sandbox(ApiCalls):
 
     @staticmethod
     async def _respond(send: Send, status: int, body: bytes, content_type: str) -> None:
+        """Send a complete HTTP response."""
         headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     @staticmethod
     def _close_connection(send: Send) -> None:
+        """Close the client's connection without an answer, as a network fault does."""
         # ASGI has no "close without answering"; uvicorn's send is a method of the request cycle,
         # which holds the transport.
         transport = getattr(getattr(send, "__self__", None), "transport", None)
@@ -287,11 +304,13 @@ class Sandbox(ApiCalls):
 
     @staticmethod
     async def _let_close_settle() -> None:
+        """Let uvicorn notice a closed connection before the request ends."""
         # Give uvicorn a turn to notice the closed connection, so it does not log a missing response.
         for _ in range(3):
             await asyncio.sleep(0)
 
     async def _api(self, scope: Scope, receive: Receive, send: Send, token: str, method: str) -> None:
+        """Answer one API call over HTTP: check the token, read the parameters, run it (long polls wait)."""
         if token != self.token:
             with self.world.lock:
                 self._record(method, {}, time.time(), 401)
@@ -312,6 +331,7 @@ class Sandbox(ApiCalls):
         await self._respond(send, status, _encode(payload), _JSON_TYPE)
 
     async def _file_endpoint(self, request: Request) -> Response:
+        """Serve a file download (/file/bot<token>/<path>), as Telegram's file server does."""
         if request.path_params["token"] != self.token:
             return Response(b"Unauthorized", status_code=401)
         with self.world.lock:
@@ -447,6 +467,7 @@ class Sandbox(ApiCalls):
 
     @property
     def confirmed_offset(self) -> int:
+        """The update id below which the bot has confirmed every update."""
         with self.world.lock:
             return self.world.confirmed_offset
 
@@ -471,6 +492,7 @@ class Sandbox(ApiCalls):
 
     @property
     def webhook_url(self) -> str | None:
+        """The webhook the bot set, or None while it polls."""
         with self.world.lock:
             return self.world.webhook.url if self.world.webhook is not None else None
 
@@ -480,5 +502,6 @@ class Sandbox(ApiCalls):
             self.world.set_blocked(user_id, True)
 
     def unblock(self, user_id: int) -> None:
+        """The person unblocks the bot again: sends to them work, and the bot gets a my_chat_member update."""
         with self.world.lock:
             self.world.set_blocked(user_id, False)

@@ -71,6 +71,7 @@ class WorldState:
         privacy_mode: bool,
         clock: Callable[[], float],
     ) -> None:
+        """An empty world for one bot: no users, chats or updates yet, every update type the default allows."""
         self.token = token
         self.clock = clock
         self.spec = spec
@@ -116,6 +117,7 @@ class WorldState:
         username: str | None,
         language_code: str | None,
     ) -> JSON:
+        """Add (or update) a person with a private chat with the bot; returns their User object."""
         user = with_optional(
             {"id": user_id, "is_bot": False, "first_name": first_name},
             last_name=last_name,
@@ -134,6 +136,7 @@ class WorldState:
         return user
 
     def add_group(self, chat_id: int, title: str, *, forum: bool, supergroup: bool) -> ChatState:
+        """Add a group, supergroup or forum (the bot an administrator in it); an existing one is returned as it is."""
         chat = self.chats.get(chat_id)
         if chat is not None:
             return chat
@@ -147,6 +150,7 @@ class WorldState:
         return chat
 
     def queue_update(self, kind: str, payload: JSON, *, filtered: bool = True) -> int | None:
+        """Queue an update for the bot (unless it opted out of the kind); its update_id, or None if filtered."""
         if filtered and kind not in self.allowed_updates:
             # Telegram never creates updates the bot opted out of.
             self.filtered_updates += 1
@@ -185,6 +189,7 @@ class WorldState:
         file: FileRecord | None = None,
         reply_to: ChatMessage | None = None,
     ) -> JSON:
+        """A person writes in a chat: the message is stored and, if the bot may see it, an update queued."""
         if chat.migrated_to is not None:
             raise AssertionError(f"chat {chat.id} was migrated to {chat.migrated_to}; use the new chat")
         if chat.type != "private" and chat.members.get(user_id) not in ("member", "administrator", "creator"):
@@ -201,6 +206,7 @@ class WorldState:
         return dict(message.raw)
 
     def text_content(self, text: str) -> JSON:
+        """The fields of a text message as a person types it (a leading /command gets its entity)."""
         content: JSON = {"text": text}
         command = _COMMAND.match(text)
         if command:
@@ -216,6 +222,7 @@ class WorldState:
         mime_type: str | None = None,
         meta: JSON | None = None,
     ) -> FileRecord:
+        """Store a file under a fresh file id and download path, as Telegram does for an upload."""
         number = next(self._file_numbers)
         extension = (file_name or "").rpartition(".")[2] if file_name and "." in file_name else "bin"
         if kind == "voice":
@@ -239,6 +246,7 @@ class WorldState:
         return record
 
     def press(self, user_id: int, message: ChatMessage, data: str) -> JSON:
+        """A person presses an inline button: a callback query is queued for the bot."""
         chat = self.chats[message.chat_id]
         query_id = str(next(self._query_numbers) * 7919 + 4_000_000_000)
         self.queries[query_id] = CallbackQuery(user_id, chat.id)
@@ -256,6 +264,7 @@ class WorldState:
         return query
 
     def edit_user_message(self, chat: ChatState, message_id: int, new_text: str) -> JSON:
+        """A person edits a text message they sent: an edited_message update is queued."""
         message = chat.messages.get(message_id)
         if message is None or message.from_bot or "text" not in message.raw:
             raise AssertionError(f"no text message {message_id} from a person in chat {chat.id}")
@@ -270,6 +279,7 @@ class WorldState:
         return dict(raw)
 
     def migrate(self, chat: ChatState, by_user: int) -> ChatState:
+        """A basic group becomes a supergroup under a new id; the bot gets the service message from each."""
         if chat.type != "group":
             raise AssertionError("only basic groups can be migrated to a supergroup")
         new_id = -1_000_000_000_000 - abs(chat.id)
@@ -302,12 +312,15 @@ class WorldState:
         )
 
     def set_blocked(self, user_id: int, blocked: bool) -> None:
+        """A person blocks (or unblocks) the bot, with the my_chat_member update Telegram sends."""
         self.set_bot_status(self.chats[user_id], "kicked" if blocked else "member", self.users[user_id])
 
     def is_blocked(self, user_id: int) -> bool:
+        """Whether the person has blocked the bot."""
         return self.chats[user_id].bot_status == "kicked"
 
     def take_updates(self, offset: int | None, limit: int) -> list[JSON]:
+        """Confirm the updates before `offset` (a negative one keeps only the last ones); the next `limit` updates."""
         if offset is not None:
             if offset < 0:
                 while len(self.updates) > -offset:
@@ -321,6 +334,7 @@ class WorldState:
     # --- helpers for the Bot API side -------------------------------------------------------------
 
     def _chat(self, chat_id: int | str) -> ChatState:
+        """The chat an API call names (by id or @username); the errors Telegram gives for a missing or migrated one."""
         chat: ChatState | None = None
         if isinstance(chat_id, int):
             chat = self.chats.get(chat_id)
@@ -338,6 +352,7 @@ class WorldState:
         return chat
 
     def _writable_chat(self, chat_id: int | str) -> ChatState:
+        """The chat, if the bot may write in it (403 when blocked or no longer a member)."""
         chat = self._chat(chat_id)
         if chat.type == "private" and chat.bot_status == "kicked":
             raise ApiError(403, "Forbidden: bot was blocked by the user")
@@ -348,6 +363,7 @@ class WorldState:
         return chat
 
     def _thread(self, chat: ChatState, thread_id: int | None) -> int | None:
+        """The thread a message goes to (None for General or none); an error for a missing or closed topic."""
         if thread_id is None:
             return None
         if chat.is_forum:
@@ -375,6 +391,7 @@ class WorldState:
         inline: JSON | None = None,
         file: FileRecord | None = None,
     ) -> ChatMessage:
+        """Add a message to a chat with the next message id, as everyone in the chat sees it."""
         message_id = chat.next_message_id
         chat.next_message_id += 1
         raw: JSON = {"message_id": message_id, "from": sender, "chat": chat.info, "date": self.now()}
@@ -395,6 +412,7 @@ class WorldState:
         return message
 
     def _member(self, chat: ChatState, user: JSON, status: str) -> JSON:
+        """A ChatMember object for a user with this status (an administrator with the usual rights)."""
         member: JSON = {"status": status, "user": user}
         if status == "administrator":
             rights = (

@@ -40,11 +40,14 @@ class TimeControl(Protocol):
 
     zone: ZoneInfo
 
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The bot's current time."""
 
-    def show(self, moment: datetime | None = None) -> str: ...
+    def show(self, moment: datetime | None = None) -> str:
+        """A moment (now by default) as the terminal shows it, in local time."""
 
-    def move_to(self, target: datetime, report: Callable[[str], None]) -> int: ...
+    def move_to(self, target: datetime, report: Callable[[str], None]) -> int:
+        """Move the clock to `target`, running the work due on the way; how many jobs ran."""
 
 
 def help_text(names: str, *, group_member: str | None, clock: bool) -> str:
@@ -104,6 +107,7 @@ def _settle(screen: Screen, reply_wait: float, quiet: float, settle: Callable[[]
 
 
 def _in_view(screen: Screen, message: ChatMessage) -> bool:
+    """Whether a message is in the chat or topic the current person looks at."""
     return not screen.in_group or screen.view.topic is None or message.thread_id == screen.view.topic
 
 
@@ -157,6 +161,7 @@ def _message(screen: Screen, number: int) -> ChatMessage | str:
 
 
 def _send_text(screen: Screen, text: str, reply_to: ChatMessage | None = None) -> None:
+    """The current person sends text (in the group: in the current topic, or the topic of the answered message)."""
     if screen.in_group:
         assert screen.group is not None
         thread = reply_to.thread_id if reply_to is not None else screen.view.topic
@@ -191,6 +196,7 @@ def _reply(screen: Screen, rest: str) -> str | None:
 
 
 def _send_media(screen: Screen, kind: str) -> str | None:
+    """The current person sends a voice note, photo, sticker, location or contact; a complaint if not possible here."""
     if screen.in_group:
         assert screen.group is not None
         member, thread = screen.actor(), screen.view.topic
@@ -251,6 +257,7 @@ def _recap_topic(screen: Screen) -> None:
 
 
 def _topics_text(screen: Screen) -> str:
+    """The group's topics, numbered, with how many messages each has."""
     topics = screen.topics()
     if not topics:
         return "no topics yet: a family's topic opens when the family first reaches a coordinator"
@@ -258,6 +265,7 @@ def _topics_text(screen: Screen) -> str:
 
 
 def _parse_duration(text: str) -> timedelta | None:
+    """A duration such as 30m, 2h or 1d2h30m, or None."""
     match = _DURATION.match(text.strip().lower().replace(" ", ""))
     if match is None or not any(match.groups()):
         return None
@@ -266,12 +274,14 @@ def _parse_duration(text: str) -> timedelta | None:
 
 
 def _move(screen: Screen, clock: TimeControl, target: datetime) -> None:
+    """Move the clock to `target` (at most LONGEST_MOVE at a time), reporting what ran."""
     if target - clock.now() > LONGEST_MOVE:
         screen.say(f"at most {LONGEST_MOVE.days} days at a time")
         return
     screen.say(f"clock: {clock.show()} -> {clock.show(target)}")
 
     def report(line: str) -> None:
+        """Print a line about work that ran, after the messages it caused."""
         screen.flush()
         screen.say(line)
 
@@ -281,6 +291,7 @@ def _move(screen: Screen, clock: TimeControl, target: datetime) -> None:
 
 
 def _time_command(screen: Screen, clock: TimeControl | None, command: str, rest: str) -> None:
+    """`:time`, `:later 2h` and `:tomorrow 08:00`, when there is a clock."""
     if clock is None:
         screen.say("the clock can only be moved in the demo (python -m bot demo)")
         return

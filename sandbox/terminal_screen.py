@@ -40,6 +40,7 @@ def visual(line: str) -> str:
 
 
 def _button_lines(message: ChatMessage) -> list[str]:
+    """A message's inline buttons numbered from 1, and its reply keyboard, as lines."""
     lines = []
     number = 1
     for row in message.buttons:
@@ -84,6 +85,7 @@ class Screen:
         group_member: str | None,
         output: TextIO,
     ) -> None:
+        """A screen for these personas (and the group), the first persona acting, nothing shown yet."""
         self.sandbox = sandbox
         self.personas = personas
         self.group = group
@@ -104,6 +106,7 @@ class Screen:
 
     @property
     def in_group(self) -> bool:
+        """Whether the current person is in the coordinators' group."""
         return self.view.name == GROUP
 
     def actor(self) -> SimUser:
@@ -114,11 +117,13 @@ class Screen:
         return self.personas[self.view.name]
 
     def prompt_text(self) -> str:
+        """The prompt: who is acting, and in the group which topic."""
         if self.in_group and self.view.topic is not None:
             return f"{GROUP}/{self.topic_name(self.view.topic)}> "
         return f"{self.view.name}> "
 
     def topic_name(self, thread_id: int | None) -> str:
+        """A topic's name, as the terminal shows it ("General" for none)."""
         if self.group is None or thread_id is None:
             return "General"
         with self.sandbox.world.lock:
@@ -143,6 +148,7 @@ class Screen:
     # --- printing -------------------------------------------------------------------------------
 
     def signature(self) -> tuple[int, ...]:
+        """A fingerprint of what the bot sent, edited, deleted and answered, to see when it goes quiet."""
         with self.sandbox.world.lock:
             world = self.sandbox.world
             chats = [world.chats[person.chat_id] for person in self.personas.values()]
@@ -153,17 +159,20 @@ class Screen:
             return (*shown, *answers)
 
     def say(self, text: str) -> None:
+        """Print a line of the terminal's own, and the prompt again after it."""
         with self.lock:
             self._write(text)
             self._prompt_again()
 
     def _write(self, text: str) -> None:
+        """Print a line, first moving off a prompt that is waiting."""
         if self.prompt is not None and not self._moved_off_prompt:
             print(file=self.output)
             self._moved_off_prompt = True
         print(text, file=self.output, flush=True)
 
     def _prompt_again(self) -> None:
+        """Show the prompt again after lines were printed below it."""
         if self.prompt is not None and self._moved_off_prompt:
             print(self.prompt, end="", file=self.output, flush=True)
             self._moved_off_prompt = False
@@ -175,6 +184,7 @@ class Screen:
             self._moved_off_prompt = False
 
     def flush(self) -> None:
+        """Print what is new in every chat and the pop-up answers, then the prompt again."""
         with self.lock:
             printed = False
             for name, person in self.personas.items():
@@ -188,13 +198,16 @@ class Screen:
                 self._prompt_again()
 
     def _label(self, name: str) -> str:
+        """Who a private chat's message is from, as shown: "bot", or "bot -> NAME" for another persona."""
         return "bot" if name == self.view.name else f"bot -> {name}"
 
     def _group_label(self, message: ChatMessage) -> str:
+        """Who a group message is from, as shown, with its topic."""
         where = "bot" if self.in_group else f"bot -> {GROUP}"
         return f"{where} [{self.topic_name(message.thread_id)}]" if message.thread_id is not None else where
 
     def _show(self, label: str, number: int, message: ChatMessage) -> bool:
+        """Print a message if it is new or changed (only what changed when an edit just took buttons away)."""
         key = (message.chat_id, message.message_id)
         state = (message.edits, message.deleted)
         before = self.shown.get(key)
@@ -222,6 +235,7 @@ class Screen:
         return True
 
     def print_message(self, head: str, message: ChatMessage) -> None:
+        """Print a message under a head such as "#3 bot", continuation lines indented."""
         lines = render(message)
         self._write(f"{head}: {lines[0]}")
         for line in lines[1:]:

@@ -116,12 +116,14 @@ class World(ChatApi):
         }
 
     def _message(self, chat: ChatState, message_id: int, missing: str) -> ChatMessage:
+        """A message of the chat that was not deleted; the given error otherwise."""
         message = chat.messages.get(message_id)
         if message is None or message.deleted:
             raise bad(missing)
         return message
 
     def _text(self, params: JSON, key: str, entities_key: str, limit: int) -> ParsedText:
+        """A text or caption parameter parsed with its parse_mode or entities, checked for length and emptiness."""
         raw = params.get(key, "")
         mode = params.get("parse_mode")
         if mode is not None and mode.lower() not in ("html", "markdownv2", "markdown", ""):
@@ -158,6 +160,7 @@ class World(ChatApi):
 
     @staticmethod
     def _check_inline_button(button: JSON) -> None:
+        """Refuse an inline button Telegram refuses: no text, no action, or more than one action."""
         if not button.get("text"):
             raise refuse("can't parse inline keyboard button: button text must not be empty")
         actions = sorted(set(button) - INLINE_BUTTON_NEUTRAL)
@@ -175,6 +178,7 @@ class World(ChatApi):
             raise refuse(f"BUTTON_URL_INVALID: {url!r}")
 
     def _reply_to(self, chat: ChatState, params: JSON) -> ChatMessage | None:
+        """The message `reply_parameters` names (in this chat or another), or None; an error if it is gone."""
         reply = params.get("reply_parameters")
         if reply is None:
             return None
@@ -224,18 +228,21 @@ class World(ChatApi):
 
     @staticmethod
     def _set_buttons(message: ChatMessage, inline: JSON | None) -> None:
+        """Give a message the labels and callback data of its inline keyboard, as tests read them."""
         rows = inline["inline_keyboard"] if inline is not None else []
         message.buttons = _labels(rows)
         message.callback_data = [[button.get("callback_data") for button in row] for row in rows]
 
     @staticmethod
     def _entities_content(parsed: ParsedText, text_key: str, entities_key: str) -> JSON:
+        """The message fields for parsed text: the text and, if any, its entities."""
         content: JSON = {text_key: parsed.text}
         if parsed.entities:
             content[entities_key] = parsed.entities
         return content
 
     def send_message(self, params: JSON) -> JSON:
+        """sendMessage: a text message to a chat, with its keyboard."""
         parsed = self._text(params, "text", "entities", TEXT_LIMIT)
         markup = self._markup(params)
         chat = self._writable_chat(params["chat_id"])
@@ -243,6 +250,7 @@ class World(ChatApi):
         return self._deliver(chat, params, content, markup, html=params["text"]).raw
 
     def _caption(self, params: JSON) -> tuple[JSON, str | None]:
+        """The caption fields of a media message and its HTML source ({} and None without a caption)."""
         if "caption" not in params:
             return {}, None
         parsed = self._text(params, "caption", "caption_entities", CAPTION_LIMIT)
@@ -251,6 +259,7 @@ class World(ChatApi):
         return self._entities_content(parsed, "caption", "caption_entities"), params["caption"]
 
     def _input_file(self, value: UploadedFile | str, kind: str, params: JSON) -> FileRecord:
+        """The file a send call names: a new upload (photos checked as Telegram does) or a known file id."""
         if isinstance(value, UploadedFile):
             meta: JSON = {}
             if kind in ("voice", "audio", "video"):
@@ -274,6 +283,7 @@ class World(ChatApi):
         return record
 
     def send_media(self, params: JSON, kind: str) -> JSON:
+        """sendDocument, sendPhoto, sendVoice, sendAudio and sendVideo: a file with an optional caption."""
         caption, html = self._caption(params)
         markup = self._markup(params)
         chat = self._writable_chat(params["chat_id"])
@@ -282,6 +292,7 @@ class World(ChatApi):
         return self._deliver(chat, params, content, markup, html=html, file=record).raw
 
     def _source(self, params: JSON, missing: str) -> ChatMessage:
+        """The message a copy or forward names; an error if it is gone or has nothing to copy."""
         source_chat = self._chat(params["from_chat_id"])
         message = self._message(source_chat, params["message_id"], missing)
         if not any(key in message.raw for key in CONTENT_KEYS):
@@ -291,6 +302,7 @@ class World(ChatApi):
         return message
 
     def copy_message(self, params: JSON) -> JSON:
+        """copyMessage: the same content sent anew by the bot, without a link to the original."""
         markup = self._markup(params)
         source = self._source(params, "message to copy not found")
         content = {key: source.raw[key] for key in CONTENT_KEYS if key in source.raw}
@@ -307,6 +319,7 @@ class World(ChatApi):
         return {"message_id": message.message_id}
 
     def forward_message(self, params: JSON) -> JSON:
+        """forwardMessage: the message sent on, showing who wrote it."""
         source = self._source(params, "message to forward not found")
         content: JSON = {key: source.raw[key] for key in CONTENT_KEYS if key in source.raw}
         content["forward_origin"] = {"type": "user", "sender_user": source.raw["from"], "date": source.date}
@@ -316,6 +329,7 @@ class World(ChatApi):
         return self._deliver(chat, params, content, (None, None, False), html=source.html, file=source.file).raw
 
     def _editable(self, params: JSON) -> tuple[ChatState, ChatMessage]:
+        """The chat and message an edit call names; refused for inline messages, an error if it is gone."""
         if "inline_message_id" in params:
             raise refuse("the sandbox does not implement inline messages")
         if "chat_id" not in params or "message_id" not in params:
@@ -327,6 +341,7 @@ class World(ChatApi):
         return chat, message
 
     def _apply_edit(self, message: ChatMessage, raw: JSON, inline: JSON | None) -> JSON:
+        """Replace a message's fields and keyboard after an edit; the edited Message object."""
         raw.pop("reply_markup", None)
         if inline is not None:
             raw["reply_markup"] = inline
@@ -338,6 +353,7 @@ class World(ChatApi):
         return raw
 
     def edit_message_text(self, params: JSON) -> JSON:
+        """editMessageText: new text (and keyboard) for a text message; not-modified when nothing changes."""
         parsed = self._text(params, "text", "entities", TEXT_LIMIT)
         _chat, message = self._editable(params)
         if "text" not in message.raw:
@@ -360,6 +376,7 @@ class World(ChatApi):
         return self._apply_edit(message, raw, inline)
 
     def edit_message_reply_markup(self, params: JSON) -> JSON:
+        """editMessageReplyMarkup: a new inline keyboard (or none); not-modified when nothing changes."""
         _chat, message = self._editable(params)
         inline, _keyboard, _removes = self._markup(params)
         if "reply_markup" in params and inline is None:
@@ -369,6 +386,7 @@ class World(ChatApi):
         return self._apply_edit(message, dict(message.raw), inline)
 
     def delete_message(self, params: JSON) -> bool:
+        """deleteMessage: in a group only the bot's own messages, unless it administers the group."""
         chat = self._chat(params["chat_id"])
         message = self._message(chat, params["message_id"], "message to delete not found")
         if chat.type != "private" and not message.from_bot and chat.bot_status != "administrator":
@@ -378,6 +396,7 @@ class World(ChatApi):
         return True
 
     def answer_callback_query(self, params: JSON) -> bool:
+        """answerCallbackQuery: the pop-up or alert for a pressed button, once, while the query is fresh."""
         text = params.get("text", "")
         if len(text) > CALLBACK_ANSWER_LIMIT:
             raise refuse(f"MESSAGE_TOO_LONG: a callback answer is at most 200 characters, got {len(text)}")
@@ -394,6 +413,7 @@ class World(ChatApi):
         return True
 
     def send_chat_action(self, params: JSON) -> bool:
+        """sendChatAction: "typing" and the like (only checked, nothing is shown)."""
         if params["action"] not in CHAT_ACTIONS:
             raise refuse("wrong parameter action in request")
         chat = self._writable_chat(params["chat_id"])
@@ -401,6 +421,7 @@ class World(ChatApi):
         return True
 
     def get_file(self, params: JSON) -> JSON:
+        """getFile: the download path of a known file of at most 20 MB."""
         record = self.files.get(params["file_id"])
         if record is None:
             raise bad("invalid file_id")

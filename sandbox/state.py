@@ -13,7 +13,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable
 
-from sandbox.formatting import utf16_len
+from sandbox.entities import utf16_len
 from sandbox.records import (
     JSON,
     ApiError,

@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.chat_api import ChatApi
-from sandbox.formatting import EntityParseError, ParsedText, parse
+from sandbox.entities import EntityParseError, ParsedText
+from sandbox.formatting import parse
 from sandbox.records import (
     JSON,
     CallbackAnswer,

@@ -159,6 +159,7 @@ def normalise(text: str) -> str:
 
 
 def _word_pattern(token: str) -> str:
+    """One word of a term (with `*`, `_` or `(a|b)` alternatives) as a regular expression over normalised text."""
     if token.startswith("(") and token.endswith(")"):
         options = [" ".join(_word_pattern(word) for word in option.split()) for option in token[1:-1].split("|")]
         if any(not option for option in options):
@@ -214,6 +215,7 @@ class _Rule:
 
 
 def _compile_rules(terms: Mapping[str, Mapping[UrgentCategory, tuple[str, ...]]]) -> tuple[_Rule, ...]:
+    """Every term of the lists compiled, in category priority order per language."""
     return tuple(
         _Rule(category=category, term=term, language=language, pattern=compile_term(term))
         for language, by_category in terms.items()

@@ -31,8 +31,8 @@ from services import checkins, unreachable
 from services import matching as matching_conversation
 from services.context import Services
 from services.settings import Settings
+from storage import matching as store
 from storage import migrate
-from storage import requests as store
 from storage.db import Database
 from storage.models import FamilyProfile, RequestOffer, VolunteerProfile
 

@@ -44,6 +44,7 @@ from services.logs import event
 from services.permissions import Action, Decision, authorize, refusal_text
 from services.safety import not_reached_text, urgent_needs_note_text
 from storage import care, delivery, people
+from storage import concerns as concern_store
 from storage import rights as rights_store
 from storage.db import Session
 from storage.models import Concern, Person, Role
@@ -87,10 +88,10 @@ async def _concern_tap(update: Update, context: BotContext, button: Button, acti
         await answer_stale(update)
         return None
     with context.session() as session:
-        concern = care.get_concern(session=session, concern_id=int(parsed[0]))
+        concern = concern_store.get_concern(session=session, concern_id=int(parsed[0]))
         if concern is None:
             answer = stale_text()
-        elif concern.status == care.ConcernStatus.CLOSED:
+        elif concern.status == concern_store.ConcernStatus.CLOSED:
             answer = _("This concern is already closed.")
         elif not (decision := _may(session, coordinator, action, concern, context.now())):
             answer = refusal_text(decision)
@@ -201,7 +202,7 @@ async def list_concerns(update: Update, context: BotContext) -> None:
         # Only the concerns this coordinator may take: another duo's families stay out of the list.
         found = [
             concern
-            for concern in care.open_concerns(session=session, limit=200)
+            for concern in concern_store.open_concerns(session=session, limit=200)
             if authorize(session=session, actor=coordinator, action=Action.CLAIM_CONCERN, concern=concern, audit=False)
         ][:30]
         lines = [_("<b>Open concerns</b>")]
@@ -226,14 +227,14 @@ async def close_note(update: Update, context: BotContext) -> str | None:
     note = " ".join((message.text or "").split())[:500]
     concern_id = draft_of(context, CloseNoteDraft).concern or 0
     with context.session() as session:
-        concern = care.get_concern(session=session, concern_id=int(concern_id))
+        concern = concern_store.get_concern(session=session, concern_id=int(concern_id))
         urgent = concern is not None and concern.urgent
     if not note:
         await reply(update, urgent_needs_note_text() if urgent else _("Please write a short note, or tap 'No note'."))
         return STAY
     now = context.now()
     with context.session() as session:
-        concern = care.get_concern(session=session, concern_id=int(concern_id))
+        concern = concern_store.get_concern(session=session, concern_id=int(concern_id))
         decision = _may(session, coordinator, "close", concern, now) if concern is not None else None
         closed = (
             concern is not None

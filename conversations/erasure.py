@@ -35,6 +35,7 @@ from services.logs import event
 from services.recipients import coordinators_for
 from storage import delivery, people
 from storage import requests as store
+from storage import volunteers as volunteer_store
 from storage.db import Session
 from storage.models import HelpRequest, Person, Role
 
@@ -230,7 +231,7 @@ def volunteer_leaves(*, session: Session, services: Services, volunteer: Person,
 def _support_ends(*, session: Session, volunteer: Person, now: datetime) -> None:
     """The coordinators of the families a leaving volunteer supported hear that the support ends."""
     assert volunteer.id is not None
-    for family in store.supported_families(session=session, volunteer_id=volunteer.id):
+    for family in volunteer_store.supported_families(session=session, volunteer_id=volunteer.id):
         for coordinator in coordinators_for(session, family):
             with use_language(coordinator.language):
                 text = _(

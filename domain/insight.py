@@ -356,6 +356,105 @@ def _within(moment: datetime | None, start: datetime, end: datetime) -> bool:
     return moment is not None and start <= moment < end
 
 
+@dataclass
+class _CheckinTally:
+    """The check-in figures of a period, as they are counted."""
+
+    answers: dict[str, int]
+    by_week: dict[date, dict[str, int]]
+    sent: int = 0
+    answered: int = 0
+
+
+@dataclass
+class _RequestTally:
+    """The request and task figures of a period, as they are counted."""
+
+    by_week: dict[date, int]
+    accepted_by_week: dict[date, int]
+    kinds: Counter[str] = field(default_factory=Counter)
+    waits: list[timedelta] = field(default_factory=list)
+    volunteers: set[int] = field(default_factory=set)
+    asked: int = 0
+    accepted: int = 0
+    done: int = 0
+    with_hours: int = 0
+    hours: float = 0.0
+
+
+@dataclass
+class _ConcernTally:
+    """The concern figures of a period, as they are counted."""
+
+    waits: list[timedelta] = field(default_factory=list)
+    raised: int = 0
+    acknowledged: int = 0
+
+
+def _count_checkins(
+    checkins: Iterable[CheckinFact], start: datetime, end: datetime, weeks: list[date], zone: str, families: set[int]
+) -> _CheckinTally:
+    """Check-ins sent in the period, by answer and by week (their families are added to `families`)."""
+    tally = _CheckinTally(
+        answers=dict.fromkeys(ANSWER_KINDS, 0), by_week={week: dict.fromkeys(ANSWER_KINDS, 0) for week in weeks}
+    )
+    for checkin in checkins:
+        if not _within(checkin.sent_at, start, end):
+            continue
+        tally.sent += 1
+        families.add(checkin.family_id)
+        kind = checkin.answer if checkin.answer is not None and checkin.answer in ANSWER_SCORES else "none"
+        tally.answered += kind != "none"
+        tally.answers[kind] += 1
+        week = week_of(local_date(checkin.sent_at, zone))
+        tally.by_week.setdefault(week, dict.fromkeys(ANSWER_KINDS, 0))[kind] += 1
+    return tally
+
+
+def _count_requests(
+    requests: Iterable[RequestFact], start: datetime, end: datetime, weeks: list[date], zone: str, families: set[int]
+) -> _RequestTally:
+    """Requests asked and accepted in the period, tasks done in it and the hours they took, active volunteers."""
+    tally = _RequestTally(by_week=dict.fromkeys(weeks, 0), accepted_by_week=dict.fromkeys(weeks, 0))
+    for request in requests:
+        if _within(request.created_at, start, end):
+            tally.asked += 1
+            families.add(request.family_id)
+            tally.kinds[request.kind] += 1
+            week = week_of(local_date(request.created_at, zone))
+            tally.by_week[week] = tally.by_week.get(week, 0) + 1
+            if request.accepted_at is not None:
+                tally.accepted += 1
+                tally.accepted_by_week[week] = tally.accepted_by_week.get(week, 0) + 1
+                tally.waits.append(max(timedelta(0), request.accepted_at - request.created_at))
+        finished = request.status == DONE and _within(request.closed_at, start, end)
+        if request.volunteer_id is not None and (finished or _within(request.accepted_at, start, end)):
+            tally.volunteers.add(request.volunteer_id)
+        if finished:
+            tally.done += 1
+            if request.starts_at is not None and request.ends_at is not None and request.ends_at > request.starts_at:
+                tally.with_hours += 1
+                tally.hours += min(MAX_TASK_HOURS, (request.ends_at - request.starts_at).total_seconds() / 3600)
+    return tally
+
+
+def _count_concerns(
+    concerns: Iterable[ConcernFact], start: datetime, end: datetime, families: set[int]
+) -> _ConcernTally:
+    """Concerns raised in the period and how soon they were acknowledged (their families added to `families`)."""
+    tally = _ConcernTally()
+    for concern in concerns:
+        if not _within(concern.created_at, start, end):
+            continue
+        tally.raised += 1
+        if concern.family_id is not None:
+            families.add(concern.family_id)
+        if concern.acknowledged_at is not None:
+            tally.acknowledged += 1
+            tally.waits.append(max(timedelta(0), concern.acknowledged_at - concern.created_at))
+    return tally
+
+
 def compute_figures(
     *,
     period: Period,
@@ -367,77 +466,30 @@ def compute_figures(
     """Every figure of the period from the facts (facts outside the period are ignored)."""
     start, end = period.bounds(zone)
     weeks = period.weeks()
-    answers = dict.fromkeys(ANSWER_KINDS, 0)
-    by_week: dict[date, dict[str, int]] = {week: dict.fromkeys(ANSWER_KINDS, 0) for week in weeks}
     families: set[int] = set()
-    sent = answered = 0
-    for checkin in checkins:
-        if not _within(checkin.sent_at, start, end):
-            continue
-        sent += 1
-        families.add(checkin.family_id)
-        kind = checkin.answer if checkin.answer is not None and checkin.answer in ANSWER_SCORES else "none"
-        answered += kind != "none"
-        answers[kind] += 1
-        week = week_of(local_date(checkin.sent_at, zone))
-        by_week.setdefault(week, dict.fromkeys(ANSWER_KINDS, 0))[kind] += 1
-    kinds: Counter[str] = Counter()
-    requests_by_week = dict.fromkeys(weeks, 0)
-    accepted_by_week = dict.fromkeys(weeks, 0)
-    waits: list[timedelta] = []
-    volunteers: set[int] = set()
-    asked = accepted = done = with_hours = 0
-    hours = 0.0
-    for request in requests:
-        if _within(request.created_at, start, end):
-            asked += 1
-            families.add(request.family_id)
-            kinds[request.kind] += 1
-            week = week_of(local_date(request.created_at, zone))
-            requests_by_week[week] = requests_by_week.get(week, 0) + 1
-            if request.accepted_at is not None:
-                accepted += 1
-                accepted_by_week[week] = accepted_by_week.get(week, 0) + 1
-                waits.append(max(timedelta(0), request.accepted_at - request.created_at))
-        finished = request.status == DONE and _within(request.closed_at, start, end)
-        if request.volunteer_id is not None and (finished or _within(request.accepted_at, start, end)):
-            volunteers.add(request.volunteer_id)
-        if finished:
-            done += 1
-            if request.starts_at is not None and request.ends_at is not None and request.ends_at > request.starts_at:
-                with_hours += 1
-                hours += min(MAX_TASK_HOURS, (request.ends_at - request.starts_at).total_seconds() / 3600)
-    raised = acknowledged = 0
-    ack_waits: list[timedelta] = []
-    for concern in concerns:
-        if not _within(concern.created_at, start, end):
-            continue
-        raised += 1
-        if concern.family_id is not None:
-            families.add(concern.family_id)
-        if concern.acknowledged_at is not None:
-            acknowledged += 1
-            ack_waits.append(max(timedelta(0), concern.acknowledged_at - concern.created_at))
+    checked = _count_checkins(checkins, start, end, weeks, zone, families)
+    asked = _count_requests(requests, start, end, weeks, zone, families)
+    raised = _count_concerns(concerns, start, end, families)
     return Figures(
         period=period,
         families_active=len(families),
-        checkins_sent=sent,
-        checkins_answered=answered,
-        answers=answers,
-        answers_by_week=by_week,
-        requests=asked,
-        requests_by_kind=dict(sorted(kinds.items())),
-        requests_by_week=requests_by_week,
-        accepted_by_week=accepted_by_week,
-        requests_accepted=accepted,
-        median_accept=median_duration(waits),
-        tasks_done=done,
-        concerns=raised,
-        concerns_acknowledged=acknowledged,
-        median_acknowledge=median_duration(ack_waits),
-        volunteers_active=len(volunteers),
-        hours_given=round(hours, 1),
-        tasks_with_hours=with_hours,
+        checkins_sent=checked.sent,
+        checkins_answered=checked.answered,
+        answers=checked.answers,
+        answers_by_week=checked.by_week,
+        requests=asked.asked,
+        requests_by_kind=dict(sorted(asked.kinds.items())),
+        requests_by_week=asked.by_week,
+        accepted_by_week=asked.accepted_by_week,
+        requests_accepted=asked.accepted,
+        median_accept=median_duration(asked.waits),
+        tasks_done=asked.done,
+        concerns=raised.raised,
+        concerns_acknowledged=raised.acknowledged,
+        median_acknowledge=median_duration(raised.waits),
+        volunteers_active=len(asked.volunteers),
+        hours_given=round(asked.hours, 1),
+        tasks_with_hours=asked.with_hours,
         weeks=weeks,
     )
 

@@ -1,8 +1,9 @@
 """A local fake Telegram Bot API for tests, the demo and benchmarks. See README.md beside this file."""
 
+from sandbox.calls import Call, Refusal, Rejection, Stats
 from sandbox.people import SimGroup, SimUser, TopicView
-from sandbox.server import Call, Refusal, Rejection, Sandbox, Stats
-from sandbox.world import CallbackAnswer, ChatMessage
+from sandbox.records import CallbackAnswer, ChatMessage
+from sandbox.server import Sandbox
 
 __all__ = [
     "Call",

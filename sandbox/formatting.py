@@ -1,5 +1,7 @@
 """Telegram's text formatting: parse HTML / MarkdownV2 / Markdown into plain text plus entities.
 
+The HTML parser is here, the Markdown ones in `sandbox.markdown`; what they return in `sandbox.entities`.
+
 Follows tdlib's parsers (td/telegram/MessageEntity.cpp) closely enough that what fails here fails
 on Telegram, with the same error texts. Offsets and lengths are in UTF-16 code units, as in the
 Bot API. One deliberate difference: tdlib lets a stray `&` through as a literal, while the Bot API
@@ -10,34 +12,10 @@ unescaped user input in a message shows up in tests.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-Entity = dict[str, Any]
-
-
-class EntityParseError(ValueError):
-    """The text cannot be parsed; str(error) is the part after "can't parse entities: "."""
-
-
-@dataclass(frozen=True)
-class ParsedText:
-    text: str
-    entities: list[Entity] = field(default_factory=list)
-
-    @property
-    def length(self) -> int:
-        return utf16_len(self.text)
-
-
-def utf16_len(text: str) -> int:
-    if text.isascii():
-        return len(text)
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _byte_offset(source: str, index: int) -> int:
-    return len(source[:index].encode("utf-8"))
+from sandbox.entities import LINK_URL, Entity, EntityParseError, ParsedText, byte_offset, sorted_entities, utf16_len
+from sandbox.markdown import parse_markdown, parse_markdown_v2
 
 
 def parse(text: str, parse_mode: str | None, entities: list[Entity] | None = None) -> ParsedText:
@@ -58,6 +36,7 @@ def parse(text: str, parse_mode: str | None, entities: list[Entity] | None = Non
 
 
 def _trim(parsed: ParsedText) -> ParsedText:
+    """Strip surrounding whitespace as Telegram does, shortening or dropping the entities it cut."""
     text = parsed.text
     stripped = text.strip()
     if stripped == text:
@@ -74,10 +53,6 @@ def _trim(parsed: ParsedText) -> ParsedText:
         if stop > start:
             entities.append({**entity, "offset": start, "length": stop - start})
     return ParsedText(stripped, entities)
-
-
-def _sorted(entities: list[Entity]) -> list[Entity]:
-    return sorted(entities, key=lambda entity: (entity["offset"], -entity["length"]))
 
 
 # --- HTML ------------------------------------------------------------------------------------
@@ -105,10 +80,10 @@ _SPECIAL = re.compile(r"[<&]")
 _CHAR_REF = re.compile(r"&(?:#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8})|([a-zA-Z]{1,10}));")
 _SPACE = " \t\r\n\f\v"
 _NAME_TOKEN = re.compile(r"[A-Za-z0-9.\-]*")
-_URL = re.compile(r"^(?:(?:https?|tg|ton)://\S+|[^\s/$.?#:]+\.\S+)$", re.IGNORECASE)
 
 
 def _char_ref(source: str, index: int) -> tuple[str, int] | None:
+    """The character a supported reference (&lt; &#123; &#x1F600;) at `index` stands for, the index after it."""
     match = _CHAR_REF.match(source, index)
     if match is None:
         return None
@@ -130,15 +105,60 @@ class _OpenTag:
     text_start: int  # index in the output chunks, to recover the text of <a> without href
 
 
+def _skip_space(source: str, index: int, begin: int) -> int:
+    """The index of the next non-space character inside a start tag; an error if the text ends first."""
+    size = len(source)
+    while index < size and source[index] in _SPACE:
+        index += 1
+    if index >= size:
+        raise EntityParseError(f"Unclosed start tag at byte offset {byte_offset(source, begin)}")
+    return index
+
+
+def _attribute_value(source: str, index: int) -> tuple[str, int]:
+    """An attribute value at `index` (quoted, with character references, or a bare name token), and the index after."""
+    size = len(source)
+    if source[index] in "'\"":
+        quote = source[index]
+        index += 1
+        value_chars = []
+        while index < size and source[index] != quote:
+            if source[index] == "&":
+                decoded = _char_ref(source, index)
+                if decoded is not None:
+                    value_chars.append(decoded[0])
+                    index = decoded[1]
+                    continue
+            value_chars.append(source[index])
+            index += 1
+        return "".join(value_chars), index + 1
+    token = _NAME_TOKEN.match(source, index)
+    assert token is not None  # the pattern matches the empty string
+    index = token.end()
+    if index < size and source[index] not in _SPACE and source[index] != ">":
+        raise EntityParseError(f"Unexpected end of name token at byte offset {byte_offset(source, index)}")
+    return token.group().lower(), index
+
+
+def _tag_argument(tag: str, name: str, value: str, argument: str) -> str:
+    """The tag's argument after one attribute: a link's href, a code language, an emoji id, a span class."""
+    if (
+        (tag == "a" and name == "href")
+        or (tag == "code" and name == "class" and value.startswith("language-"))
+        or (tag == "tg-emoji" and name == "emoji-id")
+    ):
+        return value.removeprefix("language-") if tag == "code" else value
+    if tag == "span" and name == "class" and value.startswith("tg-"):
+        return value[3:]
+    return argument
+
+
 def _parse_attributes(source: str, index: int, tag: str, begin: int) -> tuple[str, int]:
     """Read attributes up to '>' (tdlib rules); return the argument the tag needs and the index of '>'."""
     size = len(source)
     argument = ""
     while True:
-        while index < size and source[index] in _SPACE:
-            index += 1
-        if index >= size:
-            raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
+        index = _skip_space(source, index, begin)
         if source[index] == ">":
             return argument, index
         name_start = index
@@ -147,56 +167,78 @@ def _parse_attributes(source: str, index: int, tag: str, begin: int) -> tuple[st
         name = source[name_start:index].lower()
         if not name:
             raise EntityParseError(
-                f'Empty attribute name in the tag "{tag}" at byte offset {_byte_offset(source, begin)}'
+                f'Empty attribute name in the tag "{tag}" at byte offset {byte_offset(source, begin)}'
             )
-        while index < size and source[index] in _SPACE:
-            index += 1
-        if index >= size:
-            raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
+        index = _skip_space(source, index, begin)
         if source[index] != "=":
             if tag == "blockquote" and name == "expandable":
                 argument = "expandable"
             continue
-        index += 1
-        while index < size and source[index] in _SPACE:
-            index += 1
+        index = _skip_space(source, index + 1, begin)
+        value, index = _attribute_value(source, index)
         if index >= size:
-            raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
-        if source[index] in "'\"":
-            quote = source[index]
-            index += 1
-            value_chars = []
-            while index < size and source[index] != quote:
-                if source[index] == "&":
-                    decoded = _char_ref(source, index)
-                    if decoded is not None:
-                        value_chars.append(decoded[0])
-                        index = decoded[1]
-                        continue
-                value_chars.append(source[index])
-                index += 1
-            value = "".join(value_chars)
-            index += 1
-        else:
-            token = _NAME_TOKEN.match(source, index)
-            assert token is not None  # the pattern matches the empty string
-            value = token.group().lower()
-            index = token.end()
-            if index < size and source[index] not in _SPACE and source[index] != ">":
-                raise EntityParseError(f"Unexpected end of name token at byte offset {_byte_offset(source, index)}")
-        if index >= size:
-            raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
-        if (
-            (tag == "a" and name == "href")
-            or (tag == "code" and name == "class" and value.startswith("language-"))
-            or (tag == "tg-emoji" and name == "emoji-id")
-        ):
-            argument = value.removeprefix("language-") if tag == "code" else value
-        elif tag == "span" and name == "class" and value.startswith("tg-"):
-            argument = value[3:]
+            raise EntityParseError(f"Unclosed start tag at byte offset {byte_offset(source, begin)}")
+        argument = _tag_argument(tag, name, value, argument)
+
+
+def _decoded_reference(source: str, index: int) -> tuple[str, int]:
+    """The character a `&...;` reference at `index` stands for, and the index after it; an error if none."""
+    decoded = _char_ref(source, index)
+    if decoded is None:
+        raise EntityParseError(
+            f'Unescaped "&" at byte offset {byte_offset(source, index)}: use &amp; '
+            "(only &lt; &gt; &amp; &quot; and numeric entities are supported)"
+        )
+    return decoded
+
+
+def _end_tag(source: str, begin: int, stack: list[_OpenTag]) -> tuple[_OpenTag, int]:
+    """Read the end tag at `begin` ("</b>", or "</>"): the open tag it closes (taken off the stack), the index after."""
+    size = len(source)
+    index = begin + 1
+    name_end = index + 1
+    while name_end < size and source[name_end] not in _SPACE and source[name_end] != ">":
+        name_end += 1
+    end_name = source[index + 1 : name_end].lower()
+    while name_end < size and source[name_end] in _SPACE:
+        name_end += 1
+    if name_end >= size or source[name_end] != ">":
+        raise EntityParseError(f"Unclosed end tag at byte offset {byte_offset(source, begin)}")
+    if not stack:
+        raise EntityParseError(f"Unexpected end tag at byte offset {byte_offset(source, begin)}")
+    open_tag = stack.pop()
+    if end_name and end_name != open_tag.name:
+        raise EntityParseError(
+            f"Unmatched end tag at byte offset {byte_offset(source, begin)}, "
+            f'expected "</{open_tag.name}>", found "</{end_name}>"'
+        )
+    return open_tag, name_end + 1
+
+
+def _start_tag(source: str, begin: int) -> tuple[str, str, int]:
+    """Read the start tag at `begin`: its name, the argument it carries, and the index after its '>'."""
+    size = len(source)
+    index = begin + 1
+    name_end = index
+    while name_end < size and source[name_end] not in _SPACE and source[name_end] != ">":
+        name_end += 1
+    if name_end >= size:
+        raise EntityParseError(f"Unclosed start tag at byte offset {byte_offset(source, begin)}")
+    tag = source[index:name_end].lower()
+    if tag not in _HTML_TYPES:
+        raise EntityParseError(f'Unsupported start tag "{tag}" at byte offset {byte_offset(source, begin)}')
+    argument, close = _parse_attributes(source, name_end, tag, begin)
+    if tag == "span" and argument != "spoiler":
+        raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset(source, begin)}')
+    if tag == "tg-emoji" and not argument:
+        raise EntityParseError(
+            f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {byte_offset(source, begin)}'
+        )
+    return tag, argument, close + 1
 
 
 def parse_html(source: str) -> ParsedText:
+    """HTML parse mode: the text without tags and character references, and its entities (tdlib's rules)."""
     if "<" not in source and "&" not in source:
         return ParsedText(source)
     chunks: list[str] = []
@@ -216,65 +258,24 @@ def parse_html(source: str) -> ParsedText:
             if index >= size:
                 break
         if source[index] == "&":
-            decoded = _char_ref(source, index)
-            if decoded is None:
-                raise EntityParseError(
-                    f'Unescaped "&" at byte offset {_byte_offset(source, index)}: use &amp; '
-                    "(only &lt; &gt; &amp; &quot; and numeric entities are supported)"
-                )
-            chunks.append(decoded[0])
-            position += utf16_len(decoded[0])
-            index = decoded[1]
-            continue
-        begin = index
-        index += 1
-        if index < size and source[index] == "/":
-            name_end = index + 1
-            while name_end < size and source[name_end] not in _SPACE and source[name_end] != ">":
-                name_end += 1
-            end_name = source[index + 1 : name_end].lower()
-            while name_end < size and source[name_end] in _SPACE:
-                name_end += 1
-            if name_end >= size or source[name_end] != ">":
-                raise EntityParseError(f"Unclosed end tag at byte offset {_byte_offset(source, begin)}")
-            if not stack:
-                raise EntityParseError(f"Unexpected end tag at byte offset {_byte_offset(source, begin)}")
-            open_tag = stack.pop()
-            if end_name and end_name != open_tag.name:
-                raise EntityParseError(
-                    f"Unmatched end tag at byte offset {_byte_offset(source, begin)}, "
-                    f'expected "</{open_tag.name}>", found "</{end_name}>"'
-                )
+            char, index = _decoded_reference(source, index)
+            chunks.append(char)
+            position += utf16_len(char)
+        elif source.startswith("</", index):
+            open_tag, index = _end_tag(source, index, stack)
             _close_tag(open_tag, position, chunks, stack, entities)
-            index = name_end + 1
-            continue
-        name_end = index
-        while name_end < size and source[name_end] not in _SPACE and source[name_end] != ">":
-            name_end += 1
-        if name_end >= size:
-            raise EntityParseError(f"Unclosed start tag at byte offset {_byte_offset(source, begin)}")
-        tag = source[index:name_end].lower()
-        if tag not in _HTML_TYPES:
-            raise EntityParseError(f'Unsupported start tag "{tag}" at byte offset {_byte_offset(source, begin)}')
-        argument, close = _parse_attributes(source, name_end, tag, begin)
-        if tag == "span" and argument != "spoiler":
-            raise EntityParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(source, begin)}'
-            )
-        if tag == "tg-emoji" and not argument:
-            raise EntityParseError(
-                f'Tag "tg-emoji" must have attribute "emoji-id" at byte offset {_byte_offset(source, begin)}'
-            )
-        stack.append(_OpenTag(tag, argument, position, len(chunks)))
-        index = close + 1
+        else:
+            tag, argument, index = _start_tag(source, index)
+            stack.append(_OpenTag(tag, argument, position, len(chunks)))
     if stack:
         raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
-    return ParsedText("".join(chunks), _sorted(entities))
+    return ParsedText("".join(chunks), sorted_entities(entities))
 
 
 def _close_tag(
     open_tag: _OpenTag, position: int, chunks: list[str], stack: list[_OpenTag], entities: list[Entity]
 ) -> None:
+    """The entity an end tag completes (a link only with a valid URL; a code language moves to its pre)."""
     length = position - open_tag.start
     if length <= 0:
         return
@@ -282,7 +283,7 @@ def _close_tag(
     entity: Entity = {"type": kind, "offset": open_tag.start, "length": length}
     if kind == "text_link":
         url = open_tag.argument or "".join(chunks[open_tag.text_start :])
-        if not _URL.match(url):
+        if not LINK_URL.match(url):
             return
         entity["url"] = url
     elif kind == "custom_emoji":
@@ -298,237 +299,3 @@ def _close_tag(
     elif kind == "pre" and open_tag.argument:
         entity["language"] = open_tag.argument
     entities.append(entity)
-
-
-# --- MarkdownV2 ------------------------------------------------------------------------------
-
-_V2_RESERVED = frozenset("_*[]()~`>#+-=|{}.!")
-
-
-@dataclass
-class _OpenMark:
-    kind: str
-    start: int  # UTF-16 offset in the output
-    source_index: int
-    chunk_start: int  # index in the output chunks, to recover the text of a link without URL
-    argument: str = ""
-
-
-def parse_markdown_v2(source: str) -> ParsedText:
-    if not any(char in _V2_RESERVED or char == "\\" for char in source):
-        return ParsedText(source)
-    out: list[str] = []
-    position = 0
-    stack: list[_OpenMark] = []
-    entities: list[Entity] = []
-    quote: _OpenMark | None = None
-    index = 0
-    size = len(source)
-
-    def emit(text: str) -> None:
-        nonlocal position
-        out.append(text)
-        position += utf16_len(text)
-
-    while index < size:
-        char = source[index]
-        at_line_start = index == 0 or source[index - 1] == "\n"
-        if at_line_start and quote is not None and char != ">" and not source.startswith("**>", index):
-            _close_quote(quote, position, out, entities)
-            quote = None
-        if char == "\\" and index + 1 < size and 0 < ord(source[index + 1]) <= 126:
-            emit(source[index + 1])
-            index += 2
-            continue
-        in_code = bool(stack) and stack[-1].kind in ("code", "pre")
-        if in_code and char not in "`\\":
-            emit(char)
-            index += 1
-            continue
-        if at_line_start and not stack and (char == ">" or source.startswith("**>", index)):
-            expandable = char == "*"
-            index += 3 if expandable else 1
-            if quote is None:
-                quote = _OpenMark("expandable_blockquote" if expandable else "blockquote", position, index, len(out))
-            continue
-        if quote is not None and char == "|" and source.startswith("||", index) and not stack:
-            rest = source[index + 2 :]
-            if rest == "" or rest.startswith("\n"):
-                quote.kind = "expandable_blockquote"
-                index += 2
-                continue
-        if char not in _V2_RESERVED:
-            emit(char)
-            index += 1
-            continue
-        top = stack[-1] if stack else None
-        if top is not None and _v2_closes(top.kind, source, index):
-            index = _v2_close(top, source, index, position, out, entities)
-            stack.pop()
-            continue
-        kind, width = _v2_opens(source, index)
-        if kind is None:
-            raise EntityParseError(f"Character '{char}' is reserved and must be escaped with the preceding '\\'")
-        mark = _OpenMark(kind, position, index, len(out))
-        index += width
-        if kind == "pre":
-            newline = source.find("\n", index)
-            if newline != -1 and "`" not in source[index:newline] and " " not in source[index:newline].strip():
-                mark.argument = source[index:newline]
-                index = newline + 1
-        stack.append(mark)
-    if stack:
-        top = stack[-1]
-        raise EntityParseError(
-            f"Can't find end of {top.kind.capitalize().replace('_', ' ')} entity at byte offset "
-            f"{_byte_offset(source, top.source_index)}"
-        )
-    if quote is not None:
-        _close_quote(quote, position, out, entities)
-    return ParsedText("".join(out), _sorted(entities))
-
-
-def _close_quote(quote: _OpenMark, position: int, out: list[str], entities: list[Entity]) -> None:
-    # The newline that ends a quote is not part of it.
-    end = position - 1 if out and out[-1].endswith("\n") else position
-    if end > quote.start:
-        entities.append({"type": quote.kind, "offset": quote.start, "length": end - quote.start})
-
-
-def _v2_opens(source: str, index: int) -> tuple[str | None, int]:
-    char = source[index]
-    if char == "_":
-        return ("underline", 2) if source.startswith("__", index) else ("italic", 1)
-    if char == "*":
-        return "bold", 1
-    if char == "~":
-        return "strikethrough", 1
-    if char == "|":
-        return ("spoiler", 2) if source.startswith("||", index) else (None, 0)
-    if char == "[":
-        return "text_link", 1
-    if char == "!" and source.startswith("![", index):
-        return "custom_emoji", 2
-    if char == "`":
-        return ("pre", 3) if source.startswith("```", index) else ("code", 1)
-    return None, 0
-
-
-def _v2_closes(kind: str, source: str, index: int) -> bool:
-    char = source[index]
-    if kind == "italic":
-        return char == "_" and not source.startswith("__", index)
-    if kind == "underline":
-        return source.startswith("__", index)
-    if kind == "bold":
-        return char == "*"
-    if kind == "strikethrough":
-        return char == "~"
-    if kind == "spoiler":
-        return source.startswith("||", index)
-    if kind in ("text_link", "custom_emoji"):
-        return char == "]"
-    if kind == "pre":
-        return source.startswith("```", index)
-    return kind == "code" and char == "`"
-
-
-def _v2_close(mark: _OpenMark, source: str, index: int, position: int, out: list[str], entities: list[Entity]) -> int:
-    width = 2 if mark.kind in ("underline", "spoiler") else 3 if mark.kind == "pre" else 1
-    index += width
-    entity: Entity = {"type": mark.kind, "offset": mark.start, "length": position - mark.start}
-    if mark.kind in ("text_link", "custom_emoji"):
-        target = ""
-        if index < len(source) and source[index] == "(":
-            index += 1
-            chars = []
-            while index < len(source) and source[index] != ")":
-                if source[index] == "\\" and index + 1 < len(source):
-                    index += 1
-                chars.append(source[index])
-                index += 1
-            if index >= len(source):
-                raise EntityParseError(
-                    f"Can't find end of a URL at byte offset {_byte_offset(source, mark.source_index)}"
-                )
-            index += 1
-            target = "".join(chars)
-        if mark.kind == "custom_emoji":
-            if not target.startswith("tg://emoji?id="):
-                raise EntityParseError("Custom emoji entity must contain a tg://emoji URL")
-            entity["custom_emoji_id"] = target.removeprefix("tg://emoji?id=")
-        else:
-            url = target or "".join(out[mark.chunk_start :])
-            if not _URL.match(url):
-                return index
-            entity["url"] = url
-    elif mark.kind == "pre" and mark.argument:
-        entity["language"] = mark.argument
-    if entity["length"] > 0:
-        entities.append(entity)
-    return index
-
-
-# --- Markdown (legacy) -----------------------------------------------------------------------
-
-_LEGACY_MARKS = {"*": "bold", "_": "italic", "`": "code", "[": "text_link"}
-
-
-def parse_markdown(source: str) -> ParsedText:
-    if not any(char in source for char in "*_`[\\"):
-        return ParsedText(source)
-    out: list[str] = []
-    position = 0
-    entities: list[Entity] = []
-    index = 0
-    size = len(source)
-    while index < size:
-        char = source[index]
-        if char == "\\" and index + 1 < size and source[index + 1] in "_*`[":
-            out.append(source[index + 1])
-            position += 1
-            index += 2
-            continue
-        if char not in _LEGACY_MARKS:
-            out.append(char)
-            position += utf16_len(char)
-            index += 1
-            continue
-        begin = index
-        if char == "`" and source.startswith("```", index):
-            end = source.find("```", index + 3)
-            kind, body_start, after = "pre", index + 3, end + 3
-        else:
-            kind = _LEGACY_MARKS[char]
-            closer = "]" if char == "[" else char
-            end = source.find(closer, index + 1)
-            body_start, after = index + 1, end + 1
-        if end == -1:
-            raise EntityParseError(
-                f"Can't find end of the entity starting at byte offset {_byte_offset(source, begin)}"
-            )
-        body = source[body_start:end]
-        entity: Entity = {"type": kind, "offset": position, "length": utf16_len(body)}
-        if kind == "pre" and "\n" in body and " " not in body.split("\n", 1)[0]:
-            language, body = body.split("\n", 1)
-            entity["length"] = utf16_len(body)
-            if language:
-                entity["language"] = language
-        if kind == "text_link":
-            if not source.startswith("(", after):
-                raise EntityParseError(
-                    f"Can't find end of the entity starting at byte offset {_byte_offset(source, begin)}"
-                )
-            url_end = source.find(")", after)
-            if url_end == -1:
-                raise EntityParseError(
-                    f"Can't find end of the entity starting at byte offset {_byte_offset(source, begin)}"
-                )
-            entity["url"] = source[after + 1 : url_end]
-            after = url_end + 1
-        out.append(body)
-        position += entity["length"]
-        if entity["length"] and (kind != "text_link" or _URL.match(entity["url"])):
-            entities.append(entity)
-        index = after
-    return ParsedText("".join(out), _sorted(entities))

@@ -17,11 +17,13 @@ class _Window:
     __slots__ = ("limit", "seconds", "times")
 
     def __init__(self, limit: float, seconds: float) -> None:
+        """A sliding window that allows `limit` calls per `seconds`."""
         self.limit = limit
         self.seconds = seconds
         self.times: deque[float] = deque()
 
     def retry_after(self, now: float) -> int | None:
+        """Seconds to wait before one more call fits in the window, or None if it fits now."""
         times = self.times
         while times and times[0] <= now - self.seconds:
             times.popleft()
@@ -45,6 +47,7 @@ class FloodLimits:
         per_group_per_minute: float | None,
         scale: float,
     ) -> None:
+        """The limits (each multiplied by `scale`; None switches one off), with no calls counted yet."""
         self.global_window = _Window(global_per_second * scale, 1.0) if global_per_second else None
         self.per_chat = per_chat_per_second * scale if per_chat_per_second else None
         self.per_group = per_group_per_minute * scale if per_group_per_minute else None
@@ -52,6 +55,7 @@ class FloodLimits:
         self.group_windows: dict[int, _Window] = {}
 
     def _windows(self, chat_id: int | None) -> list[_Window]:
+        """The windows a call to this chat counts in: the global one, the chat's, a group's per minute."""
         windows = [self.global_window] if self.global_window else []
         if chat_id is None:
             return windows
@@ -68,10 +72,12 @@ class FloodLimits:
         return windows
 
     def retry_after(self, chat_id: int | None, now: float) -> int | None:
+        """Seconds the bot must wait before calling this chat again, or None if it may now."""
         waits = [wait for window in self._windows(chat_id) if (wait := window.retry_after(now)) is not None]
         return max(waits) if waits else None
 
     def record(self, chat_id: int | None, now: float) -> None:
+        """Count a call to this chat in every window it belongs to."""
         for window in self._windows(chat_id):
             window.times.append(now)
 
@@ -87,6 +93,7 @@ class Faults:
     rng: random.Random
 
     def draw(self) -> Fault | None:
+        """The fault for the next sending call, drawn at the set rates, or None."""
         roll = self.rng.random()
         if roll < self.drop_rate:
             return "drop"
@@ -119,6 +126,7 @@ class OneShotFault:
     count: int
 
     def answer(self) -> dict[str, object]:
+        """The JSON answer of this failure (a 429 with its retry_after, or the status's error)."""
         if self.status == 429:
             return {
                 "ok": False,

@@ -63,10 +63,12 @@ CONST = re.compile(r"must be (?:always )?[\"“]?([a-z_]+)[\"”]?\s*$")
 
 
 def base_type(name: str) -> str:
+    """The element type of an "Array of ..." type name (the name itself otherwise)."""
     return name.rsplit("Array of ", 1)[-1]
 
 
 def slim_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fields with only what the sandbox checks: name, types, whether required, a constant value."""
     slim = []
     for field in fields:
         entry: dict[str, Any] = {"name": field["name"], "types": field["types"], "required": field["required"]}
@@ -78,6 +80,7 @@ def slim_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def make_subset(spec: dict[str, Any]) -> dict[str, Any]:
+    """The part of the full Bot API spec the sandbox implements: its methods and the types they use."""
     methods = spec["methods"]
     types = spec["types"]
     missing = [name for name in IMPLEMENTED if name not in methods]
@@ -117,6 +120,7 @@ def make_subset(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
+    """Write the sandbox's subset of the spec file given (or the default one) to api_subset.json."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", nargs="?", type=Path, default=DEFAULT_SOURCE)
     args = parser.parse_args()

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.world import JSON, ChatMessage, ChatState, FileRecord, World
+from sandbox.records import JSON, ChatMessage, ChatState, FileRecord
+from sandbox.world import World
 
 # Tiny but real file headers, so a bot that sniffs file types is not surprised.
 _OGG = b"OggS\x00\x02" + bytes(58)
@@ -20,16 +21,19 @@ _WEBP = b"RIFF\x00\x00\x00\x00WEBPVP8 " + bytes(40)
 
 
 def _raw(message: ChatMessage | JSON) -> tuple[int, int]:
+    """The (chat id, message id) of a message given as a record or as raw JSON."""
     if isinstance(message, ChatMessage):
         return message.chat_id, message.message_id
     return int(message["chat"]["id"]), int(message["message_id"])
 
 
 def _labels(keyboard: JSON) -> list[list[str]]:
+    """The labels of a reply keyboard's buttons, row by row."""
     return [[button["text"] for button in row] for row in keyboard["keyboard"]]
 
 
 def _describe(messages: Sequence[ChatMessage]) -> str:
+    """Messages listed for an assertion's failure message."""
     return "\n".join(f"  {message!r}" for message in messages) or "  (nothing)"
 
 
@@ -37,15 +41,18 @@ class _Conversation:
     """What a private chat and a group have in common: a chat in the world with bot messages."""
 
     def __init__(self, world: World, chat_id: int) -> None:
+        """A conversation in one chat of the world, with no messages read yet."""
         self._world = world
         self.chat_id = chat_id
         self._cursors: dict[int | None, int] = {}
 
     @property
     def _chat(self) -> ChatState:
+        """The chat's current state (call with the lock held)."""
         return self._world.chats[self.chat_id]
 
     def _bot_messages(self, thread_id: int | None = None) -> list[ChatMessage]:
+        """The bot's messages in the chat, or in one thread of it."""
         messages = self._chat.bot_messages
         if thread_id is None:
             return list(messages)
@@ -59,6 +66,7 @@ class _Conversation:
 
     @property
     def last(self) -> ChatMessage:
+        """The bot's latest message in the chat; an assertion error if there is none."""
         with self._world.lock:
             messages = self._chat.bot_messages
             if not messages:
@@ -66,6 +74,7 @@ class _Conversation:
             return messages[-1]
 
     def _wait(self, n: int, timeout: float, thread_id: int | None) -> list[ChatMessage]:
+        """Wait for `n` bot messages after the ones already read (in a thread, if given) and read them."""
         deadline = time.monotonic() + timeout
         with self._world.changed:
             while True:
@@ -84,6 +93,7 @@ class _Conversation:
                 self._world.changed.wait(remaining)
 
     def _find_button(self, label_or_index: str | int, message: ChatMessage | None) -> tuple[ChatMessage, str]:
+        """The message and callback data of a button by label (or position on the latest message with buttons)."""
         candidates = [message] if message is not None else list(reversed(self._chat.bot_messages))
         if isinstance(label_or_index, int):
             # A position means the latest message with buttons, not any message long enough.
@@ -124,6 +134,7 @@ class _Conversation:
         file: FileRecord | None = None,
         reply_to: ChatMessage | None = None,
     ) -> JSON:
+        """A person sends content in this chat (writing to a bot you blocked first unblocks it)."""
         with self._world.lock:
             if self._chat.type == "private" and self._world.is_blocked(user_id):
                 # Writing to a bot you blocked first unblocks it, as in the apps.
@@ -133,6 +144,7 @@ class _Conversation:
             )
 
     def _media(self, kind: str, data: bytes, **extra: Any) -> FileRecord:
+        """A file of this kind, stored for a person to send."""
         with self._world.lock:
             return self._world.new_file(kind, data, **extra)
 
@@ -141,6 +153,7 @@ class SimUser(_Conversation):
     """A person in a private chat with the bot (the chat id is the user id)."""
 
     def __init__(self, world: World, user_id: int) -> None:
+        """The person with this id, in their private chat with the bot."""
         super().__init__(world, user_id)
         self.user_id = user_id
 
@@ -152,9 +165,11 @@ class SimUser(_Conversation):
 
     @property
     def first_name(self) -> str:
+        """The person's first name, as the bot sees it."""
         return str(self.info["first_name"])
 
     def __repr__(self) -> str:
+        """The person's id and first name, for test failures."""
         # No lock: repr may be called while the lock is held (in error messages).
         return f"<SimUser {self.user_id} {self._world.users[self.user_id]['first_name']!r}>"
 
@@ -163,19 +178,23 @@ class SimUser(_Conversation):
         return self._send_as(self.user_id, self._world.text_content(text), reply_to=reply_to)
 
     def send_voice(self, duration: int = 3, data: bytes = _OGG) -> JSON:
+        """The person sends a voice note."""
         record = self._media("voice", data, mime_type="audio/ogg", meta={"duration": duration})
         return self._send_as(self.user_id, record.content(), file=record)
 
     def send_photo(self, caption: str | None = None, data: bytes = _JPEG) -> JSON:
+        """The person sends a photo, with a caption if given."""
         record = self._media("photo", data)
         return self._send_as(self.user_id, _captioned(record, caption), file=record)
 
     def send_sticker(self, emoji: str = "👍") -> JSON:
+        """The person sends a sticker."""
         meta = {"type": "regular", "width": 512, "height": 512, "is_animated": False, "is_video": False, "emoji": emoji}
         record = self._media("sticker", _WEBP, meta=meta)
         return self._send_as(self.user_id, record.content(), file=record)
 
     def send_location(self, latitude: float = 52.3676, longitude: float = 4.9041) -> JSON:
+        """The person shares a location (Amsterdam by default)."""
         return self._send_as(self.user_id, {"location": {"latitude": latitude, "longitude": longitude}})
 
     def send_document(
@@ -185,6 +204,7 @@ class SimUser(_Conversation):
         mime_type: str = "text/plain",
         caption: str | None = None,
     ) -> JSON:
+        """The person sends a file, with a caption if given."""
         record = self._media("document", data, file_name=file_name, mime_type=mime_type)
         return self._send_as(self.user_id, _captioned(record, caption), file=record)
 
@@ -257,6 +277,7 @@ class SimUser(_Conversation):
 
 
 def _captioned(record: FileRecord, caption: str | None) -> JSON:
+    """A file's message content with a caption, if any."""
     content = record.content()
     if caption:
         content["caption"] = caption
@@ -275,15 +296,18 @@ class SimGroup(_Conversation):
     """A group or supergroup (optionally a forum) with the bot in it."""
 
     def __init__(self, world: World, chat_id: int) -> None:
+        """The group with this id; `old_chat_id` is set once it migrated from a basic group."""
         super().__init__(world, chat_id)
         self.old_chat_id: int | None = None
 
     @property
     def title(self) -> str:
+        """The group's title."""
         with self._world.lock:
             return str(self._chat.info["title"])
 
     def __repr__(self) -> str:
+        """The group's id and title, for test failures."""
         return f"<SimGroup {self.chat_id} {self._chat.info['title']!r}>"
 
     @property
@@ -293,6 +317,7 @@ class SimGroup(_Conversation):
             return dict(self._chat.members)
 
     def add_member(self, user: SimUser, status: str = "member") -> None:
+        """Make a person a member of the group, with this status."""
         with self._world.lock:
             self._chat.members[user.user_id] = status
 
@@ -312,17 +337,21 @@ class SimGroup(_Conversation):
     def send(
         self, user: SimUser, text: str, thread_id: int | None = None, *, reply_to: ChatMessage | None = None
     ) -> JSON:
+        """A member writes in the group (in a topic, or as an answer to a message, if given)."""
         return self._send_as(user.user_id, self._world.text_content(text), thread_id=thread_id, reply_to=reply_to)
 
     def send_voice(self, user: SimUser, thread_id: int | None = None, duration: int = 3) -> JSON:
+        """A member sends a voice note in the group."""
         record = self._media("voice", _OGG, mime_type="audio/ogg", meta={"duration": duration})
         return self._send_as(user.user_id, record.content(), thread_id=thread_id, file=record)
 
     def send_photo(self, user: SimUser, caption: str | None = None, thread_id: int | None = None) -> JSON:
+        """A member sends a photo in the group."""
         record = self._media("photo", _JPEG)
         return self._send_as(user.user_id, _captioned(record, caption), thread_id=thread_id, file=record)
 
     def press(self, user: SimUser, label_or_index: str | int, message: ChatMessage | None = None) -> JSON:
+        """A member presses a button of the bot's (by label or position) in the group."""
         with self._world.lock:
             target, data = self._find_button(label_or_index, message)
             return self._world.press(user.user_id, target, data)
@@ -353,6 +382,7 @@ class SimGroup(_Conversation):
         return new.id
 
     def _any_member(self) -> int:
+        """The first member still in the group, to act when no one was named."""
         members = [user_id for user_id, status in self._chat.members.items() if status != "left"]
         if not members:
             raise AssertionError(f"{self!r} has no members to act; pass by=")

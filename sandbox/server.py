@@ -11,17 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import random
 import re
 import socket
 import threading
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl
 
 import httpx
 import uvicorn
@@ -30,10 +26,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox.limits import Fault, Faults, FloodLimits, OneShotFault
+from sandbox.calls import ApiCalls, error_body, is_sending
+from sandbox.limits import Fault
 from sandbox.people import SimGroup, SimUser
-from sandbox.spec import Spec, SpecError, UploadedFile, load_spec
-from sandbox.world import JSON, ApiError, ChatMessage, World
+from sandbox.records import JSON, ChatMessage
+from sandbox.request_body import read_params
+from sandbox.spec import Spec, UploadedFile, load_spec
+from sandbox.world import World
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -42,106 +41,14 @@ Send = Callable[[Message], Awaitable[None]]
 
 _JSON_TYPE = "application/json"
 _API_PATH = re.compile(r"^/bot([^/]+)/([^/]+)$")
-_DISPOSITION = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    method: str
-    params: JSON
-    time: float
-    status: int
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """A call Telegram refuses (or the sandbox cannot answer): a bug in the bot, unlike a Rejection."""
-
-    method: str
-    params: JSON
-    reason: str
-    status: int = 400
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """A 400 that depends on the moment (message not modified, chat not found): bots must cope."""
-
-    method: str
-    params: JSON
-    reason: str
-
-
-@dataclass
-class Stats:
-    calls: Counter[str] = field(default_factory=Counter)
-    statuses: Counter[int] = field(default_factory=Counter)
-    by_method_status: Counter[tuple[str, int]] = field(default_factory=Counter)
-    too_many_requests: int = 0
-    refusals: int = 0
-    rejections: int = 0
-    faults: Counter[str] = field(default_factory=Counter)
-    delivered: Counter[int] = field(default_factory=Counter)
-    filtered_updates: int = 0
-
-
-def _is_sending(method: str) -> bool:
-    """Calls that put a message in a chat; these count for flood limits and get faults."""
-    return method.startswith(("send", "copy", "forward", "edit")) and method != "sendchataction"
 
 
 def _encode(payload: JSON) -> bytes:
+    """Compact UTF-8 JSON, as Telegram answers."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _error(status: int, description: str, parameters: JSON | None = None) -> JSON:
-    payload: JSON = {"ok": False, "error_code": status, "description": description}
-    if parameters:
-        payload["parameters"] = parameters
-    return payload
-
-
-def _loggable(params: JSON) -> JSON:
-    if not any(isinstance(value, UploadedFile) for value in params.values()):
-        return params
-    return {
-        key: f"<upload {value.filename!r}, {len(value.data)} bytes>" if isinstance(value, UploadedFile) else value
-        for key, value in params.items()
-    }
-
-
-def parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], dict[str, UploadedFile]]:
-    """Fields and files of a multipart/form-data body (Starlette's parser needs an extra package)."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if match is None:
-        raise ValueError("multipart body without boundary")
-    delimiter = b"--" + match.group(1).encode("latin-1")
-    fields: dict[str, str] = {}
-    files: dict[str, UploadedFile] = {}
-    for part in body.split(delimiter)[1:]:
-        if part.startswith(b"--"):
-            break
-        head, _, data = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        data = data.removesuffix(b"\r\n")
-        headers = {}
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        attributes = {
-            key: value.replace("%22", '"').replace("%0A", "\n").replace("%0D", "\r").replace("\\\\", "\\")
-            for key, value in _DISPOSITION.findall(headers.get("content-disposition", ""))
-        }
-        if "name" not in attributes:
-            raise ValueError("multipart part without a name")
-        if "filename" in attributes:
-            kind = headers.get("content-type", "application/octet-stream")
-            files[attributes["name"]] = UploadedFile(attributes["filename"], kind, data)
-        else:
-            fields[attributes["name"]] = data.decode("utf-8")
-    return fields, files
-
-
-class Sandbox:
+class Sandbox(ApiCalls):
     """A fake Telegram for one bot token. Use `base_url` as python-telegram-bot's `base_url`."""
 
     def __init__(
@@ -155,22 +62,15 @@ class Sandbox:
         clock: Callable[[], float] = time.time,
         spec: Spec | None = None,
     ) -> None:
+        """A sandbox for one bot token, not yet listening (see `start`); the spec subset unless one is given."""
         if not re.fullmatch(r"[0-9]+:[A-Za-z0-9_-]+", token):
             raise ValueError("a bot token looks like 123456:ABC-def")
         self.token = token
         self.host = "127.0.0.1"
         self.port = port
-        self.spec = spec or load_spec()
-        self.world = World(
-            token, self.spec, bot_username=bot_username, bot_name=bot_name, privacy_mode=privacy_mode, clock=clock
-        )
-        self._calls: list[Call] = []
-        self._refusals: list[Refusal] = []
-        self._rejections: list[Rejection] = []
-        self._stats = Stats()
-        self._flood: FloodLimits | None = None
-        self._faults: Faults | None = None
-        self._one_shot: list[OneShotFault] = []
+        spec = spec or load_spec()
+        world = World(token, spec, bot_username=bot_username, bot_name=bot_name, privacy_mode=privacy_mode, clock=clock)
+        super().__init__(spec, world)
         self._users: dict[int, SimUser] = {}
         self._groups: dict[int, SimGroup] = {}
         self._app = Starlette(
@@ -192,10 +92,12 @@ class Sandbox:
 
     @property
     def base_url(self) -> str:
+        """The Bot API base URL for python-telegram-bot (`base_url`)."""
         return f"http://{self.host}:{self.port}/bot"
 
     @property
     def base_file_url(self) -> str:
+        """The file download base URL for python-telegram-bot (`base_file_url`)."""
         return f"http://{self.host}:{self.port}/file/bot"
 
     def start(self) -> Sandbox:
@@ -231,6 +133,7 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
+        """Stop serving: finish running requests, close the connections, join the server thread."""
         thread, server, loop = self._thread, self._server, self._loop
         if thread is None or server is None:
             return
@@ -243,14 +146,17 @@ class Sandbox:
         self.world.on_update = lambda: None
 
     def __enter__(self) -> Sandbox:
+        """Start serving for a `with` block."""
         return self.start()
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        """Stop serving at the end of a `with` block."""
         self.stop()
 
     def _run(self, sock: socket.socket) -> None:
+        """The server thread: an event loop (uvloop if installed) running `_serve` until stopped."""
         try:
             import uvloop
 
@@ -266,6 +172,7 @@ class Sandbox:
             raise
 
     async def _serve(self, sock: socket.socket) -> None:
+        """Start uvicorn on the socket, deliver webhooks, and keep serving until `stop`."""
         # uvicorn's own serve() polls for exit every 0.1 s and sleeps 0.1 s more on shutdown; a test
         # suite starts and stops many sandboxes, so this drives startup and shutdown itself.
         server = self._server
@@ -278,6 +185,7 @@ class Sandbox:
         await server.startup(sockets=[sock])
 
         def notify() -> None:
+            """Wake long polls and the webhook loop from any thread when an update is queued."""
             loop.call_soon_threadsafe(self._wake)
 
         self.world.on_update = notify
@@ -311,6 +219,7 @@ class Sandbox:
                 task.cancel()
 
     def _wake(self) -> None:
+        """Wake every waiting long poll and the webhook loop (and the serve loop when stopping)."""
         if self._stopping and self._stop_signal is not None:
             self._stop_signal.set()
         for waiter in self._waiters:
@@ -319,6 +228,7 @@ class Sandbox:
         self._waiters.clear()
 
     async def _wait_for_update(self, seconds: float) -> None:
+        """Wait until an update may have been queued, or at most `seconds`."""
         assert self._loop is not None
         waiter: asyncio.Future[None] = self._loop.create_future()
         self._waiters.add(waiter)
@@ -332,6 +242,7 @@ class Sandbox:
     # --- HTTP ------------------------------------------------------------------------------------
 
     async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry: API calls (with any injected fault) here, everything else to Starlette."""
         # API calls skip Starlette's routing and middleware: benchmarks push thousands through.
         match = _API_PATH.match(scope["path"]) if scope["type"] == "http" else None
         if match is None:
@@ -341,7 +252,7 @@ class Sandbox:
         faults = self._faults
         if faults is not None:
             key = method.lower()
-            if _is_sending(key) or (faults.include_get_updates and key == "getupdates"):
+            if is_sending(key) or (faults.include_get_updates and key == "getupdates"):
                 with self.world.lock:
                     fault = faults.draw()
                     if fault is not None:
@@ -354,18 +265,20 @@ class Sandbox:
         await self._api(scope, receive, send, token, method)
 
     async def _inject(self, fault: Fault, scope: Scope, receive: Receive, send: Send, token: str, method: str) -> None:
+        """Answer with an injected fault: a 500 or 502, a dropped connection, or a call whose answer is lost."""
         if fault == 500:
-            await self._respond(send, 500, _encode(_error(500, "Internal Server Error")), _JSON_TYPE)
+            await self._respond(send, 500, _encode(error_body(500, "Internal Server Error")), _JSON_TYPE)
         elif fault == 502:
             # Telegram's proxy sometimes answers 502 in HTML; JSON keeps PTB from logging a traceback
             # for every injected fault, and it raises the same NetworkError either way.
-            await self._respond(send, 502, _encode(_error(502, "Bad Gateway")), _JSON_TYPE)
+            await self._respond(send, 502, _encode(error_body(502, "Bad Gateway")), _JSON_TYPE)
         elif fault == "drop":
             self._close_connection(send)
             await self._let_close_settle()
         else:
             # The call takes effect but the answer is lost: the bot cannot know it went through.
             async def swallow(message: Message) -> None:
+                """Close the connection instead of sending the answer."""
                 if message["type"] == "http.response.start":
                     self._close_connection(send)
 
@@ -374,12 +287,14 @@ class Sandbox:
 
     @staticmethod
     async def _respond(send: Send, status: int, body: bytes, content_type: str) -> None:
+        """Send a complete HTTP response."""
         headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     @staticmethod
     def _close_connection(send: Send) -> None:
+        """Close the client's connection without an answer, as a network fault does."""
         # ASGI has no "close without answering"; uvicorn's send is a method of the request cycle,
         # which holds the transport.
         transport = getattr(getattr(send, "__self__", None), "transport", None)
@@ -389,23 +304,25 @@ class Sandbox:
 
     @staticmethod
     async def _let_close_settle() -> None:
+        """Let uvicorn notice a closed connection before the request ends."""
         # Give uvicorn a turn to notice the closed connection, so it does not log a missing response.
         for _ in range(3):
             await asyncio.sleep(0)
 
     async def _api(self, scope: Scope, receive: Receive, send: Send, token: str, method: str) -> None:
+        """Answer one API call over HTTP: check the token, read the parameters, run it (long polls wait)."""
         if token != self.token:
             with self.world.lock:
                 self._record(method, {}, time.time(), 401)
-            status, payload = 401, _error(401, "Unauthorized")
+            status, payload = 401, error_body(401, "Unauthorized")
         else:
             try:
-                raw, files = await self._read_params(scope, receive)
+                raw, files = await read_params(scope, receive)
             except ValueError as error:
                 reason = f"Bad Request: can't parse the request: {error}"
                 with self.world.lock:
                     self._refuse(method, {}, reason, 400)
-                status, payload = 400, _error(400, reason)
+                status, payload = 400, error_body(400, reason)
             else:
                 if method.lower() == "getupdates":
                     status, payload = await self._get_updates(method, raw, files)
@@ -413,104 +330,17 @@ class Sandbox:
                     status, payload = self.call(method, raw, files)
         await self._respond(send, status, _encode(payload), _JSON_TYPE)
 
-    @staticmethod
-    async def _read_params(scope: Scope, receive: Receive) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
-        query: bytes = scope["query_string"]
-        params: dict[str, Any] = dict(parse_qsl(query.decode("utf-8"), keep_blank_values=True)) if query else {}
-        files: dict[str, UploadedFile] = {}
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ValueError("the client went away")
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        if scope["method"] != "POST" or not body:
-            return params, files
-        content_type = next(
-            (value.decode("latin-1") for name, value in scope["headers"] if name == b"content-type"), ""
-        )
-        if content_type.startswith(_JSON_TYPE):
-            data = json.loads(body)
-            if not isinstance(data, dict):
-                raise ValueError("the JSON body must be an object")
-            params.update(data)
-        elif content_type.startswith("application/x-www-form-urlencoded"):
-            params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True))
-        elif content_type.startswith("multipart/form-data"):
-            fields, files = parse_multipart(body, content_type)
-            params.update(fields)
-        else:
-            raise ValueError(f"unsupported content type {content_type!r}")
-        return params, files
-
     async def _file_endpoint(self, request: Request) -> Response:
+        """Serve a file download (/file/bot<token>/<path>), as Telegram's file server does."""
         if request.path_params["token"] != self.token:
             return Response(b"Unauthorized", status_code=401)
         with self.world.lock:
             record = self.world.files_by_path.get(request.path_params["path"])
         if record is None:
-            return Response(_encode(_error(404, "Not Found")), status_code=404, media_type=_JSON_TYPE)
+            return Response(_encode(error_body(404, "Not Found")), status_code=404, media_type=_JSON_TYPE)
         return Response(record.data, media_type=record.mime_type or "application/octet-stream")
 
     # --- the Bot API -----------------------------------------------------------------------------
-
-    def call(self, method: str, raw: JSON, files: dict[str, UploadedFile] | None = None) -> tuple[int, JSON]:
-        """Answer one API call as Telegram would: (HTTP status, JSON body). Thread-safe."""
-        now = time.time()
-        with self.world.lock:
-            name, params, status, payload = self._call_locked(method, raw, files or {}, now)
-            self._record(name, params, now, status)
-        return status, payload
-
-    def _call_locked(
-        self, method: str, raw: JSON, files: dict[str, UploadedFile], now: float
-    ) -> tuple[str, JSON, int, JSON]:
-        spec = self.spec.implemented(method)
-        if spec is None:
-            proper = self.spec.known_elsewhere(method)
-            if proper is not None:
-                reason = f"Bad Request: the sandbox does not implement {proper}"
-                self._refuse(proper, raw, reason, 400)
-                return proper, raw, 400, _error(400, reason)
-            self._refuse(method, raw, "Not Found", 404)
-            return method, raw, 404, _error(404, "Not Found")
-        try:
-            params = self.spec.coerce_params(spec, raw, files)
-        except SpecError as error:
-            self._refuse(spec.name, _loggable({**raw, **files}), str(error), 400)
-            return spec.name, raw, 400, _error(400, str(error))
-        key = spec.name.lower()
-        flood = self._flood if _is_sending(key) else None
-        chat_id = params.get("chat_id")
-        one_shot = self._take_one_shot(key, chat_id)
-        if one_shot is not None:
-            self._stats.faults[f"next:{one_shot.status}"] += 1
-            return spec.name, params, one_shot.status, one_shot.answer()
-        flood_chat = chat_id if isinstance(chat_id, int) else None
-        if flood is not None:
-            wait = flood.retry_after(flood_chat, now)
-            if wait is not None:
-                self._stats.too_many_requests += 1
-                description = f"Too Many Requests: retry after {wait}"
-                return spec.name, params, 429, _error(429, description, {"retry_after": wait})
-        try:
-            if key == "getupdates":
-                result: Any = self.world.get_updates(params)
-            else:
-                result = self.world.handlers[key](params)
-        except ApiError as error:
-            if error.refusal:
-                self._refuse(spec.name, _loggable(params), error.description, error.status)
-            elif error.status == 400:
-                self._stats.rejections += 1
-                self._rejections.append(Rejection(spec.name, _loggable(params), error.description))
-            return spec.name, params, error.status, _error(error.status, error.description, error.parameters)
-        if flood is not None:
-            flood.record(flood_chat, now)
-        return spec.name, params, 200, {"ok": True, "result": result}
 
     async def _get_updates(self, method: str, raw: JSON, files: dict[str, UploadedFile]) -> tuple[int, JSON]:
         """getUpdates with long polling: waits until an update is queued or the timeout passes."""
@@ -539,7 +369,7 @@ class Sandbox:
                 )
                 with self.world.lock:
                     self._record("getUpdates", params, now, 409)
-                return 409, _error(409, description)
+                return 409, error_body(409, description)
             with self.world.lock:
                 if self.world.webhook is not None:
                     break
@@ -549,17 +379,6 @@ class Sandbox:
         with self.world.lock:
             self._record("getUpdates", params, now, 200)
         return 200, {"ok": True, "result": updates}
-
-    def _record(self, method: str, params: JSON, now: float, status: int) -> None:
-        self._calls.append(Call(method, _loggable(params), now, status))
-        stats = self._stats
-        stats.calls[method] += 1
-        stats.statuses[status] += 1
-        stats.by_method_status[method, status] += 1
-
-    def _refuse(self, method: str, params: JSON, reason: str, status: int) -> None:
-        self._stats.refusals += 1
-        self._refusals.append(Refusal(method, params, reason, status))
 
     async def _webhook_loop(self) -> None:
         """Deliver queued updates to the webhook one at a time, in order, like Telegram does."""
@@ -648,6 +467,7 @@ class Sandbox:
 
     @property
     def confirmed_offset(self) -> int:
+        """The update id below which the bot has confirmed every update."""
         with self.world.lock:
             return self.world.confirmed_offset
 
@@ -656,52 +476,6 @@ class Sandbox:
         """How many getUpdates long polls have begun to wait, so far (a test waits for one to be waiting
         before it acts, instead of sleeping a moment and hoping)."""
         return self._poll_generation
-
-    @property
-    def calls(self) -> list[Call]:
-        with self.world.lock:
-            return list(self._calls)
-
-    def calls_to(self, method: str) -> list[Call]:
-        with self.world.lock:
-            return [call for call in self._calls if call.method.lower() == method.lower()]
-
-    @property
-    def refusals(self) -> list[Refusal]:
-        with self.world.lock:
-            return list(self._refusals)
-
-    @property
-    def rejections(self) -> list[Rejection]:
-        with self.world.lock:
-            return list(self._rejections)
-
-    @property
-    def stats(self) -> Stats:
-        with self.world.lock:
-            stats = self._stats
-            return Stats(
-                calls=Counter(stats.calls),
-                statuses=Counter(stats.statuses),
-                by_method_status=Counter(stats.by_method_status),
-                too_many_requests=stats.too_many_requests,
-                refusals=stats.refusals,
-                rejections=stats.rejections,
-                faults=Counter(stats.faults),
-                delivered=Counter(self.world.delivered),
-                filtered_updates=self.world.filtered_updates,
-            )
-
-    def reset_counters(self, *, refusals: bool = False) -> None:
-        """Forget calls and statistics (and, if asked, refusals and rejections)."""
-        with self.world.lock:
-            self._calls.clear()
-            self._stats = Stats()
-            self.world.delivered.clear()
-            self.world.filtered_updates = 0
-            if refusals:
-                self._refusals.clear()
-                self._rejections.clear()
 
     def delivered(self, chat_id: int) -> list[ChatMessage]:
         """Every message the bot delivered to a chat, oldest first."""
@@ -718,6 +492,7 @@ class Sandbox:
 
     @property
     def webhook_url(self) -> str | None:
+        """The webhook the bot set, or None while it polls."""
         with self.world.lock:
             return self.world.webhook.url if self.world.webhook is not None else None
 
@@ -727,90 +502,6 @@ class Sandbox:
             self.world.set_blocked(user_id, True)
 
     def unblock(self, user_id: int) -> None:
+        """The person unblocks the bot again: sends to them work, and the bot gets a my_chat_member update."""
         with self.world.lock:
             self.world.set_blocked(user_id, False)
-
-    def set_flood_limits(
-        self,
-        global_per_second: float | None = 30,
-        per_chat_per_second: float | None = 1,
-        per_group_per_minute: float | None = 20,
-        *,
-        scale: float = 1.0,
-    ) -> None:
-        """Answer 429 above these rates (None switches one off; all None switches limits off).
-
-        `scale` multiplies every limit, e.g. 100 for benchmarks that only want to catch runaways.
-        """
-        limits = (global_per_second, per_chat_per_second, per_group_per_minute)
-        if any(limit is not None and limit * scale < 1 for limit in limits):
-            raise ValueError("a flood limit must allow at least one call per window")
-        with self.world.lock:
-            if all(limit is None for limit in limits):
-                self._flood = None
-            else:
-                self._flood = FloodLimits(global_per_second, per_chat_per_second, per_group_per_minute, scale)
-
-    def fail_next(
-        self,
-        chat_id: int,
-        status: int = 500,
-        *,
-        retry_after: int = 1,
-        method: str = "sendMessage",
-        count: int = 1,
-    ) -> None:
-        """Answer the next `count` calls of `method` to this chat with `status`, doing nothing.
-
-        500 and 502 are server errors (PTB raises NetworkError), 429 asks to retry after `retry_after`
-        seconds (RetryAfter), 400 is a refusal Telegram would not change its mind about (BadRequest), for
-        making a handler fail. Faults queued for the same chat and method are used in order; calls to
-        other chats and other methods are not affected. `fail_next_pending()` tells what is left.
-        """
-        if status not in (400, 429, 500, 502, 503, 504):
-            raise ValueError("fail_next answers 400, 429 or a 5xx")
-        if count < 1:
-            raise ValueError("count must be at least 1")
-        with self.world.lock:
-            self._one_shot.append(OneShotFault(int(chat_id), method.lower(), status, retry_after, count))
-
-    def fail_next_pending(self) -> int:
-        """How many one-shot failures are still waiting for their call."""
-        with self.world.lock:
-            return sum(fault.count for fault in self._one_shot)
-
-    def _take_one_shot(self, method: str, chat_id: Any) -> OneShotFault | None:
-        if not self._one_shot or not isinstance(chat_id, int):
-            return None
-        for fault in self._one_shot:
-            if fault.chat_id == chat_id and fault.method == method:
-                fault.count -= 1
-                if fault.count <= 0:
-                    self._one_shot.remove(fault)
-                return fault
-        return None
-
-    def set_faults(
-        self,
-        server_error_rate: float = 0.0,
-        drop_rate: float = 0.0,
-        seed: int = 1,
-        *,
-        lost_response_rate: float = 0.0,
-        include_get_updates: bool = False,
-    ) -> None:
-        """Make sending calls fail at these rates, repeatably for a seed.
-
-        server_error_rate: answer 500 or 502 without doing anything. drop_rate: close the
-        connection without an answer. lost_response_rate: do the call, then close without an
-        answer (the message is sent but the bot cannot know). All zero switches faults off.
-        """
-        if server_error_rate + drop_rate + lost_response_rate > 1:
-            raise ValueError("fault rates add up to more than 1")
-        with self.world.lock:
-            if server_error_rate == drop_rate == lost_response_rate == 0:
-                self._faults = None
-            else:
-                self._faults = Faults(
-                    server_error_rate, drop_rate, lost_response_rate, include_get_updates, random.Random(seed)
-                )

@@ -63,6 +63,7 @@ class TypeSpec:
 
 
 def _fields(raw: list[dict[str, Any]]) -> dict[str, Field]:
+    """A method's or type's fields from the spec file, by name."""
     return {
         entry["name"]: Field(entry["name"], tuple(entry["types"]), entry["required"], entry.get("const"))
         for entry in raw
@@ -70,11 +71,13 @@ def _fields(raw: list[dict[str, Any]]) -> dict[str, Field]:
 
 
 def _type_error(where: str, types: tuple[str, ...]) -> SpecError:
+    """Telegram's error for a parameter of the wrong type."""
     return SpecError(f'Bad Request: parameter "{where}" must be of type {" or ".join(types)}')
 
 
 class Spec:
     def __init__(self, data: dict[str, Any]) -> None:
+        """Index the spec file's methods (by lower-case name) and types once."""
         self.version: str = data["version"]
         self.methods: dict[str, MethodSpec] = {}
         for name, entry in data["methods"].items():
@@ -90,6 +93,7 @@ class Spec:
         self.update_types = frozenset(data["update_types"])
 
     def implemented(self, method: str) -> MethodSpec | None:
+        """The spec of a method the sandbox implements (any case), or None."""
         return self.methods.get(method.lower())
 
     def known_elsewhere(self, method: str) -> str | None:
@@ -99,6 +103,7 @@ class Spec:
     def coerce_params(
         self, method: MethodSpec, raw: Mapping[str, Any], files: Mapping[str, UploadedFile]
     ) -> dict[str, Any]:
+        """A call's parameters checked and converted to their types, files attached; SpecError if one is wrong."""
         attached: set[str] = set()
         params: dict[str, Any] = {}
         for name, value in raw.items():
@@ -133,6 +138,7 @@ class Spec:
         *,
         top: bool,
     ) -> Any:
+        """A value checked against one of several types (a file, or the first type that fits)."""
         if len(types) == 1:
             return self._single(value, types[0], where, files, attached, top=top)
         if "InputFile" in types:
@@ -160,6 +166,7 @@ class Spec:
         *,
         top: bool,
     ) -> Any:
+        """A value checked against one type and converted as Telegram does (numbers and booleans from form text)."""
         if type_name == "String":
             if isinstance(value, str):
                 return value
@@ -209,6 +216,7 @@ class Spec:
         attached: set[str],
         types: tuple[str, ...],
     ) -> UploadedFile | str:
+        """An InputFile value: an upload, an attach:// reference to one, or a file id or URL."""
         if isinstance(value, UploadedFile):
             return value
         if isinstance(value, str):
@@ -224,6 +232,7 @@ class Spec:
 
     @staticmethod
     def _object_value(value: Any, where: str, *, top: bool) -> dict[str, Any]:
+        """An object value (JSON text at the top level of a form), or a type error."""
         if top and isinstance(value, str):
             try:
                 value = json.loads(value)
@@ -235,6 +244,7 @@ class Spec:
 
     @staticmethod
     def _array_value(value: Any, where: str, *, top: bool) -> list[Any]:
+        """An array value (JSON text at the top level of a form), or a type error."""
         if top and isinstance(value, str):
             try:
                 value = json.loads(value)
@@ -252,6 +262,7 @@ class Spec:
         files: Mapping[str, UploadedFile],
         attached: set[str],
     ) -> dict[str, Any]:
+        """An object checked against its type (or the subtype its "type" field names), field by field."""
         spec = self.types[type_name]
         if spec.subtypes and not spec.fields:
             kind = obj.get("type")
@@ -279,4 +290,5 @@ class Spec:
 
 @cache
 def load_spec(path: Path = SUBSET_PATH) -> Spec:
+    """The Bot API spec subset shipped with the sandbox (or the one at `path`)."""
     return Spec(json.loads(path.read_text(encoding="utf-8")))

@@ -8,7 +8,6 @@ it, also in its forum topics; with a clock (the demo's), time can be moved forwa
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import threading
@@ -17,20 +16,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as wall_time
+from enum import Enum
 from typing import Protocol, TextIO
 from zoneinfo import ZoneInfo
 
 from sandbox.people import SimGroup, SimUser
+from sandbox.records import ChatMessage
 from sandbox.server import Sandbox
-from sandbox.world import ChatMessage
+from sandbox.terminal_screen import GROUP, Screen, View
 
-GROUP = "group"
 LONGEST_MOVE = timedelta(days=62)
 TOMORROW_AT = wall_time(10, 0)
 TOPIC_RECAP = 10
 
-_RTL_CHARACTERS = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
-_ISOLATES = re.compile("[\u2066-\u2069\u200e\u200f]")
 _DURATION = re.compile(r"^(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?$")
 _CLOCK_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?$")
 _BUTTON = re.compile(r"^(\d+)\.(\d+)$")
@@ -42,11 +40,14 @@ class TimeControl(Protocol):
 
     zone: ZoneInfo
 
-    def now(self) -> datetime: ...
+    def now(self) -> datetime:
+        """The bot's current time."""
 
-    def show(self, moment: datetime | None = None) -> str: ...
+    def show(self, moment: datetime | None = None) -> str:
+        """A moment (now by default) as the terminal shows it, in local time."""
 
-    def move_to(self, target: datetime, report: Callable[[str], None]) -> int: ...
+    def move_to(self, target: datetime, report: Callable[[str], None]) -> int:
+        """Move the clock to `target`, running the work due on the way; how many jobs ran."""
 
 
 def help_text(names: str, *, group_member: str | None, clock: bool) -> str:
@@ -84,232 +85,7 @@ def help_text(names: str, *, group_member: str | None, clock: bool) -> str:
     return "\n".join(lines)
 
 
-def visual(line: str) -> str:
-    """A line with right-to-left text in display order, for terminals that do no bidi of their own.
-
-    Telegram's apps lay out Arabic themselves from the logical order the bot sends; most terminals do
-    not, and would print it backwards. Set DEMO_BIDI=terminal for a terminal that does (then lines are
-    printed as sent). Such terminals would also show the invisible isolates around names as gaps or boxes,
-    so they are left out.
-    """
-    if os.environ.get("DEMO_BIDI") == "terminal":
-        return line
-    if not _RTL_CHARACTERS.search(line):
-        return _ISOLATES.sub("", line)
-    import arabic_reshaper
-    from bidi import get_display
-
-    return _ISOLATES.sub("", get_display(arabic_reshaper.reshape(line)))
-
-
-def _button_lines(message: ChatMessage) -> list[str]:
-    lines = []
-    number = 1
-    for row in message.buttons:
-        labels = []
-        for label in row:
-            labels.append(f"[{number}] {label}")
-            number += 1
-        lines.append("  " + "  ".join(labels))
-    for row in message.reply_keyboard or []:
-        lines.append("  keyboard: " + " | ".join(row))
-    return lines
-
-
-def render(message: ChatMessage) -> list[str]:
-    """A bot message as plain lines: text without markup, numbered buttons, the reply keyboard."""
-    kind = message.media_kind
-    head = ""
-    if kind == "document":
-        head = f"[document: {message.document_name}] "
-    elif kind is not None:
-        head = f"[{kind}] "
-    lines = f"{head}{message.text or ''}".rstrip().split("\n")
-    return [visual(line) for line in lines + _button_lines(message)]
-
-
-@dataclass
-class _View:
-    """Where the current person is: their private chat, or the group (in one topic, or General)."""
-
-    name: str
-    topic: int | None = None
-
-
-class _Screen:
-    """Prints each bot message once with its number, again when edited or deleted, and pop-up answers."""
-
-    def __init__(
-        self,
-        sandbox: Sandbox,
-        personas: Mapping[str, SimUser],
-        group: SimGroup | None,
-        group_member: str | None,
-        output: TextIO,
-    ) -> None:
-        self.sandbox = sandbox
-        self.personas = personas
-        self.group = group
-        self.group_member = group_member
-        self.output = output
-        self.view = _View(next(iter(personas)))
-        self.lock = threading.RLock()
-        self.shown: dict[tuple[int, int], tuple[int, bool]] = {}
-        self.shown_text: dict[tuple[int, int], str | None] = {}
-        self.answers_seen: dict[int, int] = {}
-        # The bot's answers to the current person's own actions: a bare :reply skips them.
-        self.own_answers: set[tuple[int, int]] = set()
-        self.group_topic: int | None = None  # the topic to come back to with :as group
-        self.prompt: str | None = None  # shown by input() and waiting: print below it, then again
-        self._moved_off_prompt = False
-
-    # --- who and where --------------------------------------------------------------------------
-
-    @property
-    def in_group(self) -> bool:
-        return self.view.name == GROUP
-
-    def actor(self) -> SimUser:
-        """The person acting now (in the group: its member)."""
-        if self.in_group:
-            assert self.group_member is not None
-            return self.personas[self.group_member]
-        return self.personas[self.view.name]
-
-    def prompt_text(self) -> str:
-        if self.in_group and self.view.topic is not None:
-            return f"{GROUP}/{self.topic_name(self.view.topic)}> "
-        return f"{self.view.name}> "
-
-    def topic_name(self, thread_id: int | None) -> str:
-        if self.group is None or thread_id is None:
-            return "General"
-        with self.sandbox.world.lock:
-            topic = self.sandbox.world.chats[self.group.chat_id].topics.get(thread_id)
-            if topic is None:
-                return f"topic {thread_id}"
-            return topic.name + (" (deleted)" if topic.deleted else "")
-
-    def topics(self) -> list[tuple[int, str, int]]:
-        """(thread id, name, how many bot messages) of the group's open topics, oldest first."""
-        if self.group is None:
-            return []
-        return sorted((t.thread_id, t.name, len(t.messages)) for t in self.group.topics.values())
-
-    def messages(self) -> list[ChatMessage]:
-        """The bot's messages in the current chat, numbered from 1 in this order."""
-        if self.in_group:
-            assert self.group is not None
-            return self.group.messages
-        return self.personas[self.view.name].messages
-
-    # --- printing -------------------------------------------------------------------------------
-
-    def signature(self) -> tuple[int, ...]:
-        with self.sandbox.world.lock:
-            world = self.sandbox.world
-            chats = [world.chats[person.chat_id] for person in self.personas.values()]
-            if self.group is not None:
-                chats.append(world.chats[self.group.chat_id])
-            shown = [len(chat.bot_messages) + sum(m.edits + m.deleted for m in chat.bot_messages) for chat in chats]
-            answers = [len(world.answers.get(person.user_id, [])) for person in self.personas.values()]
-            return (*shown, *answers)
-
-    def say(self, text: str) -> None:
-        with self.lock:
-            self._write(text)
-            self._prompt_again()
-
-    def _write(self, text: str) -> None:
-        if self.prompt is not None and not self._moved_off_prompt:
-            print(file=self.output)
-            self._moved_off_prompt = True
-        print(text, file=self.output, flush=True)
-
-    def _prompt_again(self) -> None:
-        if self.prompt is not None and self._moved_off_prompt:
-            print(self.prompt, end="", file=self.output, flush=True)
-            self._moved_off_prompt = False
-
-    def waiting(self, prompt: str | None) -> None:
-        """input() shows `prompt` now (None: the line was read)."""
-        with self.lock:
-            self.prompt = prompt
-            self._moved_off_prompt = False
-
-    def flush(self) -> None:
-        with self.lock:
-            printed = False
-            for name, person in self.personas.items():
-                for number, message in enumerate(person.messages, 1):
-                    printed |= self._show(self._label(name), number, message)
-            if self.group is not None:
-                for number, message in enumerate(self.group.messages, 1):
-                    printed |= self._show(self._group_label(message), number, message)
-            printed |= self._answers()
-            if printed:
-                self._prompt_again()
-
-    def _label(self, name: str) -> str:
-        return "bot" if name == self.view.name else f"bot -> {name}"
-
-    def _group_label(self, message: ChatMessage) -> str:
-        where = "bot" if self.in_group else f"bot -> {GROUP}"
-        return f"{where} [{self.topic_name(message.thread_id)}]" if message.thread_id is not None else where
-
-    def _show(self, label: str, number: int, message: ChatMessage) -> bool:
-        key = (message.chat_id, message.message_id)
-        state = (message.edits, message.deleted)
-        before = self.shown.get(key)
-        if before == state:
-            return False
-        self.shown[key] = state
-        head = f"#{number} {label}"
-        if message.deleted:
-            self._write(f"{head} (deleted): {(message.text or '')[:40]}")
-            return True
-        if before is not None and self.shown_text.get(key) == message.text:
-            # Only the buttons changed (a tap took them away, or the bot gave new ones).
-            buttons = _button_lines(message)
-            self._write(f"{head} (edited): " + ("new buttons" if buttons else "buttons removed"))
-            for line in buttons:
-                self._write(" " * (len(head) + 2) + visual(line))
-            return True
-        shown_before = self.shown_text.get(key) if before is not None else None
-        self.shown_text[key] = message.text
-        if shown_before and message.text and message.text.startswith(shown_before) and not message.buttons:
-            # A tap retired the buttons and the message kept what was chosen: show only that.
-            self._write(f"{head} (edited): " + visual(message.text[len(shown_before) :].strip()))
-            return True
-        self.print_message(head + (" (edited)" if before is not None else ""), message)
-        return True
-
-    def print_message(self, head: str, message: ChatMessage) -> None:
-        lines = render(message)
-        self._write(f"{head}: {lines[0]}")
-        for line in lines[1:]:
-            self._write(" " * (len(head) + 2) + line)
-
-    def _answers(self) -> bool:
-        """The bot's pop-up answers to button taps (answerCallbackQuery text), once each."""
-        printed = False
-        with self.sandbox.world.lock:
-            answers = {
-                name: list(self.sandbox.world.answers.get(person.user_id, [])) for name, person in self.personas.items()
-            }
-        for name, given in answers.items():
-            user_id = self.personas[name].user_id
-            for answer in given[self.answers_seen.get(user_id, 0) :]:
-                if answer.text:
-                    acting = self.actor() is self.personas[name]
-                    kind = "alert" if answer.show_alert else "pop-up"
-                    self._write(f"{'bot' if acting else f'bot -> {name}'} ({kind}): {visual(answer.text)}")
-                    printed = True
-            self.answers_seen[user_id] = len(given)
-        return printed
-
-
-def _settle(screen: _Screen, reply_wait: float, quiet: float, settle: Callable[[], None] | None) -> None:
+def _settle(screen: Screen, reply_wait: float, quiet: float, settle: Callable[[], None] | None) -> None:
     """Wait for the bot's answer: until `settle` returns (the bot is idle), or it was quiet a moment, or
     reply_wait passed."""
     if settle is not None:
@@ -330,11 +106,12 @@ def _settle(screen: _Screen, reply_wait: float, quiet: float, settle: Callable[[
     screen.flush()
 
 
-def _in_view(screen: _Screen, message: ChatMessage) -> bool:
+def _in_view(screen: Screen, message: ChatMessage) -> bool:
+    """Whether a message is in the chat or topic the current person looks at."""
     return not screen.in_group or screen.view.topic is None or message.thread_id == screen.view.topic
 
 
-def _press(screen: _Screen, message: ChatMessage, index: int) -> str | None:
+def _press(screen: Screen, message: ChatMessage, index: int) -> str | None:
     """Press button `index` (0-based) of `message` as the current person; a complaint if that cannot be."""
     count = sum(len(row) for row in message.buttons)
     if not count:
@@ -352,7 +129,7 @@ def _press(screen: _Screen, message: ChatMessage, index: int) -> str | None:
     return None
 
 
-def _press_number(screen: _Screen, number: int) -> str | None:
+def _press_number(screen: Screen, number: int) -> str | None:
     """Press button `number` (1-based) of the latest message with buttons, or of the reply keyboard."""
     with_buttons = [m for m in screen.messages() if m.buttons and not m.deleted and _in_view(screen, m)]
     if with_buttons:
@@ -372,7 +149,7 @@ def _press_number(screen: _Screen, number: int) -> str | None:
     return None
 
 
-def _message(screen: _Screen, number: int) -> ChatMessage | str:
+def _message(screen: Screen, number: int) -> ChatMessage | str:
     """Message #number of the current chat, or a complaint."""
     messages = screen.messages()
     if not 1 <= number <= len(messages):
@@ -383,7 +160,8 @@ def _message(screen: _Screen, number: int) -> ChatMessage | str:
     return found
 
 
-def _send_text(screen: _Screen, text: str, reply_to: ChatMessage | None = None) -> None:
+def _send_text(screen: Screen, text: str, reply_to: ChatMessage | None = None) -> None:
+    """The current person sends text (in the group: in the current topic, or the topic of the answered message)."""
     if screen.in_group:
         assert screen.group is not None
         thread = reply_to.thread_id if reply_to is not None else screen.view.topic
@@ -392,7 +170,7 @@ def _send_text(screen: _Screen, text: str, reply_to: ChatMessage | None = None) 
         screen.actor().send(text, reply_to=reply_to)
 
 
-def _reply(screen: _Screen, rest: str) -> str | None:
+def _reply(screen: Screen, rest: str) -> str | None:
     """`:reply 3 text` (message #3) or `:reply text` (the latest message here); a complaint or None."""
     match = _REPLY.match(rest)
     if match is not None:
@@ -417,7 +195,8 @@ def _reply(screen: _Screen, rest: str) -> str | None:
     return None
 
 
-def _send_media(screen: _Screen, kind: str) -> str | None:
+def _send_media(screen: Screen, kind: str) -> str | None:
+    """The current person sends a voice note, photo, sticker, location or contact; a complaint if not possible here."""
     if screen.in_group:
         assert screen.group is not None
         member, thread = screen.actor(), screen.view.topic
@@ -440,11 +219,11 @@ def _send_media(screen: _Screen, kind: str) -> str | None:
     return None
 
 
-def _choose_topic(screen: _Screen, wanted: str) -> str:
+def _choose_topic(screen: Screen, wanted: str) -> str:
     """`:topic NAME` / `:topic 2` / `:topic`: go to that topic of the group; what to print."""
     topics = screen.topics()
     if not wanted:
-        screen.view = _View(GROUP, None)
+        screen.view = View(GROUP, None)
         screen.group_topic = None
         return "you are now in the coordinators' group, in General"
     chosen: tuple[int, str, int] | None = None
@@ -459,12 +238,12 @@ def _choose_topic(screen: _Screen, wanted: str) -> str:
     if chosen is None:
         known = "; ".join(f"{i}. {t[1]}" for i, t in enumerate(topics, 1)) or "none yet"
         return f"no topic like {wanted!r} (topics: {known})"
-    screen.view = _View(GROUP, chosen[0])
+    screen.view = View(GROUP, chosen[0])
     screen.group_topic = chosen[0]
     return f"you are now in the topic {chosen[1]} of the coordinators' group: what you write goes to the family"
 
 
-def _recap_topic(screen: _Screen) -> None:
+def _recap_topic(screen: Screen) -> None:
     """The latest messages of the chosen topic, numbered as in the group."""
     if screen.group is None or screen.view.topic is None:
         return
@@ -477,7 +256,8 @@ def _recap_topic(screen: _Screen) -> None:
                 screen.print_message(f"#{number} bot", message)
 
 
-def _topics_text(screen: _Screen) -> str:
+def _topics_text(screen: Screen) -> str:
+    """The group's topics, numbered, with how many messages each has."""
     topics = screen.topics()
     if not topics:
         return "no topics yet: a family's topic opens when the family first reaches a coordinator"
@@ -485,6 +265,7 @@ def _topics_text(screen: _Screen) -> str:
 
 
 def _parse_duration(text: str) -> timedelta | None:
+    """A duration such as 30m, 2h or 1d2h30m, or None."""
     match = _DURATION.match(text.strip().lower().replace(" ", ""))
     if match is None or not any(match.groups()):
         return None
@@ -492,13 +273,15 @@ def _parse_duration(text: str) -> timedelta | None:
     return timedelta(days=days, hours=hours, minutes=minutes)
 
 
-def _move(screen: _Screen, clock: TimeControl, target: datetime) -> None:
+def _move(screen: Screen, clock: TimeControl, target: datetime) -> None:
+    """Move the clock to `target` (at most LONGEST_MOVE at a time), reporting what ran."""
     if target - clock.now() > LONGEST_MOVE:
         screen.say(f"at most {LONGEST_MOVE.days} days at a time")
         return
     screen.say(f"clock: {clock.show()} -> {clock.show(target)}")
 
     def report(line: str) -> None:
+        """Print a line about work that ran, after the messages it caused."""
         screen.flush()
         screen.say(line)
 
@@ -507,7 +290,8 @@ def _move(screen: _Screen, clock: TimeControl, target: datetime) -> None:
     screen.say(f"clock: {clock.show()} ({ran} scheduled job{'s' if ran != 1 else ''} ran)")
 
 
-def _time_command(screen: _Screen, clock: TimeControl | None, command: str, rest: str) -> None:
+def _time_command(screen: Screen, clock: TimeControl | None, command: str, rest: str) -> None:
+    """`:time`, `:later 2h` and `:tomorrow 08:00`, when there is a clock."""
     if clock is None:
         screen.say("the clock can only be moved in the demo (python -m bot demo)")
         return
@@ -533,6 +317,110 @@ def _time_command(screen: _Screen, clock: TimeControl | None, command: str, rest
     _move(screen, clock, datetime.combine(tomorrow, at, tzinfo=clock.zone))
 
 
+class _Outcome(Enum):
+    """What a terminal command did: the session ends, or the line was handled without the bot."""
+
+    QUIT = "quit"
+    DONE = "done"
+
+
+@dataclass
+class _Session:
+    """What the command loop needs besides the screen: the personas, the clock and the help text."""
+
+    screen: Screen
+    personas: Mapping[str, SimUser]
+    clock: TimeControl | None
+    names: str
+    help_message: str
+
+
+def _switch(session: _Session, rest: str) -> None:
+    """`:as NAME` / `:as group`: act as another persona, or in the coordinators' group."""
+    screen, personas = session.screen, session.personas
+    if rest == GROUP and screen.group_member is not None:
+        screen.view = View(GROUP, screen.group_topic)
+        screen.say(
+            f"you are now in the coordinators' group as {screen.group_member} "
+            f"({screen.actor().first_name}); :topics lists the families' topics"
+        )
+    elif rest in personas:
+        screen.view = View(rest)
+        screen.say(f"you are now {rest} ({personas[rest].first_name})")
+    else:
+        choices = session.names + (f", {GROUP}" if screen.group_member is not None else "")
+        screen.say(f"who? choose one of: {choices}")
+
+
+def _terminal_command(session: _Session, command: str, rest: str) -> _Outcome | None:
+    """The commands that do not talk to the bot (:quit, :help, :as, :topics, :topic, the clock); None if not one."""
+    screen = session.screen
+    if command in (":quit", ":q", ":exit"):
+        return _Outcome.QUIT
+    if command == ":help":
+        screen.say(session.help_message)
+    elif command == ":as":
+        _switch(session, rest)
+    elif command == ":topics" and screen.group_member is not None:
+        screen.say(_topics_text(screen))
+    elif command == ":topic" and screen.group_member is not None:
+        screen.say(_choose_topic(screen, rest))
+        _recap_topic(screen)
+    elif command in (":time", ":later", ":tomorrow"):
+        _time_command(screen, session.clock, command, rest)
+    else:
+        return None
+    return _Outcome.DONE
+
+
+def _act(screen: Screen, line: str, command: str, rest: str) -> str | None:
+    """A line that acts towards the bot (text, :reply, media, a button); a complaint if it cannot be done."""
+    button = _BUTTON.match(line)
+    if command == ":text":
+        if not rest:
+            return "what shall I send? :text 3 sends the text 3"
+        _send_text(screen, line.partition(" ")[2])
+    elif command == ":reply":
+        return _reply(screen, rest)
+    elif command in (":voice", ":photo", ":sticker", ":location", ":contact"):
+        return _send_media(screen, command[1:])
+    elif line.startswith(":"):
+        return "unknown command; type :help (:text sends a line that starts with ':')"
+    elif button is not None:
+        found = _message(screen, int(button.group(1)))
+        return found if isinstance(found, str) else _press(screen, found, int(button.group(2)) - 1)
+    elif line.isdigit():
+        return _press_number(screen, int(line))
+    else:
+        _send_text(screen, line)
+    return None
+
+
+def _read_line(screen: Screen, input_fn: Callable[[str], str], real_input: bool) -> str | None:
+    """The next line typed (echoed when it came from a pipe, for a transcript), or None at end of input."""
+    prompt = screen.prompt_text()
+    screen.waiting(prompt if real_input else None)
+    try:
+        line = input_fn(prompt).strip()
+    except (EOFError, KeyboardInterrupt):
+        screen.waiting(None)
+        screen.say("")
+        return None
+    screen.waiting(None)
+    # input() shows its prompt and a terminal echoes what is typed; from a pipe, echo it, for a transcript.
+    if real_input and not sys.stdin.isatty():
+        screen.say(line)
+    elif not real_input:
+        screen.say(prompt + line)
+    return line
+
+
+def _watch(screen: Screen, stop: threading.Event) -> None:
+    """Show messages that come later (reminders, messages to the other personas) on their own."""
+    while not stop.wait(0.25):
+        screen.flush()
+
+
 def run_terminal(
     sandbox: Sandbox,
     personas: Mapping[str, SimUser],
@@ -555,92 +443,28 @@ def run_terminal(
         raise ValueError("run_terminal needs at least one persona")
     if group is not None and group_member not in personas:
         raise ValueError("a group needs group_member: the persona who acts in it")
-    screen = _Screen(sandbox, personas, group, group_member if group is not None else None, output)
+    screen = Screen(sandbox, personas, group, group_member if group is not None else None, output)
     names = ", ".join(personas)
     help_message = help_text(names, group_member=screen.group_member, clock=clock is not None)
-    real_input = input_fn is input
-    # input() shows its prompt and a terminal echoes what is typed; from a pipe, echo it, for a transcript.
-    echo_line = real_input and not sys.stdin.isatty()
+    session = _Session(screen, personas, clock, names, help_message)
     stop = threading.Event()
-
-    def watch() -> None:
-        # Messages that come later (reminders, messages to the other personas) show up on their own.
-        while not stop.wait(0.25):
-            screen.flush()
-
-    watcher = threading.Thread(target=watch, name="sandbox-terminal", daemon=True)
+    watcher = threading.Thread(target=_watch, args=(screen, stop), name="sandbox-terminal", daemon=True)
     watcher.start()
     screen.flush()
     try:
-        while True:
-            prompt = screen.prompt_text()
-            screen.waiting(prompt if real_input else None)
-            try:
-                line = input_fn(prompt).strip()
-            except (EOFError, KeyboardInterrupt):
-                screen.waiting(None)
-                screen.say("")
-                return
-            screen.waiting(None)
-            if echo_line:
-                screen.say(line)
-            elif not real_input:
-                screen.say(prompt + line)
+        while (line := _read_line(screen, input_fn, input_fn is input)) is not None:
             if not line:
                 screen.flush()
                 continue
             command, _space, rest = line.partition(" ")
             rest = rest.strip()
-            complaint: str | None = None
-            if command in (":quit", ":q", ":exit"):
+            outcome = _terminal_command(session, command, rest)
+            if outcome is _Outcome.QUIT:
                 return
-            if command == ":help":
-                screen.say(help_message)
+            if outcome is _Outcome.DONE:
                 continue
-            if command == ":as":
-                if rest == GROUP and screen.group_member is not None:
-                    screen.view = _View(GROUP, screen.group_topic)
-                    screen.say(
-                        f"you are now in the coordinators' group as {screen.group_member} "
-                        f"({screen.actor().first_name}); :topics lists the families' topics"
-                    )
-                elif rest in personas:
-                    screen.view = _View(rest)
-                    screen.say(f"you are now {rest} ({personas[rest].first_name})")
-                else:
-                    choices = names + (f", {GROUP}" if screen.group_member is not None else "")
-                    screen.say(f"who? choose one of: {choices}")
-                continue
-            if command == ":topics" and screen.group_member is not None:
-                screen.say(_topics_text(screen))
-                continue
-            if command == ":topic" and screen.group_member is not None:
-                screen.say(_choose_topic(screen, rest))
-                _recap_topic(screen)
-                continue
-            if command in (":time", ":later", ":tomorrow"):
-                _time_command(screen, clock, command, rest)
-                continue
-            button = _BUTTON.match(line)
             before = screen.messages()
-            if command == ":text":
-                if not rest:
-                    complaint = "what shall I send? :text 3 sends the text 3"
-                else:
-                    _send_text(screen, line.partition(" ")[2])
-            elif command == ":reply":
-                complaint = _reply(screen, rest)
-            elif command in (":voice", ":photo", ":sticker", ":location", ":contact"):
-                complaint = _send_media(screen, command[1:])
-            elif line.startswith(":"):
-                complaint = "unknown command; type :help (:text sends a line that starts with ':')"
-            elif button is not None:
-                found = _message(screen, int(button.group(1)))
-                complaint = found if isinstance(found, str) else _press(screen, found, int(button.group(2)) - 1)
-            elif line.isdigit():
-                complaint = _press_number(screen, int(line))
-            else:
-                _send_text(screen, line)
+            complaint = _act(screen, line, command, rest)
             if complaint is not None:
                 screen.say(complaint)
                 continue

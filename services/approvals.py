@@ -24,7 +24,7 @@ from services.request_basics import local_today
 from services.skills import skill_label
 from services.volunteers import is_paused
 from storage import care, people
-from storage import requests as store
+from storage import volunteers as volunteer_store
 from storage.db import Session
 from storage.models import Person, VolunteerProfile, VolunteerStatus
 
@@ -142,17 +142,21 @@ def overview(*, session: Session, services: Services, person: Person | None, now
             ", ".join(skill_label(s) for s in people.volunteer_skills(session=session, person_id=volunteer.id or 0)),
             people.get_family(session=session, person_id=volunteer.id or 0) is not None,
         )
-        for volunteer, _profile in store.volunteers_with_status(session=session, status=VolunteerStatus.PENDING)
+        for volunteer, _profile in volunteer_store.volunteers_with_status(
+            session=session, status=VolunteerStatus.PENDING
+        )
     ]
     soon = volunteer_rules.vog_cutoff(
         today=today + timedelta(days=settings.vog_warn_days), years=settings.vog_valid_years
     )
     expiring = [
         (volunteer, volunteer_rules.vog_expires_on(profile.vog_date, settings.vog_valid_years))
-        for volunteer, profile in store.vog_expiring(session=session, cutoff=soon)
+        for volunteer, profile in volunteer_store.vog_expiring(session=session, cutoff=soon)
         if profile.vog_date is not None
     ]
-    approved = store.volunteers_with_status(session=session, status=VolunteerStatus.APPROVED, limit=APPROVED_LIMIT)
+    approved = volunteer_store.volunteers_with_status(
+        session=session, status=VolunteerStatus.APPROVED, limit=APPROVED_LIMIT
+    )
     paused = sum(1 for _person, profile in approved if is_paused(profile, today))
     return Overview(coordinator, waiting, expiring, len(approved), paused)
 
@@ -164,7 +168,7 @@ def approved_volunteers(
     coordinator = coordinator_of(session=session, person=person, now=now)
     if coordinator is None:
         return None
-    return coordinator, store.volunteers_with_status(
+    return coordinator, volunteer_store.volunteers_with_status(
         session=session, status=VolunteerStatus.APPROVED, limit=APPROVED_LIMIT
     )
 
@@ -190,7 +194,7 @@ def reject(*, session: Session, person: Person | None, volunteer_id: int, now: d
     volunteer = people.get_person(session=session, person_id=volunteer_id)
     if coordinator is None or volunteer is None or volunteer.id is None:
         return None
-    if store.reject_volunteer(session=session, volunteer_id=volunteer.id) is None:
+    if volunteer_store.reject_volunteer(session=session, volunteer_id=volunteer.id) is None:
         return None
     tell(
         session=session,
@@ -266,7 +270,7 @@ def finish_approval(
         return Approved("stale")
     if mode == MODE_RENEW:
         children_ok = for_children and vog_counts(vog, services, now)
-        if vog is None or not store.renew_vog(
+        if vog is None or not volunteer_store.renew_vog(
             session=session, volunteer_id=volunteer_id, vog_date=vog, children_ok=children_ok
         ):
             return Approved("stale")
@@ -308,7 +312,7 @@ def _approve(
     )
     if not decision.allowed:
         return str(decision.problem), decision.children_ok
-    if not store.approve_volunteer(
+    if not volunteer_store.approve_volunteer(
         session=session,
         volunteer_id=profile.person_id,
         approver_id=coordinator.id or 0,

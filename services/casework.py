@@ -37,6 +37,7 @@ from services.question_reviews import (
 from services.questions import HelpLine, help_lines, linkable_requests
 from services.recipients import coordinators_for
 from storage import care, delivery, people
+from storage import concerns as concern_store
 from storage import questions as store
 from storage import requests as requests_store
 from storage.db import Session
@@ -187,7 +188,7 @@ def _contact_lines(session: Session, family: Person) -> list[str]:
     checkins = list(reversed(care.recent_checkins(session=session, family_id=family.id, limit=6)))
     trend = " ".join(ANSWER_EMOJI.get(c.answer or "", "—" if c.missed else "…") for c in checkins)
     lines = [_("<b>Check-ins</b>: {trend}").format(trend=trend or _("none yet")), _("<b>Concerns</b>:")]
-    concerns = care.concerns_of(session=session, family_id=family.id, limit=10)
+    concerns = concern_store.concerns_of(session=session, family_id=family.id, limit=10)
     for concern in concerns:
         state = _("open") if concern.status != "closed" else _("closed")
         day = format_day(concern.created_at.astimezone(ZoneInfo(family.timezone)).date(), current_language())

@@ -14,7 +14,8 @@ from services.escalation import chain_people
 from services.i18n import N_, _, h, hi
 from services.logs import event
 from services.outbox import Outgoing, tell
-from storage import care, delivery, people
+from storage import concerns as concern_store
+from storage import delivery, people
 from storage.db import Session
 from storage.models import Concern, Person
 
@@ -67,8 +68,8 @@ def take(
     False (and only acknowledged) when someone had claimed it already.
     """
     assert concern.id is not None and coordinator.id is not None
-    if not care.claim(session=session, concern_id=concern.id, coordinator_id=coordinator.id, now=now):
-        care.acknowledge(session=session, concern_id=concern.id, now=now)
+    if not concern_store.claim(session=session, concern_id=concern.id, coordinator_id=coordinator.id, now=now):
+        concern_store.acknowledge(session=session, concern_id=concern.id, now=now)
         return False
     family = person_of(session, concern.family_id)
     people.audit(
@@ -103,7 +104,7 @@ def _tell_others_taken(
     """Everyone else who was alerted, and the family's duo, hear who took the concern."""
     assert concern.id is not None and coordinator.id is not None
     primary, partner, _everyone = chain_people(session, concern)
-    others = set(care.notified_ids(session=session, concern_id=concern.id))
+    others = set(concern_store.notified_ids(session=session, concern_id=concern.id))
     others.update(person_id for person_id in (primary, partner) if person_id is not None)
     others.discard(coordinator.id)
     for other in _people(session, others):
@@ -126,7 +127,9 @@ def close_concern(
     assert concern.id is not None
     if rules.close_needs_note(urgent=concern.urgent, note=note):
         return False
-    if not care.close(session=session, concern_id=concern.id, coordinator_id=coordinator.id or 0, note=note, now=now):
+    if not concern_store.close(
+        session=session, concern_id=concern.id, coordinator_id=coordinator.id or 0, note=note, now=now
+    ):
         return False
     delivery.cancel_jobs(session=session, kind="concern.escalate", subject_id=concern.id)
     people.audit(
@@ -149,7 +152,7 @@ def close_concern(
         coordinator=hi(name_of(coordinator)),
         note=h(note or ""),
     )
-    others = set(care.notified_ids(session=session, concern_id=concern.id))
+    others = set(concern_store.notified_ids(session=session, concern_id=concern.id))
     others.discard(coordinator.id or 0)
     for other in _people(session, others):
         tell(

@@ -23,6 +23,7 @@ from services.labels import name_of as name_of  # read here by the concern modul
 from services.outbox import Outgoing, ToTopic, enqueue, relay_meta
 from services.tasks import kind_label, when_text
 from storage import care, people
+from storage import concerns as concern_store
 from storage import requests as request_store
 from storage.db import Session
 from storage.models import CheckIn, Concern, Person, Role
@@ -80,12 +81,16 @@ def person_of(session: Session, person_id: int | None) -> Person | None:
 
 def family_concern(session: Session, family_id: int) -> Concern | None:
     """The family's own open concern (not one a volunteer raised about them)."""
-    return care.open_concern(session=session, family_id=family_id, exclude_sources=("volunteer",))
+    return concern_store.open_concern(session=session, family_id=family_id, exclude_sources=("volunteer",))
 
 
 def is_waiting(concern: Concern | None) -> bool:
     """Whether an open concern still waits for a coordinator who can receive it."""
-    return concern is not None and concern.waiting_since is not None and concern.status != care.ConcernStatus.CLOSED
+    return (
+        concern is not None
+        and concern.waiting_since is not None
+        and concern.status != concern_store.ConcernStatus.CLOSED
+    )
 
 
 def family_waiting(session: Session, family_id: int) -> bool:

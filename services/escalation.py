@@ -33,7 +33,8 @@ from services.i18n import N_, _, h, hi, use_language
 from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue, relay_meta
 from services.recipients import reachable_coordinators, relay_recipients
-from storage import care, delivery, people
+from storage import concerns as concern_store
+from storage import delivery, people
 from storage.db import Session
 from storage.models import Concern, Person
 
@@ -68,7 +69,7 @@ def _copy_relayed(
 ) -> None:
     """The messages relayed for a concern so far, copied to a coordinator who hears of it now."""
     assert concern.id is not None
-    for from_chat_id, message_id, writer_id in care.relayed_messages(session=session, concern_id=concern.id):
+    for from_chat_id, message_id, writer_id in concern_store.relayed_messages(session=session, concern_id=concern.id):
         # The same key as the first relay: nobody gets a message twice, unless they asked to see it again.
         key = f"relay:{from_chat_id}:{message_id}:{coordinator.id}"
         extra = {"from_chat_id": from_chat_id, "message_id": message_id, **relay_meta(writer_id or to or 0, concern.id)}
@@ -134,9 +135,9 @@ def _record_step(
 ) -> None:
     """The step's row and audit entry."""
     assert concern.id is not None
-    care.set_level(session=session, concern_id=concern.id, level=level)
+    concern_store.set_level(session=session, concern_id=concern.id, level=level)
     concern.escalation_level = level
-    care.add_escalation_step(
+    concern_store.add_escalation_step(
         session=session, concern_id=concern.id, level=level, target=target, notified=notified, now=now
     )
     people.audit(
@@ -202,11 +203,11 @@ def _step_recipients(session: Session, concern: Concern, level: int) -> tuple[in
         partner_id=partner,
         all_ids=everyone,
         urgent=concern.urgent,
-        unreachable=care.unreachable_coordinator_ids(session=session),
+        unreachable=concern_store.unreachable_coordinator_ids(session=session),
     )
     recipients = reachable_coordinators(session, ids)
     if not recipients:
-        recipients = [admin for admin in care.reachable_admins(session=session) if admin.id is not None]
+        recipients = [admin for admin in concern_store.reachable_admins(session=session) if admin.id is not None]
     return level, target, recipients
 
 
@@ -224,11 +225,11 @@ def _after_step(
     """Mark the concern waiting when the step reached nobody; otherwise clear that and schedule the next step."""
     assert concern.id is not None
     if not notified:
-        if care.set_waiting(session=session, concern_id=concern.id, since=now):
+        if concern_store.set_waiting(session=session, concern_id=concern.id, since=now):
             concern.waiting_since = now
         event(logger, "concern.waiting", logging.WARNING, concern=concern.id, step=level)
         return
-    if care.set_waiting(session=session, concern_id=concern.id, since=None):
+    if concern_store.set_waiting(session=session, concern_id=concern.id, since=None):
         concern.waiting_since = None
     due = rules.next_escalation_at(level=level, now=now, policy=policy(services), urgent=concern.urgent, target=target)
     if due is not None:
@@ -276,7 +277,7 @@ def _existing_concern(session: Session, family: Person | None, raised_by: Person
     if family is not None and family.id is not None and source != "volunteer":
         return family_concern(session, family.id)
     if raised_by is not None and raised_by.id is not None:
-        existing = care.open_concern_raised_by(session=session, person_id=raised_by.id)
+        existing = concern_store.open_concern_raised_by(session=session, person_id=raised_by.id)
         if existing is not None and family is not None and existing.family_id not in (None, family.id):
             return None
         return existing
@@ -340,10 +341,10 @@ def raise_concern(
             )
         return RaisedConcern(existing, False)
     if existing is not None:
-        concern = care.make_urgent(session=session, concern=existing)
+        concern = concern_store.make_urgent(session=session, concern=existing)
     else:
         who = raised_by or family
-        concern = care.create_concern(
+        concern = concern_store.create_concern(
             session=session,
             family_id=family.id if family else None,
             raised_by_id=raised_by.id if raised_by else None,
@@ -374,8 +375,8 @@ def raise_concern(
 
 def escalate_job(*, session: Session, job: Any, services: Services, now: datetime) -> None:
     """`concern.escalate`: nobody acknowledged in time, so the next people in the chain are alerted."""
-    concern = care.get_concern(session=session, concern_id=int(job.subject_id or 0))
-    if concern is None or concern.status == care.ConcernStatus.CLOSED or concern.acknowledged_at is not None:
+    concern = concern_store.get_concern(session=session, concern_id=int(job.subject_id or 0))
+    if concern is None or concern.status == concern_store.ConcernStatus.CLOSED or concern.acknowledged_at is not None:
         return
     level = concern.escalation_level + 1
     if level > rules.LEVEL_ALL:
@@ -402,7 +403,7 @@ def escalate_job(*, session: Session, job: Any, services: Services, now: datetim
 def no_contact(*, session: Session, services: Services, family: Person, reason: str, now: datetime) -> Concern | None:
     """Contact with a family went quiet (missed check-ins, or the bot was blocked): coordinators follow up."""
     assert family.id is not None
-    existing = care.open_concern(session=session, family_id=family.id, sources=("no_contact", "unreachable"))
+    existing = concern_store.open_concern(session=session, family_id=family.id, sources=("no_contact", "unreachable"))
     if existing is not None:
         return None
     raised = raise_concern(session=session, services=services, family=family, raised_by=None, source=reason, now=now)

@@ -32,6 +32,7 @@ from services.context import Services
 from services.i18n import _, format_day, format_stamp, format_when, h, hi, use_language
 from services.permissions import Action, authorize, refusal_text
 from storage import care, people
+from storage import concerns as concern_store
 from storage import insight as insight_store
 from storage.db import Session
 from storage.models import FamilyProfile, Person, Role, TimelineEvent
@@ -153,7 +154,9 @@ def family_card(*, session: Session, services: Services, family: Person, languag
 
         rows = _controls(profile, fid, language)
         # Every open concern opens from here: its card and messages, to take, answer or close it.
-        rows[:0] = concerns.open_concern_rows(session, care.open_concerns(session=session, family_id=fid, limit=5))
+        rows[:0] = concerns.open_concern_rows(
+            session, concern_store.open_concerns(session=session, family_id=fid, limit=5)
+        )
     return "\n".join(lines), rows
 
 

@@ -18,6 +18,7 @@ from services.context import Services
 from services.i18n import _
 from services.permissions import actor_of
 from services.volunteers import side_of
+from storage import matching as match_store
 from storage import people
 from storage import requests as store
 from storage.db import Session
@@ -39,7 +40,7 @@ class OfferAnswer:
 def _still_safe(session: Session, services: Services, request: HelpRequest, volunteer_id: int, now: datetime) -> bool:
     """For a task with children: still approved for children, with a VOG that still counts (checked at accept)."""
     window = matching.match_window(services, now)
-    candidate = store.candidate(session=session, volunteer_id=volunteer_id, window=window)
+    candidate = match_store.candidate(session=session, volunteer_id=volunteer_id, window=window)
     if candidate is None:
         return False
     need = matching.need_for(session, request, matching.zone_of(services))

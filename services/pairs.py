@@ -10,8 +10,9 @@ from services.approvals import coordinator_of, may_see, visible_families
 from services.concerns import name_of
 from services.i18n import _, hi, use_language
 from services.outbox import Outgoing, ToPerson, enqueue, tell
+from storage import matching as match_store
 from storage import people
-from storage import requests as store
+from storage import volunteers as volunteer_store
 from storage.db import Session
 from storage.models import Person, VolunteerStatus
 
@@ -64,7 +65,7 @@ def candidates(
     if not may_see(session=session, coordinator=coordinator, family_id=family.id, now=now):
         return None
     profile = people.get_family(session=session, person_id=family.id)
-    found, more = store.pairing_candidates(
+    found, more = match_store.pairing_candidates(
         session=session,
         area_id=profile.area_id if profile is not None else None,
         exclude_id=family.id,
@@ -90,7 +91,7 @@ def pair(
         return None
     if volunteer is None or profile is None or volunteer.id == family.id or profile.status != VolunteerStatus.APPROVED:
         return None
-    store.set_support_volunteer(session=session, family_id=family.id, volunteer_id=volunteer.id)
+    volunteer_store.set_support_volunteer(session=session, family_id=family.id, volunteer_id=volunteer.id)
     _tell_paired(session, family, volunteer, now)
     people.add_timeline(
         session=session,
@@ -144,7 +145,7 @@ def unpair(*, session: Session, person: Person | None, family_id: int, now: date
         return False
     if not may_see(session=session, coordinator=coordinator, family_id=family.id, now=now):
         return False
-    previous = store.set_support_volunteer(session=session, family_id=family.id, volunteer_id=None)
+    previous = volunteer_store.set_support_volunteer(session=session, family_id=family.id, volunteer_id=None)
     former = people.get_person(session=session, person_id=previous) if previous else None
     if former is not None:
         tell(

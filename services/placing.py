@@ -13,6 +13,7 @@ from services.approvals import coordinator_of, may_see
 from services.concerns import name_of
 from services.context import Services
 from services.permissions import Action
+from storage import matching as match_store
 from storage import people
 from storage import requests as store
 from storage.db import Session
@@ -81,7 +82,7 @@ def placing(
 
 def _placeable(session: Session, services: Services, request: HelpRequest, now: datetime) -> list[tuple[Person, bool]]:
     """The volunteers who may do this task (for children: with a valid VOG), and whether each fits well."""
-    return store.placeable_volunteers(
+    return match_store.placeable_volunteers(
         session=session,
         need=matching.need_for(session, request, matching.zone_of(services)),
         window=matching.match_window(services, now),

@@ -31,6 +31,7 @@ from services.questions import REVIEW_JOB, end_question
 from services.recipients import coordinators_for
 from services.request_flow import family_cancelled
 from storage import care, delivery, people
+from storage import concerns as concern_store
 from storage import questions as store
 from storage import requests as requests_store
 from storage.db import Session
@@ -129,7 +130,7 @@ def review_job(*, session: Session, job: ScheduledJob, services: Services, now: 
     questions = store.family_questions(session=session, family_id=family.id, states=rules.OPEN_STATES)
     due = [rules.DueQuestion(q.id, q.next_review_at) for q in questions if q.id and q.next_review_at]
     plan = store.get_plan(session=session, family_id=family.id)
-    open_concern = bool(care.open_concerns(session=session, family_id=family.id, limit=1))
+    open_concern = bool(concern_store.open_concerns(session=session, family_id=family.id, limit=1))
     decided = rules.plan_review(
         due, now=now, last_review_message_at=plan.last_review_message_at, open_concern=open_concern
     )

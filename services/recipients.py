@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from services.concerns import is_waiting, person_of
 from storage import care, people
+from storage import concerns as concern_store
 from storage.db import Session
 from storage.models import Concern, Person, Role
 
@@ -61,7 +62,7 @@ def relay_recipients(session: Session, sender: Person, concern: Concern | None) 
         if concern.claimed_by_id is not None:
             ids = [concern.claimed_by_id]
         else:
-            ids = care.notified_ids(session=session, concern_id=concern.id)
+            ids = concern_store.notified_ids(session=session, concern_id=concern.id)
     if not ids and sender.id is not None:
         writer = last_writer(session, sender.id)
         if writer is not None:

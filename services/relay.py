@@ -23,6 +23,7 @@ from services.logs import event
 from services.outbox import REPORT_KEY, Outgoing, ToPerson, ToTopic, enqueue, relay_meta
 from services.recipients import relay_recipients
 from storage import care, people
+from storage import concerns as concern_store
 from storage.db import Session
 from storage.models import Concern, Person, Role
 
@@ -272,7 +273,7 @@ def relay_out(
     concern = (
         family_concern(session, to.id)
         if to.role == Role.FAMILY
-        else care.open_concern_raised_by(session=session, person_id=to.id)
+        else concern_store.open_concern_raised_by(session=session, person_id=to.id)
     )
     if concern is not None and concern.id is not None:
         take(session=session, services=services, concern=concern, coordinator=coordinator, now=now, tell_raiser=False)
@@ -285,7 +286,7 @@ def conversation_open(*, session: Session, person: Person, now: datetime) -> Con
     if person.role == Role.FAMILY:
         concern = family_concern(session, person.id)
     else:
-        concern = care.open_concern_raised_by(session=session, person_id=person.id)
+        concern = concern_store.open_concern_raised_by(session=session, person_id=person.id)
     if concern is not None:
         return concern
     last = care.last_event_at(session=session, family_id=person.id, kinds=("relay_out",))

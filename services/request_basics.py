@@ -21,7 +21,7 @@ from services.i18n import N_, _, h, hi
 from services.outbox import Outgoing, ToPerson
 from services.tasks import kind_label, when_text
 from storage import delivery, people
-from storage import requests as store
+from storage import matching as match_store
 from storage.db import Session
 from storage.models import HelpRequest, Person
 
@@ -151,11 +151,11 @@ def local_today(services: Services, now: datetime) -> date:
     return now.astimezone(ZoneInfo(zone_of(services))).date()
 
 
-def match_window(services: Services, now: datetime) -> store.MatchWindow:
+def match_window(services: Services, now: datetime) -> match_store.MatchWindow:
     """The dates matching needs now: today, this week's start, the oldest VOG that still counts."""
     zone = zone_of(services)
     today = local_today(services, now)
-    return store.MatchWindow(
+    return match_store.MatchWindow(
         today=today,
         week_start=volunteer_rules.week_start(now, zone),
         vog_cutoff=volunteer_rules.vog_cutoff(today=today, years=services.settings.vog_valid_years),

@@ -35,6 +35,7 @@ from services.request_basics import (
 )
 from services.tasks import kind_label
 from storage import delivery, people
+from storage import matching as match_store
 from storage import requests as store
 from storage.db import Session
 from storage.models import HelpRequest, Person
@@ -95,11 +96,11 @@ def run_wave(*, session: Session, services: Services, request: HelpRequest, now:
     need = need_for(session, request, zone)
     window = match_window(services, now)
     already = store.offered_ids(session=session, request_id=request.id)
-    pool = store.matching_candidates(
+    pool = match_store.matching_candidates(
         session=session, need=need, window=window, exclude=already, limit=settings.request_wave_size * 3
     )
     if need.support_volunteer_id is not None and need.support_volunteer_id not in already:
-        support = store.candidate(session=session, volunteer_id=need.support_volunteer_id, window=window)
+        support = match_store.candidate(session=session, volunteer_id=need.support_volunteer_id, window=window)
         if support is not None:
             pool.append(support)
     waves = match_rules.plan_waves(
@@ -403,7 +404,7 @@ def reoffer(*, session: Session, services: Services, request: HelpRequest, now: 
     for offer in store.offers_for(session=session, request_id=request.id):
         if offer.response != store.OfferResponse.WITHDRAWN:
             continue
-        candidate = store.candidate(session=session, volunteer_id=offer.volunteer_id, window=window)
+        candidate = match_store.candidate(session=session, volunteer_id=offer.volunteer_id, window=window)
         reason = (
             match_rules.eligible(candidate, need, today=window.today, vog_valid_years=services.settings.vog_valid_years)
             if candidate is not None

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from domain import escalation as rules
-from domain.urgent import SAFETY_NUMBERS, SafetyNumber, UrgentCategory, numbers_for
+from domain.urgent import SAFETY_NUMBERS, SafetyNumber, numbers_for
+from domain.urgent_terms import UrgentCategory
 from services.concerns import policy
 from services.context import Services
 from services.i18n import _, format_when, h, hi

@@ -32,6 +32,7 @@ from services.recipients import coordinators_for, reachable_coordinators
 from services.safety import not_reached_text, waiting_text
 from services.tasks import kind_label, when_text
 from storage import care, delivery, people
+from storage import concerns as concern_store
 from storage import requests as requests_store
 from storage.db import Session
 from storage.models import Concern, HelpRequest, OutboxMessage, Person, Role
@@ -59,7 +60,7 @@ def deliver_waiting(*, session: Session, services: Services, now: datetime) -> i
     buttons and the messages kept so far; the family hears that it has arrived. Returns how many moved.
     """
     delivered = 0
-    for concern in care.waiting_concerns(session=session):
+    for concern in concern_store.waiting_concerns(session=session):
         assert concern.id is not None
         _target, notified = alert_level(
             session=session,
@@ -93,10 +94,10 @@ def _reroute_level(session: Session, concern: Concern, coordinator: Person, unre
     concern_id = concern.id
     assert concern_id is not None and coordinator.id is not None
     if concern.claimed_by_id == coordinator.id:
-        return rules.LEVEL_PRIMARY if care.release_claim(session=session, concern_id=concern_id) else None
+        return rules.LEVEL_PRIMARY if concern_store.release_claim(session=session, concern_id=concern_id) else None
     if concern.acknowledged_at is not None or concern.waiting_since is not None:
         return None
-    steps = care.escalation_steps(session=session, concern_id=concern_id)
+    steps = concern_store.escalation_steps(session=session, concern_id=concern_id)
     current = steps[-1] if steps else None
     if current is None or coordinator.id not in current.notified:
         return None
@@ -148,9 +149,9 @@ def coordinator_unreachable(*, session: Session, services: Services, coordinator
     instead of waiting out its turn. Returns how many concerns moved.
     """
     assert coordinator.id is not None
-    unreachable = care.unreachable_coordinator_ids(session=session) | {coordinator.id}
+    unreachable = concern_store.unreachable_coordinator_ids(session=session) | {coordinator.id}
     moved = 0
-    for concern in care.open_concerns(session=session, limit=500):
+    for concern in concern_store.open_concerns(session=session, limit=500):
         concern_id = concern.id
         assert concern_id is not None
         round_key = f":r{coordinator.id}.{int(now.timestamp())}"
@@ -159,7 +160,7 @@ def coordinator_unreachable(*, session: Session, services: Services, coordinator
         if level is None:
             continue
         if released:
-            concern = care.get_concern(session=session, concern_id=concern_id) or concern
+            concern = concern_store.get_concern(session=session, concern_id=concern_id) or concern
         delivery.cancel_jobs(session=session, kind="concern.escalate", subject_id=concern_id)
         _target, notified = alert_level(
             session=session,
@@ -183,7 +184,7 @@ def _flag_unreachable(
     ids = (
         [concern.claimed_by_id]
         if concern.claimed_by_id is not None
-        else care.notified_ids(session=session, concern_id=concern.id or 0)
+        else concern_store.notified_ids(session=session, concern_id=concern.id or 0)
     )
     recipients = reachable_coordinators(session, ids)
     for coordinator in recipients:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from domain.urgent import UrgentCategory
+from domain.urgent_terms import UrgentCategory
 from services.concerns import is_waiting
 from services.context import Services
 from services.escalation import raise_concern
 from services.outbox import Outgoing, ToChat, ToPerson, enqueue
 from services.relay import relay_in
 from services.safety import bot_cannot_help_text, safety_numbers_text, urgent_outcome_text
-from storage import care, delivery, people
+from storage import concerns as concern_store
+from storage import delivery, people
 from storage.db import Session
 from storage.models import Person, Role
 
@@ -48,7 +49,7 @@ def record_urgent(
         session=session, services=services, family=family, raised_by=sender, source="urgent", now=now, urgent=True
     )
     assert concern.id is not None
-    alerted = bool(care.notified_ids(session=session, concern_id=concern.id))
+    alerted = bool(concern_store.notified_ids(session=session, concern_id=concern.id))
     if consented:
         relay_in(
             session=session,

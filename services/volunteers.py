@@ -29,6 +29,7 @@ from services.skills import SKILL_LABELS
 from services.tasks import kind_label, when_text
 from storage import people
 from storage import requests as store
+from storage import volunteers as volunteer_store
 from storage.db import Session
 from storage.models import HelpRequest, Person, Role, VolunteerProfile, VolunteerStatus
 
@@ -135,7 +136,7 @@ def set_pause(
     if found is None:
         return None
     volunteer_id = found.person.id or 0
-    store.set_pause(session=session, volunteer_id=volunteer_id, until=until)
+    volunteer_store.set_pause(session=session, volunteer_id=volunteer_id, until=until)
     action = "volunteer_paused" if until else "volunteer_resumed"
     people.audit(session=session, actor_id=volunteer_id, action=action, subject_id=volunteer_id, now=now)
     return Paused(until, found.person.language)
@@ -468,7 +469,7 @@ def save_profile(*, session: Session, person: Person, profile: HelperProfile, no
         languages=[code for code in profile.langs if code in LANGUAGE_NAMES],
     )
     if not new and profile.approved and isinstance(profile.cap, int) and profile.cap in CAPS:
-        store.set_weekly_cap(session=session, volunteer_id=fresh.id, cap=profile.cap)
+        volunteer_store.set_weekly_cap(session=session, volunteer_id=fresh.id, cap=profile.cap)
     if new:
         _tell_coordinators_family_helps(session, fresh, now)
     people.audit(session=session, actor_id=fresh.id, action="volunteer_profile", subject_id=fresh.id, now=now)

@@ -1,7 +1,7 @@
-"""Check-ins, concerns, escalation steps, forum topics, relay links and timelines.
+"""Family check-in settings, check-ins, forum topics, relay links, timelines and runtime settings.
 
-Every change that two people (or two taps) could race for is one conditional UPDATE, so a double tap
-answers a check-in once and two coordinators cannot both claim a concern. Nothing here stores what a
+Concerns and their escalation are in `storage.concerns`. Every change that two taps could race for is one
+conditional UPDATE, so a double tap answers a check-in once. Nothing here stores what a
 family or coordinator wrote: relayed messages are copied by Telegram and only their ids are kept.
 """
 
@@ -18,9 +18,7 @@ from sqlmodel import Session, col
 from storage.db import fresh, rowcount, saved, update_given
 from storage.models import (
     CheckIn,
-    Concern,
     CoordinatorProfile,
-    EscalationStep,
     FamilyProfile,
     FamilyTopic,
     HelpRequest,
@@ -36,16 +34,11 @@ from storage.models import (
 OPEN_REQUEST_STATUSES = ("open", "accepted")
 
 
-class ConcernStatus:
-    OPEN = "open"
-    CLAIMED = "claimed"
-    CLOSED = "closed"
-
-
 # --- family check-in settings ---------------------------------------------------------------------
 
 
 def get_family_profile(*, session: Session, family_id: int) -> FamilyProfile | None:
+    """A family's check-in settings and coordinators, read fresh, or None."""
     return fresh(session, FamilyProfile, family_id)
 
 
@@ -74,6 +67,7 @@ def set_rhythm(
 
 
 def set_pause(*, session: Session, family_id: int, until: date | None) -> FamilyProfile | None:
+    """Pause a family's check-ins until a date (None resumes them); None if there is no such family."""
     profile = get_family_profile(session=session, family_id=family_id)
     if profile is None:
         return None
@@ -183,6 +177,7 @@ def volunteer_families(*, session: Session, volunteer_id: int, limit: int = 8) -
 
 
 def open_request_count(*, session: Session, family_id: int) -> int:
+    """How many of a family's requests are still open or accepted."""
     return int(
         session.execute(
             select(func.count()).where(
@@ -198,11 +193,13 @@ def open_request_count(*, session: Session, family_id: int) -> int:
 def create_checkin(
     *, session: Session, family_id: int, due_at: datetime, now: datetime, manual: bool = False
 ) -> CheckIn:
+    """Record a check-in sent to a family now (`manual`: a coordinator sent it by hand)."""
     checkin = CheckIn(family_id=family_id, due_at=due_at, sent_at=now, manual=manual)
     return saved(session, checkin)
 
 
 def get_checkin(*, session: Session, checkin_id: int) -> CheckIn | None:
+    """A check-in, read fresh, or None."""
     return fresh(session, CheckIn, checkin_id)
 
 
@@ -217,6 +214,7 @@ def answer_checkin(*, session: Session, checkin_id: int, family_id: int, answer:
 
 
 def mark_reminded(*, session: Session, checkin_id: int, now: datetime) -> bool:
+    """Note that an unanswered check-in got its reminder; False if it was answered, missed or reminded already."""
     result = session.execute(
         update(CheckIn)
         .where(
@@ -231,6 +229,7 @@ def mark_reminded(*, session: Session, checkin_id: int, now: datetime) -> bool:
 
 
 def mark_missed(*, session: Session, checkin_id: int) -> bool:
+    """Mark an unanswered check-in as missed, once; False if it was answered or missed already."""
     result = session.execute(
         update(CheckIn)
         .where(col(CheckIn.id) == checkin_id, col(CheckIn.answer).is_(None), col(CheckIn.missed).is_(False))
@@ -240,6 +239,7 @@ def mark_missed(*, session: Session, checkin_id: int) -> bool:
 
 
 def last_sent_checkin(*, session: Session, family_id: int) -> CheckIn | None:
+    """A family's most recently sent check-in, or None."""
     return session.execute(
         select(CheckIn)
         .where(col(CheckIn.family_id) == family_id, col(CheckIn.sent_at).is_not(None))
@@ -260,245 +260,16 @@ def recent_checkins(*, session: Session, family_id: int, limit: int = 5) -> list
     )
 
 
-# --- concerns -------------------------------------------------------------------------------------
-
-
-def make_urgent(*, session: Session, concern: Concern) -> Concern:
-    """An open concern becomes urgent (a danger sign arrived): unacknowledged again, so everyone hears."""
-    concern.urgent = True
-    concern.acknowledged_at = None
-    session.add(concern)
-    session.flush()
-    return concern
-
-
-def create_concern(
-    *,
-    session: Session,
-    family_id: int | None,
-    raised_by_id: int | None,
-    source: str,
-    now: datetime,
-    urgent: bool = False,
-    language: str | None = None,
-    request_id: int | None = None,
-) -> Concern:
-    concern = Concern(
-        family_id=family_id,
-        raised_by_id=raised_by_id,
-        request_id=request_id,
-        source=source,
-        urgent=urgent,
-        language=language,
-        created_at=now,
-    )
-    return saved(session, concern)
-
-
-def get_concern(*, session: Session, concern_id: int) -> Concern | None:
-    return fresh(session, Concern, concern_id)
-
-
-def open_concern(
-    *,
-    session: Session,
-    family_id: int,
-    raised_by_id: int | None = None,
-    sources: Sequence[str] = (),
-    exclude_sources: Sequence[str] = (),
-) -> Concern | None:
-    """The newest concern about this family that is not closed (raised by this person / from these sources)."""
-    query = select(Concern).where(col(Concern.family_id) == family_id, col(Concern.status) != ConcernStatus.CLOSED)
-    if raised_by_id is not None:
-        query = query.where(col(Concern.raised_by_id) == raised_by_id)
-    if sources:
-        query = query.where(col(Concern.source).in_(list(sources)))
-    if exclude_sources:
-        query = query.where(col(Concern.source).not_in(list(exclude_sources)))
-    return session.execute(query.order_by(col(Concern.id).desc()).limit(1)).scalar_one_or_none()
-
-
-def open_concern_raised_by(*, session: Session, person_id: int) -> Concern | None:
-    """The newest open concern this person raised (a volunteer's concern, or one without a family)."""
-    return session.execute(
-        select(Concern)
-        .where(col(Concern.raised_by_id) == person_id, col(Concern.status) != ConcernStatus.CLOSED)
-        .order_by(col(Concern.id).desc())
-        .limit(1)
-    ).scalar_one_or_none()
-
-
-def acknowledge(*, session: Session, concern_id: int, now: datetime) -> bool:
-    """Stop the escalation chain; true if this was the first acknowledgement."""
-    result = session.execute(
-        update(Concern)
-        .where(
-            col(Concern.id) == concern_id,
-            col(Concern.acknowledged_at).is_(None),
-            col(Concern.status) != ConcernStatus.CLOSED,
-        )
-        .values(acknowledged_at=now)
-    )
-    return bool(rowcount(result))
-
-
-def claim(*, session: Session, concern_id: int, coordinator_id: int, now: datetime) -> bool:
-    """ "I'll take this": true for the first coordinator to claim an open concern (which also acknowledges it)."""
-    result = session.execute(
-        update(Concern)
-        .where(
-            col(Concern.id) == concern_id,
-            col(Concern.claimed_by_id).is_(None),
-            col(Concern.status) == ConcernStatus.OPEN,
-        )
-        .values(
-            claimed_by_id=coordinator_id,
-            status=ConcernStatus.CLAIMED,
-            acknowledged_at=func.coalesce(Concern.acknowledged_at, now),
-        )
-    )
-    return bool(rowcount(result))
-
-
-def close(*, session: Session, concern_id: int, coordinator_id: int, note: str | None, now: datetime) -> bool:
-    """Close a concern with a short note; true only the first time."""
-    result = session.execute(
-        update(Concern)
-        .where(col(Concern.id) == concern_id, col(Concern.status) != ConcernStatus.CLOSED)
-        .values(
-            status=ConcernStatus.CLOSED,
-            closed_at=now,
-            close_note=(note or "")[:500] or None,
-            claimed_by_id=func.coalesce(Concern.claimed_by_id, coordinator_id),
-            acknowledged_at=func.coalesce(Concern.acknowledged_at, now),
-        )
-    )
-    return bool(rowcount(result))
-
-
-def set_level(*, session: Session, concern_id: int, level: int) -> None:
-    session.execute(update(Concern).where(col(Concern.id) == concern_id).values(escalation_level=level))
-
-
-def add_escalation_step(
-    *, session: Session, concern_id: int, level: int, target: str, notified: Sequence[int], now: datetime
-) -> EscalationStep:
-    step = EscalationStep(concern_id=concern_id, level=level, target=target, notified=list(notified), at=now)
-    return saved(session, step)
-
-
-def escalation_steps(*, session: Session, concern_id: int) -> list[EscalationStep]:
-    return list(
-        session.execute(
-            select(EscalationStep)
-            .where(col(EscalationStep.concern_id) == concern_id)
-            .order_by(col(EscalationStep.level), col(EscalationStep.id))
-        ).scalars()
-    )
-
-
-def notified_ids(*, session: Session, concern_id: int) -> list[int]:
-    """Everyone alerted about a concern so far, in the order they were alerted."""
-    seen: list[int] = []
-    for step in escalation_steps(session=session, concern_id=concern_id):
-        seen.extend(person_id for person_id in step.notified if person_id not in seen)
-    return seen
-
-
-def concerns_of(*, session: Session, family_id: int, limit: int = 10) -> list[Concern]:
-    return list(
-        session.execute(
-            select(Concern).where(col(Concern.family_id) == family_id).order_by(col(Concern.id).desc()).limit(limit)
-        ).scalars()
-    )
-
-
-def open_concerns(*, session: Session, family_id: int | None = None, limit: int = 50) -> list[Concern]:
-    """Concerns that are not closed: urgent first, then the ones still waiting for a recipient, oldest first."""
-    query = select(Concern).where(col(Concern.status) != ConcernStatus.CLOSED)
-    if family_id is not None:
-        query = query.where(col(Concern.family_id) == family_id)
-    order = (col(Concern.urgent).desc(), col(Concern.waiting_since).is_(None), col(Concern.id))
-    return list(session.execute(query.order_by(*order).limit(limit)).scalars())
-
-
-def waiting_concerns(*, session: Session, limit: int = 200) -> list[Concern]:
-    """Open concerns that no coordinator could receive yet, oldest first."""
-    return list(
-        session.execute(
-            select(Concern)
-            .where(col(Concern.status) != ConcernStatus.CLOSED, col(Concern.waiting_since).is_not(None))
-            .order_by(col(Concern.id))
-            .limit(limit)
-        ).scalars()
-    )
-
-
-def set_waiting(*, session: Session, concern_id: int, since: datetime | None) -> bool:
-    """Mark a concern as waiting for a recipient (or delivered, with None); true if that changed."""
-    condition = col(Concern.waiting_since).is_(None) if since is not None else col(Concern.waiting_since).is_not(None)
-    result = session.execute(
-        update(Concern).where(col(Concern.id) == concern_id, condition).values(waiting_since=since)
-    )
-    return bool(rowcount(result))
-
-
-def release_claim(*, session: Session, concern_id: int) -> bool:
-    """The claimer can no longer be reached: the concern is open and unacknowledged again."""
-    result = session.execute(
-        update(Concern)
-        .where(col(Concern.id) == concern_id, col(Concern.status) == ConcernStatus.CLAIMED)
-        .values(status=ConcernStatus.OPEN, claimed_by_id=None, acknowledged_at=None)
-    )
-    return bool(rowcount(result))
-
-
-def relayed_messages(*, session: Session, concern_id: int, limit: int = 30) -> list[tuple[int, int, int | None]]:
-    """(chat id, message id, writer) of what was relayed in for this concern, oldest first (ids, no contents)."""
-    rows = session.execute(
-        select(TimelineEvent)
-        .where(col(TimelineEvent.kind) == "relay_in", col(TimelineEvent.ref_id) == concern_id)
-        .order_by(col(TimelineEvent.id).desc())
-        .limit(limit)
-    ).scalars()
-    found: list[tuple[int, int, int | None]] = []
-    for event in rows:
-        chat_id, message_id = event.detail.get("chat_id"), event.detail.get("message_id")
-        if isinstance(chat_id, int) and isinstance(message_id, int):
-            found.append((chat_id, message_id, event.actor_id))
-    return list(reversed(found))
-
-
-def reachable_admins(*, session: Session) -> list[Person]:
-    """Admins the bot can write to, also one who has not finished signing up (the deployment named them)."""
-    return list(
-        session.execute(
-            select(Person)
-            .where(
-                col(Person.is_admin).is_(True),
-                col(Person.telegram_id).is_not(None),
-                col(Person.reachable).is_(True),
-                col(Person.anonymised_at).is_(None),
-            )
-            .order_by(col(Person.id))
-        ).scalars()
-    )
-
-
-def unreachable_coordinator_ids(*, session: Session) -> set[int]:
-    """Coordinators the bot cannot write to (they blocked it, or their account is gone)."""
-    query = select(col(Person.id)).where(col(Person.role) == Role.COORDINATOR, col(Person.reachable).is_(False))
-    return {int(person_id) for person_id in session.execute(query).scalars() if person_id is not None}
-
-
 # --- forum topics ---------------------------------------------------------------------------------
 
 
 def get_topic(*, session: Session, family_id: int) -> FamilyTopic | None:
+    """The forum topic of a family in the coordinators' group, read fresh, or None."""
     return fresh(session, FamilyTopic, family_id)
 
 
 def save_topic(*, session: Session, family_id: int, chat_id: int, thread_id: int) -> None:
+    """Remember (or replace) the forum topic that belongs to a family."""
     topic = session.get(FamilyTopic, family_id) or FamilyTopic(
         family_id=family_id, chat_id=chat_id, thread_id=thread_id
     )
@@ -516,6 +287,7 @@ def drop_topic(*, session: Session, family_id: int, thread_id: int | None = None
 
 
 def family_for_thread(*, session: Session, chat_id: int, thread_id: int) -> int | None:
+    """The family whose forum topic this thread of this chat is, or None."""
     return session.execute(
         select(col(FamilyTopic.family_id)).where(
             col(FamilyTopic.chat_id) == chat_id, col(FamilyTopic.thread_id) == thread_id
@@ -524,6 +296,7 @@ def family_for_thread(*, session: Session, chat_id: int, thread_id: int) -> int 
 
 
 def move_topics(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: its families' topics follow it to the new chat id."""
     session.execute(update(FamilyTopic).where(col(FamilyTopic.chat_id) == old_chat_id).values(chat_id=new_chat_id))
 
 
@@ -554,12 +327,14 @@ def add_relay_link(
 
 
 def get_relay_link(*, session: Session, chat_id: int, message_id: int) -> RelayLink | None:
+    """The family (or volunteer) a message in a coordinator's chat belongs to, or None."""
     return session.execute(
         select(RelayLink).where(col(RelayLink.chat_id) == chat_id, col(RelayLink.message_id) == message_id)
     ).scalar_one_or_none()
 
 
 def move_relay_links(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: its relay links follow it to the new chat id."""
     session.execute(update(RelayLink).where(col(RelayLink.chat_id) == old_chat_id).values(chat_id=new_chat_id))
 
 
@@ -581,6 +356,7 @@ def timeline(*, session: Session, family_id: int, limit: int = 20) -> list[Timel
 def last_event_at(
     *, session: Session, family_id: int, kinds: Sequence[str], actor_id: int | None = None
 ) -> datetime | None:
+    """When a family's timeline last saw one of these kinds of event (by this actor, if given), or None."""
     conditions = [col(TimelineEvent.family_id) == family_id, col(TimelineEvent.kind).in_(list(kinds))]
     if actor_id is not None:
         conditions.append(col(TimelineEvent.actor_id) == actor_id)
@@ -632,6 +408,7 @@ def get_setting(*, session: Session, key: str) -> str | None:
 
 
 def save_setting(*, session: Session, key: str, value: str) -> None:
+    """Keep a small runtime fact (such as the coordinators' group id) across restarts."""
     setting = session.get(Setting, key) or Setting(key=key, value="")
     setting.value = value
     session.add(setting)

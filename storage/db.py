@@ -17,6 +17,7 @@ DEFAULT_SQLITE_PATH = Path("data") / "waakvlam.sqlite3"
 
 
 def default_database_url() -> str:
+    """The SQLite file the bot uses when no DATABASE_URL is set."""
     return f"sqlite:///{DEFAULT_SQLITE_PATH}"
 
 
@@ -37,8 +38,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    """Make SQLite safe for several processes: WAL, foreign keys, a busy timeout and BEGIN IMMEDIATE."""
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        """Each new SQLite connection: our own transactions, WAL, foreign keys, a busy timeout."""
         # pysqlite's own transaction handling defers BEGIN and would make two processes
         # read the same due row; we issue BEGIN IMMEDIATE ourselves instead.
         dbapi_connection.isolation_level = None
@@ -51,6 +55,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        """Take the write lock at the start of every transaction, so two processes never read the same due row."""
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -109,6 +114,7 @@ class Database:
     """Owns the engine; hands out short transactions."""
 
     def __init__(self, url: str) -> None:
+        """Connect to the database at `url` (SQLite or PostgreSQL)."""
         self.url = url
         self.engine = make_engine(url)
         # Called after every commit that queued outbox rows, so nobody has to remember to wake the sender.
@@ -116,6 +122,7 @@ class Database:
 
     @property
     def dialect(self) -> str:
+        """The database's kind: "sqlite" or "postgresql"."""
         return self.engine.dialect.name
 
     @contextmanager
@@ -132,6 +139,7 @@ class Database:
                 self.after_outbox_commit()
 
     def dispose(self) -> None:
+        """Close every pooled connection (at shutdown, or before a process forks)."""
         self.engine.dispose()
 
 

@@ -29,12 +29,14 @@ Row = TypeVar("Row")
 
 
 def _utc(value: datetime | None) -> datetime | None:
+    """An aware UTC datetime from a value SQLite may hand back naive."""
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
 
 
 def _family_filter(column: object, family_ids: Sequence[int] | None) -> list[object]:
+    """The condition that limits a query to these families (none when all families count)."""
     return [] if family_ids is None else [col(column).in_(list(family_ids))]
 
 
@@ -203,6 +205,7 @@ def open_concerns_of(*, session: Session, family_ids: Sequence[int], limit: int 
 
 
 def open_concern_count(*, session: Session, family_id: int) -> int:
+    """How many concerns about a family are still open (at most 100 are counted)."""
     return len(open_concerns_of(session=session, family_ids=[family_id], limit=100))
 
 

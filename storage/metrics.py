@@ -15,12 +15,14 @@ LATE_AFTER = timedelta(minutes=5)
 
 
 def _aware(value: datetime | None) -> datetime | None:
+    """An aware UTC datetime from a value SQLite may hand back naive."""
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def backlog(*, session: Session, now: datetime) -> dict[str, Any]:
+    """The outbox and inbox backlog for /health: how many wait and how long the oldest has."""
     count, age = delivery.outbox_backlog(session=session, now=now)
     inbox = delivery.inbox_counts(session=session)
     return {
@@ -32,6 +34,7 @@ def backlog(*, session: Session, now: datetime) -> dict[str, Any]:
 
 
 def _escalations(session: Session, now: datetime) -> tuple[int, float]:
+    """How many concerns are open or claimed, and the age in seconds of the oldest."""
     count, oldest = session.execute(
         select(func.count(), func.min(Concern.created_at)).where(col(Concern.status).in_(["open", "claimed"]))
     ).one()
@@ -40,6 +43,7 @@ def _escalations(session: Session, now: datetime) -> tuple[int, float]:
 
 
 def _checkins(session: Session, now: datetime) -> tuple[int, int]:
+    """How many check-ins are due to be sent, and how many of those are late (due longer than LATE_AFTER ago)."""
     due = session.execute(
         select(func.count()).where(
             col(ScheduledJob.kind) == "checkin.send",
@@ -62,6 +66,7 @@ def render(*, session: Session, now: datetime, counters: dict[str, int]) -> str:
     lines: list[str] = []
 
     def metric(name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str], float]]) -> None:
+        """Append one metric with its help and type lines and its samples."""
         lines.append(f"# HELP waakvlam_{name} {help_text}")
         lines.append(f"# TYPE waakvlam_{name} {kind}")
         for labels, value in samples:

@@ -11,6 +11,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
+    """The Alembic configuration for the database at `url`, pointing at our migrations."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolation would choke on a '%' in a password.
@@ -19,8 +20,10 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at `url` up to a revision (the latest by default)."""
     command.upgrade(alembic_config(url), revision)
 
 
 def downgrade(url: str, revision: str) -> None:
+    """Take the database at `url` back to a revision."""
     command.downgrade(alembic_config(url), revision)

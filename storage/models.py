@@ -13,6 +13,7 @@ from storage.types import UTCDateTime
 
 
 def utcnow() -> datetime:
+    """The current time as an aware UTC datetime (a column default)."""
     return datetime.now(UTC)
 
 

@@ -37,10 +37,12 @@ from storage.models import (
 
 
 def get_person_by_telegram_id(*, session: Session, telegram_id: int) -> Person | None:
+    """The person behind a Telegram account, or None for someone the bot has not met."""
     return session.execute(select(Person).where(col(Person.telegram_id) == telegram_id)).scalar_one_or_none()
 
 
 def get_person(*, session: Session, person_id: int) -> Person | None:
+    """A person by id, or None."""
     return session.get(Person, person_id)
 
 
@@ -59,6 +61,7 @@ def ensure_person(
 
 
 def promote_to_admin(*, session: Session, person: Person, now: datetime) -> None:
+    """Make a person an administrator (and so a coordinator)."""
     person.is_admin = True
     person.role = Role.COORDINATOR
     person.updated_at = now
@@ -69,12 +72,14 @@ def promote_to_admin(*, session: Session, person: Person, now: datetime) -> None
 
 
 def set_language(*, session: Session, person: Person, language: str, now: datetime) -> None:
+    """Remember the language a person chose for the bot's messages."""
     person.language = language
     person.updated_at = now
     session.add(person)
 
 
 def record_consent(*, session: Session, person: Person, role: str, version: str, now: datetime) -> None:
+    """Record that a person agreed to this version of the privacy terms, in this role."""
     person.role = role
     person.consent_version = version
     person.consent_at = now
@@ -84,6 +89,7 @@ def record_consent(*, session: Session, person: Person, role: str, version: str,
 
 
 def set_display_name(*, session: Session, person: Person, name: str, now: datetime) -> None:
+    """Change the name the bot and the coordinators know a person by."""
     person.display_name = name
     person.updated_at = now
     session.add(person)
@@ -100,6 +106,7 @@ def set_reachable(*, session: Session, person_id: int, reachable: bool, now: dat
 
 
 def coordinators(*, session: Session) -> list[Person]:
+    """Every coordinator who still has a Telegram account (not erased), by id."""
     return list(
         session.execute(
             select(Person)
@@ -110,6 +117,7 @@ def coordinators(*, session: Session) -> list[Person]:
 
 
 def admins(*, session: Session) -> list[Person]:
+    """The coordinators who are administrators."""
     return [person for person in coordinators(session=session) if person.is_admin]
 
 
@@ -151,14 +159,17 @@ def reopen_concern(*, session: Session, concern_id: int) -> None:
 
 
 def get_family(*, session: Session, person_id: int) -> FamilyProfile | None:
+    """A family's profile, or None if the person is no family."""
     return session.get(FamilyProfile, person_id)
 
 
 def get_volunteer(*, session: Session, person_id: int) -> VolunteerProfile | None:
+    """A volunteer's profile, or None if the person is no volunteer."""
     return session.get(VolunteerProfile, person_id)
 
 
 def get_coordinator(*, session: Session, person_id: int) -> CoordinatorProfile | None:
+    """A coordinator's profile, or None."""
     return session.get(CoordinatorProfile, person_id)
 
 
@@ -180,6 +191,7 @@ def save_family_profile(
     children_ages: str | None,
     primary_coordinator_id: int | None,
 ) -> FamilyProfile:
+    """Create or update a family's profile at sign-up: area, children, primary coordinator."""
     assert person.id is not None
     profile = session.get(FamilyProfile, person.id) or FamilyProfile(person_id=person.id)
     profile.area_id = area_id
@@ -211,6 +223,7 @@ def save_volunteer_profile(
     availability: int,
     languages: Iterable[str],
 ) -> VolunteerProfile:
+    """Create or update a volunteer's profile at sign-up: areas, skills, availability, languages."""
     assert person.id is not None
     profile = session.get(VolunteerProfile, person.id) or VolunteerProfile(person_id=person.id)
     profile.availability = availability
@@ -228,6 +241,7 @@ def save_volunteer_profile(
 
 
 def ensure_coordinator_profile(*, session: Session, person: Person) -> CoordinatorProfile:
+    """A coordinator's profile, created empty when they have none yet."""
     assert person.id is not None
     profile = session.get(CoordinatorProfile, person.id)
     if profile is None:
@@ -238,6 +252,7 @@ def ensure_coordinator_profile(*, session: Session, person: Person) -> Coordinat
 
 
 def volunteer_area_ids(*, session: Session, person_id: int) -> list[int]:
+    """The areas a volunteer helps in."""
     return list(
         session.execute(
             select(col(VolunteerArea.area_id)).where(col(VolunteerArea.volunteer_id) == person_id)
@@ -246,6 +261,7 @@ def volunteer_area_ids(*, session: Session, person_id: int) -> list[int]:
 
 
 def volunteer_skills(*, session: Session, person_id: int) -> list[str]:
+    """What a volunteer said they can help with."""
     return list(
         session.execute(
             select(col(VolunteerSkill.skill)).where(col(VolunteerSkill.volunteer_id) == person_id)
@@ -257,14 +273,17 @@ def volunteer_skills(*, session: Session, person_id: int) -> list[str]:
 
 
 def active_areas(*, session: Session) -> list[Area]:
+    """The neighbourhoods people can choose, by name."""
     return list(session.execute(select(Area).where(col(Area.active)).order_by(col(Area.name))).scalars())
 
 
 def get_area(*, session: Session, area_id: int) -> Area | None:
+    """An area by id, or None."""
     return session.get(Area, area_id)
 
 
 def add_area(*, session: Session, name: str, now: datetime) -> Area:
+    """Add a neighbourhood by name (an inactive one of that name becomes active again)."""
     existing = session.execute(select(Area).where(col(Area.name) == name)).scalar_one_or_none()
     if existing is not None:
         existing.active = True
@@ -289,6 +308,7 @@ def _signed_up_in(session: Session, table: type[Any], person: Any, area: Any, ar
 
 
 def deactivate_area(*, session: Session, area_id: int) -> bool:
+    """Stop offering an area to choose from; False if there is no such area."""
     result = session.execute(update(Area).where(col(Area.id) == area_id).values(active=False))
     return bool(rowcount(result))
 
@@ -299,6 +319,7 @@ def deactivate_area(*, session: Session, area_id: int) -> bool:
 def create_invite(
     *, session: Session, token_hash: str, role: str, created_by_id: int, expires_at: datetime, now: datetime
 ) -> Invite:
+    """Record an invite link (only the hash of its token) for a role, valid until `expires_at`."""
     invite = Invite(
         token_hash=token_hash, role=role, created_by_id=created_by_id, expires_at=expires_at, created_at=now
     )
@@ -306,10 +327,12 @@ def create_invite(
 
 
 def get_invite_by_hash(*, session: Session, token_hash: str) -> Invite | None:
+    """The invite whose token has this hash, or None."""
     return session.execute(select(Invite).where(col(Invite.token_hash) == token_hash)).scalar_one_or_none()
 
 
 def get_invite(*, session: Session, invite_id: int) -> Invite | None:
+    """An invite by id, or None."""
     return session.get(Invite, invite_id)
 
 
@@ -327,12 +350,14 @@ def redeem_invite(*, session: Session, invite_id: int, person_id: int, now: date
 
 
 def get_dialogue(*, session: Session, chat_id: int) -> DialogueState | None:
+    """Where a chat is in a dialogue (its step and draft), read fresh, or None."""
     return fresh(session, DialogueState, chat_id)
 
 
 def save_dialogue(
     *, session: Session, chat_id: int, dialogue: str, step: str, data: dict[str, Any], now: datetime
 ) -> None:
+    """Save a chat's dialogue, step and draft."""
     state = session.get(DialogueState, chat_id) or DialogueState(chat_id=chat_id, dialogue=dialogue, step=step)
     state.dialogue = dialogue
     state.step = step
@@ -343,6 +368,7 @@ def save_dialogue(
 
 
 def clear_dialogue(*, session: Session, chat_id: int) -> None:
+    """End a chat's dialogue: forget its step and draft."""
     session.execute(delete(DialogueState).where(col(DialogueState.chat_id) == chat_id))
 
 
@@ -358,6 +384,7 @@ def audit(
     now: datetime,
     **detail: Any,
 ) -> None:
+    """Record who did what to whom, and when, in the audit log."""
     session.add(AuditEntry(actor_id=actor_id, action=action, subject_id=subject_id, at=now, detail=detail))
 
 
@@ -371,6 +398,7 @@ def add_timeline(
     ref_id: int | None = None,
     **detail: Any,
 ) -> None:
+    """Add an event to a family's timeline (what coordinators see on the family card)."""
     session.add(TimelineEvent(family_id=family_id, kind=kind, actor_id=actor_id, ref_id=ref_id, at=now, detail=detail))
 
 
@@ -378,6 +406,7 @@ def add_timeline(
 
 
 def _row(obj: Any, *, skip: Sequence[str] = ()) -> dict[str, Any]:
+    """A table row as JSON-ready data for an export, dates as ISO text, without the skipped fields."""
     data = obj.model_dump()
     return {
         key: (value.isoformat() if isinstance(value, datetime) else value)
@@ -413,24 +442,17 @@ def export_person(*, session: Session, person: Person) -> dict[str, Any]:
     return export
 
 
-def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, now: datetime) -> None:
-    """Erase a person. With an open safety case the record stays as an anonymous stub, not by name.
-
-    Every row that holds their data goes or is scrubbed (`storage.privacy`): their profile, messages to them
-    (sent ones too), their updates' payloads, dialogue drafts, free text and JSON details anywhere that name
-    them, street or phone included. What the anonymous figures count stays, detached from them.
-    """
-    assert person.id is not None
-    pid = person.id
-    street, phone = privacy.family_street_phone(session=session, person_id=pid)
-    found = privacy.needles(name=person.display_name, street=street, phone=phone, telegram_id=person.telegram_id)
-    privacy.cancel_jobs_about(session=session, person=person, keep_concerns=keep_safety_stub)
-    privacy.scrub_own_delivery_rows(session=session, person_id=pid, telegram_id=person.telegram_id)
+def _drop_links(*, session: Session, pid: int) -> None:
+    """The rows that only tie the person to areas, skills, offers, relayed messages and a forum topic."""
     session.execute(delete(VolunteerArea).where(col(VolunteerArea.volunteer_id) == pid))
     session.execute(delete(VolunteerSkill).where(col(VolunteerSkill.volunteer_id) == pid))
     session.execute(delete(RequestOffer).where(col(RequestOffer.volunteer_id) == pid))
     session.execute(delete(RelayLink).where(col(RelayLink.family_id) == pid))
     session.execute(delete(FamilyTopic).where(col(FamilyTopic.family_id) == pid))
+
+
+def _detach_requests(*, session: Session, pid: int, now: datetime) -> None:
+    """Their requests lose their free text (open ones are cancelled), tasks they took lose their volunteer."""
     # Free text the person wrote goes; the fact that help was asked stays as an anonymous count.
     session.execute(
         update(HelpRequest)
@@ -445,6 +467,10 @@ def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, no
     session.execute(
         update(HelpRequest).where(col(HelpRequest.assigned_volunteer_id) == pid).values(assigned_volunteer_id=None)
     )
+
+
+def _detach_from_others(*, session: Session, pid: int) -> None:
+    """Concerns, families and coordinators that point at the person stop doing so; their own profiles go."""
     session.execute(update(Concern).where(col(Concern.raised_by_id) == pid).values(raised_by_id=None))
     session.execute(update(Concern).where(col(Concern.claimed_by_id) == pid).values(claimed_by_id=None))
     session.execute(
@@ -460,24 +486,52 @@ def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, no
     # Audit entries stay (who did what, when), without their details.
     session.execute(update(AuditEntry).where(col(AuditEntry.subject_id) == pid).values(detail={}))
     session.execute(update(TimelineEvent).where(col(TimelineEvent.actor_id) == pid).values(actor_id=None))
-    privacy.scrub_mentions(session=session, needles=found)
-    if keep_safety_stub:
-        family = session.get(FamilyProfile, pid)
-        if family is not None:
-            family.street = None
-            family.phone = None
-            family.share_phone = False
-            family.children_ages = None
-            family.checkin_rhythm = "off"
-            session.add(family)
-        _anonymise(session=session, person=person, now=now, keep_role=True)
-        return
+
+
+def _scrub_family_profile(*, session: Session, pid: int) -> None:
+    """A safety stub's family profile without street, phone, children's ages or check-ins."""
+    family = session.get(FamilyProfile, pid)
+    if family is not None:
+        family.street = None
+        family.phone = None
+        family.share_phone = False
+        family.children_ages = None
+        family.checkin_rhythm = "off"
+        session.add(family)
+
+
+def _erase_family_history(*, session: Session, pid: int) -> None:
+    """A family's timeline, check-ins, outcomes, profile and close notes go; invites it used forget it."""
     session.execute(delete(TimelineEvent).where(col(TimelineEvent.family_id) == pid))
     session.execute(update(Concern).where(col(Concern.family_id) == pid).values(close_note=None))
     session.execute(delete(CheckIn).where(col(CheckIn.family_id) == pid))
     session.execute(delete(TaskOutcome).where(col(TaskOutcome.person_id) == pid))
     session.execute(delete(FamilyProfile).where(col(FamilyProfile.person_id) == pid))
     session.execute(update(Invite).where(col(Invite.used_by_id) == pid).values(used_by_id=None))
+
+
+def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, now: datetime) -> None:
+    """Erase a person. With an open safety case the record stays as an anonymous stub, not by name.
+
+    Every row that holds their data goes or is scrubbed (`storage.privacy`): their profile, messages to them
+    (sent ones too), their updates' payloads, dialogue drafts, free text and JSON details anywhere that name
+    them, street or phone included. What the anonymous figures count stays, detached from them.
+    """
+    assert person.id is not None
+    pid = person.id
+    street, phone = privacy.family_street_phone(session=session, person_id=pid)
+    found = privacy.needles(name=person.display_name, street=street, phone=phone, telegram_id=person.telegram_id)
+    privacy.cancel_jobs_about(session=session, person=person, keep_concerns=keep_safety_stub)
+    privacy.scrub_own_delivery_rows(session=session, person_id=pid, telegram_id=person.telegram_id)
+    _drop_links(session=session, pid=pid)
+    _detach_requests(session=session, pid=pid, now=now)
+    _detach_from_others(session=session, pid=pid)
+    privacy.scrub_mentions(session=session, needles=found)
+    if keep_safety_stub:
+        _scrub_family_profile(session=session, pid=pid)
+        _anonymise(session=session, person=person, now=now, keep_role=True)
+        return
+    _erase_family_history(session=session, pid=pid)
     _anonymise(session=session, person=person, now=now, keep_role=False)
 
 
@@ -495,6 +549,7 @@ def _anonymise(*, session: Session, person: Person, now: datetime, keep_role: bo
 
 
 def has_open_safety_case(*, session: Session, person_id: int) -> bool:
+    """Whether a family has a concern that is not closed yet (erasure then keeps an anonymous stub)."""
     return (
         session.execute(
             select(col(Concern.id)).where(col(Concern.family_id) == person_id, col(Concern.status) != "closed").limit(1)

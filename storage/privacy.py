@@ -156,10 +156,12 @@ FREE_TEXT_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def tables() -> list[Table]:
+    """Every table of the schema, in dependency order."""
     return list(SQLModel.metadata.sorted_tables)
 
 
 def _value(value: Any) -> Any:
+    """A column value as JSON can hold it (dates as ISO text)."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     return value
@@ -175,6 +177,7 @@ class Footprint:
 
 
 def footprint(*, session: Session, person: Person) -> Footprint:
+    """The ids of the rows that belong to a person: their requests, check-ins, concerns and offers."""
     assert person.id is not None
     pid = person.id
     found = Footprint(person_id=pid, telegram_id=person.telegram_id)
@@ -194,10 +197,12 @@ def footprint(*, session: Session, person: Person) -> Footprint:
 
 
 def _column(table: Table, name: str) -> Column[Any]:
+    """A table's column by name."""
     return table.c[name]
 
 
 def _owner_condition(table: Table, policy: TablePolicy, found: Footprint) -> ColumnElement[bool] | None:
+    """The condition for a table's rows that belong to the person (by owner column, chat id or related row), or None."""
     conditions: list[ColumnElement[bool]] = [_column(table, name) == found.person_id for name in policy.owner]
     if found.telegram_id is not None:
         conditions += [_column(table, name) == found.telegram_id for name in policy.chat]
@@ -228,6 +233,7 @@ def _related(table: Table, found: Footprint) -> list[ColumnElement[bool]]:
 
 
 def _mention_condition(table: Table, policy: TablePolicy, found: Footprint) -> ColumnElement[bool] | None:
+    """The condition for a table's rows that mention the person by id, or None."""
     conditions = [_column(table, name) == found.person_id for name in policy.mentions]
     return or_(*conditions) if conditions else None
 
@@ -285,6 +291,7 @@ def needles(*, name: str | None, street: str | None, phone: str | None, telegram
 
 
 def mentions(value: Any, patterns: Sequence[re.Pattern[str]]) -> bool:
+    """Whether a free-text or JSON value contains one of the patterns (a name, street, phone or id)."""
     if value is None:
         return False
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
@@ -292,6 +299,7 @@ def mentions(value: Any, patterns: Sequence[re.Pattern[str]]) -> bool:
 
 
 def compile_needles(values: Iterable[str]) -> list[re.Pattern[str]]:
+    """Patterns for a person's identifying values: numbers only as whole numbers, text in any case."""
     patterns = []
     for value in values:
         if value.isdigit():
@@ -302,6 +310,7 @@ def compile_needles(values: Iterable[str]) -> list[re.Pattern[str]]:
 
 
 def _like_escape(value: str) -> str:
+    """A value with LIKE's wildcards escaped, to search for it literally."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -418,5 +427,6 @@ def cancel_jobs_about(*, session: Session, person: Person, keep_concerns: bool =
 
 
 def family_street_phone(*, session: Session, person_id: int) -> tuple[str | None, str | None]:
+    """A family's street and phone, to find mentions of them before erasing (None, None if not a family)."""
     profile = session.get(FamilyProfile, person_id)
     return (profile.street, profile.phone) if profile is not None else (None, None)

@@ -8,7 +8,8 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from domain.permissions import Facts
-from storage import care, people
+from storage import concerns as concern_store
+from storage import people
 from storage.db import fresh, rowcount, saved
 from storage.models import Concern, ConsentRequest, FamilyProfile, Role
 
@@ -19,12 +20,14 @@ def family_facts(*, session: Session, family_id: int, relayed_to_actor: bool = F
     alerted: set[int] = set()
     urgent = False
     open_concerns = session.execute(
-        select(Concern).where(col(Concern.family_id) == family_id, col(Concern.status) != care.ConcernStatus.CLOSED)
+        select(Concern).where(
+            col(Concern.family_id) == family_id, col(Concern.status) != concern_store.ConcernStatus.CLOSED
+        )
     ).scalars()
     for concern in open_concerns:
         assert concern.id is not None
         urgent = urgent or concern.urgent
-        alerted.update(care.notified_ids(session=session, concern_id=concern.id))
+        alerted.update(concern_store.notified_ids(session=session, concern_id=concern.id))
     return Facts(
         primary_id=profile.primary_coordinator_id if profile else None,
         partner_id=profile.partner_coordinator_id if profile else None,
@@ -41,7 +44,7 @@ def concern_facts(*, session: Session, concern: Concern) -> Facts:
     return Facts(
         primary_id=profile.primary_coordinator_id if profile else None,
         partner_id=profile.partner_coordinator_id if profile else None,
-        alerted_ids=frozenset(care.notified_ids(session=session, concern_id=concern.id)),
+        alerted_ids=frozenset(concern_store.notified_ids(session=session, concern_id=concern.id)),
         urgent=concern.urgent,
     )
 
@@ -52,8 +55,8 @@ def relay_facts(*, session: Session, to_id: int, actor_chat_id: int, link_chat_i
     relayed = link_chat_id is not None and link_chat_id == actor_chat_id
     if to is not None and to.role == Role.FAMILY:
         return family_facts(session=session, family_id=to_id, relayed_to_actor=relayed)
-    concern = care.open_concern_raised_by(session=session, person_id=to_id)
-    alerted = care.notified_ids(session=session, concern_id=concern.id) if concern and concern.id else []
+    concern = concern_store.open_concern_raised_by(session=session, person_id=to_id)
+    alerted = concern_store.notified_ids(session=session, concern_id=concern.id) if concern and concern.id else []
     return Facts(alerted_ids=frozenset(alerted), relayed_to_actor=relayed, target_is_family=False)
 
 
@@ -82,6 +85,7 @@ def ask_consent(
 
 
 def get_consent(*, session: Session, request_id: int) -> ConsentRequest | None:
+    """A request for a family's consent, read fresh, or None."""
     return fresh(session, ConsentRequest, request_id)
 
 

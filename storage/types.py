@@ -17,6 +17,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Refuse a naive datetime; store an aware one as UTC."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -26,6 +27,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Hand back a stored value as an aware UTC datetime."""
         if value is None:
             return None
         if value.tzinfo is None:

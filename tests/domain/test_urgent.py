@@ -8,18 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.urgent import (
-    CATEGORY_PRIORITY,
-    CRY_WORDS,
-    SAFETY_NUMBERS,
-    URGENT_TERMS,
-    UrgentCategory,
-    UrgentMatch,
-    compile_term,
-    detect_urgent,
-    normalise,
-    numbers_for,
-)
+from domain.urgent import SAFETY_NUMBERS, UrgentMatch, compile_term, detect_urgent, normalise, numbers_for
+from domain.urgent_terms import CATEGORY_PRIORITY, CRY_WORDS, URGENT_TERMS, UrgentCategory
 
 S = UrgentCategory.SUICIDE
 H = UrgentCategory.SELF_HARM

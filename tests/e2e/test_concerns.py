@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from storage import care
+from storage import concerns as concern_store
 from storage.models import Concern, EscalationStep
 from tests.e2e.care_world import (
     AMS,
@@ -55,7 +55,7 @@ def talk(family: Chat, text: str) -> list[str]:
 
 def concerns_of(harness: Harness, chat: Chat) -> list[Concern]:
     with harness.session() as session:
-        return list(reversed(care.concerns_of(session=session, family_id=family_id(harness, chat))))
+        return list(reversed(concern_store.concerns_of(session=session, family_id=family_id(harness, chat))))
 
 
 def steps_of(harness: Harness, concern: Concern) -> list[tuple[int, str]]:

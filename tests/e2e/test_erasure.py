@@ -17,6 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import SQLModel, col, select
 
 from storage import care, people
+from storage import concerns as concern_store
 from storage.models import (
     Concern,
     DialogueState,
@@ -179,7 +180,7 @@ def test_a_coordinator_who_leaves_hands_families_and_a_taken_concern_over(
     team.primary.tap("✋ I'll take this")
     fid = person_id(harness, family)
     with harness.session() as session:
-        (concern,) = care.concerns_of(session=session, family_id=fid)
+        (concern,) = concern_store.concerns_of(session=session, family_id=fid)
     assert concern.claimed_by_id == person_id(harness, team.primary)
     before = len(team.partner.user.messages)
 

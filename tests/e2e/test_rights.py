@@ -17,7 +17,8 @@ from sqlmodel import col, select
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from conversations.dialogue import DialogueRouter
-from storage import care, people
+from storage import concerns as concern_store
+from storage import people
 from storage.models import AuditEntry, Concern, ConsentRequest, HelpRequest
 from tests.e2e.care_world import (
     Team,
@@ -80,7 +81,7 @@ def refusals(harness: Harness, actor: Chat) -> list[tuple[str, int | None]]:
 
 def concern_of(harness: Harness, family: Chat) -> Concern:
     with harness.session() as session:
-        return care.concerns_of(session=session, family_id=family_id(harness, family))[0]
+        return concern_store.concerns_of(session=session, family_id=family_id(harness, family))[0]
 
 
 def talk(family: Chat, text: str) -> None:

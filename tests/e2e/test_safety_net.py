@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlmodel import col, select
 
-from storage import care
+from storage import concerns as concern_store
 from storage.models import Concern, InboxStatus, InboxUpdate, OutboxMessage, OutboxStatus
 from tests.e2e.care_world import (
     Team,
@@ -42,7 +42,7 @@ def team(harness: Harness, coordinator: Chat, person: Callable[..., Chat]) -> Te
 
 def concerns_of(harness: Harness, chat: Chat) -> list[Concern]:
     with harness.session() as session:
-        return list(care.concerns_of(session=session, family_id=family_id(harness, chat)))
+        return list(concern_store.concerns_of(session=session, family_id=family_id(harness, chat)))
 
 
 def last_update_of(harness: Harness, chat: Chat) -> InboxUpdate:

@@ -19,7 +19,7 @@ from sqlmodel import select
 from domain.clock import FakeClock
 from sandbox import Sandbox
 from services.settings import Settings
-from storage import care
+from storage import concerns as concern_store
 from storage.models import Concern, EscalationStep
 from tests.e2e.care_world import (
     Team,
@@ -78,7 +78,7 @@ def last_with(chat: Chat, fragment: str) -> object:
 
 def concern_of(harness: Harness, chat: Chat) -> Concern:
     with harness.session() as session:
-        found = care.concerns_of(session=session, family_id=family_id(harness, chat))
+        found = concern_store.concerns_of(session=session, family_id=family_id(harness, chat))
     assert found, "no concern"
     return found[0]
 

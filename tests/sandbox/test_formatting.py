@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.formatting import EntityParseError, parse, utf16_len
+from sandbox.entities import EntityParseError, utf16_len
+from sandbox.formatting import parse
 
 
 def _entities(text: str, mode: str) -> list[tuple[str, int, int]]:

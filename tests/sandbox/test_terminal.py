@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from sandbox import Sandbox, SimGroup
-from sandbox.terminal import render, run_terminal
+from sandbox.terminal import run_terminal
+from sandbox.terminal_screen import render
 from tests.sandbox.conftest import raw_call
 
 BUTTONS = {"inline_keyboard": [[{"text": "Ja", "callback_data": "ja"}, {"text": "Nee", "callback_data": "nee"}]]}
@@ -346,7 +347,7 @@ def test_render_shows_documents_buttons_and_keyboards(sb: Sandbox) -> None:
 
 
 def test_arabic_is_shown_in_display_order_unless_the_terminal_does_bidi(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sandbox.terminal import visual
+    from sandbox.terminal_screen import visual
 
     line = "\u200fمرحبا \u2068Sara\u2069 112"
     # Display order, read from the right: the greeting (its letters joined), then the name, then the number.

@@ -22,6 +22,7 @@ from services import insight
 from services.context import Services
 from services.settings import Settings
 from storage import care, migrate, people
+from storage import concerns as concern_store
 from storage import insight as store
 from storage import requests as requests_store
 from storage.db import Database
@@ -213,15 +214,15 @@ def seed(services: Services, clock: FakeClock) -> World:
     ]
     with services.db.session() as session:
         for family, raised, wait in concerns:
-            concern = care.create_concern(
+            concern = concern_store.create_concern(
                 session=session, family_id=family, raised_by_id=family or v[0], source="talk", now=raised
             )
             if wait is not None:
-                care.acknowledge(session=session, concern_id=int(concern.id or 0), now=raised + wait)
-        closed = care.create_concern(
+                concern_store.acknowledge(session=session, concern_id=int(concern.id or 0), now=raised + wait)
+        closed = concern_store.create_concern(
             session=session, family_id=f[5], raised_by_id=f[5], source="talk", now=at(date(2026, 10, 1), 10)
         )
-        care.close(
+        concern_store.close(
             session=session,
             concern_id=int(closed.id or 0),
             coordinator_id=world.coordinator,

@@ -18,6 +18,7 @@ from services.settings import Settings
 from storage import care, migrate, people, privacy
 from storage import questions as store
 from storage import requests as requests_store
+from storage import volunteers as volunteer_store
 from storage.db import Database
 from storage.models import JobStatus, OutboxMessage, Person, Role, ScheduledJob
 
@@ -61,7 +62,7 @@ def world(database_url: str) -> Iterator[World]:
             primary_coordinator_id=coordinator.id,
         )
         helper = _person(session, 8200, "Hanna", Role.VOLUNTEER, now)
-        requests_store.set_support_volunteer(session=session, family_id=family.id or 0, volunteer_id=helper.id)
+        volunteer_store.set_support_volunteer(session=session, family_id=family.id or 0, volunteer_id=helper.id)
         ids = (int(family.id or 0), int(coordinator.id or 0), int(helper.id or 0))
     yield World(services, clock, *ids)
     db.dispose()

@@ -17,7 +17,9 @@ from domain import volunteers as volunteer_rules
 from domain.availability import ALL_SLOTS, mask_for_window
 from domain.clock import FakeClock
 from storage import delivery, migrate, people
+from storage import matching as match_store
 from storage import requests as store
+from storage import volunteers as volunteer_store
 from storage.db import Database
 from storage.models import (
     Area,
@@ -127,9 +129,9 @@ def _request(session: object, family: Person, now: datetime, **overrides: object
     return store.create_request(session=session, **values)  # type: ignore[arg-type]
 
 
-def _window(now: datetime, years: int = 3) -> store.MatchWindow:
+def _window(now: datetime, years: int = 3) -> match_store.MatchWindow:
     today = now.astimezone(UTC).date()
-    return store.MatchWindow(
+    return match_store.MatchWindow(
         today=today,
         week_start=volunteer_rules.week_start(now, ZONE),
         vog_cutoff=volunteer_rules.vog_cutoff(today=today, years=years),
@@ -354,7 +356,7 @@ def test_the_matching_query_is_the_domain_rule_on_a_random_population(db: Databa
         all_candidates = [
             candidate
             for person_id in everyone
-            if (candidate := store.candidate(session=session, volunteer_id=person_id, window=window)) is not None
+            if (candidate := match_store.candidate(session=session, volunteer_id=person_id, window=window)) is not None
         ]
         assert len(all_candidates) == len(everyone)
         for _round in range(40):
@@ -378,10 +380,14 @@ def test_the_matching_query_is_the_domain_rule_on_a_random_population(db: Databa
             )
             exclude = set(rng.sample(everyone, 5))
             expected = match_rules.rank(all_candidates, need, today=window.today, limit=1000, exclude=exclude)
-            coarse = store.matching_candidates(session=session, need=need, window=window, exclude=exclude, limit=1000)
+            coarse = match_store.matching_candidates(
+                session=session, need=need, window=window, exclude=exclude, limit=1000
+            )
             # The SQL never drops an eligible volunteer, and after the exact rule the order is the domain's.
             assert match_rules.rank(coarse, need, today=window.today, limit=1000, exclude=exclude) == expected
-            first_page = store.matching_candidates(session=session, need=need, window=window, exclude=exclude, limit=5)
+            first_page = match_store.matching_candidates(
+                session=session, need=need, window=window, exclude=exclude, limit=5
+            )
             page = [candidate.person_id for candidate in first_page if candidate.person_id in set(expected)]
             assert page == expected[: len(page)]
 
@@ -447,7 +453,7 @@ def test_paused_capped_and_child_rules_in_the_query(db: Database, clock: FakeClo
             support_volunteer_id=None,
             family_id=family.id,
         )
-        found = store.matching_candidates(session=session, need=need, window=window)
+        found = match_store.matching_candidates(session=session, need=need, window=window)
     assert [candidate.person_id for candidate in found] == [fits.id]
 
 
@@ -494,7 +500,7 @@ def test_approval_is_once_and_rejection_withdraws(db: Database, clock: FakeClock
         coordinator = _person(session, 50, "coordinator", now)
         volunteer = _volunteer(session, 5000, now, areas=[], skills=["lift"], status=VolunteerStatus.PENDING, cap=3)
         vid = volunteer.id or 0
-        assert store.approve_volunteer(
+        assert volunteer_store.approve_volunteer(
             session=session,
             volunteer_id=vid,
             approver_id=coordinator.id or 0,
@@ -503,7 +509,7 @@ def test_approval_is_once_and_rejection_withdraws(db: Database, clock: FakeClock
             weekly_cap=2,
             now=now,
         )
-        assert not store.approve_volunteer(
+        assert not volunteer_store.approve_volunteer(
             session=session,
             volunteer_id=vid,
             approver_id=coordinator.id or 0,
@@ -514,8 +520,8 @@ def test_approval_is_once_and_rejection_withdraws(db: Database, clock: FakeClock
         )
         profile = people.get_volunteer(session=session, person_id=vid)
         assert profile is not None and profile.weekly_cap == 2 and profile.children_ok
-        assert store.set_pause(session=session, volunteer_id=vid, until=now.date() + timedelta(days=6))
-        assert store.reject_volunteer(session=session, volunteer_id=vid) == VolunteerStatus.APPROVED
-        assert store.reject_volunteer(session=session, volunteer_id=vid) is None
+        assert volunteer_store.set_pause(session=session, volunteer_id=vid, until=now.date() + timedelta(days=6))
+        assert volunteer_store.reject_volunteer(session=session, volunteer_id=vid) == VolunteerStatus.APPROVED
+        assert volunteer_store.reject_volunteer(session=session, volunteer_id=vid) is None
         session.refresh(profile)
         assert profile.status == VolunteerStatus.REJECTED and not profile.children_ok

@@ -15,7 +15,7 @@ from telegram.error import BadRequest
 from bot.tick import Tick
 from bot.topics import TopicResolver
 from domain.clock import FakeClock
-from domain.urgent import UrgentCategory
+from domain.urgent_terms import UrgentCategory
 from services import checkins, claims, concerns, unreachable
 from services.context import Services
 from services.escalation import raise_concern
@@ -23,6 +23,7 @@ from services.groups import set_coordinator_group
 from services.safety import safety_numbers_text
 from services.settings import Settings
 from storage import care, delivery, migrate, people
+from storage import concerns as concern_store
 from storage.db import Database
 from storage.models import CheckIn, FamilyProfile, JobStatus, OutboxMessage, Person, Role, ScheduledJob
 
@@ -134,7 +135,7 @@ def test_the_chain_without_acknowledgement_and_its_audit(services: Services) -> 
     clock.advance(timedelta(hours=5))
     assert tick.run_due() == 0
     with services.db.session() as session:
-        steps = care.escalation_steps(session=session, concern_id=concern_id)
+        steps = concern_store.escalation_steps(session=session, concern_id=concern_id)
         assert [(s.level, s.target, s.notified) for s in steps] == [
             (0, "primary", [primary]),
             (1, "partner", [partner]),
@@ -167,7 +168,7 @@ def test_a_claim_stops_the_chain(services: Services) -> None:
     clock.advance(timedelta(hours=3))
     Tick(services).run_due()
     with services.db.session() as session:
-        assert [s.level for s in care.escalation_steps(session=session, concern_id=concern.id or 0)] == [0]
+        assert [s.level for s in concern_store.escalation_steps(session=session, concern_id=concern.id or 0)] == [0]
 
 
 def test_safety_numbers_put_the_fitting_line_first() -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage import care, delivery, migrate, people
+from storage import concerns as concern_store
 from storage.db import Database
 from storage.models import Person, Role
 
@@ -80,43 +81,49 @@ def test_a_concern_is_claimed_by_one_coordinator_and_closed_once(db: Database) -
     kim = _person(db, 5, Role.COORDINATOR, "Kim")
     sam = _person(db, 6, Role.COORDINATOR, "Sam")
     with db.session() as session:
-        concern = care.create_concern(session=session, family_id=family, raised_by_id=family, source="talk", now=NOW)
+        concern = concern_store.create_concern(
+            session=session, family_id=family, raised_by_id=family, source="talk", now=NOW
+        )
         assert concern.id is not None
         concern_id = concern.id
-        assert care.open_concern(session=session, family_id=family) is not None
+        assert concern_store.open_concern(session=session, family_id=family) is not None
     later = NOW + timedelta(minutes=5)
     with db.session() as session:
-        assert care.claim(session=session, concern_id=concern_id, coordinator_id=kim, now=later)
-        assert not care.claim(session=session, concern_id=concern_id, coordinator_id=sam, now=later)
-        assert not care.acknowledge(session=session, concern_id=concern_id, now=later), "claiming acknowledged it"
+        assert concern_store.claim(session=session, concern_id=concern_id, coordinator_id=kim, now=later)
+        assert not concern_store.claim(session=session, concern_id=concern_id, coordinator_id=sam, now=later)
+        assert not concern_store.acknowledge(session=session, concern_id=concern_id, now=later), (
+            "claiming acknowledged it"
+        )
     with db.session() as session:
-        stored = care.get_concern(session=session, concern_id=concern_id)
+        stored = concern_store.get_concern(session=session, concern_id=concern_id)
         assert stored is not None and stored.claimed_by_id == kim and stored.acknowledged_at == later
-        assert care.close(
+        assert concern_store.close(
             session=session, concern_id=concern_id, coordinator_id=sam, note="Called, all fine", now=later
         )
-        assert not care.close(session=session, concern_id=concern_id, coordinator_id=sam, note=None, now=later)
+        assert not concern_store.close(session=session, concern_id=concern_id, coordinator_id=sam, note=None, now=later)
     with db.session() as session:
-        stored = care.get_concern(session=session, concern_id=concern_id)
+        stored = concern_store.get_concern(session=session, concern_id=concern_id)
         assert stored is not None and stored.status == "closed" and stored.close_note == "Called, all fine"
-        assert care.open_concern(session=session, family_id=family) is None
+        assert concern_store.open_concern(session=session, family_id=family) is None
 
 
 def test_escalation_steps_list_everyone_alerted_once(db: Database) -> None:
     family = _person(db, 7, Role.FAMILY, "Rosa")
     with db.session() as session:
-        concern = care.create_concern(session=session, family_id=family, raised_by_id=None, source="x", now=NOW)
+        concern = concern_store.create_concern(
+            session=session, family_id=family, raised_by_id=None, source="x", now=NOW
+        )
         assert concern.id is not None
-        care.add_escalation_step(
+        concern_store.add_escalation_step(
             session=session, concern_id=concern.id, level=0, target="primary", notified=[3], now=NOW
         )
-        care.add_escalation_step(
+        concern_store.add_escalation_step(
             session=session, concern_id=concern.id, level=1, target="partner", notified=[4], now=NOW
         )
-        care.add_escalation_step(
+        concern_store.add_escalation_step(
             session=session, concern_id=concern.id, level=2, target="all", notified=[3, 4, 5], now=NOW
         )
-        assert care.notified_ids(session=session, concern_id=concern.id) == [3, 4, 5]
+        assert concern_store.notified_ids(session=session, concern_id=concern.id) == [3, 4, 5]
 
 
 def test_duo_partners_pair_both_ways_and_families_follow(db: Database) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage import care, migrate
+from storage import concerns as concern_store
 from storage import rights as store
 from storage.db import Database
 from storage.models import Role
@@ -34,14 +35,16 @@ def test_family_facts_name_the_duo_everyone_alerted_about_open_concerns_and_urge
         care.set_coordinators(session=session, family_id=family, primary_id=kim)
         facts = store.family_facts(session=session, family_id=family)
         assert (facts.primary_id, facts.partner_id, facts.alerted_ids, facts.urgent) == (kim, sam, frozenset(), False)
-        concern = care.create_concern(session=session, family_id=family, raised_by_id=family, source="talk", now=NOW)
+        concern = concern_store.create_concern(
+            session=session, family_id=family, raised_by_id=family, source="talk", now=NOW
+        )
         assert concern.id is not None
-        care.add_escalation_step(
+        concern_store.add_escalation_step(
             session=session, concern_id=concern.id, level=2, target="all", notified=[olga], now=NOW
         )
         assert store.family_facts(session=session, family_id=family).alerted_ids == {olga}
         assert store.concern_facts(session=session, concern=concern).alerted_ids == {olga}
-        care.close(session=session, concern_id=concern.id, coordinator_id=kim, note=None, now=NOW)
+        concern_store.close(session=session, concern_id=concern.id, coordinator_id=kim, note=None, now=NOW)
         assert store.family_facts(session=session, family_id=family).alerted_ids == frozenset(), "closed: no longer"
 
 

@@ -24,10 +24,10 @@ from bot.sender import Sender
 from bot.tick import Tick
 from bot.topics import TopicResolver
 from bot.web import WEBHOOK_PATH, Liveness, build_web_app
-from conversations import common, erasure, insight
+from conversations import common, insight
 from domain.clock import Clock, SystemClock
 from domain.instances import is_dead
-from services import casework, checkins, handover, matching, question_reviews, unreachable
+from services import casework, checkins, handover, leaving, matching, question_reviews, unreachable
 from services import erasure as erasure_service
 from services import insight as insight_service
 from services.context import Services
@@ -111,7 +111,7 @@ class Runtime:
         services.jobs.update(unreachable.JOBS)
         services.jobs.update(matching.JOBS)
         services.jobs.update(insight.JOBS)
-        services.jobs.update(erasure.JOBS)
+        services.jobs.update(leaving.JOBS)
         services.jobs.update(question_reviews.JOBS)
         services.jobs.update(casework.JOBS)
         services.on_update_failed = handover.failed_update

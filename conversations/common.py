@@ -9,10 +9,11 @@ from typing import Any
 from telegram import InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import erasure, menu
+from conversations import menu
 from conversations.context import BotContext
 from conversations.ui import answer_button, column, language_keyboard, reply, retire_buttons
 from services import language as languages
+from services import leaving
 from services.dialogues import stop_dialogue
 from services.groups import is_coordinator_group as in_coordinator_group
 from services.groups import make_coordinator_group
@@ -239,7 +240,7 @@ async def confirm_delete(update: Update, context: BotContext) -> None:
     if person is None:
         return
     with context.session() as session:
-        keep_stub = erasure.erase_by_id(
+        keep_stub = leaving.erase_by_id(
             session=session, services=context.services, person_id=person.id or 0, now=context.now()
         )
     context.person = None

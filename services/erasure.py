@@ -3,7 +3,7 @@ notices of erasure, and the retention policy that forgets what is no longer need
 
 A coordinator who leaves hands their families to the duo partner (or an admin), who is told; a concern
 they had taken is open again and goes to the family's coordinators, and its escalation goes on. The mending
-of a family's or a volunteer's open requests and tasks is in `conversations.erasure`, beside the matching
+of a family's or a volunteer's open requests and tasks is in `services.leaving`, beside the matching
 rules it uses (until those are services too). Notices that name the leaver have
 purpose `erasure`: once sent, their text is dropped from the outbox.
 

@@ -1,5 +1,7 @@
 """Someone erases their data (/delete): what they leave behind is mended, then they are forgotten.
 
+The use case behind /delete (the dialogue is in `conversations.common`).
+
 Erasure in the middle of work leaves nobody misinformed, all in the one transaction that erases:
 
 * a **family** that leaves cancels its open requests: the volunteer who had accepted one is told (they

@@ -294,6 +294,13 @@ async def start_suggest(update: Update, context: BotContext) -> str | None:
     if parsed is None:
         await answer_stale(update)
         return END
+    with context.session() as session:
+        allowed = questions_service.may_suggest(
+            session=session, coordinator=context.person, family_id=parsed[0], now=context.now()
+        )
+    if not allowed:
+        await answer_button(update, refuse_text())
+        return END
     await answer_button(update)
     draft_of(context, SuggestDraft).family = parsed[0]
     await reply(

@@ -281,6 +281,15 @@ def set_sharing(
     return changed
 
 
+def may_suggest(*, session: Session, coordinator: Person | None, family_id: int, now: datetime) -> bool:
+    """Whether this coordinator may suggest a question to the family (asked before the words are typed)."""
+    family = people.get_person(session=session, person_id=family_id)
+    if family is None or family.role != Role.FAMILY:
+        return False
+    decision = authorize(session=session, actor=coordinator, action=Action.ACT_FOR_FAMILY, family_id=family_id, now=now)
+    return bool(decision)
+
+
 def suggest(
     *, session: Session, services: Services, coordinator: Person | None, family_id: int, text: str | None, now: datetime
 ) -> Named:

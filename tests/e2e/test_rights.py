@@ -19,6 +19,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from conversations.dialogue import DialogueRouter
 from storage import concerns as concern_store
 from storage import people
+from storage import questions as questions_store
 from storage.models import AuditEntry, Concern, ConsentRequest, HelpRequest
 from tests.e2e.care_world import (
     Team,
@@ -325,6 +326,16 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^ap:vog(:|$)": (["ap:vog:{person}"], False),
     r"^in:p(:|$)": (["in:p:st:4w"], False),
     r"^in:c(:|$)": (["in:c:st"], False),
+    r"^cw:q(:|$)": (["cw:q:{family}"], True),
+    r"^cw:rw(:|$)": (["cw:rw:{family}:2"], True),
+    r"^cw:cwk(:|$)": (["cw:cwk:{family}:6"], True),
+    r"^cw:links(:|$)": (["cw:links:{question}"], True),
+    r"^cw:link(:|$)": (["cw:link:{question}:{request}"], True),
+    r"^cw:sugg(:|$)": (["cw:sugg:{family}"], True),
+    r"^cw:rec(:|$)": (["cw:rec:{meeting}"], True),
+    r"^cw:next(:|$)": (["cw:next:{meeting}:4"], True),
+    r"^qd:pick(:|$)": (["qd:pick:{decision}:stop"], True),
+    r"^qd:why(:|$)": (["qd:why:{decision}:stop:not_helping"], True),
 }
 NOT_FOR_COORDINATORS = {
     r"^lang:": "anyone's language",
@@ -393,6 +404,21 @@ NOT_FOR_COORDINATORS = {
     r"^su:time(:|$)": "sign-up",
     r"^su:vlang(:|$)": "sign-up",
     r"^su:": "sign-up",
+    r"^fq:list(:|$)": "a family's own questions",
+    r"^fq:add(:|$)": "a family names its own question",
+    r"^fq:theme(:|$)": "a step of naming a question",
+    r"^fq:open(:|$)": "a family's own question",
+    r"^fq:reword(:|$)": "a family's own question",
+    r"^fq:vol(:|$)": "a family's own question",
+    r"^fq:share(:|$)": "a family's own question",
+    r"^fq:with(:|$)": "a family's own question",
+    r"^fq:done(:|$)": "a family's own question",
+    r"^fq:doneyes(:|$)": "a family's own question",
+    r"^fq:keep(:|$)": "a step of naming a question",
+    r"^fq:again(:|$)": "a step of naming a question",
+    r"^fq:sugg(:|$)": "a family answers a suggestion made to it",
+    r"^qr:fam(:|$)": "a family's own review",
+    r"^qr:help(:|$)": "a helper's own review",
     "": "the fallback for any other button",
 }
 # Commands coordinators use in a private chat (a family must be refused) and in a family's topic.
@@ -452,6 +478,13 @@ def test_every_coordinator_button_refuses_a_family_and_another_duos_coordinator(
         session.add(request)
         session.add(consent)
         session.flush()
+        question = questions_store.create_question(
+            session=session, family_id=fid, text="Femke's question", theme="own", state="active", now=now
+        )
+        meeting = questions_store.create_meeting(session=session, family_id=fid, meeting_on=now.date())
+        decision = questions_store.create_decision(
+            session=session, question_id=question.id or 0, family_id=fid, cause="two_nos", now=now
+        )
         values = {
             "family": fid,
             "concern": concern_id,
@@ -459,6 +492,9 @@ def test_every_coordinator_button_refuses_a_family_and_another_duos_coordinator(
             "area": area.id,
             "consent": consent.id,
             "person": olga,
+            "question": question.id,
+            "meeting": meeting.id,
+            "decision": decision.id,
         }
     rhythm = profile(harness, world.family).checkin_rhythm
     try:
@@ -484,6 +520,11 @@ def test_every_coordinator_button_refuses_a_family_and_another_duos_coordinator(
     assert profile(harness, world.family).checkin_rhythm == rhythm
     assert profile(harness, world.family).primary_coordinator_id == pid(harness, world.team.primary)
     assert concern_of(harness, world.family).status == "open"
+    with harness.session() as session:
+        assert questions_store.get_decision(session=session, decision_id=values["decision"]).decided_at is None
+        assert questions_store.get_meeting(session=session, meeting_id=values["meeting"]).held_at is None
+        assert questions_store.get_question(session=session, question_id=values["question"]).state == "active"
+        assert not questions_store.links_of(session=session, question_ids=[values["question"]])[values["question"]]
 
 
 def test_every_coordinator_command_refuses_a_family(harness: Harness, world: World) -> None:

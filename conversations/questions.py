@@ -221,7 +221,12 @@ async def ask_done(update: Update, context: BotContext) -> None:
         await answer_stale(update)
         return
     await answer_button(update)
-    rows = [[(_("Yes, no longer needed"), DONE_YES.data(question.id)), (_("No, keep it"), OPEN.data(question.id))]]
+    rows = [
+        [
+            (_("Yes, no longer needed"), DONE_YES.data(question.id)),
+            (_("No, it is still needed"), OPEN.data(question.id)),
+        ]
+    ]
     await reply(update, _("Is <i>{question}</i> no longer needed?").format(question=h(question.text)), keyboard(rows))
 
 

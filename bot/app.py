@@ -31,6 +31,8 @@ from conversations import (
     insight,
     invites,
     languages,
+    match_sides,
+    matches,
     menu,
     requests,
     signup,
@@ -131,6 +133,9 @@ def register_handlers(application: AnyApplication) -> None:
     # task, cancel and coordinators' buttons work at any time, also in the middle of a dialogue.
     for handler in [*volunteering.build_first(), *requests.build_handlers(), *approvals.build_handlers()]:
         application.add_handler(handler)
+    # Lasting matches: both sides' taps and the coordinator's card and review buttons work at any time.
+    for handler in [*match_sides.build(), *matches.build_first()]:
+        application.add_handler(handler)
     # Coordinator insight: /digest, /stats, /export and their period buttons.
     for handler in insight.build():
         application.add_handler(handler)
@@ -148,6 +153,7 @@ def register_handlers(application: AnyApplication) -> None:
             volunteer_tasks.build_relay(),
             approvals.build(),
             insight.build_dialogue(),
+            matches.build(),
         ]
     )
     router.bind(application)
@@ -164,6 +170,7 @@ def register_handlers(application: AnyApplication) -> None:
     checkins.register_menu()
     family_card.register_menu()
     insight.register_menu()
+    menu.add("matches", N_("Lasting matches"), {str(Role.COORDINATOR)})
     menu.add("language", N_("Change language"), everyone, common.ask_language)
     menu.add("privacy", N_("Privacy"), everyone, common.show_privacy)
     menu.add("mydata", N_("My data"), everyone, common.send_my_data)

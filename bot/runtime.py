@@ -27,7 +27,7 @@ from bot.web import WEBHOOK_PATH, Liveness, build_web_app
 from conversations import common, erasure, insight
 from domain.clock import Clock, SystemClock
 from domain.instances import is_dead
-from services import checkins, handover, matching, unreachable
+from services import checkins, handover, match_reviews, match_runs, matching, unreachable
 from services import erasure as erasure_service
 from services import insight as insight_service
 from services.context import Services
@@ -112,6 +112,8 @@ class Runtime:
         services.jobs.update(matching.JOBS)
         services.jobs.update(insight.JOBS)
         services.jobs.update(erasure.JOBS)
+        services.jobs.update(match_runs.JOBS)
+        services.jobs.update(match_reviews.JOBS)
         services.on_update_failed = handover.failed_update
         self._register_instance(services)
         insight_service.ensure_digest(services)

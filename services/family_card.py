@@ -29,6 +29,8 @@ from services.checkins import (
 )
 from services.context import Services
 from services.i18n import _, format_day, format_stamp, format_when, h, hi, use_language
+from services.match_texts import TIMELINE_LABELS as MATCH_TIMELINE_LABELS
+from services.matches import match_lines_for_family
 from services.permissions import Action, authorize, refusal_text
 from storage import care, people
 from storage import insight as insight_store
@@ -73,6 +75,7 @@ def _card_extras(
             _("Support volunteer: {name}").format(name=hi(concerns.name_of(volunteer)))
             if volunteer is not None
             else _("Support volunteer: none yet"),
+            *match_lines_for_family(session=session, family_id=family.id, language=language),
         ]
         events = care.timeline(session=session, family_id=family.id, limit=5)
         if events:
@@ -187,7 +190,8 @@ def timeline_lines(*, events: list[TimelineEvent], language: str, zone: str) -> 
     lines = []
     with use_language(language):
         for item in events:
-            label = _(TIMELINE_LABELS[item.kind]) if item.kind in TIMELINE_LABELS else item.kind
+            labels = TIMELINE_LABELS if item.kind in TIMELINE_LABELS else MATCH_TIMELINE_LABELS
+            label = _(labels[item.kind]) if item.kind in labels else item.kind
             if item.kind == "checkin_answered" and item.detail.get("answer"):
                 label += ": " + answer_label(str(item.detail["answer"]))
             lines.append(f"{h(format_stamp(item.at, zone, language))} · {h(label)}")

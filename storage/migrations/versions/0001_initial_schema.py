@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 06:04:46.860045
+Create Date: 2026-12-03 06:12:16.878621
 """
 
 from __future__ import annotations
@@ -422,7 +422,6 @@ def upgrade() -> None:
     sa.Column('reminded_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('logged_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('family_feeling', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
-    sa.Column('cancelled', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['match_id'], ['match.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('match_id', 'day')

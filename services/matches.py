@@ -320,6 +320,8 @@ def _start(
     match = started
     match_runs.plan(session=session, match=match, now=now)
     match_runs.schedule_reviews(session=session, match=match, zone=services.settings.timezone, now=now)
+    # Continuity first: the family's one-off requests go to its own helper first.
+    store.support_first(session=session, family_id=match.family_id, helper_id=match.helper_id)
     following = store.next_occurrence(session=session, match_id=started.id, now=now)
     first = following.starts_at if following is not None else None
     zone = services.settings.timezone

@@ -122,6 +122,10 @@ TABLE_LABELS: dict[str, str] = {
     "inboxupdate": N_("Messages you sent the bot that are still stored"),
     "outboxmessage": N_("Messages the bot sent you that are still stored"),
     "scheduledjob": N_("Planned reminders and check-ins"),
+    "match": N_("Lasting matches (who with, what kind of help, how it went)"),
+    "matchoccurrence": N_("The times of your lasting matches, and whether they happened"),
+    "matchholiday": N_("Holidays in your lasting matches"),
+    "matchreview": N_("Reviews of your lasting matches"),
 }
 
 

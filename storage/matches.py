@@ -10,7 +10,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
 from storage.db import Session, fresh, rowcount, saved
-from storage.models import Match, MatchHoliday, MatchOccurrence, MatchReview
+from storage.models import FamilyProfile, Match, MatchHoliday, MatchOccurrence, MatchReview
 
 OPEN = ("proposed", "trial", "active", "paused")
 
@@ -232,3 +232,13 @@ def decide_review(*, session: Session, review_id: int, decision: str, coordinato
 
 def undecided_reviews(*, session: Session, match_id: int) -> list[MatchReview]:
     return [row for row in reviews(session=session, match_id=match_id) if row.decision is None]
+
+
+def support_first(*, session: Session, family_id: int, helper_id: int) -> bool:
+    """Make the helper the family's support volunteer (its requests go to them first) when it has none."""
+    result = session.execute(
+        update(FamilyProfile)
+        .where(col(FamilyProfile.person_id) == family_id, col(FamilyProfile.support_volunteer_id).is_(None))
+        .values(support_volunteer_id=helper_id)
+    )
+    return rowcount(result) == 1

@@ -5,6 +5,7 @@ three, a stop; erasure by one side mid-match; bad input; forged buttons."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 
@@ -22,7 +23,6 @@ from tests.e2e.care_world import (
     local_now,
     make_team,
     move_to,
-    new_coordinator,
     new_family,
     quiet_world,
     reset_group,
@@ -30,6 +30,7 @@ from tests.e2e.care_world import (
 )
 from tests.e2e.harness import Chat, Harness, expect, seen
 from tests.e2e.request_world import new_area, new_volunteer, quiet_requests
+from tests.e2e.test_erasure import delete_my_data
 
 MATCH_JOBS = (*match_runs.JOBS, *match_reviews.JOBS)
 
@@ -117,18 +118,26 @@ def propose(
 
 
 @pytest.fixture
-def sides(harness: Harness, team: Team, coordinator: Chat, person: Callable[..., Chat]) -> tuple[Chat, Chat]:
-    area = new_area(harness, f"Kopwijk-{len(harness.sandbox.calls)}")
-    family = new_family(team.primary, person, "Mirjam")
-    helper = new_volunteer(coordinator, person, "Henk", area, ["Babysitting"], vog_age_days=30, children=True)
-    quiet_world(harness)  # the family's own check-ins would ask "how are things" while the clock moves
-    return family, helper
+def make_sides(
+    harness: Harness, team: Team, coordinator: Chat, person: Callable[..., Chat]
+) -> Callable[[str, str], tuple[Chat, Chat]]:
+    """A family of the team's primary coordinator and an approved helper (VOG, children), by names no other
+    test uses: the shared bot lists every earlier test's volunteers too."""
+
+    def make(family_name: str, helper_name: str) -> tuple[Chat, Chat]:
+        area = new_area(harness, f"Kopwijk-{len(harness.sandbox.calls)}")
+        family = new_family(team.primary, person, family_name)
+        helper = new_volunteer(coordinator, person, helper_name, area, ["Babysitting"], vog_age_days=30, children=True)
+        quiet_world(harness)  # the family's own check-ins would ask "how are things" while the clock moves
+        return family, helper
+
+    return make
 
 
 def test_a_match_is_proposed_agreed_and_runs_every_other_saturday_across_dst_until_it_stops(
-    harness: Harness, team: Team, sides: tuple[Chat, Chat]
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]]
 ) -> None:
-    family, helper = sides
+    family, helper = make_sides("Mirjam", "Henk")
     pia = team.primary
     dst = next_dst_sunday(local_now(harness).date() + timedelta(days=21))
     first = dst - timedelta(days=15)  # a Saturday two weeks before the clocks change
@@ -250,3 +259,141 @@ def test_a_match_is_proposed_agreed_and_runs_every_other_saturday_across_dst_unt
     assert "Match with Henk" not in card  # only open matches on the card
     pia.tap("🕑 Timeline")
     expect([pia.last.text or ""], "Match ended", "Match review decided", "Match visit logged")
+
+
+def started(
+    harness: Harness, coordinator: Chat, family: Chat, helper: Chat, family_name: str, helper_name: str
+) -> Match:
+    """A weekly match on Wednesdays, proposed and agreed by both."""
+    first = local_now(harness).date() + timedelta(days=3)
+    while first.weekday() != 2:
+        first += timedelta(days=1)
+    sent = propose(coordinator, family_name, helper_name, first, kind="🚶 Company or a walk", rhythm="Weekly")
+    expect(sent, "Proposal sent")
+    family.tap("✅ Yes, I agree")
+    expect(helper.tap("✅ Yes, I agree"), "the trial starts")
+    match = the_match(harness, family)
+    assert match.state == "trial"
+    return match
+
+
+def test_erasure_by_one_side_ends_the_match_and_tells_the_other_without_details(
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]]
+) -> None:
+    family, helper = make_sides("Wietske", "Gerrit")
+    match = started(harness, team.primary, family, helper, "Wietske", "Gerrit")
+    expect(family.say("/mydata"), "Lasting matches")
+    exported = json.loads(family.last.document_bytes)
+    assert [row["id"] for row in exported["tables"]["match"]] == [match.id]
+    assert exported["tables"]["matchoccurrence"], "the planned times are in the export"
+
+    before = {chat.id: len(chat.user.messages) for chat in (family, team.primary)}
+    delete_my_data(helper)
+    told = expect(texts_since(family, before[family.id]), "The match has ended", "no longer with Waakvlam")
+    assert "Gerrit" not in told
+    expect(texts_since(team.primary, before[team.primary.id]), "one side left Waakvlam")
+    ended = the_match(harness, family)
+    assert (ended.state, ended.end_reason) == ("ended", "erased")
+    with harness.session() as session:
+        pending = session.exec(
+            select(ScheduledJob).where(
+                col(ScheduledJob.kind).in_(MATCH_JOBS), col(ScheduledJob.status) == JobStatus.PENDING
+            )
+        ).all()
+        assert not pending, "no reminders or reviews of an ended match"
+        assert store.next_occurrence(session=session, match_id=ended.id or 0, now=harness.clock.now()) is None
+
+
+def test_a_family_that_leaves_mid_match_is_not_named_to_its_helper(
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]]
+) -> None:
+    family, helper = make_sides("Bregje", "Teun")
+    started(harness, team.primary, family, helper, "Bregje", "Teun")
+    before = len(helper.user.messages)
+    delete_my_data(family)
+    told = expect(texts_since(helper, before), "The match has ended", "no longer with Waakvlam")
+    assert "Bregje" not in told
+
+
+def test_bad_input_gets_a_short_kind_answer_and_nothing_half_made(
+    harness: Harness,
+    team: Team,
+    coordinator: Chat,
+    make_sides: Callable[[str, str], tuple[Chat, Chat]],
+    person: Callable[..., Chat],
+) -> None:
+    family, helper = make_sides("Fenna", "Lammert")
+    pia = team.primary
+    today = local_now(harness).date()
+    pia.say("/match")
+    pia.tap("➕ Propose a match")
+    pia.tap_listed("Fenna")
+    pia.tap_listed("Lammert")
+    pia.tap("🚶 Company or a walk")
+    pia.tap("Weekly")
+    expect(pia.say(f"{today - timedelta(days=3):%d-%m-%Y}"), "from today on")
+    expect(pia.say("tomorrow-ish"), "from today on")
+    pia.say(f"{today + timedelta(days=7):%d-%m-%Y}")
+    expect(pia.say("banana"), "such as 14:00-17:00")
+    pia.say("10:00-12:00")
+    expect(pia.say(f"{today + timedelta(days=2):%d-%m-%Y}"), "The trial must end after the first time")
+    expect(pia.say(f"{today + timedelta(days=300):%d-%m-%Y}"), "within four months")
+    expect(pia.tap("4 weeks"), "Review dates")
+    expect(pia.say(f"{today + timedelta(days=10):%d-%m-%Y}"), "come after the trial end")
+    expect(pia.tap("No review dates for now"), "The proposal")
+    expect(pia.tap("✖️ Cancel"), "Nothing was sent")
+    with harness.session() as session:
+        assert not session.exec(select(Match).where(Match.family_id == family_id(harness, family))).all()
+
+    # Help with children needs a helper approved for children with a valid VOG.
+    area = new_area(harness, f"Kopwijk-kids-{len(harness.sandbox.calls)}")
+    new_volunteer(coordinator, person, "Karel", area, ["Company or a walk"], vog_age_days=None, children=False)
+    pia.say("/match")
+    pia.tap("➕ Propose a match")
+    pia.tap_listed("Fenna")
+    pia.tap_listed("Karel")
+    pia.tap("🛏 A child sleeps over")
+    pia.tap("Every other week")
+    pia.say(f"{today + timedelta(days=7):%d-%m-%Y}")
+    pia.say("15:00-11:00")
+    pia.tap("6 weeks")
+    pia.tap("No review dates for now")
+    expect(pia.tap("✅ Send the proposal"), "needs a valid VOG")
+
+    # A decline ends the proposal; a tap on the old proposal, or a decline after agreeing, changes nothing.
+    match = started(harness, pia, family, helper, "Fenna", "Lammert")
+    offer = next(m for m in reversed(family.user.messages) if "A proposal for a lasting match" in (m.text or ""))
+    answers = len(family.user.callback_answers)
+    family.user.press_raw(offer, f"ms:no:{match.id}")
+    harness.settle()
+    assert "already been answered" in family.user.callback_answers[answers]
+    assert the_match(harness, family).state == "trial"
+    # Someone who is not a side of the match cannot call off one of its times or answer for it.
+    stranger = new_family(pia, person, "Nelleke")
+    with harness.session() as session:
+        occurrence = store.next_occurrence(session=session, match_id=match.id or 0, now=harness.clock.now())
+        assert occurrence is not None
+    for data in (f"ms:skip:{occurrence.id}", f"ms:yes:{match.id}", f"ms:log:{occurrence.id}:difficult"):
+        answers = len(stranger.user.callback_answers)
+        stranger.user.press_raw(stranger.last, data)
+        harness.settle()
+        assert stranger.user.callback_answers[answers:], data
+    with harness.session() as session:
+        fresh = store.get_occurrence(session=session, occurrence_id=occurrence.id or 0)
+        assert fresh is not None and fresh.outcome is None
+
+
+def test_a_proposal_declined_by_one_side_does_not_start(
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]]
+) -> None:
+    family, helper = make_sides("Hiske", "Sjoerd")
+    first = local_now(harness).date() + timedelta(days=8)
+    expect(propose(team.primary, "Hiske", "Sjoerd", first, kind="🚶 Company or a walk", rhythm="Weekly"), "sent")
+    before = len(team.primary.user.messages)
+    expect(helper.tap("✖️ No, thank you"), "will not go ahead")
+    expect(texts_since(team.primary, before), "Sjoerd declined the proposed match with Hiske")
+    assert the_match(harness, family).state == "declined"
+    answers = len(family.user.callback_answers)
+    family.tap("✅ Yes, I agree")
+    assert "already been answered" in family.user.callback_answers[answers]
+    assert the_match(harness, family).state == "declined"

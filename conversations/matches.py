@@ -41,7 +41,7 @@ from domain.times import parse_window
 from services import approvals, match_reviews, pairs
 from services import matches as service
 from services.callbacks import Button
-from services.i18n import _, h, hi
+from services.i18n import _, h, hi, ngettext
 from services.labels import name_of
 from services.match_texts import MATCH_KINDS, RHYTHM_LABELS, kind_label, weekday_names
 from storage import people
@@ -479,7 +479,7 @@ async def typed_window(update: Update, context: BotContext) -> str | None:
         return STAY
     draft = draft_of(context, MatchDraft)
     draft.start, draft.minutes = window.start.strftime("%H:%M"), minutes
-    rows = [[(_("{count} weeks").format(count=weeks), TRIAL_WEEKS.data(weeks)) for weeks in (4, 6, 8)]]
+    rows = [[(ngettext("{count} week", "{count} weeks", weeks).format(count=weeks), TRIAL_WEEKS.data(weeks)) for weeks in (4, 6, 8)]]
     await reply(update, _("When does the trial end? Tap a length, or type a date."), keyboard(rows))
     return TRIAL
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain import matches as rules
+from domain import volunteers as volunteer_rules
 from domain.matches import MatchState, Outcome, Side
 from services.context import JobHandler, Services
 from services.escalation import raise_concern
@@ -148,6 +149,51 @@ def plan_job(*, session: Session, job: Any, services: Services, now: datetime) -
         plan(session=session, match=match, now=now)
 
 
+def helper_may_care_for_children(*, session: Session, services: Services, helper_id: int, today: date) -> bool:
+    """The helper's VOG is valid on the day and the coordinator allowed tasks with children at intake."""
+    profile = people.get_volunteer(session=session, person_id=helper_id)
+    if profile is None or not profile.children_ok or profile.vog_date is None or profile.vog_date > today:
+        return False
+    valid_until = volunteer_rules.vog_expires_on(profile.vog_date, services.settings.vog_valid_years) - timedelta(
+        days=1
+    )
+    return rules.helper_may_care_for_children([valid_until], on=today)
+
+
+def _suspend_for_vog(session: Session, match: Match, now: datetime) -> None:
+    """The helper's VOG no longer covers children: the match pauses and its coordinator is told."""
+    assert match.id is not None
+    stop_future(session=session, match=match, now=now, reviews_too=False)
+    store.set_state(
+        session=session, match_id=match.id, expected=[match.state], now=now, state="paused", paused_from=match.state
+    )
+    family, helper = sides(session, match)
+    coordinator = match_coordinator(session, match)
+    if coordinator is not None:
+        with use_language(coordinator.language):
+            text = _(
+                "📄 The match of {family} with {helper} is paused: the helper's VOG no longer covers help with "
+                "children. Resume it once the VOG is renewed."
+            ).format(family=hi(name_of(family)), helper=hi(name_of(helper)))
+        tell(session, coordinator, f"match.vog:{match.id}:{now:%Y%m%d}", text, now)
+    for reader, other in ((family, helper), (helper, family)):
+        if reader is None:
+            continue
+        with use_language(reader.language):
+            text = _("⏸ The match with {name} is paused for now. Your coordinator will tell you when it goes on.")
+        tell(
+            session,
+            reader,
+            f"match.pause:{match.id}:{reader.id}:{now:%Y%m%d%H%M}",
+            text.format(name=hi(name_of(other))),
+            now,
+        )
+    people.add_timeline(
+        session=session, family_id=match.family_id, kind="match_paused", now=now, ref_id=match.id, reason="vog"
+    )
+    event(logger, "match.vog_suspended", match=match.id)
+
+
 # --- the reminder and "not this time" -------------------------------------------------------------
 
 
@@ -170,6 +216,11 @@ def remind_job(*, session: Session, job: Any, services: Services, now: datetime)
     if rules.in_holiday(occurrence.day, _holidays(session, match, now)):
         store.set_outcome(session=session, occurrence_id=occurrence.id or 0, outcome=Outcome.HOLIDAY, now=now)
         delivery.cancel_jobs(session=session, kind=LOG_JOB, subject_id=occurrence.id or 0)
+        return
+    if match.involves_children and not helper_may_care_for_children(
+        session=session, services=services, helper_id=match.helper_id, today=occurrence.day
+    ):
+        _suspend_for_vog(session, match, now)
         return
     if not store.mark_reminded(session=session, occurrence_id=occurrence.id or 0, now=now):
         return

@@ -18,7 +18,6 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from domain import matches as rules
-from domain import volunteers as volunteer_rules
 from domain.matches import MatchState, Rhythm, RhythmProblem, Side, StopReason
 from services import match_runs
 from services.callbacks import Button
@@ -26,6 +25,7 @@ from services.context import Services
 from services.i18n import _, format_day, format_when, h, hi, use_language
 from services.labels import name_of
 from services.logs import event
+from services.match_runs import helper_may_care_for_children
 from services.match_texts import (
     ACCEPT,
     CHILD_KINDS,
@@ -102,15 +102,6 @@ class Proposed:
 def may_manage(*, session: Session, coordinator: Person | None, family_id: int, now: datetime) -> Decision:
     """May this coordinator propose, change or end a match of this family (audited)."""
     return authorize(session=session, actor=coordinator, action=Action.MANAGE_MATCHES, family_id=family_id, now=now)
-
-
-def helper_may_care_for_children(*, session: Session, services: Services, helper_id: int, today: date) -> bool:
-    """The helper's VOG is valid on the day and the coordinator allowed tasks with children at intake."""
-    profile = people.get_volunteer(session=session, person_id=helper_id)
-    if profile is None or not profile.children_ok or profile.vog_date is None:
-        return False
-    valid_until = volunteer_rules.vog_expires_on(profile.vog_date, services.settings.vog_valid_years)
-    return rules.helper_may_care_for_children([valid_until], on=today) and profile.vog_date <= today
 
 
 def check_proposal(

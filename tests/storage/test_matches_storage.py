@@ -235,3 +235,49 @@ def test_both_sides_export_the_match_and_erasure_cancels_its_jobs(services: Serv
         assert not session.exec(
             select(OutboxMessage).where(OutboxMessage.dedupe_key == f"match.end:{match_id}:{match.helper_id}")
         ).all()
+
+
+def test_a_vog_that_no_longer_covers_children_pauses_the_match_and_tells_the_coordinator(services: Services) -> None:
+    match_id = _agreed_match(services, date(2026, 10, 17), trial_end=date(2026, 11, 28))
+    with services.db.session() as session:
+        match = store.get_match(session=session, match_id=match_id)
+        assert match is not None
+        profile = session.get(VolunteerProfile, match.helper_id)
+        assert profile is not None
+        profile.vog_date = date(2023, 10, 16)  # three years old on Friday 16 October: too old on the 17th
+        session.add(profile)
+    clock = services.clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(datetime(2026, 10, 16, 13, 5, tzinfo=UTC) - clock.now())
+    Tick(services).run_due()
+    with services.db.session() as session:
+        paused = store.get_match(session=session, match_id=match_id)
+        assert paused is not None and (paused.state, paused.paused_from) == ("paused", "trial")
+        assert store.next_occurrence(session=session, match_id=match_id, now=clock.now()) is None
+    assert _keys(services, f"match.vog:{match_id}:"), "the coordinator is told"
+    assert not _keys(services, "match.remind:"), "no reminder for a time the helper may not come to"
+
+
+def test_the_weekly_picture_names_matches_that_started_and_trials_that_end(services: Services) -> None:
+    from services import match_insight
+
+    match_id = _agreed_match(services, date(2026, 10, 10), trial_end=date(2026, 10, 24))
+    with services.db.session() as session:
+        match = store.get_match(session=session, match_id=match_id)
+        assert match is not None
+        lines = match_insight.week_lines(
+            session=session,
+            family_ids=[match.family_id],
+            now=services.clock.now(),
+            zone="Europe/Amsterdam",
+            language="en",
+        )
+    assert any("Fam ↔ Hulp" in line and "started" in line for line in lines)
+    clock = services.clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(timedelta(days=14))
+    with services.db.session() as session:
+        lines = match_insight.week_lines(
+            session=session, family_ids=[match.family_id], now=clock.now(), zone="Europe/Amsterdam", language="en"
+        )
+    assert any("the trial ends" in line for line in lines)

@@ -479,7 +479,8 @@ async def typed_window(update: Update, context: BotContext) -> str | None:
         return STAY
     draft = draft_of(context, MatchDraft)
     draft.start, draft.minutes = window.start.strftime("%H:%M"), minutes
-    rows = [[(ngettext("{count} week", "{count} weeks", weeks).format(count=weeks), TRIAL_WEEKS.data(weeks)) for weeks in (4, 6, 8)]]
+    lengths = [(ngettext("{count} week", "{count} weeks", weeks).format(count=weeks), weeks) for weeks in (4, 6, 8)]
+    rows = [[(label, TRIAL_WEEKS.data(weeks)) for label, weeks in lengths]]
     await reply(update, _("When does the trial end? Tap a length, or type a date."), keyboard(rows))
     return TRIAL
 

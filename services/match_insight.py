@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from domain import matches as rules
 from domain.matches import MatchState, Outcome
-from services.i18n import _, format_day, h, hi
+from services.i18n import _, format_day, h, hi, use_language
 from services.labels import name_of
 from services.match_texts import sides
 from storage import matches as store
@@ -16,9 +16,14 @@ from storage.db import Session
 
 
 def week_lines(*, session: Session, family_ids: Sequence[int], now: datetime, zone: str, language: str) -> list[str]:
-    """One line per match that needs a look this week (in the current language)."""
+    """One line per match that needs a look this week, in the reader's language."""
     if not family_ids:
         return []
+    with use_language(language):
+        return _lines(session, family_ids, now, zone, language)
+
+
+def _lines(session: Session, family_ids: Sequence[int], now: datetime, zone: str, language: str) -> list[str]:
     today = rules.local_day(now, zone)
     week_ago = now - timedelta(days=7)
     lines: list[str] = []

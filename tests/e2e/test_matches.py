@@ -162,6 +162,8 @@ def test_a_match_is_proposed_agreed_and_runs_every_other_saturday_across_dst_unt
     pia.say("/match")
     pia.tap("🤝 Mirjam ↔ Henk")
     expect(pia.tap("📝 Match meeting held"), "Match meeting: held on")
+    pia.say("/families")
+    expect(pia.tap_listed("Mirjam"), "Match with Henk: 🌱 in its trial")
 
     # The first Saturday: a reminder the day before, once, to both; the visit log afterwards.
     move_to(harness, at(first - timedelta(days=1), 13, 59))

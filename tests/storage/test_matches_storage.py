@@ -281,3 +281,24 @@ def test_the_weekly_picture_names_matches_that_started_and_trials_that_end(servi
             session=session, family_ids=[match.family_id], now=clock.now(), zone="Europe/Amsterdam", language="en"
         )
     assert any("the trial ends" in line for line in lines)
+
+
+def test_two_times_called_off_in_a_row_reach_the_coordinator_as_a_concern(services: Services) -> None:
+    from storage.models import Concern
+
+    match_id = _agreed_match(services, date(2026, 10, 10), trial_end=date(2026, 11, 21))
+    with services.db.session() as session:
+        match = store.get_match(session=session, match_id=match_id)
+        assert match is not None
+        family = session.get(Person, match.family_id)
+        first, second = store.occurrences(session=session, match_id=match_id)[:2]
+        now = services.clock.now()
+        done = match_runs.skip(session=session, services=services, person=family, occurrence_id=first.id or 0, now=now)
+        assert done.result == match_runs.Skipped.DONE and done.other_name == "Hulp"
+        again = match_runs.skip(session=session, services=services, person=family, occurrence_id=first.id or 0, now=now)
+        assert again.result == match_runs.Skipped.GONE, "called off once"
+        assert not session.exec(select(Concern).where(Concern.family_id == match.family_id)).all()
+        match_runs.skip(session=session, services=services, person=family, occurrence_id=second.id or 0, now=now)
+        concern = session.exec(select(Concern).where(Concern.family_id == match.family_id)).one()
+        assert concern.source == "match_missed"
+    assert len(_keys(services, "match.skip:")) == 2, "the helper was told both times"

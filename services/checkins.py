@@ -28,6 +28,7 @@ from services.context import JobHandler, Services
 from services.escalation import no_contact
 from services.i18n import N_, _, format_day, h, hi, use_language
 from services.logs import event
+from services.match_texts import TIMELINE_LABELS as MATCH_TIMELINE_LABELS
 from services.outbox import Outgoing, ToPerson, enqueue
 from storage import care, delivery, people
 from storage.db import Session
@@ -108,6 +109,7 @@ TIMELINE_LABELS = {
     "request_thanked": N_("Family thanked the volunteer"),
     "task_message": N_("A message about a task passed on between volunteer and family"),
     "support_paired": N_("Paired with a support volunteer"),
+    **MATCH_TIMELINE_LABELS,  # the steps of a lasting match (services.match_texts)
 }
 
 PAUSE_WEEKS = (1, 2, 3, 4)

@@ -29,7 +29,6 @@ from services.checkins import (
 )
 from services.context import Services
 from services.i18n import _, format_day, format_stamp, format_when, h, hi, use_language
-from services.match_texts import TIMELINE_LABELS as MATCH_TIMELINE_LABELS
 from services.matches import match_lines_for_family
 from services.permissions import Action, authorize, refusal_text
 from storage import care, people
@@ -190,8 +189,7 @@ def timeline_lines(*, events: list[TimelineEvent], language: str, zone: str) -> 
     lines = []
     with use_language(language):
         for item in events:
-            labels = TIMELINE_LABELS if item.kind in TIMELINE_LABELS else MATCH_TIMELINE_LABELS
-            label = _(labels[item.kind]) if item.kind in labels else item.kind
+            label = _(TIMELINE_LABELS[item.kind]) if item.kind in TIMELINE_LABELS else item.kind
             if item.kind == "checkin_answered" and item.detail.get("answer"):
                 label += ": " + answer_label(str(item.detail["answer"]))
             lines.append(f"{h(format_stamp(item.at, zone, language))} · {h(label)}")

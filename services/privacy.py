@@ -54,6 +54,12 @@ def _what_we_store() -> str:
             ),
             "• "
             + _(
+                "For lasting matches (a family and a support household or volunteer who meet regularly): who "
+                "is matched with whom, for what kind of help, when you meet, holidays, whether each time "
+                "happened and how it was, and the reviews."
+            ),
+            "• "
+            + _(
                 "For everyone as well: a timeline of what happened (without what was said), a log of who "
                 "looked at your record and when, planned reminders and check-ins, unfinished conversations "
                 "with the bot, and for a short time the messages between you and the bot."

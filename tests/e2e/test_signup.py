@@ -351,6 +351,10 @@ NOTICE_FOR_TABLE = {
     "outboxmessage": "the messages between you and the bot",
     "consentrequest": "what you asked colleagues to agree to",
     "scheduledjob": "planned reminders and check-ins",
+    "match": "who is matched with whom",
+    "matchoccurrence": "whether each time happened",
+    "matchholiday": "holidays",
+    "matchreview": "the reviews",
 }
 
 

@@ -154,6 +154,7 @@ def register_handlers(application: AnyApplication) -> None:
             approvals.build(),
             insight.build_dialogue(),
             matches.build(),
+            match_sides.build_contact(),
         ]
     )
     router.bind(application)

@@ -5,17 +5,22 @@ and the review question. Each tap calls one service (`services.matches`, `servic
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
+from conversations import concerns
 from conversations.context import BotContext
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, reply, retire_buttons, tapped_values
-from services import match_reviews, match_runs
+from domain.urgent import detect_urgent
+from services import match_contact, match_reviews, match_runs
 from services import matches as service
 from services.i18n import _, h, hi
-from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, SKIP
+from services.labels import name_of
+from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, SKIP, WRITE
 
 
 async def _stale(update: Update, text: str | None = None) -> None:
@@ -142,3 +147,91 @@ def build() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(felt, pattern=FEEL.pattern),
         CallbackQueryHandler(reviewed, pattern=ANSWER.pattern),
     ]
+
+
+# --- writing to the other side --------------------------------------------------------------------
+
+CONTACT = "matchmsg"
+WRITING = "write"
+
+
+@dataclass
+class ContactDraft(Draft):
+    """The match a message is for."""
+
+    match: int | None = None
+
+
+async def start_writing(update: Update, context: BotContext) -> str | None:
+    """'Write to <name>': ask for one message, when the tapper is a side of that match."""
+    parsed = tapped_values(update, WRITE)
+    match_id = parsed[0] if parsed else None
+    with context.session() as session:
+        found = match_contact.party(session=session, person=context.person, match_id=match_id)
+        other = name_of(found.other) if found is not None else ""
+    if not other:
+        await answer_button(update, _("This match is no longer open, so you cannot write about it here."))
+        return END
+    await answer_button(update)
+    draft_of(context, ContactDraft).match = match_id
+    await reply(
+        update,
+        _(
+            "Write one message for {name}. I pass it on through the bot, with your name; your phone number and "
+            "account stay private. Send /cancel to stop."
+        ).format(name=hi(other)),
+    )
+    return WRITING
+
+
+async def write(update: Update, context: BotContext) -> str | None:
+    """The message: checked again, then queued for the other side."""
+    message = update.effective_message
+    if message is None or context.person is None:
+        return STAY
+    text = (message.text or "").strip()
+    limit = match_contact.MAX_MESSAGE
+    if not text or len(text) > limit:
+        await reply(update, _("Please write a text message of at most {count} characters.").format(count=limit))
+        return STAY
+    if detect_urgent(text) is not None:
+        # Danger words go where a family's ordinary messages go: the safety numbers and the coordinators.
+        await concerns.urgent_message(update, context)
+        return END
+    with context.session() as session:
+        sent_to = match_contact.pass_message(
+            session=session,
+            person=context.person,
+            match_id=draft_of(context, ContactDraft).match,
+            text=text,
+            source=f"{message.chat_id}:{message.message_id}",
+            now=context.now(),
+        )
+    if not sent_to:
+        await reply(update, _("This match is no longer open, so the message was not sent."))
+        return END
+    await reply(update, _("✓ Sent to {name}.").format(name=hi(sent_to)))
+    return END
+
+
+async def not_text(update: Update, context: BotContext) -> str | None:
+    """Anything but text while the message is expected."""
+    if update.callback_query is not None:
+        await answer_button(update, _("That button belongs to an earlier question."))
+    limit = match_contact.MAX_MESSAGE
+    await reply(update, _("Please write a text message of at most {count} characters.").format(count=limit))
+    return STAY
+
+
+def build_contact() -> Dialogue:
+    """One message from one side of a match to the other (`ms:msg`)."""
+    private = filters.ChatType.PRIVATE
+    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
+    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
+    start = CallbackQueryHandler(start_writing, pattern=WRITE.pattern)
+    return Dialogue(
+        name=CONTACT,
+        entry_points=[start],
+        states={WRITING: [MessageHandler(text, write), MessageHandler(anything, not_text), start]},
+        draft=ContactDraft,
+    )

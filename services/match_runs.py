@@ -24,6 +24,7 @@ from services.escalation import raise_concern
 from services.i18n import _, format_day, format_when, h, hi, use_language
 from services.labels import name_of
 from services.logs import event
+from services.match_contact import write_button
 from services.match_texts import (
     FEEL,
     FEELINGS,
@@ -236,7 +237,10 @@ def remind_job(*, session: Session, job: Any, services: Services, now: datetime)
                 when=h(format_when(occurrence.starts_at, zone, reader.language)),
             )
             text += "\n" + _("If it cannot go ahead, tap below: {name} will be told.").format(name=hi(name_of(other)))
-            buttons = [[(_("🙅 Not this time"), SKIP.data(occurrence.id))]]
+            buttons = [
+                [(_("🙅 Not this time"), SKIP.data(occurrence.id))],
+                [write_button(match.id or 0, name_of(other))],
+            ]
         tell(session, reader, f"match.remind:{occurrence.id}:{reader.id}", text, now, buttons)
     event(logger, "match.reminded", match=match.id, occurrence=occurrence.id)
 

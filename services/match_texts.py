@@ -78,6 +78,7 @@ TIMELINE_LABELS: dict[str, str] = {
     "match_holiday": N_("Match holiday"),
     "match_review": N_("Match review"),
     "match_decided": N_("Match review decided"),
+    "match_message": N_("A message passed between the sides of a match"),
 }
 
 # The two sides' buttons (ms:...). The coordinator's are in `services.matches`.
@@ -87,6 +88,7 @@ SKIP = Button("ms", "skip", int)  # an occurrence id
 LOG = Button("ms", "log", int, str)  # an occurrence id, an Outcome
 FEEL = Button("ms", "feel", int, str)  # an occurrence id, a feeling
 ANSWER = Button("ms", "rev", int, str)  # a review id, a ReviewChoice
+WRITE = Button("ms", "msg", int)  # a match id: write to the other side
 
 
 def kind_label(kind: str) -> str:

@@ -25,6 +25,7 @@ from services.context import Services
 from services.i18n import _, format_day, format_when, h, hi, use_language
 from services.labels import name_of
 from services.logs import event
+from services.match_contact import write_button
 from services.match_runs import helper_may_care_for_children
 from services.match_texts import (
     ACCEPT,
@@ -330,7 +331,9 @@ def _start(
                 )
             if reader is helper and profile is not None and profile.street:
                 text += "\n" + _("Their address: {street}").format(street=hi(profile.street))
-        tell(session, reader, f"match.start:{match.id}:{reader.id}", text, now)
+            text += "\n" + _("You can write to each other through the bot; your number and account stay private.")
+            buttons = [[write_button(started.id, name_of(other))]]
+        tell(session, reader, f"match.start:{match.id}:{reader.id}", text, now, buttons)
     if helper is not None and profile is not None and profile.street:
         people.audit(
             session=session,

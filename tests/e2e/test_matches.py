@@ -399,3 +399,30 @@ def test_a_proposal_declined_by_one_side_does_not_start(
     family.tap("✅ Yes, I agree")
     assert "already been answered" in family.user.callback_answers[answers]
     assert the_match(harness, family).state == "declined"
+
+
+def test_the_sides_write_to_each_other_through_the_bot_and_coordinators_see_only_that_they_did(
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]], person: Callable[..., Chat]
+) -> None:
+    family, helper = make_sides("Roosje", "Wessel")
+    match = started(harness, team.primary, family, helper, "Roosje", "Wessel")
+    expect(helper.tap("💬 Write to Roosje"), "Write one message for Roosje", "stay private")
+    before = len(family.user.messages)
+    expect(helper.say("Shall we bake a cake on Wednesday?"), "Sent to Roosje")
+    got = expect(texts_since(family, before), "A message from Wessel", "Shall we bake a cake on Wednesday?")
+    assert str(helper.id) not in got, "no account of the helper in the message"
+    before = len(helper.user.messages)
+    family.tap("💬 Write to Wessel")
+    expect(family.say("Yes, lovely!"), "Sent to Wessel")
+    expect(texts_since(helper, before), "A message from Roosje", "Yes, lovely!")
+    # The coordinator's timeline shows that the sides are in touch, never what they wrote.
+    team.primary.say("/families")
+    team.primary.tap_listed("Roosje")
+    timeline = expect(team.primary.tap("🕑 Timeline"), "A message passed between the sides of a match")
+    assert "cake" not in timeline and "lovely" not in timeline
+    # Someone else cannot write into the match.
+    stranger = new_family(team.primary, person, "Tjitske")
+    answers = len(stranger.user.callback_answers)
+    stranger.user.press_raw(stranger.last, f"ms:msg:{match.id}")
+    harness.settle()
+    assert "no longer open" in stranger.user.callback_answers[answers]

@@ -422,6 +422,7 @@ NOT_FOR_COORDINATORS = {
     r"^ms:log(:|$)": "the helper's own visit log (test_matches)",
     r"^ms:feel(:|$)": "the family's own feeling after a visit (test_matches)",
     r"^ms:rev(:|$)": "a side's own review answer (test_matches)",
+    r"^ms:msg(:|$)": "a side writes to the other side of its own match (test_matches)",
     "": "the fallback for any other button",
 }
 # Commands coordinators use in a private chat (a family must be refused) and in a family's topic.

@@ -29,7 +29,7 @@ from tests.e2e.care_world import (
     texts_since,
 )
 from tests.e2e.harness import Chat, Harness, expect, seen
-from tests.e2e.request_world import new_area, new_volunteer, quiet_requests
+from tests.e2e.request_world import kind_button, new_area, new_volunteer, quiet_requests
 from tests.e2e.test_erasure import delete_my_data
 
 MATCH_JOBS = (*match_runs.JOBS, *match_reviews.JOBS)
@@ -415,6 +415,13 @@ def test_the_sides_write_to_each_other_through_the_bot_and_coordinators_see_only
     family.tap("💬 Write to Wessel")
     expect(family.say("Yes, lovely!"), "Sent to Wessel")
     expect(texts_since(helper, before), "A message from Roosje", "Yes, lovely!")
+    # Reciprocity: the helper is the family's support volunteer now, so the family can offer something back.
+    family.say("/menu")
+    family.tap("💛 Offer something back")
+    expect(family.tap(kind_button("meal", "en")), "Who would you like to offer it to?")
+    before = len(helper.user.messages)
+    expect(family.tap("To Wessel"), "Your coordinator will get in touch")
+    expect(texts_since(helper, before), "Roosje would like to do something for you in return", "A meal")
     # The coordinator's timeline shows that the sides are in touch, never what they wrote.
     team.primary.say("/families")
     team.primary.tap_listed("Roosje")

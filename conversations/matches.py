@@ -41,7 +41,7 @@ from domain.times import parse_window
 from services import approvals, match_reviews, pairs
 from services import matches as service
 from services.callbacks import Button
-from services.i18n import _, h, hi, ngettext
+from services.i18n import _, format_day, h, hi, ngettext
 from services.labels import name_of
 from services.match_texts import MATCH_KINDS, RHYTHM_LABELS, kind_label, weekday_names
 from storage import people
@@ -250,7 +250,7 @@ async def typed_holiday(update: Update, context: BotContext) -> str | None:
         await reply(update, _("Please type two days, such as 20-12-2026 - 3-1-2027."))
         return STAY
     with context.session() as session:
-        result, _decision = service.add_holiday(
+        result = service.add_holiday(
             session=session,
             services=context.services,
             coordinator=context.person,
@@ -588,7 +588,7 @@ async def _confirm(update: Update, context: BotContext) -> str | None:
         _("Helper: {name}").format(name=hi(name_of(helper))),
         _("Kind of help: {kind}").format(kind=h(kind_label(draft.kind))),
         _("When: {rhythm}").format(rhythm=h(service.describe_rhythm(_rhythm(draft, context), language))),
-        _("Trial until: {day}").format(day=h(draft.trial_end)),
+        _("Trial until: {day}").format(day=h(format_day(date.fromisoformat(draft.trial_end), language))),
         _("Both sides are asked to agree; nothing starts before that."),
     ]
     rows = [[(_("✅ Send the proposal"), SEND.data()), (_("✖️ Cancel"), DROP.data())]]

@@ -35,7 +35,6 @@ from services.match_texts import (
     OUTCOME_LABELS,
     STOP_LABELS,
     match_coordinator,
-    rhythm_of,
     rhythm_text,
     side_of,
     sides,
@@ -683,17 +682,17 @@ def add_holiday(
     first: date,
     last: date,
     now: datetime,
-) -> tuple[HolidayResult, Decision | None]:
+) -> HolidayResult:
     """A holiday of one side: occurrences on those days do not happen and are nobody's miss; both are told."""
     found = _managed(session, coordinator, match_id, now)
     if isinstance(found, Card):
-        return HolidayResult.GONE, None
+        return HolidayResult.GONE
     match = found
     today = rules.local_day(now)
     if side not in (Side.FAMILY, Side.HELPER) or match.state not in rules.RUNNING_STATES:
-        return HolidayResult.GONE, None
+        return HolidayResult.GONE
     if last < first or last < today or (last - first).days > 120:
-        return HolidayResult.BAD_DATES, None
+        return HolidayResult.BAD_DATES
     store.add_holiday(session=session, match_id=match_id, side=side, first=first, last=last, now=now)
     for row in store.occurrences(session=session, match_id=match_id):
         if row.outcome is None and row.starts_at > now and rules.in_holiday(row.day, [(first, last)]):
@@ -717,7 +716,7 @@ def add_holiday(
         ref_id=match_id,
         side=side,
     )
-    return HolidayResult.DONE, None
+    return HolidayResult.DONE
 
 
 def describe_rhythm(rhythm: Rhythm, language: str) -> str:
@@ -737,6 +736,3 @@ def match_lines_for_family(*, session: Session, family_id: int, language: str) -
                 _("Match with {name}: {state}").format(name=hi(name_of(helper)), state=h(state_label(match.state)))
             )
     return lines
-
-
-__all__ = ["rhythm_of"]

@@ -32,6 +32,8 @@ from conversations import (
     insight,
     invites,
     languages,
+    match_sides,
+    matches,
     menu,
     question_reviews,
     questions,
@@ -150,6 +152,9 @@ def _register_before_dialogues(application: AnyApplication) -> None:
     # The family's own questions, their reviews and casework: buttons that work at any time.
     for handler in [*questions.build(), *question_reviews.build(), *casework.build()]:
         application.add_handler(handler)
+    # Lasting matches: both sides' taps and the coordinator's card and review buttons work at any time.
+    for handler in [*match_sides.build(), *matches.build_first()]:
+        application.add_handler(handler)
     # Coordinator insight: /digest, /stats, /export and their period buttons.
     for handler in insight.build():
         application.add_handler(handler)
@@ -171,6 +176,8 @@ def _register_dialogues(application: AnyApplication) -> None:
             insight.build_dialogue(),
             questions.build_dialogue(),
             casework.build_dialogue(),
+            matches.build(),
+            match_sides.build_contact(),
         ]
     )
     router.bind(application)
@@ -191,6 +198,7 @@ def _register_menu(application: AnyApplication) -> None:
     questions.register_menu()
     family_card.register_menu()
     insight.register_menu()
+    menu.add("matches", N_("Lasting matches"), {str(Role.COORDINATOR)})
     menu.add("language", N_("Change language"), everyone, common.ask_language)
     menu.add("privacy", N_("Privacy"), everyone, common.show_privacy)
     menu.add("mydata", N_("My data"), everyone, common.send_my_data)

@@ -27,7 +27,17 @@ from bot.web import WEBHOOK_PATH, Liveness, build_web_app
 from conversations import common, insight
 from domain.clock import Clock, SystemClock
 from domain.instances import is_dead
-from services import casework, checkins, handover, leaving, matching, question_reviews, unreachable
+from services import (
+    casework,
+    checkins,
+    handover,
+    leaving,
+    match_reviews,
+    match_runs,
+    matching,
+    question_reviews,
+    unreachable,
+)
 from services import erasure as erasure_service
 from services import insight as insight_service
 from services.context import Services
@@ -114,6 +124,8 @@ class Runtime:
         services.jobs.update(leaving.JOBS)
         services.jobs.update(question_reviews.JOBS)
         services.jobs.update(casework.JOBS)
+        services.jobs.update(match_runs.JOBS)
+        services.jobs.update(match_reviews.JOBS)
         services.on_update_failed = handover.failed_update
         self._register_instance(services)
         insight_service.ensure_digest(services)

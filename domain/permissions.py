@@ -157,6 +157,7 @@ class Action(StrEnum):
     SEE_INSIGHT = "see_insight"  # /stats, /export, /digest: anonymous figures
     SEE_REQUESTS = "see_requests"  # the list of requests nobody took
     ACT_FOR_FAMILY = "act_for_family"  # place a volunteer, pair or unpair a support volunteer, ask on behalf
+    MANAGE_MATCHES = "manage_matches"  # propose, pause, resume, end a lasting match; record its meeting; decide reviews
 
 
 class Reason(StrEnum):
@@ -239,7 +240,8 @@ def authorize(actor: Actor, action: Action, facts: Facts = Facts()) -> Decision:
     * Only signed-up coordinators act here; admins may do everything.
     * A family's file (card, answers, timeline) and writing to the family: its duo, coordinators alerted
       about one of its open concerns, anyone in an urgent case or while nobody is assigned.
-    * Changing a family's check-ins and handling its requests: its duo, or anyone while nobody is assigned.
+    * Changing a family's check-ins, handling its requests and its lasting matches: its duo, or anyone while
+      nobody is assigned.
     * Becoming primary at once: only when there is no primary; otherwise one asks the current primary
       (anyone who may see the file), and only that primary may answer.
     * Claiming and closing a concern: those alerted about it and the family's duo.
@@ -282,7 +284,7 @@ def _by_target(actor: Actor, action: Action, facts: Facts) -> Decision:
         if not facts.target_is_family:
             return _yes(Reason.NOT_A_FAMILY) if actor.person_id in facts.alerted_ids else _no(Reason.NOT_ALERTED)
         return _family_access(actor, facts, open_access=True)
-    if action in (Action.CHANGE_CHECKINS, Action.ACT_FOR_FAMILY):
+    if action in (Action.CHANGE_CHECKINS, Action.ACT_FOR_FAMILY, Action.MANAGE_MATCHES):
         if facts.primary_id is None and facts.partner_id is None:
             return _yes(Reason.UNASSIGNED)
         return _family_access(actor, facts, open_access=False)

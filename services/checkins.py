@@ -28,6 +28,7 @@ from services.context import JobHandler, Services
 from services.escalation import no_contact
 from services.i18n import N_, _, format_day, h, hi, use_language
 from services.logs import event
+from services.match_texts import TIMELINE_LABELS as MATCH_TIMELINE_LABELS
 from services.outbox import Outgoing, ToPerson, enqueue
 from storage import care, delivery, people
 from storage.db import Session
@@ -119,6 +120,7 @@ TIMELINE_LABELS = {
     "question_not_needed": N_("A question is no longer needed"),
     "question_stopped": N_("Help for a question stopped"),
     "casework_held": N_("Casework meeting held"),
+    **MATCH_TIMELINE_LABELS,  # the steps of a lasting match (services.match_texts)
 }
 
 PAUSE_WEEKS = (1, 2, 3, 4)

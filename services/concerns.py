@@ -52,6 +52,8 @@ SOURCE_LABELS = {
     "urgent": N_("sent a message that suggests danger"),
     "volunteer": N_("a volunteer raised a concern"),
     "task_hard": N_("rated a task as difficult"),
+    "match_difficult": N_("a visit of their lasting match was difficult"),
+    "match_missed": N_("their lasting match did not happen twice in a row"),
 }
 
 

@@ -30,6 +30,7 @@ from services.checkins import (
 )
 from services.context import Services
 from services.i18n import _, format_day, format_stamp, format_when, h, hi, use_language
+from services.matches import match_lines_for_family
 from services.permissions import Action, authorize, refusal_text
 from storage import care, people
 from storage import concerns as concern_store
@@ -75,6 +76,7 @@ def _card_extras(
             _("Support volunteer: {name}").format(name=hi(concerns.name_of(volunteer)))
             if volunteer is not None
             else _("Support volunteer: none yet"),
+            *match_lines_for_family(session=session, family_id=family.id, language=language),
         ]
         events = care.timeline(session=session, family_id=family.id, limit=5)
         if events:

@@ -25,7 +25,7 @@ from babel.dates import format_date
 
 from domain import insight as rules
 from domain import volunteers as volunteer_rules
-from services import charts, question_figures
+from services import charts, match_insight, question_figures
 from services.callbacks import Button
 from services.concerns import ANSWER_EMOJI
 from services.context import JobHandler, Services
@@ -402,6 +402,13 @@ def _vogs(week: _Week) -> list[str]:
     ]
 
 
+def _matches(week: _Week) -> list[str]:
+    """Matches that started, trials that end this week, times that did not happen."""
+    return match_insight.week_lines(
+        session=week.session, family_ids=week.families, now=week.now, zone=week.zone, language=week.language
+    )
+
+
 def _digest_text(week: _Week, monday: date) -> str:
     """The weekly picture's text, section by section (empty sections left out)."""
     lines = [_("<b>Your weekly picture</b>, week of {day}").format(day=h(format_day(monday, week.language)))]
@@ -411,6 +418,7 @@ def _digest_text(week: _Week, monday: date) -> str:
         ("🙋", _("Requests nobody took"), _untaken(week)),
         ("⚠️", _("Concerns still open"), _still_open(week)),
         ("📄", _("VOG soon too old for tasks with children"), _vogs(week)),
+        ("🤝", _("Lasting matches"), _matches(week)),
     ]
     for emoji, title, items in sections:
         if not items:

@@ -61,6 +61,12 @@ def _what_we_store() -> str:
             ),
             "• "
             + _(
+                "For lasting matches (a family and a support household or volunteer who meet regularly): who "
+                "is matched with whom, for what kind of help, when you meet, holidays, whether each time "
+                "happened and how it was, and the reviews."
+            ),
+            "• "
+            + _(
                 "For everyone as well: a timeline of what happened (without what was said), a log of who "
                 "looked at your record and when, planned reminders and check-ins, unfinished conversations "
                 "with the bot, and for a short time the messages between you and the bot."
@@ -135,6 +141,10 @@ TABLE_LABELS: dict[str, str] = {
     "caseplan": N_("How often reviews and casework meetings are"),
     "caseworkmeeting": N_("Casework meetings"),
     "questiondecision": N_("Decisions about your questions"),
+    "match": N_("Lasting matches (who with, what kind of help, how it went)"),
+    "matchoccurrence": N_("The times of your lasting matches, and whether they happened"),
+    "matchholiday": N_("Holidays in your lasting matches"),
+    "matchreview": N_("Reviews of your lasting matches"),
 }
 
 

@@ -31,6 +31,8 @@ from storage.models import (
     InboxStatus,
     InboxUpdate,
     JobStatus,
+    Match,
+    MatchOccurrence,
     OutboxMessage,
     OutboxStatus,
     Person,
@@ -125,6 +127,15 @@ EXPORT_POLICY: dict[str, TablePolicy] = {
     "questiondecision": TablePolicy(
         owner=("family_id",), mentions=("decided_by_id",), shared=("decision", "reason", "decided_at")
     ),
+    # A lasting match is both sides' (the family's and the helper's); its coordinator is only mentioned.
+    "match": TablePolicy(
+        owner=("family_id", "helper_id"),
+        mentions=("coordinator_id",),
+        shared=("kind", "state", "created_at", "started_at", "ended_at", "end_reason"),
+    ),
+    "matchoccurrence": TablePolicy(),  # through the person's matches, see `_related`
+    "matchholiday": TablePolicy(),
+    "matchreview": TablePolicy(mentions=("decided_by_id",), shared=("due_on", "decision", "decided_at")),
 }
 
 # What a scheduled job's `subject_id` points at, by kind (prefix before the first dot for whole families).
@@ -139,6 +150,10 @@ JOB_SUBJECTS: dict[str, str] = {
     "volunteer.vog_reminder": "person",
     "question": "person",
     "casework": "person",
+    "match.plan": "match",
+    "match.review": "match",
+    "match.remind": "matchoccurrence",
+    "match.log": "matchoccurrence",
 }
 
 # Columns that can hold what people wrote or what was written to them; erasure scrubs mentions here.
@@ -193,6 +208,16 @@ def footprint(*, session: Session, person: Person) -> Footprint:
     found.ids["requestoffer"] = set(
         session.execute(select(col(RequestOffer.id)).where(col(RequestOffer.volunteer_id) == pid)).scalars()
     )
+    found.ids["match"] = set(
+        session.execute(
+            select(col(Match.id)).where(or_(col(Match.family_id) == pid, col(Match.helper_id) == pid))
+        ).scalars()
+    )
+    found.ids["matchoccurrence"] = set(
+        session.execute(
+            select(col(MatchOccurrence.id)).where(col(MatchOccurrence.match_id).in_(sorted(found.ids["match"])))
+        ).scalars()
+    )
     return found
 
 
@@ -219,6 +244,8 @@ def _related(table: Table, found: Footprint) -> list[ColumnElement[bool]]:
         return [table.c.question_id.in_(sorted(found.ids["familyquestion"]))]
     if table.name == "requestoffer" and found.ids.get("helprequest"):
         return [table.c.request_id.in_(sorted(found.ids["helprequest"]))]
+    if table.name in ("matchoccurrence", "matchholiday", "matchreview") and found.ids.get("match"):
+        return [table.c.match_id.in_(sorted(found.ids["match"]))]
     if table.name == "scheduledjob":
         conditions: list[ColumnElement[bool]] = []
         for kind_prefix, subject in JOB_SUBJECTS.items():

@@ -245,7 +245,7 @@ def test_the_file_opens_for_coordinators_alerted_about_an_open_concern_urgent_ca
 
 def test_check_ins_and_requests_are_changed_by_the_duo_only_even_when_alerted() -> None:
     alerted = Facts(primary_id=COORD.person_id, alerted_ids=frozenset({OTHER.person_id}), urgent=True)
-    for action in (Action.CHANGE_CHECKINS, Action.ACT_FOR_FAMILY):
+    for action in (Action.CHANGE_CHECKINS, Action.ACT_FOR_FAMILY, Action.MANAGE_MATCHES):
         assert authorize(COORD, action, THEIRS)
         assert authorize(PARTNER, action, THEIRS)
         assert not authorize(OTHER, action, THEIRS)

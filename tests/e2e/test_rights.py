@@ -10,6 +10,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from conversations.dialogue import DialogueRouter
 from storage import concerns as concern_store
 from storage import people
 from storage import questions as questions_store
-from storage.models import AuditEntry, Concern, ConsentRequest, HelpRequest
+from storage.models import AuditEntry, Concern, ConsentRequest, HelpRequest, Match, MatchReview
 from tests.e2e.care_world import (
     Team,
     family_id,
@@ -336,6 +337,16 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^cw:next(:|$)": (["cw:next:{meeting}:4"], True),
     r"^qd:pick(:|$)": (["qd:pick:{decision}:stop"], True),
     r"^qd:why(:|$)": (["qd:why:{decision}:stop:not_helping"], True),
+    r"^mt:open(:|$)": (["mt:open:{match}"], True),
+    r"^mt:meet(:|$)": (["mt:meet:{match}"], True),
+    r"^mt:pause(:|$)": (["mt:pause:{match}"], True),
+    r"^mt:resume(:|$)": (["mt:resume:{match}"], True),
+    r"^mt:end(:|$)": (["mt:end:{match}"], True),
+    r"^mt:why(:|$)": (["mt:why:{match}:not_a_fit"], True),
+    r"^mt:hol(:|$)": (["mt:hol:{match}:family"], True),
+    r"^mt:dec(:|$)": (["mt:dec:{review}:stop"], True),
+    r"^mt:list(:|$)": (["mt:list"], False),
+    r"^menu:matches$": (["menu:matches"], False),
 }
 NOT_FOR_COORDINATORS = {
     r"^lang:": "anyone's language",
@@ -419,10 +430,30 @@ NOT_FOR_COORDINATORS = {
     r"^fq:sugg(:|$)": "a family answers a suggestion made to it",
     r"^qr:fam(:|$)": "a family's own review",
     r"^qr:help(:|$)": "a helper's own review",
+    r"^mtp:new(:|$)": "the match proposal starts only for coordinators; every step is checked again when sending",
+    r"^mtp:fam(:|$)": "a step of the match proposal (the family's rights are checked at once, and when sending)",
+    r"^mtp:fpg(:|$)": "a step of the match proposal",
+    r"^mtp:hlp(:|$)": "a step of the match proposal (helper candidates only for the family's coordinators)",
+    r"^mtp:hpg(:|$)": "a step of the match proposal",
+    r"^mtp:kind(:|$)": "a step of the match proposal",
+    r"^mtp:rh(:|$)": "a step of the match proposal",
+    r"^mtp:day(:|$)": "a step of the match proposal",
+    r"^mtp:days(:|$)": "a step of the match proposal",
+    r"^mtp:trial(:|$)": "a step of the match proposal",
+    r"^mtp:rev(:|$)": "a step of the match proposal",
+    r"^mtp:send(:|$)": "a step of the match proposal (checked again when sending)",
+    r"^mtp:drop(:|$)": "a step of the match proposal that sends nothing",
+    r"^ms:yes(:|$)": "a side's own answer to a proposed match (test_matches)",
+    r"^ms:no(:|$)": "a side's own answer to a proposed match (test_matches)",
+    r"^ms:skip(:|$)": "a side calls off one time of its own match (test_matches)",
+    r"^ms:log(:|$)": "the helper's own visit log (test_matches)",
+    r"^ms:feel(:|$)": "the family's own feeling after a visit (test_matches)",
+    r"^ms:rev(:|$)": "a side's own review answer (test_matches)",
+    r"^ms:msg(:|$)": "a side writes to the other side of its own match (test_matches)",
     "": "the fallback for any other button",
 }
 # Commands coordinators use in a private chat (a family must be refused) and in a family's topic.
-COORDINATOR_COMMANDS = {"families", "areas", "invite", "volunteers", "digest", "stats", "export", "concerns"}
+COORDINATOR_COMMANDS = {"families", "areas", "invite", "volunteers", "digest", "stats", "export", "concerns", "match"}
 TOPIC_COMMANDS = {"close", "take", "family", "checkin", "answers", "rhythm"}
 OTHER_COMMANDS = {"cancel", "help", "privacy", "language", "mydata", "delete", "menu", "setgroup", "start"}
 OTHER_COMMANDS |= {"tasks", "requests", "talk", "ask"}  # everyone's own lists and dialogues
@@ -485,7 +516,24 @@ def test_every_coordinator_button_refuses_a_family_and_another_duos_coordinator(
         decision = questions_store.create_decision(
             session=session, question_id=question.id or 0, family_id=fid, cause="two_nos", now=now
         )
+        match = Match(
+            family_id=fid,
+            helper_id=olga,
+            kind="company",
+            state="trial",
+            rhythm={"kind": "weekly", "first": "2030-01-05", "start": "14:00", "minutes": 120},
+            trial_end=date(2030, 2, 1),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(match)
+        session.flush()
+        review = MatchReview(match_id=match.id or 0, due_on=date(2030, 2, 1), asked_at=now)
+        session.add(review)
+        session.flush()
         values = {
+            "match": match.id,
+            "review": review.id,
             "family": fid,
             "concern": concern_id,
             "request": request.id,
@@ -517,6 +565,10 @@ def test_every_coordinator_button_refuses_a_family_and_another_duos_coordinator(
             if stored is not None:
                 stored.status = "cancelled"
                 session.add(stored)
+            stored_match = session.get(Match, values["match"])
+            assert stored_match is not None and stored_match.state == "trial", "a forged button changed a match"
+            stored_match.state = "ended"
+            session.add(stored_match)
     assert profile(harness, world.family).checkin_rhythm == rhythm
     assert profile(harness, world.family).primary_coordinator_id == pid(harness, world.team.primary)
     assert concern_of(harness, world.family).status == "open"

@@ -357,6 +357,10 @@ NOTICE_FOR_TABLE = {
     "questiondecision": "what your coordinators decided about each question",
     "caseplan": "how often and when your casework meetings are",
     "caseworkmeeting": "when your casework meetings are",
+    "match": "who is matched with whom",
+    "matchoccurrence": "whether each time happened",
+    "matchholiday": "holidays",
+    "matchreview": "the reviews",
 }
 
 

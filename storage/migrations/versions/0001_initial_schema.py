@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 06:21:15.141099
+Create Date: 2026-12-03 07:08:06.918379
 """
 
 from __future__ import annotations
@@ -302,6 +302,37 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
     )
+    op.create_table('match',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=False),
+    sa.Column('helper_id', sa.Integer(), nullable=False),
+    sa.Column('coordinator_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('involves_children', sa.Boolean(), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('rhythm', sa.JSON(), nullable=False),
+    sa.Column('trial_end', sa.Date(), nullable=False),
+    sa.Column('reviews', sa.JSON(), nullable=False),
+    sa.Column('family_accepted_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('helper_accepted_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('meeting_held_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('paused_from', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('ended_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('end_reason', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=True),
+    sa.Column('planned_until', sa.Date(), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['coordinator_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['helper_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('match', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_match_family_id'), ['family_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_match_helper_id'), ['helper_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_match_state'), ['state'], unique=False)
+
     op.create_table('outboxmessage',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
@@ -412,6 +443,56 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_concern_family_id'), ['family_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_waiting_since'), ['waiting_since'], unique=False)
+
+    op.create_table('matchholiday',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('match_id', sa.Integer(), nullable=False),
+    sa.Column('side', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('first', sa.Date(), nullable=False),
+    sa.Column('last', sa.Date(), nullable=False),
+    sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['match_id'], ['match.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('matchholiday', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_matchholiday_match_id'), ['match_id'], unique=False)
+
+    op.create_table('matchoccurrence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('match_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('starts_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('skipped_by', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('reminded_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('logged_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('family_feeling', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.ForeignKeyConstraint(['match_id'], ['match.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('match_id', 'day')
+    )
+    with op.batch_alter_table('matchoccurrence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_matchoccurrence_match_id'), ['match_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_matchoccurrence_starts_at'), ['starts_at'], unique=False)
+
+    op.create_table('matchreview',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('match_id', sa.Integer(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('family_choice', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('helper_choice', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('decision', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('asked_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['match_id'], ['match.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('match_id', 'due_on')
+    )
+    with op.batch_alter_table('matchreview', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_matchreview_match_id'), ['match_id'], unique=False)
 
     op.create_table('questiondecision',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -566,6 +647,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_questiondecision_decided_at'))
 
     op.drop_table('questiondecision')
+    with op.batch_alter_table('matchreview', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_matchreview_match_id'))
+
+    op.drop_table('matchreview')
+    with op.batch_alter_table('matchoccurrence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_matchoccurrence_starts_at'))
+        batch_op.drop_index(batch_op.f('ix_matchoccurrence_match_id'))
+
+    op.drop_table('matchoccurrence')
+    with op.batch_alter_table('matchholiday', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_matchholiday_match_id'))
+
+    op.drop_table('matchholiday')
     with op.batch_alter_table('concern', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_concern_waiting_since'))
         batch_op.drop_index(batch_op.f('ix_concern_status'))
@@ -598,6 +692,12 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_claim')
 
     op.drop_table('outboxmessage')
+    with op.batch_alter_table('match', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_match_state'))
+        batch_op.drop_index(batch_op.f('ix_match_helper_id'))
+        batch_op.drop_index(batch_op.f('ix_match_family_id'))
+
+    op.drop_table('match')
     op.drop_table('invite')
     with op.batch_alter_table('helprequest', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_helprequest_status'))

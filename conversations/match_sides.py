@@ -1,0 +1,237 @@
+"""The two sides of a match in chat: agree to a proposal or not, "not this time", the visit log, the feeling,
+and the review question. Each tap calls one service (`services.matches`, `services.match_runs`,
+`services.match_reviews`), which checks that the tapper is that side of that match and that the state allows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+
+from conversations import concerns
+from conversations.context import BotContext
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.ui import answer_button, answer_stale, reply, retire_buttons, tapped_values
+from domain.urgent import detect_urgent
+from services import match_contact, match_reviews, match_runs
+from services import matches as service
+from services.i18n import _, h, hi
+from services.labels import name_of
+from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, SKIP, WRITE
+
+
+async def _stale(update: Update, text: str | None = None) -> None:
+    await answer_stale(update) if text is None else await answer_button(update, text)
+    await retire_buttons(update, show_choice=False)
+
+
+async def answered(update: Update, context: BotContext) -> None:
+    """Yes or no to a proposed match."""
+    accept = tapped_values(update, ACCEPT)
+    parsed = accept or tapped_values(update, DECLINE)
+    if parsed is None:
+        return await answer_stale(update)
+    with context.session() as session:
+        found = service.answer(
+            session=session,
+            services=context.services,
+            person=context.person,
+            match_id=parsed[0],
+            accept=accept is not None,
+            now=context.now(),
+        )
+    result = found.result
+    if result == service.Answered.GONE:
+        return await _stale(update)
+    if result == service.Answered.TOO_LATE:
+        return await _stale(update, _("This proposal has already been answered; nothing changed."))
+    await answer_button(update)
+    await retire_buttons(update)
+    name = hi(found.other_name)
+    if result == service.Answered.WAITING:
+        await reply(update, _("Thank you! The match starts as soon as {name} agrees too.").format(name=name))
+    elif result == service.Answered.STARTED:
+        await reply(update, _("Thank you! You both agreed: the trial starts."))
+    elif result == service.Answered.DECLINED:
+        await reply(update, _("Understood: this match will not go ahead. Your coordinator will know."))
+    else:
+        await reply(update, _("You had already agreed."))
+
+
+async def not_this_time(update: Update, context: BotContext) -> None:
+    """'Not this time' under a reminder."""
+    parsed = tapped_values(update, SKIP)
+    if parsed is None:
+        return await answer_stale(update)
+    with context.session() as session:
+        found = match_runs.skip(
+            session=session,
+            services=context.services,
+            person=context.person,
+            occurrence_id=parsed[0],
+            now=context.now(),
+        )
+    if found.result != match_runs.Skipped.DONE:
+        return await _stale(update, _("This time can no longer be called off."))
+    await answer_button(update)
+    await retire_buttons(update)
+    await reply(update, _("Understood: not this time. {name} is told.").format(name=hi(found.other_name)))
+
+
+async def logged(update: Update, context: BotContext) -> None:
+    """The helper's one tap after an occurrence."""
+    parsed = tapped_values(update, LOG)
+    if parsed is None:
+        return await answer_stale(update)
+    with context.session() as session:
+        result = match_runs.log_visit(
+            session=session,
+            services=context.services,
+            person=context.person,
+            occurrence_id=parsed[0],
+            outcome=parsed[1],
+            now=context.now(),
+        )
+    if result == match_runs.Logged.GONE:
+        return await _stale(update, _("This was answered already."))
+    await answer_button(update)
+    await retire_buttons(update)
+    if result == match_runs.Logged.CONCERN:
+        await reply(update, _("Thank you for telling us. A coordinator will get in touch with you."))
+    else:
+        await reply(update, _("Thank you! Noted."))
+
+
+async def felt(update: Update, context: BotContext) -> None:
+    """The family's optional feeling after an occurrence."""
+    parsed = tapped_values(update, FEEL)
+    if parsed is None:
+        return await answer_stale(update)
+    with context.session() as session:
+        done = match_runs.feel(
+            session=session, person=context.person, occurrence_id=parsed[0], feeling=parsed[1], now=context.now()
+        )
+    if not done:
+        return await _stale(update, _("This was answered already."))
+    await answer_button(update)
+    await retire_buttons(update)
+    await reply(update, _("Thank you for letting us know."))
+
+
+async def reviewed(update: Update, context: BotContext) -> None:
+    """A side's continue / adjust / stop at a review."""
+    parsed = tapped_values(update, ANSWER)
+    if parsed is None:
+        return await answer_stale(update)
+    with context.session() as session:
+        result = match_reviews.answer(
+            session=session, person=context.person, review_id=parsed[0], choice=parsed[1], now=context.now()
+        )
+    if result != match_reviews.Reviewed.DONE:
+        return await _stale(update, _("This was answered already."))
+    await answer_button(update)
+    await retire_buttons(update)
+    await reply(update, h(_("Thank you! Your coordinator will let you know what happens next.")))
+
+
+def build() -> list[BaseHandler[Any, Any, Any]]:
+    """Every side's buttons; they work at any time, also in the middle of a dialogue."""
+    return [
+        CallbackQueryHandler(answered, pattern=ACCEPT.pattern),
+        CallbackQueryHandler(answered, pattern=DECLINE.pattern),
+        CallbackQueryHandler(not_this_time, pattern=SKIP.pattern),
+        CallbackQueryHandler(logged, pattern=LOG.pattern),
+        CallbackQueryHandler(felt, pattern=FEEL.pattern),
+        CallbackQueryHandler(reviewed, pattern=ANSWER.pattern),
+    ]
+
+
+# --- writing to the other side --------------------------------------------------------------------
+
+CONTACT = "matchmsg"
+WRITING = "write"
+
+
+@dataclass
+class ContactDraft(Draft):
+    """The match a message is for."""
+
+    match: int | None = None
+
+
+async def start_writing(update: Update, context: BotContext) -> str | None:
+    """'Write to <name>': ask for one message, when the tapper is a side of that match."""
+    parsed = tapped_values(update, WRITE)
+    match_id = parsed[0] if parsed else None
+    with context.session() as session:
+        found = match_contact.party(session=session, person=context.person, match_id=match_id)
+        other = name_of(found.other) if found is not None else ""
+    if not other:
+        await answer_button(update, _("This match is no longer open, so you cannot write about it here."))
+        return END
+    await answer_button(update)
+    draft_of(context, ContactDraft).match = match_id
+    await reply(
+        update,
+        _(
+            "Write one message for {name}. I pass it on through the bot, with your name; your phone number and "
+            "account stay private. Send /cancel to stop."
+        ).format(name=hi(other)),
+    )
+    return WRITING
+
+
+async def write(update: Update, context: BotContext) -> str | None:
+    """The message: checked again, then queued for the other side."""
+    message = update.effective_message
+    if message is None or context.person is None:
+        return STAY
+    text = (message.text or "").strip()
+    limit = match_contact.MAX_MESSAGE
+    if not text or len(text) > limit:
+        await reply(update, _("Please write a text message of at most {count} characters.").format(count=limit))
+        return STAY
+    if detect_urgent(text) is not None:
+        # Danger words go where a family's ordinary messages go: the safety numbers and the coordinators.
+        await concerns.urgent_message(update, context)
+        return END
+    with context.session() as session:
+        sent_to = match_contact.pass_message(
+            session=session,
+            person=context.person,
+            match_id=draft_of(context, ContactDraft).match,
+            text=text,
+            source=f"{message.chat_id}:{message.message_id}",
+            now=context.now(),
+        )
+    if not sent_to:
+        await reply(update, _("This match is no longer open, so the message was not sent."))
+        return END
+    await reply(update, _("✓ Sent to {name}.").format(name=hi(sent_to)))
+    return END
+
+
+async def not_text(update: Update, context: BotContext) -> str | None:
+    """Anything but text while the message is expected."""
+    if update.callback_query is not None:
+        await answer_button(update, _("That button belongs to an earlier question."))
+    limit = match_contact.MAX_MESSAGE
+    await reply(update, _("Please write a text message of at most {count} characters.").format(count=limit))
+    return STAY
+
+
+def build_contact() -> Dialogue:
+    """One message from one side of a match to the other (`ms:msg`)."""
+    private = filters.ChatType.PRIVATE
+    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
+    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
+    start = CallbackQueryHandler(start_writing, pattern=WRITE.pattern)
+    return Dialogue(
+        name=CONTACT,
+        entry_points=[start],
+        states={WRITING: [MessageHandler(text, write), MessageHandler(anything, not_text), start]},
+        draft=ContactDraft,
+    )

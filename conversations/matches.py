@@ -1,0 +1,715 @@
+"""/match for coordinators: every match with its state, a match's card (pause, resume, end with a reason, the
+match meeting, a holiday), the review decision, and the dialogue that proposes a new match step by step.
+
+The proposal dialogue asks, one step each: the family, the helper, the kind of help, the rhythm (weekly, every
+other week, chosen weekdays, agreed each time), the first day, the usual time, the trial end and the review
+dates, then shows the whole proposal to send. Nothing is stored before "Send": `services.matches.propose`
+checks everything again (rights, VOG, rhythm) and asks both sides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from conversations.approvals import parse_date
+from conversations.context import BotContext
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.rights import refuse
+from conversations.ui import (
+    CHECKED,
+    UNCHECKED,
+    answer_button,
+    answer_stale,
+    column,
+    keyboard,
+    not_understood,
+    page_of,
+    pager_row,
+    reply,
+    retire_buttons,
+    tapped_values,
+)
+from domain import matches as rules
+from domain.matches import Rhythm, RhythmKind, RhythmProblem
+from domain.times import parse_window
+from services import approvals, match_reviews, pairs
+from services import matches as service
+from services.callbacks import Button
+from services.i18n import _, format_day, h, hi, ngettext
+from services.labels import name_of
+from services.match_texts import MATCH_KINDS, RHYTHM_LABELS, kind_label, weekday_names
+from storage import people
+
+NAME = "match"
+FAMILY, HELPER, KIND, RHYTHM, DAYS, FIRST, WINDOW, TRIAL, REVIEWS, CONFIRM, HOLIDAY = (
+    "family",
+    "helper",
+    "kind",
+    "rhythm",
+    "days",
+    "first",
+    "window",
+    "trial",
+    "reviews",
+    "confirm",
+    "holiday",
+)
+PAGE = 10
+
+NEW = Button("mtp", "new")
+PICK_FAMILY = Button("mtp", "fam", int)
+FAMILY_PAGE = Button("mtp", "fpg", int)
+PICK_HELPER = Button("mtp", "hlp", int)
+HELPER_PAGE = Button("mtp", "hpg", int)
+PICK_KIND = Button("mtp", "kind", str)
+PICK_RHYTHM = Button("mtp", "rh", str)
+TOGGLE_DAY = Button("mtp", "day", int)
+DAYS_DONE = Button("mtp", "days")
+TRIAL_WEEKS = Button("mtp", "trial", int)
+REVIEW_MONTHS = Button("mtp", "rev", int)
+SEND = Button("mtp", "send")
+DROP = Button("mtp", "drop")
+
+
+@dataclass
+class MatchDraft(Draft):
+    """The proposal being put together, and the match whose holiday is being typed."""
+
+    family_id: int = 0
+    helper_id: int = 0
+    kind: str = ""
+    rhythm: str = ""
+    weekdays: list[int] = field(default_factory=list)
+    first: str = ""
+    start: str = ""
+    minutes: int = 0
+    trial_end: str = ""
+    reviews: list[str] = field(default_factory=list)
+    holiday_match: int = 0
+    holiday_side: str = ""
+
+
+def _coordinator(context: BotContext) -> bool:
+    return service.is_coordinator(context.person)
+
+
+# --- the list and a match's card ------------------------------------------------------------------
+
+
+async def show_list(update: Update, context: BotContext) -> str | None:
+    """/match: the matches of one's families with their state, and "Propose a match"."""
+    await answer_button(update)
+    with context.session() as session:
+        listed = service.overview(session=session, coordinator=context.person, now=context.now())
+    if listed.refused:
+        await reply(update, _("This is for coordinators."))
+        return END
+    lines = [_("🤝 <b>Lasting matches</b>")] + (listed.lines or [_("No matches yet.")])
+    buttons = [(f"🤝 {label}", service.OPEN.data(match_id)) for label, match_id in listed.buttons[:20]]
+    buttons.append((_("➕ Propose a match"), NEW.data()))
+    await reply(update, "\n".join(lines), column(buttons))
+    return END
+
+
+async def _show_card(update: Update, card: service.Card, *, edit: bool = False) -> None:
+    if card.stale:
+        await answer_stale(update)
+        return
+    if card.note is not None:
+        await answer_button(update, card.note)
+        return
+    await answer_button(update)
+    if edit:
+        await retire_buttons(update)
+    await reply(update, card.text, keyboard(card.rows))
+
+
+async def open_card(update: Update, context: BotContext) -> str | None:
+    """A match in the list: its card."""
+    parsed = tapped_values(update, service.OPEN)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        found = service.card(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            match_id=parsed[0],
+            now=context.now(),
+        )
+    await _show_card(update, found)
+    return END
+
+
+def _card_button(button: Button, move: str) -> Any:
+    async def handler(update: Update, context: BotContext) -> str | None:
+        """A button on a match's card: the change, then the card again."""
+        parsed = tapped_values(update, button)
+        if parsed is None:
+            await answer_stale(update)
+            return END
+        with context.session() as session:
+            found = service.change(
+                session=session,
+                services=context.services,
+                coordinator=context.person,
+                match_id=parsed[0],
+                move=move,
+                now=context.now(),
+                reason=str(parsed[1]) if len(parsed) > 1 else None,
+            )
+        await _show_card(update, found, edit=True)
+        return END
+
+    return handler
+
+
+async def ask_end_reason(update: Update, context: BotContext) -> str | None:
+    """'End the match': why?"""
+    parsed = tapped_values(update, service.END)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        found = service.end_reasons(session=session, coordinator=context.person, match_id=parsed[0], now=context.now())
+    await _show_card(update, found, edit=True)
+    return END
+
+
+async def decide_review(update: Update, context: BotContext) -> str | None:
+    """The coordinator's continue / adjust / stop at a review."""
+    parsed = tapped_values(update, match_reviews.DECIDE)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        decided = match_reviews.decide(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            review_id=parsed[0],
+            choice=parsed[1],
+            now=context.now(),
+        )
+    if decided.stale:
+        await answer_stale(update)
+        return END
+    if decided.card is not None:
+        await retire_buttons(update)
+        await _show_card(update, decided.card)
+        return END
+    await answer_button(update, decided.note)
+    await retire_buttons(update)
+    if decided.note:
+        await reply(update, h(decided.note))
+    return END
+
+
+async def ask_holiday(update: Update, context: BotContext) -> str | None:
+    """A holiday button: ask for the days."""
+    parsed = tapped_values(update, service.HOLIDAY)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        found = service.card(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            match_id=parsed[0],
+            now=context.now(),
+        )
+    if found.stale or found.note is not None:
+        await _show_card(update, found)
+        return END
+    draft = draft_of(context, MatchDraft)
+    draft.holiday_match, draft.holiday_side = parsed[0], parsed[1]
+    await answer_button(update)
+    await reply(
+        update,
+        _("Type the first and the last day of the holiday, such as 20-12-2026 - 3-1-2027. (Send /cancel to stop.)"),
+    )
+    return HOLIDAY
+
+
+async def typed_holiday(update: Update, context: BotContext) -> str | None:
+    """The holiday's days, typed."""
+    draft = draft_of(context, MatchDraft)
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    parts = [parse_date(part) for part in text.replace("–", " - ").split(" - ")]
+    if len(parts) == 1 and parts[0] is not None:
+        parts = [parts[0], parts[0]]
+    if len(parts) != 2 or parts[0] is None or parts[1] is None:
+        await reply(update, _("Please type two days, such as 20-12-2026 - 3-1-2027."))
+        return STAY
+    with context.session() as session:
+        result = service.add_holiday(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            match_id=draft.holiday_match,
+            side=draft.holiday_side,
+            first=parts[0],
+            last=parts[1],
+            now=context.now(),
+        )
+    if result == service.HolidayResult.BAD_DATES:
+        await reply(update, _("Those days do not work: the last day must be after the first, and not in the past."))
+        return STAY
+    if result == service.HolidayResult.GONE:
+        await reply(update, _("That match can no longer change."))
+        return END
+    await reply(update, _("🏖 Holiday saved. Both sides are told; those meetings do not count as missed."))
+    return END
+
+
+# --- proposing ------------------------------------------------------------------------------------
+
+
+def _families(context: BotContext) -> list[tuple[str, int]]:
+    with context.session() as session:
+        assert context.person is not None
+        families = approvals.visible_families(session=session, coordinator=context.person)
+        labels = approvals.family_labels(session=session, families=families, among=families)
+    return [(labels.get(family.id or 0, name_of(family)), family.id or 0) for family in families]
+
+
+async def start_proposal(update: Update, context: BotContext) -> str | None:
+    """'Propose a match': which family?"""
+    if not _coordinator(context):
+        await answer_stale(update)
+        return END
+    context.draft = MatchDraft()
+    await answer_button(update)
+    return await _family_page(update, context, 0)
+
+
+async def _family_page(update: Update, context: BotContext, page: int) -> str | None:
+    options = _families(context)
+    if not options:
+        await reply(update, _("You have no families to propose a match for."))
+        return END
+    shown, page, more = page_of(options, page, PAGE)
+    rows = [[(label, PICK_FAMILY.data(family_id))] for label, family_id in shown]
+    pager = pager_row(page, more, FAMILY_PAGE.data)
+    await reply(
+        update, _("Which family is the match for? (Send /cancel to stop.)"), keyboard(rows + ([pager] if pager else []))
+    )
+    return FAMILY
+
+
+async def turn_family_page(update: Update, context: BotContext) -> str | None:
+    parsed = tapped_values(update, FAMILY_PAGE)
+    if parsed is None:
+        return await _stale(update)
+    await answer_button(update)
+    await retire_buttons(update, show_choice=False)
+    return await _family_page(update, context, parsed[0])
+
+
+async def _stale(update: Update) -> str | None:
+    await answer_stale(update)
+    return STAY
+
+
+async def picked_family(update: Update, context: BotContext) -> str | None:
+    """The family: rights checked now; which helper?"""
+    parsed = tapped_values(update, PICK_FAMILY)
+    if parsed is None:
+        return await _stale(update)
+    with context.session() as session:
+        decision = service.may_manage(
+            session=session, coordinator=context.person, family_id=parsed[0], now=context.now()
+        )
+    if not decision:
+        await refuse(update, decision)
+        return END
+    draft_of(context, MatchDraft).family_id = parsed[0]
+    await answer_button(update)
+    await retire_buttons(update)
+    return await _helper_page(update, context, 0)
+
+
+async def _helper_page(update: Update, context: BotContext, page: int) -> str | None:
+    draft = draft_of(context, MatchDraft)
+    with context.session() as session:
+        found = pairs.candidates(
+            session=session,
+            person=context.person,
+            family_id=draft.family_id,
+            page=page,
+            page_size=PAGE,
+            now=context.now(),
+        )
+    if found is None:
+        await reply(update, _("That family can no longer be chosen."))
+        return END
+    if not found.options:
+        await reply(update, _("There are no approved volunteers yet."))
+        return END
+    rows = [[(label, PICK_HELPER.data(helper_id))] for label, helper_id in found.options]
+    pager = pager_row(page, found.more, HELPER_PAGE.data)
+    await reply(
+        update,
+        _("Who is the helper? (Approved volunteers; those nearby first.)"),
+        keyboard(rows + ([pager] if pager else [])),
+    )
+    return HELPER
+
+
+async def turn_helper_page(update: Update, context: BotContext) -> str | None:
+    parsed = tapped_values(update, HELPER_PAGE)
+    if parsed is None:
+        return await _stale(update)
+    await answer_button(update)
+    await retire_buttons(update, show_choice=False)
+    return await _helper_page(update, context, parsed[0])
+
+
+async def picked_helper(update: Update, context: BotContext) -> str | None:
+    parsed = tapped_values(update, PICK_HELPER)
+    if parsed is None:
+        return await _stale(update)
+    draft_of(context, MatchDraft).helper_id = parsed[0]
+    await answer_button(update)
+    await retire_buttons(update)
+    rows = [[(kind_label(kind), PICK_KIND.data(kind))] for kind in MATCH_KINDS]
+    await reply(update, _("What kind of help is the match for?"), keyboard(rows))
+    return KIND
+
+
+async def picked_kind(update: Update, context: BotContext) -> str | None:
+    parsed = tapped_values(update, PICK_KIND)
+    if parsed is None or parsed[0] not in MATCH_KINDS:
+        return await _stale(update)
+    draft_of(context, MatchDraft).kind = parsed[0]
+    await answer_button(update)
+    await retire_buttons(update)
+    rows = [[(_(label), PICK_RHYTHM.data(kind.value))] for kind, label in RHYTHM_LABELS.items()]
+    await reply(update, _("How often do they meet?"), keyboard(rows))
+    return RHYTHM
+
+
+async def picked_rhythm(update: Update, context: BotContext) -> str | None:
+    parsed = tapped_values(update, PICK_RHYTHM)
+    if parsed is None or parsed[0] not in {kind.value for kind in RhythmKind}:
+        return await _stale(update)
+    draft = draft_of(context, MatchDraft)
+    draft.rhythm = parsed[0]
+    await answer_button(update)
+    await retire_buttons(update)
+    if draft.rhythm == RhythmKind.WEEKDAYS:
+        await reply(update, _("On which weekdays?"), _days_keyboard(draft, context))
+        return DAYS
+    return await _ask_first(update)
+
+
+def _days_keyboard(draft: MatchDraft, context: BotContext) -> Any:
+    language = context.person.language if context.person else "en"
+    rows = [
+        [
+            (
+                (CHECKED if day in draft.weekdays else UNCHECKED) + weekday_names({day}, language),
+                TOGGLE_DAY.data(day),
+            )
+        ]
+        for day in range(7)
+    ]
+    rows.append([(_("Done"), DAYS_DONE.data())])
+    return keyboard(rows)
+
+
+async def toggled_day(update: Update, context: BotContext) -> str | None:
+    parsed = tapped_values(update, TOGGLE_DAY)
+    if parsed is None or not 0 <= parsed[0] <= 6:
+        return await _stale(update)
+    draft = draft_of(context, MatchDraft)
+    draft.weekdays = sorted(set(draft.weekdays) ^ {parsed[0]})
+    await answer_button(update)
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        with contextlib.suppress(Exception):  # the same keyboard again after a double tap
+            await query.edit_message_reply_markup(reply_markup=_days_keyboard(draft, context))
+    return DAYS
+
+
+async def days_done(update: Update, context: BotContext) -> str | None:
+    if not draft_of(context, MatchDraft).weekdays:
+        await answer_button(update, _("Choose at least one weekday."))
+        return DAYS
+    await answer_button(update)
+    await retire_buttons(update)
+    return await _ask_first(update)
+
+
+async def _ask_first(update: Update) -> str | None:
+    await reply(update, _("On which day is the first time? Type a date, such as 12-12-2026."))
+    return FIRST
+
+
+async def typed_first(update: Update, context: BotContext) -> str | None:
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    day = parse_date(text)
+    today = rules.local_day(context.now(), context.services.settings.timezone)
+    if day is None or day < today or day > today + timedelta(days=180):
+        await reply(update, _("Please type a day from today on, such as 12-12-2026."))
+        return STAY
+    draft = draft_of(context, MatchDraft)
+    draft.first = day.isoformat()
+    await reply(
+        update,
+        _("At what time do they usually meet? Type a time window, such as 14:00-17:00 (a sleepover: 15:00-11:00)."),
+    )
+    return WINDOW
+
+
+async def typed_window(update: Update, context: BotContext) -> str | None:
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    window = parse_window(text)
+    minutes = window.minutes if window is not None else None
+    if window is None or minutes is None or not 0 < minutes <= rules.LONGEST_WINDOW.total_seconds() // 60:
+        await reply(update, _("Please type a start and an end, such as 14:00-17:00 (at most 36 hours)."))
+        return STAY
+    draft = draft_of(context, MatchDraft)
+    draft.start, draft.minutes = window.start.strftime("%H:%M"), minutes
+    lengths = [(ngettext("{count} week", "{count} weeks", weeks).format(count=weeks), weeks) for weeks in (4, 6, 8)]
+    rows = [[(label, TRIAL_WEEKS.data(weeks)) for label, weeks in lengths]]
+    await reply(update, _("When does the trial end? Tap a length, or type a date."), keyboard(rows))
+    return TRIAL
+
+
+async def _set_trial(update: Update, context: BotContext, day: date) -> str | None:
+    draft = draft_of(context, MatchDraft)
+    problems = rules.rhythm_problems(
+        _rhythm(draft, context), trial_end=day, reviews=[], today=rules.local_day(context.now())
+    )
+    if RhythmProblem.TRIAL_IN_PAST in problems or RhythmProblem.TRIAL_TOO_LONG in problems:
+        await reply(
+            update, _("The trial must end after the first time and within four months. Please type another date.")
+        )
+        return STAY
+    draft.trial_end = day.isoformat()
+    rows = [
+        [(_("One review 3 months after the trial"), REVIEW_MONTHS.data(3))],
+        [(_("No review dates for now"), REVIEW_MONTHS.data(0))],
+    ]
+    await reply(update, _("Review dates after the trial? Tap one, or type dates separated by commas."), keyboard(rows))
+    return REVIEWS
+
+
+async def picked_trial(update: Update, context: BotContext) -> str | None:
+    parsed = tapped_values(update, TRIAL_WEEKS)
+    draft = draft_of(context, MatchDraft)
+    if parsed is None or parsed[0] not in (4, 6, 8) or not draft.first:
+        return await _stale(update)
+    await answer_button(update)
+    await retire_buttons(update)
+    return await _set_trial(update, context, date.fromisoformat(draft.first) + timedelta(weeks=parsed[0]))
+
+
+async def typed_trial(update: Update, context: BotContext) -> str | None:
+    day = parse_date((update.effective_message.text or "") if update.effective_message else "")
+    if day is None:
+        await reply(update, _("Please type a date, such as 30-1-2027."))
+        return STAY
+    return await _set_trial(update, context, day)
+
+
+async def _set_reviews(update: Update, context: BotContext, days: list[date]) -> str | None:
+    draft = draft_of(context, MatchDraft)
+    trial = date.fromisoformat(draft.trial_end)
+    if any(day <= trial for day in days):
+        await reply(update, _("Review dates come after the trial end. Please type them again."))
+        return STAY
+    draft.reviews = [day.isoformat() for day in sorted(set(days))]
+    return await _confirm(update, context)
+
+
+async def picked_reviews(update: Update, context: BotContext) -> str | None:
+    parsed = tapped_values(update, REVIEW_MONTHS)
+    draft = draft_of(context, MatchDraft)
+    if parsed is None or parsed[0] not in (0, 3) or not draft.trial_end:
+        return await _stale(update)
+    await answer_button(update)
+    await retire_buttons(update)
+    days = [date.fromisoformat(draft.trial_end) + timedelta(days=91)] if parsed[0] else []
+    return await _set_reviews(update, context, days)
+
+
+async def typed_reviews(update: Update, context: BotContext) -> str | None:
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    days = [parse_date(part) for part in text.split(",")]
+    if not days or any(day is None for day in days):
+        await reply(update, _("Please type dates such as 1-4-2027, 1-7-2027."))
+        return STAY
+    return await _set_reviews(update, context, [day for day in days if day is not None])
+
+
+def _rhythm(draft: MatchDraft, context: BotContext) -> Rhythm:
+    return Rhythm.from_json(
+        {
+            "kind": draft.rhythm,
+            "first": draft.first,
+            "start": draft.start or "00:00",
+            "minutes": draft.minutes,
+            "weekdays": draft.weekdays,
+            "zone": context.services.settings.timezone,
+        }
+    )
+
+
+def _proposal(draft: MatchDraft, context: BotContext) -> service.Proposal:
+    return service.Proposal(
+        family_id=draft.family_id,
+        helper_id=draft.helper_id,
+        kind=draft.kind,
+        rhythm=_rhythm(draft, context),
+        trial_end=date.fromisoformat(draft.trial_end),
+        reviews=tuple(date.fromisoformat(day) for day in draft.reviews),
+    )
+
+
+async def _confirm(update: Update, context: BotContext) -> str | None:
+    draft = draft_of(context, MatchDraft)
+    language = context.person.language if context.person else "en"
+    with context.session() as session:
+        family = people.get_person(session=session, person_id=draft.family_id)
+        helper = people.get_person(session=session, person_id=draft.helper_id)
+    lines = [
+        _("<b>The proposal</b>"),
+        _("Family: {name}").format(name=hi(name_of(family))),
+        _("Helper: {name}").format(name=hi(name_of(helper))),
+        _("Kind of help: {kind}").format(kind=h(kind_label(draft.kind))),
+        _("When: {rhythm}").format(rhythm=h(service.describe_rhythm(_rhythm(draft, context), language))),
+        _("Trial until: {day}").format(day=h(format_day(date.fromisoformat(draft.trial_end), language))),
+        _("Both sides are asked to agree; nothing starts before that."),
+    ]
+    rows = [[(_("✅ Send the proposal"), SEND.data()), (_("✖️ Cancel"), DROP.data())]]
+    await reply(update, "\n".join(lines), keyboard(rows))
+    return CONFIRM
+
+
+PROBLEM_TEXTS = {
+    service.ProposalProblem.NO_FAMILY: lambda: _("That family can no longer be chosen."),
+    service.ProposalProblem.NO_HELPER: lambda: _("That helper is not an approved volunteer (any more)."),
+    service.ProposalProblem.NO_VOG: lambda: _(
+        "This help involves children: the helper needs a valid VOG and approval for tasks with children."
+    ),
+    service.ProposalProblem.ALREADY: lambda: _("These two already have an open match."),
+    service.ProposalProblem.RHYTHM: lambda: _("The days or times do not fit together. Please start again with /match."),
+}
+
+
+async def send(update: Update, context: BotContext) -> str | None:
+    """'Send the proposal': checked again and stored; both sides are asked."""
+    draft = draft_of(context, MatchDraft)
+    if not (draft.family_id and draft.helper_id and draft.kind and draft.first and draft.trial_end):
+        return await _stale(update)
+    with context.session() as session:
+        proposed = service.propose(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            proposal=_proposal(draft, context),
+            now=context.now(),
+        )
+    if proposed.decision is not None and not proposed.decision:
+        await refuse(update, proposed.decision)
+        return END
+    await answer_button(update)
+    await retire_buttons(update)
+    if proposed.problem is not None:
+        await reply(update, PROBLEM_TEXTS[proposed.problem]())
+        return END
+    await reply(update, _("✅ Proposal sent to both sides. You hear when they answer. /match shows all matches."))
+    return END
+
+
+async def drop(update: Update, context: BotContext) -> str | None:
+    await answer_button(update)
+    await retire_buttons(update)
+    await reply(update, _("Nothing was sent."))
+    return END
+
+
+async def other_input(update: Update, context: BotContext) -> str | None:
+    await not_understood(update)
+    return STAY
+
+
+def build() -> Dialogue:
+    """/match, the card's buttons and the proposal dialogue."""
+    private = filters.ChatType.PRIVATE
+    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
+    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
+    return Dialogue(
+        name=NAME,
+        draft=MatchDraft,
+        entry_points=[
+            CommandHandler("match", show_list, filters=filters.UpdateType.MESSAGE & private),
+            CallbackQueryHandler(show_list, pattern=service.LIST.pattern),
+            CallbackQueryHandler(show_list, pattern=r"^menu:matches$"),
+            CallbackQueryHandler(start_proposal, pattern=NEW.pattern),
+            CallbackQueryHandler(ask_holiday, pattern=service.HOLIDAY.pattern),
+        ],
+        states={
+            FAMILY: [
+                CallbackQueryHandler(picked_family, pattern=PICK_FAMILY.pattern),
+                CallbackQueryHandler(turn_family_page, pattern=FAMILY_PAGE.pattern),
+                MessageHandler(anything, other_input),
+            ],
+            HELPER: [
+                CallbackQueryHandler(picked_helper, pattern=PICK_HELPER.pattern),
+                CallbackQueryHandler(turn_helper_page, pattern=HELPER_PAGE.pattern),
+                MessageHandler(anything, other_input),
+            ],
+            KIND: [CallbackQueryHandler(picked_kind, pattern=PICK_KIND.pattern), MessageHandler(anything, other_input)],
+            RHYTHM: [
+                CallbackQueryHandler(picked_rhythm, pattern=PICK_RHYTHM.pattern),
+                MessageHandler(anything, other_input),
+            ],
+            DAYS: [
+                CallbackQueryHandler(toggled_day, pattern=TOGGLE_DAY.pattern),
+                CallbackQueryHandler(days_done, pattern=DAYS_DONE.pattern),
+                MessageHandler(anything, other_input),
+            ],
+            FIRST: [MessageHandler(text, typed_first), MessageHandler(anything, other_input)],
+            WINDOW: [MessageHandler(text, typed_window), MessageHandler(anything, other_input)],
+            TRIAL: [
+                CallbackQueryHandler(picked_trial, pattern=TRIAL_WEEKS.pattern),
+                MessageHandler(text, typed_trial),
+                MessageHandler(anything, other_input),
+            ],
+            REVIEWS: [
+                CallbackQueryHandler(picked_reviews, pattern=REVIEW_MONTHS.pattern),
+                MessageHandler(text, typed_reviews),
+                MessageHandler(anything, other_input),
+            ],
+            CONFIRM: [
+                CallbackQueryHandler(send, pattern=SEND.pattern),
+                CallbackQueryHandler(drop, pattern=DROP.pattern),
+                MessageHandler(anything, other_input),
+            ],
+            HOLIDAY: [MessageHandler(text, typed_holiday), MessageHandler(anything, other_input)],
+        },
+    )
+
+
+def build_first() -> list[BaseHandler[Any, Any, Any]]:
+    """The card's and the review's buttons, which work at any time (also in the middle of a dialogue)."""
+    return [
+        CallbackQueryHandler(open_card, pattern=service.OPEN.pattern),
+        CallbackQueryHandler(_card_button(service.MEETING, "meeting"), pattern=service.MEETING.pattern),
+        CallbackQueryHandler(_card_button(service.PAUSE, "pause"), pattern=service.PAUSE.pattern),
+        CallbackQueryHandler(_card_button(service.RESUME, "resume"), pattern=service.RESUME.pattern),
+        CallbackQueryHandler(_card_button(service.END_WHY, "end"), pattern=service.END_WHY.pattern),
+        CallbackQueryHandler(ask_end_reason, pattern=service.END.pattern),
+        CallbackQueryHandler(decide_review, pattern=match_reviews.DECIDE.pattern),
+    ]

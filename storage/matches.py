@@ -1,0 +1,244 @@
+"""Queries for lasting matches: the match, its occurrences, holidays and reviews. Keyword-only, no rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, update
+from sqlmodel import col, select
+
+from storage.db import Session, fresh, rowcount, saved
+from storage.models import FamilyProfile, Match, MatchHoliday, MatchOccurrence, MatchReview
+
+OPEN = ("proposed", "trial", "active", "paused")
+
+
+def create_match(
+    *,
+    session: Session,
+    family_id: int,
+    helper_id: int,
+    coordinator_id: int | None,
+    kind: str,
+    involves_children: bool,
+    rhythm: dict[str, Any],
+    trial_end: date,
+    reviews: Sequence[date],
+    now: datetime,
+) -> Match:
+    """A proposed match, waiting for both sides."""
+    return saved(
+        session,
+        Match(
+            family_id=family_id,
+            helper_id=helper_id,
+            coordinator_id=coordinator_id,
+            kind=kind,
+            involves_children=involves_children,
+            state="proposed",
+            rhythm=dict(rhythm),
+            trial_end=trial_end,
+            reviews=[day.isoformat() for day in sorted(reviews)],
+            created_at=now,
+            updated_at=now,
+        ),
+    )
+
+
+def get_match(*, session: Session, match_id: int) -> Match | None:
+    """The match as stored now."""
+    return fresh(session, Match, match_id)
+
+
+def matches_of(*, session: Session, person_id: int, open_only: bool = True) -> list[Match]:
+    """The matches a person is a side of (the family or the helper), newest first."""
+    query = select(Match).where(or_(col(Match.family_id) == person_id, col(Match.helper_id) == person_id))
+    if open_only:
+        query = query.where(col(Match.state).in_(OPEN))
+    return list(session.exec(query.order_by(col(Match.id).desc())))
+
+
+def matches_for_families(*, session: Session, family_ids: Sequence[int] | None, limit: int = 60) -> list[Match]:
+    """Matches of these families (None: of every family), open ones first, newest first."""
+    query = select(Match)
+    if family_ids is not None:
+        query = query.where(col(Match.family_id).in_(list(family_ids)))
+    rows = list(session.exec(query.order_by(col(Match.id).desc()).limit(limit * 3)))
+    rows.sort(key=lambda row: (row.state not in OPEN, -(row.id or 0)))
+    return rows[:limit]
+
+
+def open_match_between(*, session: Session, family_id: int, helper_id: int) -> Match | None:
+    """An open match of this family with this helper, if any."""
+    return session.exec(
+        select(Match).where(
+            col(Match.family_id) == family_id, col(Match.helper_id) == helper_id, col(Match.state).in_(OPEN)
+        )
+    ).first()
+
+
+def set_state(*, session: Session, match_id: int, expected: Sequence[str], now: datetime, **values: Any) -> bool:
+    """Change a match only while it is in one of the `expected` states (so two taps never both win)."""
+    result = session.execute(
+        update(Match)
+        .where(col(Match.id) == match_id, col(Match.state).in_(list(expected)))
+        .values(updated_at=now, **values)
+    )
+    return rowcount(result) == 1
+
+
+def add_occurrence(
+    *, session: Session, match_id: int, day: date, starts_at: datetime, ends_at: datetime, outcome: str | None = None
+) -> MatchOccurrence | None:
+    """Plan one occurrence; None when that day is planned already."""
+    existing = session.exec(
+        select(MatchOccurrence).where(col(MatchOccurrence.match_id) == match_id, col(MatchOccurrence.day) == day)
+    ).first()
+    if existing is not None:
+        return None
+    return saved(
+        session, MatchOccurrence(match_id=match_id, day=day, starts_at=starts_at, ends_at=ends_at, outcome=outcome)
+    )
+
+
+def get_occurrence(*, session: Session, occurrence_id: int) -> MatchOccurrence | None:
+    return fresh(session, MatchOccurrence, occurrence_id)
+
+
+def occurrences(*, session: Session, match_id: int, limit: int = 200) -> list[MatchOccurrence]:
+    """The match's occurrences in time order (the latest `limit`)."""
+    rows = session.exec(
+        select(MatchOccurrence)
+        .where(col(MatchOccurrence.match_id) == match_id)
+        .order_by(col(MatchOccurrence.starts_at).desc())
+        .limit(limit)
+    )
+    return list(reversed(list(rows)))
+
+
+def next_occurrence(*, session: Session, match_id: int, now: datetime) -> MatchOccurrence | None:
+    """The next occurrence that will happen as far as is known (not cancelled, skipped or a holiday)."""
+    return session.exec(
+        select(MatchOccurrence)
+        .where(
+            col(MatchOccurrence.match_id) == match_id,
+            col(MatchOccurrence.starts_at) > now,
+            col(MatchOccurrence.outcome).is_(None),
+        )
+        .order_by(col(MatchOccurrence.starts_at))
+    ).first()
+
+
+def set_outcome(
+    *, session: Session, occurrence_id: int, outcome: str, now: datetime, only_if_open: bool = True, **values: Any
+) -> bool:
+    """Record what became of an occurrence; with `only_if_open` only when nothing was recorded yet."""
+    query = update(MatchOccurrence).where(col(MatchOccurrence.id) == occurrence_id)
+    if only_if_open:
+        query = query.where(col(MatchOccurrence.outcome).is_(None))
+    result = session.execute(query.values(outcome=outcome, logged_at=now, **values))
+    return rowcount(result) == 1
+
+
+def set_feeling(*, session: Session, occurrence_id: int, feeling: str) -> bool:
+    result = session.execute(
+        update(MatchOccurrence)
+        .where(col(MatchOccurrence.id) == occurrence_id, col(MatchOccurrence.family_feeling).is_(None))
+        .values(family_feeling=feeling)
+    )
+    return rowcount(result) == 1
+
+
+def mark_reminded(*, session: Session, occurrence_id: int, now: datetime) -> bool:
+    result = session.execute(
+        update(MatchOccurrence)
+        .where(col(MatchOccurrence.id) == occurrence_id, col(MatchOccurrence.reminded_at).is_(None))
+        .values(reminded_at=now)
+    )
+    return rowcount(result) == 1
+
+
+def cancel_future(*, session: Session, match_id: int, after: datetime) -> list[int]:
+    """Take off the match's occurrences that start after `after` with nothing recorded; their ids.
+
+    Planning again (after a pause) makes new rows, so their jobs get new dedupe keys."""
+    ids = [
+        int(found)
+        for found in session.exec(
+            select(col(MatchOccurrence.id)).where(
+                col(MatchOccurrence.match_id) == match_id,
+                col(MatchOccurrence.starts_at) > after,
+                col(MatchOccurrence.outcome).is_(None),
+            )
+        )
+        if found is not None
+    ]
+    if ids:
+        session.execute(delete(MatchOccurrence).where(col(MatchOccurrence.id).in_(ids)))
+    return ids
+
+
+def add_holiday(*, session: Session, match_id: int, side: str, first: date, last: date, now: datetime) -> MatchHoliday:
+    return saved(session, MatchHoliday(match_id=match_id, side=side, first=first, last=last, created_at=now))
+
+
+def holidays(*, session: Session, match_id: int) -> list[tuple[date, date]]:
+    """The match's holidays as (first, last) local days."""
+    rows = session.exec(select(MatchHoliday).where(col(MatchHoliday.match_id) == match_id))
+    return [(row.first, row.last) for row in rows]
+
+
+def add_review(*, session: Session, match_id: int, due_on: date, now: datetime) -> MatchReview | None:
+    """A review asked now; None when that date was asked before."""
+    existing = session.exec(
+        select(MatchReview).where(col(MatchReview.match_id) == match_id, col(MatchReview.due_on) == due_on)
+    ).first()
+    if existing is not None:
+        return None
+    return saved(session, MatchReview(match_id=match_id, due_on=due_on, asked_at=now))
+
+
+def get_review(*, session: Session, review_id: int) -> MatchReview | None:
+    return fresh(session, MatchReview, review_id)
+
+
+def reviews(*, session: Session, match_id: int) -> list[MatchReview]:
+    return list(
+        session.exec(select(MatchReview).where(col(MatchReview.match_id) == match_id).order_by(col(MatchReview.due_on)))
+    )
+
+
+def answer_review(*, session: Session, review_id: int, side: str, choice: str) -> bool:
+    """A side's continue / adjust / stop (the family's or the helper's), once."""
+    column = MatchReview.family_choice if side == "family" else MatchReview.helper_choice
+    result = session.execute(
+        update(MatchReview)
+        .where(col(MatchReview.id) == review_id, col(column).is_(None), col(MatchReview.decision).is_(None))
+        .values({column: choice})
+    )
+    return rowcount(result) == 1
+
+
+def decide_review(*, session: Session, review_id: int, decision: str, coordinator_id: int, now: datetime) -> bool:
+    result = session.execute(
+        update(MatchReview)
+        .where(col(MatchReview.id) == review_id, col(MatchReview.decision).is_(None))
+        .values(decision=decision, decided_by_id=coordinator_id, decided_at=now)
+    )
+    return rowcount(result) == 1
+
+
+def undecided_reviews(*, session: Session, match_id: int) -> list[MatchReview]:
+    return [row for row in reviews(session=session, match_id=match_id) if row.decision is None]
+
+
+def support_first(*, session: Session, family_id: int, helper_id: int) -> bool:
+    """Make the helper the family's support volunteer (its requests go to them first) when it has none."""
+    result = session.execute(
+        update(FamilyProfile)
+        .where(col(FamilyProfile.person_id) == family_id, col(FamilyProfile.support_volunteer_id).is_(None))
+        .values(support_volunteer_id=helper_id)
+    )
+    return rowcount(result) == 1

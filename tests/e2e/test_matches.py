@@ -1,0 +1,435 @@
+"""Lasting matches end to end, with the clock moved: proposed in /match, agreed by both sides, ten weeks of
+every other Saturday across a daylight-saving change (exact dates, each reminder once, a restart), "not this
+time", a holiday, the visit log, a difficult visit reaching the coordinator, the trial-end question to all
+three, a stop; erasure by one side mid-match; bad input; forged buttons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, time, timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from services import match_reviews, match_runs
+from storage import matches as store
+from storage.models import Concern, JobStatus, Match, ScheduledJob
+from tests.e2e.care_world import (
+    AMS,
+    Team,
+    family_id,
+    local_now,
+    make_team,
+    move_to,
+    new_family,
+    quiet_world,
+    reset_group,
+    texts_since,
+)
+from tests.e2e.harness import Chat, Harness, expect, seen
+from tests.e2e.request_world import kind_button, new_area, new_volunteer, quiet_requests
+from tests.e2e.test_erasure import delete_my_data
+
+MATCH_JOBS = (*match_runs.JOBS, *match_reviews.JOBS)
+
+
+def quiet_matches(harness: Harness) -> None:
+    """Cancel pending match work of earlier tests, so only this test's jobs run when the clock moves."""
+    with harness.session() as session:
+        session.execute(
+            update(ScheduledJob)
+            .where(col(ScheduledJob.kind).in_(MATCH_JOBS), col(ScheduledJob.status) == JobStatus.PENDING)
+            .values(status=JobStatus.CANCELLED)
+        )
+
+
+@pytest.fixture(autouse=True)
+def _isolated(harness: Harness) -> Iterator[None]:
+    quiet_world(harness)
+    quiet_requests(harness)
+    quiet_matches(harness)
+    reset_group(harness)
+    yield
+    quiet_world(harness)
+    quiet_matches(harness)
+
+
+@pytest.fixture
+def team(harness: Harness, coordinator: Chat, person: Callable[..., Chat]) -> Team:
+    return make_team(harness, coordinator, person, tag=str(len(harness.sandbox.calls)))
+
+
+def at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=AMS)
+
+
+def next_dst_sunday(after: date) -> date:
+    day = after
+    while True:
+        if day.weekday() == 6 and at(day, 12).utcoffset() != at(day - timedelta(days=1), 12).utcoffset():
+            return day
+        day += timedelta(days=1)
+
+
+def count(chat: Chat, fragment: str) -> int:
+    return sum(fragment in seen(message.text or "") for message in chat.user.messages)
+
+
+def the_match(harness: Harness, family: Chat) -> Match:
+    with harness.session() as session:
+        found = session.exec(select(Match).where(Match.family_id == family_id(harness, family))).all()
+        assert len(found) == 1
+        return found[0]
+
+
+def occurrence_days(harness: Harness, match_id: int) -> list[tuple[date, str, str | None]]:
+    with harness.session() as session:
+        return [
+            (row.day, row.starts_at.astimezone(AMS).strftime("%H:%M"), row.outcome)
+            for row in store.occurrences(session=session, match_id=match_id)
+        ]
+
+
+def propose(
+    coordinator: Chat,
+    family: str,
+    helper: str,
+    first: date,
+    *,
+    kind: str = "🛏 A child sleeps over",
+    rhythm: str = "Every other week",
+    window: str = "14:00-17:00",
+    trial: str = "6 weeks",
+) -> list[str]:
+    coordinator.say("/match")
+    expect(coordinator.tap("➕ Propose a match"), "Which family")
+    expect(coordinator.tap_listed(family), "Who is the helper")
+    expect(coordinator.tap_listed(helper), "What kind of help")
+    expect(coordinator.tap(kind), "How often")
+    expect(coordinator.tap(rhythm), "first time")
+    expect(coordinator.say(f"{first:%d-%m-%Y}"), "what time")
+    expect(coordinator.say(window), "trial end")
+    expect(coordinator.tap(trial), "Review dates")
+    summary = expect(coordinator.tap("No review dates for now"), "The proposal")
+    assert family in summary and helper in summary
+    return coordinator.tap("✅ Send the proposal")
+
+
+@pytest.fixture
+def make_sides(
+    harness: Harness, team: Team, coordinator: Chat, person: Callable[..., Chat]
+) -> Callable[[str, str], tuple[Chat, Chat]]:
+    """A family of the team's primary coordinator and an approved helper (VOG, children), by names no other
+    test uses: the shared bot lists every earlier test's volunteers too."""
+
+    def make(family_name: str, helper_name: str) -> tuple[Chat, Chat]:
+        area = new_area(harness, f"Kopwijk-{len(harness.sandbox.calls)}")
+        family = new_family(team.primary, person, family_name)
+        helper = new_volunteer(coordinator, person, helper_name, area, ["Babysitting"], vog_age_days=30, children=True)
+        quiet_world(harness)  # the family's own check-ins would ask "how are things" while the clock moves
+        return family, helper
+
+    return make
+
+
+def test_a_match_is_proposed_agreed_and_runs_every_other_saturday_across_dst_until_it_stops(
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]]
+) -> None:
+    family, helper = make_sides("Mirjam", "Henk")
+    pia = team.primary
+    dst = next_dst_sunday(local_now(harness).date() + timedelta(days=21))
+    first = dst - timedelta(days=15)  # a Saturday two weeks before the clocks change
+    assert first.weekday() == 5
+    move_to(harness, at(first - timedelta(days=12), 10))
+
+    expect(propose(pia, "Mirjam", "Henk", first), "Proposal sent to both sides")
+    offer = expect([family.last.text or ""], "A proposal for a lasting match", "Henk", "every other week on Saturday")
+    assert "never see your concerns" in offer
+    expect([helper.last.text or ""], "A proposal for a lasting match", "Mirjam", "14:00-17:00")
+    match = the_match(harness, family)
+    assert match.state == "proposed"
+
+    before = len(pia.user.messages)
+    expect(family.tap("✅ Yes, I agree"), "as soon as Henk agrees")
+    assert the_match(harness, family).state == "proposed", "a match starts only when both agreed"
+    expect(helper.tap("✅ Yes, I agree"), "the trial starts")
+    expect(texts_since(pia, before), "has started")
+    expect([family.last.text or ""], "trial until", "The first time")
+    assert the_match(harness, family).state == "trial"
+    # The helper now has the family's address only if the family gave one; the match meeting is recorded.
+    pia.say("/match")
+    pia.tap("🤝 Mirjam ↔ Henk")
+    expect(pia.tap("📝 Match meeting held"), "Match meeting: held on")
+    pia.say("/families")
+    expect(pia.tap_listed("Mirjam"), "Match with Henk: 🌱 in its trial")
+
+    # The first Saturday: a reminder the day before, once, to both; the visit log afterwards.
+    move_to(harness, at(first - timedelta(days=1), 13, 59))
+    harness.tick()
+    assert count(family, "Tomorrow") == count(helper, "Tomorrow") == 0
+    move_to(harness, at(first - timedelta(days=1), 14, 1))
+    harness.tick()
+    harness.tick()
+    assert count(family, "Tomorrow") == count(helper, "Tomorrow") == 1
+    move_to(harness, at(first, 17, 1))
+    harness.tick()
+    expect([helper.last.text or ""], "How did it go with Mirjam")
+    expect(helper.tap("✅ It happened"), "Noted")
+    expect(family.tap("😊 Good"), "Thank you")
+
+    # The second Saturday (the day before the clocks change): the family says "not this time".
+    second = first + timedelta(days=14)
+    move_to(harness, at(second - timedelta(days=1), 14, 5))
+    harness.tick()
+    assert count(family, "Tomorrow") == 2
+    before = len(helper.user.messages)
+    expect(family.tap("🙅 Not this time"), "Henk is told")
+    expect(texts_since(helper, before), "Mirjam cannot make it this time")
+    move_to(harness, at(second, 17, 5))
+    harness.tick()
+    assert count(helper, "How did it go") == 1, "no visit log for a time that was called off"
+
+    # A holiday of the helper covers the third Saturday (after the change): no reminder, nobody's miss.
+    third = second + timedelta(days=14)
+    pia.say("/match")
+    pia.tap("🤝 Mirjam ↔ Henk")
+    expect(pia.tap("🏖 Holiday of the helper"), "first and the last day")
+    expect(pia.say(f"{third - timedelta(days=2):%d-%m-%Y} - {third + timedelta(days=1):%d-%m-%Y}"), "Holiday saved")
+    expect([helper.last.text or ""], "No meetings of your match")
+
+    # The bot is down across the fourth reminder and starts again: the reminder goes out once.
+    fourth = third + timedelta(days=14)
+    move_to(harness, at(third - timedelta(days=1), 14, 5))
+    harness.tick()
+    assert count(family, "Tomorrow") == 2, "no reminder in a holiday"
+    move_to(harness, at(fourth - timedelta(days=1), 13, 0))
+    harness.tick()
+    harness.stop()
+    move_to(harness, at(fourth - timedelta(days=1), 14, 30))
+    harness.start()
+    harness.tick()
+    harness.tick()
+    assert count(family, "Tomorrow") == count(helper, "Tomorrow") == 3
+
+    # The fourth Saturday is the trial's last day: all three are asked; the helper found the visit difficult.
+    move_to(harness, at(fourth, 10, 5))
+    before = len(pia.user.messages)
+    harness.tick()
+    expect([family.last.text or ""], "The trial of your match with Henk ends today")
+    expect([helper.last.text or ""], "The trial of your match with Mirjam ends today")
+    expect(texts_since(pia, before), "Review of the match of Mirjam with Henk")
+    before = len(pia.user.messages)
+    expect(family.tap("👍 Continue"), "coordinator will let you know")
+    expect(texts_since(pia, before), "Mirjam (the family) answered: 👍 Continue")
+    move_to(harness, at(fourth, 17, 5))
+    harness.tick()
+    before = len(pia.user.messages)
+    expect(helper.tap("⚠️ It was difficult"), "A coordinator will get in touch")
+    expect(texts_since(pia, before), "Mirjam", "a visit of their lasting match was difficult")
+    with harness.session() as session:
+        concern = session.exec(
+            select(Concern).where(Concern.family_id == family_id(harness, family), Concern.source == "match_difficult")
+        ).first()
+        assert concern is not None
+
+    days = occurrence_days(harness, match.id or 0)
+    assert [day for day, _start, _outcome in days[:4]] == [first + timedelta(days=14 * n) for n in range(4)]
+    # 14:00 on the wall every time, also after the change; stored in UTC an hour apart.
+    assert {start for _day, start, _outcome in days} == {"14:00"}
+    with harness.session() as session:
+        rows = store.occurrences(session=session, match_id=match.id or 0)
+        assert rows[1].starts_at.hour - rows[2].starts_at.hour == 1
+    assert [outcome for _day, _start, outcome in days[:4]] == ["happened", "skipped", "holiday", "difficult"]
+
+    # The coordinator decides at the review: stop, with a reason. Both are told kindly; no more reminders.
+    pia_review = next(m for m in reversed(pia.user.messages) if "Review of the match" in (m.text or ""))
+    expect(pia.tap("⏹ Stop", message=pia_review), "Why does the match end")
+    before = {chat.id: len(chat.user.messages) for chat in (family, helper)}
+    expect(pia.tap("Not a good fit"), "ended")
+    expect(texts_since(family, before[family.id]), "The match with Henk has ended", "Thank you")
+    expect(texts_since(helper, before[helper.id]), "The match with Mirjam has ended")
+    assert the_match(harness, family).state == "ended"
+    move_to(harness, at(fourth + timedelta(days=13), 15, 0))
+    harness.tick()
+    assert count(family, "Tomorrow") == 3, "a stopped match has no more occurrences"
+
+    # The family card and timeline show the match.
+    pia.say("/families")
+    card = expect(pia.tap_listed("Mirjam"), "Check-ins")
+    assert "Match with Henk" not in card  # only open matches on the card
+    pia.tap("🕑 Timeline")
+    expect([pia.last.text or ""], "Match ended", "Match review decided", "Match visit logged")
+
+
+def started(
+    harness: Harness, coordinator: Chat, family: Chat, helper: Chat, family_name: str, helper_name: str
+) -> Match:
+    """A weekly match on Wednesdays, proposed and agreed by both."""
+    first = local_now(harness).date() + timedelta(days=3)
+    while first.weekday() != 2:
+        first += timedelta(days=1)
+    sent = propose(coordinator, family_name, helper_name, first, kind="🚶 Company or a walk", rhythm="Weekly")
+    expect(sent, "Proposal sent")
+    family.tap("✅ Yes, I agree")
+    expect(helper.tap("✅ Yes, I agree"), "the trial starts")
+    match = the_match(harness, family)
+    assert match.state == "trial"
+    return match
+
+
+def test_erasure_by_one_side_ends_the_match_and_tells_the_other_without_details(
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]]
+) -> None:
+    family, helper = make_sides("Wietske", "Gerrit")
+    match = started(harness, team.primary, family, helper, "Wietske", "Gerrit")
+    expect(family.say("/mydata"), "Lasting matches")
+    exported = json.loads(family.last.document_bytes)
+    assert [row["id"] for row in exported["tables"]["match"]] == [match.id]
+    assert exported["tables"]["matchoccurrence"], "the planned times are in the export"
+
+    before = {chat.id: len(chat.user.messages) for chat in (family, team.primary)}
+    delete_my_data(helper)
+    told = expect(texts_since(family, before[family.id]), "The match has ended", "no longer with Waakvlam")
+    assert "Gerrit" not in told
+    expect(texts_since(team.primary, before[team.primary.id]), "one side left Waakvlam")
+    ended = the_match(harness, family)
+    assert (ended.state, ended.end_reason) == ("ended", "erased")
+    with harness.session() as session:
+        pending = session.exec(
+            select(ScheduledJob).where(
+                col(ScheduledJob.kind).in_(MATCH_JOBS), col(ScheduledJob.status) == JobStatus.PENDING
+            )
+        ).all()
+        assert not pending, "no reminders or reviews of an ended match"
+        assert store.next_occurrence(session=session, match_id=ended.id or 0, now=harness.clock.now()) is None
+
+
+def test_a_family_that_leaves_mid_match_is_not_named_to_its_helper(
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]]
+) -> None:
+    family, helper = make_sides("Bregje", "Teun")
+    started(harness, team.primary, family, helper, "Bregje", "Teun")
+    before = len(helper.user.messages)
+    delete_my_data(family)
+    told = expect(texts_since(helper, before), "The match has ended", "no longer with Waakvlam")
+    assert "Bregje" not in told
+
+
+def test_bad_input_gets_a_short_kind_answer_and_nothing_half_made(
+    harness: Harness,
+    team: Team,
+    coordinator: Chat,
+    make_sides: Callable[[str, str], tuple[Chat, Chat]],
+    person: Callable[..., Chat],
+) -> None:
+    family, helper = make_sides("Fenna", "Lammert")
+    pia = team.primary
+    today = local_now(harness).date()
+    pia.say("/match")
+    pia.tap("➕ Propose a match")
+    pia.tap_listed("Fenna")
+    pia.tap_listed("Lammert")
+    pia.tap("🚶 Company or a walk")
+    pia.tap("Weekly")
+    expect(pia.say(f"{today - timedelta(days=3):%d-%m-%Y}"), "from today on")
+    expect(pia.say("tomorrow-ish"), "from today on")
+    pia.say(f"{today + timedelta(days=7):%d-%m-%Y}")
+    expect(pia.say("banana"), "such as 14:00-17:00")
+    pia.say("10:00-12:00")
+    expect(pia.say(f"{today + timedelta(days=2):%d-%m-%Y}"), "The trial must end after the first time")
+    expect(pia.say(f"{today + timedelta(days=300):%d-%m-%Y}"), "within four months")
+    expect(pia.tap("4 weeks"), "Review dates")
+    expect(pia.say(f"{today + timedelta(days=10):%d-%m-%Y}"), "come after the trial end")
+    expect(pia.tap("No review dates for now"), "The proposal")
+    expect(pia.tap("✖️ Cancel"), "Nothing was sent")
+    with harness.session() as session:
+        assert not session.exec(select(Match).where(Match.family_id == family_id(harness, family))).all()
+
+    # Help with children needs a helper approved for children with a valid VOG.
+    area = new_area(harness, f"Kopwijk-kids-{len(harness.sandbox.calls)}")
+    new_volunteer(coordinator, person, "Karel", area, ["Company or a walk"], vog_age_days=None, children=False)
+    pia.say("/match")
+    pia.tap("➕ Propose a match")
+    pia.tap_listed("Fenna")
+    pia.tap_listed("Karel")
+    pia.tap("🛏 A child sleeps over")
+    pia.tap("Every other week")
+    pia.say(f"{today + timedelta(days=7):%d-%m-%Y}")
+    pia.say("15:00-11:00")
+    pia.tap("6 weeks")
+    pia.tap("No review dates for now")
+    expect(pia.tap("✅ Send the proposal"), "needs a valid VOG")
+
+    # A decline ends the proposal; a tap on the old proposal, or a decline after agreeing, changes nothing.
+    match = started(harness, pia, family, helper, "Fenna", "Lammert")
+    offer = next(m for m in reversed(family.user.messages) if "A proposal for a lasting match" in (m.text or ""))
+    answers = len(family.user.callback_answers)
+    family.user.press_raw(offer, f"ms:no:{match.id}")
+    harness.settle()
+    assert "already been answered" in family.user.callback_answers[answers]
+    assert the_match(harness, family).state == "trial"
+    # Someone who is not a side of the match cannot call off one of its times or answer for it.
+    stranger = new_family(pia, person, "Nelleke")
+    with harness.session() as session:
+        occurrence = store.next_occurrence(session=session, match_id=match.id or 0, now=harness.clock.now())
+        assert occurrence is not None
+    for data in (f"ms:skip:{occurrence.id}", f"ms:yes:{match.id}", f"ms:log:{occurrence.id}:difficult"):
+        answers = len(stranger.user.callback_answers)
+        stranger.user.press_raw(stranger.last, data)
+        harness.settle()
+        assert stranger.user.callback_answers[answers:], data
+    with harness.session() as session:
+        fresh = store.get_occurrence(session=session, occurrence_id=occurrence.id or 0)
+        assert fresh is not None and fresh.outcome is None
+
+
+def test_a_proposal_declined_by_one_side_does_not_start(
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]]
+) -> None:
+    family, helper = make_sides("Hiske", "Sjoerd")
+    first = local_now(harness).date() + timedelta(days=8)
+    expect(propose(team.primary, "Hiske", "Sjoerd", first, kind="🚶 Company or a walk", rhythm="Weekly"), "sent")
+    before = len(team.primary.user.messages)
+    expect(helper.tap("✖️ No, thank you"), "will not go ahead")
+    expect(texts_since(team.primary, before), "Sjoerd declined the proposed match with Hiske")
+    assert the_match(harness, family).state == "declined"
+    answers = len(family.user.callback_answers)
+    family.tap("✅ Yes, I agree")
+    assert "already been answered" in family.user.callback_answers[answers]
+    assert the_match(harness, family).state == "declined"
+
+
+def test_the_sides_write_to_each_other_through_the_bot_and_coordinators_see_only_that_they_did(
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]], person: Callable[..., Chat]
+) -> None:
+    family, helper = make_sides("Roosje", "Wessel")
+    match = started(harness, team.primary, family, helper, "Roosje", "Wessel")
+    expect(helper.tap("💬 Write to Roosje"), "Write one message for Roosje", "stay private")
+    before = len(family.user.messages)
+    expect(helper.say("Shall we bake a cake on Wednesday?"), "Sent to Roosje")
+    got = expect(texts_since(family, before), "A message from Wessel", "Shall we bake a cake on Wednesday?")
+    assert str(helper.id) not in got, "no account of the helper in the message"
+    before = len(helper.user.messages)
+    family.tap("💬 Write to Wessel")
+    expect(family.say("Yes, lovely!"), "Sent to Wessel")
+    expect(texts_since(helper, before), "A message from Roosje", "Yes, lovely!")
+    # Reciprocity: the helper is the family's support volunteer now, so the family can offer something back.
+    family.say("/menu")
+    family.tap("💛 Offer something back")
+    expect(family.tap(kind_button("meal", "en")), "Who would you like to offer it to?")
+    before = len(helper.user.messages)
+    expect(family.tap("To Wessel"), "Your coordinator will get in touch")
+    expect(texts_since(helper, before), "Roosje would like to do something for you in return", "A meal")
+    # The coordinator's timeline shows that the sides are in touch, never what they wrote.
+    team.primary.say("/families")
+    team.primary.tap_listed("Roosje")
+    timeline = expect(team.primary.tap("🕑 Timeline"), "A message passed between the sides of a match")
+    assert "cake" not in timeline and "lovely" not in timeline
+    # Someone else cannot write into the match.
+    stranger = new_family(team.primary, person, "Tjitske")
+    answers = len(stranger.user.callback_answers)
+    stranger.user.press_raw(stranger.last, f"ms:msg:{match.id}")
+    harness.settle()
+    assert "no longer open" in stranger.user.callback_answers[answers]

@@ -45,11 +45,10 @@ from conversations import (
     volunteering,
 )
 from conversations.context import BotContext
-from services import unreachable
+from services import identity
 from services.context import Services
 from services.i18n import N_, normalise_language, set_language
 from services.logs import event
-from storage import people
 from storage.models import Role
 
 logger = logging.getLogger(__name__)
@@ -71,26 +70,20 @@ async def load_person(update: Update, context: BotContext) -> None:
     if user is None or user.is_bot:
         raise ApplicationHandlerStop
     now = services.clock.now()
+    private = chat is not None and chat.type == "private"
+    kicked = update.my_chat_member is not None and update.my_chat_member.new_chat_member.status == "kicked"
     with context.session() as session:
-        person = people.get_person_by_telegram_id(session=session, telegram_id=user.id)
-        is_admin = user.id in services.settings.bot_admin_ids
-        if person is None and chat is not None and chat.type == "private":
-            person = people.ensure_person(
-                session=session,
-                telegram_id=user.id,
-                language=normalise_language(user.language_code),
-                now=now,
-                is_admin=is_admin,
-            )
-        elif person is not None and is_admin and not person.is_admin:
-            people.promote_to_admin(session=session, person=person, now=now)
-        back = False
-        if person is not None and not person.reachable and chat is not None and chat.type == "private":
-            kicked = update.my_chat_member is not None and update.my_chat_member.new_chat_member.status == "kicked"
-            if not kicked:
-                # They write (or unblocked the bot): messages reach them again, and what waited comes.
-                back = unreachable.person_reachable_again(session=session, person=person, now=now, services=services)
-    if back:
+        writer = identity.who_writes(
+            session=session,
+            services=services,
+            telegram_id=user.id,
+            language=normalise_language(user.language_code),
+            private=private,
+            kicked=kicked,
+            now=now,
+        )
+    person = writer.person
+    if writer.back:
         services.outbox_signal.set()
     context.person = person
     set_language(person.language if person else normalise_language(user.language_code))

@@ -12,8 +12,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, ChatMemberHandler
 
 from conversations.context import BotContext
-from services.unreachable import person_unreachable
-from storage import people
+from services.unreachable import blocked_the_bot
 
 
 async def my_chat_member(update: Update, context: BotContext) -> None:
@@ -26,9 +25,7 @@ async def my_chat_member(update: Update, context: BotContext) -> None:
         return  # unblocking is handled in load_person, as for any sign of life
     now = context.now()
     with context.session() as session:
-        fresh = people.get_person(session=session, person_id=person.id or 0)
-        if fresh is not None:
-            person_unreachable(session=session, person=fresh, now=now, services=context.services)
+        blocked_the_bot(session=session, services=context.services, person_id=person.id or 0, now=now)
 
 
 def build() -> list[BaseHandler[Any, Any, Any]]:

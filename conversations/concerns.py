@@ -29,6 +29,7 @@ from services.concerns import (
     is_coordinator,
 )
 from services.i18n import LANGUAGE_NAMES, _, hi, shipped_languages, use_language
+from services.identity import is_coordinator_user
 from services.logs import event
 from services.safety import (
     bot_cannot_help_text,
@@ -37,7 +38,6 @@ from services.safety import (
     slowed_text,
 )
 from services.urgent import record_urgent
-from storage import people
 from storage.models import Role
 
 logger = logging.getLogger(__name__)
@@ -237,8 +237,8 @@ class UrgentScreen(MessageHandler[BotContext, None]):
             return result
         services = services_of(self._application)
         with services.db.session() as session:
-            person = people.get_person_by_telegram_id(session=session, telegram_id=user.id)
-        return None if is_coordinator(person) else result
+            coordinator = is_coordinator_user(session=session, telegram_id=user.id)
+        return None if coordinator else result
 
 
 async def urgent_message(update: Update, context: BotContext) -> None:
@@ -262,12 +262,10 @@ async def urgent_message(update: Update, context: BotContext) -> None:
         await reply(update, bot_cannot_help_text() + "\n\n" + safety_numbers_text(categories))
         return
     with context.session() as session:
-        fresh = people.get_person(session=session, person_id=person.id)
-        assert fresh is not None
         key = record_urgent(
             session=session,
             services=services,
-            sender=fresh,
+            sender_id=person.id,
             chat_id=chat.id,
             message_id=message.message_id,
             categories=categories,

@@ -11,41 +11,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from conversations import menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, keyboard, reply, reply_to_message, retire_buttons, stale_text
-from domain import escalation as rules
 from services import claims, relay
 from services.callbacks import Button
-from services.concerns import (
-    CLOSE,
-    NO_NOTE,
-    SHOW,
-    TAKE,
-    audit_opened,
-    concern_label,
-    family_concern,
-    group_id,
-    is_coordinator,
-    name_of,
-    open_concern_rows,
-)
-from services.escalation import alert
-from services.groups import set_coordinator_group
+from services.claims import Gate, Outcome
+from services.concerns import CLOSE, NO_NOTE, SHOW, TAKE, OpenConcern, is_coordinator, name_of, open_concerns_for
+from services.groups import follow_migration
 from services.i18n import N_, _, format_when, h, hi, isolate
 from services.logs import event
-from services.permissions import Action, Decision, authorize, refusal_text
+from services.permissions import Action, refusal_text
 from services.safety import not_reached_text, urgent_needs_note_text
-from storage import care, delivery, people
-from storage import concerns as concern_store
-from storage import rights as rights_store
 from storage.db import Session
 from storage.models import Concern, Person, Role
 
@@ -70,33 +53,33 @@ class CloseNoteDraft(Draft):
     concern: int | None = None
 
 
-def _may(session: Session, coordinator: Person, action: str, concern: Concern, now: datetime) -> Decision:
-    """Seeing, taking and closing: only coordinators alerted about the concern, the family's duo, or an admin."""
-    what = Action.CLAIM_CONCERN if action in ("take", "show") else Action.CLOSE_CONCERN
-    return authorize(session=session, actor=coordinator, action=what, concern=concern, now=now)
-
-
 # What a concern button does, once the concern is open and the coordinator may: returns the answer to the tap.
 Act = Callable[[Session, BotContext, Update, Concern, Person], str]
 
 
-async def _concern_tap(update: Update, context: BotContext, button: Button, action: str, act: Act) -> str | None:
-    """The shared checks of the concern buttons; runs `act` and answers the tap. Returns the answer."""
+async def _concern_tap(update: Update, context: BotContext, button: Button, action: Action, act: Act) -> str | None:
+    """The shared checks of the concern buttons; runs `act` and answers the tap. Returns the answer.
+
+    Seeing and taking (`CLAIM_CONCERN`), closing (`CLOSE_CONCERN`): only coordinators alerted about the
+    concern, the family's duo, or an admin (`services.claims.concern_at_hand` asks `services.permissions`)."""
     parsed = button.parse(update.callback_query.data if update.callback_query else None)
     coordinator = context.person
     if parsed is None or coordinator is None or not is_coordinator(coordinator):
         await answer_stale(update)
         return None
     with context.session() as session:
-        concern = concern_store.get_concern(session=session, concern_id=int(parsed[0]))
-        if concern is None:
+        found = claims.concern_at_hand(
+            session=session, coordinator=coordinator, concern_id=int(parsed[0]), action=action, now=context.now()
+        )
+        if found.gate == Gate.GONE:
             answer = stale_text()
-        elif concern.status == concern_store.ConcernStatus.CLOSED:
+        elif found.gate == Gate.CLOSED:
             answer = _("This concern is already closed.")
-        elif not (decision := _may(session, coordinator, action, concern, context.now())):
-            answer = refusal_text(decision)
+        elif found.decision is not None and not found.decision:
+            answer = refusal_text(found.decision)
         else:
-            answer = act(session, context, update, concern, coordinator)
+            assert found.concern is not None
+            answer = act(session, context, update, found.concern, coordinator)
     await answer_button(update, answer)
     return answer
 
@@ -124,67 +107,62 @@ def _close(session: Session, context: BotContext, update: Update, concern: Conce
 
 def _show(session: Session, context: BotContext, update: Update, concern: Concern, coordinator: Person) -> str:
     """A concern from the list: its card and messages again."""
-    now = context.now()
-    alert(
+    claims.show_concern(
         session=session,
         services=context.services,
         concern=concern,
         coordinator=coordinator,
-        level=concern.escalation_level,
-        now=now,
+        now=context.now(),
         round_key=f":s{update.update_id}",
-        again=True,
     )
-    if concern.family_id is not None:
-        audit_opened(session, coordinator, concern.family_id, now, "concern_list")
     return _("Here it is, with its messages.")
 
 
 def _no_note(session: Session, context: BotContext, update: Update, concern: Concern, coordinator: Person) -> str:
     """'No note': close without one (never an urgent concern)."""
-    if rules.close_needs_note(urgent=concern.urgent, note=None):
-        return urgent_needs_note_text()
-    closed = claims.close_without_note(
+    result = claims.close_without_a_note(
         session=session, services=context.services, concern=concern, coordinator=coordinator, now=context.now()
     )
-    return _("Closed.") if closed else _("This concern is already closed.")
+    if result.outcome == Outcome.NOTE_NEEDED:
+        return urgent_needs_note_text()
+    return _("Closed.") if result.outcome == Outcome.DONE else _("This concern is already closed.")
 
 
 async def take_button(update: Update, context: BotContext) -> None:
     """'I'll take this' on an alert, in a private chat or in the coordinators' group."""
-    await _concern_tap(update, context, TAKE, "take", _take)
+    await _concern_tap(update, context, TAKE, Action.CLAIM_CONCERN, _take)
 
 
 async def close_button(update: Update, context: BotContext) -> None:
     """'Close' on an alert: asks for a closing note."""
-    await _concern_tap(update, context, CLOSE, "close", _close)
+    await _concern_tap(update, context, CLOSE, Action.CLOSE_CONCERN, _close)
 
 
 async def show_button(update: Update, context: BotContext) -> None:
     """A concern in /concerns: its card and messages."""
-    await _concern_tap(update, context, SHOW, "show", _show)
+    await _concern_tap(update, context, SHOW, Action.CLAIM_CONCERN, _show)
 
 
 async def no_note_button(update: Update, context: BotContext) -> None:
     """'No note' under the closing question."""
-    answer = await _concern_tap(update, context, NO_NOTE, "nonote", _no_note)
+    answer = await _concern_tap(update, context, NO_NOTE, Action.CLOSE_CONCERN, _no_note)
     if answer == _("Closed."):
         await retire_buttons(update)
         await reply(update, _("✅ Closed. Thank you."))
 
 
-def _concern_line(session: Session, context: BotContext, coordinator: Person, concern: Concern) -> str:
+def _concern_line(context: BotContext, coordinator: Person, item: OpenConcern) -> str:
     """One open concern in /concerns: what, since when, taken or not."""
-    claimer = people.get_person(session=session, person_id=concern.claimed_by_id or 0)
+    concern = item.concern
     state = (
-        _("taken by {name}").format(name=hi(name_of(claimer)))
-        if claimer is not None
+        _("taken by {name}").format(name=hi(name_of(item.claimer)))
+        if item.claimer is not None
         else _("waiting for a coordinator who can receive it")
         if concern.waiting_since is not None
         else _("not taken yet")
     )
     return _("{label} · since {when} · {state}").format(
-        label=h(concern_label(session, concern)),
+        label=h(item.label),
         when=h(format_when(concern.created_at, context.services.settings.timezone, coordinator.language)),
         state=state,
     )
@@ -200,14 +178,10 @@ async def list_concerns(update: Update, context: BotContext) -> None:
         return
     with context.session() as session:
         # Only the concerns this coordinator may take: another duo's families stay out of the list.
-        found = [
-            concern
-            for concern in concern_store.open_concerns(session=session, limit=200)
-            if authorize(session=session, actor=coordinator, action=Action.CLAIM_CONCERN, concern=concern, audit=False)
-        ][:30]
-        lines = [_("<b>Open concerns</b>")]
-        lines += [_concern_line(session, context, coordinator, concern) for concern in found]
-        rows = open_concern_rows(session, found)
+        found = open_concerns_for(session=session, coordinator=coordinator, limit=30)
+    lines = [_("<b>Open concerns</b>")]
+    lines += [_concern_line(context, coordinator, item) for item in found]
+    rows = [[(item.label[:60], SHOW.data(item.concern.id or 0))] for item in found]
     if not found:
         await reply(update, _("There are no open concerns."))
         return
@@ -227,26 +201,25 @@ async def close_note(update: Update, context: BotContext) -> str | None:
     note = " ".join((message.text or "").split())[:500]
     concern_id = draft_of(context, CloseNoteDraft).concern or 0
     with context.session() as session:
-        concern = concern_store.get_concern(session=session, concern_id=int(concern_id))
-        urgent = concern is not None and concern.urgent
-    if not note:
-        await reply(update, urgent_needs_note_text() if urgent else _("Please write a short note, or tap 'No note'."))
-        return STAY
-    now = context.now()
-    with context.session() as session:
-        concern = concern_store.get_concern(session=session, concern_id=int(concern_id))
-        decision = _may(session, coordinator, "close", concern, now) if concern is not None else None
-        closed = (
-            concern is not None
-            and bool(decision)
-            and claims.close_concern(
-                session=session, services=context.services, concern=concern, coordinator=coordinator, note=note, now=now
-            )
+        result = claims.close_with_note(
+            session=session,
+            services=context.services,
+            coordinator=coordinator,
+            concern_id=int(concern_id),
+            note=note,
+            now=context.now(),
         )
-    if decision is not None and not decision:
-        await reply(update, refusal_text(decision))
+    if result.outcome == Outcome.NOTE_NEEDED:
+        await reply(
+            update, urgent_needs_note_text() if result.urgent else _("Please write a short note, or tap 'No note'.")
+        )
+        return STAY
+    if result.outcome == Outcome.REFUSED and result.decision is not None:
+        await reply(update, refusal_text(result.decision))
         return END
-    await reply(update, _("✅ Closed. Thank you.") if closed else _("This concern is already closed."))
+    await reply(
+        update, _("✅ Closed. Thank you.") if result.outcome == Outcome.DONE else _("This concern is already closed.")
+    )
     return END
 
 
@@ -259,65 +232,41 @@ async def close_note_unexpected(update: Update, context: BotContext) -> str | No
 # --- writing to families --------------------------------------------------------------------------
 
 
-def _may_write(session: Session, coordinator: Person, to_id: int, link_chat_id: int | None, now: datetime) -> Decision:
-    """Writing to a family (or a volunteer): see `domain.permissions.authorize`, WRITE_TO_FAMILY."""
-    facts = rights_store.relay_facts(
-        session=session, to_id=to_id, actor_chat_id=coordinator.telegram_id or 0, link_chat_id=link_chat_id
-    )
-    return authorize(
-        session=session, actor=coordinator, action=Action.WRITE_TO_FAMILY, family_id=to_id, facts=facts, now=now
-    )
-
-
 async def coordinator_reply(update: Update, context: BotContext) -> bool:
     """A coordinator replies to a relayed message (private chat or group): it goes to that family."""
     message = update.effective_message
     coordinator = context.person
     if message is None or coordinator is None or not is_coordinator(coordinator) or message.reply_to_message is None:
         return False
-    now = context.now()
     with context.session() as session:
-        link = care.get_relay_link(
-            session=session, chat_id=message.chat_id, message_id=message.reply_to_message.message_id
-        )
-        to = people.get_person(session=session, person_id=link.family_id) if link else None
-        if to is None or to.id is None:
-            return False
-        decision = _may_write(session, coordinator, to.id, link.chat_id if link else None, now)
-        sent = bool(decision) and relay.relay_out(
+        written = relay.reply_to_relayed(
             session=session,
             services=context.services,
             coordinator=coordinator,
-            to=to,
-            from_chat_id=message.chat_id,
+            chat_id=message.chat_id,
+            replied_to_id=message.reply_to_message.message_id,
             message_id=message.message_id,
-            now=now,
+            now=context.now(),
         )
-        name = name_of(to)
-    if not decision:
-        await reply_to_message(update, refusal_text(decision))
-    elif sent:
+    if written is None:
+        return False
+    if not written.decision:
+        await reply_to_message(update, refusal_text(written.decision))
+    elif written.sent:
         # Only queued: if Telegram refuses it, "✗ Not delivered" follows (report_undelivered).
-        await reply_to_message(update, _("✓ On its way to {name}.").format(name=hi(name)))
+        await reply_to_message(update, _("✓ On its way to {name}.").format(name=hi(written.name)))
     else:
-        await reply_to_message(update, not_reached_text(name))
+        await reply_to_message(update, not_reached_text(written.name))
     return True
-
-
-def _thread_family(session: Session, message: Message) -> int | None:
-    """The family whose topic this message was written in."""
-    if not message.is_topic_message or message.message_thread_id is None:
-        return None
-    return care.family_for_thread(session=session, chat_id=message.chat_id, thread_id=message.message_thread_id)
 
 
 def topic_family(context: BotContext, update: Update) -> int | None:
     """The family whose topic this update came from, if any."""
     message = update.effective_message
-    if message is None:
+    if message is None or not message.is_topic_message:
         return None
     with context.session() as session:
-        return _thread_family(session, message)
+        return relay.topic_family(session=session, chat_id=message.chat_id, thread_id=message.message_thread_id)
 
 
 async def group_message(update: Update, context: BotContext) -> None:
@@ -330,27 +279,23 @@ async def group_message(update: Update, context: BotContext) -> None:
     if family_id is None:
         await coordinator_reply(update, context)
         return
-    now = context.now()
     with context.session() as session:
-        family = people.get_person(session=session, person_id=family_id)
-        if family is None:
-            return
-        decision = _may_write(session, coordinator, family_id, None, now)
-        sent = bool(decision) and relay.relay_out(
+        written = relay.write_to_family(
             session=session,
             services=context.services,
             coordinator=coordinator,
-            to=family,
-            from_chat_id=message.chat_id,
+            family_id=family_id,
+            chat_id=message.chat_id,
             message_id=message.message_id,
-            now=now,
             thread_id=message.message_thread_id,
+            now=context.now(),
         )
-        name = name_of(family)
-    if not decision:
-        await message.reply_text(refusal_text(decision))
-    elif not sent:
-        await message.reply_text(not_reached_text(name))
+    if written is None:
+        return
+    if not written.decision:
+        await message.reply_text(refusal_text(written.decision))
+    elif not written.sent:
+        await message.reply_text(not_reached_text(written.name))
 
 
 async def group_migrated(update: Update, context: BotContext) -> None:
@@ -360,18 +305,8 @@ async def group_migrated(update: Update, context: BotContext) -> None:
         return
     old, new = message.chat_id, int(message.migrate_to_chat_id)
     with context.session() as session:
-        if group_id(context.services, session) == old:
-            set_coordinator_group(session=session, chat_id=new)
-        care.move_topics(session=session, old_chat_id=old, new_chat_id=new)
-        care.move_relay_links(session=session, old_chat_id=old, new_chat_id=new)
-        delivery.move_chat(session=session, old_chat_id=old, new_chat_id=new)
-        people.audit(
-            session=session,
-            actor_id=None,
-            action="coordinator_group_migrated",
-            subject_id=None,
-            now=context.now(),
-            chat_id=new,
+        follow_migration(
+            session=session, settings=context.services.settings, old_chat_id=old, new_chat_id=new, now=context.now()
         )
     event(logger, "group.migrated", old=old, new=new)
 
@@ -389,26 +324,22 @@ async def close_command(update: Update, context: BotContext) -> None:
         await reply_to_message(update, _("Use /close in a family's topic."))
         return
     note = " ".join(context.args or [])[:500] or None
-    now = context.now()
     with context.session() as session:
-        concern = family_concern(session, family_id)
-        decision = _may(session, coordinator, "close", concern, now) if concern is not None else None
-        needs_note = concern is not None and rules.close_needs_note(urgent=concern.urgent, note=note)
-        closed = (
-            concern is not None
-            and bool(decision)
-            and not needs_note
-            and claims.close_concern(
-                session=session, services=context.services, concern=concern, coordinator=coordinator, note=note, now=now
-            )
+        result = claims.close_family_concern(
+            session=session,
+            services=context.services,
+            coordinator=coordinator,
+            family_id=family_id,
+            note=note,
+            now=context.now(),
         )
-    if decision is not None and not decision:
-        await reply_to_message(update, refusal_text(decision))
-    elif needs_note:
+    if result.outcome == Outcome.REFUSED and result.decision is not None:
+        await reply_to_message(update, refusal_text(result.decision))
+    elif result.outcome == Outcome.NOTE_NEEDED:
         await reply_to_message(
             update, urgent_needs_note_text() + "\n" + _("For example: /close Called her, she is safe.")
         )
-    elif not closed:
+    elif result.outcome != Outcome.DONE:
         await reply_to_message(update, _("There is no open concern for this family."))
 
 
@@ -421,20 +352,13 @@ async def take_command(update: Update, context: BotContext) -> None:
     if family_id is None:
         await reply_to_message(update, _("Use /take in a family's topic."))
         return
-    now = context.now()
     with context.session() as session:
-        concern = family_concern(session, family_id)
-        decision = _may(session, coordinator, "take", concern, now) if concern is not None else None
-        taken = (
-            concern is not None
-            and bool(decision)
-            and claims.take(
-                session=session, services=context.services, concern=concern, coordinator=coordinator, now=now
-            )
+        result = claims.take_family_concern(
+            session=session, services=context.services, coordinator=coordinator, family_id=family_id, now=context.now()
         )
-    if decision is not None and not decision:
-        await reply_to_message(update, refusal_text(decision))
-    elif not taken:
+    if result.outcome == Outcome.REFUSED and result.decision is not None:
+        await reply_to_message(update, refusal_text(result.decision))
+    elif result.outcome != Outcome.DONE:
         await reply_to_message(update, _("There is no open concern for this family that is not taken yet."))
 
 

@@ -21,8 +21,8 @@ from telegram import Update
 from telegram.ext import Application, BaseHandler, MessageHandler, filters
 
 from conversations.context import BotContext, services_of
+from services import dialogues
 from services.logs import event
-from storage import people
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +114,10 @@ class DialogueRouter(BaseHandler[Update, BotContext, None]):
         assert self._application is not None
         services = services_of(self._application)
         with services.db.session() as session:
-            state = people.get_dialogue(session=session, chat_id=chat_id)
-            step = state.step if state else None
-            name = state.dialogue if state else None
-            data = dict(state.data) if state else {}
+            state = dialogues.saved_step(session=session, chat_id=chat_id)
+        step = state.step if state else None
+        name = state.dialogue if state else None
+        data = state.data if state else {}
         if name in self.dialogues and step is not None:
             dialogue = self.dialogues[name]
             for handler in dialogue.fallbacks + dialogue.states.get(step, []):
@@ -150,9 +150,9 @@ class DialogueRouter(BaseHandler[Update, BotContext, None]):
         services = services_of(application)
         with services.db.session() as session:
             if next_step == END:
-                people.clear_dialogue(session=session, chat_id=chat.id)
+                dialogues.end_dialogue(session=session, chat_id=chat.id)
             elif isinstance(next_step, str):
-                people.save_dialogue(
+                dialogues.save_step(
                     session=session,
                     chat_id=chat.id,
                     dialogue=match.dialogue.name,
@@ -161,7 +161,7 @@ class DialogueRouter(BaseHandler[Update, BotContext, None]):
                     now=services.clock.now(),
                 )
             elif match.step is not None:
-                people.save_dialogue(
+                dialogues.save_step(
                     session=session,
                     chat_id=chat.id,
                     dialogue=match.dialogue.name,

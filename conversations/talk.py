@@ -17,10 +17,9 @@ from conversations.ui import answer_button, answer_stale, int_arg, keyboard, rep
 from domain.language import detect_language
 from domain.urgent import detect_urgent
 from services import relay
-from services.concerns import ABOUT, ABOUT_NONE, is_coordinator, name_of
+from services.concerns import ABOUT, ABOUT_NONE, is_coordinator
 from services.i18n import _
 from services.safety import passed_on_text
-from storage import care, people
 from storage.db import Session
 from storage.models import Person, Role
 
@@ -53,7 +52,7 @@ async def prompt_write(update: Update, context: BotContext) -> None:
 
 def family_buttons(session: Session, volunteer: Person) -> InlineKeyboardMarkup | None:
     """The 'which family is it about?' buttons for a volunteer: the families they helped, and 'Something else'."""
-    options = [(p.id, name_of(p)) for p in care.volunteer_families(session=session, volunteer_id=volunteer.id or 0)]
+    options = relay.volunteer_families(session=session, volunteer=volunteer)
     if not options:
         return None
     rows = [[(name, ABOUT.data(str(family_id)))] for family_id, name in options]
@@ -122,7 +121,7 @@ async def choose_family(update: Update, context: BotContext) -> str | None:
     family_id = int_arg(parsed[0]) if parsed[0] != ABOUT_NONE else None
     if family_id is not None:
         with context.session() as session:
-            allowed = {p.id for p in care.volunteer_families(session=session, volunteer_id=person.id or 0)}
+            allowed = {family for family, _name in relay.volunteer_families(session=session, volunteer=person)}
         if family_id not in allowed:
             await answer_stale(update)
             return STAY
@@ -135,7 +134,6 @@ async def choose_family(update: Update, context: BotContext) -> str | None:
         return WRITE
     now = context.now()
     with context.session() as session:
-        family = people.get_person(session=session, person_id=family_id) if family_id is not None else None
         forwarded = relay.forward(
             session=session,
             services=context.services,
@@ -143,7 +141,7 @@ async def choose_family(update: Update, context: BotContext) -> str | None:
             messages=held_messages(draft.held),
             source="volunteer",
             now=now,
-            family=family,
+            family_id=family_id,
         )
     await reply(update, passed_on_text_for(context, person, new=forwarded.new if forwarded else False))
     return END
@@ -166,7 +164,6 @@ async def write(update: Update, context: BotContext) -> str | None:
     draft = draft_of(context, TalkDraft)
     now = context.now()
     with context.session() as session:
-        family = people.get_person(session=session, person_id=int(draft.family)) if draft.family else None
         forwarded = relay.forward(
             session=session,
             services=context.services,
@@ -174,7 +171,7 @@ async def write(update: Update, context: BotContext) -> str | None:
             messages=[(message.chat_id, message.message_id, detect_language(message.text or message.caption))],
             source="talk",
             now=now,
-            family=family,
+            family_id=int(draft.family) if draft.family else None,
         )
     new, delivered = (forwarded.new, forwarded.delivered) if forwarded is not None else (False, False)
     await reply(update, passed_on_text_for(context, person, new=new, waiting=not delivered))

@@ -8,12 +8,13 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain import escalation as rules
-from services.concerns import NO_NOTE, concern_step, name_of, person_of
+from services.concerns import NO_NOTE, audit_opened, concern_step, family_concern, name_of, person_of
 from services.context import Services
-from services.escalation import chain_people
+from services.escalation import alert, chain_people
 from services.i18n import N_, _, h, hi
 from services.logs import event
 from services.outbox import Outgoing, tell
+from services.permissions import Action, Decision, authorize
 from storage import concerns as concern_store
 from storage import delivery, people
 from storage.db import Session
@@ -236,3 +237,133 @@ def close_without_note(
     return close_concern(
         session=session, services=services, concern=concern, coordinator=coordinator, note=None, now=now
     )
+
+
+# --- a coordinator's button, command or note about one concern ------------------------------------
+
+
+class Gate(StrEnum):
+    """Whether a concern named by a button may be acted on."""
+
+    GONE = "gone"
+    CLOSED = "closed"
+    REFUSED = "refused"
+    OPEN = "open"
+
+
+@dataclass(frozen=True)
+class ConcernAtHand:
+    """The concern a button names, if it may be acted on (`concern` is set then), and the rights decision."""
+
+    gate: Gate
+    concern: Concern | None = None
+    decision: Decision | None = None
+
+
+def concern_at_hand(
+    *, session: Session, coordinator: Person, concern_id: int, action: Action, now: datetime
+) -> ConcernAtHand:
+    """A concern a coordinator's button names: gone, closed, refused (audited) or open to act on."""
+    concern = concern_store.get_concern(session=session, concern_id=concern_id)
+    if concern is None:
+        return ConcernAtHand(Gate.GONE)
+    if concern.status == concern_store.ConcernStatus.CLOSED:
+        return ConcernAtHand(Gate.CLOSED)
+    decision = authorize(session=session, actor=coordinator, action=action, concern=concern, now=now)
+    if not decision:
+        return ConcernAtHand(Gate.REFUSED, decision=decision)
+    return ConcernAtHand(Gate.OPEN, concern, decision)
+
+
+def show_concern(
+    *, session: Session, services: Services, concern: Concern, coordinator: Person, now: datetime, round_key: str
+) -> None:
+    """A concern from the list: its card and messages again for this coordinator, the record's opening audited."""
+    alert(
+        session=session,
+        services=services,
+        concern=concern,
+        coordinator=coordinator,
+        level=concern.escalation_level,
+        now=now,
+        round_key=round_key,
+        again=True,
+    )
+    if concern.family_id is not None:
+        audit_opened(session, coordinator, concern.family_id, now, "concern_list")
+
+
+class Outcome(StrEnum):
+    """What became of closing or taking a concern by note or command."""
+
+    DONE = "done"
+    GONE = "gone"  # no such open concern (or closed meanwhile)
+    REFUSED = "refused"
+    NOTE_NEEDED = "note_needed"
+
+
+@dataclass(frozen=True)
+class ConcernResult:
+    """The outcome, the rights decision when one was made, and whether the concern is urgent (a note is needed)."""
+
+    outcome: Outcome
+    decision: Decision | None = None
+    urgent: bool = False
+
+
+def _close_checked(
+    session: Session, services: Services, coordinator: Person, concern: Concern | None, note: str | None, now: datetime
+) -> ConcernResult:
+    """Close with the right checked first (audited) and an urgent concern only with a note."""
+    if concern is None:
+        return ConcernResult(Outcome.GONE)
+    decision = authorize(session=session, actor=coordinator, action=Action.CLOSE_CONCERN, concern=concern, now=now)
+    if not decision:
+        return ConcernResult(Outcome.REFUSED, decision)
+    if rules.close_needs_note(urgent=concern.urgent, note=note):
+        return ConcernResult(Outcome.NOTE_NEEDED, decision, urgent=concern.urgent)
+    closed = close_concern(
+        session=session, services=services, concern=concern, coordinator=coordinator, note=note, now=now
+    )
+    return ConcernResult(Outcome.DONE if closed else Outcome.GONE, decision)
+
+
+def close_with_note(
+    *, session: Session, services: Services, coordinator: Person, concern_id: int, note: str, now: datetime
+) -> ConcernResult:
+    """The closing note a coordinator wrote; an empty one is asked for again (urgent says which question)."""
+    concern = concern_store.get_concern(session=session, concern_id=concern_id)
+    if not note:
+        return ConcernResult(Outcome.NOTE_NEEDED, urgent=concern is not None and concern.urgent)
+    return _close_checked(session, services, coordinator, concern, note, now)
+
+
+def close_family_concern(
+    *, session: Session, services: Services, coordinator: Person, family_id: int, note: str | None, now: datetime
+) -> ConcernResult:
+    """/close in a family's topic: close the family's own open concern, with the note if there is one."""
+    return _close_checked(session, services, coordinator, family_concern(session, family_id), note, now)
+
+
+def close_without_a_note(
+    *, session: Session, services: Services, concern: Concern, coordinator: Person, now: datetime
+) -> ConcernResult:
+    """'No note' under the closing question: never for an urgent concern, which needs one."""
+    if rules.close_needs_note(urgent=concern.urgent, note=None):
+        return ConcernResult(Outcome.NOTE_NEEDED, urgent=concern.urgent)
+    closed = close_without_note(session=session, services=services, concern=concern, coordinator=coordinator, now=now)
+    return ConcernResult(Outcome.DONE if closed else Outcome.GONE)
+
+
+def take_family_concern(
+    *, session: Session, services: Services, coordinator: Person, family_id: int, now: datetime
+) -> ConcernResult:
+    """/take in a family's topic: "I'll take this" for the family's own open concern (GONE: none, or taken)."""
+    concern = family_concern(session, family_id)
+    if concern is None:
+        return ConcernResult(Outcome.GONE)
+    decision = authorize(session=session, actor=coordinator, action=Action.CLAIM_CONCERN, concern=concern, now=now)
+    if not decision:
+        return ConcernResult(Outcome.REFUSED, decision)
+    taken = take(session=session, services=services, concern=concern, coordinator=coordinator, now=now)
+    return ConcernResult(Outcome.DONE if taken else Outcome.GONE, decision)

@@ -7,6 +7,7 @@ and the handler that reads the tap share one `Button`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from services.groups import coordinator_group
 from services.i18n import LANGUAGE_NAMES, N_, _, format_when, h, hi, use_language
 from services.labels import name_of as name_of  # read here by the concern modules
 from services.outbox import Outgoing, ToTopic, enqueue, relay_meta
+from services.permissions import Action, authorize
 from services.tasks import kind_label, when_text
 from storage import care, people
 from storage import concerns as concern_store
@@ -385,3 +387,25 @@ def open_concern_rows(session: Session, concerns: Sequence[Concern]) -> list[lis
         assert concern.id is not None
         rows.append([(concern_label(session, concern)[:60], SHOW.data(concern.id))])
     return rows
+
+
+@dataclass(frozen=True)
+class OpenConcern:
+    """An open concern in a coordinator's list: the concern, its label, and who took it (None: nobody yet)."""
+
+    concern: Concern
+    label: str
+    claimer: Person | None
+
+
+def open_concerns_for(*, session: Session, coordinator: Person, limit: int = 30) -> list[OpenConcern]:
+    """/concerns: the open concerns this coordinator may take (another duo's families stay out), oldest first."""
+    found = [
+        concern
+        for concern in concern_store.open_concerns(session=session, limit=200)
+        if authorize(session=session, actor=coordinator, action=Action.CLAIM_CONCERN, concern=concern, audit=False)
+    ][:limit]
+    return [
+        OpenConcern(concern, concern_label(session, concern), person_of(session, concern.claimed_by_id))
+        for concern in found
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.settings import Settings
-from storage import care, people
+from storage import care, delivery, people
 from storage.db import Session
 
 COORDINATOR_GROUP_KEY = "coordinator_group_id"
@@ -32,4 +32,23 @@ def make_coordinator_group(*, session: Session, chat_id: int, now: datetime) -> 
     set_coordinator_group(session=session, chat_id=chat_id)
     people.audit(
         session=session, actor_id=None, action="coordinator_group_set", subject_id=None, now=now, chat_id=chat_id
+    )
+
+
+def follow_migration(
+    *, session: Session, settings: Settings, old_chat_id: int, new_chat_id: int, now: datetime
+) -> None:
+    """The coordinators' group became a supergroup: the group, its topics, relay links and waiting messages follow."""
+    if coordinator_group(session=session, settings=settings) == old_chat_id:
+        set_coordinator_group(session=session, chat_id=new_chat_id)
+    care.move_topics(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+    care.move_relay_links(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+    delivery.move_chat(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+    people.audit(
+        session=session,
+        actor_id=None,
+        action="coordinator_group_migrated",
+        subject_id=None,
+        now=now,
+        chat_id=new_chat_id,
     )

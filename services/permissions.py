@@ -19,7 +19,7 @@ from storage import rights as store
 from storage.db import Session
 from storage.models import Concern, Person
 
-__all__ = ["Action", "Actor", "Decision", "Facts", "Reason", "actor_of", "authorize", "refusal_text"]
+__all__ = ["Action", "Actor", "Decision", "Facts", "Reason", "actor_of", "authorize", "may_write_to", "refusal_text"]
 
 
 def actor_of(*, session: Session, person: Person) -> Actor:
@@ -84,6 +84,20 @@ def authorize(
             **detail,
         )
     return decision
+
+
+def may_write_to(
+    *, session: Session, coordinator: Person, to_id: int, link_chat_id: int | None, now: datetime
+) -> Decision:
+    """Writing to a family (or a volunteer who raised a concern): `Action.WRITE_TO_FAMILY`, audited.
+
+    `link_chat_id` is the chat of the relayed message the coordinator replied to (None in a family's topic)."""
+    facts = store.relay_facts(
+        session=session, to_id=to_id, actor_chat_id=coordinator.telegram_id or 0, link_chat_id=link_chat_id
+    )
+    return authorize(
+        session=session, actor=coordinator, action=Action.WRITE_TO_FAMILY, family_id=to_id, facts=facts, now=now
+    )
 
 
 def refusal_text(decision: Decision) -> str:

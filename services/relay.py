@@ -21,6 +21,7 @@ from services.escalation import raise_concern
 from services.i18n import _, current_language, h, hi, language_name, use_language
 from services.logs import event
 from services.outbox import REPORT_KEY, Outgoing, ToPerson, ToTopic, enqueue, relay_meta
+from services.permissions import Decision, may_write_to
 from services.recipients import relay_recipients
 from storage import care, people
 from storage import concerns as concern_store
@@ -339,14 +340,15 @@ def forward(
     messages: Sequence[tuple[int, int, str | None]],
     source: str,
     now: datetime,
-    family: Person | None = None,
+    family_id: int | None = None,
 ) -> Forwarded | None:
     """Open (or reuse) the concern and copy the messages (chat, message, language) in order.
 
-    A volunteer's concern is about `family` (or nobody in particular); a family's is about itself."""
+    A volunteer's concern is about the family `family_id` (or nobody in particular); a family's is about itself."""
     sender = people.get_person(session=session, person_id=person_id)
     if sender is None:
         return None
+    family = person_of(session, family_id)
     if sender.role == Role.VOLUNTEER:
         raised = raise_concern(
             session=session, services=services, family=family, raised_by=sender, source="volunteer", now=now
@@ -391,3 +393,94 @@ def start_writing(*, session: Session, person: Person, family_id: int | None, no
         data={"family": family_id, "held": []},
         now=now,
     )
+
+
+def volunteer_families(*, session: Session, volunteer: Person) -> list[tuple[int, str]]:
+    """The families (id, name) a volunteer may raise a concern about: those they have (had) a task with."""
+    return [
+        (family.id, name_of(family))
+        for family in care.volunteer_families(session=session, volunteer_id=volunteer.id or 0)
+        if family.id is not None
+    ]
+
+
+# --- a coordinator writes to a family -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Written:
+    """A coordinator's message to a family: the rights decision, whether it is on its way, and to whom."""
+
+    decision: Decision
+    sent: bool
+    name: str
+
+
+def _write(
+    session: Session,
+    services: Services,
+    coordinator: Person,
+    to: Person,
+    link_chat_id: int | None,
+    from_chat_id: int,
+    message_id: int,
+    thread_id: int | None,
+    now: datetime,
+) -> Written:
+    """Check the right to write to `to`, then copy the coordinator's message to them."""
+    assert to.id is not None
+    decision = may_write_to(session=session, coordinator=coordinator, to_id=to.id, link_chat_id=link_chat_id, now=now)
+    sent = bool(decision) and relay_out(
+        session=session,
+        services=services,
+        coordinator=coordinator,
+        to=to,
+        from_chat_id=from_chat_id,
+        message_id=message_id,
+        now=now,
+        thread_id=thread_id,
+    )
+    return Written(decision, sent, name_of(to))
+
+
+def reply_to_relayed(
+    *,
+    session: Session,
+    services: Services,
+    coordinator: Person,
+    chat_id: int,
+    replied_to_id: int,
+    message_id: int,
+    now: datetime,
+) -> Written | None:
+    """A coordinator replies to a relayed message: it goes to that message's family (None: not a relayed one)."""
+    link = care.get_relay_link(session=session, chat_id=chat_id, message_id=replied_to_id)
+    to = person_of(session, link.family_id) if link is not None else None
+    if link is None or to is None or to.id is None:
+        return None
+    return _write(session, services, coordinator, to, link.chat_id, chat_id, message_id, None, now)
+
+
+def write_to_family(
+    *,
+    session: Session,
+    services: Services,
+    coordinator: Person,
+    family_id: int,
+    chat_id: int,
+    message_id: int,
+    thread_id: int | None,
+    now: datetime,
+) -> Written | None:
+    """A coordinator writes in a family's topic: it goes to the family (None: the family is gone)."""
+    family = person_of(session, family_id)
+    if family is None or family.id is None:
+        return None
+    return _write(session, services, coordinator, family, None, chat_id, message_id, thread_id, now)
+
+
+def topic_family(*, session: Session, chat_id: int, thread_id: int | None) -> int | None:
+    """The family whose forum topic this thread of the chat is, or None (also outside a topic)."""
+    if thread_id is None:
+        return None
+    return care.family_for_thread(session=session, chat_id=chat_id, thread_id=thread_id)

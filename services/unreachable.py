@@ -331,6 +331,14 @@ def person_unreachable(*, session: Session, person: Person, now: datetime, servi
     return True
 
 
+def blocked_the_bot(*, session: Session, services: Services, person_id: int, now: datetime) -> bool:
+    """Telegram says this person blocked the bot: act now (read fresh), not only when the next message bounces."""
+    person = people.get_person(session=session, person_id=person_id)
+    if person is None:
+        return False
+    return person_unreachable(session=session, person=person, now=now, services=services)
+
+
 def person_reachable_again(*, session: Session, person: Person, now: datetime, services: Services) -> bool:
     """They wrote to the bot (or unblocked it): messages reach them again; a coordinator gets what waited."""
     if person.id is None or not people.set_reachable(session=session, person_id=person.id, reachable=True, now=now):

@@ -15,7 +15,7 @@ from services.safety import bot_cannot_help_text, safety_numbers_text, urgent_ou
 from storage import concerns as concern_store
 from storage import delivery, people
 from storage.db import Session
-from storage.models import Person, Role
+from storage.models import Role
 
 
 def safety_key(chat_id: int, message_id: int) -> str:
@@ -27,7 +27,7 @@ def record_urgent(
     *,
     session: Session,
     services: Services,
-    sender: Person,
+    sender_id: int,
     chat_id: int,
     message_id: int,
     categories: Sequence[UrgentCategory],
@@ -43,6 +43,8 @@ def record_urgent(
     key = safety_key(chat_id, message_id)
     if delivery.outbox_status_by_key(session=session, dedupe_key=key) is not None:
         return key  # handled before (the process died after committing): nothing twice
+    sender = people.get_person(session=session, person_id=sender_id)  # fresh: consent or role may have changed
+    assert sender is not None
     consented = sender.consent_at is not None
     family = sender if sender.role == Role.FAMILY and consented else None
     concern, new = raise_concern(

@@ -3,7 +3,8 @@
 domain/ holds pure rules: no Telegram, no database, nothing of the project above it. storage/ is the only
 place with SQL and knows nothing of Telegram or the layers above. services/ holds the use cases and what
 every layer above needs (i18n, settings, logs, the outbox): no Telegram. conversations/ reach the database
-through services/ and storage/ functions (a `Session` passes through as a type), never building SQL.
+only through services/ (a `Session` passes through as a type, rows and enums are read from storage.models),
+never calling a storage/ query themselves.
 bot/ wires it all together on top. No module imports another that imports it back, even from a function.
 """
 
@@ -107,6 +108,58 @@ def test_a_layer_imports_only_what_is_below_it(package: str) -> None:
         if (name in PROJECT and name not in allowed) or name in banned
     ]
     assert not wrong, "\n".join(wrong)
+
+
+# conversations/ parse the update, call a service and render: the only parts of storage/ they may name are the
+# `Session` type that passes through (storage.db) and the row types and enums (storage.models).
+STORAGE_FOR_CONVERSATIONS = {"storage.db", "storage.models"}
+
+
+def storage_imports(path: Path) -> list[tuple[int, str]]:
+    """Every import of storage/ in one file, as the module it names (`from storage import care` is storage.care)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names if alias.name.split(".")[0] == "storage"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "storage":
+                found += [(node.lineno, f"storage.{alias.name}") for alias in node.names]
+            elif node.module.split(".")[0] == "storage":
+                found.append((node.lineno, node.module))
+    return found
+
+
+def test_conversations_reach_storage_only_through_services() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}: call a use case in services/ instead"
+        for path in sorted((ROOT / "conversations").rglob("*.py"))
+        for line, module in storage_imports(path)
+        if module not in STORAGE_FOR_CONVERSATIONS
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_storage_check_sees_a_query_import(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from storage import care, people\nfrom storage.db import Session\nfrom storage.models import Person\n"
+        "def late():\n    import storage.concerns\n    from storage.rights import relay_facts\n",
+        encoding="utf-8",
+    )
+    assert storage_imports(sample) == [
+        (1, "storage.care"),
+        (1, "storage.people"),
+        (2, "storage.db"),
+        (3, "storage.models"),
+        (5, "storage.concerns"),
+        (6, "storage.rights"),
+    ]
+    assert [module for _, module in storage_imports(sample) if module not in STORAGE_FOR_CONVERSATIONS] == [
+        "storage.care",
+        "storage.people",
+        "storage.concerns",
+        "storage.rights",
+    ]
 
 
 def test_the_check_sees_a_wrong_import(tmp_path: Path) -> None:

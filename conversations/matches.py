@@ -44,7 +44,6 @@ from services.callbacks import Button
 from services.i18n import _, format_day, h, hi, ngettext
 from services.labels import name_of
 from services.match_texts import MATCH_KINDS, RHYTHM_LABELS, kind_label, weekday_names
-from storage import people
 
 NAME = "match"
 FAMILY, HELPER, KIND, RHYTHM, DAYS, FIRST, WINDOW, TRIAL, REVIEWS, CONFIRM, HOLIDAY = (
@@ -580,8 +579,7 @@ async def _confirm(update: Update, context: BotContext) -> str | None:
     draft = draft_of(context, MatchDraft)
     language = context.person.language if context.person else "en"
     with context.session() as session:
-        family = people.get_person(session=session, person_id=draft.family_id)
-        helper = people.get_person(session=session, person_id=draft.helper_id)
+        family, helper = service.proposal_sides(session=session, family_id=draft.family_id, helper_id=draft.helper_id)
     lines = [
         _("<b>The proposal</b>"),
         _("Family: {name}").format(name=hi(name_of(family))),

@@ -736,3 +736,11 @@ def match_lines_for_family(*, session: Session, family_id: int, language: str) -
                 _("Match with {name}: {state}").format(name=hi(name_of(helper)), state=h(state_label(match.state)))
             )
     return lines
+
+
+def proposal_sides(*, session: Session, family_id: int, helper_id: int) -> tuple[Person | None, Person | None]:
+    """The family and the helper a proposal names (read fresh; None for one since erased)."""
+    return (
+        people.get_person(session=session, person_id=family_id),
+        people.get_person(session=session, person_id=helper_id),
+    )

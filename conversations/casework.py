@@ -6,6 +6,8 @@ typed); everything else is buttons, checked again in `services.casework` and `se
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +33,7 @@ SUGGEST_WORDS = "words"
 # cw:<action>:...
 LINKS = Button("cw", "links", int)  # a question: its linkable requests
 LINK = Button("cw", "link", int, int)  # question, request: link or unlink
+LINK_MATCH = Button("cw", "linkm", int, int)  # question, lasting match: link or unlink
 SUGGEST = Button("cw", "sugg", int)  # a family: suggest a question
 REVIEW_WEEKS = Button("cw", "rw", int, int)  # family, weeks
 CASEWORK_WEEKS = Button("cw", "cwk", int, int)  # family, weeks
@@ -185,7 +188,7 @@ async def show_links(update: Update, context: BotContext) -> None:
         await answer_stale(update)
         return
     await answer_button(update)
-    question, requests = found
+    question, requests = found.question, found.requests
     assert question.id is not None
     rows = [
         [
@@ -196,6 +199,11 @@ async def show_links(update: Update, context: BotContext) -> None:
         ]
         for request, linked in requests
         if request.id is not None
+    ]
+    rows += [
+        [(_ticked(linked, "🤝 " + seen_label(label)), LINK_MATCH.data(question.id, match.id))]
+        for match, label, linked in found.matches
+        if match.id is not None
     ]
     text = _("Which help serves <i>{question}</i>? Tap to link or unlink.").format(question=h(question.text))
     if not rows:
@@ -221,6 +229,31 @@ async def toggle_link(update: Update, context: BotContext) -> None:
         return
     await answer_button(update, _("Linked.") if linked else _("Unlinked."))
     await retire_buttons(update)
+
+
+async def toggle_match_link(update: Update, context: BotContext) -> None:
+    """Link or unlink one lasting match."""
+    parsed = tapped_values(update, LINK_MATCH)
+    linked = None
+    if parsed is not None:
+        with context.session() as session:
+            linked = questions_service.link_match(
+                session=session,
+                coordinator=context.person,
+                question_id=parsed[0],
+                match_id=parsed[1],
+                now=context.now(),
+            )
+    if linked is None:
+        await answer_stale(update)
+        return
+    await answer_button(update, _("Linked.") if linked else _("Unlinked."))
+    await retire_buttons(update)
+
+
+def seen_label(label: str) -> str:
+    """A label made for a message, as a button shows it (buttons show no HTML)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", label))
 
 
 async def start_recording(update: Update, context: BotContext) -> None:
@@ -358,6 +391,7 @@ def build() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(set_casework_weeks, pattern=CASEWORK_WEEKS.pattern),
         CallbackQueryHandler(show_links, pattern=LINKS.pattern),
         CallbackQueryHandler(toggle_link, pattern=LINK.pattern),
+        CallbackQueryHandler(toggle_match_link, pattern=LINK_MATCH.pattern),
         CallbackQueryHandler(start_recording, pattern=RECORD.pattern),
         CallbackQueryHandler(record_next, pattern=NEXT.pattern),
     ]

@@ -14,9 +14,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from conversations.context import BotContext
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
 from domain.questions import Decision
+from services import question_decisions as decisions
 from services import question_reviews as service
 from services.i18n import _, h
-from services.question_reviews import FAMILY_ANSWER, HELPER_ANSWER, PICK, WHY, Answered, Decided
+from services.question_decisions import Decided
+from services.question_reviews import FAMILY_ANSWER, HELPER_ANSWER, PICK, WHY, Answered
 
 
 async def on_family_answer(update: Update, context: BotContext) -> None:
@@ -83,7 +85,7 @@ async def on_pick(update: Update, context: BotContext) -> None:
     found = None
     if parsed is not None and parsed[1] in Decision.__members__.values():
         with context.session() as session:
-            found = service.decidable(
+            found = decisions.decidable(
                 session=session, coordinator=context.person, decision_id=parsed[0], now=context.now()
             )
     if found is None or parsed is None:
@@ -110,7 +112,7 @@ async def on_reason(update: Update, context: BotContext) -> None:
     result = None
     if parsed is not None:
         with context.session() as session:
-            result = service.decide(
+            result = decisions.decide(
                 session=session,
                 services=context.services,
                 coordinator=context.person,

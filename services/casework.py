@@ -3,7 +3,7 @@
 The agenda (`casework.agenda`, subject: the family) goes to the family's coordinators (the duo) three days
 before the meeting: its questions with their review answers over time, the helpers' answers, the check-in
 trend, the concerns (kinds and dates, never message contents), debrief flags and the decisions due. The
-decisions (continue / change / stop per question, `services.question_reviews.decide`) and the next date are
+decisions (continue / change / stop per question, `services.question_decisions.decide`) and the next date are
 recorded in a few taps; the family is told in plain words what was decided about its questions.
 """
 
@@ -26,18 +26,13 @@ from services.labels import name_of
 from services.logs import event
 from services.outbox import Outgoing, tell
 from services.permissions import Action, authorize
-from services.question_reviews import (
-    FEELING_MARKS,
-    answers_over_time,
-    cause_text,
-    decision_for_family,
-    decision_message,
-    open_decision,
-)
-from services.questions import HelpLine, help_lines, linkable_requests
+from services.question_decisions import decision_for_family
+from services.question_reviews import FEELING_MARKS, answers_over_time, cause_text, decision_message, open_decision
+from services.questions import HelpLine, help_lines, link_label, linkable_matches, linkable_requests
 from services.recipients import coordinators_for
 from storage import care, delivery, people
 from storage import concerns as concern_store
+from storage import matches as matches_store
 from storage import questions as store
 from storage import requests as requests_store
 from storage.db import Session
@@ -46,6 +41,7 @@ from storage.models import (
     CaseworkMeeting,
     FamilyQuestion,
     HelpRequest,
+    Match,
     Person,
     QuestionDecision,
     Role,
@@ -159,6 +155,7 @@ def agenda_lines(*, session: Session, family: Person, meeting: CaseworkMeeting, 
         "",
     ]
     lines += _question_lines(session, family)
+    lines += _visit_lines(session, family)
     lines += ["", *_contact_lines(session, family)]
     lines += ["", *_decision_lines(session, family)]
     return lines
@@ -180,6 +177,22 @@ def _question_lines(session: Session, family: Person) -> list[str]:
     if marks:
         lines.append(_("Helpers' answers to 'how is it going?': {marks}").format(marks=marks))
     return lines
+
+
+VISIT_MARKS = {"happened": "✅", "didnt": "❌", "difficult": "⚠️", "skipped": "🙅", "holiday": "🏖"}
+
+
+def _visit_lines(session: Session, family: Person) -> list[str]:
+    """Each open lasting match with its visit log (the last taps, oldest first: kinds only, no notes)."""
+    assert family.id is not None
+    lines: list[str] = []
+    for match in linkable_matches(session=session, family_id=family.id):
+        assert match.id is not None
+        past = [row for row in matches_store.occurrences(session=session, match_id=match.id) if row.outcome]
+        marks = " ".join(VISIT_MARKS.get(row.outcome or "", "·") for row in past[-8:])
+        label = link_label(session=session, kind="match", ref_id=match.id, zone=family.timezone)
+        lines.append(_("🤝 {match}: {visits}").format(match=label, visits=marks or _("no visits yet")))
+    return ["", _("<b>Lasting matches</b> (the visit log):"), *lines] if lines else []
 
 
 def _contact_lines(session: Session, family: Person) -> list[str]:
@@ -359,10 +372,19 @@ def workspace(*, session: Session, coordinator: Person | None, family_id: int, n
     )
 
 
+@dataclass(frozen=True)
+class LinkChoices:
+    """An open question, the family's recent requests and open matches, each with whether it is linked."""
+
+    question: FamilyQuestion
+    requests: list[tuple[HelpRequest, bool]]
+    matches: list[tuple[Match, str, bool]]  # the match, its label, linked
+
+
 def link_choices(
     *, session: Session, coordinator: Person | None, question_id: int, now: datetime
-) -> tuple[FamilyQuestion, list[tuple[HelpRequest, bool]]] | None:
-    """An open question and the family's recent requests, each with whether it is linked; None when refused."""
+) -> LinkChoices | None:
+    """The help a coordinator may link to an open question; None when refused."""
     question = store.get_question(session=session, question_id=question_id)
     if question is None or question.state != QuestionState.ACTIVE or question.id is None:
         return None
@@ -370,9 +392,29 @@ def link_choices(
         session=session, actor=coordinator, action=Action.ACT_FOR_FAMILY, family_id=question.family_id, now=now
     ):
         return None
-    linked = {item.ref_id for item in store.links_of(session=session, question_ids=[question.id])[question.id]}
+    links = store.links_of(session=session, question_ids=[question.id])[question.id]
+    linked = {(item.kind, item.ref_id) for item in links}
     requests = linkable_requests(session=session, family_id=question.family_id)
-    return question, [(request, request.id in linked) for request in requests]
+    matches = linkable_matches(session=session, family_id=question.family_id)
+    zone = services_zone(session, question.family_id)
+    return LinkChoices(
+        question=question,
+        requests=[(request, ("request", request.id) in linked) for request in requests],
+        matches=[
+            (
+                match,
+                link_label(session=session, kind="match", ref_id=match.id or 0, zone=zone),
+                ("match", match.id) in linked,
+            )
+            for match in matches
+        ],
+    )
+
+
+def services_zone(session: Session, family_id: int) -> str:
+    """The family's time zone (for the words of its help)."""
+    family = people.get_person(session=session, person_id=family_id)
+    return family.timezone if family is not None else "Europe/Amsterdam"
 
 
 def meeting_decisions(

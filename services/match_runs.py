@@ -39,6 +39,7 @@ from services.match_texts import (
     sides,
     tell,
 )
+from services.question_reviews import help_went_badly
 from storage import delivery, people
 from storage import matches as store
 from storage.db import Session
@@ -324,6 +325,9 @@ def _concern_if_needed(
     latest = next((outcome for outcome in reversed(outcomes) if outcome != Outcome.HOLIDAY), None)
     source = "match_difficult" if latest == Outcome.DIFFICULT else "match_missed"
     raise_concern(session=session, services=services, family=family, raised_by=raised_by, source=source, now=now)
+    if match.id is not None:
+        # The family's questions this match serves get a decision: is this help helping?
+        help_went_badly(session=session, services=services, kind="match", ref_id=match.id, now=now)
     event(logger, "match.concern", match=match.id, source=source)
     return True
 

@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from domain import matches as rules
 from domain.matches import MatchState, Rhythm, RhythmProblem, Side, StopReason
-from services import match_runs
+from services import match_runs, questions
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import _, format_day, format_when, h, hi, use_language
@@ -310,6 +310,7 @@ def _start(
     assert started is not None and started.id is not None
     match = started
     match_runs.plan(session=session, match=match, now=now)
+    questions.match_started(session=session, match_id=started.id, now=now)
     match_runs.schedule_reviews(session=session, match=match, zone=services.settings.timezone, now=now)
     # Continuity first: the family's one-off requests go to its own helper first.
     store.support_first(session=session, family_id=match.family_id, helper_id=match.helper_id)

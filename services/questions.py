@@ -22,14 +22,17 @@ from services.context import Services
 from services.i18n import N_, _, h, hi
 from services.labels import name_of
 from services.logs import event
+from services.match_texts import kind_label as match_kind_label
+from services.match_texts import state_label as match_state_label
 from services.outbox import Outgoing, tell
 from services.permissions import Action, authorize
 from services.tasks import kind_label
 from storage import delivery, people
+from storage import matches as matches_store
 from storage import questions as store
 from storage import requests as requests_store
 from storage.db import Session
-from storage.models import FamilyQuestion, HelpRequest, Person, Role
+from storage.models import FamilyQuestion, HelpRequest, Match, Person, Role
 
 logger = logging.getLogger(__name__)
 
@@ -408,6 +411,15 @@ def person_leaves(*, session: Session, person: Person) -> None:
 # --- help linked to a question --------------------------------------------------------------------
 
 
+def linkable_matches(*, session: Session, family_id: int) -> list[Match]:
+    """The family's lasting matches that are still open, for a coordinator to link to a question."""
+    return [
+        match
+        for match in matches_store.matches_of(session=session, person_id=family_id)
+        if match.family_id == family_id
+    ]
+
+
 def linkable_requests(*, session: Session, family_id: int) -> list[HelpRequest]:
     """The family's recent one-off requests a coordinator can link to a question."""
     return requests_store.family_requests(session=session, family_id=family_id, limit=10)
@@ -416,43 +428,67 @@ def linkable_requests(*, session: Session, family_id: int) -> list[HelpRequest]:
 def link_request(
     *, session: Session, coordinator: Person | None, question_id: int, request_id: int, now: datetime
 ) -> bool | None:
-    """Link (or unlink, when linked) a one-off request to the question it serves; None when not allowed.
+    """Link (or unlink, when linked) a one-off request to the question it serves; None when not allowed."""
+    return link_help(
+        session=session, coordinator=coordinator, question_id=question_id, kind="request", ref_id=request_id, now=now
+    )
 
-    Returns True when linked, False when unlinked.
-    """
+
+def link_match(
+    *, session: Session, coordinator: Person | None, question_id: int, match_id: int, now: datetime
+) -> bool | None:
+    """Link (or unlink, when linked) a lasting match to the question it serves; None when not allowed."""
+    return link_help(
+        session=session, coordinator=coordinator, question_id=question_id, kind="match", ref_id=match_id, now=now
+    )
+
+
+def _help_of(session: Session, kind: str, ref_id: int) -> tuple[int, datetime | None] | None:
+    """The family a piece of help belongs to, and when it started (None: not started yet)."""
+    if kind == "request":
+        request = requests_store.get_request(session=session, request_id=ref_id)
+        return (request.family_id, request.accepted_at) if request is not None else None
+    if kind == "match":
+        match = matches_store.get_match(session=session, match_id=ref_id)
+        return (match.family_id, match.started_at) if match is not None else None
+    return None
+
+
+def link_help(
+    *, session: Session, coordinator: Person | None, question_id: int, kind: str, ref_id: int, now: datetime
+) -> bool | None:
+    """Link (or unlink, when linked) help to the family's open question; True linked, False unlinked, None refused."""
     question = store.get_question(session=session, question_id=question_id)
-    request = requests_store.get_request(session=session, request_id=request_id)
-    if question is None or request is None or request.family_id != question.family_id or request.id is None:
-        return None
-    if question.state != QuestionState.ACTIVE:
+    found = _help_of(session, kind, ref_id)
+    if question is None or found is None or found[0] != question.family_id or question.state != QuestionState.ACTIVE:
         return None
     family_id = question.family_id
     if not authorize(session=session, actor=coordinator, action=Action.ACT_FOR_FAMILY, family_id=family_id, now=now):
         return None
-    if store.unlink(session=session, question_id=question_id, kind="request", ref_id=request.id):
+    actor_id = coordinator.id if coordinator else None
+    if store.unlink(session=session, question_id=question_id, kind=kind, ref_id=ref_id):
         return False
-    store.link(
-        session=session,
-        question_id=question_id,
-        kind="request",
-        ref_id=request.id,
-        by_id=coordinator.id if coordinator else None,
-        now=now,
-    )
-    if request.accepted_at is not None:
-        store.mark_first_help(
-            session=session, question_id=question_id, at=max(request.accepted_at, question.created_at)
-        )
+    store.link(session=session, question_id=question_id, kind=kind, ref_id=ref_id, by_id=actor_id, now=now)
+    started = found[1]
+    if started is not None:
+        store.mark_first_help(session=session, question_id=question_id, at=max(started, question.created_at))
     people.add_timeline(
         session=session,
         family_id=family_id,
         kind="question_linked",
         now=now,
-        actor_id=coordinator.id if coordinator else None,
+        actor_id=actor_id,
         ref_id=question_id,
-        request=request.id,
+        **{kind: ref_id},
     )
     return True
+
+
+def match_started(*, session: Session, match_id: int, now: datetime) -> None:
+    """A linked match began: the question's first help starts (for the figures)."""
+    for question in store.questions_linked_to(session=session, kind="match", ref_id=match_id):
+        assert question.id is not None
+        store.mark_first_help(session=session, question_id=question.id, at=now)
 
 
 def request_accepted(*, session: Session, request: HelpRequest, now: datetime) -> None:
@@ -470,14 +506,22 @@ def help_lines(*, session: Session, questions: list[FamilyQuestion], zone: str) 
     found: dict[int, list[HelpLine]] = {question_id: [] for question_id in ids}
     for question_id, links in store.links_of(session=session, question_ids=ids).items():
         for item in links:
-            label = _link_label(session, item.kind, item.ref_id, zone)
+            label = link_label(session=session, kind=item.kind, ref_id=item.ref_id, zone=zone)
             if label:
                 found[question_id].append(HelpLine(item.kind, item.ref_id, label))
     return found
 
 
-def _link_label(session: Session, kind: str, ref_id: int, zone: str) -> str:
-    """'🛒 Groceries (done)': a linked piece of help in a few words."""
+def link_label(*, session: Session, kind: str, ref_id: int, zone: str) -> str:
+    """'🛒 Groceries (done)', '🤝 A weekly play afternoon with Hanna (trial)': linked help in a few words."""
+    if kind == "match":
+        match = matches_store.get_match(session=session, match_id=ref_id)
+        if match is None:
+            return ""
+        helper = people.get_person(session=session, person_id=match.helper_id)
+        return _("{help} with {name} ({status})").format(
+            help=h(match_kind_label(match.kind)), name=hi(name_of(helper)), status=h(match_state_label(match.state))
+        )
     if kind != "request":
         return ""
     request = requests_store.get_request(session=session, request_id=ref_id)

@@ -8,9 +8,11 @@ from datetime import datetime, time, timedelta
 import pytest
 from sqlmodel import col, select
 
+from domain.matches import Rhythm, RhythmKind
 from services.casework import QUESTIONS
 from services.question_reviews import FAMILY_ANSWER, WHY
 from storage import care
+from storage import matches as matches_store
 from storage import questions as store
 from storage.models import CaseworkMeeting, FamilyQuestion, QuestionReview, TimelineEvent
 from tests.e2e.care_world import AMS, family_id, move_to, new_coordinator, quiet_world, reset_group
@@ -111,6 +113,31 @@ def test_questions_lead_reviews_stop_help_that_does_not_help_and_casework_decide
     coordinator.tap("🔗 Link help to question 1")
     coordinator.tap(next(label for label in coordinator.last_buttons() if "Babysitting" in label))
     expect(my_questions(family), "A break for me", "Help: 🧸 Babysitting (a volunteer will come)")
+    # A lasting match (every time agreed anew: a walk with Bram) serves the second question.
+    with harness.session() as session:
+        walk = matches_store.create_match(
+            session=session,
+            family_id=fid,
+            helper_id=family_id(harness, bram),
+            coordinator_id=family_id(harness, coordinator),
+            kind="company",
+            involves_children=False,
+            rhythm=Rhythm(
+                RhythmKind.AGREED, first=start.date(), start=time(15, 0), length=timedelta(hours=2)
+            ).to_json(),
+            trial_end=start.date() + timedelta(weeks=8),
+            reviews=[],
+            now=start,
+        )
+        matches_store.set_state(
+            session=session, match_id=walk.id or 0, expected=["proposed"], now=start, state="trial", started_at=start
+        )
+    open_questions_card(coordinator, name)
+    coordinator.tap("🔗 Link help to question 2")
+    coordinator.tap(next(label for label in coordinator.last_buttons() if label.startswith("🤝")))
+    assert coordinator.user.callback_answers[-1] == "Linked."
+    expect(my_questions(family), "find my way", f"with {bram.user.first_name} (")
+
     # The family lets Bram, who helps, read its first question; he alone is told, in his language.
     family.tap("1. A break for me")
     expect(family.tap("👤 Choose who may read it"), "Only the helper you choose")
@@ -136,6 +163,7 @@ def test_questions_lead_reviews_stop_help_that_does_not_help_and_casework_decide
     harness.tick()
     agenda = expect(coordinator.texts(), f"Casework meeting about {name}", "A break for me", "Concerns")
     assert "shouting" not in agenda and "neighbour" not in agenda
+    assert "Lasting matches (the visit log)" in agenda and "no visits yet" in agenda
     assert "Decisions due" in agenda
     # While the concern is open the family is not asked for reviews; the coordinator closes it first.
     alert = next(m for m in reversed(coordinator.user.messages) if "✅ Close" in str(m.buttons))
@@ -191,6 +219,8 @@ def test_questions_lead_reviews_stop_help_that_does_not_help_and_casework_decide
     expect(bram.texts(), "decided to stop this help", "Thank you")
     expect(family.texts(), "we stop this help", "nobody's fault")
     assert [q.state for q in questions_of(harness, family)] == ["stopped", "active"]
+    with harness.session() as session:
+        assert matches_store.get_match(session=session, match_id=walk.id or 0).state == "trial"  # type: ignore[union-attr]
     with harness.session() as session:
         kinds = [event.kind for event in care.timeline(session=session, family_id=fid, limit=50)]
     assert {"question_named", "question_linked", "question_reviewed", "question_decided", "casework_held"} <= set(kinds)

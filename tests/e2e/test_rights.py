@@ -332,6 +332,7 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^cw:cwk(:|$)": (["cw:cwk:{family}:6"], True),
     r"^cw:links(:|$)": (["cw:links:{question}"], True),
     r"^cw:link(:|$)": (["cw:link:{question}:{request}"], True),
+    r"^cw:linkm(:|$)": (["cw:linkm:{question}:{match}"], True),
     r"^cw:sugg(:|$)": (["cw:sugg:{family}"], True),
     r"^cw:rec(:|$)": (["cw:rec:{meeting}"], True),
     r"^cw:next(:|$)": (["cw:next:{meeting}:4"], True),

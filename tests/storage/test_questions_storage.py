@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlmodel import select
 
 from domain.clock import FakeClock
+from domain.matches import Rhythm, RhythmKind
 from domain.questions import DecisionCause, QuestionState
-from services import question_reviews, questions
+from services import match_runs, question_decisions, question_reviews, questions
 from services.context import Services
 from services.settings import Settings
 from storage import care, migrate, people, privacy
+from storage import matches as matches_store
 from storage import questions as store
 from storage import requests as requests_store
 from storage import volunteers as volunteer_store
@@ -222,7 +224,7 @@ def test_stop_ends_open_linked_requests_and_the_export_and_erasure_cover_everyth
         decision = store.create_decision(
             session=session, question_id=question.id, family_id=world.family, cause="two_nos", now=now
         )
-        result = question_reviews.decide(
+        result = question_decisions.decide(
             session=session,
             services=world.services,
             coordinator=coordinator,
@@ -231,7 +233,7 @@ def test_stop_ends_open_linked_requests_and_the_export_and_erasure_cover_everyth
             reason="not_helping",
             now=now,
         )
-        assert result.outcome == question_reviews.Decided.DECIDED
+        assert result.outcome == question_decisions.Decided.DECIDED
         assert requests_store.get_request(session=session, request_id=request.id or 0).status == "cancelled"  # type: ignore[union-attr]
         assert store.get_question(session=session, question_id=question.id).state == QuestionState.STOPPED  # type: ignore[union-attr]
     assert any(WORDS in text for text in _texts_to(world, world.helper)), "shared with the helper"
@@ -249,3 +251,62 @@ def test_stop_ends_open_linked_requests_and_the_export_and_erasure_cover_everyth
         questions.person_leaves(session=session, person=family)
         assert store.family_questions(session=session, family_id=world.family) == []
         assert store.next_meeting(session=session, family_id=world.family) is None
+
+
+def test_a_difficult_visit_of_a_linked_match_opens_a_decision_and_stop_ends_the_match(world: World) -> None:
+    now = world.clock.now()
+    with world.services.db.session() as session:
+        family = _family(world, session)
+        helper = people.get_person(session=session, person_id=world.helper)
+        coordinator = people.get_person(session=session, person_id=world.coordinator)
+        question = questions.name_question(
+            session=session, services=world.services, person=family, text=None, theme="break", now=now
+        ).question
+        assert question is not None and question.id is not None and helper is not None
+        rhythm = Rhythm(RhythmKind.WEEKLY, first=now.date(), start=time(15, 0), length=timedelta(hours=2))
+        match = matches_store.create_match(
+            session=session,
+            family_id=world.family,
+            helper_id=world.helper,
+            coordinator_id=world.coordinator,
+            kind="company",
+            involves_children=False,
+            rhythm=rhythm.to_json(),
+            trial_end=now.date() + timedelta(weeks=6),
+            reviews=[],
+            now=now,
+        )
+        assert match.id is not None
+        matches_store.set_state(
+            session=session, match_id=match.id, expected=["proposed"], now=now, state="trial", started_at=now
+        )
+        assert questions.link_match(
+            session=session, coordinator=coordinator, question_id=question.id, match_id=match.id, now=now
+        )
+        occurrence = matches_store.add_occurrence(
+            session=session, match_id=match.id, day=now.date(), starts_at=now - timedelta(hours=3), ends_at=now
+        )
+        assert occurrence is not None and occurrence.id is not None
+        logged = match_runs.log_visit(
+            session=session,
+            services=world.services,
+            person=helper,
+            occurrence_id=occurrence.id,
+            outcome="difficult",
+            now=now,
+        )
+        assert logged == match_runs.Logged.CONCERN
+        decision = store.open_decision(session=session, question_id=question.id)
+        assert decision is not None and decision.cause == DecisionCause.DIFFICULT_VISIT
+        result = question_decisions.decide(
+            session=session,
+            services=world.services,
+            coordinator=coordinator,
+            decision_id=decision.id or 0,
+            choice="stop",
+            reason="not_helping",
+            now=now,
+        )
+        assert result.outcome == question_decisions.Decided.DECIDED
+        ended = matches_store.get_match(session=session, match_id=match.id)
+        assert ended is not None and ended.state == "ended" and ended.end_reason == "not_a_fit"

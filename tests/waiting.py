@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-PATIENCE = 60.0  # seconds: far longer than anything should take, even on a busy machine
+PATIENCE = 180.0  # seconds: far longer than anything should take, even on a busy machine (load 9 on 2 cores)
 
 
 def wait_until(predicate: Callable[[], Any], what: str, *, timeout: float = PATIENCE, every: float = 0.02) -> Any:

@@ -52,6 +52,8 @@ class Stats:
     by_method_status: Counter[tuple[str, int]] = field(default_factory=Counter)
     too_many_requests: int = 0
     refusals: int = 0
+    # Requests whose client hung up before they were read (not refusals: nobody was left to answer).
+    disconnects: int = 0
     rejections: int = 0
     faults: Counter[str] = field(default_factory=Counter)
     delivered: Counter[int] = field(default_factory=Counter)

@@ -51,8 +51,16 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], dic
     return fields, files
 
 
+class ClientGone(Exception):
+    """The client closed the connection before its request was read: nobody is left to answer."""
+
+
 async def read_params(scope: Scope, receive: Receive) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
-    """A request's parameters (query string and body) and uploaded files; ValueError if it cannot be read."""
+    """A request's parameters (query string and body) and uploaded files.
+
+    ValueError if it cannot be read; `ClientGone` if the client hung up first (a bot stopping, a poll it
+    cancelled): that is not a request Telegram would refuse, so it is not counted as a refusal.
+    """
     query: bytes = scope["query_string"]
     params: dict[str, Any] = dict(parse_qsl(query.decode("utf-8"), keep_blank_values=True)) if query else {}
     files: dict[str, UploadedFile] = {}
@@ -61,7 +69,7 @@ async def read_params(scope: Scope, receive: Receive) -> tuple[dict[str, Any], d
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise ValueError("the client went away")
+            raise ClientGone
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
     body = b"".join(chunks)

@@ -30,7 +30,7 @@ from sandbox.calls import ApiCalls, error_body, is_sending
 from sandbox.limits import Fault
 from sandbox.people import SimGroup, SimUser
 from sandbox.records import JSON, ChatMessage
-from sandbox.request_body import read_params
+from sandbox.request_body import ClientGone, read_params
 from sandbox.spec import Spec, UploadedFile, load_spec
 from sandbox.world import World
 
@@ -318,6 +318,10 @@ class Sandbox(ApiCalls):
         else:
             try:
                 raw, files = await read_params(scope, receive)
+            except ClientGone:
+                with self.world.lock:
+                    self._stats.disconnects += 1
+                return
             except ValueError as error:
                 reason = f"Bad Request: can't parse the request: {error}"
                 with self.world.lock:

@@ -125,6 +125,7 @@ EXPORT_POLICY: dict[str, TablePolicy] = {
     "questiondecision": TablePolicy(
         owner=("family_id",), mentions=("decided_by_id",), shared=("decision", "reason", "decided_at")
     ),
+    "workspacenonce": TablePolicy(personal=False),
 }
 
 # What a scheduled job's `subject_id` points at, by kind (prefix before the first dot for whole families).

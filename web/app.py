@@ -374,7 +374,9 @@ class Workspace:
 
     async def shell(self, request: Request) -> Response:
         """The page Telegram opens: no data, only the script that signs in with the initData."""
-        return HTMLResponse(render("shell.html", language=normalise_language(None)), headers=_headers())
+        # Before the sign-in only the device's language is known (for the few words of a refusal).
+        wanted = request.headers.get("accept-language", "").split(",")[0].split(";")[0].strip()
+        return HTMLResponse(render("shell.html", language=normalise_language(wanted or None)), headers=_headers())
 
     async def static(self, request: Request) -> Response:
         """The workspace's own script and style sheet (nothing else is served from the package)."""

@@ -46,7 +46,8 @@
   }
 
   function failed(status) {
-    var text = status === 401 ? "401: open the workspace again from the bot's menu." : "403: not allowed.";
+    var texts = document.getElementById("texts");
+    var text = texts ? texts.getAttribute(status === 401 ? "data-unauthorized" : "data-forbidden") : String(status);
     app.innerHTML = "";
     var p = document.createElement("p");
     p.className = "flash error";

@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from domain.checkins import Rhythm
 from domain.insight import anonymous_table
-from services import claims, family_card, question_reviews
+from services import claims, family_card, question_reviews, workspace
 from services.approvals import MODE_APPROVE, approval_start, finish_approval
 from services.concerns import audit_opened
 from services.context import Services
@@ -37,8 +37,7 @@ from services.logs import event
 from services.permissions import Action, authorize
 from services.request_basics import local_today
 from storage import care, people
-from storage import workspace as nonces
-from storage.models import Person, Role
+from storage.models import Person
 from web import auth, pages
 
 logger = logging.getLogger(__name__)
@@ -123,7 +122,10 @@ class Workspace:
             if isinstance(session, auth.Refused):
                 raise Refusal(401, f"session {session}")
             with self.services.db.session() as db:
-                person = self._coordinator(db, people.get_person(session=db, person_id=session.person_id))
+                known = people.get_person(session=db, person_id=session.person_id)
+                person = workspace.coordinator(session=db, person=known, now=now)
+            if person is None:
+                raise Refusal(403, "not a coordinator")
             return Who(person, session.csrf)
         checked = auth.check_init_data(
             headers.get(auth.INIT_HEADER.lower()),
@@ -133,34 +135,23 @@ class Workspace:
         )
         if isinstance(checked, auth.Refused):
             raise Refusal(401, f"init {checked}")
+        forget = now - timedelta(seconds=settings.workspace_init_max_age_seconds * 2 + 120)
+        # The used-once mark stands even when the person is refused: a refused initData is not tried again.
         with self.services.db.session() as db:
-            forget = now - timedelta(seconds=settings.workspace_init_max_age_seconds * 2 + 120)
-            if not nonces.use_once(session=db, digest=checked.digest, now=now, forget_before=forget):
-                raise Refusal(401, "init replayed")
-        # The used-once mark stands even when the person is refused below: a refused initData is not retried.
-        with self.services.db.session() as db:
-            person = self._coordinator(
-                db, people.get_person_by_telegram_id(session=db, telegram_id=checked.telegram_id)
+            signed = workspace.sign_in(
+                session=db, telegram_id=checked.telegram_id, digest=checked.digest, now=now, forget_before=forget
             )
-            assert person.id is not None
-            people.audit(session=db, actor_id=person.id, action="workspace_opened", subject_id=None, now=now)
+        if signed.outcome == workspace.SignIn.REPLAYED:
+            raise Refusal(401, "init replayed")
+        person = signed.coordinator
+        if person is None or person.id is None:
+            raise Refusal(403, "not a coordinator")
         minutes = settings.workspace_session_minutes
         new = auth.issue_session(token, person_id=person.id, now=now, minutes=minutes, nonce=checked.digest[:16])
         session = auth.read_session(new, token=token, now=now)
         assert not isinstance(session, auth.Refused)
         event(logger, "workspace.session", person=person.id)
         return Who(person, session.csrf, new)
-
-    def _coordinator(self, db: Any, person: Person | None) -> Person:
-        """The person when a signed-up coordinator (403 otherwise, audited as a refusal)."""
-        if person is None:
-            raise Refusal(403, "unknown")
-        decision = authorize(
-            session=db, actor=person, action=Action.LIST_FAMILIES, now=self.services.clock.now(), audit="refused"
-        )
-        if not decision or person.role != Role.COORDINATOR:
-            raise Refusal(403, "not a coordinator")
-        return person
 
     # --- the endpoints ----------------------------------------------------------------------------
 

@@ -5,12 +5,12 @@ every view of a family's page audited; each action through the same services as 
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
+from starlette.testclient import TestClient
 
 from bot.web import Liveness, build_web_app
 from storage import care
@@ -18,13 +18,7 @@ from storage.models import AuditEntry, CheckIn, FamilyProfile, OutboxMessage, Qu
 from tests.web.world import FAMILY_NAME, FAMILY_TG, OTHER_COORDINATOR_TG, OTHER_TOKEN, QUESTION, World, build_world
 from web.auth import SESSION_HEADER
 
-with warnings.catch_warnings():
-    # Starlette asks for httpx2 in its test client; httpx is what the project has.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from starlette.testclient import TestClient
-
 ORIGIN = {"Origin": "http://testserver"}
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with:DeprecationWarning")
 
 
 @pytest.fixture

@@ -231,3 +231,16 @@ def test_every_check_in_on_the_chart_is_an_answered_one(world: World) -> None:
     with world.services.db.session() as session:
         answered = session.exec(select(CheckIn).where(CheckIn.family_id == world.family)).all()
     assert len([c for c in answered if c.answer]) == 3
+
+
+def test_the_demo_sign_in_exists_only_with_the_demos_token(world: World) -> None:
+    from pydantic import SecretStr
+
+    from web.demo import DEMO_TOKEN
+
+    app = build_web_app(services=world.services, liveness=Liveness(), on_stored=lambda: None, counters={})
+    assert TestClient(app).get("/workspace/demo", follow_redirects=False).status_code == 404, "a real token"
+    world.services.settings = world.services.settings.model_copy(update={"telegram_bot_token": SecretStr(DEMO_TOKEN)})
+    demo = build_web_app(services=world.services, liveness=Liveness(), on_stored=lambda: None, counters={})
+    answer = TestClient(demo).get("/workspace/demo", follow_redirects=False)
+    assert answer.status_code == 303 and "#tgWebAppData=" in answer.headers["location"]

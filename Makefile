@@ -21,7 +21,7 @@ run: $(STAMP)  ## The bot (with TELEGRAM_BOT_TOKEN), or the demo in this termina
 test: $(STAMP)  ## Lint, format check, type check and the whole test suite.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy bot conversations domain services storage sandbox
+	$(BIN)/mypy bot conversations domain services storage sandbox web
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 
 lint: $(STAMP)
@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy bot conversations domain services storage sandbox
+	$(BIN)/mypy bot conversations domain services storage sandbox web
 
 # Translations, one command each (the .po files are the single source; see docs/translating.md).
 locales-extract: $(STAMP)

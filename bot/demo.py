@@ -32,13 +32,13 @@ from pydantic import SecretStr
 from domain.clock import MovableClock, SystemClock
 from services.logs import configure_logging
 from services.settings import Settings
+from web.demo import DEMO_COORDINATOR_ID, DEMO_TOKEN, free_port
 
 if TYPE_CHECKING:
     from bot.runtime import RuntimeThread
     from sandbox import Sandbox
 
-DEMO_TOKEN = "123456789:demo-fake-token"  # noqa: S105 (not a secret)
-COORDINATOR_ID = 1000
+COORDINATOR_ID = DEMO_COORDINATOR_ID
 FAMILY_ID = 1001
 VOLUNTEER_ID = 1002
 GROUP_ID = -1001000000001
@@ -89,6 +89,9 @@ def demo_settings(settings: Settings, base_url: str, database_url: str, start: d
         "http_port": None,
         "run_inbox_worker": True,
         "run_sender": True,
+        # The coordinators' workspace on this machine only (web/demo.py signs the demo coordinator in).
+        "workspace_enabled": True,
+        "webhook_listen": "127.0.0.1",
     }
     if "checkin_default_weekday" not in settings.model_fields_set:
         # A new family's first check-in comes tomorrow morning, so `:tomorrow` shows it.
@@ -336,6 +339,10 @@ def run_demo(settings: Settings, *, keep: bool = False) -> int:
         group.add_member(personas["coordinator"], "creator")
         restore_sandbox(sandbox, saved)
         config = demo_settings(settings, sandbox.base_url, database_url, start)
+        # The coordinators' workspace on localhost: /workspace/demo signs the demo coordinator in.
+        port = free_port()
+        workspace = f"http://127.0.0.1:{port}/workspace/"
+        config = config.model_copy(update={"http_port": port, "workspace_url": workspace})
         # No tick job of its own: DemoTime runs the tick, so that moving the clock and ticking never overlap.
         thread = RuntimeThread(Runtime(config, clock=clock, run_tick_job=False))
         stack.callback(thread.stop)
@@ -348,6 +355,11 @@ def run_demo(settings: Settings, *, keep: bool = False) -> int:
             "Waakvlam demo: the real bot on a local Telegram sandbox (no internet, nothing leaves this "
             f"machine; {where}). The demo's clock says {demo_time.show()}. You are the family; type "
             ":as coordinator to switch, :help for every command.",
+            file=sys.stdout,
+        )
+        print(
+            f"Coordinators' workspace in your browser: {workspace}demo (as the demo coordinator, once they "
+            "have signed up: :as coordinator, then /start).",
             file=sys.stdout,
         )
         run_terminal(

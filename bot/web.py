@@ -23,6 +23,8 @@ from bot.inbox import store_raw_updates
 from services.context import Services
 from services.logs import event
 from storage import metrics
+from web.app import workspace_routes
+from web.demo import demo_user
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +53,14 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 def build_web_app(
     *, services: Services, liveness: Liveness, on_stored: Callable[[], None], counters: dict[str, int]
 ) -> Starlette:
-    """The web server's routes: Telegram's webhook, the health check and the metrics."""
+    """The web server's routes: Telegram's webhook, the health check, the metrics and the workspace."""
     return Starlette(
         routes=[
             Route(WEBHOOK_PATH, _webhook(services, on_stored, counters), methods=["POST"]),
             Route("/healthz", _healthz(services, liveness), methods=["GET"]),
             Route("/metrics", _prometheus(services, counters), methods=["GET"]),
+            # The coordinators' workspace (WORKSPACE_ENABLED): web/, under /workspace/.
+            *workspace_routes(services, demo_user=demo_user(services.settings.token())),
         ]
     )
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
@@ -54,7 +54,13 @@ async def send_menu(update: Update, context: BotContext) -> None:
     role = person.role if person else None
     items = entries_for(role)
     rows = [[(_(entry.label), MENU.data(entry.key))] for entry in items]
-    await reply(update, _("What would you like to do?"), keyboard(rows) if rows else None)
+    markup = keyboard(rows) if rows else None
+    settings = context.services.settings
+    if markup is not None and role == "coordinator" and settings.workspace_enabled and settings.workspace_url:
+        # The coordinators' workspace (web/), a Mini App signed in by Telegram itself.
+        workspace = InlineKeyboardButton(_("🗂 Workspace"), web_app=WebAppInfo(url=settings.workspace_url))
+        markup = InlineKeyboardMarkup([*markup.inline_keyboard, [workspace]])
+    await reply(update, _("What would you like to do?"), markup)
 
 
 async def on_menu_button(update: Update, context: BotContext) -> Any:

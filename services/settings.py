@@ -203,6 +203,21 @@ class Settings(BaseSettings):
         description="Anonymous figures show counts from 1 up to this number minus one as '<N' (default: 1 to 4 "
         "as '<5'), and leave out medians, shares and sums based on fewer cases.",
     )
+    # The coordinators' workspace (a Telegram Mini App served by the web server); see docs/coordinators.md.
+    workspace_enabled: bool = Field(
+        default=False, description="Serve the coordinators' workspace and show '🗂 Workspace' in their /menu."
+    )
+    workspace_url: str | None = Field(
+        default=None,
+        description="Public HTTPS address of the workspace as Telegram opens it (the web server's /workspace/ "
+        "behind the reverse proxy), e.g. https://bot.example.org/workspace/.",
+    )
+    workspace_init_max_age_seconds: int = Field(
+        default=300, ge=10, description="How old a Mini App's signed initData may be when the workspace opens."
+    )
+    workspace_session_minutes: int = Field(
+        default=30, ge=1, description="How long a workspace session lasts once the initData was checked."
+    )
     log_level: str = Field(default="INFO", description="Logging level.")
     instance_id: str | None = Field(
         default=None,

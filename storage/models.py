@@ -555,3 +555,13 @@ class MatchReview(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="person.id")
     asked_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- the coordinators' workspace (web/) -----------------------------------------------------------
+
+
+class WorkspaceNonce(SQLModel, table=True):
+    """A Mini App initData already exchanged for a workspace session: each is accepted once (no replay)."""
+
+    digest: str = Field(max_length=64, primary_key=True)  # sha256 of the initData's hash, never the data
+    used_at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -136,6 +136,7 @@ EXPORT_POLICY: dict[str, TablePolicy] = {
     "matchoccurrence": TablePolicy(),  # through the person's matches, see `_related`
     "matchholiday": TablePolicy(),
     "matchreview": TablePolicy(mentions=("decided_by_id",), shared=("due_on", "decision", "decided_at")),
+    "workspacenonce": TablePolicy(personal=False),
 }
 
 # What a scheduled job's `subject_id` points at, by kind (prefix before the first dot for whole families).

@@ -316,3 +316,26 @@ def test_the_demo_settings_keep_nothing_unless_asked_and_run_one_whole_bot() -> 
     assert config.coordinator_group_id == GROUP_ID
     assert config.run_sender and config.webhook_url is None
     assert config.database_url == "sqlite:///demo.sqlite3"
+
+
+def test_the_demo_serves_the_coordinators_workspace_on_localhost(demo: Demo) -> None:
+    from urllib.parse import unquote
+
+    import httpx
+
+    read = demo.expect("Coordinators' workspace in your browser:")
+    found = re.search(r"(http://127\.0\.0\.1:\d+/workspace/)demo", read)
+    assert found, read
+    base = found.group(1)
+    demo.act(":as coordinator", "you are now coordinator")
+    demo.act("/start", nl("Yes, I agree"))
+    demo.act("1", nl("What name shall we call you by? A first name is enough."))
+    demo.act("Coco", "Welkom in het team, Coco")
+    demo.act("/menu", nl("🗂 Workspace"))
+    signed = httpx.get(base + "demo", follow_redirects=False, timeout=30)
+    assert signed.status_code == 303
+    init = unquote(signed.headers["location"].split("#tgWebAppData=", 1)[1])
+    families = httpx.get(base + "api/families", headers={"X-Telegram-Init-Data": init}, timeout=30)
+    assert families.status_code == 200 and 'data-lang="nl"' in families.text
+    assert "default-src 'none'" in families.headers["content-security-policy"]
+    assert httpx.get(base + "api/families", headers={"X-Telegram-Init-Data": init}, timeout=30).status_code == 401

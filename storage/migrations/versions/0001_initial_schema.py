@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 07:08:06.918379
+Create Date: 2026-12-03 07:35:33.863675
 """
 
 from __future__ import annotations
@@ -130,6 +130,14 @@ def upgrade() -> None:
     sa.Column('value', sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
+    op.create_table('workspacenonce',
+    sa.Column('digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('used_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('digest')
+    )
+    with op.batch_alter_table('workspacenonce', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_workspacenonce_used_at'), ['used_at'], unique=False)
+
     op.create_table('caseplan',
     sa.Column('family_id', sa.Integer(), nullable=False),
     sa.Column('review_every_weeks', sa.Integer(), nullable=False),
@@ -734,6 +742,10 @@ def downgrade() -> None:
 
     op.drop_table('caseworkmeeting')
     op.drop_table('caseplan')
+    with op.batch_alter_table('workspacenonce', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_workspacenonce_used_at'))
+
+    op.drop_table('workspacenonce')
     op.drop_table('setting')
     with op.batch_alter_table('scheduledjob', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_scheduledjob_subject_id'))

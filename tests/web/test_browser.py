@@ -1,0 +1,207 @@
+"""The workspace in a real headless Chromium (Debian's `chromium`, driven by Playwright; never
+`playwright install`): a coordinator opens a family's page from the Mini App's address, takes a concern,
+records a casework decision and approves a volunteer; screenshots at phone and desktop width go to
+test-output/workspace/; the Arabic page lays out right to left. Without chromium the tests skip, saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from sqlmodel import select
+
+from bot.web import Liveness, build_web_app
+from storage import care
+from storage.models import AuditEntry, QuestionDecision, VolunteerProfile
+from tests.web.world import World, build_world
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "workspace"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+THEME = {"bg_color": "#17212b", "text_color": "#f5f5f5", "button_color": "#5288c1", "secondary_bg_color": "#232e3c"}
+
+
+def _playwright() -> Any:
+    """Playwright's sync API, or a skip that says what is missing."""
+    if not CHROMIUM.exists() and shutil.which("chromium") is None:
+        pytest.skip(f"no chromium at {CHROMIUM}: install it with `apt-get install -y chromium` (.ci/run does)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:  # pragma: no cover - the dev extras install it
+        pytest.skip(f"the playwright package is missing ({error}): pip install -e '.[dev]'")
+    return sync_playwright
+
+
+@dataclass
+class Served:
+    world: World
+    base: str
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve(world: World) -> Iterator[str]:
+    """The bot's own web app (with the workspace) on a free local port, in a thread, for the browser."""
+    import uvicorn
+
+    app = build_web_app(services=world.services, liveness=Liveness(), on_stored=lambda: None, counters={})
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, name="workspace-http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the web server did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    sync_playwright = _playwright()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _served(database_url: str, language: str) -> Iterator[Served]:
+    world = build_world(database_url, coordinator_language=language)
+    try:
+        for base in _serve(world):
+            yield Served(world, base)
+    finally:
+        world.services.db.dispose()
+
+
+@pytest.fixture
+def dutch(sqlite_url: str) -> Iterator[Served]:
+    yield from _served(sqlite_url, "nl")
+
+
+@pytest.fixture
+def arabic(sqlite_url: str) -> Iterator[Served]:
+    yield from _served(sqlite_url, "ar")
+
+
+def _open(browser: Any, served: Served, viewport: dict[str, int]) -> Any:
+    """The workspace as Telegram opens it: initData and theme in the address's fragment."""
+    served.world.clock.advance(timedelta(seconds=1))  # each opening gets its own initData, as in Telegram
+    page = browser.new_page(viewport=viewport)
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    fragment = f"tgWebAppData={quote(served.world.init_data())}&tgWebAppThemeParams={quote(json.dumps(THEME))}"
+    page.goto(f"{served.base}/workspace/#{fragment}")
+    page.wait_for_selector("ul.cards a[data-nav]")
+    page.errors = errors
+    return page
+
+
+def _shot(page: Any, name: str) -> None:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / f"{name}.png"), full_page=True)
+
+
+def test_a_coordinator_takes_a_concern_decides_and_approves_in_the_browser(browser: Any, dutch: Served) -> None:
+    world = dutch.world
+    page = _open(browser, dutch, PHONE)
+    _shot(page, "families-phone")
+    page.click(f'a[href="/workspace/api/family/{world.family}"]')
+    page.wait_for_selector("#h-questions")
+    assert page.evaluate("document.documentElement.lang") == "nl"
+    # Keyboard: the take button is reachable with Tab and pressed with Enter.
+    take = page.locator('form[action$="/take"] button')
+    take.focus()
+    _shot(page, "family-phone")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".flash")
+    assert page.locator('form[action$="/take"]').count() == 0
+    with world.services.db.session() as session:
+        concern = care.get_concern(session=session, concern_id=world.concern)
+        assert concern is not None and concern.claimed_by_id == world.coordinator
+
+    page.select_option('form[action$="/decide"] select[name="choice"]', "continue:more_time")
+    page.click('form[action$="/decide"] button')
+    page.locator('form[action$="/decide"]').wait_for(state="detached")
+    with world.services.db.session() as session:
+        decision = session.get(QuestionDecision, world.decision)
+        assert decision is not None and decision.decision == "continue" and decision.reason == "more_time"
+
+    page.click('nav a[href="/workspace/api/volunteers"]')
+    page.wait_for_selector(f'form[action="/workspace/api/volunteers/{world.volunteer}/approve"]')
+    page.fill('input[name="vog"]', "2026-11-01")
+    page.check('input[name="children"]')
+    page.click(f'form[action="/workspace/api/volunteers/{world.volunteer}/approve"] button')
+    page.wait_for_selector(".flash")
+    with world.services.db.session() as session:
+        profile = session.get(VolunteerProfile, world.volunteer)
+        assert profile is not None and profile.status == "approved" and profile.children_ok
+        opened = session.exec(select(AuditEntry).where(AuditEntry.action == "family_record_opened")).all()
+        assert any(entry.detail.get("via") == "workspace" for entry in opened)
+    page.click('nav a[href="/workspace/api/figures"]')
+    page.wait_for_selector("table")
+    _shot(page, "figures-phone")
+    assert not page.errors, page.errors  # nothing blocked by the Content-Security-Policy, no script error
+
+    desktop = _open(browser, dutch, DESKTOP)
+    desktop.click(f'a[href="/workspace/api/family/{world.family}"]')
+    desktop.wait_for_selector("#h-timeline")
+    _shot(desktop, "family-desktop")
+    # The theme Telegram passed is the page's colour.
+    background = desktop.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(23, 33, 43)"
+
+
+def test_the_arabic_workspace_lays_out_right_to_left(browser: Any, arabic: Served) -> None:
+    page = _open(browser, arabic, PHONE)
+    page.click(f'a[href="/workspace/api/family/{arabic.world.family}"]')
+    page.wait_for_selector("#h-questions")
+    assert page.evaluate("document.documentElement.dir") == "rtl"
+    assert page.evaluate("document.documentElement.lang") == "ar"
+    assert page.evaluate("getComputedStyle(document.getElementById('main')).direction") == "rtl"
+    links = page.locator("nav a")
+    first, last = links.first.bounding_box(), links.last.bounding_box()
+    assert first is not None and last is not None and first["x"] > last["x"], "the first link is on the right"
+    _shot(page, "family-arabic-phone")
+
+
+def test_the_browser_sees_401_for_a_replayed_address(browser: Any, dutch: Served) -> None:
+    page = _open(browser, dutch, PHONE)
+    address = page.url
+    other = browser.new_page(viewport=PHONE)
+    other.goto(address)  # the same initData again, in a fresh tab without the session: replayed
+    other.wait_for_selector("[data-status]")
+    assert other.locator("[data-status]").get_attribute("data-status") == "401"

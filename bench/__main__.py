@@ -1,6 +1,6 @@
 """`python -m bench [--quick | --full] [NAME ...]`: run the benchmarks, print a table, write JSON.
 
-Names: sandbox, throughput, fanout, growth, footprint, relay (default: all). See bench/README.md.
+Names: sandbox, throughput, fanout, growth, footprint, relay, backlog (default: all). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.common import Row, database, postgres_problem, quiet_logs, table
 
-NAMES = ["sandbox", "throughput", "fanout", "growth", "footprint", "relay"]
+NAMES = ["sandbox", "throughput", "fanout", "growth", "footprint", "relay", "backlog"]
 
 
 @dataclass
@@ -86,7 +86,7 @@ def machine() -> dict[str, str]:
 
 
 def run(names: list[str], config: Config, *, postgres: bool) -> list[Row]:
-    from bench import fanout, footprint, growth, relay, sandbox_alone, throughput
+    from bench import backlog, fanout, footprint, growth, relay, sandbox_alone, throughput
 
     problem = postgres_problem() if postgres else "switched off with --no-postgres"
     kinds = ["sqlite"] + ([] if problem else ["postgresql"])
@@ -138,6 +138,9 @@ def run(names: list[str], config: Config, *, postgres: bool) -> list[Row]:
         if "relay" in names:
             job = partial(relay.run_relay, kind, families=config.relay[0], rounds=config.relay[1])
             attempt(f"relay {kind}", with_db(kind, job))
+    for kind in kinds:
+        if "backlog" in names:
+            attempt(f"backlog {kind}", with_db(kind, partial(backlog.run_backlog, kind)))
     return rows
 
 

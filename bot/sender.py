@@ -344,6 +344,7 @@ class Sender:
                     message_id=row.id,
                     now=self.services.clock.now(),
                     telegram_message_id=message_id,
+                    purpose=row.purpose,
                 )
                 if self.resolver is not None and self.resolver.handles(row):
                     self.resolver.after_sent(session=session, row=row, result=result, now=self.services.clock.now())

@@ -39,7 +39,7 @@ from conversations import (
     volunteer_tasks,
     volunteering,
 )
-from conversations.context import BotContext
+from conversations.context import HANDLING, BotContext
 from services import unreachable
 from services.context import Services
 from services.i18n import N_, normalise_language, set_language
@@ -66,8 +66,13 @@ async def load_person(update: Update, context: BotContext) -> None:
     if user is None or user.is_bot:
         raise ApplicationHandlerStop
     now = services.clock.now()
+    handling = HANDLING.get()
     with context.session() as session:
         person = people.get_person_by_telegram_id(session=session, telegram_id=user.id)
+        if handling is not None and chat is not None:
+            # The dialogue router reads the chat's step from here: one transaction for both.
+            handling.dialogue = people.get_dialogue(session=session, chat_id=chat.id)
+            handling.dialogue_chat_id = chat.id
         is_admin = user.id in services.settings.bot_admin_ids
         if person is None and chat is not None and chat.type == "private":
             person = people.ensure_person(
@@ -88,6 +93,8 @@ async def load_person(update: Update, context: BotContext) -> None:
     if back:
         services.outbox_signal.set()
     context.person = person
+    if handling is not None:
+        handling.person, handling.person_loaded = person, True
     set_language(person.language if person else normalise_language(user.language_code))
 
 

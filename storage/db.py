@@ -51,7 +51,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight on the driver's connection: SQLAlchemy's execution path would cost more than the BEGIN.
+        connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 def rowcount(result: Any) -> int:
@@ -79,19 +80,30 @@ def upsert_insert(session: Session, model: type[Any]) -> Any:
     return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
 
 
+# Built once per dialect, table, conflict target, returned column and set of columns given.
+_INSERT_NEW: dict[tuple[str, type[Any], tuple[str, ...], str, tuple[str, ...]], Any] = {}
+
+
 def insert_new(
     session: Session, model: type[Any], values: Mapping[str, Any], *, conflict: Sequence[str], returning: Any
 ) -> Any:
     """Insert a row unless one with the same `conflict` columns exists: the `returning` value, or None.
 
-    RETURNING, not rowcount: rowcount is not reliable for ON CONFLICT DO NOTHING on every driver."""
-    statement = (
-        upsert_insert(session, model)
-        .values(dict(values))
-        .on_conflict_do_nothing(index_elements=list(conflict))
-        .returning(returning)
-    )
-    return session.execute(statement).scalar_one_or_none()
+    RETURNING, not rowcount: rowcount is not reliable for ON CONFLICT DO NOTHING on every driver. The
+    statement is built once and reused (the values are bound parameters): these inserts are on the hot path.
+    """
+    dialect = session.get_bind().dialect.name
+    key = (dialect, model, tuple(conflict), str(getattr(returning, "key", "")), tuple(values))
+    statement = _INSERT_NEW.get(key) if key[3] else None
+    if statement is None:
+        statement = (
+            (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
+            .on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(returning)
+        )
+        if key[3]:
+            _INSERT_NEW[key] = statement
+    return session.execute(statement, dict(values)).scalar_one_or_none()
 
 
 def update_given(session: Session, model: type[Any], where: Any, **values: Any) -> None:

@@ -81,11 +81,16 @@ def _insert_update(
 
 def store_updates(*, session: Session, raw_updates: Sequence[dict[str, Any]], now: datetime) -> int:
     """Store raw updates; an update_id seen before is ignored. Returns how many were new."""
+    storable = [raw for raw in raw_updates if _is_bigint(raw.get("update_id"))]
+    try:
+        # The whole batch at once; only when the database refuses a value, one by one (below).
+        with session.begin_nested():
+            return sum(_insert_update(session, update_id=raw["update_id"], raw=raw, now=now) for raw in storable)
+    except (DataError, OverflowError, ValueError, TypeError):
+        pass
     stored = 0
-    for raw in raw_updates:
-        update_id = raw.get("update_id")
-        if not isinstance(update_id, int) or not _is_bigint(update_id):
-            continue
+    for raw in storable:
+        update_id = raw["update_id"]
         try:
             with session.begin_nested():
                 stored += _insert_update(session, update_id=update_id, raw=raw, now=now)

@@ -115,6 +115,8 @@ def update_given(session: Session, model: type[Any], where: Any, **values: Any) 
 
 # A session that queued outbox rows says so here; its commit then wakes the sender (see `Database`).
 OUTBOX_QUEUED = "waakvlam_outbox_queued"
+# ... and this when one of them is urgent: the sender looks for it even in the middle of a pass.
+OUTBOX_URGENT = "waakvlam_outbox_urgent"
 
 
 class Database:
@@ -125,6 +127,8 @@ class Database:
         self.engine = make_engine(url)
         # Called after every commit that queued outbox rows, so nobody has to remember to wake the sender.
         self.after_outbox_commit: Callable[[], None] | None = None
+        # How many commits queued an urgent message (the sender compares it between its sends).
+        self.urgent_commits = 0
 
     @property
     def dialect(self) -> str:
@@ -140,6 +144,8 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+            if session.info.pop(OUTBOX_URGENT, False):
+                self.urgent_commits += 1
             if session.info.pop(OUTBOX_QUEUED, False) and self.after_outbox_commit is not None:
                 self.after_outbox_commit()
 

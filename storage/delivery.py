@@ -15,7 +15,7 @@ from sqlalchemy.exc import DataError
 from sqlmodel import Session, col
 
 from domain.priority import Priority, for_purpose
-from storage.db import OUTBOX_QUEUED, fresh, insert_new, rowcount, upsert_insert
+from storage.db import OUTBOX_QUEUED, OUTBOX_URGENT, fresh, insert_new, rowcount, upsert_insert
 from storage.models import (
     BotInstance,
     InboxStatus,
@@ -389,6 +389,7 @@ def enqueue(
 
     `priority` decides the sending order (urgent, concern, the rest); without it the purpose decides.
     """
+    rank = int(priority if priority is not None else for_purpose(purpose))
     queued = (
         insert_new(
             session,
@@ -400,7 +401,7 @@ def enqueue(
                 method=method,
                 payload=payload,
                 purpose=purpose,
-                priority=int(priority if priority is not None else for_purpose(purpose)),
+                priority=rank,
                 status=OutboxStatus.PENDING,
                 attempts=0,
                 not_before=not_before or now,
@@ -413,6 +414,8 @@ def enqueue(
     )
     if queued:
         session.info[OUTBOX_QUEUED] = True
+        if rank == Priority.URGENT:
+            session.info[OUTBOX_URGENT] = True
     return queued
 
 

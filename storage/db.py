@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -75,9 +73,20 @@ def fresh(session: Session, model: type[Row], key: Any) -> Row | None:
     return session.get(model, key, populate_existing=True)
 
 
+def _dialect_insert(dialect: str) -> Any:
+    """The INSERT construct of a dialect (imported when first needed: a SQLite bot never loads PostgreSQL's)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
 def upsert_insert(session: Session, model: type[Any]) -> Any:
     """An INSERT of the session's dialect, which can say what to do ON CONFLICT."""
-    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+    return _dialect_insert(session.get_bind().dialect.name)(model)
 
 
 # Built once per dialect, table, conflict target, returned column and set of columns given.
@@ -97,9 +106,7 @@ def insert_new(
     statement = _INSERT_NEW.get(key) if key[3] else None
     if statement is None:
         statement = (
-            (pg_insert if dialect == "postgresql" else sqlite_insert)(model)
-            .on_conflict_do_nothing(index_elements=list(conflict))
-            .returning(returning)
+            _dialect_insert(dialect)(model).on_conflict_do_nothing(index_elements=list(conflict)).returning(returning)
         )
         if key[3]:
             _INSERT_NEW[key] = statement

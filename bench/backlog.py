@@ -2,7 +2,7 @@
 
 A fresh database; at each size the inbox holds that many updates waiting (spread over 1,000 chats, or all
 in one chat, the case of one person writing a flood), and the outbox that many messages due. Each figure
-is the median of repeated claims (the best of three rounds, sizes taking turns), each in its own
+is the median of repeated claims (the best of five rounds, sizes taking turns), each in its own
 transaction, as the inbox worker and the sender make them (the claimed row is finished untimed, so the
 next claim finds the same backlog less one). The reference is the same claim with nothing else waiting;
 flat is 1.0. The claim's statements are explained, and their plans' key words are in the note.
@@ -106,7 +106,7 @@ def _timed(claim: Callable[[], Any], finish: Callable[[Any], None], repeat: int)
 
 
 def run_backlog(
-    kind: str, url: str, *, sizes: tuple[int, ...] = (0, 10_000), repeat: int = 100, rounds: int = 3
+    kind: str, url: str, *, sizes: tuple[int, ...] = (0, 10_000), repeat: int = 100, rounds: int = 5
 ) -> list[Row]:
     migrate.upgrade(url)
     db = Database(url)

@@ -1,6 +1,6 @@
 """`python -m bench [--quick | --full] [NAME ...]`: run the benchmarks, print a table, write JSON.
 
-Names: sandbox, throughput, fanout, growth, footprint, relay (default: all). See bench/README.md.
+Names: sandbox, throughput, fanout, growth, footprint, relay, backlog, priority (default: all). See bench/README.md.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bench.common import Row, database, postgres_problem, quiet_logs, table
 
-NAMES = ["sandbox", "throughput", "fanout", "growth", "footprint", "relay"]
+NAMES = ["sandbox", "throughput", "fanout", "growth", "footprint", "relay", "backlog", "priority"]
 
 
 @dataclass
@@ -35,11 +35,14 @@ class Config:
     growth_postgres: list[int]
     footprint: int
     relay: tuple[int, int]
+    priority: int = 10_000
     notes: list[str] = field(default_factory=list)
 
 
 CONFIGS = {
-    "quick": Config("quick", 2_000, 8, [(300, 3.0)], [(300, 3.0)], 300, [1_000, 10_000], [1_000], 10_000, (4, 2)),
+    "quick": Config(
+        "quick", 2_000, 8, [(300, 3.0)], [(300, 3.0)], 300, [1_000, 10_000], [1_000], 10_000, (4, 2), 2_000
+    ),
     "default": Config(
         "default",
         5_000,
@@ -86,7 +89,7 @@ def machine() -> dict[str, str]:
 
 
 def run(names: list[str], config: Config, *, postgres: bool) -> list[Row]:
-    from bench import fanout, footprint, growth, relay, sandbox_alone, throughput
+    from bench import backlog, fanout, footprint, growth, priority, relay, sandbox_alone, throughput
 
     problem = postgres_problem() if postgres else "switched off with --no-postgres"
     kinds = ["sqlite"] + ([] if problem else ["postgresql"])
@@ -138,6 +141,13 @@ def run(names: list[str], config: Config, *, postgres: bool) -> list[Row]:
         if "relay" in names:
             job = partial(relay.run_relay, kind, families=config.relay[0], rounds=config.relay[1])
             attempt(f"relay {kind}", with_db(kind, job))
+    for kind in kinds:
+        if "backlog" in names:
+            attempt(f"backlog {kind}", with_db(kind, partial(backlog.run_backlog, kind)))
+    for kind in kinds:
+        if "priority" in names:
+            job = partial(priority.run_priority, kind, count=config.priority)
+            attempt(f"priority {kind}", with_db(kind, job))
     return rows
 
 

@@ -26,16 +26,28 @@ def _status() -> dict[str, int]:
 
 
 async def _child_bot(url: str, api: str, seconds: float) -> dict[str, int]:
-    from bench.common import settings_for
+    # Only what the bot itself imports (not the benchmarks' helpers, which bring the sandbox along).
     from bot.runtime import Runtime
+    from services.settings import Settings
 
-    settings = settings_for(api, url, tick_seconds=1.0, poll_timeout=1)
+    imported = _status()["VmRSS"]
+    settings = Settings(  # type: ignore[call-arg]
+        telegram_bot_token=TOKEN,  # type: ignore[arg-type]
+        telegram_api_base_url=api,
+        database_url=url,
+        bot_admin_ids=[900001],
+        poll_timeout=1,
+        log_level="ERROR",
+        tick_seconds=1.0,
+        _env_file=None,
+    )
     runtime = Runtime(settings)
     await runtime.start()
+    started = _status()["VmRSS"]
     await asyncio.sleep(seconds)
     status = _status()
     await runtime.stop()
-    return status
+    return {**status, "imported": imported, "started": started}
 
 
 async def _child_echo(api: str, seconds: float) -> dict[str, int]:

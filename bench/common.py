@@ -224,6 +224,40 @@ def thread_cpu(thread: threading.Thread | None) -> float:
         return time.process_time()
 
 
+# --- statements and transactions -----------------------------------------------------------------------
+
+
+class SqlCount:
+    """Counts the statements and transactions the bot's own thread runs (the benchmark's queries are not)."""
+
+    def __init__(self, engine: Any, thread: threading.Thread) -> None:
+        self.engine = engine
+        self.thread = thread
+        self.statements = 0
+        self.transactions = 0
+
+    def _statement(self, *_args: Any) -> None:
+        if threading.get_ident() == self.thread.ident:
+            self.statements += 1
+
+    def _begin(self, *_args: Any) -> None:
+        if threading.get_ident() == self.thread.ident:
+            self.transactions += 1
+
+    def __enter__(self) -> SqlCount:
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._statement)
+        event.listen(self.engine, "begin", self._begin)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._statement)
+        event.remove(self.engine, "begin", self._begin)
+
+
 # --- the real bot -----------------------------------------------------------------------------------
 
 
@@ -254,6 +288,10 @@ class BotRun:
 
     def cpu(self) -> float:
         return thread_cpu(self.os_thread)
+
+    def sql(self) -> SqlCount:
+        """Count the bot thread's statements and transactions while the `with` block runs."""
+        return SqlCount(self.services.db.engine, self.os_thread)
 
     def tick(self) -> int:
         assert self.runtime.tick is not None

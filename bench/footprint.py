@@ -1,18 +1,21 @@
 """Footprint: resident memory of the running bot at 100,000 families, and the time from start to first poll.
 
-The bot runs in its own process (`python -m bench._child ...`) against a sandbox in this one,
-so its memory is its own. "Start" is the moment the process is spawned (interpreter, imports, migrations
-check, getMe, the command menus); "first poll" is the sandbox receiving its first getUpdates. The bot
-then runs for two seconds (the tick once a second over the whole database) before its memory is read.
-The reference is a bare python-telegram-bot echo bot measured the same way.
+The bot runs in its own process (`python -m bench._child ...`) against a sandbox in this one, so its
+memory is its own; it starts with its bytecode cached, as an installed bot does (each kind of process is
+started once, untimed, first). "Start" is the moment the process is spawned (interpreter, imports, the
+migrations check, getMe); "first poll" is the sandbox receiving its first getUpdates (the command menus
+are set beside it). The bot then runs for two seconds (the tick once a second over the whole database)
+before its memory is read. The reference is a bare python-telegram-bot echo bot measured the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +29,16 @@ from storage.db import Database
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _child_env() -> dict[str, str]:
+    """The child's environment with a bytecode cache, as an installed bot has (pip compiles what it installs).
+
+    Some shells set PYTHONDONTWRITEBYTECODE, and then every start compiles each of the project's modules
+    from source again. The cache goes to a folder of its own, not into the source tree."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "waakvlam-bench-pycache")
+    return env
+
+
 def _spawn(sandbox: Sandbox, *args: str) -> tuple[dict[str, int], float]:
     sandbox.reset_counters()
     started = time.time()
@@ -36,6 +49,7 @@ def _spawn(sandbox: Sandbox, *args: str) -> tuple[dict[str, int], float]:
         text=True,
         timeout=180,
         check=True,
+        env=_child_env(),
     ).stdout
 
     # A long poll is recorded when it ends (with the time it began), at most a second after it began;
@@ -59,6 +73,9 @@ def run_footprint(kind: str, url: str, *, families: int, seconds: float = 2.0) -
     add_volunteers(db, count=families // 10, now=now)
     db.dispose()
     with Sandbox(token=TOKEN) as sandbox:
+        # Once each first, untimed, so both start with their bytecode cached.
+        _spawn(sandbox, "--echo", "--seconds", "0")
+        _spawn(sandbox, "--url", url, "--seconds", "0")
         echo, echo_first = _spawn(sandbox, "--echo", "--seconds", str(seconds))
         bot, bot_first = _spawn(sandbox, "--url", url, "--seconds", str(seconds))
     rss, echo_rss = bot["VmRSS"] / 1024, echo["VmRSS"] / 1024
@@ -71,7 +88,10 @@ def run_footprint(kind: str, url: str, *, families: int, seconds: float = 2.0) -
             unit="MiB",
             reference=echo_rss,
             ratio=ratio(rss, echo_rss),
-            note=f"peak {bot['VmHWM'] / 1024:.0f} MiB (echo {echo['VmHWM'] / 1024:.0f}); reference: echo bot",
+            goal="<= 80 MiB",
+            met=rss <= 80,
+            note=f"peak {bot['VmHWM'] / 1024:.0f} MiB (echo {echo['VmHWM'] / 1024:.0f}); after imports "
+            f"{bot['imported'] / 1024:.0f} MiB, after start {bot['started'] / 1024:.0f}; reference: echo bot",
         ),
         Row(
             bench="footprint",
@@ -81,6 +101,8 @@ def run_footprint(kind: str, url: str, *, families: int, seconds: float = 2.0) -
             unit="s",
             reference=echo_first,
             ratio=ratio(bot_first, echo_first),
+            goal="<= 1.2 s",
+            met=bot_first <= 1.2,
             note="process spawn to first getUpdates; reference: echo bot",
         ),
     ]

@@ -42,6 +42,7 @@ def run_relay(kind: str, url: str, *, families: int, rounds: int) -> list[Row]:
         settings = settings_for(sandbox, url, **UNLIMITED_SENDER)
         users = [sandbox.user(800_000 + index, f"Rel{index}", language_code="en") for index in range(families)]
         admin = sandbox.user(ADMIN_ID, "Coco", language_code="en")
+        family_chats = {user.user_id for user in users}
         group = sandbox.group(GROUP_ID, "Coördinatoren", forum=True)
         with running_bot(sandbox, settings, clock) as bot:
             with bot.services.db.session() as session:
@@ -75,6 +76,7 @@ def run_relay(kind: str, url: str, *, families: int, rounds: int) -> list[Row]:
             cpu_before = bot.cpu()
             since = time.time()
             started = time.perf_counter()
+            counting = bot.sql().__enter__()
             for number in range(rounds):
                 for user in users:
                     user.send(f"Message {number} from the family")
@@ -83,7 +85,13 @@ def run_relay(kind: str, url: str, *, families: int, rounds: int) -> list[Row]:
                 bot.settle(timeout=120)
             elapsed = time.perf_counter() - started
             cpu = bot.cpu() - cpu_before
+            counting.__exit__()
             relayed = _copies(sandbox, since)
+            acks = sum(
+                1
+                for call in sandbox.calls_to("sendMessage")
+                if call.status == 200 and call.time >= since and call.params.get("chat_id") in family_chats
+            )
         expected = rounds * (families + len(threads))
         # The same messages to a bare echo bot that copies each back into its chat.
         with echo_bot(sandbox, copy=True) as echo:
@@ -124,6 +132,28 @@ def run_relay(kind: str, url: str, *, families: int, rounds: int) -> list[Row]:
             unit="ms",
             reference=echo_cpu_ms,
             ratio=ratio(cpu_ms, echo_cpu_ms),
+            goal="<= 2x echo",
+            met=(ratio(cpu_ms, echo_cpu_ms) or 99) <= 2,
             note="reference: echo bot",
+        ),
+        Row(
+            bench="relay",
+            case="statements / transactions per relayed message",
+            db=kind,
+            value=counting.statements / max(1, relayed),
+            unit="statements",
+            reference=counting.transactions / max(1, relayed),
+            note="reference column: transactions; the bot thread's, sender included",
+        ),
+        Row(
+            bench="relay",
+            case="'passed on' notes to families writing in a row",
+            db=kind,
+            value=float(acks),
+            unit="messages",
+            reference=float(rounds * families),
+            goal="none for lines in a row (one per run)",
+            met=acks == 0,
+            note="reference: the families' lines; each family's first line came before the timed rounds",
         ),
     ]

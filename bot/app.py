@@ -44,8 +44,8 @@ from conversations import (
     volunteer_tasks,
     volunteering,
 )
-from conversations.context import BotContext
-from services import identity
+from conversations.context import HANDLING, BotContext
+from services import dialogues, identity
 from services.context import Services
 from services.i18n import N_, normalise_language, set_language
 from services.logs import event
@@ -72,6 +72,7 @@ async def load_person(update: Update, context: BotContext) -> None:
     now = services.clock.now()
     private = chat is not None and chat.type == "private"
     kicked = update.my_chat_member is not None and update.my_chat_member.new_chat_member.status == "kicked"
+    handling = HANDLING.get()
     with context.session() as session:
         writer = identity.who_writes(
             session=session,
@@ -82,10 +83,16 @@ async def load_person(update: Update, context: BotContext) -> None:
             kicked=kicked,
             now=now,
         )
+        if handling is not None and chat is not None:
+            # The dialogue router reads the chat's step from here: one transaction for both.
+            handling.dialogue = dialogues.saved_step(session=session, chat_id=chat.id)
+            handling.dialogue_chat_id = chat.id
     person = writer.person
     if writer.back:
         services.outbox_signal.set()
     context.person = person
+    if handling is not None:
+        handling.person, handling.person_loaded = person, True
     set_language(person.language if person else normalise_language(user.language_code))
 
 

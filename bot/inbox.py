@@ -17,6 +17,7 @@ import contextlib
 import logging
 import time
 import warnings
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tim
 from telegram.ext import Application
 from telegram.warnings import PTBUserWarning
 
-from conversations.context import HANDLING, Handling
+from conversations.context import HANDLING, AtFinish, Handling
 from conversations.ui import retry_after_seconds
 from domain.instances import retry_delay, should_retry
 from services.context import Services
@@ -104,6 +105,18 @@ class Poller:
             self.wake.set()
 
 
+@dataclass(frozen=True)
+class _Finished:
+    """A handled update whose end is not written yet."""
+
+    update_id: int
+    payload: dict[str, Any] | None
+    attempts: int
+    status: InboxStatus
+    error: str | None
+    at_finish: list[AtFinish]
+
+
 class InboxWorker:
     """Handles stored updates one at a time, in order within each chat, whatever instance stored them."""
 
@@ -119,44 +132,75 @@ class InboxWorker:
         self.wake = wake
         self.alive_at = 0.0
         self.handled = 0
+        # How the last handled update ended, written with the next claim (or by `flush`).
+        self._finished: _Finished | None = None
 
     async def handle_next(self) -> bool:
-        """Claim and handle one update; false when nothing is waiting."""
+        """Claim and handle one update; false when nothing is waiting.
+
+        How the previous update ended is written in the same transaction as this claim (one transaction
+        per update instead of two); `flush` writes it when there is no next claim to come.
+        """
         now = self.services.clock.now()
         with self.services.db.session() as session:
+            self._record_finished(session)
             row = delivery.claim_update(session=session, instance=self.services.instance, now=now, lease=HANDLING_LEASE)
-            if row is None:
-                return False
-            update_id, payload, attempts = row.update_id, row.payload, row.attempts
-            if attempts > MAX_ATTEMPTS:
+            if row is not None and row.attempts > MAX_ATTEMPTS:
                 # It took the process down more than once: put it aside so the chat is not stuck, and tell
                 # the person and a coordinator, so it is not dropped in silence.
                 delivery.finish_update(
                     session=session,
-                    update_id=update_id,
+                    update_id=row.update_id,
                     status=InboxStatus.POISON,
                     now=now,
                     error="handling never finished",
                 )
-                self._hand_over(session, update_id, payload, "handling never finished", now)
-                return True
+                self._hand_over(session, row.update_id, row.payload, "handling never finished", now)
+        self._finished = None
+        if row is None:
+            return False
+        if row.attempts > MAX_ATTEMPTS:
+            return True
+        update_id, payload, attempts = row.update_id, row.payload, row.attempts
         crash_point("before_handle")
-        status, error = await self._handle(update_id, payload)
-        now = self.services.clock.now()
-        settings = self.services.settings
-        with self.services.db.session() as session:
-            if status == InboxStatus.FAILED and should_retry(
-                attempts=attempts, max_attempts=settings.inbox_max_attempts
-            ):
-                wait = retry_delay(attempts=attempts, base=timedelta(seconds=settings.inbox_retry_seconds))
-                delivery.retry_update(session=session, update_id=update_id, not_before=now + wait, error=error)
-                event(logger, "inbox.retry", logging.WARNING, update_id=update_id, attempts=attempts, wait=wait.seconds)
-            else:
-                delivery.finish_update(session=session, update_id=update_id, status=status, now=now, error=error)
-                if status == InboxStatus.FAILED:
-                    self._hand_over(session, update_id, payload, error or "failed", now)
+        status, error, at_finish = await self._handle(update_id, payload)
+        self._finished = _Finished(update_id, payload, attempts, status, error, at_finish)
         self.handled += 1
         return True
+
+    def flush(self) -> None:
+        """Write how the last handled update ended, if the next claim has not done so yet."""
+        if self._finished is None:
+            return
+        with self.services.db.session() as session:
+            self._record_finished(session)
+        self._finished = None
+
+    def _record_finished(self, session: Any) -> None:
+        """The last update's end, in the caller's transaction: done (with its dialogue step), a retry, or given up."""
+        finished = self._finished
+        if finished is None:
+            return
+        now = self.services.clock.now()
+        settings = self.services.settings
+        status, error = finished.status, finished.error
+        if status == InboxStatus.DONE and finished.at_finish:
+            try:
+                with session.begin_nested():
+                    for write in finished.at_finish:
+                        write(session)
+            except Exception as failure:
+                logger.exception("inbox.finish_write_failed update_id=%s", finished.update_id)
+                status, error = InboxStatus.FAILED, f"{type(failure).__name__}: {failure}"[:500]
+        update_id, attempts = finished.update_id, finished.attempts
+        if status == InboxStatus.FAILED and should_retry(attempts=attempts, max_attempts=settings.inbox_max_attempts):
+            wait = retry_delay(attempts=attempts, base=timedelta(seconds=settings.inbox_retry_seconds))
+            delivery.retry_update(session=session, update_id=update_id, not_before=now + wait, error=error)
+            event(logger, "inbox.retry", logging.WARNING, update_id=update_id, attempts=attempts, wait=wait.seconds)
+        else:
+            delivery.finish_update(session=session, update_id=update_id, status=status, now=now, error=error)
+            if status == InboxStatus.FAILED:
+                self._hand_over(session, update_id, finished.payload, error or "failed", now)
 
     def _hand_over(self, session: Any, update_id: int, payload: dict[str, Any] | None, reason: str, now: Any) -> None:
         """Given up on: the person and a coordinator are told (without what was written), in this transaction."""
@@ -179,16 +223,19 @@ class InboxWorker:
         self.services.outbox_signal.set()
         event(logger, "inbox.handed_over", logging.WARNING, update_id=update_id)
 
-    async def _handle(self, update_id: int, payload: dict[str, Any] | None) -> tuple[InboxStatus, str | None]:
+    async def _handle(
+        self, update_id: int, payload: dict[str, Any] | None
+    ) -> tuple[InboxStatus, str | None, list[AtFinish]]:
         if not payload:
-            return InboxStatus.POISON, "empty payload"
+            return InboxStatus.POISON, "empty payload", []
         try:
             update = Update.de_json(payload, self.application.bot)
         except Exception as error:
             event(logger, "inbox.poison", logging.WARNING, update_id=update_id, error=type(error).__name__)
-            return InboxStatus.POISON, f"{type(error).__name__}: {error}"[:500]
+            return InboxStatus.POISON, f"{type(error).__name__}: {error}"[:500], []
         started = time.perf_counter()
-        token = HANDLING.set(Handling(update_id=update_id, services=self.services))
+        handling = Handling(update_id=update_id, services=self.services)
+        token = HANDLING.set(handling)
         try:
             await self.application.process_update(update)
         finally:
@@ -203,8 +250,8 @@ class InboxWorker:
             failed=failure is not None,
         )
         if failure is not None:
-            return InboxStatus.FAILED, failure
-        return InboxStatus.DONE, None
+            return InboxStatus.FAILED, failure, []
+        return InboxStatus.DONE, None, handling.at_finish
 
     async def run(self, stop: asyncio.Event, *, idle_wait: float = 0.5) -> None:
         while not stop.is_set():
@@ -219,3 +266,7 @@ class InboxWorker:
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), timeout=idle_wait)
+        try:
+            self.flush()
+        except Exception:
+            logger.exception("inbox.flush_failed")

@@ -134,7 +134,8 @@ class Runtime:
         self.application = application
         await application.initialize()
         services.bot_username = application.bot.username
-        await self._publish_commands(application)
+        # The command menu (six calls, one per language) is set beside the first poll, not before it.
+        self._spawn(self._publish_commands(application), "commands")
         wake = asyncio.Event()
         self.worker = InboxWorker(application=application, services=services, wake=wake)
         self.tick = Tick(services)
@@ -285,7 +286,7 @@ class Runtime:
                     commands = [BotCommand(name, description) for name, description in common.command_menu()]
                 code = None if language == "nl" else language
                 await application.bot.set_my_commands(commands, scope=scope, language_code=code)
-        except TelegramError as error:
+        except (TelegramError, OSError) as error:
             event(logger, "runtime.commands_not_set", logging.WARNING, error=type(error).__name__)
 
     async def stop(self) -> None:

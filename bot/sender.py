@@ -12,6 +12,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import math
 import random
 import time
 import warnings
@@ -50,7 +51,12 @@ CLAIM_LEASE = timedelta(seconds=60)
 SENDER_LEASE = timedelta(seconds=15)
 GIVE_UP_AFTER = timedelta(hours=24)
 # One pass books no further ahead than this (seconds): a claimed batch never delays a newer urgent alert longer.
-BATCH_HORIZON = 1.0
+# The next pass starts when this one's last message is answered, so an alert waits up to about twice this.
+BATCH_HORIZON = 0.5
+# While a pass is being sent, how often (seconds) to look for an urgent message queued meanwhile, and how
+# many rows to claim then (the most urgent first).
+URGENT_LOOK = 0.05
+URGENT_BATCH = 10
 
 
 def needs_drawing(payload: dict[str, Any]) -> bool:
@@ -186,21 +192,33 @@ class Sender:
         """Send what is due now and what the limits allow, most urgent first; returns how many were sent.
 
         The claim hands out rows in priority order; within a pass nothing is booked more than
-        BATCH_HORIZON ahead, so an urgent alert queued during a long fan-out waits about a second, not
+        BATCH_HORIZON ahead, so an urgent alert queued during a long fan-out waits about a second at most, not
         for the whole batch.
         """
+        tasks: list[asyncio.Task[None]] = []
+        await self._claim_and_book(batch, tasks)
+        if tasks:
+            await self._wait_for(tasks)
+        self._paced = {chat: ready for chat, ready in self._paced.items() if ready > time.monotonic()}
+        return len(tasks)
+
+    async def _claim_and_book(self, batch: int, tasks: list[asyncio.Task[None]]) -> None:
+        """Claim due rows, most urgent first, and start a send for each the limits allow in this pass."""
         now = self.services.clock.now()
         paced = [chat for chat, ready in self._paced.items() if ready > time.monotonic()]
+        # No more than the horizon can take (and some to spare for chats that must wait): what is claimed
+        # beyond it would only be given back.
+        fits = math.ceil(self.services.settings.sender_global_per_second * BATCH_HORIZON) * 2 + 10
         with self.services.db.session() as session:
             rows = delivery.claim_outbox(
                 session=session,
                 instance=self.services.instance,
                 now=now,
                 lease=CLAIM_LEASE,
-                limit=batch,
+                limit=min(batch, fits),
                 skip_chat_ids=paced[:500],
             )
-        tasks: list[asyncio.Task[None]] = []
+        booked = len(tasks)
         waiting: list[OutboxMessage] = []
         # Chats with a row given back in this pass: their later rows go back too, so that time passing
         # during the loop never lets a chat's later row overtake its earlier one.
@@ -209,7 +227,10 @@ class Sender:
             if row.chat_id in deferred:
                 waiting.append(row)
                 continue
-            if tasks and self.schedule.global_ready_at(time.monotonic()) - time.monotonic() > BATCH_HORIZON:
+            if (
+                len(tasks) > booked
+                and self.schedule.global_ready_at(time.monotonic()) - time.monotonic() > BATCH_HORIZON
+            ):
                 # Booked this far ahead, the rest would hold back anything more urgent queued meanwhile:
                 # it goes back, and the next claim takes the most urgent rows again (domain/priority.py).
                 deferred.add(row.chat_id)
@@ -229,10 +250,24 @@ class Sender:
             # Released as they were: still due, just not to these chats for a moment.
             with self.services.db.session() as session:
                 delivery.release_claims(session=session, message_ids=[row.id for row in waiting if row.id])
-        if tasks:
-            await asyncio.gather(*tasks)
-        self._paced = {chat: ready for chat, ready in self._paced.items() if ready > time.monotonic()}
-        return len(tasks)
+
+    async def _wait_for(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for a pass's sends; an urgent message committed meanwhile is claimed and booked at once.
+
+        It still takes the next free slot (the limits hold), but it does not wait for the pass to end."""
+        db = self.services.db
+        seen = db.urgent_commits
+        pending: set[asyncio.Task[None]] = set(tasks)
+        while pending:
+            _done, pending = await asyncio.wait(pending, timeout=URGENT_LOOK)
+            if db.urgent_commits != seen:
+                seen = db.urgent_commits
+                more: list[asyncio.Task[None]] = []
+                await self._claim_and_book(URGENT_BATCH, more)
+                pending.update(more)
+                tasks.extend(more)
+        for task in tasks:
+            task.result()  # what a send raised (an invalid token) is raised here, as gather would
 
     async def deliver_now(self, dedupe_key: str) -> bool:
         """Send one committed row at once (a reply that must not be lost); true when Telegram has it.
@@ -344,6 +379,7 @@ class Sender:
                     message_id=row.id,
                     now=self.services.clock.now(),
                     telegram_message_id=message_id,
+                    purpose=row.purpose,
                 )
                 if self.resolver is not None and self.resolver.handles(row):
                     self.resolver.after_sent(session=session, row=row, result=result, now=self.services.clock.now())

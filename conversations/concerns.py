@@ -17,7 +17,7 @@ from babel import Locale
 from telegram import Message, Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from conversations.context import BotContext, services_of
+from conversations.context import HANDLING, BotContext, services_of
 from conversations.coordinator_group import build_first as coordinator_handlers
 from conversations.coordinator_group import coordinator_reply
 from conversations.ui import answer_button, answer_stale, callback, keyboard, reply, retire_buttons
@@ -235,9 +235,12 @@ class UrgentScreen(MessageHandler[BotContext, None]):
         user = update.effective_user
         if user is None:
             return result
-        services = services_of(self._application)
-        with services.db.session() as session:
-            coordinator = is_coordinator_user(session=session, telegram_id=user.id)
+        handling = HANDLING.get()
+        if handling is not None and handling.person_loaded:
+            coordinator = is_coordinator(handling.person)  # loaded once for this update (bot.app.load_person)
+        else:
+            with services_of(self._application).db.session() as session:
+                coordinator = is_coordinator_user(session=session, telegram_id=user.id)
         return None if coordinator else result
 
 

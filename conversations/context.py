@@ -2,28 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from services.context import Services
+from services.dialogues import SavedStep
 from storage.db import Session
 from storage.models import Person
+
+# A write that belongs with the update's end (the dialogue's next step): run in the transaction that
+# marks the update handled, so a step is saved exactly when its update counts as done.
+AtFinish = Callable[[Session], None]
 
 
 @dataclass
 class Handling:
-    """The update being handled, so a reply that fails can be queued to the outbox under its id."""
+    """The update being handled, so a reply that fails can be queued to the outbox under its id.
+
+    It also carries what is read once per update: the person (`bot.app.load_person`) and the chat's
+    dialogue step, both loaded in one transaction before any handler looks at the update.
+    """
 
     update_id: int
     services: Services
     replies: int = 0
     # Once one reply went to the outbox, later ones follow it there, so the person reads them in order.
     queued: bool = False
+    # The chat whose dialogue step was loaded (None: not loaded), and that step (None: no dialogue).
+    dialogue_chat_id: int | None = None
+    dialogue: SavedStep | None = None
+    # The person loaded for this update, once load_person has run.
+    person_loaded: bool = False
+    person: Person | None = None
+    at_finish: list[AtFinish] = field(default_factory=list)
+
+
+def handling_dialogue(chat_id: int) -> tuple[bool, SavedStep | None]:
+    """The chat's dialogue step as loaded for the update being handled: (loaded, step)."""
+    handling = HANDLING.get()
+    if handling is None or handling.dialogue_chat_id != chat_id:
+        return False, None
+    return True, handling.dialogue
 
 
 HANDLING: ContextVar[Handling | None] = ContextVar("waakvlam_handling", default=None)

@@ -11,11 +11,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from storage.db import fresh, rowcount, saved, update_given
+from storage.db import fresh, rowcount, saved, update_given, upsert_insert
 from storage.models import (
     CheckIn,
     CoordinatorProfile,
@@ -317,10 +315,8 @@ def add_relay_link(
     `family_id` is the person a reply to that message goes back to: the family, or for a volunteer's
     concern the volunteer. Only ids are kept, never the message.
     """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
-        insert(RelayLink)
+        upsert_insert(session, RelayLink)
         .values(chat_id=chat_id, message_id=message_id, family_id=family_id, concern_id=concern_id, created_at=now)
         .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
     )

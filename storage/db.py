@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -56,7 +54,8 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         """Take the write lock at the start of every transaction, so two processes never read the same due row."""
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight on the driver's connection: SQLAlchemy's execution path would cost more than the BEGIN.
+        connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 def rowcount(result: Any) -> int:
@@ -79,9 +78,24 @@ def fresh(session: Session, model: type[Row], key: Any) -> Row | None:
     return session.get(model, key, populate_existing=True)
 
 
+def _dialect_insert(dialect: str) -> Any:
+    """The INSERT construct of a dialect (imported when first needed: a SQLite bot never loads PostgreSQL's)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
 def upsert_insert(session: Session, model: type[Any]) -> Any:
     """An INSERT of the session's dialect, which can say what to do ON CONFLICT."""
-    return (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(model)
+    return _dialect_insert(session.get_bind().dialect.name)(model)
+
+
+# Built once per dialect, table, conflict target, returned column and set of columns given.
+_INSERT_NEW: dict[tuple[str, type[Any], tuple[str, ...], str, tuple[str, ...]], Any] = {}
 
 
 def insert_new(
@@ -89,14 +103,19 @@ def insert_new(
 ) -> Any:
     """Insert a row unless one with the same `conflict` columns exists: the `returning` value, or None.
 
-    RETURNING, not rowcount: rowcount is not reliable for ON CONFLICT DO NOTHING on every driver."""
-    statement = (
-        upsert_insert(session, model)
-        .values(dict(values))
-        .on_conflict_do_nothing(index_elements=list(conflict))
-        .returning(returning)
-    )
-    return session.execute(statement).scalar_one_or_none()
+    RETURNING, not rowcount: rowcount is not reliable for ON CONFLICT DO NOTHING on every driver. The
+    statement is built once and reused (the values are bound parameters): these inserts are on the hot path.
+    """
+    dialect = session.get_bind().dialect.name
+    key = (dialect, model, tuple(conflict), str(getattr(returning, "key", "")), tuple(values))
+    statement = _INSERT_NEW.get(key) if key[3] else None
+    if statement is None:
+        statement = (
+            _dialect_insert(dialect)(model).on_conflict_do_nothing(index_elements=list(conflict)).returning(returning)
+        )
+        if key[3]:
+            _INSERT_NEW[key] = statement
+    return session.execute(statement, dict(values)).scalar_one_or_none()
 
 
 def update_given(session: Session, model: type[Any], where: Any, **values: Any) -> None:
@@ -108,6 +127,8 @@ def update_given(session: Session, model: type[Any], where: Any, **values: Any) 
 
 # A session that queued outbox rows says so here; its commit then wakes the sender (see `Database`).
 OUTBOX_QUEUED = "waakvlam_outbox_queued"
+# ... and this when one of them is urgent: the sender looks for it even in the middle of a pass.
+OUTBOX_URGENT = "waakvlam_outbox_urgent"
 
 
 class Database:
@@ -119,6 +140,8 @@ class Database:
         self.engine = make_engine(url)
         # Called after every commit that queued outbox rows, so nobody has to remember to wake the sender.
         self.after_outbox_commit: Callable[[], None] | None = None
+        # How many commits queued an urgent message (the sender compares it between its sends).
+        self.urgent_commits = 0
 
     @property
     def dialect(self) -> str:
@@ -135,6 +158,8 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+            if session.info.pop(OUTBOX_URGENT, False):
+                self.urgent_commits += 1
             if session.info.pop(OUTBOX_QUEUED, False) and self.after_outbox_commit is not None:
                 self.after_outbox_commit()
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import DataError
 from sqlmodel import Session, col
 
 from domain.priority import Priority, for_purpose
-from storage.db import OUTBOX_QUEUED, fresh, insert_new, rowcount, upsert_insert
+from storage.db import OUTBOX_QUEUED, OUTBOX_URGENT, fresh, insert_new, rowcount, upsert_insert
 from storage.models import (
     BotInstance,
     InboxStatus,
@@ -27,6 +27,7 @@ from storage.models import (
     ScheduledJob,
 )
 from storage.privacy import PURPOSE_ERASURE
+from storage.types import UTCDateTime
 
 
 def _skip_locked(session: Session, query: Select[Any]) -> Select[Any]:
@@ -80,11 +81,16 @@ def _insert_update(
 
 def store_updates(*, session: Session, raw_updates: Sequence[dict[str, Any]], now: datetime) -> int:
     """Store raw updates; an update_id seen before is ignored. Returns how many were new."""
+    storable = [raw for raw in raw_updates if _is_bigint(raw.get("update_id"))]
+    try:
+        # The whole batch at once; only when the database refuses a value, one by one (below).
+        with session.begin_nested():
+            return sum(_insert_update(session, update_id=raw["update_id"], raw=raw, now=now) for raw in storable)
+    except (DataError, OverflowError, ValueError, TypeError):
+        pass
     stored = 0
-    for raw in raw_updates:
-        update_id = raw.get("update_id")
-        if not isinstance(update_id, int) or not _is_bigint(update_id):
-            continue
+    for raw in storable:
+        update_id = raw["update_id"]
         try:
             with session.begin_nested():
                 stored += _insert_update(session, update_id=update_id, raw=raw, now=now)
@@ -102,76 +108,139 @@ def next_update_offset(*, session: Session) -> int | None:
     return None if highest is None else int(highest) + 1
 
 
-# The candidate update, compared against the other rows of its chat.
-_waiting_table = InboxUpdate.__table__.alias("waiting")  # type: ignore[attr-defined]
+# The claim is built once (SQLAlchemy Core on the table, bound parameters) and run on the session's
+# connection: the ORM would add nothing here but the cost of building and compiling it on every update.
+_inbox = InboxUpdate.__table__  # type: ignore[attr-defined]
+_waiting_table = _inbox.alias("waiting")
 _waiting = _waiting_table.c
+_other = _inbox.alias("other")
 
 
-def claim_update(*, session: Session, instance: str, now: datetime, lease: timedelta) -> InboxUpdate | None:
-    """Claim the oldest waiting update whose chat has nothing older waiting or in progress."""
-    older_or_busy = (
-        select(col(InboxUpdate.update_id))
+def _nothing_before(now: Any) -> Any:
+    """The candidate's chat has no older update waiting and none being handled: two index seeks
+    (`ix_inbox_chat_status_update`), each stopping at the first row it finds."""
+    older = (
+        select(_other.c.update_id)
         .where(
-            col(InboxUpdate.chat_id) == _waiting.chat_id,
-            or_(
-                and_(col(InboxUpdate.status) == InboxStatus.NEW, col(InboxUpdate.update_id) < _waiting.update_id),
-                and_(
-                    col(InboxUpdate.status) == InboxStatus.PROCESSING,
-                    col(InboxUpdate.claimed_until) > now,
-                ),
-            ),
+            _other.c.chat_id == _waiting.chat_id,
+            _other.c.status == InboxStatus.NEW.value,
+            _other.c.update_id < _waiting.update_id,
         )
         .correlate(_waiting_table)
     )
-    candidate = _skip_locked(
-        session,
+    busy = (
+        select(_other.c.update_id)
+        .where(
+            _other.c.chat_id == _waiting.chat_id,
+            _other.c.status == InboxStatus.PROCESSING.value,
+            _other.c.claimed_until > now,
+        )
+        .correlate(_waiting_table)
+    )
+    return or_(_waiting.chat_id.is_(None), and_(~exists(older), ~exists(busy)))
+
+
+def _inbox_candidates() -> tuple[Select[Any], Select[Any]]:
+    """The oldest claimable update among the waiting ones, and among those whose handler's lease ran out.
+
+    Apart, so each walks `ix_inbox_status_update` in update order and stops at the first that may go."""
+    now = bindparam("now", type_=UTCDateTime())
+    waiting = (
         select(_waiting.update_id)
         .where(
-            or_(
-                and_(
-                    _waiting.status == InboxStatus.NEW,
-                    or_(_waiting.not_before.is_(None), _waiting.not_before <= now),
-                ),
-                and_(_waiting.status == InboxStatus.PROCESSING, _waiting.claimed_until <= now),
-            ),
-            or_(_waiting.chat_id.is_(None), ~exists(older_or_busy)),
+            _waiting.status == InboxStatus.NEW.value,
+            or_(_waiting.not_before.is_(None), _waiting.not_before <= now),
+            _nothing_before(now),
         )
         .order_by(_waiting.update_id)
-        .limit(1),
+        .limit(1)
     )
-    update_id = session.execute(candidate).scalar_one_or_none()
-    if update_id is None:
-        return None
-    claimed = session.execute(
-        update(InboxUpdate)
+    expired = (
+        select(_waiting.update_id)
         .where(
-            col(InboxUpdate.update_id) == update_id,
-            or_(
-                col(InboxUpdate.status) == InboxStatus.NEW,
-                and_(col(InboxUpdate.status) == InboxStatus.PROCESSING, col(InboxUpdate.claimed_until) <= now),
-            ),
+            _waiting.status == InboxStatus.PROCESSING.value,
+            _waiting.claimed_until <= now,
+            _nothing_before(now),
         )
-        .values(
-            status=InboxStatus.PROCESSING,
-            claimed_by=instance,
-            claimed_until=now + lease,
-            attempts=InboxUpdate.attempts + 1,
-        )
-        .returning(col(InboxUpdate.update_id))
-    ).scalar_one_or_none()
+        .order_by(_waiting.update_id)
+        .limit(1)
+    )
+    return waiting, expired
+
+
+_CLAIM_CANDIDATES = _inbox_candidates()
+_CLAIM_CANDIDATES_LOCKED = tuple(query.with_for_update(skip_locked=True) for query in _CLAIM_CANDIDATES)
+_CLAIM_UPDATE = (
+    update(_inbox)
+    .where(
+        _inbox.c.update_id == bindparam("candidate"),
+        or_(
+            _inbox.c.status == InboxStatus.NEW.value,
+            and_(_inbox.c.status == InboxStatus.PROCESSING.value, _inbox.c.claimed_until <= bindparam("now")),
+        ),
+    )
+    .values(
+        status=InboxStatus.PROCESSING.value,
+        claimed_by=bindparam("instance"),
+        claimed_until=bindparam("until"),
+        attempts=_inbox.c.attempts + 1,
+    )
+    .returning(_inbox.c.update_id, _inbox.c.chat_id, _inbox.c.payload, _inbox.c.attempts, _inbox.c.received_at)
+)
+
+
+def claim_update(*, session: Session, instance: str, now: datetime, lease: timedelta) -> InboxUpdate | None:
+    """Claim the oldest waiting update whose chat has nothing older waiting or in progress.
+
+    Returns a detached row with the fields the worker needs (id, chat, payload, attempts)."""
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    found = [
+        connection.execute(query, {"now": now}).scalar_one_or_none()
+        for query in (_CLAIM_CANDIDATES_LOCKED if postgres else _CLAIM_CANDIDATES)
+    ]
+    candidates = [update_id for update_id in found if update_id is not None]
+    if not candidates:
+        return None
+    claimed = connection.execute(
+        _CLAIM_UPDATE, {"candidate": min(candidates), "now": now, "instance": instance, "until": now + lease}
+    ).one_or_none()
     if claimed is None:
         return None
-    return fresh(session, InboxUpdate, claimed)
+    update_id, chat_id, payload, attempts, received_at = claimed
+    return InboxUpdate(
+        update_id=update_id,
+        chat_id=chat_id,
+        payload=payload,
+        status=InboxStatus.PROCESSING,
+        attempts=attempts,
+        claimed_by=instance,
+        claimed_until=now + lease,
+        received_at=received_at,
+    )
+
+
+_FINISH_UPDATE = (
+    update(_inbox)
+    .where(_inbox.c.update_id == bindparam("row_id"))
+    .values(
+        status=bindparam("new_status"),
+        handled_at=bindparam("now"),
+        claimed_until=None,
+        error=bindparam("reason"),
+    )
+)
+_FINISH_DONE = _FINISH_UPDATE.values(payload=None)
 
 
 def finish_update(
     *, session: Session, update_id: int, status: InboxStatus, now: datetime, error: str | None = None
 ) -> None:
     """Record how an update ended. Handled updates drop their payload: it holds what people wrote."""
-    values: dict[str, Any] = {"status": status, "handled_at": now, "claimed_until": None, "error": error}
-    if status == InboxStatus.DONE:
-        values["payload"] = None
-    session.execute(update(InboxUpdate).where(col(InboxUpdate.update_id) == update_id).values(**values))
+    statement = _FINISH_DONE if status == InboxStatus.DONE else _FINISH_UPDATE
+    session.connection().execute(
+        statement, {"row_id": update_id, "new_status": str(status), "now": now, "reason": error}
+    )
 
 
 def retry_update(*, session: Session, update_id: int, not_before: datetime, error: str | None) -> None:
@@ -320,6 +389,7 @@ def enqueue(
 
     `priority` decides the sending order (urgent, concern, the rest); without it the purpose decides.
     """
+    rank = int(priority if priority is not None else for_purpose(purpose))
     queued = (
         insert_new(
             session,
@@ -331,7 +401,7 @@ def enqueue(
                 method=method,
                 payload=payload,
                 purpose=purpose,
-                priority=int(priority if priority is not None else for_purpose(purpose)),
+                priority=rank,
                 status=OutboxStatus.PENDING,
                 attempts=0,
                 not_before=not_before or now,
@@ -344,11 +414,53 @@ def enqueue(
     )
     if queued:
         session.info[OUTBOX_QUEUED] = True
+        if rank == Priority.URGENT:
+            session.info[OUTBOX_URGENT] = True
     return queued
 
 
 def _claim_order() -> tuple[Any, ...]:
     return (col(OutboxMessage.priority), col(OutboxMessage.not_before), col(OutboxMessage.id))
+
+
+_outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+
+def _outbox_candidates(status: OutboxStatus, due_column: str, *, skip: bool, locked: bool) -> Select[Any]:
+    """Due rows of one status in claim order along `ix_outbox_claim` (built once, see _OUTBOX_CANDIDATES)."""
+    conditions = [_outbox.c.status == status.value, _outbox.c[due_column] <= bindparam("now", type_=UTCDateTime())]
+    if skip:
+        conditions.append(_outbox.c.chat_id.not_in(bindparam("skip", expanding=True)))
+    query = (
+        select(_outbox.c.priority, _outbox.c.not_before, _outbox.c.id)
+        .where(*conditions)
+        .order_by(_outbox.c.priority, _outbox.c.not_before, _outbox.c.id)
+        .limit(bindparam("limit"))
+    )
+    return query.with_for_update(skip_locked=True) if locked else query
+
+
+# (skip given, PostgreSQL) -> the pending and the expired query.
+_OUTBOX_CANDIDATES = {
+    (skip, locked): (
+        _outbox_candidates(OutboxStatus.PENDING, "not_before", skip=skip, locked=locked),
+        _outbox_candidates(OutboxStatus.SENDING, "claimed_until", skip=skip, locked=locked),
+    )
+    for skip in (False, True)
+    for locked in (False, True)
+}
+_CLAIM_OUTBOX = (
+    update(_outbox)
+    .where(
+        _outbox.c.id.in_(bindparam("ids", expanding=True)),
+        or_(
+            _outbox.c.status == OutboxStatus.PENDING.value,
+            and_(_outbox.c.status == OutboxStatus.SENDING.value, _outbox.c.claimed_until <= bindparam("now")),
+        ),
+    )
+    .values(status=OutboxStatus.SENDING.value, claimed_by=bindparam("instance"), claimed_until=bindparam("until"))
+    .returning(*_outbox.c)
+)
 
 
 def claim_outbox(
@@ -363,51 +475,28 @@ def claim_outbox(
     """Claim due messages, the most urgent first (see domain/priority.py), oldest first within a priority.
 
     A row left 'sending' by a crashed sender is due again once its lease ends. Pending and expired rows
-    are looked up apart, each in claim order along `ix_outbox_claim`, so neither needs a sort.
+    are looked up apart, each in claim order along `ix_outbox_claim`, so neither needs a sort. The rows
+    come back detached (read them, do not change them: the sender's own statements record what happened).
     """
-    conditions = [col(OutboxMessage.chat_id).not_in(list(skip_chat_ids))] if skip_chat_ids else []
+    connection = session.connection()
+    queries = _OUTBOX_CANDIDATES[(bool(skip_chat_ids), connection.dialect.name == "postgresql")]
+    parameters: dict[str, Any] = {"now": now, "limit": limit}
+    if skip_chat_ids:
+        parameters["skip"] = list(skip_chat_ids)
     found: list[tuple[int, datetime, int]] = []
-    for status, due_column in (
-        (OutboxStatus.PENDING, col(OutboxMessage.not_before)),
-        (OutboxStatus.SENDING, col(OutboxMessage.claimed_until)),
-    ):
-        candidates = (
-            select(col(OutboxMessage.priority), col(OutboxMessage.not_before), col(OutboxMessage.id))
-            .where(col(OutboxMessage.status) == status, due_column <= now, *conditions)
-            .order_by(*_claim_order())
-            .limit(limit)
+    for query in queries:
+        found.extend(
+            (int(priority), due, int(row_id)) for priority, due, row_id in connection.execute(query, parameters)
         )
-        query = _skip_locked(session, cast("Select[Any]", candidates))
-        found.extend((int(priority), due, int(row_id)) for priority, due, row_id in session.execute(query))
     ids = [row_id for _priority, _due, row_id in sorted(found, key=_sort_key)[:limit]]
     if not ids:
         return []
-    claimed_ids = list(
-        session.execute(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id).in_(ids),
-                or_(
-                    col(OutboxMessage.status) == OutboxStatus.PENDING,
-                    and_(
-                        col(OutboxMessage.status) == OutboxStatus.SENDING,
-                        col(OutboxMessage.claimed_until) <= now,
-                    ),
-                ),
-            )
-            .values(status=OutboxStatus.SENDING, claimed_by=instance, claimed_until=now + lease)
-            .returning(col(OutboxMessage.id))
-        ).scalars()
-    )
-    if not claimed_ids:
-        return []
-    rows = session.execute(
-        select(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(claimed_ids))
-        .order_by(*_claim_order())
-        .execution_options(populate_existing=True)
-    ).scalars()
-    return list(rows)
+    claimed = connection.execute(
+        _CLAIM_OUTBOX, {"ids": ids, "now": now, "instance": instance, "until": now + lease}
+    ).mappings()
+    rows = [OutboxMessage(**dict(values)) for values in claimed]
+    rows.sort(key=lambda row: _sort_key((row.priority, row.not_before, row.id or 0)))
+    return rows
 
 
 def claim_by_key(
@@ -460,20 +549,37 @@ def release_claims(*, session: Session, message_ids: Sequence[int]) -> None:
         )
 
 
-def mark_sent(*, session: Session, message_id: int, now: datetime, telegram_message_id: int | None) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == message_id)
-        .values(
-            status=OutboxStatus.SENT,
-            sent_at=now,
-            attempts=OutboxMessage.attempts + 1,
-            telegram_message_id=telegram_message_id,
-            claimed_until=None,
-            last_error=None,
-        )
+_MARK_SENT = (
+    update(_outbox)
+    .where(_outbox.c.id == bindparam("row_id"))
+    .values(
+        status=OutboxStatus.SENT.value,
+        sent_at=bindparam("now"),
+        attempts=_outbox.c.attempts + 1,
+        telegram_message_id=bindparam("sent_as"),
+        claimed_until=None,
+        last_error=None,
     )
+)
+_MARK_SENT_FORGET = _MARK_SENT.values(payload={})
+
+
+def mark_sent(
+    *,
+    session: Session,
+    message_id: int,
+    now: datetime,
+    telegram_message_id: int | None,
+    purpose: str | None = None,
+) -> None:
+    """The row reached Telegram. With `purpose` given (the sender knows it) this is one statement."""
+    parameters = {"row_id": message_id, "now": now, "sent_as": telegram_message_id}
+    connection = session.connection()
     # A notice that someone left may name them; once delivered, its text is not kept.
+    if purpose is not None:
+        connection.execute(_MARK_SENT_FORGET if purpose == PURPOSE_ERASURE else _MARK_SENT, parameters)
+        return
+    connection.execute(_MARK_SENT, parameters)
     session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.purpose) == PURPOSE_ERASURE)

@@ -309,7 +309,7 @@ class InboxUpdate(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_inbox_status_update", "status", "update_id"),
-        Index("ix_inbox_chat_status", "chat_id", "status"),
+        Index("ix_inbox_chat_status_update", "chat_id", "status", "update_id"),
     )
     update_id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
     chat_id: int | None = Field(default=None, sa_type=BigInteger)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import fanout, footprint, growth, relay, sandbox_alone, throughput
+from bench import backlog, fanout, footprint, growth, priority, relay, sandbox_alone, throughput
 from bench.common import Row, table
 
 KEYS = {"bench", "case", "db", "value", "unit", "reference", "ratio", "goal", "met", "note"}
@@ -61,6 +61,20 @@ def test_relay(sqlite_url: str) -> None:
     rows = relay.run_relay("sqlite", sqlite_url, families=1, rounds=1)
     _check(rows)
     assert rows[0].extra["relayed"] == rows[0].extra["expected"] == 2
+
+
+def test_backlog_claims_use_indexes(sqlite_url: str) -> None:
+    rows = backlog.run_backlog("sqlite", sqlite_url, sizes=(0, 50), repeat=3, rounds=1)
+    _check(rows)
+    notes = " ".join(row.note for row in rows)
+    assert "ix_inbox_chat_status_update" in notes and "ix_outbox_claim" in notes
+
+
+def test_priority_alert_arrives(sqlite_url: str) -> None:
+    rows = priority.run_priority("sqlite", sqlite_url, count=60, after=0.0)
+    _check(rows)
+    assert rows[0].value != float("inf"), "the coordinator was alerted"
+    assert rows[0].extra["too_many_requests"] == 0
 
 
 @pytest.mark.parametrize("name", ["README.md"])

@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from domain.checkins import Rhythm
 from domain.insight import anonymous_table
-from services import claims, family_card, question_reviews, workspace
+from services import claims, family_card, question_decisions, workspace
 from services.approvals import MODE_APPROVE, approval_start, finish_approval
 from services.concerns import audit_opened
 from services.context import Services
@@ -36,7 +36,8 @@ from services.insight import figure_rows, period_text, suppression_note
 from services.logs import event
 from services.permissions import Action, authorize
 from services.request_basics import local_today
-from storage import care, people
+from storage import concerns as concern_store
+from storage import people
 from storage.models import Person
 from web import auth, pages
 
@@ -229,7 +230,7 @@ class Workspace:
         concern_id = int(form.get("concern", "0")) if form.get("concern", "").isdigit() else 0
         now = self.services.clock.now()
         with self.services.db.session() as db, use_language(who.person.language):
-            concern = care.get_concern(session=db, concern_id=concern_id)
+            concern = concern_store.get_concern(session=db, concern_id=concern_id)
             if concern is None or concern.family_id != int(request.path_params["family_id"]):
                 note = _("This no longer works.")
             elif concern.closed_at is not None:
@@ -268,12 +269,12 @@ class Workspace:
         return self.family(who, request, form, note)
 
     def decide(self, who: Who, request: Request, form: dict[str, str]) -> Response:
-        """A casework decision about a question (services.question_reviews.decide, as in the chat)."""
+        """A casework decision about a question (services.question_decisions.decide, as in the chat)."""
         choice, _sep, reason = form.get("choice", "").partition(":")
         decision_id = int(form["decision"]) if form.get("decision", "").isdigit() else 0
         now = self.services.clock.now()
         with self.services.db.session() as db, use_language(who.person.language):
-            result = question_reviews.decide(
+            result = question_decisions.decide(
                 session=db,
                 services=self.services,
                 coordinator=who.person,
@@ -283,8 +284,8 @@ class Workspace:
                 now=now,
             )
             note = {
-                question_reviews.Decided.DECIDED: _("The decision is recorded; the family is told in plain words."),
-                question_reviews.Decided.ALREADY: _("This was decided already."),
+                question_decisions.Decided.DECIDED: _("The decision is recorded; the family is told in plain words."),
+                question_decisions.Decided.ALREADY: _("This was decided already."),
             }.get(result.outcome, _("This no longer works."))
         return self.family(who, request, form, note)
 

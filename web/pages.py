@@ -28,6 +28,7 @@ from services.questions import request_status_label, theme_label
 from services.request_basics import local_today
 from services.tasks import kind_label
 from storage import care, people
+from storage import concerns as concern_store
 from storage import questions as question_store
 from storage import requests as request_store
 from storage.db import Session
@@ -61,7 +62,7 @@ def _attention(session: Session, family: Person, today: date) -> list[str]:
     """Why a family needs attention now: open concerns, missed check-ins, 'no' reviews, a meeting due."""
     assert family.id is not None
     reasons = []
-    if care.open_concerns(session=session, family_id=family.id, limit=1):
+    if concern_store.open_concerns(session=session, family_id=family.id, limit=1):
         reasons.append(_("Open concern"))
     profile = care.get_family_profile(session=session, family_id=family.id)
     if profile is not None and profile.missed_checkins > 0:
@@ -180,7 +181,7 @@ def _concern_item(session: Session, concern: Concern, zone: str, language: str) 
     assert concern.id is not None
     steps = [
         _("{when}: to {whom}").format(when=format_stamp(step.at, zone, language), whom=plain(target_label(step.target)))
-        for step in care.escalation_steps(session=session, concern_id=concern.id)
+        for step in concern_store.escalation_steps(session=session, concern_id=concern.id)
     ]
     claimer = people.get_person(session=session, person_id=concern.claimed_by_id) if concern.claimed_by_id else None
     return ConcernItem(
@@ -263,7 +264,8 @@ def family_page(
     ]
     page.chart = _chart(session, family_id)
     page.concerns = [
-        _concern_item(session, c, zone, language) for c in care.concerns_of(session=session, family_id=family_id)
+        _concern_item(session, c, zone, language)
+        for c in concern_store.concerns_of(session=session, family_id=family_id)
     ]
     events = care.timeline(session=session, family_id=family_id, limit=30)
     page.timeline = [plain(line) for line in timeline_lines(events=events, language=language, zone=zone)]

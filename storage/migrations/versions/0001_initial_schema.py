@@ -75,7 +75,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('update_id')
     )
     with op.batch_alter_table('inboxupdate', schema=None) as batch_op:
-        batch_op.create_index('ix_inbox_chat_status', ['chat_id', 'status'], unique=False)
+        batch_op.create_index('ix_inbox_chat_status_update', ['chat_id', 'status', 'update_id'], unique=False)
         batch_op.create_index('ix_inbox_status_update', ['status', 'update_id'], unique=False)
 
     op.create_table('lease',
@@ -760,7 +760,7 @@ def downgrade() -> None:
     op.drop_table('lease')
     with op.batch_alter_table('inboxupdate', schema=None) as batch_op:
         batch_op.drop_index('ix_inbox_status_update')
-        batch_op.drop_index('ix_inbox_chat_status')
+        batch_op.drop_index('ix_inbox_chat_status_update')
 
     op.drop_table('inboxupdate')
     op.drop_table('dialoguestate')

@@ -1,7 +1,8 @@
 """Words and small shared parts of lasting matches: kinds, rhythms, states, the buttons of each side.
 
-Every match use case (`services.matches`, `services.match_runs`, `services.match_reviews`) writes its
-messages with these, so a rhythm reads the same in the proposal, the reminder and the coordinator's card.
+Every match use case (`services.match_proposals`, `services.match_management`, `services.match_endings`,
+`services.match_runs`, `services.match_reviews`) writes its messages with these, so a rhythm reads the same in
+the proposal, the reminder and the coordinator's card.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ TIMELINE_LABELS: dict[str, str] = {
     "match_message": N_("A message passed between the sides of a match"),
 }
 
-# The two sides' buttons (ms:...). The coordinator's are in `services.matches`.
+# The two sides' buttons (ms:...). The coordinator's are in `services.match_management`.
 ACCEPT = Button("ms", "yes", int)  # a match id
 DECLINE = Button("ms", "no", int)
 SKIP = Button("ms", "skip", int)  # an occurrence id

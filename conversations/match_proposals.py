@@ -1,10 +1,10 @@
-"""/match for coordinators: every match with its state, a match's card (pause, resume, end with a reason, the
-match meeting, a holiday), the review decision, and the dialogue that proposes a new match step by step.
+"""The coordinator's dialogue that proposes a lasting match, step by step (reached from /match).
 
-The proposal dialogue asks, one step each: the family, the helper, the kind of help, the rhythm (weekly, every
-other week, chosen weekdays, agreed each time), the first day, the usual time, the trial end and the review
-dates, then shows the whole proposal to send. Nothing is stored before "Send": `services.matches.propose`
-checks everything again (rights, VOG, rhythm) and asks both sides.
+It asks, one step each: the family, the helper, the kind of help, the rhythm (weekly, every other week, chosen
+weekdays, agreed each time), the first day, the usual time, the trial end and the review dates, then shows the
+whole proposal to send. Nothing is stored before "Send": `services.match_proposals.propose` checks everything
+again (rights, VOG, rhythm) and asks both sides. The dialogue itself is registered with /match in
+`conversations.match_management.build`.
 """
 
 from __future__ import annotations
@@ -15,18 +15,17 @@ from datetime import date, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from conversations.approvals import parse_date
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import END, STAY, Draft, draft_of
 from conversations.rights import refuse
 from conversations.ui import (
     CHECKED,
     UNCHECKED,
     answer_button,
     answer_stale,
-    column,
     keyboard,
     not_understood,
     page_of,
@@ -38,15 +37,15 @@ from conversations.ui import (
 from domain import matches as rules
 from domain.matches import Rhythm, RhythmKind, RhythmProblem
 from domain.times import parse_window
-from services import approvals, match_reviews, pairs
-from services import matches as service
+from services import approvals, pairs
+from services import match_proposals as proposals
 from services.callbacks import Button
 from services.i18n import _, format_day, h, hi, ngettext
 from services.labels import name_of
+from services.match_management import is_coordinator, may_manage
 from services.match_texts import MATCH_KINDS, RHYTHM_LABELS, kind_label, weekday_names
 
-NAME = "match"
-FAMILY, HELPER, KIND, RHYTHM, DAYS, FIRST, WINDOW, TRIAL, REVIEWS, CONFIRM, HOLIDAY = (
+FAMILY, HELPER, KIND, RHYTHM, DAYS, FIRST, WINDOW, TRIAL, REVIEWS, CONFIRM = (
     "family",
     "helper",
     "kind",
@@ -57,7 +56,6 @@ FAMILY, HELPER, KIND, RHYTHM, DAYS, FIRST, WINDOW, TRIAL, REVIEWS, CONFIRM, HOLI
     "trial",
     "reviews",
     "confirm",
-    "holiday",
 )
 PAGE = 10
 
@@ -95,181 +93,7 @@ class MatchDraft(Draft):
 
 
 def _coordinator(context: BotContext) -> bool:
-    return service.is_coordinator(context.person)
-
-
-# --- the list and a match's card ------------------------------------------------------------------
-
-
-async def show_list(update: Update, context: BotContext) -> str | None:
-    """/match: the matches of one's families with their state, and "Propose a match"."""
-    await answer_button(update)
-    with context.session() as session:
-        listed = service.overview(session=session, coordinator=context.person, now=context.now())
-    if listed.refused:
-        await reply(update, _("This is for coordinators."))
-        return END
-    lines = [_("🤝 <b>Lasting matches</b>")] + (listed.lines or [_("No matches yet.")])
-    buttons = [(f"🤝 {label}", service.OPEN.data(match_id)) for label, match_id in listed.buttons[:20]]
-    buttons.append((_("➕ Propose a match"), NEW.data()))
-    await reply(update, "\n".join(lines), column(buttons))
-    return END
-
-
-async def _show_card(update: Update, card: service.Card, *, edit: bool = False) -> None:
-    if card.stale:
-        await answer_stale(update)
-        return
-    if card.note is not None:
-        await answer_button(update, card.note)
-        return
-    await answer_button(update)
-    if edit:
-        await retire_buttons(update)
-    await reply(update, card.text, keyboard(card.rows))
-
-
-async def open_card(update: Update, context: BotContext) -> str | None:
-    """A match in the list: its card."""
-    parsed = tapped_values(update, service.OPEN)
-    if parsed is None:
-        await answer_stale(update)
-        return END
-    with context.session() as session:
-        found = service.card(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            match_id=parsed[0],
-            now=context.now(),
-        )
-    await _show_card(update, found)
-    return END
-
-
-def _card_button(button: Button, move: str) -> Any:
-    async def handler(update: Update, context: BotContext) -> str | None:
-        """A button on a match's card: the change, then the card again."""
-        parsed = tapped_values(update, button)
-        if parsed is None:
-            await answer_stale(update)
-            return END
-        with context.session() as session:
-            found = service.change(
-                session=session,
-                services=context.services,
-                coordinator=context.person,
-                match_id=parsed[0],
-                move=move,
-                now=context.now(),
-                reason=str(parsed[1]) if len(parsed) > 1 else None,
-            )
-        await _show_card(update, found, edit=True)
-        return END
-
-    return handler
-
-
-async def ask_end_reason(update: Update, context: BotContext) -> str | None:
-    """'End the match': why?"""
-    parsed = tapped_values(update, service.END)
-    if parsed is None:
-        await answer_stale(update)
-        return END
-    with context.session() as session:
-        found = service.end_reasons(session=session, coordinator=context.person, match_id=parsed[0], now=context.now())
-    await _show_card(update, found, edit=True)
-    return END
-
-
-async def decide_review(update: Update, context: BotContext) -> str | None:
-    """The coordinator's continue / adjust / stop at a review."""
-    parsed = tapped_values(update, match_reviews.DECIDE)
-    if parsed is None:
-        await answer_stale(update)
-        return END
-    with context.session() as session:
-        decided = match_reviews.decide(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            review_id=parsed[0],
-            choice=parsed[1],
-            now=context.now(),
-        )
-    if decided.stale:
-        await answer_stale(update)
-        return END
-    if decided.card is not None:
-        await retire_buttons(update)
-        await _show_card(update, decided.card)
-        return END
-    await answer_button(update, decided.note)
-    await retire_buttons(update)
-    if decided.note:
-        await reply(update, h(decided.note))
-    return END
-
-
-async def ask_holiday(update: Update, context: BotContext) -> str | None:
-    """A holiday button: ask for the days."""
-    parsed = tapped_values(update, service.HOLIDAY)
-    if parsed is None:
-        await answer_stale(update)
-        return END
-    with context.session() as session:
-        found = service.card(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            match_id=parsed[0],
-            now=context.now(),
-        )
-    if found.stale or found.note is not None:
-        await _show_card(update, found)
-        return END
-    draft = draft_of(context, MatchDraft)
-    draft.holiday_match, draft.holiday_side = parsed[0], parsed[1]
-    await answer_button(update)
-    await reply(
-        update,
-        _("Type the first and the last day of the holiday, such as 20-12-2026 - 3-1-2027. (Send /cancel to stop.)"),
-    )
-    return HOLIDAY
-
-
-async def typed_holiday(update: Update, context: BotContext) -> str | None:
-    """The holiday's days, typed."""
-    draft = draft_of(context, MatchDraft)
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    parts = [parse_date(part) for part in text.replace("–", " - ").split(" - ")]
-    if len(parts) == 1 and parts[0] is not None:
-        parts = [parts[0], parts[0]]
-    if len(parts) != 2 or parts[0] is None or parts[1] is None:
-        await reply(update, _("Please type two days, such as 20-12-2026 - 3-1-2027."))
-        return STAY
-    with context.session() as session:
-        result = service.add_holiday(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            match_id=draft.holiday_match,
-            side=draft.holiday_side,
-            first=parts[0],
-            last=parts[1],
-            now=context.now(),
-        )
-    if result == service.HolidayResult.BAD_DATES:
-        await reply(update, _("Those days do not work: the last day must be after the first, and not in the past."))
-        return STAY
-    if result == service.HolidayResult.GONE:
-        await reply(update, _("That match can no longer change."))
-        return END
-    await reply(update, _("🏖 Holiday saved. Both sides are told; those meetings do not count as missed."))
-    return END
-
-
-# --- proposing ------------------------------------------------------------------------------------
+    return is_coordinator(context.person)
 
 
 def _families(context: BotContext) -> list[tuple[str, int]]:
@@ -324,9 +148,7 @@ async def picked_family(update: Update, context: BotContext) -> str | None:
     if parsed is None:
         return await _stale(update)
     with context.session() as session:
-        decision = service.may_manage(
-            session=session, coordinator=context.person, family_id=parsed[0], now=context.now()
-        )
+        decision = may_manage(session=session, coordinator=context.person, family_id=parsed[0], now=context.now())
     if not decision:
         await refuse(update, decision)
         return END
@@ -564,8 +386,8 @@ def _rhythm(draft: MatchDraft, context: BotContext) -> Rhythm:
     )
 
 
-def _proposal(draft: MatchDraft, context: BotContext) -> service.Proposal:
-    return service.Proposal(
+def _proposal(draft: MatchDraft, context: BotContext) -> proposals.Proposal:
+    return proposals.Proposal(
         family_id=draft.family_id,
         helper_id=draft.helper_id,
         kind=draft.kind,
@@ -579,13 +401,13 @@ async def _confirm(update: Update, context: BotContext) -> str | None:
     draft = draft_of(context, MatchDraft)
     language = context.person.language if context.person else "en"
     with context.session() as session:
-        family, helper = service.proposal_sides(session=session, family_id=draft.family_id, helper_id=draft.helper_id)
+        family, helper = proposals.proposal_sides(session=session, family_id=draft.family_id, helper_id=draft.helper_id)
     lines = [
         _("<b>The proposal</b>"),
         _("Family: {name}").format(name=hi(name_of(family))),
         _("Helper: {name}").format(name=hi(name_of(helper))),
         _("Kind of help: {kind}").format(kind=h(kind_label(draft.kind))),
-        _("When: {rhythm}").format(rhythm=h(service.describe_rhythm(_rhythm(draft, context), language))),
+        _("When: {rhythm}").format(rhythm=h(proposals.describe_rhythm(_rhythm(draft, context), language))),
         _("Trial until: {day}").format(day=h(format_day(date.fromisoformat(draft.trial_end), language))),
         _("Both sides are asked to agree; nothing starts before that."),
     ]
@@ -595,13 +417,15 @@ async def _confirm(update: Update, context: BotContext) -> str | None:
 
 
 PROBLEM_TEXTS = {
-    service.ProposalProblem.NO_FAMILY: lambda: _("That family can no longer be chosen."),
-    service.ProposalProblem.NO_HELPER: lambda: _("That helper is not an approved volunteer (any more)."),
-    service.ProposalProblem.NO_VOG: lambda: _(
+    proposals.ProposalProblem.NO_FAMILY: lambda: _("That family can no longer be chosen."),
+    proposals.ProposalProblem.NO_HELPER: lambda: _("That helper is not an approved volunteer (any more)."),
+    proposals.ProposalProblem.NO_VOG: lambda: _(
         "This help involves children: the helper needs a valid VOG and approval for tasks with children."
     ),
-    service.ProposalProblem.ALREADY: lambda: _("These two already have an open match."),
-    service.ProposalProblem.RHYTHM: lambda: _("The days or times do not fit together. Please start again with /match."),
+    proposals.ProposalProblem.ALREADY: lambda: _("These two already have an open match."),
+    proposals.ProposalProblem.RHYTHM: lambda: _(
+        "The days or times do not fit together. Please start again with /match."
+    ),
 }
 
 
@@ -611,7 +435,7 @@ async def send(update: Update, context: BotContext) -> str | None:
     if not (draft.family_id and draft.helper_id and draft.kind and draft.first and draft.trial_end):
         return await _stale(update)
     with context.session() as session:
-        proposed = service.propose(
+        proposed = proposals.propose(
             session=session,
             services=context.services,
             coordinator=context.person,
@@ -642,72 +466,46 @@ async def other_input(update: Update, context: BotContext) -> str | None:
     return STAY
 
 
-def build() -> Dialogue:
-    """/match, the card's buttons and the proposal dialogue."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
-    return Dialogue(
-        name=NAME,
-        draft=MatchDraft,
-        entry_points=[
-            CommandHandler("match", show_list, filters=filters.UpdateType.MESSAGE & private),
-            CallbackQueryHandler(show_list, pattern=service.LIST.pattern),
-            CallbackQueryHandler(show_list, pattern=r"^menu:matches$"),
-            CallbackQueryHandler(start_proposal, pattern=NEW.pattern),
-            CallbackQueryHandler(ask_holiday, pattern=service.HOLIDAY.pattern),
+def proposal_states(
+    text: filters.BaseFilter, anything: filters.BaseFilter
+) -> dict[str, list[BaseHandler[Any, Any, Any]]]:
+    """The proposal's steps in the /match dialogue: each state's handlers (typed text, anything else)."""
+    return {
+        FAMILY: [
+            CallbackQueryHandler(picked_family, pattern=PICK_FAMILY.pattern),
+            CallbackQueryHandler(turn_family_page, pattern=FAMILY_PAGE.pattern),
+            MessageHandler(anything, other_input),
         ],
-        states={
-            FAMILY: [
-                CallbackQueryHandler(picked_family, pattern=PICK_FAMILY.pattern),
-                CallbackQueryHandler(turn_family_page, pattern=FAMILY_PAGE.pattern),
-                MessageHandler(anything, other_input),
-            ],
-            HELPER: [
-                CallbackQueryHandler(picked_helper, pattern=PICK_HELPER.pattern),
-                CallbackQueryHandler(turn_helper_page, pattern=HELPER_PAGE.pattern),
-                MessageHandler(anything, other_input),
-            ],
-            KIND: [CallbackQueryHandler(picked_kind, pattern=PICK_KIND.pattern), MessageHandler(anything, other_input)],
-            RHYTHM: [
-                CallbackQueryHandler(picked_rhythm, pattern=PICK_RHYTHM.pattern),
-                MessageHandler(anything, other_input),
-            ],
-            DAYS: [
-                CallbackQueryHandler(toggled_day, pattern=TOGGLE_DAY.pattern),
-                CallbackQueryHandler(days_done, pattern=DAYS_DONE.pattern),
-                MessageHandler(anything, other_input),
-            ],
-            FIRST: [MessageHandler(text, typed_first), MessageHandler(anything, other_input)],
-            WINDOW: [MessageHandler(text, typed_window), MessageHandler(anything, other_input)],
-            TRIAL: [
-                CallbackQueryHandler(picked_trial, pattern=TRIAL_WEEKS.pattern),
-                MessageHandler(text, typed_trial),
-                MessageHandler(anything, other_input),
-            ],
-            REVIEWS: [
-                CallbackQueryHandler(picked_reviews, pattern=REVIEW_MONTHS.pattern),
-                MessageHandler(text, typed_reviews),
-                MessageHandler(anything, other_input),
-            ],
-            CONFIRM: [
-                CallbackQueryHandler(send, pattern=SEND.pattern),
-                CallbackQueryHandler(drop, pattern=DROP.pattern),
-                MessageHandler(anything, other_input),
-            ],
-            HOLIDAY: [MessageHandler(text, typed_holiday), MessageHandler(anything, other_input)],
-        },
-    )
-
-
-def build_first() -> list[BaseHandler[Any, Any, Any]]:
-    """The card's and the review's buttons, which work at any time (also in the middle of a dialogue)."""
-    return [
-        CallbackQueryHandler(open_card, pattern=service.OPEN.pattern),
-        CallbackQueryHandler(_card_button(service.MEETING, "meeting"), pattern=service.MEETING.pattern),
-        CallbackQueryHandler(_card_button(service.PAUSE, "pause"), pattern=service.PAUSE.pattern),
-        CallbackQueryHandler(_card_button(service.RESUME, "resume"), pattern=service.RESUME.pattern),
-        CallbackQueryHandler(_card_button(service.END_WHY, "end"), pattern=service.END_WHY.pattern),
-        CallbackQueryHandler(ask_end_reason, pattern=service.END.pattern),
-        CallbackQueryHandler(decide_review, pattern=match_reviews.DECIDE.pattern),
-    ]
+        HELPER: [
+            CallbackQueryHandler(picked_helper, pattern=PICK_HELPER.pattern),
+            CallbackQueryHandler(turn_helper_page, pattern=HELPER_PAGE.pattern),
+            MessageHandler(anything, other_input),
+        ],
+        KIND: [CallbackQueryHandler(picked_kind, pattern=PICK_KIND.pattern), MessageHandler(anything, other_input)],
+        RHYTHM: [
+            CallbackQueryHandler(picked_rhythm, pattern=PICK_RHYTHM.pattern),
+            MessageHandler(anything, other_input),
+        ],
+        DAYS: [
+            CallbackQueryHandler(toggled_day, pattern=TOGGLE_DAY.pattern),
+            CallbackQueryHandler(days_done, pattern=DAYS_DONE.pattern),
+            MessageHandler(anything, other_input),
+        ],
+        FIRST: [MessageHandler(text, typed_first), MessageHandler(anything, other_input)],
+        WINDOW: [MessageHandler(text, typed_window), MessageHandler(anything, other_input)],
+        TRIAL: [
+            CallbackQueryHandler(picked_trial, pattern=TRIAL_WEEKS.pattern),
+            MessageHandler(text, typed_trial),
+            MessageHandler(anything, other_input),
+        ],
+        REVIEWS: [
+            CallbackQueryHandler(picked_reviews, pattern=REVIEW_MONTHS.pattern),
+            MessageHandler(text, typed_reviews),
+            MessageHandler(anything, other_input),
+        ],
+        CONFIRM: [
+            CallbackQueryHandler(send, pattern=SEND.pattern),
+            CallbackQueryHandler(drop, pattern=DROP.pattern),
+            MessageHandler(anything, other_input),
+        ],
+    }

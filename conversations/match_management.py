@@ -41,6 +41,7 @@ async def show_list(update: Update, context: BotContext) -> str | None:
 
 
 async def _show_card(update: Update, card: service.Card, *, edit: bool = False) -> None:
+    """Render a card from the service: a stale tap, a refusal note, or the card (retiring the old buttons when edit)."""
     if card.stale:
         await answer_stale(update)
         return
@@ -72,6 +73,8 @@ async def open_card(update: Update, context: BotContext) -> str | None:
 
 
 def _card_button(button: Button, move: str) -> Any:
+    """A handler for one of the card's change buttons (meeting, pause, resume, end with a reason)."""
+
     async def handler(update: Update, context: BotContext) -> str | None:
         """A button on a match's card: the change, then the card again."""
         parsed = tapped_values(update, button)

@@ -93,10 +93,12 @@ class MatchDraft(Draft):
 
 
 def _coordinator(context: BotContext) -> bool:
+    """Whether the person writing is a coordinator who may propose matches."""
     return is_coordinator(context.person)
 
 
 def _families(context: BotContext) -> list[tuple[str, int]]:
+    """The families this coordinator sees, as (label, id), for the first step."""
     with context.session() as session:
         assert context.person is not None
         families = approvals.visible_families(session=session, coordinator=context.person)
@@ -115,6 +117,7 @@ async def start_proposal(update: Update, context: BotContext) -> str | None:
 
 
 async def _family_page(update: Update, context: BotContext, page: int) -> str | None:
+    """One page of families to choose from, with a pager; the FAMILY step."""
     options = _families(context)
     if not options:
         await reply(update, _("You have no families to propose a match for."))
@@ -129,6 +132,7 @@ async def _family_page(update: Update, context: BotContext, page: int) -> str | 
 
 
 async def turn_family_page(update: Update, context: BotContext) -> str | None:
+    """The pager under the families: another page."""
     parsed = tapped_values(update, FAMILY_PAGE)
     if parsed is None:
         return await _stale(update)
@@ -138,6 +142,7 @@ async def turn_family_page(update: Update, context: BotContext) -> str | None:
 
 
 async def _stale(update: Update) -> str | None:
+    """A tap that does not fit this step: say so and stay where we are."""
     await answer_stale(update)
     return STAY
 
@@ -159,6 +164,7 @@ async def picked_family(update: Update, context: BotContext) -> str | None:
 
 
 async def _helper_page(update: Update, context: BotContext, page: int) -> str | None:
+    """One page of approved helpers for the chosen family (nearby first); the HELPER step."""
     draft = draft_of(context, MatchDraft)
     with context.session() as session:
         found = pairs.candidates(
@@ -186,6 +192,7 @@ async def _helper_page(update: Update, context: BotContext, page: int) -> str | 
 
 
 async def turn_helper_page(update: Update, context: BotContext) -> str | None:
+    """The pager under the helpers: another page."""
     parsed = tapped_values(update, HELPER_PAGE)
     if parsed is None:
         return await _stale(update)
@@ -195,6 +202,7 @@ async def turn_helper_page(update: Update, context: BotContext) -> str | None:
 
 
 async def picked_helper(update: Update, context: BotContext) -> str | None:
+    """The helper: which kind of help?"""
     parsed = tapped_values(update, PICK_HELPER)
     if parsed is None:
         return await _stale(update)
@@ -207,6 +215,7 @@ async def picked_helper(update: Update, context: BotContext) -> str | None:
 
 
 async def picked_kind(update: Update, context: BotContext) -> str | None:
+    """The kind of help: how often do they meet?"""
     parsed = tapped_values(update, PICK_KIND)
     if parsed is None or parsed[0] not in MATCH_KINDS:
         return await _stale(update)
@@ -219,6 +228,7 @@ async def picked_kind(update: Update, context: BotContext) -> str | None:
 
 
 async def picked_rhythm(update: Update, context: BotContext) -> str | None:
+    """The rhythm: which weekdays (for chosen weekdays), else the first day."""
     parsed = tapped_values(update, PICK_RHYTHM)
     if parsed is None or parsed[0] not in {kind.value for kind in RhythmKind}:
         return await _stale(update)
@@ -233,6 +243,7 @@ async def picked_rhythm(update: Update, context: BotContext) -> str | None:
 
 
 def _days_keyboard(draft: MatchDraft, context: BotContext) -> Any:
+    """The seven weekdays to tick (in the coordinator's language) and 'Done'."""
     language = context.person.language if context.person else "en"
     rows = [
         [
@@ -248,6 +259,7 @@ def _days_keyboard(draft: MatchDraft, context: BotContext) -> Any:
 
 
 async def toggled_day(update: Update, context: BotContext) -> str | None:
+    """A weekday ticked or unticked: the same keyboard, updated."""
     parsed = tapped_values(update, TOGGLE_DAY)
     if parsed is None or not 0 <= parsed[0] <= 6:
         return await _stale(update)
@@ -262,6 +274,7 @@ async def toggled_day(update: Update, context: BotContext) -> str | None:
 
 
 async def days_done(update: Update, context: BotContext) -> str | None:
+    """'Done' with the weekdays: at least one, then the first day."""
     if not draft_of(context, MatchDraft).weekdays:
         await answer_button(update, _("Choose at least one weekday."))
         return DAYS
@@ -271,11 +284,13 @@ async def days_done(update: Update, context: BotContext) -> str | None:
 
 
 async def _ask_first(update: Update) -> str | None:
+    """Ask for the day of the first time; the FIRST step."""
     await reply(update, _("On which day is the first time? Type a date, such as 12-12-2026."))
     return FIRST
 
 
 async def typed_first(update: Update, context: BotContext) -> str | None:
+    """The first day, typed (from today, at most half a year ahead): the usual time?"""
     text = (update.effective_message.text or "") if update.effective_message else ""
     day = parse_date(text)
     today = rules.local_day(context.now(), context.services.settings.timezone)
@@ -292,6 +307,7 @@ async def typed_first(update: Update, context: BotContext) -> str | None:
 
 
 async def typed_window(update: Update, context: BotContext) -> str | None:
+    """The usual time window, typed (at most 36 hours): when does the trial end?"""
     text = (update.effective_message.text or "") if update.effective_message else ""
     window = parse_window(text)
     minutes = window.minutes if window is not None else None
@@ -307,6 +323,7 @@ async def typed_window(update: Update, context: BotContext) -> str | None:
 
 
 async def _set_trial(update: Update, context: BotContext, day: date) -> str | None:
+    """Keep the trial end if it is after the first time and within four months, then ask for review dates."""
     draft = draft_of(context, MatchDraft)
     problems = rules.rhythm_problems(
         _rhythm(draft, context), trial_end=day, reviews=[], today=rules.local_day(context.now())
@@ -326,6 +343,7 @@ async def _set_trial(update: Update, context: BotContext, day: date) -> str | No
 
 
 async def picked_trial(update: Update, context: BotContext) -> str | None:
+    """A trial length tapped (4, 6 or 8 weeks from the first day)."""
     parsed = tapped_values(update, TRIAL_WEEKS)
     draft = draft_of(context, MatchDraft)
     if parsed is None or parsed[0] not in (4, 6, 8) or not draft.first:
@@ -336,6 +354,7 @@ async def picked_trial(update: Update, context: BotContext) -> str | None:
 
 
 async def typed_trial(update: Update, context: BotContext) -> str | None:
+    """A trial end typed as a date."""
     day = parse_date((update.effective_message.text or "") if update.effective_message else "")
     if day is None:
         await reply(update, _("Please type a date, such as 30-1-2027."))
@@ -344,6 +363,7 @@ async def typed_trial(update: Update, context: BotContext) -> str | None:
 
 
 async def _set_reviews(update: Update, context: BotContext, days: list[date]) -> str | None:
+    """Keep the review dates if they come after the trial, then show the whole proposal."""
     draft = draft_of(context, MatchDraft)
     trial = date.fromisoformat(draft.trial_end)
     if any(day <= trial for day in days):
@@ -354,6 +374,7 @@ async def _set_reviews(update: Update, context: BotContext, days: list[date]) ->
 
 
 async def picked_reviews(update: Update, context: BotContext) -> str | None:
+    """A review choice tapped: one review three months after the trial, or none for now."""
     parsed = tapped_values(update, REVIEW_MONTHS)
     draft = draft_of(context, MatchDraft)
     if parsed is None or parsed[0] not in (0, 3) or not draft.trial_end:
@@ -365,6 +386,7 @@ async def picked_reviews(update: Update, context: BotContext) -> str | None:
 
 
 async def typed_reviews(update: Update, context: BotContext) -> str | None:
+    """Review dates typed, separated by commas."""
     text = (update.effective_message.text or "") if update.effective_message else ""
     days = [parse_date(part) for part in text.split(",")]
     if not days or any(day is None for day in days):
@@ -374,6 +396,7 @@ async def typed_reviews(update: Update, context: BotContext) -> str | None:
 
 
 def _rhythm(draft: MatchDraft, context: BotContext) -> Rhythm:
+    """The rhythm the draft describes, in the configured time zone."""
     return Rhythm.from_json(
         {
             "kind": draft.rhythm,
@@ -387,6 +410,7 @@ def _rhythm(draft: MatchDraft, context: BotContext) -> Rhythm:
 
 
 def _proposal(draft: MatchDraft, context: BotContext) -> proposals.Proposal:
+    """The draft as the service's Proposal, checked again when it is sent."""
     return proposals.Proposal(
         family_id=draft.family_id,
         helper_id=draft.helper_id,
@@ -398,6 +422,7 @@ def _proposal(draft: MatchDraft, context: BotContext) -> proposals.Proposal:
 
 
 async def _confirm(update: Update, context: BotContext) -> str | None:
+    """The whole proposal with 'Send' and 'Cancel'; the CONFIRM step."""
     draft = draft_of(context, MatchDraft)
     language = context.person.language if context.person else "en"
     with context.session() as session:
@@ -455,6 +480,7 @@ async def send(update: Update, context: BotContext) -> str | None:
 
 
 async def drop(update: Update, context: BotContext) -> str | None:
+    """'Cancel' at the end: nothing is sent."""
     await answer_button(update)
     await retire_buttons(update)
     await reply(update, _("Nothing was sent."))
@@ -462,6 +488,7 @@ async def drop(update: Update, context: BotContext) -> str | None:
 
 
 async def other_input(update: Update, context: BotContext) -> str | None:
+    """Anything this step does not expect: a kind 'not understood', and stay."""
     await not_understood(update)
     return STAY
 

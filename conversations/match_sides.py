@@ -24,6 +24,7 @@ from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, SKIP, WRITE
 
 
 async def _stale(update: Update, text: str | None = None) -> None:
+    """A side's tap that no longer works (or an explaining text): answer it and retire the buttons."""
     await answer_stale(update) if text is None else await answer_button(update, text)
     await retire_buttons(update, show_choice=False)
 

@@ -45,6 +45,7 @@ Rows = list[list[tuple[str, str]]]
 
 
 def is_coordinator(person: Person | None) -> bool:
+    """Whether this person is a coordinator who has consented (and so may see /match)."""
     return person is not None and person.role == Role.COORDINATOR and person.consent_at is not None
 
 
@@ -96,6 +97,7 @@ class Card:
 
 
 def _managed(session: Session, coordinator: Person | None, match_id: int, now: datetime) -> Match | Card:
+    """The match if this coordinator may manage it; else a card that is stale or carries the refusal."""
     match = store.get_match(session=session, match_id=match_id)
     if match is None:
         return Card(stale=True)
@@ -115,6 +117,7 @@ def card(*, session: Session, services: Services, coordinator: Person | None, ma
 
 
 def _card_of(session: Session, services: Services, match: Match, language: str, now: datetime) -> Card:
+    """The card of a match in the reader's language: what it is, the next time, the latest log, its buttons."""
     assert match.id is not None
     family, helper = sides(session, match)
     zone = services.settings.timezone
@@ -282,6 +285,7 @@ MOVES: dict[str, Callable[[Session, Services, Match, Person, datetime, str | Non
 
 
 def _tell_both(session: Session, match: Match, now: datetime, what: str) -> None:
+    """Tell both sides that their match is paused or goes on ('pause' or 'resume')."""
     family, helper = sides(session, match)
     for reader, other in ((family, helper), (helper, family)):
         if reader is None:

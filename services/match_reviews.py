@@ -62,6 +62,7 @@ def review_job(*, session: Session, job: Any, services: Services, now: datetime)
 
 
 def _ask(session: Session, match: Match, review: MatchReview, now: datetime) -> None:
+    """Ask both sides 'continue / adjust / stop' at the trial end or a review date."""
     family, helper = sides(session, match)
     is_trial = review.due_on == match.trial_end and match.state == MatchState.TRIAL
     for reader, other in ((family, helper), (helper, family)):

@@ -123,10 +123,12 @@ def rhythm_text(rhythm: Rhythm, language: str) -> str:
 
 
 def rhythm_of(match: Match) -> Rhythm:
+    """The match's stored rhythm as a Rhythm."""
     return Rhythm.from_json(match.rhythm)
 
 
 def review_dates(match: Match) -> list[date]:
+    """The match's review dates as dates."""
     return [date.fromisoformat(day) for day in match.reviews]
 
 
@@ -161,6 +163,7 @@ def match_coordinator(session: Session, match: Match) -> Person | None:
 
 
 def _primary_of(session: Session, family_id: int) -> int | None:
+    """The id of the family's primary coordinator, if it has one."""
     profile = people.get_family(session=session, person_id=family_id)
     return profile.primary_coordinator_id if profile is not None else None
 
@@ -201,4 +204,5 @@ def summary(match: Match, language: str, family: Person | None, helper: Person |
 
 
 def state_label(state: str) -> str:
+    """A match state in words with its emoji, in the current language."""
     return f"{STATE_EMOJI.get(state, '')} {_(STATE_LABELS[state])}" if state in STATE_LABELS else state

@@ -32,8 +32,8 @@ from conversations import (
     insight,
     invites,
     languages,
+    match_management,
     match_sides,
-    matches,
     menu,
     question_reviews,
     questions,
@@ -153,7 +153,7 @@ def _register_before_dialogues(application: AnyApplication) -> None:
     for handler in [*questions.build(), *question_reviews.build(), *casework.build()]:
         application.add_handler(handler)
     # Lasting matches: both sides' taps and the coordinator's card and review buttons work at any time.
-    for handler in [*match_sides.build(), *matches.build_first()]:
+    for handler in [*match_sides.build(), *match_management.build_first()]:
         application.add_handler(handler)
     # Coordinator insight: /digest, /stats, /export and their period buttons.
     for handler in insight.build():
@@ -176,7 +176,7 @@ def _register_dialogues(application: AnyApplication) -> None:
             insight.build_dialogue(),
             questions.build_dialogue(),
             casework.build_dialogue(),
-            matches.build(),
+            match_management.build(),
             match_sides.build_contact(),
         ]
     )

@@ -1,5 +1,5 @@
 """The two sides of a match in chat: agree to a proposal or not, "not this time", the visit log, the feeling,
-and the review question. Each tap calls one service (`services.matches`, `services.match_runs`,
+and the review question. Each tap calls one service (`services.match_proposals`, `services.match_runs`,
 `services.match_reviews`), which checks that the tapper is that side of that match and that the state allows it.
 """
 
@@ -17,13 +17,14 @@ from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, reply, retire_buttons, tapped_values
 from domain.urgent import detect_urgent
 from services import match_contact, match_reviews, match_runs
-from services import matches as service
+from services import match_proposals as proposals
 from services.i18n import _, h, hi
 from services.labels import name_of
 from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, SKIP, WRITE
 
 
 async def _stale(update: Update, text: str | None = None) -> None:
+    """A side's tap that no longer works (or an explaining text): answer it and retire the buttons."""
     await answer_stale(update) if text is None else await answer_button(update, text)
     await retire_buttons(update, show_choice=False)
 
@@ -35,7 +36,7 @@ async def answered(update: Update, context: BotContext) -> None:
     if parsed is None:
         return await answer_stale(update)
     with context.session() as session:
-        found = service.answer(
+        found = proposals.answer(
             session=session,
             services=context.services,
             person=context.person,
@@ -44,18 +45,18 @@ async def answered(update: Update, context: BotContext) -> None:
             now=context.now(),
         )
     result = found.result
-    if result == service.Answered.GONE:
+    if result == proposals.Answered.GONE:
         return await _stale(update)
-    if result == service.Answered.TOO_LATE:
+    if result == proposals.Answered.TOO_LATE:
         return await _stale(update, _("This proposal has already been answered; nothing changed."))
     await answer_button(update)
     await retire_buttons(update)
     name = hi(found.other_name)
-    if result == service.Answered.WAITING:
+    if result == proposals.Answered.WAITING:
         await reply(update, _("Thank you! The match starts as soon as {name} agrees too.").format(name=name))
-    elif result == service.Answered.STARTED:
+    elif result == proposals.Answered.STARTED:
         await reply(update, _("Thank you! You both agreed: the trial starts."))
-    elif result == service.Answered.DECLINED:
+    elif result == proposals.Answered.DECLINED:
         await reply(update, _("Understood: this match will not go ahead. Your coordinator will know."))
     else:
         await reply(update, _("You had already agreed."))

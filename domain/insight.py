@@ -66,6 +66,7 @@ class Period:
 
     @property
     def days(self) -> int:
+        """How many days the period holds, both ends included."""
         return (self.end - self.start).days + 1
 
     def bounds(self, zone: str = DEFAULT_ZONE) -> tuple[datetime, datetime]:
@@ -90,11 +91,13 @@ class Period:
 
 
 def _require_aware(value: datetime, name: str) -> None:
+    """Refuse a naive datetime: figures are counted from aware moments only."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be an aware datetime")
 
 
 def local_date(moment: datetime, zone: str = DEFAULT_ZONE) -> date:
+    """The local calendar day of an aware moment in the given time zone."""
     _require_aware(moment, "moment")
     return moment.astimezone(ZoneInfo(zone)).date()
 
@@ -105,16 +108,19 @@ def week_of(day: date) -> date:
 
 
 def this_week(today: date) -> Period:
+    """The week (Monday to Sunday) that holds this day."""
     monday = week_of(today)
     return Period(monday, monday + timedelta(days=6), PeriodKind.WEEK)
 
 
 def last_weeks(today: date, weeks: int = 4) -> Period:
+    """The last few whole weeks up to and including this day's week (four by default)."""
     monday = week_of(today)
     return Period(monday - timedelta(days=7 * (weeks - 1)), monday + timedelta(days=6), PeriodKind.FOUR_WEEKS)
 
 
 def this_quarter(today: date) -> Period:
+    """The calendar quarter that holds this day."""
     first_month = 3 * ((today.month - 1) // 3) + 1
     start = date(today.year, first_month, 1)
     next_start = date(today.year + 1, 1, 1) if first_month == 10 else date(today.year, first_month + 3, 1)
@@ -122,6 +128,7 @@ def this_quarter(today: date) -> Period:
 
 
 def preset(kind: str, today: date) -> Period | None:
+    """The period a preset button names (week, four weeks, quarter), or None for anything else."""
     if kind == PeriodKind.WEEK:
         return this_week(today)
     if kind == PeriodKind.FOUR_WEEKS:
@@ -255,20 +262,24 @@ def is_worsening(answers: Sequence[str], *, latest_at: datetime | None, since: d
 
 
 def median(values: Iterable[float]) -> float | None:
+    """The median of some numbers, or None when there are none."""
     found = list(values)
     return float(_median(found)) if found else None
 
 
 def median_duration(values: Iterable[timedelta]) -> timedelta | None:
+    """The median of some durations, or None when there are none."""
     seconds = median(value.total_seconds() for value in values)
     return None if seconds is None else timedelta(seconds=seconds)
 
 
 def suppressed_mark(threshold: int = DEFAULT_THRESHOLD) -> str:
+    """What is shown instead of a count too small to publish, such as '<5'."""
     return f"<{threshold}"
 
 
 def is_small(count: int, threshold: int = DEFAULT_THRESHOLD) -> bool:
+    """Whether a count is too small to publish: from 1 up to the threshold minus one (0 stays 0)."""
     return 0 < count < threshold
 
 
@@ -353,6 +364,7 @@ class Figures:
 
 
 def _within(moment: datetime | None, start: datetime, end: datetime) -> bool:
+    """Whether a moment (if any) falls in [start, end)."""
     return moment is not None and start <= moment < end
 
 
@@ -508,6 +520,7 @@ class Row:
 
 
 def _minutes(value: timedelta | None) -> str:
+    """A duration as whole minutes for the table, or '' when there is none."""
     return "" if value is None else str(round(value.total_seconds() / 60))
 
 
@@ -552,12 +565,7 @@ def anonymous_table(figures: Figures, threshold: int = DEFAULT_THRESHOLD) -> lis
             _minutes(figures.median_acknowledge) if figures.concerns_acknowledged >= t else "",
         ),
         Row("volunteers_active", "", "", shown(figures.volunteers_active, t)),
-        Row(
-            "hours_given",
-            "",
-            "",
-            f"{figures.hours_given:g}" if figures.tasks_with_hours >= t else "",
-        ),
+        Row("hours_given", "", "", f"{figures.hours_given:g}" if figures.tasks_with_hours >= t else ""),
     ]
     return rows
 
@@ -568,6 +576,7 @@ def published_series(
     """The weekly chart's series as they may be published: suppressed cells become NaN (drawn as gaps)."""
 
     def value(count: int) -> float:
+        """A count as the chart may draw it: NaN (a gap) when it is too small to publish."""
         return math.nan if is_small(count, threshold) else float(count)
 
     answers = {

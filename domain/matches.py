@@ -117,6 +117,7 @@ class Rhythm:
     zone: str = DEFAULT_ZONE
 
     def to_json(self) -> dict[str, object]:
+        """The rhythm as JSON, as stored with the match."""
         return {
             "kind": self.kind.value,
             "first": self.first.isoformat(),
@@ -128,6 +129,7 @@ class Rhythm:
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Rhythm:
+        """A rhythm from its stored JSON (an old one without a zone: the default zone)."""
         weekdays = data.get("weekdays") or []
         assert isinstance(weekdays, list)
         return cls(
@@ -208,6 +210,7 @@ def in_holiday(day: date, holidays: Iterable[tuple[date, date]]) -> bool:
 
 
 def local_day(moment: datetime, zone: str = DEFAULT_ZONE) -> date:
+    """The local calendar day of a moment in the given time zone."""
     return moment.astimezone(ZoneInfo(zone)).date()
 
 

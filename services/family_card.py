@@ -30,7 +30,7 @@ from services.checkins import (
 )
 from services.context import Services
 from services.i18n import _, format_day, format_stamp, format_when, h, hi, use_language
-from services.matches import match_lines_for_family
+from services.match_management import match_lines_for_family
 from services.permissions import Action, authorize, refusal_text
 from storage import care, people
 from storage import concerns as concern_store

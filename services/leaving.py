@@ -28,7 +28,7 @@ from datetime import datetime
 
 from domain import requests as request_rules
 from services import erasure as erasure_service
-from services import matches, matching, questions
+from services import match_endings, matching, questions
 from services.context import JobHandler, Services
 from services.erasure import coordinator_leaves, tell
 from services.i18n import _, h, hi, use_language
@@ -49,7 +49,7 @@ def erase(*, session: Session, services: Services, person: Person, now: datetime
     assert person.id is not None
     keep_stub = people.has_open_safety_case(session=session, person_id=person.id)
     # Their lasting matches end first: the other side is told, without details.
-    matches.person_leaves(session=session, services=services, person=person, now=now)
+    match_endings.person_leaves(session=session, services=services, person=person, now=now)
     if person.role == Role.FAMILY:
         family_leaves(session=session, services=services, family=person, now=now)
     if people.get_volunteer(session=session, person_id=person.id) is not None or store.volunteer_tasks(

@@ -24,6 +24,7 @@ def week_lines(*, session: Session, family_ids: Sequence[int], now: datetime, zo
 
 
 def _lines(session: Session, family_ids: Sequence[int], now: datetime, zone: str, language: str) -> list[str]:
+    """The digest's lines for open matches: started, trial ending within a week, times that did not happen."""
     today = rules.local_day(now, zone)
     week_ago = now - timedelta(days=7)
     lines: list[str] = []

@@ -3,7 +3,7 @@ stop"; the coordinator decides (`domain.matches.after_review`), and the decision
 
 The `match.review` job runs on the morning of the trial end and of each review date; it asks every review that
 has come (`domain.matches.reviews_due`), once. "Stop" asks the coordinator why and then ends the match through
-`services.matches.end_match`, which ends future occurrences and tells both sides kindly.
+`services.match_endings.end_match`, which ends future occurrences and tells both sides kindly.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from services.context import JobHandler, Services
 from services.i18n import _, format_day, h, hi, use_language
 from services.labels import name_of
 from services.logs import event
+from services.match_management import Card, end_reasons, may_manage
 from services.match_runs import REVIEW
 from services.match_texts import (
     ANSWER,
@@ -32,7 +33,6 @@ from services.match_texts import (
     sides,
     tell,
 )
-from services.matches import Card, end_reasons, may_manage
 from services.permissions import refusal_text
 from storage import matches as store
 from storage import people
@@ -62,6 +62,7 @@ def review_job(*, session: Session, job: Any, services: Services, now: datetime)
 
 
 def _ask(session: Session, match: Match, review: MatchReview, now: datetime) -> None:
+    """Ask both sides 'continue / adjust / stop' at the trial end or a review date."""
     family, helper = sides(session, match)
     is_trial = review.due_on == match.trial_end and match.state == MatchState.TRIAL
     for reader, other in ((family, helper), (helper, family)):

@@ -104,6 +104,7 @@ def plan(*, session: Session, match: Match, now: datetime) -> int:
 
 
 def _schedule_occurrence(session: Session, row: MatchOccurrence, now: datetime) -> None:
+    """An occurrence's jobs: the reminder the day before (when still ahead) and the visit log at its end."""
     occurrence = rules.Occurrence(day=row.day, starts_at=row.starts_at, ends_at=row.ends_at)
     remind = rules.reminder_at(occurrence, now=now)
     if remind is not None:
@@ -200,6 +201,7 @@ def _suspend_for_vog(session: Session, match: Match, now: datetime) -> None:
 
 
 def _occurrence_and_match(session: Session, occurrence_id: int) -> tuple[MatchOccurrence, Match] | None:
+    """An occurrence with its match, or None when either is gone."""
     occurrence = store.get_occurrence(session=session, occurrence_id=occurrence_id)
     if occurrence is None:
         return None

@@ -1,7 +1,8 @@
 """Words and small shared parts of lasting matches: kinds, rhythms, states, the buttons of each side.
 
-Every match use case (`services.matches`, `services.match_runs`, `services.match_reviews`) writes its
-messages with these, so a rhythm reads the same in the proposal, the reminder and the coordinator's card.
+Every match use case (`services.match_proposals`, `services.match_management`, `services.match_endings`,
+`services.match_runs`, `services.match_reviews`) writes its messages with these, so a rhythm reads the same in
+the proposal, the reminder and the coordinator's card.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ TIMELINE_LABELS: dict[str, str] = {
     "match_message": N_("A message passed between the sides of a match"),
 }
 
-# The two sides' buttons (ms:...). The coordinator's are in `services.matches`.
+# The two sides' buttons (ms:...). The coordinator's are in `services.match_management`.
 ACCEPT = Button("ms", "yes", int)  # a match id
 DECLINE = Button("ms", "no", int)
 SKIP = Button("ms", "skip", int)  # an occurrence id
@@ -122,10 +123,12 @@ def rhythm_text(rhythm: Rhythm, language: str) -> str:
 
 
 def rhythm_of(match: Match) -> Rhythm:
+    """The match's stored rhythm as a Rhythm."""
     return Rhythm.from_json(match.rhythm)
 
 
 def review_dates(match: Match) -> list[date]:
+    """The match's review dates as dates."""
     return [date.fromisoformat(day) for day in match.reviews]
 
 
@@ -160,6 +163,7 @@ def match_coordinator(session: Session, match: Match) -> Person | None:
 
 
 def _primary_of(session: Session, family_id: int) -> int | None:
+    """The id of the family's primary coordinator, if it has one."""
     profile = people.get_family(session=session, person_id=family_id)
     return profile.primary_coordinator_id if profile is not None else None
 
@@ -200,4 +204,5 @@ def summary(match: Match, language: str, family: Person | None, helper: Person |
 
 
 def state_label(state: str) -> str:
+    """A match state in words with its emoji, in the current language."""
     return f"{STATE_EMOJI.get(state, '')} {_(STATE_LABELS[state])}" if state in STATE_LABELS else state

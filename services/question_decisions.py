@@ -18,7 +18,7 @@ from domain import questions as rules
 from domain import requests as request_rules
 from domain.matches import StopReason
 from domain.questions import Decision, DecisionReason, QuestionState
-from services import matches
+from services import match_endings
 from services.context import Services
 from services.i18n import _, h, hi
 from services.labels import name_of
@@ -162,7 +162,7 @@ def stop_help(*, session: Session, services: Services, question: FamilyQuestion,
         if item.kind == "match":
             match = matches_store.get_match(session=session, match_id=item.ref_id)
             why = MATCH_STOP_REASONS.get(DecisionReason(reason), StopReason.OTHER)
-            if match is not None and matches.end_match(
+            if match is not None and match_endings.end_match(
                 session=session, services=services, match=match, reason=why, actor=None, now=now
             ):
                 stopped += 1

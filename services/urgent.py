@@ -15,7 +15,7 @@ from services.safety import bot_cannot_help_text, safety_numbers_text, urgent_ou
 from storage import concerns as concern_store
 from storage import delivery, people
 from storage.db import Session
-from storage.models import Role
+from storage.models import Person, Role
 
 
 def safety_key(chat_id: int, message_id: int) -> str:
@@ -76,12 +76,25 @@ def record_urgent(
         consented=consented,
         alerted=alerted,
     )
+    outcome = urgent_outcome_text(
+        services, sender, now, consented=consented, alerted=alerted, waiting=is_waiting(concern)
+    )
+    _answer(session=session, sender=sender, chat_id=chat_id, key=key, categories=categories, outcome=outcome, now=now)
+    return key
+
+
+def _answer(
+    *,
+    session: Session,
+    sender: Person,
+    chat_id: int,
+    key: str,
+    categories: Sequence[UrgentCategory],
+    outcome: str,
+    now: datetime,
+) -> None:
+    """Queue the safety answer to the chat that wrote: the bot cannot help, the numbers, what happens now."""
     # In the language the person is answered in now; the row starts in their writing direction.
-    lines = [
-        bot_cannot_help_text(),
-        safety_numbers_text(categories),
-        urgent_outcome_text(services, sender, now, consented=consented, alerted=alerted, waiting=is_waiting(concern)),
-    ]
+    lines = [bot_cannot_help_text(), safety_numbers_text(categories), outcome]
     to = ToPerson(sender) if sender.telegram_id == chat_id else ToChat(chat_id)
     enqueue(session=session, to=to, message=Outgoing(text="\n\n".join(lines), purpose="safety"), key=key, now=now)
-    return key

@@ -104,6 +104,7 @@ def add_occurrence(
 
 
 def get_occurrence(*, session: Session, occurrence_id: int) -> MatchOccurrence | None:
+    """An occurrence as stored now, or None."""
     return fresh(session, MatchOccurrence, occurrence_id)
 
 
@@ -143,6 +144,7 @@ def set_outcome(
 
 
 def set_feeling(*, session: Session, occurrence_id: int, feeling: str) -> bool:
+    """Keep the family's feeling about an occurrence, once; false when it was given before."""
     result = session.execute(
         update(MatchOccurrence)
         .where(col(MatchOccurrence.id) == occurrence_id, col(MatchOccurrence.family_feeling).is_(None))
@@ -152,6 +154,7 @@ def set_feeling(*, session: Session, occurrence_id: int, feeling: str) -> bool:
 
 
 def mark_reminded(*, session: Session, occurrence_id: int, now: datetime) -> bool:
+    """Mark an occurrence's reminder as sent, once; false when it was sent before."""
     result = session.execute(
         update(MatchOccurrence)
         .where(col(MatchOccurrence.id) == occurrence_id, col(MatchOccurrence.reminded_at).is_(None))
@@ -181,6 +184,7 @@ def cancel_future(*, session: Session, match_id: int, after: datetime) -> list[i
 
 
 def add_holiday(*, session: Session, match_id: int, side: str, first: date, last: date, now: datetime) -> MatchHoliday:
+    """Store a holiday of one side of a match (first and last day included)."""
     return saved(session, MatchHoliday(match_id=match_id, side=side, first=first, last=last, created_at=now))
 
 
@@ -201,10 +205,12 @@ def add_review(*, session: Session, match_id: int, due_on: date, now: datetime) 
 
 
 def get_review(*, session: Session, review_id: int) -> MatchReview | None:
+    """A review as stored now, or None."""
     return fresh(session, MatchReview, review_id)
 
 
 def reviews(*, session: Session, match_id: int) -> list[MatchReview]:
+    """A match's reviews, earliest first."""
     return list(
         session.exec(select(MatchReview).where(col(MatchReview.match_id) == match_id).order_by(col(MatchReview.due_on)))
     )
@@ -222,6 +228,7 @@ def answer_review(*, session: Session, review_id: int, side: str, choice: str) -
 
 
 def decide_review(*, session: Session, review_id: int, decision: str, coordinator_id: int, now: datetime) -> bool:
+    """Record the coordinator's decision on a review, once; false when it was decided before."""
     result = session.execute(
         update(MatchReview)
         .where(col(MatchReview.id) == review_id, col(MatchReview.decision).is_(None))
@@ -231,6 +238,7 @@ def decide_review(*, session: Session, review_id: int, decision: str, coordinato
 
 
 def undecided_reviews(*, session: Session, match_id: int) -> list[MatchReview]:
+    """A match's reviews that have no decision yet."""
     return [row for row in reviews(session=session, match_id=match_id) if row.decision is None]
 
 

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from bot.tick import Tick
 from domain.clock import FakeClock
 from domain.matches import Rhythm, RhythmKind
-from services import match_reviews, match_runs, matches, unreachable
+from services import match_endings, match_proposals, match_reviews, match_runs, unreachable
 from services.context import Services
 from services.settings import Settings
 from storage import matches as store
@@ -78,11 +78,11 @@ def _agreed_match(services: Services, first: date, trial_end: date, reviews: tup
     rhythm = Rhythm(kind=RhythmKind.EVERY_OTHER_WEEK, first=first, start=time(15, 0), length=timedelta(hours=20))
     with services.db.session() as session:
         coordinator = session.get(Person, coordinator_id)
-        proposed = matches.propose(
+        proposed = match_proposals.propose(
             session=session,
             services=services,
             coordinator=coordinator,
-            proposal=matches.Proposal(
+            proposal=match_proposals.Proposal(
                 family_id=family_id,
                 helper_id=helper_id,
                 kind="sleepover",
@@ -94,10 +94,13 @@ def _agreed_match(services: Services, first: date, trial_end: date, reviews: tup
         )
         assert proposed.match_id is not None, proposed
         match_id = proposed.match_id
-    for person_id, result in ((family_id, matches.Answered.WAITING), (helper_id, matches.Answered.STARTED)):
+    for person_id, result in (
+        (family_id, match_proposals.Answered.WAITING),
+        (helper_id, match_proposals.Answered.STARTED),
+    ):
         with services.db.session() as session:
             person = session.get(Person, person_id)
-            answered = matches.answer(
+            answered = match_proposals.answer(
                 session=session, services=services, person=person, match_id=match_id, accept=True, now=now
             )
             assert answered.result == result
@@ -181,10 +184,10 @@ def test_moves_are_compare_and_set_and_a_second_answer_changes_nothing(services:
         assert not store.support_first(session=session, family_id=match.family_id, helper_id=999)
         helper = session.get(Person, match.helper_id)
         # A decline after acceptance is refused.
-        answered = matches.answer(
+        answered = match_proposals.answer(
             session=session, services=services, person=helper, match_id=match_id, accept=False, now=now
         )
-        assert answered.result == matches.Answered.TOO_LATE
+        assert answered.result == match_proposals.Answered.TOO_LATE
 
 
 def test_both_sides_export_the_match_and_erasure_cancels_its_jobs(services: Services) -> None:
@@ -216,7 +219,10 @@ def test_both_sides_export_the_match_and_erasure_cancels_its_jobs(services: Serv
         ]
         helper = session.get(Person, match.helper_id)
         assert helper is not None
-        assert matches.person_leaves(session=session, services=services, person=helper, now=services.clock.now()) == 1
+        assert (
+            match_endings.person_leaves(session=session, services=services, person=helper, now=services.clock.now())
+            == 1
+        )
         privacy.cancel_jobs_about(session=session, person=helper)
         pending = session.exec(
             select(ScheduledJob).where(

@@ -1,10 +1,10 @@
-"""/match for coordinators: every match with its state, a match's card (pause, resume, end with a reason, the
-match meeting, a holiday), the review decision, and the dialogue that proposes a new match step by step.
+"""The coordinator's dialogue that proposes a lasting match, step by step (reached from /match).
 
-The proposal dialogue asks, one step each: the family, the helper, the kind of help, the rhythm (weekly, every
-other week, chosen weekdays, agreed each time), the first day, the usual time, the trial end and the review
-dates, then shows the whole proposal to send. Nothing is stored before "Send": `services.matches.propose`
-checks everything again (rights, VOG, rhythm) and asks both sides.
+It asks, one step each: the family, the helper, the kind of help, the rhythm (weekly, every other week, chosen
+weekdays, agreed each time), the first day, the usual time, the trial end and the review dates, then shows the
+whole proposal to send. Nothing is stored before "Send": `services.match_proposals.propose` checks everything
+again (rights, VOG, rhythm) and asks both sides. The dialogue itself is registered with /match in
+`conversations.match_management.build`.
 """
 
 from __future__ import annotations
@@ -15,18 +15,17 @@ from datetime import date, timedelta
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from conversations.approvals import parse_date
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import END, STAY, Draft, draft_of
 from conversations.rights import refuse
 from conversations.ui import (
     CHECKED,
     UNCHECKED,
     answer_button,
     answer_stale,
-    column,
     keyboard,
     not_understood,
     page_of,
@@ -38,15 +37,15 @@ from conversations.ui import (
 from domain import matches as rules
 from domain.matches import Rhythm, RhythmKind, RhythmProblem
 from domain.times import parse_window
-from services import approvals, match_reviews, pairs
-from services import matches as service
+from services import approvals, pairs
+from services import match_proposals as proposals
 from services.callbacks import Button
 from services.i18n import _, format_day, h, hi, ngettext
 from services.labels import name_of
+from services.match_management import is_coordinator, may_manage
 from services.match_texts import MATCH_KINDS, RHYTHM_LABELS, kind_label, weekday_names
 
-NAME = "match"
-FAMILY, HELPER, KIND, RHYTHM, DAYS, FIRST, WINDOW, TRIAL, REVIEWS, CONFIRM, HOLIDAY = (
+FAMILY, HELPER, KIND, RHYTHM, DAYS, FIRST, WINDOW, TRIAL, REVIEWS, CONFIRM = (
     "family",
     "helper",
     "kind",
@@ -57,7 +56,6 @@ FAMILY, HELPER, KIND, RHYTHM, DAYS, FIRST, WINDOW, TRIAL, REVIEWS, CONFIRM, HOLI
     "trial",
     "reviews",
     "confirm",
-    "holiday",
 )
 PAGE = 10
 
@@ -95,184 +93,12 @@ class MatchDraft(Draft):
 
 
 def _coordinator(context: BotContext) -> bool:
-    return service.is_coordinator(context.person)
-
-
-# --- the list and a match's card ------------------------------------------------------------------
-
-
-async def show_list(update: Update, context: BotContext) -> str | None:
-    """/match: the matches of one's families with their state, and "Propose a match"."""
-    await answer_button(update)
-    with context.session() as session:
-        listed = service.overview(session=session, coordinator=context.person, now=context.now())
-    if listed.refused:
-        await reply(update, _("This is for coordinators."))
-        return END
-    lines = [_("🤝 <b>Lasting matches</b>")] + (listed.lines or [_("No matches yet.")])
-    buttons = [(f"🤝 {label}", service.OPEN.data(match_id)) for label, match_id in listed.buttons[:20]]
-    buttons.append((_("➕ Propose a match"), NEW.data()))
-    await reply(update, "\n".join(lines), column(buttons))
-    return END
-
-
-async def _show_card(update: Update, card: service.Card, *, edit: bool = False) -> None:
-    if card.stale:
-        await answer_stale(update)
-        return
-    if card.note is not None:
-        await answer_button(update, card.note)
-        return
-    await answer_button(update)
-    if edit:
-        await retire_buttons(update)
-    await reply(update, card.text, keyboard(card.rows))
-
-
-async def open_card(update: Update, context: BotContext) -> str | None:
-    """A match in the list: its card."""
-    parsed = tapped_values(update, service.OPEN)
-    if parsed is None:
-        await answer_stale(update)
-        return END
-    with context.session() as session:
-        found = service.card(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            match_id=parsed[0],
-            now=context.now(),
-        )
-    await _show_card(update, found)
-    return END
-
-
-def _card_button(button: Button, move: str) -> Any:
-    async def handler(update: Update, context: BotContext) -> str | None:
-        """A button on a match's card: the change, then the card again."""
-        parsed = tapped_values(update, button)
-        if parsed is None:
-            await answer_stale(update)
-            return END
-        with context.session() as session:
-            found = service.change(
-                session=session,
-                services=context.services,
-                coordinator=context.person,
-                match_id=parsed[0],
-                move=move,
-                now=context.now(),
-                reason=str(parsed[1]) if len(parsed) > 1 else None,
-            )
-        await _show_card(update, found, edit=True)
-        return END
-
-    return handler
-
-
-async def ask_end_reason(update: Update, context: BotContext) -> str | None:
-    """'End the match': why?"""
-    parsed = tapped_values(update, service.END)
-    if parsed is None:
-        await answer_stale(update)
-        return END
-    with context.session() as session:
-        found = service.end_reasons(session=session, coordinator=context.person, match_id=parsed[0], now=context.now())
-    await _show_card(update, found, edit=True)
-    return END
-
-
-async def decide_review(update: Update, context: BotContext) -> str | None:
-    """The coordinator's continue / adjust / stop at a review."""
-    parsed = tapped_values(update, match_reviews.DECIDE)
-    if parsed is None:
-        await answer_stale(update)
-        return END
-    with context.session() as session:
-        decided = match_reviews.decide(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            review_id=parsed[0],
-            choice=parsed[1],
-            now=context.now(),
-        )
-    if decided.stale:
-        await answer_stale(update)
-        return END
-    if decided.card is not None:
-        await retire_buttons(update)
-        await _show_card(update, decided.card)
-        return END
-    await answer_button(update, decided.note)
-    await retire_buttons(update)
-    if decided.note:
-        await reply(update, h(decided.note))
-    return END
-
-
-async def ask_holiday(update: Update, context: BotContext) -> str | None:
-    """A holiday button: ask for the days."""
-    parsed = tapped_values(update, service.HOLIDAY)
-    if parsed is None:
-        await answer_stale(update)
-        return END
-    with context.session() as session:
-        found = service.card(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            match_id=parsed[0],
-            now=context.now(),
-        )
-    if found.stale or found.note is not None:
-        await _show_card(update, found)
-        return END
-    draft = draft_of(context, MatchDraft)
-    draft.holiday_match, draft.holiday_side = parsed[0], parsed[1]
-    await answer_button(update)
-    await reply(
-        update,
-        _("Type the first and the last day of the holiday, such as 20-12-2026 - 3-1-2027. (Send /cancel to stop.)"),
-    )
-    return HOLIDAY
-
-
-async def typed_holiday(update: Update, context: BotContext) -> str | None:
-    """The holiday's days, typed."""
-    draft = draft_of(context, MatchDraft)
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    parts = [parse_date(part) for part in text.replace("–", " - ").split(" - ")]
-    if len(parts) == 1 and parts[0] is not None:
-        parts = [parts[0], parts[0]]
-    if len(parts) != 2 or parts[0] is None or parts[1] is None:
-        await reply(update, _("Please type two days, such as 20-12-2026 - 3-1-2027."))
-        return STAY
-    with context.session() as session:
-        result = service.add_holiday(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            match_id=draft.holiday_match,
-            side=draft.holiday_side,
-            first=parts[0],
-            last=parts[1],
-            now=context.now(),
-        )
-    if result == service.HolidayResult.BAD_DATES:
-        await reply(update, _("Those days do not work: the last day must be after the first, and not in the past."))
-        return STAY
-    if result == service.HolidayResult.GONE:
-        await reply(update, _("That match can no longer change."))
-        return END
-    await reply(update, _("🏖 Holiday saved. Both sides are told; those meetings do not count as missed."))
-    return END
-
-
-# --- proposing ------------------------------------------------------------------------------------
+    """Whether the person writing is a coordinator who may propose matches."""
+    return is_coordinator(context.person)
 
 
 def _families(context: BotContext) -> list[tuple[str, int]]:
+    """The families this coordinator sees, as (label, id), for the first step."""
     with context.session() as session:
         assert context.person is not None
         families = approvals.visible_families(session=session, coordinator=context.person)
@@ -291,6 +117,7 @@ async def start_proposal(update: Update, context: BotContext) -> str | None:
 
 
 async def _family_page(update: Update, context: BotContext, page: int) -> str | None:
+    """One page of families to choose from, with a pager; the FAMILY step."""
     options = _families(context)
     if not options:
         await reply(update, _("You have no families to propose a match for."))
@@ -305,6 +132,7 @@ async def _family_page(update: Update, context: BotContext, page: int) -> str | 
 
 
 async def turn_family_page(update: Update, context: BotContext) -> str | None:
+    """The pager under the families: another page."""
     parsed = tapped_values(update, FAMILY_PAGE)
     if parsed is None:
         return await _stale(update)
@@ -314,6 +142,7 @@ async def turn_family_page(update: Update, context: BotContext) -> str | None:
 
 
 async def _stale(update: Update) -> str | None:
+    """A tap that does not fit this step: say so and stay where we are."""
     await answer_stale(update)
     return STAY
 
@@ -324,9 +153,7 @@ async def picked_family(update: Update, context: BotContext) -> str | None:
     if parsed is None:
         return await _stale(update)
     with context.session() as session:
-        decision = service.may_manage(
-            session=session, coordinator=context.person, family_id=parsed[0], now=context.now()
-        )
+        decision = may_manage(session=session, coordinator=context.person, family_id=parsed[0], now=context.now())
     if not decision:
         await refuse(update, decision)
         return END
@@ -337,6 +164,7 @@ async def picked_family(update: Update, context: BotContext) -> str | None:
 
 
 async def _helper_page(update: Update, context: BotContext, page: int) -> str | None:
+    """One page of approved helpers for the chosen family (nearby first); the HELPER step."""
     draft = draft_of(context, MatchDraft)
     with context.session() as session:
         found = pairs.candidates(
@@ -364,6 +192,7 @@ async def _helper_page(update: Update, context: BotContext, page: int) -> str | 
 
 
 async def turn_helper_page(update: Update, context: BotContext) -> str | None:
+    """The pager under the helpers: another page."""
     parsed = tapped_values(update, HELPER_PAGE)
     if parsed is None:
         return await _stale(update)
@@ -373,6 +202,7 @@ async def turn_helper_page(update: Update, context: BotContext) -> str | None:
 
 
 async def picked_helper(update: Update, context: BotContext) -> str | None:
+    """The helper: which kind of help?"""
     parsed = tapped_values(update, PICK_HELPER)
     if parsed is None:
         return await _stale(update)
@@ -385,6 +215,7 @@ async def picked_helper(update: Update, context: BotContext) -> str | None:
 
 
 async def picked_kind(update: Update, context: BotContext) -> str | None:
+    """The kind of help: how often do they meet?"""
     parsed = tapped_values(update, PICK_KIND)
     if parsed is None or parsed[0] not in MATCH_KINDS:
         return await _stale(update)
@@ -397,6 +228,7 @@ async def picked_kind(update: Update, context: BotContext) -> str | None:
 
 
 async def picked_rhythm(update: Update, context: BotContext) -> str | None:
+    """The rhythm: which weekdays (for chosen weekdays), else the first day."""
     parsed = tapped_values(update, PICK_RHYTHM)
     if parsed is None or parsed[0] not in {kind.value for kind in RhythmKind}:
         return await _stale(update)
@@ -411,6 +243,7 @@ async def picked_rhythm(update: Update, context: BotContext) -> str | None:
 
 
 def _days_keyboard(draft: MatchDraft, context: BotContext) -> Any:
+    """The seven weekdays to tick (in the coordinator's language) and 'Done'."""
     language = context.person.language if context.person else "en"
     rows = [
         [
@@ -426,6 +259,7 @@ def _days_keyboard(draft: MatchDraft, context: BotContext) -> Any:
 
 
 async def toggled_day(update: Update, context: BotContext) -> str | None:
+    """A weekday ticked or unticked: the same keyboard, updated."""
     parsed = tapped_values(update, TOGGLE_DAY)
     if parsed is None or not 0 <= parsed[0] <= 6:
         return await _stale(update)
@@ -440,6 +274,7 @@ async def toggled_day(update: Update, context: BotContext) -> str | None:
 
 
 async def days_done(update: Update, context: BotContext) -> str | None:
+    """'Done' with the weekdays: at least one, then the first day."""
     if not draft_of(context, MatchDraft).weekdays:
         await answer_button(update, _("Choose at least one weekday."))
         return DAYS
@@ -449,11 +284,13 @@ async def days_done(update: Update, context: BotContext) -> str | None:
 
 
 async def _ask_first(update: Update) -> str | None:
+    """Ask for the day of the first time; the FIRST step."""
     await reply(update, _("On which day is the first time? Type a date, such as 12-12-2026."))
     return FIRST
 
 
 async def typed_first(update: Update, context: BotContext) -> str | None:
+    """The first day, typed (from today, at most half a year ahead): the usual time?"""
     text = (update.effective_message.text or "") if update.effective_message else ""
     day = parse_date(text)
     today = rules.local_day(context.now(), context.services.settings.timezone)
@@ -470,6 +307,7 @@ async def typed_first(update: Update, context: BotContext) -> str | None:
 
 
 async def typed_window(update: Update, context: BotContext) -> str | None:
+    """The usual time window, typed (at most 36 hours): when does the trial end?"""
     text = (update.effective_message.text or "") if update.effective_message else ""
     window = parse_window(text)
     minutes = window.minutes if window is not None else None
@@ -485,6 +323,7 @@ async def typed_window(update: Update, context: BotContext) -> str | None:
 
 
 async def _set_trial(update: Update, context: BotContext, day: date) -> str | None:
+    """Keep the trial end if it is after the first time and within four months, then ask for review dates."""
     draft = draft_of(context, MatchDraft)
     problems = rules.rhythm_problems(
         _rhythm(draft, context), trial_end=day, reviews=[], today=rules.local_day(context.now())
@@ -504,6 +343,7 @@ async def _set_trial(update: Update, context: BotContext, day: date) -> str | No
 
 
 async def picked_trial(update: Update, context: BotContext) -> str | None:
+    """A trial length tapped (4, 6 or 8 weeks from the first day)."""
     parsed = tapped_values(update, TRIAL_WEEKS)
     draft = draft_of(context, MatchDraft)
     if parsed is None or parsed[0] not in (4, 6, 8) or not draft.first:
@@ -514,6 +354,7 @@ async def picked_trial(update: Update, context: BotContext) -> str | None:
 
 
 async def typed_trial(update: Update, context: BotContext) -> str | None:
+    """A trial end typed as a date."""
     day = parse_date((update.effective_message.text or "") if update.effective_message else "")
     if day is None:
         await reply(update, _("Please type a date, such as 30-1-2027."))
@@ -522,6 +363,7 @@ async def typed_trial(update: Update, context: BotContext) -> str | None:
 
 
 async def _set_reviews(update: Update, context: BotContext, days: list[date]) -> str | None:
+    """Keep the review dates if they come after the trial, then show the whole proposal."""
     draft = draft_of(context, MatchDraft)
     trial = date.fromisoformat(draft.trial_end)
     if any(day <= trial for day in days):
@@ -532,6 +374,7 @@ async def _set_reviews(update: Update, context: BotContext, days: list[date]) ->
 
 
 async def picked_reviews(update: Update, context: BotContext) -> str | None:
+    """A review choice tapped: one review three months after the trial, or none for now."""
     parsed = tapped_values(update, REVIEW_MONTHS)
     draft = draft_of(context, MatchDraft)
     if parsed is None or parsed[0] not in (0, 3) or not draft.trial_end:
@@ -543,6 +386,7 @@ async def picked_reviews(update: Update, context: BotContext) -> str | None:
 
 
 async def typed_reviews(update: Update, context: BotContext) -> str | None:
+    """Review dates typed, separated by commas."""
     text = (update.effective_message.text or "") if update.effective_message else ""
     days = [parse_date(part) for part in text.split(",")]
     if not days or any(day is None for day in days):
@@ -552,6 +396,7 @@ async def typed_reviews(update: Update, context: BotContext) -> str | None:
 
 
 def _rhythm(draft: MatchDraft, context: BotContext) -> Rhythm:
+    """The rhythm the draft describes, in the configured time zone."""
     return Rhythm.from_json(
         {
             "kind": draft.rhythm,
@@ -564,8 +409,9 @@ def _rhythm(draft: MatchDraft, context: BotContext) -> Rhythm:
     )
 
 
-def _proposal(draft: MatchDraft, context: BotContext) -> service.Proposal:
-    return service.Proposal(
+def _proposal(draft: MatchDraft, context: BotContext) -> proposals.Proposal:
+    """The draft as the service's Proposal, checked again when it is sent."""
+    return proposals.Proposal(
         family_id=draft.family_id,
         helper_id=draft.helper_id,
         kind=draft.kind,
@@ -576,16 +422,17 @@ def _proposal(draft: MatchDraft, context: BotContext) -> service.Proposal:
 
 
 async def _confirm(update: Update, context: BotContext) -> str | None:
+    """The whole proposal with 'Send' and 'Cancel'; the CONFIRM step."""
     draft = draft_of(context, MatchDraft)
     language = context.person.language if context.person else "en"
     with context.session() as session:
-        family, helper = service.proposal_sides(session=session, family_id=draft.family_id, helper_id=draft.helper_id)
+        family, helper = proposals.proposal_sides(session=session, family_id=draft.family_id, helper_id=draft.helper_id)
     lines = [
         _("<b>The proposal</b>"),
         _("Family: {name}").format(name=hi(name_of(family))),
         _("Helper: {name}").format(name=hi(name_of(helper))),
         _("Kind of help: {kind}").format(kind=h(kind_label(draft.kind))),
-        _("When: {rhythm}").format(rhythm=h(service.describe_rhythm(_rhythm(draft, context), language))),
+        _("When: {rhythm}").format(rhythm=h(proposals.describe_rhythm(_rhythm(draft, context), language))),
         _("Trial until: {day}").format(day=h(format_day(date.fromisoformat(draft.trial_end), language))),
         _("Both sides are asked to agree; nothing starts before that."),
     ]
@@ -595,13 +442,15 @@ async def _confirm(update: Update, context: BotContext) -> str | None:
 
 
 PROBLEM_TEXTS = {
-    service.ProposalProblem.NO_FAMILY: lambda: _("That family can no longer be chosen."),
-    service.ProposalProblem.NO_HELPER: lambda: _("That helper is not an approved volunteer (any more)."),
-    service.ProposalProblem.NO_VOG: lambda: _(
+    proposals.ProposalProblem.NO_FAMILY: lambda: _("That family can no longer be chosen."),
+    proposals.ProposalProblem.NO_HELPER: lambda: _("That helper is not an approved volunteer (any more)."),
+    proposals.ProposalProblem.NO_VOG: lambda: _(
         "This help involves children: the helper needs a valid VOG and approval for tasks with children."
     ),
-    service.ProposalProblem.ALREADY: lambda: _("These two already have an open match."),
-    service.ProposalProblem.RHYTHM: lambda: _("The days or times do not fit together. Please start again with /match."),
+    proposals.ProposalProblem.ALREADY: lambda: _("These two already have an open match."),
+    proposals.ProposalProblem.RHYTHM: lambda: _(
+        "The days or times do not fit together. Please start again with /match."
+    ),
 }
 
 
@@ -611,7 +460,7 @@ async def send(update: Update, context: BotContext) -> str | None:
     if not (draft.family_id and draft.helper_id and draft.kind and draft.first and draft.trial_end):
         return await _stale(update)
     with context.session() as session:
-        proposed = service.propose(
+        proposed = proposals.propose(
             session=session,
             services=context.services,
             coordinator=context.person,
@@ -631,6 +480,7 @@ async def send(update: Update, context: BotContext) -> str | None:
 
 
 async def drop(update: Update, context: BotContext) -> str | None:
+    """'Cancel' at the end: nothing is sent."""
     await answer_button(update)
     await retire_buttons(update)
     await reply(update, _("Nothing was sent."))
@@ -638,76 +488,51 @@ async def drop(update: Update, context: BotContext) -> str | None:
 
 
 async def other_input(update: Update, context: BotContext) -> str | None:
+    """Anything this step does not expect: a kind 'not understood', and stay."""
     await not_understood(update)
     return STAY
 
 
-def build() -> Dialogue:
-    """/match, the card's buttons and the proposal dialogue."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
-    return Dialogue(
-        name=NAME,
-        draft=MatchDraft,
-        entry_points=[
-            CommandHandler("match", show_list, filters=filters.UpdateType.MESSAGE & private),
-            CallbackQueryHandler(show_list, pattern=service.LIST.pattern),
-            CallbackQueryHandler(show_list, pattern=r"^menu:matches$"),
-            CallbackQueryHandler(start_proposal, pattern=NEW.pattern),
-            CallbackQueryHandler(ask_holiday, pattern=service.HOLIDAY.pattern),
+def proposal_states(
+    text: filters.BaseFilter, anything: filters.BaseFilter
+) -> dict[str, list[BaseHandler[Any, Any, Any]]]:
+    """The proposal's steps in the /match dialogue: each state's handlers (typed text, anything else)."""
+    return {
+        FAMILY: [
+            CallbackQueryHandler(picked_family, pattern=PICK_FAMILY.pattern),
+            CallbackQueryHandler(turn_family_page, pattern=FAMILY_PAGE.pattern),
+            MessageHandler(anything, other_input),
         ],
-        states={
-            FAMILY: [
-                CallbackQueryHandler(picked_family, pattern=PICK_FAMILY.pattern),
-                CallbackQueryHandler(turn_family_page, pattern=FAMILY_PAGE.pattern),
-                MessageHandler(anything, other_input),
-            ],
-            HELPER: [
-                CallbackQueryHandler(picked_helper, pattern=PICK_HELPER.pattern),
-                CallbackQueryHandler(turn_helper_page, pattern=HELPER_PAGE.pattern),
-                MessageHandler(anything, other_input),
-            ],
-            KIND: [CallbackQueryHandler(picked_kind, pattern=PICK_KIND.pattern), MessageHandler(anything, other_input)],
-            RHYTHM: [
-                CallbackQueryHandler(picked_rhythm, pattern=PICK_RHYTHM.pattern),
-                MessageHandler(anything, other_input),
-            ],
-            DAYS: [
-                CallbackQueryHandler(toggled_day, pattern=TOGGLE_DAY.pattern),
-                CallbackQueryHandler(days_done, pattern=DAYS_DONE.pattern),
-                MessageHandler(anything, other_input),
-            ],
-            FIRST: [MessageHandler(text, typed_first), MessageHandler(anything, other_input)],
-            WINDOW: [MessageHandler(text, typed_window), MessageHandler(anything, other_input)],
-            TRIAL: [
-                CallbackQueryHandler(picked_trial, pattern=TRIAL_WEEKS.pattern),
-                MessageHandler(text, typed_trial),
-                MessageHandler(anything, other_input),
-            ],
-            REVIEWS: [
-                CallbackQueryHandler(picked_reviews, pattern=REVIEW_MONTHS.pattern),
-                MessageHandler(text, typed_reviews),
-                MessageHandler(anything, other_input),
-            ],
-            CONFIRM: [
-                CallbackQueryHandler(send, pattern=SEND.pattern),
-                CallbackQueryHandler(drop, pattern=DROP.pattern),
-                MessageHandler(anything, other_input),
-            ],
-            HOLIDAY: [MessageHandler(text, typed_holiday), MessageHandler(anything, other_input)],
-        },
-    )
-
-
-def build_first() -> list[BaseHandler[Any, Any, Any]]:
-    """The card's and the review's buttons, which work at any time (also in the middle of a dialogue)."""
-    return [
-        CallbackQueryHandler(open_card, pattern=service.OPEN.pattern),
-        CallbackQueryHandler(_card_button(service.MEETING, "meeting"), pattern=service.MEETING.pattern),
-        CallbackQueryHandler(_card_button(service.PAUSE, "pause"), pattern=service.PAUSE.pattern),
-        CallbackQueryHandler(_card_button(service.RESUME, "resume"), pattern=service.RESUME.pattern),
-        CallbackQueryHandler(_card_button(service.END_WHY, "end"), pattern=service.END_WHY.pattern),
-        CallbackQueryHandler(ask_end_reason, pattern=service.END.pattern),
-        CallbackQueryHandler(decide_review, pattern=match_reviews.DECIDE.pattern),
-    ]
+        HELPER: [
+            CallbackQueryHandler(picked_helper, pattern=PICK_HELPER.pattern),
+            CallbackQueryHandler(turn_helper_page, pattern=HELPER_PAGE.pattern),
+            MessageHandler(anything, other_input),
+        ],
+        KIND: [CallbackQueryHandler(picked_kind, pattern=PICK_KIND.pattern), MessageHandler(anything, other_input)],
+        RHYTHM: [
+            CallbackQueryHandler(picked_rhythm, pattern=PICK_RHYTHM.pattern),
+            MessageHandler(anything, other_input),
+        ],
+        DAYS: [
+            CallbackQueryHandler(toggled_day, pattern=TOGGLE_DAY.pattern),
+            CallbackQueryHandler(days_done, pattern=DAYS_DONE.pattern),
+            MessageHandler(anything, other_input),
+        ],
+        FIRST: [MessageHandler(text, typed_first), MessageHandler(anything, other_input)],
+        WINDOW: [MessageHandler(text, typed_window), MessageHandler(anything, other_input)],
+        TRIAL: [
+            CallbackQueryHandler(picked_trial, pattern=TRIAL_WEEKS.pattern),
+            MessageHandler(text, typed_trial),
+            MessageHandler(anything, other_input),
+        ],
+        REVIEWS: [
+            CallbackQueryHandler(picked_reviews, pattern=REVIEW_MONTHS.pattern),
+            MessageHandler(text, typed_reviews),
+            MessageHandler(anything, other_input),
+        ],
+        CONFIRM: [
+            CallbackQueryHandler(send, pattern=SEND.pattern),
+            CallbackQueryHandler(drop, pattern=DROP.pattern),
+            MessageHandler(anything, other_input),
+        ],
+    }

@@ -1,0 +1,231 @@
+"""/match for coordinators: every match with its state, a match's card (pause, resume, end with a reason, the
+match meeting, a holiday), the review decision; and the /match dialogue, whose proposal steps are in
+`conversations.match_proposals`. Each handler parses the tap or the text, calls one service
+(`services.match_management`, `services.match_reviews`) and renders its answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from conversations.approvals import parse_date
+from conversations.context import BotContext
+from conversations.dialogue import END, STAY, Dialogue, draft_of
+from conversations.match_proposals import NEW, MatchDraft, other_input, proposal_states, start_proposal
+from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
+from services import match_management as service
+from services import match_reviews
+from services.callbacks import Button
+from services.i18n import _, h
+
+NAME = "match"
+HOLIDAY = "holiday"  # the dialogue's step that waits for a holiday's days
+
+
+async def show_list(update: Update, context: BotContext) -> str | None:
+    """/match: the matches of one's families with their state, and "Propose a match"."""
+    await answer_button(update)
+    with context.session() as session:
+        listed = service.overview(session=session, coordinator=context.person, now=context.now())
+    if listed.refused:
+        await reply(update, _("This is for coordinators."))
+        return END
+    lines = [_("🤝 <b>Lasting matches</b>")] + (listed.lines or [_("No matches yet.")])
+    buttons = [(f"🤝 {label}", service.OPEN.data(match_id)) for label, match_id in listed.buttons[:20]]
+    buttons.append((_("➕ Propose a match"), NEW.data()))
+    await reply(update, "\n".join(lines), column(buttons))
+    return END
+
+
+async def _show_card(update: Update, card: service.Card, *, edit: bool = False) -> None:
+    """Render a card from the service: a stale tap, a refusal note, or the card (retiring the old buttons when edit)."""
+    if card.stale:
+        await answer_stale(update)
+        return
+    if card.note is not None:
+        await answer_button(update, card.note)
+        return
+    await answer_button(update)
+    if edit:
+        await retire_buttons(update)
+    await reply(update, card.text, keyboard(card.rows))
+
+
+async def open_card(update: Update, context: BotContext) -> str | None:
+    """A match in the list: its card."""
+    parsed = tapped_values(update, service.OPEN)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        found = service.card(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            match_id=parsed[0],
+            now=context.now(),
+        )
+    await _show_card(update, found)
+    return END
+
+
+def _card_button(button: Button, move: str) -> Any:
+    """A handler for one of the card's change buttons (meeting, pause, resume, end with a reason)."""
+
+    async def handler(update: Update, context: BotContext) -> str | None:
+        """A button on a match's card: the change, then the card again."""
+        parsed = tapped_values(update, button)
+        if parsed is None:
+            await answer_stale(update)
+            return END
+        with context.session() as session:
+            found = service.change(
+                session=session,
+                services=context.services,
+                coordinator=context.person,
+                match_id=parsed[0],
+                move=move,
+                now=context.now(),
+                reason=str(parsed[1]) if len(parsed) > 1 else None,
+            )
+        await _show_card(update, found, edit=True)
+        return END
+
+    return handler
+
+
+async def ask_end_reason(update: Update, context: BotContext) -> str | None:
+    """'End the match': why?"""
+    parsed = tapped_values(update, service.END)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        found = service.end_reasons(session=session, coordinator=context.person, match_id=parsed[0], now=context.now())
+    await _show_card(update, found, edit=True)
+    return END
+
+
+async def decide_review(update: Update, context: BotContext) -> str | None:
+    """The coordinator's continue / adjust / stop at a review."""
+    parsed = tapped_values(update, match_reviews.DECIDE)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        decided = match_reviews.decide(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            review_id=parsed[0],
+            choice=parsed[1],
+            now=context.now(),
+        )
+    if decided.stale:
+        await answer_stale(update)
+        return END
+    if decided.card is not None:
+        await retire_buttons(update)
+        await _show_card(update, decided.card)
+        return END
+    await answer_button(update, decided.note)
+    await retire_buttons(update)
+    if decided.note:
+        await reply(update, h(decided.note))
+    return END
+
+
+async def ask_holiday(update: Update, context: BotContext) -> str | None:
+    """A holiday button: ask for the days."""
+    parsed = tapped_values(update, service.HOLIDAY)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        found = service.card(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            match_id=parsed[0],
+            now=context.now(),
+        )
+    if found.stale or found.note is not None:
+        await _show_card(update, found)
+        return END
+    draft = draft_of(context, MatchDraft)
+    draft.holiday_match, draft.holiday_side = parsed[0], parsed[1]
+    await answer_button(update)
+    await reply(
+        update,
+        _("Type the first and the last day of the holiday, such as 20-12-2026 - 3-1-2027. (Send /cancel to stop.)"),
+    )
+    return HOLIDAY
+
+
+async def typed_holiday(update: Update, context: BotContext) -> str | None:
+    """The holiday's days, typed."""
+    draft = draft_of(context, MatchDraft)
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    parts = [parse_date(part) for part in text.replace("–", " - ").split(" - ")]
+    if len(parts) == 1 and parts[0] is not None:
+        parts = [parts[0], parts[0]]
+    if len(parts) != 2 or parts[0] is None or parts[1] is None:
+        await reply(update, _("Please type two days, such as 20-12-2026 - 3-1-2027."))
+        return STAY
+    with context.session() as session:
+        result = service.add_holiday(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            match_id=draft.holiday_match,
+            side=draft.holiday_side,
+            first=parts[0],
+            last=parts[1],
+            now=context.now(),
+        )
+    if result == service.HolidayResult.BAD_DATES:
+        await reply(update, _("Those days do not work: the last day must be after the first, and not in the past."))
+        return STAY
+    if result == service.HolidayResult.GONE:
+        await reply(update, _("That match can no longer change."))
+        return END
+    await reply(update, _("🏖 Holiday saved. Both sides are told; those meetings do not count as missed."))
+    return END
+
+
+def build() -> Dialogue:
+    """/match, the card's buttons and the proposal dialogue."""
+    private = filters.ChatType.PRIVATE
+    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
+    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
+    return Dialogue(
+        name=NAME,
+        draft=MatchDraft,
+        entry_points=[
+            CommandHandler("match", show_list, filters=filters.UpdateType.MESSAGE & private),
+            CallbackQueryHandler(show_list, pattern=service.LIST.pattern),
+            CallbackQueryHandler(show_list, pattern=r"^menu:matches$"),
+            CallbackQueryHandler(start_proposal, pattern=NEW.pattern),
+            CallbackQueryHandler(ask_holiday, pattern=service.HOLIDAY.pattern),
+        ],
+        states={
+            **proposal_states(text, anything),
+            HOLIDAY: [MessageHandler(text, typed_holiday), MessageHandler(anything, other_input)],
+        },
+    )
+
+
+def build_first() -> list[BaseHandler[Any, Any, Any]]:
+    """The card's and the review's buttons, which work at any time (also in the middle of a dialogue)."""
+    return [
+        CallbackQueryHandler(open_card, pattern=service.OPEN.pattern),
+        CallbackQueryHandler(_card_button(service.MEETING, "meeting"), pattern=service.MEETING.pattern),
+        CallbackQueryHandler(_card_button(service.PAUSE, "pause"), pattern=service.PAUSE.pattern),
+        CallbackQueryHandler(_card_button(service.RESUME, "resume"), pattern=service.RESUME.pattern),
+        CallbackQueryHandler(_card_button(service.END_WHY, "end"), pattern=service.END_WHY.pattern),
+        CallbackQueryHandler(ask_end_reason, pattern=service.END.pattern),
+        CallbackQueryHandler(decide_review, pattern=match_reviews.DECIDE.pattern),
+    ]

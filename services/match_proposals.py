@@ -1,0 +1,341 @@
+"""Proposing a lasting match and both sides' answers: a coordinator proposes, each side accepts or declines.
+
+A coordinator proposes a match between a family they may act for and an approved helper (with a valid VOG and
+"with children" where the help involves children, `domain.matches.helper_may_care_for_children`). Both sides
+then see what the match is, who the other is and what the other will know about them, and accept or decline;
+only when both accepted does the trial start (`domain.matches.after_accept`): the occurrences are planned
+(`services.match_runs`), the reviews scheduled, the helper gets the family's address (audited). Every decision
+goes through `services.permissions` (`Action.MANAGE_MATCHES`, `services.match_management.may_manage`); every
+message to another person is an outbox row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from domain import matches as rules
+from domain.matches import MatchState, Rhythm, RhythmProblem, Side
+from services import match_runs, questions
+from services.context import Services
+from services.i18n import _, format_day, format_when, h, hi, use_language
+from services.labels import name_of
+from services.logs import event
+from services.match_contact import write_button
+from services.match_management import may_manage
+from services.match_runs import helper_may_care_for_children
+from services.match_texts import (
+    ACCEPT,
+    CHILD_KINDS,
+    DECLINE,
+    MATCH_KINDS,
+    match_coordinator,
+    rhythm_text,
+    side_of,
+    sides,
+    summary,
+    tell,
+)
+from services.permissions import Decision
+from storage import matches as store
+from storage import people
+from storage.db import Session
+from storage.models import Match, Person, Role, VolunteerStatus
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a coordinator proposes: the two sides, the kind of help, the rhythm, the trial and reviews."""
+
+    family_id: int
+    helper_id: int
+    kind: str
+    rhythm: Rhythm
+    trial_end: date
+    reviews: tuple[date, ...] = ()
+
+
+class ProposalProblem(StrEnum):
+    REFUSED = "refused"
+    NO_FAMILY = "no_family"
+    NO_HELPER = "no_helper"
+    NO_VOG = "no_vog"  # the help involves children and the helper may not care for them
+    ALREADY = "already"  # an open match between them exists
+    RHYTHM = "rhythm"
+
+
+@dataclass(frozen=True)
+class Proposed:
+    match_id: int | None = None
+    problem: ProposalProblem | None = None
+    rhythm_problems: list[RhythmProblem] = field(default_factory=list)
+    decision: Decision | None = None
+
+
+def check_proposal(
+    *, session: Session, services: Services, proposal: Proposal, today: date
+) -> ProposalProblem | list[RhythmProblem] | None:
+    """What is wrong with a proposal before anything is stored (None: nothing)."""
+    family = people.get_person(session=session, person_id=proposal.family_id)
+    if family is None or family.role != Role.FAMILY or family.consent_at is None:
+        return ProposalProblem.NO_FAMILY
+    helper = people.get_person(session=session, person_id=proposal.helper_id)
+    profile = people.get_volunteer(session=session, person_id=proposal.helper_id)
+    if helper is None or profile is None or profile.status != VolunteerStatus.APPROVED or helper.id == family.id:
+        return ProposalProblem.NO_HELPER
+    if proposal.kind not in MATCH_KINDS:
+        return ProposalProblem.RHYTHM
+    if proposal.kind in CHILD_KINDS and not helper_may_care_for_children(
+        session=session, services=services, helper_id=proposal.helper_id, today=today
+    ):
+        return ProposalProblem.NO_VOG
+    if store.open_match_between(session=session, family_id=family.id or 0, helper_id=helper.id or 0):
+        return ProposalProblem.ALREADY
+    problems = rules.rhythm_problems(
+        proposal.rhythm, trial_end=proposal.trial_end, reviews=proposal.reviews, today=today
+    )
+    return problems or None
+
+
+def propose(
+    *, session: Session, services: Services, coordinator: Person | None, proposal: Proposal, now: datetime
+) -> Proposed:
+    """Store a proposed match and ask both sides; nothing is stored when anything is wrong."""
+    decision = may_manage(session=session, coordinator=coordinator, family_id=proposal.family_id, now=now)
+    if not decision:
+        return Proposed(problem=ProposalProblem.REFUSED, decision=decision)
+    assert coordinator is not None
+    today = rules.local_day(now, proposal.rhythm.zone)
+    problem = check_proposal(session=session, services=services, proposal=proposal, today=today)
+    if isinstance(problem, list):
+        return Proposed(problem=ProposalProblem.RHYTHM, rhythm_problems=problem)
+    if problem is not None:
+        return Proposed(problem=problem)
+    match = store.create_match(
+        session=session,
+        family_id=proposal.family_id,
+        helper_id=proposal.helper_id,
+        coordinator_id=coordinator.id,
+        kind=proposal.kind,
+        involves_children=proposal.kind in CHILD_KINDS,
+        rhythm=proposal.rhythm.to_json(),
+        trial_end=proposal.trial_end,
+        reviews=proposal.reviews,
+        now=now,
+    )
+    assert match.id is not None
+    _ask_sides(session, match, now)
+    people.add_timeline(
+        session=session,
+        family_id=match.family_id,
+        kind="match_proposed",
+        now=now,
+        actor_id=coordinator.id,
+        ref_id=match.id,
+        kind_of_help=match.kind,
+    )
+    people.audit(
+        session=session,
+        actor_id=coordinator.id,
+        action="match_proposed",
+        subject_id=match.family_id,
+        now=now,
+        match=match.id,
+        helper=match.helper_id,
+    )
+    event(logger, "match.proposed", match=match.id)
+    return Proposed(match_id=match.id)
+
+
+def _ask_sides(session: Session, match: Match, now: datetime) -> None:
+    """The proposal to both sides: what it is, who the other is, what the other will know; accept or decline."""
+    family, helper = sides(session, match)
+    for reader, side in ((family, Side.FAMILY), (helper, Side.HELPER)):
+        if reader is None:
+            continue
+        with use_language(reader.language):
+            lines = [_("🤝 <b>A proposal for a lasting match</b>")]
+            lines += summary(match, reader.language, family, helper)
+            lines.append("")
+            if side == Side.FAMILY:
+                lines.append(
+                    _(
+                        "{name} will know your name and your neighbourhood, and your address once you both agree. "
+                        "They never see your concerns or your check-in answers."
+                    ).format(name=hi(name_of(helper)))
+                )
+            else:
+                lines.append(
+                    _(
+                        "{name} will know your name. You get their address once you both agree; "
+                        "what they share with their coordinator stays with the coordinator."
+                    ).format(name=hi(name_of(family)))
+                )
+            lines.append(_("It starts only when you both agree. Do you want this match?"))
+            buttons = [[(_("✅ Yes, I agree"), ACCEPT.data(match.id)), (_("✖️ No, thank you"), DECLINE.data(match.id))]]
+        tell(session, reader, f"match.ask:{match.id}:{side.value}", "\n".join(lines), now, buttons)
+
+
+class Answered(StrEnum):
+    WAITING = "waiting"  # this side agreed; the other has not yet
+    STARTED = "started"  # both agreed: the trial starts
+    DECLINED = "declined"
+    ALREADY = "already"  # this side answered before (a second tap)
+    TOO_LATE = "too_late"  # a decline after acceptance, or a tap on an old proposal
+    GONE = "gone"  # not theirs
+
+
+@dataclass(frozen=True)
+class Answer:
+    result: Answered
+    other_name: str = ""
+    first: str = ""  # when the first occurrence is, in the reader's words
+
+
+def answer(
+    *, session: Session, services: Services, person: Person | None, match_id: int, accept: bool, now: datetime
+) -> Answer:
+    """A side accepts or declines a proposal; both accepted starts the trial, a decline ends the proposal."""
+    match = store.get_match(session=session, match_id=match_id)
+    side = side_of(match, person) if match is not None else None
+    if match is None or side is None or person is None:
+        return Answer(Answered.GONE)
+    family, helper = sides(session, match)
+    other = helper if side == Side.FAMILY else family
+    accepted_at = match.family_accepted_at if side == Side.FAMILY else match.helper_accepted_at
+    if not rules.may("accept", MatchState(match.state)):
+        return Answer(Answered.TOO_LATE, other_name=name_of(other))
+    if accepted_at is not None:
+        return Answer(Answered.ALREADY if accept else Answered.TOO_LATE, other_name=name_of(other))
+    coordinator = match_coordinator(session, match)
+    if not accept:
+        if not store.set_state(session=session, match_id=match_id, expected=["proposed"], now=now, state="declined"):
+            return Answer(Answered.TOO_LATE)
+        _declined(session, match, person, other, coordinator, now)
+        return Answer(Answered.DECLINED, other_name=name_of(other))
+    column = "family_accepted_at" if side == Side.FAMILY else "helper_accepted_at"
+    store.set_state(session=session, match_id=match_id, expected=["proposed"], now=now, **{column: now})
+    match = store.get_match(session=session, match_id=match_id)
+    assert match is not None
+    people.add_timeline(
+        session=session,
+        family_id=match.family_id,
+        kind="match_accepted",
+        now=now,
+        actor_id=person.id,
+        ref_id=match.id,
+        side=side.value,
+    )
+    state = rules.after_accept(
+        family_accepted=match.family_accepted_at is not None, helper_accepted=match.helper_accepted_at is not None
+    )
+    if state != MatchState.TRIAL:
+        if coordinator is not None:
+            with use_language(coordinator.language):
+                text = _("🤝 {name} agreed to the match with {other}. Waiting for {other}.").format(
+                    name=hi(name_of(person)), other=hi(name_of(other))
+                )
+            tell(session, coordinator, f"match.agreed:{match.id}:{side.value}", text, now)
+        return Answer(Answered.WAITING, other_name=name_of(other))
+    first = _start(session, services, match, family, helper, coordinator, now)
+    with use_language(person.language):
+        when = format_when(first, services.settings.timezone, person.language) if first else ""
+    return Answer(Answered.STARTED, other_name=name_of(other), first=when)
+
+
+def _declined(
+    session: Session, match: Match, person: Person, other: Person | None, coordinator: Person | None, now: datetime
+) -> None:
+    """A decline: the other side is told kindly (no reasons), the coordinator too."""
+    if other is not None and (match.family_accepted_at or match.helper_accepted_at):
+        with use_language(other.language):
+            text = _("The proposed match with {name} will not go ahead. Your coordinator will talk it over with you.")
+        tell(session, other, f"match.declined:{match.id}", text.format(name=hi(name_of(person))), now)
+    if coordinator is not None:
+        with use_language(coordinator.language):
+            text = _("✖️ {name} declined the proposed match with {other}.").format(
+                name=hi(name_of(person)), other=hi(name_of(other))
+            )
+        tell(session, coordinator, f"match.declined:{match.id}:c", text, now)
+    people.add_timeline(
+        session=session, family_id=match.family_id, kind="match_declined", now=now, actor_id=person.id, ref_id=match.id
+    )
+
+
+def _start(
+    session: Session,
+    services: Services,
+    match: Match,
+    family: Person | None,
+    helper: Person | None,
+    coordinator: Person | None,
+    now: datetime,
+) -> datetime | None:
+    """Both agreed: the trial starts, the occurrences are planned, everyone is told; the first occurrence."""
+    assert match.id is not None
+    store.set_state(session=session, match_id=match.id, expected=["proposed"], now=now, state="trial", started_at=now)
+    started = store.get_match(session=session, match_id=match.id)
+    assert started is not None and started.id is not None
+    match = started
+    match_runs.plan(session=session, match=match, now=now)
+    questions.match_started(session=session, match_id=started.id, now=now)
+    match_runs.schedule_reviews(session=session, match=match, zone=services.settings.timezone, now=now)
+    # Continuity first: the family's one-off requests go to its own helper first.
+    store.support_first(session=session, family_id=match.family_id, helper_id=match.helper_id)
+    following = store.next_occurrence(session=session, match_id=started.id, now=now)
+    first = following.starts_at if following is not None else None
+    zone = services.settings.timezone
+    profile = people.get_family(session=session, person_id=match.family_id)
+    for reader, other in ((family, helper), (helper, family)):
+        if reader is None:
+            continue
+        with use_language(reader.language):
+            text = _("🌱 You both agreed: the match with {name} starts with a trial until {day}.").format(
+                name=hi(name_of(other)), day=h(format_day(match.trial_end, reader.language))
+            )
+            if first is not None:
+                text += "\n" + _("The first time: {when}. You get a reminder the day before.").format(
+                    when=h(format_when(first, zone, reader.language))
+                )
+            if reader is helper and profile is not None and profile.street:
+                text += "\n" + _("Their address: {street}").format(street=hi(profile.street))
+            text += "\n" + _("You can write to each other through the bot; your number and account stay private.")
+            buttons = [[write_button(started.id, name_of(other))]]
+        tell(session, reader, f"match.start:{match.id}:{reader.id}", text, now, buttons)
+    if helper is not None and profile is not None and profile.street:
+        people.audit(
+            session=session,
+            actor_id=helper.id,
+            action="match_address_shown",
+            subject_id=match.family_id,
+            now=now,
+            match=match.id,
+        )
+    if coordinator is not None:
+        with use_language(coordinator.language):
+            text = _("🌱 The match of {family} with {helper} has started: both agreed. Trial until {day}.").format(
+                family=hi(name_of(family)),
+                helper=hi(name_of(helper)),
+                day=h(format_day(match.trial_end, coordinator.language)),
+            )
+        tell(session, coordinator, f"match.start:{match.id}:c", text, now)
+    people.add_timeline(session=session, family_id=match.family_id, kind="match_started", now=now, ref_id=match.id)
+    event(logger, "match.started", match=match.id)
+    return first
+
+
+def describe_rhythm(rhythm: Rhythm, language: str) -> str:
+    """The rhythm in words (for the proposal's summary in the dialogue)."""
+    return rhythm_text(rhythm, language)
+
+
+def proposal_sides(*, session: Session, family_id: int, helper_id: int) -> tuple[Person | None, Person | None]:
+    """The family and the helper a proposal names (read fresh; None for one since erased)."""
+    return (
+        people.get_person(session=session, person_id=family_id),
+        people.get_person(session=session, person_id=helper_id),
+    )

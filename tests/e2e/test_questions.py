@@ -232,6 +232,12 @@ def test_questions_lead_reviews_stop_help_that_does_not_help_and_casework_decide
         harness.tick()
     assert all("A break for me" not in text for text in reviews_sent(family)[asked:])
     assert sum("find my way" in text for text in reviews_sent(family)) == 2, "weeks 5 and 9"
+    # Each meeting in these twelve weeks had its agenda three days before it (the first, and the one four
+    # weeks after it was recorded), once each, and neither holds what anyone wrote.
+    agendas = [text for text in coordinator.texts() if f"Casework meeting about {name}" in text]
+    assert len(agendas) == 2, agendas
+    assert all("shouting" not in text and "neighbour" not in text for text in agendas)
+    assert "Lasting matches (the visit log)" in agendas[1]
 
     # The evaluation figures count themes and answers, never words (small counts withheld).
     stats = expect(

@@ -22,7 +22,7 @@ import pytest
 from sqlmodel import select
 
 from bot.web import Liveness, build_web_app
-from storage import care
+from storage import concerns as concern_store
 from storage.models import AuditEntry, QuestionDecision, VolunteerProfile
 from tests.web.world import World, build_world
 
@@ -150,7 +150,7 @@ def test_a_coordinator_takes_a_concern_decides_and_approves_in_the_browser(brows
     page.wait_for_selector(".flash")
     assert page.locator('form[action$="/take"]').count() == 0
     with world.services.db.session() as session:
-        concern = care.get_concern(session=session, concern_id=world.concern)
+        concern = concern_store.get_concern(session=session, concern_id=world.concern)
         assert concern is not None and concern.claimed_by_id == world.coordinator
 
     page.select_option('form[action$="/decide"] select[name="choice"]', "continue:more_time")

@@ -13,7 +13,7 @@ from sqlmodel import select
 from starlette.testclient import TestClient
 
 from bot.web import Liveness, build_web_app
-from storage import care
+from storage import concerns as concern_store
 from storage.models import AuditEntry, CheckIn, FamilyProfile, OutboxMessage, QuestionDecision, VolunteerProfile
 from tests.web.world import FAMILY_NAME, FAMILY_TG, OTHER_COORDINATOR_TG, OTHER_TOKEN, QUESTION, World, build_world
 from web.auth import SESSION_HEADER
@@ -107,7 +107,7 @@ def test_a_coordinator_without_rights_over_the_family_is_403_and_audited(client:
     taken = client.post(f"/workspace/api/family/{world.family}/take", data=form, headers={**headers, **ORIGIN})
     assert taken.status_code == 403
     with world.services.db.session() as session:
-        concern = care.get_concern(session=session, concern_id=world.concern)
+        concern = concern_store.get_concern(session=session, concern_id=world.concern)
         assert concern is not None and concern.claimed_by_id is None
 
 
@@ -151,7 +151,7 @@ def test_taking_a_concern_goes_through_the_claims_service(client: TestClient, wo
     taken = client.post(f"/workspace/api/family/{world.family}/take", data=form, headers={**headers, **ORIGIN})
     assert taken.status_code == 200 and 'class="flash"' in taken.text
     with world.services.db.session() as session:
-        concern = care.get_concern(session=session, concern_id=world.concern)
+        concern = concern_store.get_concern(session=session, concern_id=world.concern)
         assert concern is not None and concern.claimed_by_id == world.coordinator
     assert audits(world, "concern_claimed"), "audited as in the chat"
     again = client.post(f"/workspace/api/family/{world.family}/take", data=form, headers={**headers, **ORIGIN})

@@ -13,6 +13,7 @@ from services import question_reviews, questions
 from services.context import Services
 from services.settings import Settings
 from storage import care, migrate, people
+from storage import concerns as concern_store
 from storage.db import Database, Session
 from storage.models import Person, Role
 from web.auth import init_data_for
@@ -103,10 +104,10 @@ def build_world(database_url: str, *, coordinator_language: str = "nl") -> World
             session=session, services=services, question=named.question, cause=DecisionCause.TWO_NOS, now=now
         )
         assert decision is not None
-        concern = care.create_concern(
+        concern = concern_store.create_concern(
             session=session, family_id=family.id, raised_by_id=family.id, source="checkin_not_good", now=now
         )
-        care.add_escalation_step(
+        concern_store.add_escalation_step(
             session=session, concern_id=concern.id or 0, level=0, target="primary", notified=[coordinator.id], now=now
         )
         volunteer = person(session, VOLUNTEER_TG, "Vera", Role.VOLUNTEER, now)

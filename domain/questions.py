@@ -240,12 +240,6 @@ def agenda_at(meeting_on: date, *, zone: str) -> datetime:
     return local_moment(meeting_on - timedelta(days=AGENDA_DAYS_BEFORE), AGENDA_AT, zone)
 
 
-def share_of_helps(answers: Sequence[str]) -> float | None:
-    """The share of "helps" among the answers that judge the help ("not needed" does not), or None."""
-    judged = [answer for answer in answers if answer in (ReviewAnswer.HELPS, ReviewAnswer.A_BIT, ReviewAnswer.NO)]
-    return sum(answer == ReviewAnswer.HELPS for answer in judged) / len(judged) if judged else None
-
-
 # --- figures for the evaluation (anonymous: themes and counts, never words) -----------------------
 
 

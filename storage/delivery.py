@@ -419,10 +419,6 @@ def enqueue(
     return queued
 
 
-def _claim_order() -> tuple[Any, ...]:
-    return (col(OutboxMessage.priority), col(OutboxMessage.not_before), col(OutboxMessage.id))
-
-
 _outbox = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 

@@ -237,11 +237,6 @@ def decide_review(*, session: Session, review_id: int, decision: str, coordinato
     return rowcount(result) == 1
 
 
-def undecided_reviews(*, session: Session, match_id: int) -> list[MatchReview]:
-    """A match's reviews that have no decision yet."""
-    return [row for row in reviews(session=session, match_id=match_id) if row.decision is None]
-
-
 def support_first(*, session: Session, family_id: int, helper_id: int) -> bool:
     """Make the helper the family's support volunteer (its requests go to them first) when it has none."""
     result = session.execute(

@@ -109,16 +109,6 @@ def update_question(
     return question
 
 
-def shared_with(*, session: Session, helper_id: int) -> list[FamilyQuestion]:
-    """The active questions families let this helper read, oldest first."""
-    query = select(FamilyQuestion).where(
-        col(FamilyQuestion.shared_with_id) == helper_id,
-        col(FamilyQuestion.state) == "active",
-        col(FamilyQuestion.volunteers_may_help).is_(True),
-    )
-    return list(session.exec(query.order_by(col(FamilyQuestion.created_at), col(FamilyQuestion.id))))
-
-
 def helper_ids(*, session: Session, family_id: int) -> list[int]:
     """The family's support volunteer and the volunteers who took its requests, most recent first."""
     found: list[int] = []

@@ -427,9 +427,3 @@ def set_contact(
     """What a family shares with the volunteer who accepts: street, and phone when they agree."""
     where = col(FamilyProfile.person_id) == family_id
     update_given(session, FamilyProfile, where, street=street, phone=phone, share_phone=share_phone)
-
-
-def counts_by_status(*, session: Session) -> dict[str, int]:
-    """How many requests are in each status: the figures that stay after the texts are gone."""
-    rows = session.execute(select(col(HelpRequest.status), func.count()).group_by(col(HelpRequest.status))).all()
-    return {str(status): int(count) for status, count in rows}

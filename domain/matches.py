@@ -28,11 +28,14 @@ No clock, no database: every function receives the moments it reasons about and 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from domain.insight import Row, median, shown, shown_breakdown, shown_share
 
 DEFAULT_ZONE = "Europe/Amsterdam"
 # How far ahead occurrences are planned (a reminder job each); later ones are planned as time goes on.
@@ -306,3 +309,43 @@ def reviews_due(*, trial_end: date | None, reviews: Sequence[date], asked: Itera
 def helper_may_care_for_children(vog_valid_until: Sequence[date | None], *, on: date) -> bool:
     """Every adult of the helper's household has a VOG valid on the day (no VOG at all: no)."""
     return bool(vog_valid_until) and all(until is not None and until >= on for until in vog_valid_until)
+
+
+# --- figures for the evaluation (anonymous: kinds, counts and shares) -----------------------------
+
+
+@dataclass(frozen=True)
+class MatchFact:
+    """A match as the figures see it: its kind, when it started and ended, and why (no names, no ids)."""
+
+    kind: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+
+
+def match_rows(
+    started: Sequence[MatchFact], ended: Sequence[MatchFact], outcomes: Sequence[str], *, threshold: int
+) -> list[Row]:
+    """Matches started by kind, the median weeks a match lasted, the share of times held, stops by reason."""
+    rows = [Row("matches_started", "", "", shown(len(started), threshold))]
+    kinds = Counter(fact.kind for fact in started)
+    rows += [Row("matches_by_kind", kind, "", value) for kind, value in shown_breakdown(kinds, threshold).items()]
+    weeks = [
+        (fact.ended_at - fact.started_at).days / 7
+        for fact in ended
+        if fact.started_at is not None and fact.ended_at is not None and fact.ended_at >= fact.started_at
+    ]
+    middle = median(weeks) if len(weeks) >= threshold else None
+    rows.append(Row("median_weeks_matched", "", "", f"{middle:.1f}" if middle is not None else ""))
+    judged = [
+        outcome
+        for outcome in outcomes
+        if outcome in (Outcome.HAPPENED, Outcome.DIFFICULT, Outcome.DIDNT, Outcome.SKIPPED)
+    ]
+    held = sum(outcome in (Outcome.HAPPENED, Outcome.DIFFICULT) for outcome in judged)
+    rows.append(Row("match_times_held_share", "", "", shown_share(held, len(judged), threshold) or ""))
+    rows.append(Row("matches_ended", "", "", shown(len(ended), threshold)))
+    reasons = Counter(fact.end_reason or "other" for fact in ended)
+    rows += [Row("matches_ended_by_reason", r, "", value) for r, value in shown_breakdown(reasons, threshold).items()]
+    return rows

@@ -25,7 +25,7 @@ from babel.dates import format_date
 
 from domain import insight as rules
 from domain import volunteers as volunteer_rules
-from services import charts, match_insight, question_figures
+from services import charts, match_figures, match_insight, question_figures
 from services.callbacks import Button
 from services.concerns import ANSWER_EMOJI
 from services.context import JobHandler, Services
@@ -145,7 +145,13 @@ def suppression_note(threshold: int) -> str:
     ).format(below=threshold - 1, threshold=threshold, withheld=WITHHELD)
 
 
-def stats_text(figures: rules.Figures, threshold: int, language: str, questions: Sequence[rules.Row] = ()) -> str:
+def stats_text(
+    figures: rules.Figures,
+    threshold: int,
+    language: str,
+    questions: Sequence[rules.Row] = (),
+    matches: Sequence[rules.Row] = (),
+) -> str:
     """/stats: the figures of a period as one HTML message (the families' questions after the rest)."""
     with use_language(language):
         lines = [
@@ -157,6 +163,10 @@ def stats_text(figures: rules.Figures, threshold: int, language: str, questions:
         if questions:
             lines += ["", _("<b>The families' own questions</b>")]
             for label, value in question_figures.row_lines(list(questions)):
+                lines.append(f"{h(label)}: <b>{hi(value)}</b>")
+        if matches:
+            lines += ["", _("<b>Lasting matches</b>")]
+            for label, value in match_figures.row_lines(list(matches)):
                 lines.append(f"{h(label)}: <b>{hi(value)}</b>")
         lines += ["", "<i>" + h(suppression_note(threshold)) + "</i>"]
     return "\n".join(lines)
@@ -244,6 +254,8 @@ class Figures:
     language: str
     # The evaluation figures of the families' own questions (`services.question_figures`).
     questions: tuple[rules.Row, ...] = ()
+    # The evaluation figures of lasting matches (`services.match_figures`).
+    matches: tuple[rules.Row, ...] = ()
 
     @property
     def period(self) -> rules.Period:
@@ -253,12 +265,12 @@ class Figures:
     @property
     def text(self) -> str:
         """/stats: the figures as a message."""
-        return stats_text(self.figures, self.threshold, self.language, self.questions)
+        return stats_text(self.figures, self.threshold, self.language, self.questions, self.matches)
 
     @property
     def csv(self) -> bytes:
         """/export: the anonymous table as CSV."""
-        return csv_bytes([*rules.anonymous_table(self.figures, self.threshold), *self.questions])
+        return csv_bytes([*rules.anonymous_table(self.figures, self.threshold), *self.questions, *self.matches])
 
     @property
     def caption(self) -> str:
@@ -280,6 +292,7 @@ def figures_for(
     questions = question_figures.rows(
         session=session, start=start, end=end, zone=services.settings.timezone, threshold=threshold
     )
+    matches = match_figures.rows(session=session, start=start, end=end, threshold=threshold)
     people.audit(
         session=session,
         actor_id=coordinator.id,
@@ -288,7 +301,13 @@ def figures_for(
         now=now,
         period=period.key(),
     )
-    return Figures(figures=figures, threshold=threshold, language=coordinator.language, questions=tuple(questions))
+    return Figures(
+        figures=figures,
+        threshold=threshold,
+        language=coordinator.language,
+        questions=tuple(questions),
+        matches=tuple(matches),
+    )
 
 
 # --- the weekly digest ----------------------------------------------------------------------------

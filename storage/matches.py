@@ -245,3 +245,27 @@ def support_first(*, session: Session, family_id: int, helper_id: int) -> bool:
         .values(support_volunteer_id=helper_id)
     )
     return rowcount(result) == 1
+
+
+def started_between(*, session: Session, start: datetime, end: datetime) -> list[Match]:
+    """The matches whose trial started in [start, end), for the anonymous figures."""
+    query = select(Match).where(col(Match.started_at) >= start, col(Match.started_at) < end)
+    return list(session.exec(query))
+
+
+def ended_between(*, session: Session, start: datetime, end: datetime) -> list[Match]:
+    """The matches that had started and ended in [start, end), for the anonymous figures."""
+    query = select(Match).where(
+        col(Match.ended_at) >= start, col(Match.ended_at) < end, col(Match.started_at).is_not(None)
+    )
+    return list(session.exec(query))
+
+
+def outcomes_between(*, session: Session, start: datetime, end: datetime) -> list[str]:
+    """What became of the match times that began in [start, end) and are known."""
+    query = select(col(MatchOccurrence.outcome)).where(
+        col(MatchOccurrence.starts_at) >= start,
+        col(MatchOccurrence.starts_at) < end,
+        col(MatchOccurrence.outcome).is_not(None),
+    )
+    return [outcome or "" for outcome in session.exec(query)]

@@ -158,3 +158,20 @@ def test_every_adult_of_a_household_needs_a_valid_vog_for_children() -> None:
     assert not helper_may_care_for_children([date(2027, 1, 1), None], on=on)
     assert not helper_may_care_for_children([date(2026, 10, 31)], on=on)
     assert not helper_may_care_for_children([], on=on)
+
+
+def test_the_match_figures_count_kinds_weeks_times_held_and_stops_with_small_counts_withheld() -> None:
+    from domain.matches import MatchFact, match_rows
+
+    start = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+    started = [MatchFact("sleepover", start, None, None) for _ in range(6)]
+    ended = [MatchFact("company", start, start + timedelta(weeks=10), "goal_reached") for _ in range(5)]
+    outcomes = ["happened"] * 8 + ["difficult"] + ["didnt"] + ["holiday"] * 3
+    rows = {(r.metric, r.category): r.value for r in match_rows(started, ended, outcomes, threshold=5)}
+    assert rows[("matches_started", "")] == "6" and rows[("matches_by_kind", "sleepover")] == "6"
+    assert rows[("median_weeks_matched", "")] == "10.0"
+    assert rows[("match_times_held_share", "")] == "90%"  # a holiday is nobody's miss: 9 of 10 held
+    assert rows[("matches_ended_by_reason", "goal_reached")] == "5"
+    few = {(r.metric, r.category): r.value for r in match_rows(started[:2], ended[:2], ["didnt"], threshold=5)}
+    assert few[("matches_started", "")] == "<5" and few[("median_weeks_matched", "")] == ""
+    assert few[("match_times_held_share", "")] == ""

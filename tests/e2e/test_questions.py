@@ -247,6 +247,8 @@ def test_questions_lead_reviews_stop_help_that_does_not_help_and_casework_decide
     )
     assert "Theme: A break for me" in stats and "Stopped because: It does not help" in stats
     assert "find my way" not in stats and "swimming" not in stats
+    assert "Lasting matches started" in stats and "Kind: " in stats, "the walk with Bram is counted (withheld)"
+    assert bram.user.first_name not in stats
 
 
 def _message_with(chat: Chat, fragment: str) -> object:

@@ -308,3 +308,25 @@ def test_two_times_called_off_in_a_row_reach_the_coordinator_as_a_concern(servic
         concern = session.exec(select(Concern).where(Concern.family_id == match.family_id)).one()
         assert concern.source == "match_missed"
     assert len(_keys(services, "match.skip:")) == 2, "the helper was told both times"
+
+
+def test_the_anonymous_figures_count_a_started_match_by_kind(services: Services) -> None:
+    from services import match_figures
+
+    match_id = _agreed_match(services, date(2026, 10, 10), trial_end=date(2026, 11, 21), reviews=())
+    start, end = START - timedelta(days=1), START + timedelta(days=60)
+    with services.db.session() as session:
+        rows = match_figures.rows(session=session, start=start, end=end, threshold=1)
+        match = store.get_match(session=session, match_id=match_id)
+        assert match is not None
+    values = {(row.metric, row.category): row.value for row in rows}
+    assert values[("matches_started", "")] == "1" and values[("matches_by_kind", match.kind)] == "1"
+    assert values[("matches_ended", "")] == "0"
+    assert {row.metric for row in rows} <= {
+        "matches_started",
+        "matches_by_kind",
+        "median_weeks_matched",
+        "match_times_held_share",
+        "matches_ended",
+        "matches_ended_by_reason",
+    }, "counts, shares and kinds only"

@@ -45,6 +45,7 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 
 
 def store_raw_updates(services: Services, raw_updates: list[dict[str, Any]]) -> int:
+    """Write a batch of raw updates to the inbox in one transaction; returns how many were new."""
     with services.db.session() as session:
         stored = delivery.store_updates(session=session, raw_updates=raw_updates, now=services.clock.now())
     return stored
@@ -54,16 +55,19 @@ class Poller:
     """Long-polls getUpdates and stores each update before asking for the next offset."""
 
     def __init__(self, *, bot: Bot, services: Services, wake: asyncio.Event) -> None:
+        """Keep the bot to poll, and the event that wakes the inbox worker; `alive_at` feeds the liveness probe."""
         self.bot = bot
         self.services = services
         self.wake = wake
         self.alive_at = 0.0
 
     def _offset(self) -> int | None:
+        """Where polling resumes: one past the highest update_id stored, or None while the inbox is empty."""
         with self.services.db.session() as session:
             return delivery.next_update_offset(session=session)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop`, storing each batch before the next offset confirms it; waits out 429s, network errors."""
         offset = self._offset()
         timeout = self.services.settings.poll_timeout
         failures = 0
@@ -127,6 +131,7 @@ class InboxWorker:
         services: Services,
         wake: asyncio.Event,
     ) -> None:
+        """Keep the application whose handlers run each update, and the event the poller sets after storing some."""
         self.application = application
         self.services = services
         self.wake = wake
@@ -226,6 +231,7 @@ class InboxWorker:
     async def _handle(
         self, update_id: int, payload: dict[str, Any] | None
     ) -> tuple[InboxStatus, str | None, list[AtFinish]]:
+        """Parse one stored update and run the handlers; returns its status, error and writes for when it is done."""
         if not payload:
             return InboxStatus.POISON, "empty payload", []
         try:
@@ -254,6 +260,7 @@ class InboxWorker:
         return InboxStatus.DONE, None, handling.at_finish
 
     async def run(self, stop: asyncio.Event, *, idle_wait: float = 0.5) -> None:
+        """Handle updates until `stop`, awaiting the poller's wake (up to `idle_wait`) when idle; then flush."""
         while not stop.is_set():
             self.alive_at = time.monotonic()
             try:

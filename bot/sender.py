@@ -60,6 +60,7 @@ URGENT_BATCH = 10
 
 
 def needs_drawing(payload: dict[str, Any]) -> bool:
+    """Whether the payload's upload is a chart still to be drawn, which must happen off the event loop."""
     upload = payload.get(UPLOAD_KEY)
     return isinstance(upload, dict) and "chart" in upload
 
@@ -91,11 +92,17 @@ class PayloadResolver(Protocol):
     runs in the transaction that marks the row sent (e.g. to remember the new message's id).
     """
 
-    def handles(self, row: OutboxMessage) -> bool: ...
+    def handles(self, row: OutboxMessage) -> bool:
+        """Whether this resolver sends the row instead of the plain Bot API call."""
+        ...
 
-    async def call(self, bot: Bot, row: OutboxMessage) -> Any: ...
+    async def call(self, bot: Bot, row: OutboxMessage) -> Any:
+        """Send the row to the target worked out now; returns Telegram's result."""
+        ...
 
-    def after_sent(self, *, session: Any, row: OutboxMessage, result: Any, now: Any) -> None: ...
+    def after_sent(self, *, session: Any, row: OutboxMessage, result: Any, now: Any) -> None:
+        """Record what the send produced, in the transaction that marks the row sent."""
+        ...
 
 
 def backoff(attempts: int) -> float:
@@ -116,6 +123,7 @@ class Sender:
         on_migrated: MigrationHook | None = None,
         resolver: PayloadResolver | None = None,
     ) -> None:
+        """Set up the flood limits and in-flight cap from the settings, and the hooks for failed or migrated chats."""
         settings = services.settings
         self.bot = bot
         self.services = services
@@ -141,6 +149,7 @@ class Sender:
         self._answered: dict[Booking, asyncio.Event] = {}
 
     def _count(self, key: str) -> None:
+        """Add one to this outcome's `sender_` counter in the shared service counters."""
         key = f"sender_{key}"
         self.stats[key] = self.stats.get(key, 0) + 1
 
@@ -160,11 +169,13 @@ class Sender:
         return held
 
     def release(self) -> None:
+        """Give up the sender lease if this instance holds it, so another instance can take over at once."""
         with self.services.db.session() as session:
             delivery.release_lease(session=session, name="sender", holder=self.services.instance)
         self._lease_until = 0.0
 
     async def run(self, stop: asyncio.Event, *, idle_wait: float = 0.5) -> None:
+        """Send while holding the lease until `stop`, idling for the outbox signal or a paced chat; then await sends."""
         signal = self.services.outbox_signal
         while not stop.is_set():
             self.alive_at = time.monotonic()
@@ -183,6 +194,7 @@ class Sender:
         await self._wait_in_flight()
 
     async def _wait_in_flight(self) -> None:
+        """Wait until every send in flight has finished, by taking all in-flight places and giving them back."""
         for _ in range(self.services.settings.sender_max_in_flight):
             await self.in_flight.acquire()
         for _ in range(self.services.settings.sender_max_in_flight):
@@ -330,6 +342,7 @@ class Sender:
             self.in_flight.release()
 
     async def _call(self, row: OutboxMessage) -> Any:
+        """Make the row's Bot API call, via the resolver if it takes the row; an undrawable chart is a bad request."""
         if self.resolver is not None and self.resolver.handles(row):
             return await self.resolver.call(self.bot, row)
         if needs_drawing(row.payload):
@@ -342,6 +355,7 @@ class Sender:
         return await self.bot.do_api_request(row.method, api_kwargs=api_kwargs(row.payload))
 
     async def _deliver(self, row: OutboxMessage) -> None:
+        """Send one claimed row and record the outcome: sent, retried later, moved to a migrated group, or failed."""
         assert row.id is not None
         crash_point("before_send")
         try:
@@ -387,6 +401,7 @@ class Sender:
             event(logger, "outbox.sent", id=row.id, purpose=row.purpose, attempts=row.attempts + 1)
 
     def _reschedule(self, row: OutboxMessage, seconds: float, reason: str, *, count_attempt: bool = True) -> None:
+        """Put the row back to pending for `seconds` from now with its reason; counts an attempt unless told not."""
         assert row.id is not None
         with self.services.db.session() as session:
             delivery.reschedule(
@@ -399,12 +414,14 @@ class Sender:
         event(logger, "outbox.retry", logging.WARNING, id=row.id, reason=reason, wait=round(seconds, 2))
 
     def _network_failure(self, row: OutboxMessage, reason: str) -> None:
+        """Telegram may or may not have it: retry with backoff, or give up once the row is past GIVE_UP_AFTER."""
         if self.services.clock.now() - row.created_at > GIVE_UP_AFTER:
             self._fail(row, f"gave up after {row.attempts + 1} attempts: {reason}", self.on_undeliverable)
             return
         self._reschedule(row, backoff(row.attempts), reason)
 
     def _fail(self, row: OutboxMessage, reason: str, hook: FailureHook | None) -> None:
+        """Mark the row failed for good, run the hook in that transaction, and wake the sender for what it queued."""
         assert row.id is not None
         now = self.services.clock.now()
         with self.services.db.session() as session:
@@ -415,6 +432,7 @@ class Sender:
         event(logger, "outbox.failed", logging.WARNING, id=row.id, purpose=row.purpose, reason=reason[:80])
 
     def _migrate(self, row: OutboxMessage, new_chat_id: int) -> None:
+        """The group became a supergroup: move its waiting rows to the new id, retry this row now, attempt uncounted."""
         assert row.id is not None
         with self.services.db.session() as session:
             delivery.move_chat(session=session, old_chat_id=row.chat_id, new_chat_id=new_chat_id)

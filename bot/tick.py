@@ -27,6 +27,7 @@ RETRY_AFTER = timedelta(minutes=5)
 
 class Tick:
     def __init__(self, services: Services) -> None:
+        """Keep the services whose job handlers run; `alive_at` and `runs` feed the liveness probe."""
         self.services = services
         self.alive_at = 0.0
         self.runs = 0
@@ -114,6 +115,7 @@ class Tick:
             return 0
 
     def _finish(self, ran: int) -> int:
+        """End a run: wake the sender if jobs ran (they may have queued messages), log, count the run; returns `ran`."""
         if ran:
             self.services.outbox_signal.set()
             event(logger, "tick.ran", jobs=ran)

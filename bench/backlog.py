@@ -20,7 +20,7 @@ from sqlalchemy import insert
 from bench.common import START, Row, median, ratio
 from bench.growth import captured, explain
 from bench.seed import analyse
-from storage import delivery, migrate
+from storage import inbox_store, migrate, outbox_store
 from storage.db import Database
 from storage.models import InboxStatus, InboxUpdate, OutboxMessage, OutboxStatus
 
@@ -114,19 +114,19 @@ def run_backlog(
 
     def claim_update() -> Any:
         with db.session() as session:
-            return delivery.claim_update(session=session, instance="bench", now=now, lease=LEASE)
+            return inbox_store.claim_update(session=session, instance="bench", now=now, lease=LEASE)
 
     def finish_update(row: Any) -> None:
         with db.session() as session:
-            delivery.finish_update(session=session, update_id=row.update_id, status=InboxStatus.DONE, now=now)
+            inbox_store.finish_update(session=session, update_id=row.update_id, status=InboxStatus.DONE, now=now)
 
     def claim_message() -> Any:
         with db.session() as session:
-            return delivery.claim_outbox(session=session, instance="bench", now=now, lease=LEASE, limit=1)
+            return outbox_store.claim_outbox(session=session, instance="bench", now=now, lease=LEASE, limit=1)
 
     def finish_message(rows: Any) -> None:
         with db.session() as session:
-            delivery.mark_sent(session=session, message_id=rows[0].id, now=now, telegram_message_id=1)
+            outbox_store.mark_sent(session=session, message_id=rows[0].id, now=now, telegram_message_id=1)
 
     rows: list[Row] = []
     base: dict[str, float] = {}

@@ -30,7 +30,7 @@ from bot.runtime import Runtime, RuntimeThread
 from domain.clock import Clock
 from sandbox import Sandbox
 from services.settings import Settings
-from storage import delivery
+from storage import inbox_store, outbox_store
 
 T = TypeVar("T")
 
@@ -308,13 +308,13 @@ class BotRun:
             return False
         now = self.clock.now()
         with self.services.db.session() as session:
-            inbox = delivery.inbox_counts(session=session)
+            inbox = inbox_store.inbox_counts(session=session)
             if inbox.get("new", 0) or inbox.get("processing", 0):
                 return False
             if not outbox:
                 return True
-            count, _age = delivery.outbox_backlog(session=session, now=now)
-            next_due = delivery.next_outbox_due(session=session)
+            count, _age = outbox_store.outbox_backlog(session=session, now=now)
+            next_due = outbox_store.next_outbox_due(session=session)
         if count and next_due is not None and next_due <= now:
             return False
         return not (count and next_due is None)

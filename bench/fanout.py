@@ -21,7 +21,7 @@ from collections import Counter
 from bench.common import START, TOKEN, Row, RunningClock, ratio, running_bot, settings_for, wait_until
 from bench.seed import FAMILY_TELEGRAM_BASE, add_families
 from sandbox import Sandbox
-from storage import delivery, migrate
+from storage import migrate, outbox_store
 from storage.db import Database
 
 TELEGRAM_GLOBAL = 30.0
@@ -64,7 +64,7 @@ def run_fanout(kind: str, url: str, *, count: int, scale: float, label: str) -> 
             stats = sandbox.stats
             sends = sorted(call.time for call in sandbox.calls_to("sendMessage") if call.status == 200)
             with bot.services.db.session() as session:
-                outbox = delivery.outbox_counts(session=session)
+                outbox = outbox_store.outbox_counts(session=session)
             counters = dict(bot.services.counters)
     per_chat: Counter[int] = Counter(stats.delivered)
     lost = sum(1 for index in range(count) if per_chat[FAMILY_TELEGRAM_BASE + index] == 0)

@@ -19,7 +19,7 @@ from bench.common import ADMIN_ID, START, TOKEN, Row, RunningClock, running_bot,
 from bench.fanout import TELEGRAM_GLOBAL, TELEGRAM_PER_CHAT, TELEGRAM_PER_GROUP
 from bench.seed import FAMILY_TELEGRAM_BASE, _insert, _next_id, _person, add_families
 from sandbox import Sandbox
-from storage import delivery, migrate
+from storage import migrate, outbox_store
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus, Person
 
@@ -82,7 +82,7 @@ def run_priority(kind: str, url: str, *, count: int = 10_000, scale: float = 3.0
             wait_until(lambda: checkins_sent() > 0, 60, what="the fan-out started")
             time.sleep(after)
             with bot.services.db.session() as session:
-                waiting, _age = delivery.outbox_backlog(session=session, now=bot.clock.now())
+                waiting, _age = outbox_store.outbox_backlog(session=session, now=bot.clock.now())
             since = time.time()
             users[count // 2].send(DANGER)
 

@@ -128,7 +128,7 @@ def prepare_database(database_url: str, start: datetime) -> tuple[datetime, Save
 
     A kept demo database goes on from the last time its clock showed, so nothing it holds is in the future.
     """
-    from storage import delivery, migrate, people
+    from storage import inbox_store, migrate, people
     from storage.db import Database
     from storage.models import Setting
 
@@ -138,7 +138,7 @@ def prepare_database(database_url: str, start: datetime) -> tuple[datetime, Save
         with database.session() as session:
             stored = session.get(Setting, STATE_KEY)
             saved = SavedState.from_json(stored.value) if stored is not None else SavedState()
-            saved.next_update_id = max(saved.next_update_id, delivery.next_update_offset(session=session) or 0)
+            saved.next_update_id = max(saved.next_update_id, inbox_store.next_update_offset(session=session) or 0)
             if saved.clock is not None:
                 start = max(start, saved.clock)
             if not people.active_areas(session=session):
@@ -221,17 +221,17 @@ class DemoTime:
 
     def _idle(self, *, jobs: bool) -> bool:
         """Whether the bot has nothing left to do now: no update waiting, no message due (with `jobs`, no job)."""
-        from storage import delivery
+        from storage import inbox_store, job_store, outbox_store
 
         services = self.thread.runtime.services
         if services is None or self.sandbox.pending_updates():
             return False
         now = self.clock.now()
         with services.db.session() as session:
-            inbox = delivery.inbox_counts(session=session)
-            count, _age = delivery.outbox_backlog(session=session, now=now)
-            next_due = delivery.next_outbox_due(session=session)
-            due_jobs = delivery.jobs_due_count(session=session, now=now) if jobs else 0
+            inbox = inbox_store.inbox_counts(session=session)
+            count, _age = outbox_store.outbox_backlog(session=session, now=now)
+            next_due = outbox_store.next_outbox_due(session=session)
+            due_jobs = job_store.jobs_due_count(session=session, now=now) if jobs else 0
         if inbox.get("new", 0) or inbox.get("processing", 0) or due_jobs:
             return False
         return not count or (next_due is not None and next_due > now)
@@ -253,7 +253,7 @@ class DemoTime:
 
     def move_to(self, target: datetime, report: Callable[[str], None]) -> int:
         """Move the clock forward to `target`, running each piece of due work at its time; returns how many ran."""
-        from storage import delivery
+        from storage import job_store
 
         services = self.thread.runtime.services
         assert services is not None
@@ -262,7 +262,7 @@ class DemoTime:
             for _ in range(MAX_STEPS):
                 self.wait_idle()
                 with services.db.session() as session:
-                    due = delivery.next_pending_jobs(session=session, until=target)
+                    due = job_store.next_pending_jobs(session=session, until=target)
                 if not due:
                     break
                 moment = max(due[0][0], self.clock.now())

@@ -32,7 +32,7 @@ from domain.instances import retry_delay, should_retry
 from services.context import Services
 from services.faults import crash_point
 from services.logs import event
-from storage import delivery
+from storage import inbox_store
 from storage.models import InboxStatus
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 def store_raw_updates(services: Services, raw_updates: list[dict[str, Any]]) -> int:
     """Write a batch of raw updates to the inbox in one transaction; returns how many were new."""
     with services.db.session() as session:
-        stored = delivery.store_updates(session=session, raw_updates=raw_updates, now=services.clock.now())
+        stored = inbox_store.store_updates(session=session, raw_updates=raw_updates, now=services.clock.now())
     return stored
 
 
@@ -64,7 +64,7 @@ class Poller:
     def _offset(self) -> int | None:
         """Where polling resumes: one past the highest update_id stored, or None while the inbox is empty."""
         with self.services.db.session() as session:
-            return delivery.next_update_offset(session=session)
+            return inbox_store.next_update_offset(session=session)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop`, storing each batch before the next offset confirms it; waits out 429s, network errors."""
@@ -149,11 +149,13 @@ class InboxWorker:
         now = self.services.clock.now()
         with self.services.db.session() as session:
             self._record_finished(session)
-            row = delivery.claim_update(session=session, instance=self.services.instance, now=now, lease=HANDLING_LEASE)
+            row = inbox_store.claim_update(
+                session=session, instance=self.services.instance, now=now, lease=HANDLING_LEASE
+            )
             if row is not None and row.attempts > MAX_ATTEMPTS:
                 # It took the process down more than once: put it aside so the chat is not stuck, and tell
                 # the person and a coordinator, so it is not dropped in silence.
-                delivery.finish_update(
+                inbox_store.finish_update(
                     session=session,
                     update_id=row.update_id,
                     status=InboxStatus.POISON,
@@ -200,10 +202,10 @@ class InboxWorker:
         update_id, attempts = finished.update_id, finished.attempts
         if status == InboxStatus.FAILED and should_retry(attempts=attempts, max_attempts=settings.inbox_max_attempts):
             wait = retry_delay(attempts=attempts, base=timedelta(seconds=settings.inbox_retry_seconds))
-            delivery.retry_update(session=session, update_id=update_id, not_before=now + wait, error=error)
+            inbox_store.retry_update(session=session, update_id=update_id, not_before=now + wait, error=error)
             event(logger, "inbox.retry", logging.WARNING, update_id=update_id, attempts=attempts, wait=wait.seconds)
         else:
-            delivery.finish_update(session=session, update_id=update_id, status=status, now=now, error=error)
+            inbox_store.finish_update(session=session, update_id=update_id, status=status, now=now, error=error)
             if status == InboxStatus.FAILED:
                 self._hand_over(session, update_id, finished.payload, error or "failed", now)
 

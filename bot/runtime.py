@@ -44,7 +44,7 @@ from services.context import Services
 from services.i18n import shipped_languages, use_language
 from services.logs import event
 from services.settings import Settings
-from storage import delivery, migrate
+from storage import inbox_store, instance_store, migrate, outbox_store
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ T = TypeVar("T")
 
 
 def default_instance_id() -> str:
+    """This process's name when none is configured: host name and process id."""
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
@@ -66,6 +67,7 @@ def host_id() -> str:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether a process of this id runs on this host (one we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -73,6 +75,40 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# Every module with scheduled work; their job kinds are registered in this order.
+_JOB_MODULES = (
+    checkins,
+    unreachable,
+    matching,
+    insight,
+    leaving,
+    question_reviews,
+    casework,
+    match_runs,
+    match_reviews,
+)
+
+
+def register_jobs(services: Services) -> None:
+    """Register the handler of every scheduled job kind, and the hook for an update that keeps failing."""
+    for module in _JOB_MODULES:
+        services.jobs.update(module.JOBS)
+    services.on_update_failed = handover.failed_update
+
+
+def build_sender(application: AnyApplication, services: Services) -> Sender:
+    """The outbox sender with its hooks for unreachable people, topics, undeliverable and moved chats."""
+    return Sender(
+        bot=application.bot,
+        services=services,
+        on_unreachable=unreachable.unreachable_hook(services),
+        resolver=TopicResolver(services),
+        # A withdrawn offer whose message is gone or already edited is no news for coordinators.
+        on_undeliverable=matching.quiet_withdrawals(unreachable.on_undeliverable),
+        on_migrated=unreachable.on_migrated(services),
+    )
 
 
 class Runtime:
@@ -87,6 +123,7 @@ class Runtime:
         run_sender: bool = True,
         run_tick_job: bool = True,
     ) -> None:
+        """Keep the settings and switches; nothing starts until `start`."""
         self.settings = settings
         self.clock = clock or SystemClock()
         self.poll = poll
@@ -107,6 +144,7 @@ class Runtime:
         self.http_server: Any = None
 
     async def start(self) -> None:
+        """Migrate, build the application and start every loop; `started` is set once all run."""
         self.started_at = time.monotonic()
         migrate.upgrade(self.settings.database_url)
         db = Database(self.settings.database_url)
@@ -117,16 +155,7 @@ class Runtime:
             instance=self.settings.instance_id or default_instance_id(),
         )
         self.services = services
-        services.jobs.update(checkins.JOBS)
-        services.jobs.update(unreachable.JOBS)
-        services.jobs.update(matching.JOBS)
-        services.jobs.update(insight.JOBS)
-        services.jobs.update(leaving.JOBS)
-        services.jobs.update(question_reviews.JOBS)
-        services.jobs.update(casework.JOBS)
-        services.jobs.update(match_runs.JOBS)
-        services.jobs.update(match_reviews.JOBS)
-        services.on_update_failed = handover.failed_update
+        register_jobs(services)
         self._register_instance(services)
         insight_service.ensure_digest(services)
         erasure_service.ensure_retention(services)
@@ -139,26 +168,32 @@ class Runtime:
         wake = asyncio.Event()
         self.worker = InboxWorker(application=application, services=services, wake=wake)
         self.tick = Tick(services)
-        self.sender = Sender(
-            bot=application.bot,
-            services=services,
-            on_unreachable=unreachable.unreachable_hook(services),
-            resolver=TopicResolver(services),
-            # A withdrawn offer whose message is gone or already edited is no news for coordinators.
-            on_undeliverable=matching.quiet_withdrawals(unreachable.on_undeliverable),
-            on_migrated=unreachable.on_migrated(services),
-        )
+        self.sender = build_sender(application, services)
         services.deliver_now = self.sender.deliver_now
         if self.run_tick_job and application.job_queue is not None:
             application.job_queue.run_repeating(
                 self._tick_job, interval=self.settings.tick_seconds, first=0.0, name="tick"
             )
         await application.start()
+        await self._start_loops(application, services, wake)
+        event(
+            logger,
+            "runtime.started",
+            instance=services.instance,
+            database=db.dialect,
+            bot=services.bot_username,
+        )
+        self.started.set()
+
+    async def _start_loops(self, application: AnyApplication, services: Services, wake: asyncio.Event) -> None:
+        """Spawn the inbox, sender and heartbeat loops, then the webhook or the poller, each with its probe."""
+        worker, sender = self.worker, self.sender
+        assert worker is not None and sender is not None
         if self.settings.run_inbox_worker:
-            self._spawn(self.worker.run(self.stop_event), "inbox")
+            self._spawn(worker.run(self.stop_event), "inbox")
             self.liveness.probes["inbox"] = lambda: self.worker.alive_at if self.worker else 0.0
         if self.run_sender and self.settings.run_sender:
-            self._spawn(self.sender.run(self.stop_event), "sender")
+            self._spawn(sender.run(self.stop_event), "sender")
             self.liveness.probes["sender"] = lambda: self.sender.alive_at if self.sender else 0.0
         self._spawn(self._watch_instances(services), "instances")
         if self.run_tick_job:
@@ -171,20 +206,12 @@ class Runtime:
             self.liveness.probes["poller"] = lambda: self.poller.alive_at if self.poller else 0.0
             if self.settings.http_port is not None:
                 await self._serve_http(services, wake, self.settings.http_port)
-        event(
-            logger,
-            "runtime.started",
-            instance=services.instance,
-            database=db.dialect,
-            bot=services.bot_username,
-        )
-        self.started.set()
 
     def _register_instance(self, services: Services) -> None:
         """Before any work: claims left by an earlier run of this name, or by dead processes, end now."""
         now = services.clock.now()
         with services.db.session() as session:
-            released = delivery.register_instance(
+            released = instance_store.register_instance(
                 session=session, name=services.instance, host=host_id(), pid=os.getpid(), now=now
             )
         released += self._forget_dead(services)
@@ -192,13 +219,14 @@ class Runtime:
             event(logger, "runtime.took_over_claims", logging.WARNING, claims=released)
 
     def _forget_dead(self, services: Services) -> int:
+        """Give back the claims of dead instances and forget them; returns how many claims were given back."""
         settings = services.settings
         now = services.clock.now()
         here = host_id()
         with services.db.session() as session:
             dead = [
                 row.name
-                for row in delivery.other_instances(session=session, name=services.instance)
+                for row in instance_store.other_instances(session=session, name=services.instance)
                 if is_dead(
                     beat_at=row.beat_at,
                     now=now,
@@ -207,7 +235,7 @@ class Runtime:
                     pid_alive=pid_alive(row.pid) if row.host == here else None,
                 )
             ]
-            released = delivery.forget_instances(session=session, names=dead, now=now)
+            released = instance_store.forget_instances(session=session, names=dead, now=now)
         if dead:
             event(logger, "runtime.dead_instances", logging.WARNING, count=len(dead), claims=released)
             if self.worker is not None:
@@ -224,12 +252,13 @@ class Runtime:
                 return
             try:
                 with services.db.session() as session:
-                    delivery.beat(session=session, name=services.instance, now=services.clock.now())
+                    instance_store.beat(session=session, name=services.instance, now=services.clock.now())
                 self._forget_dead(services)
             except Exception:  # a database hiccup: try again at the next beat
                 logger.exception("runtime.heartbeat_failed")
 
     def _tick_alive_at(self) -> float:
+        """When the tick last ran, for its liveness probe."""
         # Before its first run the tick counts as alive from the start.
         return self.tick.alive_at if self.tick and self.tick.runs else self.started_at
 
@@ -246,6 +275,7 @@ class Runtime:
         event(logger, "runtime.webhook_set", path=WEBHOOK_PATH)
 
     async def _serve_http(self, services: Services, wake: asyncio.Event, port: int) -> None:
+        """Serve the web app (webhook and health) on `port`, returning once it listens."""
         import uvicorn
 
         app = build_web_app(services=services, liveness=self.liveness, on_stored=wake.set, counters=services.counters)
@@ -258,11 +288,13 @@ class Runtime:
             await asyncio.sleep(0.01)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a coroutine as a named task that stops the runtime if it dies."""
         task = asyncio.create_task(coroutine, name=name)
         task.add_done_callback(self._on_task_done)
         self.tasks.append(task)
 
     def _on_task_done(self, task: asyncio.Task[None]) -> None:
+        """A task ended: if it died while the runtime runs, stop everything and exit non-zero."""
         if task.cancelled() or self.stop_event.is_set():
             return
         error = task.exception()
@@ -274,6 +306,7 @@ class Runtime:
             self.stop_event.set()
 
     async def _tick_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The job queue's repeating call: run the due scheduled jobs."""
         if self.tick is not None:
             await self.tick.run_due_async()
 
@@ -290,6 +323,7 @@ class Runtime:
             event(logger, "runtime.commands_not_set", logging.WARNING, error=type(error).__name__)
 
     async def stop(self) -> None:
+        """Stop the loops, the application and the database, and forget this instance."""
         self.stop_event.set()
         if self.http_server is not None:
             self.http_server.should_exit = True
@@ -309,7 +343,7 @@ class Runtime:
                 await self.application.shutdown()
         if self.services is not None:
             with contextlib.suppress(Exception), self.services.db.session() as session:
-                delivery.forget_instances(
+                instance_store.forget_instances(
                     session=session, names=[self.services.instance], now=self.services.clock.now()
                 )
             self.services.db.dispose()
@@ -329,12 +363,13 @@ class Runtime:
         return 1 if self.failed else 0
 
     def backlog(self) -> dict[str, Any]:
+        """Inbox and outbox counts and the outbox backlog, for the demo and the tests."""
         assert self.services is not None
         with self.services.db.session() as session:
-            count, age = delivery.outbox_backlog(session=session, now=self.services.clock.now())
+            count, age = outbox_store.outbox_backlog(session=session, now=self.services.clock.now())
             return {
-                "inbox": delivery.inbox_counts(session=session),
-                "outbox": delivery.outbox_counts(session=session),
+                "inbox": inbox_store.inbox_counts(session=session),
+                "outbox": outbox_store.outbox_counts(session=session),
                 "outbox_backlog": count,
                 "outbox_oldest_seconds": age,
             }
@@ -344,16 +379,19 @@ class RuntimeThread:
     """A runtime on its own event loop in a background thread: for the demo and the tests."""
 
     def __init__(self, runtime: Runtime) -> None:
+        """Prepare the loop and its thread; `start` starts them."""
         self.runtime = runtime
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="waakvlam-bot", daemon=True)
         self._error: BaseException | None = None
 
     def _run(self) -> None:
+        """The thread's body: run the bot's event loop until it is stopped."""
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()
 
     def start(self, timeout: float = 30.0) -> None:
+        """Start the thread and the runtime on it, waiting until it runs."""
         self._thread.start()
         self.call(self.runtime.start(), timeout=timeout)
 
@@ -365,11 +403,13 @@ class RuntimeThread:
         """Run a plain function on the bot's loop, between its other work."""
 
         async def wrapper() -> T:
+            """Call the function on the loop."""
             return function()
 
         return self.call(wrapper(), timeout=timeout)
 
     def stop(self) -> None:
+        """Stop the runtime and its loop, and wait for the thread to end."""
         if not self._thread.is_alive():
             return
         try:

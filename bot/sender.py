@@ -39,7 +39,7 @@ from services.context import Services
 from services.faults import crash_point
 from services.logs import event
 from services.outbox import UPLOAD_KEY
-from storage import delivery
+from storage import instance_store, outbox_store
 from storage.models import OutboxMessage, OutboxStatus
 
 logger = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ class Sender:
         if time.monotonic() < self._lease_until - SENDER_LEASE.total_seconds() / 2:
             return True
         with self.services.db.session() as session:
-            held = delivery.acquire_lease(
+            held = instance_store.acquire_lease(
                 session=session,
                 name="sender",
                 holder=self.services.instance,
@@ -171,7 +171,7 @@ class Sender:
     def release(self) -> None:
         """Give up the sender lease if this instance holds it, so another instance can take over at once."""
         with self.services.db.session() as session:
-            delivery.release_lease(session=session, name="sender", holder=self.services.instance)
+            instance_store.release_lease(session=session, name="sender", holder=self.services.instance)
         self._lease_until = 0.0
 
     async def run(self, stop: asyncio.Event, *, idle_wait: float = 0.5) -> None:
@@ -222,7 +222,7 @@ class Sender:
         # beyond it would only be given back.
         fits = math.ceil(self.services.settings.sender_global_per_second * BATCH_HORIZON) * 2 + 10
         with self.services.db.session() as session:
-            rows = delivery.claim_outbox(
+            rows = outbox_store.claim_outbox(
                 session=session,
                 instance=self.services.instance,
                 now=now,
@@ -261,7 +261,7 @@ class Sender:
         if waiting:
             # Released as they were: still due, just not to these chats for a moment.
             with self.services.db.session() as session:
-                delivery.release_claims(session=session, message_ids=[row.id for row in waiting if row.id])
+                outbox_store.release_claims(session=session, message_ids=[row.id for row in waiting if row.id])
 
     async def _wait_for(self, tasks: list[asyncio.Task[None]]) -> None:
         """Wait for a pass's sends; an urgent message committed meanwhile is claimed and booked at once.
@@ -288,7 +288,7 @@ class Sender:
         the outbox with its retry time and the sender delivers it later.
         """
         with self.services.db.session() as session:
-            row = delivery.claim_by_key(
+            row = outbox_store.claim_by_key(
                 session=session,
                 dedupe_key=dedupe_key,
                 instance=self.services.instance,
@@ -303,7 +303,7 @@ class Sender:
         booking = self.schedule.book(row.chat_id, time.monotonic())
         await self._send_at(row, booking, check_lease=False)
         with self.services.db.session() as session:
-            sent = delivery.outbox_status(session=session, message_id=row.id) == OutboxStatus.SENT
+            sent = outbox_store.outbox_status(session=session, message_id=row.id) == OutboxStatus.SENT
         if sent:
             crash_point("after_reply")
         self.services.outbox_signal.set()
@@ -331,7 +331,7 @@ class Sender:
                 # A long batch outlived the sender lease and another instance sends now: give the row
                 # back unsent, or both would send it once its claim ran out too.
                 with self.services.db.session() as session:
-                    delivery.release_claims(session=session, message_ids=[row.id] if row.id else [])
+                    outbox_store.release_claims(session=session, message_ids=[row.id] if row.id else [])
                 return
             await self._deliver(row)
         finally:
@@ -388,7 +388,7 @@ class Sender:
             crash_point("after_send")
             message_id = result.get("message_id") if isinstance(result, dict) else None
             with self.services.db.session() as session:
-                delivery.mark_sent(
+                outbox_store.mark_sent(
                     session=session,
                     message_id=row.id,
                     now=self.services.clock.now(),
@@ -404,7 +404,7 @@ class Sender:
         """Put the row back to pending for `seconds` from now with its reason; counts an attempt unless told not."""
         assert row.id is not None
         with self.services.db.session() as session:
-            delivery.reschedule(
+            outbox_store.reschedule(
                 session=session,
                 message_id=row.id,
                 not_before=self.services.clock.now() + timedelta(seconds=seconds),
@@ -425,7 +425,7 @@ class Sender:
         assert row.id is not None
         now = self.services.clock.now()
         with self.services.db.session() as session:
-            delivery.mark_failed(session=session, message_id=row.id, error=reason)
+            outbox_store.mark_failed(session=session, message_id=row.id, error=reason)
             if hook is not None:
                 hook(session=session, row=row, reason=reason, now=now)
         self.services.outbox_signal.set()
@@ -435,8 +435,8 @@ class Sender:
         """The group became a supergroup: move its waiting rows to the new id, retry this row now, attempt uncounted."""
         assert row.id is not None
         with self.services.db.session() as session:
-            delivery.move_chat(session=session, old_chat_id=row.chat_id, new_chat_id=new_chat_id)
-            delivery.reschedule(
+            outbox_store.move_chat(session=session, old_chat_id=row.chat_id, new_chat_id=new_chat_id)
+            outbox_store.reschedule(
                 session=session,
                 message_id=row.id,
                 not_before=self.services.clock.now(),

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from services.context import Services
 from services.logs import event
-from storage import delivery
+from storage import job_store
 from storage.models import ScheduledJob
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class Tick:
         services = self.services
         now = services.clock.now()
         with services.db.session() as session:
-            jobs = delivery.claim_due_jobs(
+            jobs = job_store.claim_due_jobs(
                 session=session, instance=services.instance, now=now, lease=JOB_LEASE, limit=batch
             )
         return list(jobs), now
@@ -82,7 +82,7 @@ class Tick:
             return renewed_at
         waiting = [job.id for job in jobs[index:] if job.id is not None]
         with services.db.session() as session:
-            delivery.renew_job_claims(
+            job_store.renew_job_claims(
                 session=session, job_ids=waiting, instance=services.instance, now=now, lease=JOB_LEASE
             )
         return now
@@ -95,17 +95,17 @@ class Tick:
         now = services.clock.now()
         try:
             with services.db.session() as session:
-                if not delivery.take_claimed_job(session=session, job_id=job.id, instance=services.instance):
+                if not job_store.take_claimed_job(session=session, job_id=job.id, instance=services.instance):
                     return 0
                 if handler is None:
                     raise LookupError(f"no handler for job kind {job.kind!r}")
                 handler(session=session, job=job, services=services, now=now)
-                delivery.complete_job(session=session, job_id=job.id, now=now)
+                job_store.complete_job(session=session, job_id=job.id, now=now)
             return 1
         except Exception as error:
             logger.exception("tick.job_failed kind=%s id=%s", job.kind, job.id)
             with services.db.session() as session:
-                delivery.fail_job(
+                job_store.fail_job(
                     session=session,
                     job_id=job.id,
                     instance=services.instance,

@@ -30,7 +30,7 @@ from services.question_decisions import decision_for_family
 from services.question_reviews import FEELING_MARKS, answers_over_time, cause_text, decision_message, open_decision
 from services.questions import HelpLine, help_lines, link_label, linkable_matches, linkable_requests
 from services.recipients import coordinators_for
-from storage import care, delivery, people
+from storage import care, job_store, people
 from storage import concerns as concern_store
 from storage import matches as matches_store
 from storage import questions as store
@@ -88,7 +88,7 @@ def set_rhythm(
             plan_meeting(session=session, family=family, now=now, after=last.meeting_on if last else None)
         elif meeting.agenda_sent_at is None and meeting.id is not None:
             store.move_meeting(session=session, meeting_id=meeting.id, meeting_on=meeting_on)
-            delivery.cancel_jobs(session=session, kind=AGENDA_JOB, subject_id=family_id)
+            job_store.cancel_jobs(session=session, kind=AGENDA_JOB, subject_id=family_id)
             moved = store.get_meeting(session=session, meeting_id=meeting.id)
             if moved is not None:
                 schedule_agenda(session, family, moved, now)
@@ -295,7 +295,7 @@ def record_meeting(
     assert family is not None
     store.drop_undecided(session=session, meeting_id=meeting_id)
     store.set_plan(session=session, family_id=meeting.family_id, casework_every_weeks=next_weeks)
-    delivery.cancel_jobs(session=session, kind=AGENDA_JOB, subject_id=meeting.family_id)
+    job_store.cancel_jobs(session=session, kind=AGENDA_JOB, subject_id=meeting.family_id)
     following = plan_meeting(session=session, family=family, now=now, after=meeting.meeting_on)
     people.add_timeline(
         session=session,

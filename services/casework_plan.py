@@ -10,7 +10,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from domain import questions as rules
-from storage import delivery
+from storage import job_store
 from storage import questions as store
 from storage.db import Session
 from storage.models import CaseworkMeeting, Person
@@ -22,7 +22,7 @@ def schedule_agenda(session: Session, family: Person, meeting: CaseworkMeeting, 
     """The agenda job, a few days before the meeting at 09:00 local (at once when that has passed)."""
     assert meeting.id is not None and family.id is not None
     at = max(rules.agenda_at(meeting.meeting_on, zone=family.timezone), now)
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session,
         kind=AGENDA_JOB,
         due_at=at,

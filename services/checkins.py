@@ -30,7 +30,7 @@ from services.i18n import N_, _, format_day, h, hi, use_language
 from services.logs import event
 from services.match_texts import TIMELINE_LABELS as MATCH_TIMELINE_LABELS
 from services.outbox import Outgoing, ToPerson, enqueue
-from storage import care, delivery, people
+from storage import care, job_store, people
 from storage.db import Session
 from storage.models import CheckIn, FamilyProfile, Person, Role, ScheduledJob
 
@@ -167,7 +167,7 @@ def schedule_next(
     """
     assert family.id is not None
     if replace:
-        delivery.cancel_jobs(session=session, kind="checkin.send", subject_id=family.id)
+        job_store.cancel_jobs(session=session, kind="checkin.send", subject_id=family.id)
     if last_sent is None:
         last = care.last_sent_checkin(session=session, family_id=family.id)
         last_sent = last.sent_at if last is not None else None
@@ -182,7 +182,7 @@ def schedule_next(
         **quiet_hours(services),
     )
     if due is not None:
-        delivery.schedule_job(
+        job_store.schedule_job(
             session=session,
             kind="checkin.send",
             due_at=due,
@@ -252,7 +252,7 @@ def send_checkin(
     remind_at = rules.reminder_due_at(
         now, after=timedelta(hours=settings.checkin_reminder_hours), zone=family.timezone, **quiet_hours(services)
     )
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session,
         kind="checkin.remind",
         due_at=remind_at,
@@ -260,7 +260,7 @@ def send_checkin(
         now=now,
         subject_id=checkin.id,
     )
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session,
         kind="checkin.missed",
         due_at=now + timedelta(hours=settings.checkin_answer_hours),
@@ -286,7 +286,7 @@ def wait_for_quiet_end(
     if not rules.in_quiet_hours(now, zone=family.timezone, **quiet_hours(services)):
         return None
     later = rules.next_allowed_time(now, zone=family.timezone, **quiet_hours(services))
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session, kind=kind, due_at=later, dedupe_key=key(later), now=now, subject_id=subject_id
     )
     return later

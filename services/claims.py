@@ -16,7 +16,7 @@ from services.logs import event
 from services.outbox import Outgoing, tell
 from services.permissions import Action, Decision, authorize
 from storage import concerns as concern_store
-from storage import delivery, people
+from storage import job_store, people
 from storage.db import Session
 from storage.models import Concern, Person
 
@@ -132,7 +132,7 @@ def close_concern(
         session=session, concern_id=concern.id, coordinator_id=coordinator.id or 0, note=note, now=now
     ):
         return False
-    delivery.cancel_jobs(session=session, kind="concern.escalate", subject_id=concern.id)
+    job_store.cancel_jobs(session=session, kind="concern.escalate", subject_id=concern.id)
     people.audit(
         session=session,
         actor_id=coordinator.id,

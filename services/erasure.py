@@ -28,7 +28,7 @@ from services.labels import name_of
 from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue
 from services.recipients import coordinators_for
-from storage import delivery, people, retention
+from storage import job_store, people, retention
 from storage.db import Session
 from storage.models import Concern, FamilyProfile, Person, Role
 from storage.privacy import PURPOSE_ERASURE
@@ -166,7 +166,7 @@ def reopen_concern(
         level=concern.escalation_level, now=now, policy=policy(services), urgent=concern.urgent
     )
     if due is not None:
-        delivery.schedule_job(
+        job_store.schedule_job(
             session=session,
             kind="concern.escalate",
             due_at=due,
@@ -203,7 +203,7 @@ def next_run(services: Services, after: datetime) -> datetime:
 def schedule_retention(*, session: Session, services: Services, after: datetime, now: datetime) -> None:
     """The next retention run (once a day, whoever schedules it)."""
     due = next_run(services, after)
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session, kind=RETENTION_KIND, due_at=due, dedupe_key=f"{RETENTION_KIND}:{due:%Y%m%d}", now=now
     )
 

@@ -34,7 +34,7 @@ from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue, relay_meta
 from services.recipients import reachable_coordinators, relay_recipients
 from storage import concerns as concern_store
-from storage import delivery, people
+from storage import job_store, people
 from storage.db import Session
 from storage.models import Concern, Person
 
@@ -233,7 +233,7 @@ def _after_step(
         concern.waiting_since = None
     due = rules.next_escalation_at(level=level, now=now, policy=policy(services), urgent=concern.urgent, target=target)
     if due is not None:
-        delivery.schedule_job(
+        job_store.schedule_job(
             session=session,
             kind="concern.escalate",
             due_at=due,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.settings import Settings
-from storage import care, delivery, people
+from storage import care, outbox_store, people
 from storage.db import Session
 
 COORDINATOR_GROUP_KEY = "coordinator_group_id"
@@ -43,7 +43,7 @@ def follow_migration(
         set_coordinator_group(session=session, chat_id=new_chat_id)
     care.move_topics(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
     care.move_relay_links(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
-    delivery.move_chat(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+    outbox_store.move_chat(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
     people.audit(
         session=session,
         actor_id=None,

@@ -15,7 +15,7 @@ from services.context import Services
 from services.i18n import _, hi, use_language
 from services.logs import event
 from services.outbox import Outgoing, ToChat, ToPerson, enqueue
-from storage import delivery, people
+from storage import inbox_store, people
 from storage.db import Session
 from storage.models import Person, Role
 
@@ -73,7 +73,7 @@ def failed_update(
     now: datetime,
 ) -> None:
     """Tell a coordinator and the person (in a private chat) that a message could not be handled."""
-    user_id, chat_type = delivery.sender_of(payload)
+    user_id, chat_type = inbox_store.sender_of(payload)
     person = people.get_person_by_telegram_id(session=session, telegram_id=user_id) if user_id is not None else None
     told = 0
     for coordinator in _team(session, person):

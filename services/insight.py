@@ -35,8 +35,8 @@ from services.logs import event
 from services.outbox import Outgoing, ToPerson, chart_upload, enqueue
 from services.permissions import Action, authorize
 from services.tasks import KIND_LABELS, kind_label
-from storage import delivery, people
 from storage import insight as store
+from storage import job_store, people
 from storage.db import Session
 from storage.models import Person
 
@@ -496,7 +496,7 @@ def schedule_digest(*, session: Session, services: Services, after: datetime, no
         return None
     zone = settings.timezone
     due = rules.next_digest_at(after, at=settings.insight_digest_at, zone=zone)
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session, kind=JOB, due_at=due, dedupe_key=f"{JOB}:{rules.week_key(due, zone)}", now=now
     )
     return due

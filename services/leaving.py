@@ -35,7 +35,7 @@ from services.i18n import _, h, hi, use_language
 from services.labels import name_of
 from services.logs import event
 from services.recipients import coordinators_for
-from storage import delivery, people
+from storage import outbox_store, people
 from storage import requests as store
 from storage import volunteers as volunteer_store
 from storage.db import Session
@@ -152,7 +152,7 @@ def _withdraw_quietly(*, session: Session, request: HelpRequest, now: datetime) 
             continue
         with use_language(volunteer.language):
             note = matching.withdrawn_note(closed=True)
-        delivery.enqueue(
+        outbox_store.enqueue(
             session=session,
             dedupe_key=f"withdraw:{offer.id}:{row.id}:left",
             chat_id=row.chat_id,

@@ -23,7 +23,7 @@ from services.labels import name_of
 from services.match_endings import end_match
 from services.match_texts import OUTCOME_LABELS, STOP_LABELS, sides, state_label, summary, tell
 from services.permissions import Action, Decision, Reason, authorize, refusal_text
-from storage import delivery, people
+from storage import job_store, people
 from storage import matches as store
 from storage.db import Session
 from storage.models import Match, Person, Role
@@ -338,8 +338,8 @@ def add_holiday(
     for row in store.occurrences(session=session, match_id=match_id):
         if row.outcome is None and row.starts_at > now and rules.in_holiday(row.day, [(first, last)]):
             store.set_outcome(session=session, occurrence_id=row.id or 0, outcome="holiday", now=now)
-            delivery.cancel_jobs(session=session, kind=match_runs.REMIND, subject_id=row.id or 0)
-            delivery.cancel_jobs(session=session, kind=match_runs.LOG_JOB, subject_id=row.id or 0)
+            job_store.cancel_jobs(session=session, kind=match_runs.REMIND, subject_id=row.id or 0)
+            job_store.cancel_jobs(session=session, kind=match_runs.LOG_JOB, subject_id=row.id or 0)
     family, helper = sides(session, match)
     for reader in (family, helper):
         if reader is None:

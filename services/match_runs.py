@@ -40,7 +40,7 @@ from services.match_texts import (
     tell,
 )
 from services.question_reviews import help_went_badly
-from storage import delivery, people
+from storage import job_store, people
 from storage import matches as store
 from storage.db import Session
 from storage.models import Match, MatchOccurrence, Person
@@ -92,7 +92,7 @@ def plan(*, session: Session, match: Match, now: datetime) -> int:
             _schedule_occurrence(session, row, now)
     until = rules.local_day(now + rules.PLANNING_HORIZON, rhythm.zone)
     store.set_state(session=session, match_id=match.id, expected=[match.state], now=now, planned_until=until)
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session,
         kind=PLAN,
         subject_id=match.id,
@@ -108,10 +108,10 @@ def _schedule_occurrence(session: Session, row: MatchOccurrence, now: datetime) 
     occurrence = rules.Occurrence(day=row.day, starts_at=row.starts_at, ends_at=row.ends_at)
     remind = rules.reminder_at(occurrence, now=now)
     if remind is not None:
-        delivery.schedule_job(
+        job_store.schedule_job(
             session=session, kind=REMIND, subject_id=row.id, due_at=remind, dedupe_key=f"{REMIND}:{row.id}", now=now
         )
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session, kind=LOG_JOB, subject_id=row.id, due_at=row.ends_at, dedupe_key=f"{LOG_JOB}:{row.id}", now=now
     )
 
@@ -121,7 +121,7 @@ def schedule_reviews(*, session: Session, match: Match, zone: str, now: datetime
     assert match.id is not None
     for day in sorted({match.trial_end, *review_dates(match)}):
         due = rules.at_local(day, REVIEW_AT, zone)
-        delivery.schedule_job(
+        job_store.schedule_job(
             session=session,
             kind=REVIEW,
             subject_id=match.id,
@@ -136,11 +136,11 @@ def stop_future(*, session: Session, match: Match, now: datetime, reviews_too: b
     assert match.id is not None
     ids = store.cancel_future(session=session, match_id=match.id, after=now)
     for occurrence_id in ids:
-        delivery.cancel_jobs(session=session, kind=REMIND, subject_id=occurrence_id)
-        delivery.cancel_jobs(session=session, kind=LOG_JOB, subject_id=occurrence_id)
-    delivery.cancel_jobs(session=session, kind=PLAN, subject_id=match.id)
+        job_store.cancel_jobs(session=session, kind=REMIND, subject_id=occurrence_id)
+        job_store.cancel_jobs(session=session, kind=LOG_JOB, subject_id=occurrence_id)
+    job_store.cancel_jobs(session=session, kind=PLAN, subject_id=match.id)
     if reviews_too:
-        delivery.cancel_jobs(session=session, kind=REVIEW, subject_id=match.id)
+        job_store.cancel_jobs(session=session, kind=REVIEW, subject_id=match.id)
     store.set_state(session=session, match_id=match.id, expected=[match.state], now=now, planned_until=None)
     return len(ids)
 
@@ -219,7 +219,7 @@ def remind_job(*, session: Session, job: Any, services: Services, now: datetime)
         return
     if rules.in_holiday(occurrence.day, _holidays(session, match, now)):
         store.set_outcome(session=session, occurrence_id=occurrence.id or 0, outcome=Outcome.HOLIDAY, now=now)
-        delivery.cancel_jobs(session=session, kind=LOG_JOB, subject_id=occurrence.id or 0)
+        job_store.cancel_jobs(session=session, kind=LOG_JOB, subject_id=occurrence.id or 0)
         return
     if match.involves_children and not helper_may_care_for_children(
         session=session, services=services, helper_id=match.helper_id, today=occurrence.day
@@ -275,8 +275,8 @@ def skip(
         session=session, occurrence_id=occurrence_id, outcome=Outcome.SKIPPED, now=now, skipped_by=side.value
     ):
         return SkipResult(Skipped.GONE)
-    delivery.cancel_jobs(session=session, kind=LOG_JOB, subject_id=occurrence_id)
-    delivery.cancel_jobs(session=session, kind=REMIND, subject_id=occurrence_id)
+    job_store.cancel_jobs(session=session, kind=LOG_JOB, subject_id=occurrence_id)
+    job_store.cancel_jobs(session=session, kind=REMIND, subject_id=occurrence_id)
     family, helper = sides(session, match)
     me, other = (family, helper) if side == Side.FAMILY else (helper, family)
     if other is not None:

@@ -57,7 +57,7 @@ from services.request_flow import volunteer_gave_back as volunteer_gave_back
 from services.tasks import KIND_LABELS as KIND_LABELS
 from services.tasks import kind_label as kind_label
 from services.tasks import when_text as when_text
-from storage import delivery, people
+from storage import job_store, people
 from storage import requests as store
 from storage.db import Session
 from storage.models import HelpRequest, Person
@@ -261,7 +261,7 @@ def plan_vog_reminder(
         days=settings.vog_warn_days
     )
     due = datetime.combine(warn_on, ASK_AT, tzinfo=ZoneInfo(zone_of(services)))
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session,
         kind="volunteer.vog_reminder",
         due_at=max(now, due),

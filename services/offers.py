@@ -15,7 +15,7 @@ from services.callbacks import Button
 from services.i18n import _, h, hi, use_language
 from services.logs import event
 from services.request_basics import name_of, schedule, summary, tell
-from storage import delivery, people
+from storage import outbox_store, people
 from storage import requests as store
 from storage.db import Session
 from storage.models import HelpRequest, OutboxMessage, OutboxStatus, Person, RequestOffer
@@ -172,7 +172,7 @@ def _edit_offer(
     """Edit a sent offer to its ended text, without buttons (an outbox edit)."""
     with use_language(volunteer.language):
         text = offer_ended_text(str(row.payload.get("text", "")), withdrawn_note(closed=closed))
-    delivery.enqueue(
+    outbox_store.enqueue(
         session=session,
         dedupe_key=f"withdraw:{offer_id}:{row.id}",
         chat_id=row.chat_id,

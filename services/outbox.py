@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from domain.priority import Priority
 from services.i18n import directed, use_language
-from storage import delivery
+from storage import outbox_store
 from storage.db import Session
 from storage.models import Person
 
@@ -113,7 +113,7 @@ def enqueue(*, session: Session, to: Recipient, message: Outgoing, key: str, now
     if isinstance(to, ToPerson) and to.person.telegram_id is None:
         return False
     chat_id, payload = payload_for(to, message)
-    return delivery.enqueue(
+    return outbox_store.enqueue(
         session=session,
         dedupe_key=key[:DEDUPE_KEY_LENGTH],
         chat_id=chat_id,

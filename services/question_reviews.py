@@ -28,7 +28,7 @@ from services.logs import event
 from services.outbox import Outgoing, tell
 from services.questions import REVIEW_JOB, end_question
 from services.recipients import coordinators_for
-from storage import care, delivery, people
+from storage import care, job_store, people
 from storage import concerns as concern_store
 from storage import matches as matches_store
 from storage import questions as store
@@ -159,7 +159,7 @@ def review_job(*, session: Session, job: ScheduledJob, services: Services, now: 
 
 def _look_again(session: Session, family_id: int, at: datetime, now: datetime) -> None:
     """The family's review job planned again (deduplicated by its time)."""
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session,
         kind=REVIEW_JOB,
         due_at=at,

@@ -27,7 +27,7 @@ from services.match_texts import state_label as match_state_label
 from services.outbox import Outgoing, tell
 from services.permissions import Action, authorize
 from services.tasks import kind_label
-from storage import delivery, people
+from storage import job_store, people
 from storage import matches as matches_store
 from storage import questions as store
 from storage import requests as requests_store
@@ -125,7 +125,7 @@ def schedule_reviews(*, session: Session, family_id: int, now: datetime) -> None
     if not due:
         return
     at = max(min(due), now)
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session,
         kind=REVIEW_JOB,
         due_at=at,

@@ -20,7 +20,7 @@ from services.context import Services
 from services.i18n import N_, _, h, hi
 from services.outbox import Outgoing, ToPerson
 from services.tasks import kind_label, when_text
-from storage import delivery, people
+from storage import job_store, people
 from storage import matching as match_store
 from storage.db import Session
 from storage.models import HelpRequest, Person
@@ -55,7 +55,7 @@ def tell(
 
 def schedule(session: Session, kind: str, subject_id: int, due_at: datetime, now: datetime, key: str) -> None:
     """A job of this kind about this request (or offer), once per key."""
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session, kind=kind, due_at=due_at, dedupe_key=f"{kind}:{key}"[:128], now=now, subject_id=subject_id
     )
 
@@ -63,7 +63,7 @@ def schedule(session: Session, kind: str, subject_id: int, due_at: datetime, now
 def cancel_jobs(session: Session, request_id: int, *kinds: str) -> None:
     """Drop the planned jobs of these kinds for a request."""
     for kind in kinds:
-        delivery.cancel_jobs(session=session, kind=kind, subject_id=request_id)
+        job_store.cancel_jobs(session=session, kind=kind, subject_id=request_id)
 
 
 # --- words ----------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from services.request_basics import (
     zone_of,
 )
 from services.tasks import kind_label
-from storage import delivery, people
+from storage import job_store, people
 from storage import matching as match_store
 from storage import requests as store
 from storage.db import Session
@@ -301,7 +301,7 @@ def closed(*, session: Session, services: Services, request: HelpRequest, now: d
     settings = services.settings
     purge_at = in_daytime(now + timedelta(days=settings.request_retention_days), zone_of(services))
     day = purge_at.astimezone(ZoneInfo(zone_of(services))).date()
-    delivery.schedule_job(
+    job_store.schedule_job(
         session=session, kind="requests.purge", due_at=purge_at, dedupe_key=f"requests.purge:{day:%Y%m%d}", now=now
     )
 

@@ -31,7 +31,7 @@ from services.outbox import REPORT_KEY, Outgoing, ToChat, ToPerson, enqueue, tel
 from services.recipients import coordinators_for, reachable_coordinators
 from services.safety import not_reached_text, waiting_text
 from services.tasks import kind_label, when_text
-from storage import care, delivery, people
+from storage import care, job_store, people
 from storage import concerns as concern_store
 from storage import requests as requests_store
 from storage.db import Session
@@ -161,7 +161,7 @@ def coordinator_unreachable(*, session: Session, services: Services, coordinator
             continue
         if released:
             concern = concern_store.get_concern(session=session, concern_id=concern_id) or concern
-        delivery.cancel_jobs(session=session, kind="concern.escalate", subject_id=concern_id)
+        job_store.cancel_jobs(session=session, kind="concern.escalate", subject_id=concern_id)
         _target, notified = alert_level(
             session=session,
             services=services,

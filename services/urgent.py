@@ -13,7 +13,7 @@ from services.outbox import Outgoing, ToChat, ToPerson, enqueue
 from services.relay import relay_in
 from services.safety import bot_cannot_help_text, safety_numbers_text, urgent_outcome_text
 from storage import concerns as concern_store
-from storage import delivery, people
+from storage import outbox_store, people
 from storage.db import Session
 from storage.models import Person, Role
 
@@ -41,7 +41,7 @@ def record_urgent(
     consent gets the numbers and the coordinators an alert without what they wrote (see docs/safety.md).
     """
     key = safety_key(chat_id, message_id)
-    if delivery.outbox_status_by_key(session=session, dedupe_key=key) is not None:
+    if outbox_store.outbox_status_by_key(session=session, dedupe_key=key) is not None:
         return key  # handled before (the process died after committing): nothing twice
     sender = people.get_person(session=session, person_id=sender_id)  # fresh: consent or role may have changed
     assert sender is not None

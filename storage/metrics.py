@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from storage import delivery
+from storage import inbox_store, job_store, outbox_store
 from storage.models import CheckIn, Concern, JobStatus, ScheduledJob
 
 LATE_AFTER = timedelta(minutes=5)
@@ -23,13 +23,13 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def backlog(*, session: Session, now: datetime) -> dict[str, Any]:
     """The outbox and inbox backlog for /health: how many wait and how long the oldest has."""
-    count, age = delivery.outbox_backlog(session=session, now=now)
-    inbox = delivery.inbox_counts(session=session)
+    count, age = outbox_store.outbox_backlog(session=session, now=now)
+    inbox = inbox_store.inbox_counts(session=session)
     return {
         "outbox_backlog": count,
         "outbox_oldest_seconds": round(age, 1),
         "inbox_waiting": inbox.get("new", 0) + inbox.get("processing", 0),
-        "jobs_due": delivery.jobs_due_count(session=session, now=now),
+        "jobs_due": job_store.jobs_due_count(session=session, now=now),
     }
 
 
@@ -77,13 +77,13 @@ def render(*, session: Session, now: datetime, counters: dict[str, int]) -> str:
         (
             "updates_total",
             "Updates in the inbox by status (done, failed, poison, new, processing).",
-            delivery.inbox_counts(session=session),
+            inbox_store.inbox_counts(session=session),
         ),
-        ("messages_total", "Outgoing messages by result.", delivery.outbox_counts(session=session)),
+        ("messages_total", "Outgoing messages by result.", outbox_store.outbox_counts(session=session)),
     )
     for name, help_text, counts in by_status:
         metric(name, "gauge", help_text, [({"status": status}, float(n)) for status, n in sorted(counts.items())])
-    count, age = delivery.outbox_backlog(session=session, now=now)
+    count, age = outbox_store.outbox_backlog(session=session, now=now)
     metric("outbox_backlog", "gauge", "Messages waiting to be sent.", [({}, float(count))])
     metric("outbox_oldest_seconds", "gauge", "Age of the oldest waiting message.", [({}, round(age, 1))])
     open_count, open_age = _escalations(session, now)
@@ -95,7 +95,10 @@ def render(*, session: Session, now: datetime, counters: dict[str, int]) -> str:
     answered = session.execute(select(func.count()).where(col(CheckIn.answered_at).is_not(None))).scalar_one()
     metric("checkins_answered_total", "counter", "Check-ins answered.", [({}, float(answered))])
     metric(
-        "jobs_due", "gauge", "Scheduled jobs due now.", [({}, float(delivery.jobs_due_count(session=session, now=now)))]
+        "jobs_due",
+        "gauge",
+        "Scheduled jobs due now.",
+        [({}, float(job_store.jobs_due_count(session=session, now=now)))],
     )
     for name, value in sorted(counters.items()):
         metric(

@@ -42,7 +42,7 @@ from storage.models import (
 )
 
 # Outbox rows with this purpose tell others that someone left; they may name that person so the reader
-# knows who, and drop their payload as soon as they are sent (`storage.delivery.mark_sent`).
+# knows who, and drop their payload as soon as they are sent (`storage.outbox_store.mark_sent`).
 PURPOSE_ERASURE = "erasure"
 ERASED = "[erased]"
 

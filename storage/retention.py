@@ -11,7 +11,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlmodel import Session, col
 
 from storage.db import rowcount
-from storage.delivery import purge_handled_updates
+from storage.inbox_store import purge_handled_updates
 from storage.models import (
     DialogueState,
     InboxStatus,

@@ -21,7 +21,7 @@ import pytest
 from sqlmodel import Session, select
 
 from sandbox import Sandbox
-from storage import delivery, migrate, people
+from storage import migrate, outbox_store, people
 from storage.db import Database
 from storage.models import InboxUpdate, OutboxMessage
 from tests.waiting import PATIENCE
@@ -168,7 +168,7 @@ class Store:
         self, chat_id: int, text: str, *, key: str | None = None, person_id: int | None = None, **payload: Any
     ) -> None:
         with self.session() as session:
-            delivery.enqueue(
+            outbox_store.enqueue(
                 session=session,
                 dedupe_key=key or f"test:{chat_id}:{text}",
                 chat_id=chat_id,

@@ -11,7 +11,7 @@ from collections import Counter
 from sqlmodel import select
 
 from sandbox import Sandbox
-from storage import delivery
+from storage import outbox_store
 from storage.models import OutboxMessage, OutboxStatus
 from tests.delivery.conftest import Bots, Store, wait_until
 
@@ -28,7 +28,7 @@ def test_two_thousand_chats_at_once_within_the_flood_limits(sandbox: Sandbox, st
     now = store.now()
     with store.session() as session:
         for chat in chats:
-            delivery.enqueue(
+            outbox_store.enqueue(
                 session=session,
                 dedupe_key=f"fanout:{chat}",
                 chat_id=chat,
@@ -48,7 +48,9 @@ def test_two_thousand_chats_at_once_within_the_flood_limits(sandbox: Sandbox, st
     )
     with store.session() as session:
         wait_until(
-            lambda: delivery.outbox_counts(session=session) == {OutboxStatus.SENT: COUNT}, 10, "every row marked sent"
+            lambda: outbox_store.outbox_counts(session=session) == {OutboxStatus.SENT: COUNT},
+            10,
+            "every row marked sent",
         )
         assert session.exec(select(OutboxMessage).where(OutboxMessage.attempts != 1)).first() is None
 

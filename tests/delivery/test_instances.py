@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from sandbox import Sandbox
-from storage import delivery
+from storage import job_store, outbox_store
 from storage.models import InboxStatus, JobStatus, Lease, OutboxStatus, ScheduledJob
 from tests.delivery.conftest import Bots, Store, texts, wait_until
 
@@ -27,7 +27,7 @@ def _queue(store: Store, chats: range, prefix: str, jobs: int = 0) -> None:
     now = store.now()
     with store.session() as session:
         for chat in chats:
-            delivery.enqueue(
+            outbox_store.enqueue(
                 session=session,
                 dedupe_key=f"{prefix}:{chat}",
                 chat_id=chat,
@@ -36,7 +36,7 @@ def _queue(store: Store, chats: range, prefix: str, jobs: int = 0) -> None:
             )
         for index in range(jobs):
             # A check-in for a family that does not exist: the job runs (and does nothing) once.
-            delivery.schedule_job(
+            job_store.schedule_job(
                 session=session,
                 kind="checkin.send",
                 due_at=now,
@@ -119,7 +119,7 @@ def test_one_instance_killed_mid_work_the_other_carries_on(sandbox: Sandbox, sto
     wait_until(lambda: all(texts(sandbox, chat) for chat in chats), 40, "every message delivered after the kill")
     with store.session() as session:
         wait_until(
-            lambda: delivery.outbox_counts(session=session) == {OutboxStatus.SENT: len(chats)}, 15, "all rows sent"
+            lambda: outbox_store.outbox_counts(session=session) == {OutboxStatus.SENT: len(chats)}, 15, "all rows sent"
         )
     wait_until(lambda: all(job.status == JobStatus.DONE for job in _jobs(store)), 15, "every job run")
     shown = Counter(len(texts(sandbox, chat)) for chat in chats)

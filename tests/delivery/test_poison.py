@@ -10,7 +10,7 @@ import httpx
 from sqlmodel import select
 
 from sandbox import Sandbox
-from storage import delivery, migrate
+from storage import inbox_store, migrate
 from storage.db import Database
 from storage.models import InboxStatus, InboxUpdate
 from tests.delivery.conftest import Bots, Store, texts, wait_until
@@ -105,7 +105,7 @@ def test_an_update_the_database_refuses_is_kept_aside_without_holding_up_the_bat
     ]
     try:
         with db.session() as session:
-            assert delivery.store_updates(session=session, raw_updates=updates, now=now) == 4
+            assert inbox_store.store_updates(session=session, raw_updates=updates, now=now) == 4
         with db.session() as session:
             rows = {row.update_id: row for row in session.exec(select(InboxUpdate))}
         assert [rows[i].status for i in (1, 3, 4)] == [InboxStatus.NEW] * 3

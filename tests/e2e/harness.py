@@ -20,7 +20,7 @@ from bot.runtime import Runtime, RuntimeThread
 from domain.clock import FakeClock
 from sandbox import Sandbox
 from services.settings import Settings
-from storage import delivery, people
+from storage import inbox_store, outbox_store, people
 from tests.waiting import PATIENCE
 
 TOKEN = "123456789:e2e-fake-token"
@@ -79,9 +79,9 @@ class Harness:
             return False
         now = self.clock.now()
         with self.session() as session:
-            busy = delivery.inbox_busy(session=session, now=now)
-            outbox = delivery.outbox_counts(session=session)
-            next_due = delivery.next_outbox_due(session=session)
+            busy = inbox_store.inbox_busy(session=session, now=now)
+            outbox = outbox_store.outbox_counts(session=session)
+            next_due = outbox_store.next_outbox_due(session=session)
         if busy:  # an update waiting for a retry later (fake clock) is not work to wait for
             return False
         if outbox.get("sending", 0):

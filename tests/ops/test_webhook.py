@@ -22,7 +22,7 @@ from bot.web import SECRET_HEADER, WEBHOOK_PATH
 from sandbox import Sandbox
 from services.logs import configure_logging
 from services.settings import Settings
-from storage import delivery
+from storage import inbox_store
 from storage.models import InboxStatus, InboxUpdate
 from tests.waiting import PATIENCE, wait_until
 
@@ -58,7 +58,7 @@ class Bot:
         services = self.thread.runtime.services
         assert services is not None
         with services.db.session() as session:
-            return sum(delivery.inbox_counts(session=session).values())
+            return sum(inbox_store.inbox_counts(session=session).values())
 
 
 @pytest.fixture(scope="module")

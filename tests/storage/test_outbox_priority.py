@@ -13,7 +13,7 @@ from sqlalchemy import event
 
 from domain.clock import FakeClock
 from domain.priority import Priority
-from storage import delivery, migrate
+from storage import migrate, outbox_store
 from storage.db import Database
 
 LEASE = timedelta(seconds=60)
@@ -28,7 +28,9 @@ def db(database_url: str) -> Iterator[Database]:
 
 
 def _queue(session: Any, key: str, chat_id: int, now: Any, **options: Any) -> None:
-    assert delivery.enqueue(session=session, dedupe_key=key, chat_id=chat_id, payload={"k": key}, now=now, **options)
+    assert outbox_store.enqueue(
+        session=session, dedupe_key=key, chat_id=chat_id, payload={"k": key}, now=now, **options
+    )
 
 
 def test_the_claim_takes_urgent_then_concerns_then_the_rest_each_in_order(db: Database, clock: FakeClock) -> None:
@@ -45,11 +47,11 @@ def test_the_claim_takes_urgent_then_concerns_then_the_rest_each_in_order(db: Da
         _queue(session, "urgent", 1, now, purpose="alert", priority=Priority.URGENT)
         _queue(session, "urgent-other", 4, now, purpose="alert", priority=Priority.URGENT)
     with db.session() as session:
-        first = delivery.claim_outbox(session=session, instance="a", now=now, lease=LEASE, limit=1)
+        first = outbox_store.claim_outbox(session=session, instance="a", now=now, lease=LEASE, limit=1)
     assert [row.dedupe_key for row in first] == ["urgent"], "the newest row, but the most urgent, goes first"
     assert first[0].priority == Priority.URGENT
     with db.session() as session:
-        rest = delivery.claim_outbox(session=session, instance="a", now=now, lease=LEASE, limit=20)
+        rest = outbox_store.claim_outbox(session=session, instance="a", now=now, lease=LEASE, limit=20)
     assert [row.dedupe_key for row in rest] == [
         "urgent-other",
         "alert",
@@ -68,12 +70,12 @@ def test_an_expired_claim_competes_by_its_priority_too(db: Database, clock: Fake
         _queue(session, "urgent", 1, now, purpose="alert", priority=Priority.URGENT)
         _queue(session, "plain", 2, now)
     with db.session() as session:
-        assert len(delivery.claim_outbox(session=session, instance="dead", now=now, lease=LEASE, limit=1)) == 1
+        assert len(outbox_store.claim_outbox(session=session, instance="dead", now=now, lease=LEASE, limit=1)) == 1
     later = now + LEASE + timedelta(seconds=1)
     with db.session() as session:
         _queue(session, "concern", 3, later, purpose="alert")
     with db.session() as session:
-        rows = delivery.claim_outbox(session=session, instance="b", now=later, lease=LEASE, limit=10)
+        rows = outbox_store.claim_outbox(session=session, instance="b", now=later, lease=LEASE, limit=10)
     assert [row.dedupe_key for row in rows] == ["urgent", "concern", "plain"]
 
 
@@ -122,7 +124,7 @@ def test_the_claim_reads_the_outbox_in_claim_order_along_an_index(db: Database, 
             if index % 50 == 0:
                 _queue(session, f"u{index}", index, now, purpose="alert", priority=Priority.URGENT)
     with db.session() as session, _selects(db) as statements:
-        delivery.claim_outbox(session=session, instance="a", now=now, lease=LEASE, limit=5, skip_chat_ids=[3, 4])
+        outbox_store.claim_outbox(session=session, instance="a", now=now, lease=LEASE, limit=5, skip_chat_ids=[3, 4])
     candidate_queries = [(sql, params) for sql, params in statements if "LIMIT" in sql.upper()]
     assert len(candidate_queries) == 2, "pending rows and expired claims"
     for plan in _plans(db, candidate_queries):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from storage import delivery, migrate, people, retention
+from storage import migrate, outbox_store, people, retention
 from storage.db import Database
 from storage.models import (
     AuditEntry,
@@ -85,7 +85,7 @@ def test_erasure_scrubs_every_mention_also_in_json_with_non_ascii_names(db: Data
         assert poison is not None and poison.payload is None
         left_id = rows["left"].id
         assert left_id is not None
-        delivery.mark_sent(session=session, message_id=left_id, now=NOW, telegram_message_id=5)
+        outbox_store.mark_sent(session=session, message_id=left_id, now=NOW, telegram_message_id=5)
     with db.session() as session:
         sent = session.get(OutboxMessage, left_id)
         assert sent is not None and sent.status == "sent" and sent.payload == {}, "a notice drops its text once sent"

@@ -16,8 +16,8 @@ from domain import requests as rules
 from domain import volunteers as volunteer_rules
 from domain.availability import ALL_SLOTS, mask_for_window
 from domain.clock import FakeClock
-from storage import delivery, migrate, people
 from storage import matching as match_store
+from storage import migrate, outbox_store, people
 from storage import requests as store
 from storage import volunteers as volunteer_store
 from storage.db import Database
@@ -297,9 +297,9 @@ def test_an_unsent_offer_is_withdrawn_but_a_sent_one_is_not(db: Database, clock:
     now = clock.now()
     with db.session() as session:
         for key in ("unsent", "sent"):
-            delivery.enqueue(session=session, dedupe_key=key, chat_id=9, payload={"text": key}, now=now)
+            outbox_store.enqueue(session=session, dedupe_key=key, chat_id=9, payload={"text": key}, now=now)
         rows = {row.dedupe_key: row for row in session.exec(select(OutboxMessage))}
-        delivery.mark_sent(session=session, message_id=rows["sent"].id or 0, now=now, telegram_message_id=77)
+        outbox_store.mark_sent(session=session, message_id=rows["sent"].id or 0, now=now, telegram_message_id=77)
     with db.session() as session:
         assert store.withdraw_unsent(session=session, outbox_id=rows["unsent"].id or 0)
         assert not store.withdraw_unsent(session=session, outbox_id=rows["sent"].id or 0)
@@ -476,7 +476,7 @@ def test_retention_purges_only_old_closed_texts(db: Database, clock: FakeClock) 
         store.apply_event(session=session, request_id=recent.id or 0, event=rules.RequestEvent.FAMILY_CANCEL, now=now)
         # A message the volunteer wrote to the family about the old task, sent long ago.
         key = f"taskmsg:{old.id}:1:2:3"
-        delivery.enqueue(session=session, dedupe_key=key, chat_id=2, payload={"text": "I come at six"}, now=now)
+        outbox_store.enqueue(session=session, dedupe_key=key, chat_id=2, payload={"text": "I come at six"}, now=now)
         row = session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == key)).one()
         row.status = OutboxStatus.SENT
         session.add(row)

@@ -22,7 +22,7 @@ from services.escalation import raise_concern
 from services.groups import set_coordinator_group
 from services.safety import safety_numbers_text
 from services.settings import Settings
-from storage import care, delivery, migrate, people
+from storage import care, job_store, migrate, people
 from storage import concerns as concern_store
 from storage.db import Database
 from storage.models import CheckIn, FamilyProfile, JobStatus, OutboxMessage, Person, Role, ScheduledJob
@@ -79,7 +79,7 @@ def test_thousands_of_families_due_at_the_same_minute_get_one_check_in_each(serv
     ids = add_families(services, count)
     with services.db.session() as session:
         for family_id in ids:
-            delivery.schedule_job(
+            job_store.schedule_job(
                 session=session,
                 kind="checkin.send",
                 due_at=NOW,
@@ -308,7 +308,7 @@ def test_the_tick_gives_way_to_the_event_loop_while_many_jobs_run(services: Serv
     services.jobs["test.record"] = record
     with services.db.session() as session:
         for number in range(300):
-            delivery.schedule_job(
+            job_store.schedule_job(
                 session=session, kind="test.record", due_at=NOW, dedupe_key=f"record:{number}", now=NOW
             )
 

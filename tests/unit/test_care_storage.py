@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage import care, delivery, migrate, people
+from storage import care, job_store, migrate, people
 from storage import concerns as concern_store
 from storage.db import Database
 from storage.models import Person, Role
@@ -165,7 +165,7 @@ def test_the_next_check_in_is_the_earliest_pending_job(db: Database) -> None:
     family = _person(db, 12, Role.FAMILY, "Jo")
     with db.session() as session:
         assert care.next_job_due(session=session, kind="checkin.send", subject_id=family) is None
-        delivery.schedule_job(
+        job_store.schedule_job(
             session=session,
             kind="checkin.send",
             due_at=NOW + timedelta(days=7),
@@ -174,7 +174,7 @@ def test_the_next_check_in_is_the_earliest_pending_job(db: Database) -> None:
             subject_id=family,
         )
         assert care.next_job_due(session=session, kind="checkin.send", subject_id=family) == NOW + timedelta(days=7)
-        delivery.cancel_jobs(session=session, kind="checkin.send", subject_id=family)
+        job_store.cancel_jobs(session=session, kind="checkin.send", subject_id=family)
         assert care.next_job_due(session=session, kind="checkin.send", subject_id=family) is None
 
 

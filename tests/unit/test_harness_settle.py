@@ -8,7 +8,7 @@ from types import SimpleNamespace
 from sqlmodel import col, update
 
 from domain.clock import FakeClock
-from storage import delivery, migrate
+from storage import migrate, outbox_store
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
 from tests.e2e.harness import Harness
@@ -26,7 +26,7 @@ def test_a_message_in_flight_is_not_idle_even_when_the_rest_waits_for_later(sqli
     try:
         with db.session() as session:
             for key, not_before in (("now", None), ("later", NOW + timedelta(hours=1))):
-                delivery.enqueue(
+                outbox_store.enqueue(
                     session=session,
                     dedupe_key=key,
                     chat_id=1,

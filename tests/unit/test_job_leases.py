@@ -19,7 +19,7 @@ from bot.tick import JOB_LEASE, RETRY_AFTER, Tick
 from domain.clock import FakeClock
 from services.context import Services
 from services.settings import Settings
-from storage import delivery, migrate
+from storage import job_store, migrate
 from storage.db import Database
 from storage.models import JobStatus, ScheduledJob
 
@@ -55,7 +55,7 @@ class World:
     def schedule(self, count: int) -> list[int]:
         with self.db.session() as session:
             for index in range(count):
-                delivery.schedule_job(session=session, kind="work", due_at=NOW, dedupe_key=f"work:{index}", now=NOW)
+                job_store.schedule_job(session=session, kind="work", due_at=NOW, dedupe_key=f"work:{index}", now=NOW)
         return [job.id for job in self.jobs() if job.id is not None]
 
     def jobs(self) -> list[ScheduledJob]:
@@ -72,14 +72,14 @@ def world(database_url: str) -> Iterator[World]:
 
 def b_ticks_before_each_job_of_a(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Just before "a" starts each job of its batch, "b" ticks too, as it would on its own schedule."""
-    real_take = delivery.take_claimed_job
+    real_take = job_store.take_claimed_job
 
     def take(*, session: Any, job_id: int, instance: str) -> bool:
         if instance == "a":
             world.ticks["b"].run_due()
         return real_take(session=session, job_id=job_id, instance=instance)
 
-    monkeypatch.setattr(delivery, "take_claimed_job", take)
+    monkeypatch.setattr(job_store, "take_claimed_job", take)
 
 
 def test_a_batch_slower_than_the_lease_keeps_its_jobs(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,7 +97,7 @@ def test_a_failed_run_never_revives_a_job_another_instance_ran(world: World, mon
     (job_id,) = world.schedule(1)
     world.slow[job_id] = JOB_LEASE + timedelta(minutes=1)
     world.failing.add(("a", job_id))
-    real_fail = delivery.fail_job
+    real_fail = job_store.fail_job
 
     def fail(**kwargs: Any) -> Any:
         # Between a's rolled-back run and a's recording of the failure, b (its lease having run out)
@@ -107,7 +107,7 @@ def test_a_failed_run_never_revives_a_job_another_instance_ran(world: World, mon
             assert world.ticks["b"].run_due() == 1
         return real_fail(**kwargs)
 
-    monkeypatch.setattr(delivery, "fail_job", fail)
+    monkeypatch.setattr(job_store, "fail_job", fail)
     assert world.ticks["a"].run_due() == 0
     (job,) = world.jobs()
     assert job.status == JobStatus.DONE and job.claimed_by == "b", "b's finished run stays finished"
@@ -139,7 +139,7 @@ def test_a_job_running_past_its_lease_is_not_claimed_by_another_instance(postgre
         world.clock.advance(JOB_LEASE * 3)
         with world.db.session() as other:
             seen.append(
-                delivery.claim_due_jobs(session=other, instance="b", now=world.clock.now(), lease=JOB_LEASE, limit=10)
+                job_store.claim_due_jobs(session=other, instance="b", now=world.clock.now(), lease=JOB_LEASE, limit=10)
             )
 
     world.ticks["a"].services.jobs["work"] = slow_and_watched

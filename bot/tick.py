@@ -1,7 +1,7 @@
 """The scheduler tick: one periodic job that runs due work from database rows.
 
 JobQueue only wakes us; what is due lives in `scheduledjob` rows, so a restart across a due time
-runs it once, soon after start, and two instances never run the same row (see storage.delivery).
+runs it once, soon after start, and two instances never run the same row (see storage.job_store).
 A batch of due jobs is claimed with a lease; the tick renews it (`_heartbeat`) while it works through
 the batch, so a slow batch keeps its jobs, and each job is marked done in the transaction that runs it.
 """
@@ -75,7 +75,7 @@ class Tick:
     def _heartbeat(self, jobs: list[ScheduledJob], index: int, renewed_at: datetime) -> datetime:
         """Before job `index` of a batch: once a third of the lease has passed, renew the claims on it
         and the jobs after it, so a long batch keeps the jobs it has not started yet. (A job that is
-        running needs no lease: its own transaction holds its row, see `delivery.take_claimed_job`.)"""
+        running needs no lease: its own transaction holds its row, see `job_store.take_claimed_job`.)"""
         services = self.services
         now = services.clock.now()
         if now - renewed_at < JOB_LEASE / 3:

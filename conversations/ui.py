@@ -7,7 +7,7 @@ import logging
 import re
 import warnings
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from telegram import (
@@ -29,9 +29,7 @@ from services.faults import crash_point
 from services.i18n import LANGUAGE_NAMES, _, directed, hi
 from services.language import CHOOSE
 from services.logs import event
-from services.outbox import Outgoing, ToChat, ToPerson
-from storage.db import Session
-from storage.models import Person
+from services.outbox import Outgoing, ToChat
 
 logger = logging.getLogger(__name__)
 
@@ -268,22 +266,6 @@ def markup_json(markup: Markup | None) -> dict[str, Any] | None:
     if markup is None:
         return None
     return json.loads(json.dumps(markup.to_dict()))
-
-
-def notify(
-    *,
-    session: Session,
-    person: Person,
-    key: str,
-    text: str,
-    now: datetime,
-    markup: InlineKeyboardMarkup | None = None,
-    purpose: str = "message",
-    not_before: datetime | None = None,
-) -> bool:
-    """Queue a message for someone other than the current chat, in the caller's transaction."""
-    message = Outgoing(text=text, markup=markup_json(markup), purpose=purpose, not_before=not_before)
-    return outbox.enqueue(session=session, to=ToPerson(person), message=message, key=key, now=now)
 
 
 def name_refused_text(max_length: int) -> str:

@@ -213,35 +213,26 @@ async def show_links(update: Update, context: BotContext) -> None:
 
 async def toggle_link(update: Update, context: BotContext) -> None:
     """Link or unlink one request."""
-    parsed = tapped_values(update, LINK)
-    linked = None
-    if parsed is not None:
-        with context.session() as session:
-            linked = questions_service.link_request(
-                session=session,
-                coordinator=context.person,
-                question_id=parsed[0],
-                request_id=parsed[1],
-                now=context.now(),
-            )
-    if linked is None:
-        await answer_stale(update)
-        return
-    await answer_button(update, _("Linked.") if linked else _("Unlinked."))
-    await retire_buttons(update)
+    await _toggle(update, context, LINK, "request")
 
 
 async def toggle_match_link(update: Update, context: BotContext) -> None:
     """Link or unlink one lasting match."""
-    parsed = tapped_values(update, LINK_MATCH)
+    await _toggle(update, context, LINK_MATCH, "match")
+
+
+async def _toggle(update: Update, context: BotContext, button: Button, kind: str) -> None:
+    """Link the tapped help to the question, or unlink it when it was linked (rights checked in the service)."""
+    parsed = tapped_values(update, button)
     linked = None
     if parsed is not None:
         with context.session() as session:
-            linked = questions_service.link_match(
+            linked = questions_service.link_help(
                 session=session,
                 coordinator=context.person,
                 question_id=parsed[0],
-                match_id=parsed[1],
+                kind=kind,
+                ref_id=parsed[1],
                 now=context.now(),
             )
     if linked is None:

@@ -128,7 +128,7 @@ class TopicResolver:
         if family_id is None:
             return await bot.do_api_request(row.method, api_kwargs=payload)
         with self.services.db.session() as session:
-            group = group_id(self.services, session) or int(payload["chat_id"])
+            group = group_id(self.services, session, int(family_id)) or int(payload["chat_id"])
         payload["chat_id"] = group
         thread = await self.thread_for(bot, int(family_id), group)
         if thread is not None:
@@ -156,7 +156,8 @@ class TopicResolver:
         chat_id = chat.get("id") if isinstance(chat, dict) else None
         if chat_id is None:
             in_topic = TOPIC_KEY in row.payload
-            chat_id = group_id(self.services, session) if in_topic else row.payload.get("chat_id")
+            family_id = row.payload.get(TOPIC_KEY)
+            chat_id = group_id(self.services, session, family_id) if in_topic else row.payload.get("chat_id")
         if chat_id is None:
             return
         care.add_relay_link(

@@ -113,8 +113,10 @@ async def set_group(update: Update, context: BotContext) -> None:
     if user.id not in context.services.settings.bot_admin_ids:
         await reply(update, _("Only a coordinator with admin rights can do that."))
         return
+    admin = context.person
     with context.session() as session:
-        make_coordinator_group(session=session, chat_id=chat.id, now=context.now())
+        team_id = admin.team_id if admin is not None else None
+        make_coordinator_group(session=session, chat_id=chat.id, now=context.now(), team_id=team_id)
     await reply(update, _("This group is now the coordinators' group. Concerns and alerts will arrive here."))
 
 

@@ -15,6 +15,7 @@ from services.i18n import N_, _, h, ngettext
 ROLE_BUTTONS = {
     "family": N_("A family"),
     "volunteer": N_("A volunteer"),
+    "referrer": N_("A referrer (a professional who refers families)"),
     "coordinator": N_("A coordinator"),
 }
 
@@ -37,6 +38,7 @@ def _intro(role: str) -> str:
     return {
         "family": _("Here is an invite link for a family."),
         "volunteer": _("Here is an invite link for a volunteer."),
+        "referrer": _("Here is an invite link for a referrer."),
         "coordinator": _("Here is an invite link for a coordinator."),
     }[role]
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 PREFIX = "i"
 _PAYLOAD = re.compile(r"^i([A-Za-z0-9_-]{20,40})$")
-INVITABLE_ROLES = ("family", "volunteer", "coordinator")
+INVITABLE_ROLES = ("family", "volunteer", "referrer", "coordinator")
 
 
 class InviteProblem(StrEnum):

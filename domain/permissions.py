@@ -26,7 +26,8 @@ from enum import StrEnum
 FAMILY = "family"
 VOLUNTEER = "volunteer"
 COORDINATOR = "coordinator"
-ROLES = (FAMILY, VOLUNTEER, COORDINATOR)
+REFERRER = "referrer"
+ROLES = (FAMILY, VOLUNTEER, COORDINATOR, REFERRER)
 APPROVED = "approved"
 
 # Event names as in `domain.requests.RequestEvent`; strings keep this module free of request rules.
@@ -41,6 +42,7 @@ class Actor:
     role: str | None
     is_admin: bool
     volunteer_status: str | None
+    team_id: int | None = None
 
 
 def is_coordinator(actor: Actor) -> bool:
@@ -59,10 +61,20 @@ def is_approved_volunteer(actor: Actor) -> bool:
 
 
 def can_create_invite(actor: Actor, role: str) -> bool:
-    """Coordinators invite families and volunteers; only admins invite coordinators, who see families' files."""
+    """Coordinators invite families, volunteers and referrers; only admins invite coordinators (who see files)."""
     if role not in ROLES or not is_coordinator(actor):
         return False
     return role != COORDINATOR or actor.is_admin
+
+
+def is_referrer(actor: Actor) -> bool:
+    """A signed-up referrer (a professional who refers families, sees nothing of their files)."""
+    return actor.role == REFERRER
+
+
+def can_refer(actor: Actor) -> bool:
+    """Referrers refer families into their own team; coordinators invite them directly instead."""
+    return is_referrer(actor) and actor.team_id is not None
 
 
 def can_create_request(actor: Actor) -> bool:
@@ -158,6 +170,9 @@ class Action(StrEnum):
     SEE_REQUESTS = "see_requests"  # the list of requests nobody took
     ACT_FOR_FAMILY = "act_for_family"  # place a volunteer, pair or unpair a support volunteer, ask on behalf
     MANAGE_MATCHES = "manage_matches"  # propose, pause, resume, end a lasting match; record its meeting; decide reviews
+    MOVE_CASE = "move_case"  # take a referral, plan or hold an intake talk, move the case along, close, reopen
+    SEE_WAITING_LIST = "see_waiting_list"  # /waiting: the team's waiting families
+    MANAGE_TEAMS = "manage_teams"  # /teams: create teams, move coordinators, referrers and families (admins)
 
 
 class Reason(StrEnum):
@@ -177,6 +192,7 @@ class Reason(StrEnum):
     NOT_ADMIN = "not_admin"
     NOT_ADDRESSED = "not_addressed"
     ALREADY_PRIMARY = "already_primary"
+    NOT_THEIR_TEAM = "not_their_team"
 
 
 @dataclass(frozen=True)
@@ -187,6 +203,7 @@ class Facts:
     concerns). `urgent`: the family has an open urgent concern. `relayed_to_actor`: the message replied to
     was relayed by the bot into the actor's own private chat. `addressed_to`: whom a take-over request was
     sent to (the primary at that time). `target_is_family`: false when a relay goes to a volunteer.
+    `team_id`: the team the family (or volunteer) belongs to; a coordinator of another team is refused.
     """
 
     primary_id: int | None = None
@@ -197,6 +214,7 @@ class Facts:
     addressed_to: int | None = None
     invite_role: str | None = None
     target_is_family: bool = True
+    team_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -246,19 +264,24 @@ def authorize(actor: Actor, action: Action, facts: Facts = Facts()) -> Decision:
       (anyone who may see the file), and only that primary may answer.
     * Claiming and closing a concern: those alerted about it and the family's duo.
     * Duo partners (who see each other's families): by consent of the colleague asked, or an admin.
-    * Neighbourhoods: admins. Invites: coordinators for families and volunteers, admins for coordinators.
+    * Neighbourhoods and teams: admins. Invites: coordinators for families, volunteers and referrers, admins
+      for coordinators.
+    * Teams: a coordinator acts on its own team's families and volunteers only, whatever else holds (also in
+      an urgent case: the other team's own coordinators are alerted); admins work across teams.
     """
     if not is_coordinator(actor):
         return _no(Reason.NOT_COORDINATOR)
     if actor.is_admin:
         return _yes(Reason.ADMIN)
+    if facts.team_id is not None and facts.team_id != actor.team_id:
+        return _no(Reason.NOT_THEIR_TEAM)
     by_role = _by_role(actor, action, facts)
     return by_role if by_role is not None else _by_target(actor, action, facts)
 
 
 def _by_role(actor: Actor, action: Action, facts: Facts) -> Decision | None:
     """The rules that go by who the coordinator is (and, for an invite, the role invited); None for the others."""
-    if action in (Action.LIST_FAMILIES, Action.ASK_DUO, Action.APPROVE_VOLUNTEER):
+    if action in (Action.LIST_FAMILIES, Action.ASK_DUO, Action.APPROVE_VOLUNTEER, Action.SEE_WAITING_LIST):
         return _yes(Reason.ROLE)
     if action == Action.SET_DUO:
         # A duo partner sees all of the other's families, so it takes the colleague's consent.
@@ -269,7 +292,7 @@ def _by_role(actor: Actor, action: Action, facts: Facts) -> Decision | None:
         return _yes(Reason.ROLE) if can_see_unmatched_requests(actor) else _no(Reason.NOT_COORDINATOR)
     if action == Action.INVITE:
         return _yes(Reason.ROLE) if can_create_invite(actor, facts.invite_role or "") else _no(Reason.NOT_ADMIN)
-    if action in (Action.SEE_ALL_FAMILIES, Action.MANAGE_AREAS):
+    if action in (Action.SEE_ALL_FAMILIES, Action.MANAGE_AREAS, Action.MANAGE_TEAMS):
         return _no(Reason.NOT_ADMIN)
     return None
 
@@ -284,7 +307,7 @@ def _by_target(actor: Actor, action: Action, facts: Facts) -> Decision:
         if not facts.target_is_family:
             return _yes(Reason.NOT_A_FAMILY) if actor.person_id in facts.alerted_ids else _no(Reason.NOT_ALERTED)
         return _family_access(actor, facts, open_access=True)
-    if action in (Action.CHANGE_CHECKINS, Action.ACT_FOR_FAMILY, Action.MANAGE_MATCHES):
+    if action in (Action.CHANGE_CHECKINS, Action.ACT_FOR_FAMILY, Action.MANAGE_MATCHES, Action.MOVE_CASE):
         if facts.primary_id is None and facts.partner_id is None:
             return _yes(Reason.UNASSIGNED)
         return _family_access(actor, facts, open_access=False)

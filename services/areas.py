@@ -64,7 +64,8 @@ def may_manage(*, session: Session, person: Person | None, now: datetime) -> Dec
 
 def area_list(*, session: Session, person: Person | None, now: datetime) -> AreaList:
     """The list as a coordinator sees it (whether they may change it is not audited: only buttons follow)."""
-    areas = [(area.id, area.name) for area in people.active_areas(session=session) if area.id is not None]
+    team_id = person.team_id if person is not None else None
+    areas = [(a.id, a.name) for a in people.active_areas(session=session, team_id=team_id) if a.id is not None]
     decision = authorize(session=session, actor=person, action=Action.MANAGE_AREAS, now=now, audit=False)
     return AreaList(areas, bool(decision))
 
@@ -77,7 +78,7 @@ def add_area(*, session: Session, person: Person | None, typed: str, now: dateti
     name = names.clean_name(typed, max_length=MAX_NAME)
     if name is None:
         return Change(decision, unreadable=True)
-    area = people.add_area(session=session, name=name, now=now)
+    area = people.add_area(session=session, name=name, now=now, team_id=person.team_id if person else None)
     actor_id = person.id if person else None
     people.audit(session=session, actor_id=actor_id, action="area_added", subject_id=area.id, now=now)
     return Change(decision, name)

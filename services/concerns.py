@@ -18,7 +18,7 @@ from domain import escalation as rules
 from domain.priority import Priority
 from services.callbacks import Button
 from services.context import Services
-from services.groups import coordinator_group
+from services.groups import family_group
 from services.i18n import LANGUAGE_NAMES, N_, _, format_when, h, hi, use_language
 from services.labels import name_of as name_of  # read here by the concern modules
 from services.outbox import Outgoing, ToTopic, enqueue, relay_meta
@@ -102,9 +102,9 @@ def family_waiting(session: Session, family_id: int) -> bool:
     return is_waiting(family_concern(session, family_id))
 
 
-def group_id(services: Services, session: Session) -> int | None:
-    """The coordinators' group, read fresh."""
-    return coordinator_group(session=session, settings=services.settings)
+def group_id(services: Services, session: Session, family_id: int | None = None) -> int | None:
+    """The coordinators' group of the family's team (the first team's without a family), read fresh."""
+    return family_group(session=session, settings=services.settings, family_id=family_id)
 
 
 # --- the family's topic ---------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def post_to_topic(
     priority: Priority | None = None,
 ) -> bool:
     """A line in the family's forum topic (or the group itself, when it has no topics)."""
-    group = group_id(services, session)
+    group = group_id(services, session, family.id)
     if group is None or family.id is None:
         return False
     message = Outgoing(
@@ -275,7 +275,11 @@ def _where_messages_are(
     """The card's last line: where the family's messages are and how to answer them."""
     if concern.source in ("no_contact", "unreachable"):
         return ""
-    if private and (group_id(services, session) is None or concern.source == "volunteer" or family is None):
+    if private and (
+        group_id(services, session, family.id if family else None) is None
+        or concern.source == "volunteer"
+        or family is None
+    ):
         return _("Their messages follow below. Reply to any of them to answer; your reply goes to them.")
     if private:
         return _("Their messages are in the family's topic in the coordinators' group.")

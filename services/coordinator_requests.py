@@ -217,7 +217,7 @@ def _duo_choice(session: Session, coordinator: Person) -> CardView:
     """The coordinator's duo partner now, and a button per colleague to choose from."""
     options = [
         (colleague.display_name or str(colleague.id), colleague.id or 0)
-        for colleague in people.coordinators(session=session)
+        for colleague in people.coordinators(session=session, team_id=coordinator.team_id)
         if colleague.id != coordinator.id and colleague.consent_at is not None
     ]
     if not options:

@@ -59,9 +59,9 @@ def successor(*, session: Session, leaving: Person, profile: FamilyProfile) -> i
             if found is not None and found.role == Role.COORDINATOR and found.telegram_id is not None:
                 return candidate
     for admin in people.admins(session=session):
-        if admin.id != leaving.id:
+        if admin.id != leaving.id and admin.team_id == leaving.team_id:
             return admin.id
-    others = [c for c in people.coordinators(session=session) if c.id != leaving.id]
+    others = [c for c in people.coordinators(session=session, team_id=leaving.team_id) if c.id != leaving.id]
     return others[0].id if others else None
 
 
@@ -141,7 +141,11 @@ def reopen_concern(
     people.reopen_concern(session=session, concern_id=concern.id)
     session.refresh(concern)
     family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
-    recipients = coordinators_for(session, family) if family is not None else people.coordinators(session=session)
+    recipients = (
+        coordinators_for(session, family)
+        if family is not None
+        else people.coordinators(session=session, team_id=coordinator.team_id)
+    )
     for recipient in recipients:
         if recipient.id == coordinator.id or recipient.telegram_id is None:
             continue

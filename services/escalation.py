@@ -34,7 +34,7 @@ from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue, relay_meta
 from services.recipients import reachable_coordinators, relay_recipients
 from storage import concerns as concern_store
-from storage import job_store, people
+from storage import job_store, people, teams
 from storage.db import Session
 from storage.models import Concern, Person
 
@@ -51,7 +51,9 @@ class RaisedConcern(NamedTuple):
 def chain_people(session: Session, concern: Concern) -> tuple[int | None, int | None, list[int]]:
     """The primary, the duo partner and every coordinator: the people of a concern's chain."""
     profile = people.get_family(session=session, person_id=concern.family_id) if concern.family_id else None
-    everyone = [c.id for c in people.coordinators(session=session) if c.id is not None]
+    # The chain stays within the family's team: another team's coordinators never hear of its concerns.
+    team_id = teams.team_of_family(session=session, family_id=concern.family_id) if concern.family_id else None
+    everyone = [c.id for c in people.coordinators(session=session, team_id=team_id) if c.id is not None]
     primary = profile.primary_coordinator_id if profile else None
     partner = profile.partner_coordinator_id if profile else None
     return primary, partner, everyone
@@ -124,7 +126,11 @@ def alert(
     key = f"concern:{concern.id}:{level}{'u' if concern.urgent else ''}:{coordinator.id}{round_key}"
     enqueue(session=session, to=ToPerson(coordinator), message=message, key=key, now=now)
     family = person_of(session, concern.family_id)
-    in_topic = group_id(services, session) is not None and concern.source != "volunteer" and family is not None
+    in_topic = (
+        group_id(services, session, concern.family_id) is not None
+        and concern.source != "volunteer"
+        and family is not None
+    )
     if in_topic or concern.source in ("no_contact", "unreachable"):
         return
     _copy_relayed(session, concern, coordinator, now=now, round_key=round_key, again=again, to=to)
@@ -249,7 +255,11 @@ def task_note(
     """A task-related worry that joins an open concern: its context goes to whoever handles that concern."""
     assert concern.id is not None and rater.id is not None
     family = person_of(session, concern.family_id)
-    if family is not None and concern.source != "volunteer" and group_id(services, session) is not None:
+    if (
+        family is not None
+        and concern.source != "volunteer"
+        and group_id(services, session, concern.family_id) is not None
+    ):
         language = topic_language(session, family)
         with use_language(language):
             text = _("🔔 {name} wrote about a task:").format(name=hi(name_of(rater))) + "\n"

@@ -14,7 +14,7 @@ from storage import people
 from storage.db import Session
 from storage.models import Person, Role
 
-ROLES = (Role.FAMILY, Role.VOLUNTEER, Role.COORDINATOR)
+ROLES = (Role.FAMILY, Role.VOLUNTEER, Role.REFERRER, Role.COORDINATOR)
 # One button per role to invite: inv:family, inv:volunteer, inv:coordinator.
 BUTTONS = {str(role): Button("inv", str(role)) for role in ROLES}
 
@@ -61,6 +61,7 @@ def create_invite(
         created_by_id=person.id,
         expires_at=now + timedelta(hours=hours),
         now=now,
+        team_id=person.team_id,
     )
     people.audit(session=session, actor_id=person.id, action="invite_created", subject_id=None, now=now, role=role)
     link = f"https://t.me/{services.bot_username}?start={rules.payload_for(token)}"

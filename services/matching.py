@@ -236,7 +236,11 @@ def vog_reminder_job(*, session: Session, job: Any, services: Services, now: dat
         ).format(day=format_day(until, volunteer.language))
     tell(session=session, person=volunteer, key=f"vog:{volunteer_id}:{profile.vog_date:%Y%m%d}", text=text, now=now)
     approver = people.get_person(session=session, person_id=profile.approved_by_id) if profile.approved_by_id else None
-    recipients = [approver] if approver is not None and approver.telegram_id else people.coordinators(session=session)
+    recipients = (
+        [approver]
+        if approver is not None and approver.telegram_id
+        else people.coordinators(session=session, team_id=volunteer.team_id)
+    )
     for coordinator in recipients:
         with use_language(coordinator.language):
             text = _(

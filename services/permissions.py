@@ -31,6 +31,7 @@ def actor_of(*, session: Session, person: Person) -> Actor:
         role=person.role if person.consent_at is not None else None,
         is_admin=person.is_admin,
         volunteer_status=profile.status if profile is not None else None,
+        team_id=person.team_id,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from services.concerns import is_waiting, person_of
-from storage import care, people
+from storage import care, people, teams
 from storage import concerns as concern_store
 from storage.db import Session
 from storage.models import Concern, Person, Role
@@ -24,7 +24,9 @@ def coordinators_for(session: Session, person: Person) -> list[Person]:
             if coordinator is not None and coordinator.telegram_id is not None and coordinator.reachable:
                 recipients.append(coordinator)
     if not recipients:
-        recipients = [c for c in people.coordinators(session=session) if c.id != person.id and c.reachable]
+        team_id = teams.team_of_family(session=session, family_id=person.id) if person.id is not None else None
+        team = people.coordinators(session=session, team_id=team_id)
+        recipients = [c for c in team if c.id != person.id and c.reachable]
     return recipients
 
 

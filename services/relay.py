@@ -218,7 +218,7 @@ def relay_in(
         decision = relaypace.next_relay(previous, now=now, pace=relay_pace(services))
     priority = Priority.URGENT if urgent else Priority.NORMAL
     item = _Copy(sender, concern.id if concern else None, from_chat_id, message_id, decision, priority, written_in)
-    group = group_id(services, session)
+    group = group_id(services, session, family.id if family is not None else None)
     if family is not None and not by_volunteer and group is not None:
         _to_topic(session, group, family, item, now)
     else:

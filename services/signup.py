@@ -23,7 +23,7 @@ from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue
 from services.settings import Settings
 from services.skills import SKILL_LABELS, skill_label
-from storage import people
+from storage import people, teams
 from storage.db import Session
 from storage.models import Invite, Person, Role
 
@@ -151,10 +151,12 @@ def give_consent(
     assert fresh is not None
     invite_lost = False
     inviter_id = None
+    team_id = None
     if invite_id is not None:
         if people.redeem_invite(session=session, invite_id=invite_id, person_id=person_id, now=now):
             invite = people.get_invite(session=session, invite_id=invite_id)
             inviter_id = invite.created_by_id if invite else None
+            team_id = invite.team_id if invite else None
         else:
             invite_lost = True
     granted: str | None = role
@@ -162,7 +164,7 @@ def give_consent(
         granted = None
     if granted is not None:
         version = settings.consent_version
-        people.record_consent(session=session, person=fresh, role=granted, version=version, now=now)
+        people.record_consent(session=session, person=fresh, role=granted, version=version, now=now, team_id=team_id)
         if granted == Role.COORDINATOR:
             people.ensure_coordinator_profile(session=session, person=fresh)
         people.audit(
@@ -206,12 +208,15 @@ def finish_family(
     ages: str | None,
     inviter_id: int | None,
     now: datetime,
+    referred: bool = False,
 ) -> Person:
     """Store the family's profile, with the inviting coordinator as its primary, and tell the coordinators."""
     fresh = people.get_person(session=session, person_id=person_id)
     assert fresh is not None
     inviter = people.get_person(session=session, person_id=inviter_id) if inviter_id else None
     coordinator_id = inviter.id if inviter is not None and inviter.role == Role.COORDINATOR else None
+    # Invited or referred, the family is in its inviter's team; signed up on its own, in its neighbourhood's.
+    team_id = fresh.team_id if inviter_id is not None or referred else None
     profile = people.save_family_profile(
         session=session,
         person=fresh,
@@ -219,6 +224,7 @@ def finish_family(
         children_count=children,
         children_ages=ages,
         primary_coordinator_id=coordinator_id,
+        team_id=team_id or teams.area_team(session=session, area_id=area_id),
     )
     people.add_timeline(session=session, family_id=fresh.id, kind="signed_up", now=now)
     area = people.get_area(session=session, area_id=profile.area_id) if profile.area_id else None
@@ -234,7 +240,7 @@ def _tell_coordinators_new_family(
     recipients = (
         [people.get_person(session=session, person_id=coordinator_id)]
         if coordinator_id
-        else people.coordinators(session=session)
+        else people.coordinators(session=session, team_id=family.team_id)
     )
     for coordinator in recipients:
         if coordinator is None:
@@ -271,7 +277,8 @@ def finish_volunteer(
         availability=availability.mask_for_groups(times),
         languages=[code for code in languages if code in LANGUAGE_NAMES],
     )
-    for coordinator in people.admins(session=session) or people.coordinators(session=session):
+    team = people.coordinators(session=session, team_id=fresh.team_id)
+    for coordinator in [c for c in team if c.is_admin] or team or people.admins(session=session):
         with use_language(coordinator.language):
             text = _("New volunteer waiting for intake: {name}. Can help with: {skills}.").format(
                 name=hi(fresh.display_name or ""), skills=h(", ".join(skill_label(s) for s in chosen_skills))

@@ -24,7 +24,7 @@ from services.concerns import (
 )
 from services.context import JobHandler, Services
 from services.escalation import alert_level, escalate_job, no_contact
-from services.groups import coordinator_group, set_coordinator_group
+from services.groups import follow_group
 from services.i18n import N_, _, current_language, h, hi, use_language
 from services.logs import event
 from services.outbox import REPORT_KEY, Outgoing, ToChat, ToPerson, enqueue, tell
@@ -400,8 +400,7 @@ def on_migrated(services: Services) -> Callable[..., None]:
 
     def migrate(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
         """Follow a group that became a supergroup to its new id."""
-        if coordinator_group(session=session, settings=services.settings) == old_chat_id:
-            set_coordinator_group(session=session, chat_id=new_chat_id)
+        follow_group(session=session, settings=services.settings, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
         care.move_chat(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
 
     return migrate

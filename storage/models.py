@@ -21,6 +21,7 @@ class Role(StrEnum):
     FAMILY = "family"
     VOLUNTEER = "volunteer"
     COORDINATOR = "coordinator"
+    REFERRER = "referrer"
 
 
 class VolunteerStatus(StrEnum):
@@ -48,6 +49,8 @@ class Person(SQLModel, table=True):
     unreachable_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Set when the person erased their data but a safety case keeps an anonymous stub.
     anonymised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Coordinators, referrers and volunteers work in one team (storage.case_tables.Team); None before sign-up.
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -58,12 +61,17 @@ class Area(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, unique=True)
     active: bool = True
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class FamilyProfile(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", primary_key=True, ondelete="CASCADE")
     area_id: int | None = Field(default=None, foreign_key="area.id", index=True)
+    team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    # Where the family stands (domain.cases.CaseState) and since when; each change is a CaseStep row.
+    case_state: str = Field(default="intake", max_length=16, index=True)
+    case_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     children_count: int | None = None
     children_ages: str | None = Field(default=None, max_length=64)
     primary_coordinator_id: int | None = Field(default=None, foreign_key="person.id", index=True)
@@ -120,6 +128,7 @@ class Invite(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     role: str = Field(max_length=16)
     created_by_id: int = Field(foreign_key="person.id")
+    team_id: int | None = Field(default=None, foreign_key="team.id")
     expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     used_by_id: int | None = Field(default=None, foreign_key="person.id")
@@ -565,3 +574,8 @@ class WorkspaceNonce(SQLModel, table=True):
 
     digest: str = Field(max_length=64, primary_key=True)  # sha256 of the initData's hash, never the data
     used_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+# The tables of teams, cases and referrals live in their own module; importing it here registers them on the
+# metadata before anything flushes a row that points at them.
+import storage.case_tables  # noqa: E402, F401

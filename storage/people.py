@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
-from storage import privacy
+from storage import privacy, teams
 from storage.db import fresh, rowcount, saved
 from storage.models import (
     Area,
@@ -64,6 +64,7 @@ def promote_to_admin(*, session: Session, person: Person, now: datetime) -> None
     """Make a person an administrator (and so a coordinator)."""
     person.is_admin = True
     person.role = Role.COORDINATOR
+    person.team_id = person.team_id or teams.default_team_id(session=session)
     person.updated_at = now
     session.add(person)
     if session.get(CoordinatorProfile, person.id) is None:
@@ -78,9 +79,15 @@ def set_language(*, session: Session, person: Person, language: str, now: dateti
     session.add(person)
 
 
-def record_consent(*, session: Session, person: Person, role: str, version: str, now: datetime) -> None:
-    """Record that a person agreed to this version of the privacy terms, in this role."""
+def record_consent(
+    *, session: Session, person: Person, role: str, version: str, now: datetime, team_id: int | None = None
+) -> None:
+    """Record that a person agreed to this version of the privacy terms, in this role and team.
+
+    Without a team (no invite or referral named one) a person joins the first team, as before teams existed.
+    """
     person.role = role
+    person.team_id = team_id or person.team_id or teams.default_team_id(session=session)
     person.consent_version = version
     person.consent_at = now
     person.updated_at = now
@@ -105,15 +112,12 @@ def set_reachable(*, session: Session, person_id: int, reachable: bool, now: dat
     return bool(rowcount(result))
 
 
-def coordinators(*, session: Session) -> list[Person]:
-    """Every coordinator who still has a Telegram account (not erased), by id."""
-    return list(
-        session.execute(
-            select(Person)
-            .where(col(Person.role) == Role.COORDINATOR, col(Person.telegram_id).is_not(None))
-            .order_by(col(Person.id))
-        ).scalars()
-    )
+def coordinators(*, session: Session, team_id: int | None = None) -> list[Person]:
+    """Every coordinator who still has a Telegram account (not erased), by id; of one team when given."""
+    query = select(Person).where(col(Person.role) == Role.COORDINATOR, col(Person.telegram_id).is_not(None))
+    if team_id is not None:
+        query = query.where(col(Person.team_id) == team_id)
+    return list(session.execute(query.order_by(col(Person.id))).scalars())
 
 
 def admins(*, session: Session) -> list[Person]:
@@ -190,10 +194,13 @@ def save_family_profile(
     children_count: int | None,
     children_ages: str | None,
     primary_coordinator_id: int | None,
+    team_id: int | None = None,
 ) -> FamilyProfile:
-    """Create or update a family's profile at sign-up: area, children, primary coordinator."""
+    """Create or update a family's profile at sign-up: area, children, primary coordinator, team."""
     assert person.id is not None
     profile = session.get(FamilyProfile, person.id) or FamilyProfile(person_id=person.id)
+    profile.team_id = team_id or person.team_id or teams.default_team_id(session=session)
+    person.team_id = profile.team_id
     profile.area_id = area_id
     profile.children_count = children_count
     profile.children_ages = children_ages
@@ -272,9 +279,12 @@ def volunteer_skills(*, session: Session, person_id: int) -> list[str]:
 # --- areas ----------------------------------------------------------------------------------------
 
 
-def active_areas(*, session: Session) -> list[Area]:
-    """The neighbourhoods people can choose, by name."""
-    return list(session.execute(select(Area).where(col(Area.active)).order_by(col(Area.name))).scalars())
+def active_areas(*, session: Session, team_id: int | None = None) -> list[Area]:
+    """The neighbourhoods people can choose, by name; of one team when given."""
+    query = select(Area).where(col(Area.active))
+    if team_id is not None:
+        query = query.where(col(Area.team_id) == team_id)
+    return list(session.execute(query.order_by(col(Area.name))).scalars())
 
 
 def get_area(*, session: Session, area_id: int) -> Area | None:
@@ -282,14 +292,15 @@ def get_area(*, session: Session, area_id: int) -> Area | None:
     return session.get(Area, area_id)
 
 
-def add_area(*, session: Session, name: str, now: datetime) -> Area:
-    """Add a neighbourhood by name (an inactive one of that name becomes active again)."""
+def add_area(*, session: Session, name: str, now: datetime, team_id: int | None = None) -> Area:
+    """Add a neighbourhood of a team by name (an inactive one of that name becomes active again, in that team)."""
     existing = session.execute(select(Area).where(col(Area.name) == name)).scalar_one_or_none()
     if existing is not None:
         existing.active = True
+        existing.team_id = team_id or existing.team_id
         session.add(existing)
         return existing
-    area = Area(name=name, created_at=now)
+    area = Area(name=name, created_at=now, team_id=team_id or teams.default_team_id(session=session))
     return saved(session, area)
 
 
@@ -317,11 +328,23 @@ def deactivate_area(*, session: Session, area_id: int) -> bool:
 
 
 def create_invite(
-    *, session: Session, token_hash: str, role: str, created_by_id: int, expires_at: datetime, now: datetime
+    *,
+    session: Session,
+    token_hash: str,
+    role: str,
+    created_by_id: int,
+    expires_at: datetime,
+    now: datetime,
+    team_id: int | None = None,
 ) -> Invite:
-    """Record an invite link (only the hash of its token) for a role, valid until `expires_at`."""
+    """Record an invite link (only the hash of its token) for a role and team, valid until `expires_at`."""
     invite = Invite(
-        token_hash=token_hash, role=role, created_by_id=created_by_id, expires_at=expires_at, created_at=now
+        token_hash=token_hash,
+        role=role,
+        created_by_id=created_by_id,
+        expires_at=expires_at,
+        created_at=now,
+        team_id=team_id,
     )
     return saved(session, invite)
 

@@ -11,7 +11,7 @@ from domain.permissions import Facts
 from storage import concerns as concern_store
 from storage import people
 from storage.db import fresh, rowcount, saved
-from storage.models import Concern, ConsentRequest, FamilyProfile, Role
+from storage.models import Concern, ConsentRequest, FamilyProfile, Person, Role
 
 
 def family_facts(*, session: Session, family_id: int, relayed_to_actor: bool = False) -> Facts:
@@ -34,6 +34,7 @@ def family_facts(*, session: Session, family_id: int, relayed_to_actor: bool = F
         alerted_ids=frozenset(alerted),
         urgent=urgent,
         relayed_to_actor=relayed_to_actor,
+        team_id=profile.team_id if profile else _team_of_person(session, family_id),
     )
 
 
@@ -46,6 +47,7 @@ def concern_facts(*, session: Session, concern: Concern) -> Facts:
         partner_id=profile.partner_coordinator_id if profile else None,
         alerted_ids=frozenset(concern_store.notified_ids(session=session, concern_id=concern.id)),
         urgent=concern.urgent,
+        team_id=_concern_team(session, concern, profile),
     )
 
 
@@ -57,7 +59,26 @@ def relay_facts(*, session: Session, to_id: int, actor_chat_id: int, link_chat_i
         return family_facts(session=session, family_id=to_id, relayed_to_actor=relayed)
     concern = concern_store.open_concern_raised_by(session=session, person_id=to_id)
     alerted = concern_store.notified_ids(session=session, concern_id=concern.id) if concern and concern.id else []
-    return Facts(alerted_ids=frozenset(alerted), relayed_to_actor=relayed, target_is_family=False)
+    team = to.team_id if to is not None else None
+    return Facts(alerted_ids=frozenset(alerted), relayed_to_actor=relayed, target_is_family=False, team_id=team)
+
+
+def volunteer_facts(*, session: Session, volunteer_id: int) -> Facts:
+    """A volunteer's approval belongs to the volunteer's team."""
+    return Facts(team_id=_team_of_person(session, volunteer_id))
+
+
+def _team_of_person(session: Session, person_id: int | None) -> int | None:
+    """The team a person works in (None: unknown person or no team yet)."""
+    person = session.get(Person, person_id) if person_id is not None else None
+    return person.team_id if person is not None else None
+
+
+def _concern_team(session: Session, concern: Concern, profile: FamilyProfile | None) -> int | None:
+    """A concern belongs to the family's team, or (raised by a volunteer about nobody) to the volunteer's."""
+    if profile is not None:
+        return profile.team_id
+    return _team_of_person(session, concern.family_id or concern.raised_by_id)
 
 
 # --- consent requests (take-over, duo) -----------------------------------------------------------

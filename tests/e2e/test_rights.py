@@ -311,6 +311,7 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^inv:": (["inv:coordinator"], True),
     r"^inv:family(:|$)": (["inv:family"], False),
     r"^inv:volunteer(:|$)": (["inv:volunteer"], False),
+    r"^inv:referrer(:|$)": (["inv:referrer"], False),
     r"^inv:coordinator(:|$)": (["inv:coordinator"], True),
     r"^ap:place(:|$)": (["ap:place:{request}"], True),
     r"^ap:pv(:|$)": (["ap:pv:{request}:{person}"], True),

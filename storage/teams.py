@@ -1,0 +1,103 @@
+"""Teams: who works where, which team a family belongs to, and each team's own group and office hours."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from storage.case_tables import Team
+from storage.models import Area, FamilyProfile, Person, Role
+
+
+def default_team_id(*, session: Session) -> int:
+    """The first team (made by the migration; made here if a database somehow has none)."""
+    team_id = session.execute(select(col(Team.id)).order_by(col(Team.id)).limit(1)).scalar_one_or_none()
+    if team_id is None:
+        team = Team(name="Team 1")
+        session.add(team)
+        session.flush()
+        assert team.id is not None
+        team_id = team.id
+    return int(team_id)
+
+
+def get_team(*, session: Session, team_id: int | None) -> Team | None:
+    """A team by id, or None."""
+    return session.get(Team, team_id) if team_id is not None else None
+
+
+def all_teams(*, session: Session) -> list[Team]:
+    """Every team, oldest first."""
+    return list(session.execute(select(Team).order_by(col(Team.id))).scalars())
+
+
+def team_by_name(*, session: Session, name: str) -> Team | None:
+    """A team by its name (names are unique, compared without case)."""
+    query = select(Team).where(func.lower(col(Team.name)) == name.lower())
+    return session.execute(query).scalars().first()
+
+
+def create_team(*, session: Session, name: str, now: datetime) -> Team:
+    """A new team with the deployment's office hours and escalation (until set otherwise)."""
+    team = Team(name=name, created_at=now)
+    session.add(team)
+    session.flush()
+    return team
+
+
+def team_of_family(*, session: Session, family_id: int) -> int | None:
+    """The family's team: its profile's, else the person's (a family still signing up)."""
+    profile = session.get(FamilyProfile, family_id)
+    if profile is not None and profile.team_id is not None:
+        return profile.team_id
+    person = session.get(Person, family_id)
+    return person.team_id if person is not None else None
+
+
+def set_person_team(*, session: Session, person_id: int, team_id: int) -> None:
+    """Put a person in a team (a family's profile follows)."""
+    session.execute(update(Person).where(col(Person.id) == person_id).values(team_id=team_id))
+    session.execute(update(FamilyProfile).where(col(FamilyProfile.person_id) == person_id).values(team_id=team_id))
+
+
+def area_team(*, session: Session, area_id: int | None) -> int | None:
+    """The team a neighbourhood belongs to."""
+    area = session.get(Area, area_id) if area_id is not None else None
+    return area.team_id if area is not None else None
+
+
+def members(*, session: Session, team_id: int) -> list[Person]:
+    """The team's coordinators and referrers who still have an account, by role and name."""
+    query = (
+        select(Person)
+        .where(
+            col(Person.team_id) == team_id,
+            col(Person.role).in_((Role.COORDINATOR, Role.REFERRER)),
+            col(Person.telegram_id).is_not(None),
+        )
+        .order_by(col(Person.role), col(Person.display_name), col(Person.id))
+    )
+    return list(session.execute(query).scalars())
+
+
+def family_count(*, session: Session, team_id: int) -> int:
+    """How many families the team has."""
+    query = select(func.count()).select_from(FamilyProfile).where(col(FamilyProfile.team_id) == team_id)
+    return int(session.execute(query).scalar_one())
+
+
+def set_group(*, session: Session, team_id: int, chat_id: int | None) -> None:
+    """Make a chat the team's coordinators' group."""
+    session.execute(update(Team).where(col(Team.id) == team_id).values(group_chat_id=chat_id))
+
+
+def team_with_group(*, session: Session, chat_id: int) -> Team | None:
+    """The team whose coordinators' group this chat is."""
+    return session.execute(select(Team).where(col(Team.group_chat_id) == chat_id)).scalars().first()
+
+
+def move_group(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
+    """A group became a supergroup: every team that used it follows."""
+    session.execute(update(Team).where(col(Team.group_chat_id) == old_chat_id).values(group_chat_id=new_chat_id))

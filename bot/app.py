@@ -21,6 +21,7 @@ from conversations import (
     alerts,
     approvals,
     areas,
+    cases,
     casework,
     checkins,
     common,
@@ -155,6 +156,9 @@ def _register_before_dialogues(application: AnyApplication) -> None:
     # Lasting matches: both sides' taps and the coordinator's card and review buttons work at any time.
     for handler in [*match_sides.build(), *match_management.build_first()]:
         application.add_handler(handler)
+    # A family's case (referral to closing): the case screen's buttons, /waiting, "more support" at any time.
+    for handler in cases.build_first():
+        application.add_handler(handler)
     # Coordinator insight: /digest, /stats, /export and their period buttons.
     for handler in insight.build():
         application.add_handler(handler)
@@ -178,6 +182,7 @@ def _register_dialogues(application: AnyApplication) -> None:
             casework.build_dialogue(),
             match_management.build(),
             match_sides.build_contact(),
+            cases.build(),
         ]
     )
     router.bind(application)
@@ -197,6 +202,7 @@ def _register_menu(application: AnyApplication) -> None:
     checkins.register_menu()
     questions.register_menu()
     family_card.register_menu()
+    cases.register_menu()
     insight.register_menu()
     menu.add("matches", N_("Lasting matches"), {str(Role.COORDINATOR)})
     menu.add("language", N_("Change language"), everyone, common.ask_language)

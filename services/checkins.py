@@ -24,6 +24,7 @@ from babel.dates import get_day_names
 from domain import checkins as rules
 from services import concerns
 from services.callbacks import Button
+from services.case_texts import TIMELINE_LABELS as CASE_TIMELINE_LABELS
 from services.context import JobHandler, Services
 from services.escalation import no_contact
 from services.i18n import N_, _, format_day, h, hi, use_language
@@ -121,6 +122,7 @@ TIMELINE_LABELS = {
     "question_stopped": N_("Help for a question stopped"),
     "casework_held": N_("Casework meeting held"),
     **MATCH_TIMELINE_LABELS,  # the steps of a lasting match (services.match_texts)
+    **CASE_TIMELINE_LABELS,  # the steps of a family's case (services.case_texts)
 }
 
 PAUSE_WEEKS = (1, 2, 3, 4)

@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Literal
 
 from domain import checkins as rules
+from domain.cases import state_of
 from services import concerns
 from services.callbacks import Button
+from services.case_texts import STATE_LABELS
 from services.casework import QUESTIONS
 from services.checkins import (
     DAYPART_LABELS,
@@ -49,6 +51,8 @@ AUTO_STEP_DOWN = Button("cr", "auto", int, str)
 ANSWERS = Button("cr", "ans", int)
 TIMELINE = Button("cr", "tl", int)
 MINE = Button("cr", "mine", int)
+# The case screen (services.cases.OPEN, defined here too: services.cases builds on this module).
+CASE = Button("ca", "open", int)
 # /families: a page of the list.
 FAMILIES_PAGE = Button("cr", "fam", int)
 
@@ -119,6 +123,7 @@ def _controls(profile: FamilyProfile, fid: int, language: str) -> Rows:
         ],
         [(_("📈 Answers over time"), ANSWERS.data(fid)), (_("🕑 Timeline"), TIMELINE.data(fid))],
         [(_("🎯 Questions and casework"), QUESTIONS.data(fid))],
+        [(_("📂 Case: {state}").format(state=_(STATE_LABELS[state_of(profile.case_state)])), CASE.data(fid))],
         [(_("🙋 I am their primary coordinator"), MINE.data(fid))],
     ]
 

@@ -203,6 +203,9 @@ class Settings(BaseSettings):
         description="Anonymous figures show counts from 1 up to this number minus one as '<N' (default: 1 to 4 "
         "as '<5'), and leave out medians, shares and sums based on fewer cases.",
     )
+    waiting_digest_days: int = Field(
+        default=42, gt=0, description="Families waiting longer than this many days are named in the weekly digest."
+    )
     # The coordinators' workspace (a Telegram Mini App served by the web server); see docs/coordinators.md.
     workspace_enabled: bool = Field(
         default=False, description="Serve the coordinators' workspace and show '🗂 Workspace' in their /menu."

@@ -16,6 +16,7 @@ from typing import Any
 
 from domain import availability, names
 from domain import invites as invite_rules
+from domain.cases import CaseState
 from domain.invites import InviteProblem
 from services.callbacks import Button
 from services.i18n import LANGUAGE_NAMES, _, h, hi, use_language
@@ -23,6 +24,7 @@ from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue
 from services.settings import Settings
 from services.skills import SKILL_LABELS, skill_label
+from storage import cases as case_store
 from storage import people, teams
 from storage.db import Session
 from storage.models import Invite, Person, Role
@@ -227,6 +229,9 @@ def finish_family(
         team_id=team_id or teams.area_team(session=session, area_id=area_id),
     )
     people.add_timeline(session=session, family_id=fresh.id, kind="signed_up", now=now)
+    state = CaseState.REFERRED if referred else CaseState.INTAKE
+    if case_store.start(session=session, family_id=profile.person_id, state=state, now=now):
+        people.add_timeline(session=session, family_id=fresh.id, kind=f"case_{state}", now=now)
     area = people.get_area(session=session, area_id=profile.area_id) if profile.area_id else None
     _tell_coordinators_new_family(session, fresh, area.name if area else None, coordinator_id, now)
     event(logger, "signup.family_done", person_id=person_id)

@@ -1,0 +1,233 @@
+"""A family's case for coordinators: the case screen and its buttons, planning an intake talk, /waiting; and
+the family's "I would like more support". Each handler parses the tap or the text, calls one service in
+`services.cases` (which checks rights and state on the server) and shows what it returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+
+from conversations import menu
+from conversations.context import BotContext
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
+from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
+from services import cases as service
+from services.concerns import is_coordinator
+from services.family_card import CardView
+from services.i18n import N_, _
+from storage.models import Role
+
+NAME = "case"
+TALK_TIME = "talk_time"  # the step that waits for the intake talk's day and time
+_DAY_TIME = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})\s+(\d{1,2})[:.](\d{2})\s*$")
+
+
+@dataclass
+class CaseDraft(Draft):
+    """The family whose intake talk is being planned."""
+
+    family_id: int = 0
+
+
+def parse_day_time(text: str) -> datetime | None:
+    """A typed local day and time ("14-12-2026 10:00"), or None when it is no real moment."""
+    found = _DAY_TIME.match(text)
+    if found is None:
+        return None
+    day, month, year, hour, minute = (int(part) for part in found.groups())
+    try:
+        return datetime(year, month, day, hour, minute)  # noqa: DTZ001  (a local time; the service adds the zone)
+    except ValueError:
+        return None
+
+
+async def _show(update: Update, view: CardView) -> None:
+    """Answer the tap and show what the service decided: a note, the screen (in place), a message."""
+    if view.stale:
+        await answer_stale(update)
+        return
+    await answer_button(update, view.note)
+    if view.retire:
+        await retire_buttons(update)
+    if view.text is None:
+        return
+    markup = keyboard(view.rows) if view.rows else None
+    query = update.callback_query
+    if view.edit and query is not None and query.message is not None:
+        with contextlib.suppress(Exception):  # unchanged (a double tap) or too old to edit: send it fresh
+            await query.edit_message_text(view.text, reply_markup=markup)
+            return
+    await reply(update, view.text, markup)
+
+
+async def open_case(update: Update, context: BotContext) -> None:
+    """'Case' on the family card: the case screen."""
+    parsed = tapped_values(update, service.OPEN)
+    person = context.person
+    if parsed is None or not is_coordinator(person):
+        await answer_stale(update)
+        return
+    assert person is not None
+    with context.session() as session:
+        view = service.case_screen(
+            session=session, services=context.services, coordinator=person, family_id=parsed[0], now=context.now()
+        )
+    await _show(update, view)
+
+
+async def move(update: Update, context: BotContext) -> None:
+    """A move button on the case screen (ca:to:<family>:<from>:<to>), or a closing reason (ca:close:...)."""
+    query = update.callback_query
+    moved = tapped_values(update, service.MOVE)
+    closed = tapped_values(update, service.CLOSE)
+    person = context.person
+    if (moved is None and closed is None) or not is_coordinator(person) or query is None:
+        await answer_stale(update)
+        return
+    assert person is not None
+    if moved is not None:
+        family_id, expected, target = moved
+        reason = None
+    else:
+        assert closed is not None
+        family_id, expected, reason = closed
+        target = "closed"
+    with context.session() as session:
+        view = service.move_case(
+            session=session,
+            services=context.services,
+            coordinator=person,
+            family_id=family_id,
+            expected=expected,
+            target=target,
+            reason=reason,
+            now=context.now(),
+        )
+    await _show(update, view)
+
+
+async def held(update: Update, context: BotContext) -> None:
+    """'Talk held' on the case screen."""
+    parsed = tapped_values(update, service.HELD)
+    person = context.person
+    if parsed is None or not is_coordinator(person):
+        await answer_stale(update)
+        return
+    assert person is not None
+    with context.session() as session:
+        view = service.talk_held(
+            session=session,
+            services=context.services,
+            coordinator=person,
+            family_id=parsed[0],
+            talk_id=parsed[1],
+            now=context.now(),
+        )
+    await _show(update, view)
+
+
+async def ask_talk_time(update: Update, context: BotContext) -> str | None:
+    """'Plan an intake talk': ask for the day and time."""
+    parsed = tapped_values(update, service.TALK)
+    person = context.person
+    if parsed is None or not is_coordinator(person):
+        await answer_stale(update)
+        return END
+    assert person is not None
+    with context.session() as session:
+        refused = service.may_plan_talk(session=session, coordinator=person, family_id=parsed[0], now=context.now())
+    if refused is not None:
+        await _show(update, refused)
+        return END
+    draft_of(context, CaseDraft).family_id = parsed[0]
+    await answer_button(update)
+    await reply(
+        update, _("Type the day and time of the intake talk, such as 14-12-2026 10:00. (Send /cancel to stop.)")
+    )
+    return TALK_TIME
+
+
+async def typed_talk_time(update: Update, context: BotContext) -> str | None:
+    """The intake talk's day and time, typed."""
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    local = parse_day_time(text)
+    if local is None:
+        await reply(update, _("Please type a day and a time, such as 14-12-2026 10:00."))
+        return STAY
+    person = context.person
+    assert person is not None
+    with context.session() as session:
+        view = service.plan_talk(
+            session=session,
+            services=context.services,
+            coordinator=person,
+            family_id=draft_of(context, CaseDraft).family_id,
+            local=local,
+            now=context.now(),
+        )
+    if view.text is None:
+        await reply(update, view.note or _("That did not work. Please try again from the case."))
+        return STAY if view.note and not view.stale else END
+    await reply(update, _("🗓 Intake talk planned. The family is told."))
+    await reply(update, view.text, keyboard(view.rows) if view.rows else None)
+    return END
+
+
+async def other_input(update: Update, context: BotContext) -> str | None:
+    """Anything but a typed day and time while one is awaited."""
+    await reply(update, _("Please type a day and a time, such as 14-12-2026 10:00. (Send /cancel to stop.)"))
+    return STAY
+
+
+async def waiting_list(update: Update, context: BotContext) -> None:
+    """/waiting (or the menu entry): the team's waiting families, longest waiting first."""
+    await answer_button(update)
+    with context.session() as session:
+        view = service.waiting_list(
+            session=session, services=context.services, coordinator=context.person, now=context.now()
+        )
+    await reply(update, view.text or "", keyboard(view.rows) if view.rows else None)
+
+
+async def ask_again(update: Update, context: BotContext) -> None:
+    """The family's "I would like more support" (its menu, or the button under the waakvlam message)."""
+    await answer_button(update)
+    with context.session() as session:
+        text = service.ask_again(session=session, services=context.services, family=context.person, now=context.now())
+    await reply(update, text)
+
+
+def build() -> Dialogue:
+    """Planning an intake talk: the button, then the typed day and time."""
+    return Dialogue(
+        name=NAME,
+        draft=CaseDraft,
+        entry_points=[CallbackQueryHandler(ask_talk_time, pattern=service.TALK.pattern)],
+        states={TALK_TIME: typed_words(typed_talk_time, other_input)},
+    )
+
+
+def build_first() -> list[BaseHandler[Any, Any, Any]]:
+    """The case screen's buttons and /waiting (they work at any time, also in the middle of a dialogue)."""
+    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+    return [
+        CallbackQueryHandler(open_case, pattern=service.OPEN.pattern),
+        CallbackQueryHandler(move, pattern=service.MOVE.pattern),
+        CallbackQueryHandler(move, pattern=service.CLOSE.pattern),
+        CallbackQueryHandler(held, pattern=service.HELD.pattern),
+        CallbackQueryHandler(ask_again, pattern=service.AGAIN.pattern),
+        CommandHandler("waiting", waiting_list, filters=private),
+    ]
+
+
+def register_menu() -> None:
+    """The coordinators' waiting list and the families' "I would like more support"."""
+    menu.add("waiting", N_("⏳ Waiting list"), {str(Role.COORDINATOR)}, waiting_list)
+    menu.add("again", N_("🙋 I would like more support"), {str(Role.FAMILY)}, ask_again)

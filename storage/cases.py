@@ -1,0 +1,146 @@
+"""A family's case: its state and the steps that led there, intake talks, and the team's waiting list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from storage.case_tables import CaseStep, IntakeTalk
+from storage.models import FamilyProfile, Person
+
+
+@dataclass(frozen=True)
+class WaitingFamily:
+    """A family on a waiting list, and since when it waits."""
+
+    family_id: int
+    name: str | None
+    team_id: int | None
+    since: datetime | None
+
+
+def move(
+    *,
+    session: Session,
+    family_id: int,
+    expected: str,
+    target: str,
+    reason: str | None,
+    actor_id: int | None,
+    now: datetime,
+) -> bool:
+    """Move the case from `expected` to `target`; false (nothing written) when it was no longer `expected`.
+
+    The condition in the UPDATE makes two coordinators tapping at once (or a double tap) change it once.
+    """
+    result = session.execute(
+        update(FamilyProfile)
+        .where(col(FamilyProfile.person_id) == family_id, col(FamilyProfile.case_state) == expected)
+        .values(case_state=target, case_since=now)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    profile = session.get(FamilyProfile, family_id)
+    session.add(
+        CaseStep(
+            family_id=family_id,
+            team_id=profile.team_id if profile else None,
+            from_state=expected,
+            to_state=target,
+            reason=reason,
+            actor_id=actor_id,
+            at=now,
+        )
+    )
+    session.flush()
+    return True
+
+
+def start(*, session: Session, family_id: int, state: str, now: datetime) -> bool:
+    """A new family's first step (signing up on its own: intake; referred: referred); false if it had one."""
+    if session.execute(select(CaseStep.id).where(col(CaseStep.family_id) == family_id).limit(1)).first():
+        return False
+    session.execute(
+        update(FamilyProfile).where(col(FamilyProfile.person_id) == family_id).values(case_state=state, case_since=now)
+    )
+    profile = session.get(FamilyProfile, family_id)
+    team_id = profile.team_id if profile else None
+    session.add(CaseStep(family_id=family_id, team_id=team_id, from_state=None, to_state=state, at=now))
+    session.flush()
+    return True
+
+
+def steps(*, session: Session, family_id: int) -> list[CaseStep]:
+    """The family's case steps, oldest first."""
+    query = select(CaseStep).where(col(CaseStep.family_id) == family_id).order_by(col(CaseStep.at), col(CaseStep.id))
+    return list(session.execute(query).scalars())
+
+
+def plan_talk(*, session: Session, family_id: int, coordinator_id: int, planned_at: datetime, now: datetime) -> int:
+    """Plan an intake talk; its id back."""
+    talk = IntakeTalk(family_id=family_id, coordinator_id=coordinator_id, planned_at=planned_at, created_at=now)
+    session.add(talk)
+    session.flush()
+    assert talk.id is not None
+    return talk.id
+
+
+def talks(*, session: Session, family_id: int) -> list[IntakeTalk]:
+    """The family's intake talks, in the order they were planned for."""
+    query = select(IntakeTalk).where(col(IntakeTalk.family_id) == family_id).order_by(col(IntakeTalk.planned_at))
+    return list(session.execute(query).scalars())
+
+
+def mark_talk_held(*, session: Session, talk_id: int, family_id: int, now: datetime) -> bool:
+    """Mark a talk of this family held, once; false when it was marked before or is not this family's."""
+    result = session.execute(
+        update(IntakeTalk)
+        .where(col(IntakeTalk.id) == talk_id, col(IntakeTalk.family_id) == family_id, col(IntakeTalk.held_at).is_(None))
+        .values(held_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def waiting(*, session: Session, team_id: int | None, limit: int = 200) -> list[WaitingFamily]:
+    """The families waiting (of one team, or every team for None), longest waiting first."""
+    query = (
+        select(
+            col(FamilyProfile.person_id),
+            col(Person.display_name),
+            col(FamilyProfile.team_id),
+            col(FamilyProfile.case_since),
+        )
+        .join(Person, col(Person.id) == col(FamilyProfile.person_id))
+        .where(col(FamilyProfile.case_state) == "waiting")
+    )
+    if team_id is not None:
+        query = query.where(col(FamilyProfile.team_id) == team_id)
+    rows = session.execute(query.order_by(col(FamilyProfile.case_since), col(FamilyProfile.person_id)).limit(limit))
+    return [WaitingFamily(int(fid), name, team, since) for fid, name, team, since in rows]
+
+
+def finished_waits(*, session: Session, team_id: int | None, since: datetime) -> list[tuple[datetime, datetime]]:
+    """(start, end) of the waits that ended in active support since a moment, to tell families the usual wait."""
+    ended = select(CaseStep).where(
+        col(CaseStep.from_state) == "waiting", col(CaseStep.to_state) == "active", col(CaseStep.at) >= since
+    )
+    if team_id is not None:
+        ended = ended.where(col(CaseStep.team_id) == team_id)
+    pairs: list[tuple[datetime, datetime]] = []
+    for step in session.execute(ended.order_by(col(CaseStep.at)).limit(200)).scalars():
+        began = session.execute(
+            select(col(CaseStep.at))
+            .where(
+                col(CaseStep.family_id) == step.family_id,
+                col(CaseStep.to_state) == "waiting",
+                col(CaseStep.at) <= step.at,
+            )
+            .order_by(col(CaseStep.at).desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if began is not None:
+            pairs.append((began, step.at))
+    return pairs

@@ -102,6 +102,15 @@ def build_world(database_url: str, *, coordinator_language: str = "nl") -> World
             children_ages=None,
             primary_coordinator_id=other.id,
         )
+        # The other family's check-ins of the last weeks, enough for the figures' charts to show some counts.
+        for weeks_back, counts in enumerate(((7, 6, 0), (9, 5, 2), (8, 6, 5), (6, 5, 0))):
+            sent = now - timedelta(days=7 * weeks_back, hours=1)
+            for answer, count in zip(("good", "so_so", "not_good"), counts, strict=True):
+                for _count in range(count):
+                    given = care.create_checkin(session=session, family_id=theirs.id or 0, due_at=sent, now=sent)
+                    care.answer_checkin(
+                        session=session, checkin_id=given.id or 0, family_id=theirs.id or 0, answer=answer, now=sent
+                    )
         for days, answer in ((21, "good"), (14, "so_so"), (7, "not_good")):
             checkin = care.create_checkin(
                 session=session, family_id=family.id or 0, due_at=now - timedelta(days=days), now=now

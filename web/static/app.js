@@ -134,11 +134,17 @@
     if (readout) { readout.textContent = item.getAttribute("data-tip"); }
   }
 
-  ["focusin", "mouseover", "click"].forEach(function (kind) {
+  ["focusin", "click"].forEach(function (kind) {
     document.addEventListener(kind, function (event) {
       var item = chartItem(event.target);
       if (item) { read(item); }
     });
+  });
+  // Pointing: only a pointer that really moves (scrolling under a resting pointer reads nothing).
+  document.addEventListener("pointermove", function (event) {
+    if (!event.movementX && !event.movementY) { return; }
+    var item = chartItem(event.target);
+    if (item && !item.classList.contains("active")) { read(item); }
   });
 
   document.addEventListener("keydown", function (event) {

@@ -1,4 +1,6 @@
-"""The coordinators' workspace (web/): who may sign in with a checked Mini App initData, and who stays in.
+"""The coordinators' workspace (web/): who may sign in with a checked Mini App initData, and who stays in;
+and what its pages read that no other service gathers: a family's lasting matches with their visit log, and
+the approved volunteers' load per week.
 
 The signature and age of the initData are checked in `web.auth` (it is Telegram's format); here the rest:
 each initData is used once (a replay is refused), the person must be a signed-up coordinator (the same
@@ -117,8 +119,11 @@ def family_matches(
         authorize(session=session, actor=coordinator, action=Action.MANAGE_MATCHES, family_id=family_id, audit=False)
     )
     language, zone = coordinator.language, services.settings.timezone
-    found = [m for m in match_store.matches_of(session=session, person_id=family_id, open_only=False)]
-    found = [m for m in found if m.family_id == family_id and m.id is not None]
+    found = [
+        m
+        for m in match_store.matches_of(session=session, person_id=family_id, open_only=False)
+        if m.family_id == family_id and m.id is not None
+    ]
     found.sort(key=lambda m: (m.state not in match_store.OPEN, -(m.id or 0)))
     views = []
     for match in found:

@@ -1,7 +1,9 @@
 """The workspace in a real headless Chromium (Debian's `chromium`, driven by Playwright; never
 `playwright install`): a coordinator opens a family's page from the Mini App's address, takes a concern,
-records a casework decision and approves a volunteer; screenshots at phone and desktop width go to
-test-output/workspace/; the Arabic page lays out right to left. Without chromium the tests skip, saying why.
+records a casework decision and approves a volunteer; the charts are read with the keyboard and by pointing;
+screenshots of the families, family, volunteers and figures pages at phone and desktop width go to
+test-output/workspace/ (docs/coordinators.md shows copies from docs/img/); the Arabic pages lay out right to
+left, the charts' weeks too. Without chromium the tests skip, saying why.
 """
 
 from __future__ import annotations

@@ -26,13 +26,12 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 
 from domain.checkins import Rhythm
-from domain.insight import anonymous_table
 from services import claims, family_card, question_decisions, workspace
 from services.approvals import MODE_APPROVE, approval_start, finish_approval
 from services.concerns import audit_opened
 from services.context import Services
 from services.i18n import _, is_rtl, ngettext, normalise_language, use_language
-from services.insight import figure_rows, period_text, suppression_note
+from services.insight import period_text, suppression_note
 from services.logs import event
 from services.permissions import Action, authorize
 from services.request_basics import local_today
@@ -342,11 +341,11 @@ class Workspace:
             )
             if found is None:
                 raise Refusal(403, "period")
-            rows = figure_rows([*anonymous_table(found.figures, found.threshold), *found.questions])
+            view = pages.figures_view(found)
             shown = period_text(found.period, who.person.language)
             note = pages.plain(suppression_note(found.threshold))
         return self._page(
-            who, "figures.html", rows=rows, period=period, periods=pages.PERIODS, shown=shown, footnote=note
+            who, "figures.html", view=view, period=period, periods=pages.PERIODS, shown=shown, footnote=note
         )
 
     def figures_csv(self, who: Who, request: Request, form: dict[str, str]) -> Response:

@@ -8,31 +8,35 @@ casework agenda) are turned into plain text first.
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from domain import questions as question_rules
 from domain.checkins import Answer, Rhythm
+from domain.insight import anonymous_table, published_series
 from domain.questions import QuestionState, ReviewAnswer
-from services import casework, insight
+from services import casework, insight, match_figures, question_figures
 from services.approvals import overview
 from services.checkins import RHYTHM_BUTTONS, answer_label
 from services.concerns import target_label
 from services.context import Services
 from services.family_card import families_of, timeline_lines
-from services.i18n import _, format_day, format_stamp
+from services.i18n import _, format_day, format_stamp, is_rtl
 from services.labels import name_of
 from services.question_reviews import CAUSE_LABELS, DECISION_LABELS, REASON_LABELS, cause_text
 from services.questions import request_status_label, theme_label
 from services.request_basics import local_today
 from services.tasks import kind_label
+from services.workspace import MatchView, family_matches, volunteer_load
 from storage import care, people
 from storage import concerns as concern_store
 from storage import questions as question_store
 from storage import requests as request_store
 from storage.db import Session
 from storage.models import Concern, Person
+from web import charts
 
 _TAG = re.compile(r"<[^>]+>")
 # The check-in chart: answers as heights (talk lowest: the family asked for a person).
@@ -120,6 +124,12 @@ class Point:
     x: float
     y: float
     label: str
+    day: str = ""
+
+    @property
+    def text(self) -> str:
+        """What the chart's readout says for this check-in: its day and the answer."""
+        return _("{day}: {answer}").format(day=self.day, answer=self.label) if self.day else self.label
 
 
 @dataclass(frozen=True)
@@ -168,8 +178,10 @@ class FamilyPage:
     rhythms: list[tuple[str, str]]
     questions: list[QuestionItem] = field(default_factory=list)
     decisions: list[DecisionItem] = field(default_factory=list)
-    requests: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, when, status)
+    requests: list[tuple[str, str, str, str]] = field(default_factory=list)  # (kind, when, status, helper)
+    matches: list[MatchView] = field(default_factory=list)
     chart: list[Point] = field(default_factory=list)
+    rtl: bool = False
     concerns: list[ConcernItem] = field(default_factory=list)
     timeline: list[str] = field(default_factory=list)
     meeting: str | None = None
@@ -195,8 +207,9 @@ def _concern_item(session: Session, concern: Concern, zone: str, language: str) 
     )
 
 
-def _chart(session: Session, family_id: int) -> list[Point]:
-    """The last twelve answered check-ins as points of a 0..100 by 0..30 chart, oldest left."""
+def _chart(session: Session, family_id: int, language: str, zone: str, rtl: bool) -> list[Point]:
+    """The last twelve answered check-ins as points of a 0..100 by 0..30 chart, oldest first (left, or right
+    when the page reads right to left)."""
     answered = [
         c for c in reversed(care.recent_checkins(session=session, family_id=family_id, limit=12)) if c.answer in SCORES
     ]
@@ -204,7 +217,12 @@ def _chart(session: Session, family_id: int) -> list[Point]:
         return []
     step = 100 / max(len(answered) - 1, 1)
     return [
-        Point(round(i * step, 1), 30 - SCORES[Answer(c.answer or "")] * 9 - 2, answer_label(c.answer))
+        Point(
+            round(100 - i * step if rtl else i * step, 1),
+            30 - SCORES[Answer(c.answer or "")] * 9 - 2,
+            answer_label(c.answer),
+            format_stamp(c.answered_at or c.due_at, zone, language),
+        )
         for i, c in enumerate(answered)
     ]
 
@@ -225,6 +243,12 @@ def _decisions(session: Session, family_id: int) -> list[DecisionItem]:
     return items
 
 
+def _helper_name(session: Session, volunteer_id: int | None) -> str:
+    """The name of the volunteer who took a request, or ''."""
+    helper = people.get_person(session=session, person_id=volunteer_id) if volunteer_id else None
+    return name_of(helper) if helper else ""
+
+
 def family_page(
     *, session: Session, services: Services, coordinator: Person, family_id: int, now: datetime
 ) -> FamilyPage | None:
@@ -242,6 +266,7 @@ def family_page(
         language=family.language,
         rhythm=profile.checkin_rhythm,
         rhythms=[(str(r), _(RHYTHM_BUTTONS[r])) for r in Rhythm],
+        rtl=is_rtl(language),
     )
     page.questions = [
         QuestionItem(
@@ -259,10 +284,14 @@ def family_page(
             kind_label(r.kind),
             format_stamp(r.starts_at, zone, language) if r.starts_at else "",
             request_status_label(r.status),
+            _helper_name(session, r.assigned_volunteer_id),
         )
         for r in request_store.family_requests(session=session, family_id=family_id, limit=10)
     ]
-    page.chart = _chart(session, family_id)
+    page.matches = family_matches(
+        session=session, services=services, coordinator=coordinator, family_id=family_id, now=now
+    )
+    page.chart = _chart(session, family_id, language, zone, page.rtl)
     page.concerns = [
         _concern_item(session, c, zone, language)
         for c in concern_store.concerns_of(session=session, family_id=family_id)
@@ -280,26 +309,85 @@ def family_page(
 
 
 @dataclass(frozen=True)
+class HelperRow:
+    """An approved volunteer on the volunteers page: the weekly cap, paused until when, the load chart."""
+
+    name: str
+    cap: int
+    paused_until: str
+    over: bool
+    chart: charts.Chart
+
+
+@dataclass(frozen=True)
 class VolunteerPage:
-    """Volunteers waiting for intake (with what they offer), VOGs soon to stop counting, the approved count."""
+    """Volunteers waiting for intake (with what they offer), VOGs soon to stop counting, the approved count,
+    who is paused, and each approved volunteer's load per week."""
 
     waiting: list[tuple[int, str, str]]
     expiring: list[tuple[str, str]]
     approved: int
     paused: int
+    paused_names: list[tuple[str, str]] = field(default_factory=list)
+    load: list[HelperRow] = field(default_factory=list)
+    weeks: int = 0
+
+
+def week_label(monday: date, language: str) -> tuple[str, str]:
+    """An ISO week as (its readout heading, its short label): ('week 49, from 30 November', 'w49')."""
+    number = monday.isocalendar().week
+    heading = _("week {number}, from {day}").format(number=number, day=format_day(monday, language))
+    return heading, _("w{number}").format(number=number)
+
+
+def _load_chart(index: int, name: str, cap: int, weeks: list[tuple[date, int, int]], language: str) -> charts.Chart:
+    """One volunteer's weeks as stacked bars (tasks, match times) with their weekly cap as a dashed line."""
+    labels = [week_label(monday, language) for monday, _tasks, _visits in weeks]
+    return charts.bar_chart(
+        key=f"load-{index}",
+        title=_("Load per week of {name}").format(name=name),
+        headings=[heading for heading, _short in labels],
+        labels=[short for _heading, short in labels],
+        series=[("tasks", _("Tasks accepted")), ("visits", _("Match times"))],
+        values=[[str(tasks), str(visits)] for _monday, tasks, visits in weeks],
+        stacked=True,
+        cap=cap,
+        cap_label=_("At most {count} a week").format(count=cap),
+        rtl=is_rtl(language),
+    )
 
 
 def volunteer_page(*, session: Session, services: Services, coordinator: Person, now: datetime) -> VolunteerPage | None:
-    """The volunteers page (as /volunteers), or None for someone who may not approve volunteers."""
+    """The volunteers page (as /volunteers, with who is paused and the load per week), or None for someone
+    who may not approve volunteers."""
     seen = overview(session=session, services=services, person=coordinator, now=now)
     if seen is None:
         return None
     language = coordinator.language
+    load = volunteer_load(session=session, services=services, coordinator=coordinator, now=now)
+    rows = []
+    for index, helper in enumerate(load.helpers if load else []):
+        name = name_of(helper.person)
+        weeks = [(week.monday, week.tasks, week.visits) for week in helper.weeks]
+        rows.append(
+            HelperRow(
+                name=name,
+                cap=helper.cap,
+                paused_until=format_day(helper.paused_until, language) if helper.paused_until else "",
+                over=helper.over,
+                chart=_load_chart(index, name, helper.cap, weeks, language),
+            )
+        )
     return VolunteerPage(
         waiting=[(w.person.id or 0, name_of(w.person), w.skills) for w in seen.waiting],
         expiring=[(name_of(person), format_day(until, language)) for person, until in seen.expiring],
         approved=seen.approved,
         paused=seen.paused,
+        paused_names=[
+            (name_of(person), format_day(until, language)) for person, until in (load.paused if load else [])
+        ],
+        load=rows,
+        weeks=len(load.weeks) if load else 0,
     )
 
 
@@ -316,3 +404,75 @@ def figures(
     return insight.figures_for(
         session=session, services=services, coordinator=coordinator, period=chosen, export=export, now=now
     )
+
+
+@dataclass(frozen=True)
+class FigureSection:
+    """A heading and its figures, drawn as bars."""
+
+    key: str
+    title: str
+    levels: list[charts.Level]
+
+
+@dataclass(frozen=True)
+class FiguresView:
+    """The figures page: the weekly charts (answers, requests) and the sections of figures, as /stats."""
+
+    weekly: list[charts.Chart]
+    sections: list[FigureSection]
+
+
+def figures_view(found: insight.Figures) -> FiguresView:
+    """The same published numbers as /stats and /export, as charts: the weekly answers and requests (the
+    table's weekly rows; the accepted as the /export report draws them) and every figure as a bar."""
+    language, threshold = found.language, found.threshold
+    table = anonymous_table(found.figures, threshold)
+    weeks = found.figures.weeks
+    by_week: dict[tuple[str, str, str], str] = {(r.metric, r.category, r.week): r.value for r in table}
+    _answers, _asked, accepted = published_series(found.figures, threshold)
+    labels = [week_label(week, language) for week in weeks]
+    headings, shorts = [h for h, _s in labels], [s for _h, s in labels]
+    kinds = list(insight.ANSWER_NAMES)
+    answers = charts.bar_chart(
+        key="answers",
+        title=_("Check-in answers per week"),
+        headings=headings,
+        labels=shorts,
+        series=[(f"k-{kind}", _(insight.ANSWER_NAMES[kind])) for kind in kinds],
+        values=[
+            [by_week.get(("checkin_answers_by_week", kind, week.isoformat()), "0") for kind in kinds] for week in weeks
+        ],
+        threshold=threshold,
+        rtl=is_rtl(language),
+    )
+    requests = charts.bar_chart(
+        key="requests",
+        title=_("Help requests per week"),
+        headings=headings,
+        labels=shorts,
+        series=[("asked", _("Asked")), ("accepted", _("Accepted"))],
+        values=[
+            [by_week.get(("requests_by_week", "", week.isoformat()), "0"), _published(value, threshold)]
+            for week, value in zip(weeks, accepted, strict=True)
+        ],
+        threshold=threshold,
+        rtl=is_rtl(language),
+    )
+    sections = [
+        FigureSection(
+            "general", _("Families, requests and concerns"), charts.levels(insight.figure_rows(table), threshold)
+        )
+    ]
+    if found.questions:
+        rows = question_figures.row_lines(list(found.questions))
+        sections.append(FigureSection("questions", _("The families' own questions"), charts.levels(rows, threshold)))
+    if found.matches:
+        rows = match_figures.row_lines(list(found.matches))
+        sections.append(FigureSection("matches", _("Lasting matches"), charts.levels(rows, threshold)))
+    return FiguresView([answers, requests], sections)
+
+
+def _published(value: float, threshold: int) -> str:
+    """A series value as the figures publish it: the count, or '<5' when it is suppressed."""
+    return f"<{threshold}" if math.isnan(value) else f"{value:g}"

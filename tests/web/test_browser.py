@@ -1,7 +1,9 @@
 """The workspace in a real headless Chromium (Debian's `chromium`, driven by Playwright; never
 `playwright install`): a coordinator opens a family's page from the Mini App's address, takes a concern,
-records a casework decision and approves a volunteer; screenshots at phone and desktop width go to
-test-output/workspace/; the Arabic page lays out right to left. Without chromium the tests skip, saying why.
+records a casework decision and approves a volunteer; the charts are read with the keyboard and by pointing;
+screenshots of the families, family, volunteers and figures pages at phone and desktop width go to
+test-output/workspace/ (docs/coordinators.md shows copies from docs/img/); the Arabic pages lay out right to
+left, the charts' weeks too. Without chromium the tests skip, saying why.
 """
 
 from __future__ import annotations
@@ -171,6 +173,7 @@ def test_a_coordinator_takes_a_concern_decides_and_approves_in_the_browser(brows
         assert profile is not None and profile.status == "approved" and profile.children_ok
         opened = session.exec(select(AuditEntry).where(AuditEntry.action == "family_record_opened")).all()
         assert any(entry.detail.get("via") == "workspace" for entry in opened)
+    _shot(page, "volunteers-phone")
     page.click('nav a[href="/workspace/api/figures"]')
     page.wait_for_selector("table")
     _shot(page, "figures-phone")
@@ -180,6 +183,12 @@ def test_a_coordinator_takes_a_concern_decides_and_approves_in_the_browser(brows
     desktop.click(f'a[href="/workspace/api/family/{world.family}"]')
     desktop.wait_for_selector("#h-timeline")
     _shot(desktop, "family-desktop")
+    desktop.click('nav a[href="/workspace/api/volunteers"]')
+    desktop.wait_for_selector("#h-load")
+    _shot(desktop, "volunteers-desktop")
+    desktop.click('nav a[href="/workspace/api/figures"]')
+    desktop.wait_for_selector("#h-weekly")
+    _shot(desktop, "figures-desktop")
     # The theme Telegram passed is the page's colour.
     background = desktop.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(23, 33, 43)"
@@ -205,3 +214,62 @@ def test_the_browser_sees_401_for_a_replayed_address(browser: Any, dutch: Served
     other.goto(address)  # the same initData again, in a fresh tab without the session: replayed
     other.wait_for_selector("[data-status]")
     assert other.locator("[data-status]").get_attribute("data-status") == "401"
+
+
+def _readout(page: Any, chart: str) -> str:
+    return str(page.locator(f"{chart} .readout").first.text_content() or "").strip()
+
+
+def test_the_charts_are_read_with_the_keyboard_and_by_pointing(browser: Any, dutch: Served) -> None:
+    world = dutch.world
+    page = _open(browser, dutch, PHONE)
+    page.click(f'a[href="/workspace/api/family/{world.family}"]')
+    page.wait_for_selector("#matches .visits")
+    # The check-in trend: one tab stop; the arrow keys go from answer to answer, the readout says each.
+    trend = "figure[data-readout=checkins-readout]"
+    dots = page.locator(f"{trend} .item")
+    assert dots.count() == 3
+    dots.first.focus()
+    first = _readout(page, trend)
+    assert first == dots.first.get_attribute("data-tip") and "Goed" in first, first
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.getAttribute('data-tip')") == _readout(page, trend)
+    assert "Gaat wel" in _readout(page, trend)
+    page.keyboard.press("End")
+    assert "Niet goed" in _readout(page, trend)
+    assert [dots.nth(i).get_attribute("tabindex") for i in range(3)] == ["-1", "-1", "0"], "one tab stop"
+
+    page.click('nav a[href="/workspace/api/figures"]')
+    page.wait_for_selector("#h-weekly")
+    requests = "figure[data-readout=requests-readout]"
+    columns = page.locator(f"{requests} .item")
+    columns.last.hover()
+    assert _readout(page, requests) == columns.last.get_attribute("data-tip")
+    assert "<5" in _readout(page, requests), "a small count is never shown as itself"
+    columns.first.focus()
+    page.keyboard.press("ArrowRight")
+    assert _readout(page, requests) == columns.nth(1).get_attribute("data-tip")
+    # Every figure is a row with a bar, reached with Tab and read with the arrow keys too.
+    figure_rows = page.locator("#h-general + table .item")
+    figure_rows.first.focus()
+    page.keyboard.press("ArrowDown")
+    assert _readout(page, "section:has(#h-general)") == figure_rows.nth(1).get_attribute("data-tip")
+    assert not page.errors, page.errors
+
+
+def test_the_arabic_charts_run_right_to_left(browser: Any, arabic: Served) -> None:
+    page = _open(browser, arabic, PHONE)
+    page.click('nav a[href="/workspace/api/figures"]')
+    page.wait_for_selector("#h-weekly")
+    columns = page.locator("figure[data-readout=answers-readout] .item .hit")
+    oldest, newest = columns.first.bounding_box(), columns.last.bounding_box()
+    assert oldest is not None and newest is not None and oldest["x"] > newest["x"], "time runs from right to left"
+    page.locator("figure[data-readout=answers-readout] .item").first.focus()
+    page.keyboard.press("ArrowLeft")  # to the left: a later week
+    focused = page.evaluate("document.activeElement.getAttribute('data-tip')")
+    assert focused == page.locator("figure[data-readout=answers-readout] .item").nth(1).get_attribute("data-tip")
+    _shot(page, "figures-arabic-phone")
+    page.click('nav a[href="/workspace/api/volunteers"]')
+    page.wait_for_selector("#h-load")
+    _shot(page, "volunteers-arabic-phone")
+    assert not page.errors, page.errors

@@ -4,6 +4,7 @@ every view of a family's page audited; each action through the same services as 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,7 +16,17 @@ from starlette.testclient import TestClient
 from bot.web import Liveness, build_web_app
 from storage import concerns as concern_store
 from storage.models import AuditEntry, CheckIn, FamilyProfile, OutboxMessage, QuestionDecision, VolunteerProfile
-from tests.web.world import FAMILY_NAME, FAMILY_TG, OTHER_COORDINATOR_TG, OTHER_TOKEN, QUESTION, World, build_world
+from tests.web.world import (
+    FAMILY_NAME,
+    FAMILY_TG,
+    HELPER_NAME,
+    OTHER_COORDINATOR_TG,
+    OTHER_TOKEN,
+    PAUSED_NAME,
+    QUESTION,
+    World,
+    build_world,
+)
 from web.auth import SESSION_HEADER
 
 ORIGIN = {"Origin": "http://testserver"}
@@ -212,11 +223,22 @@ def test_approving_a_volunteer_goes_through_the_approvals_service(client: TestCl
 def test_the_figures_are_those_of_stats_with_a_csv(client: TestClient, world: World) -> None:
     headers = signed_in(client, world)
     page = client.get("/workspace/api/figures?period=4w", headers=headers)
-    assert page.status_code == 200 and "<table>" in page.text
+    assert page.status_code == 200 and 'class="levels"' in page.text
     assert audits(world, "figures_viewed")
     csv = client.get("/workspace/api/figures.csv?period=4w", headers=headers)
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert b"suppression_threshold" in csv.content
+    # The charts say the CSV's numbers: the requests of each week, small counts as "<5" (never the count).
+    rows = [line.split(",") for line in csv.content.decode().splitlines()[1:]]
+    weekly = [value for metric, _kind, _week, value in rows if metric == "requests_by_week"]
+    assert weekly == ["0", "0", "0", "<5"], weekly
+    tips = [html.unescape(t) for t in re.findall(r'data-tip="([^"]*)"', page.text)]
+    asked = [re.search(r"Gevraagd: ([^ ]+)", tip) for tip in tips]
+    assert [found.group(1) for found in asked if found] == weekly
+    assert "Gevraagd: 2" not in page.text and 'class="bar hidden"' in page.text
+    # The same sections as /stats: the families' own questions and the lasting matches too.
+    assert 'id="h-questions"' in page.text and 'id="h-matches"' in page.text
+    assert "Script" not in page.text and "<script" not in page.text
     assert audits(world, "figures_exported")
     assert client.get("/workspace/api/figures?period=forever", headers=headers).status_code == 403
 
@@ -244,3 +266,67 @@ def test_the_demo_sign_in_exists_only_with_the_demos_token(world: World) -> None
     demo = build_web_app(services=world.services, liveness=Liveness(), on_stored=lambda: None, counters={})
     answer = TestClient(demo).get("/workspace/demo", follow_redirects=False)
     assert answer.status_code == 303 and "#tgWebAppData=" in answer.headers["location"]
+
+
+def _section(text: str, heading: str) -> str:
+    return text.split(f'id="{heading}"')[1].split("</section>")[0]
+
+
+def test_the_family_page_shows_its_lasting_match_with_the_visit_log_and_its_requests(
+    client: TestClient, world: World
+) -> None:
+    headers = signed_in(client, world)
+    page = client.get(f"/workspace/api/family/{world.family}", headers=headers).text
+    matches = _section(page, "h-matches")
+    assert HELPER_NAME in matches and f'data-match="{world.match}"' in matches and 'data-state="active"' in matches
+    assert "Logeren" in matches or "logeert" in matches, "the kind, in the coordinator's language"
+    log = re.findall(r'<li class="o-(\w+)">', matches)
+    assert log == ["difficult", "didnt", "happened"], "the visit log, newest first"
+    assert "😊" in matches, "the duo sees the family's feeling about a time"
+    assert "maandag 7 december om 15:00" in matches, "the next time"
+    requests = _section(page, "h-requests")
+    assert HELPER_NAME in requests and "Private words" not in page, "the family's own words stay in Telegram"
+
+
+def test_a_coordinator_alerted_about_the_family_sees_its_visit_log_without_the_familys_feelings(
+    client: TestClient, world: World
+) -> None:
+    with world.services.db.session() as session:
+        concern_store.add_escalation_step(
+            session=session,
+            concern_id=world.concern,
+            level=1,
+            target="all",
+            notified=[world.other],
+            now=world.clock.now(),
+        )
+    response = client.get(
+        "/workspace/api/families", headers={"X-Telegram-Init-Data": world.init_data(OTHER_COORDINATOR_TG)}
+    )
+    headers = {"Authorization": f"Bearer {response.headers[SESSION_HEADER]}"}
+    page = client.get(f"/workspace/api/family/{world.family}", headers=headers)
+    assert page.status_code == 200
+    matches = _section(page.text, "h-matches")
+    assert re.findall(r'<li class="o-(\w+)">', matches) == ["difficult", "didnt", "happened"]
+    assert "😊" not in matches, "only those who manage the family's matches see how the family felt"
+
+
+def test_the_volunteers_page_shows_who_is_paused_and_the_load_per_week_against_the_cap(
+    client: TestClient, world: World
+) -> None:
+    headers = signed_in(client, world)
+    page = client.get("/workspace/api/volunteers", headers=headers).text
+    paused = page.split('id="h-paused"')[1].split("<section")[0]
+    assert PAUSED_NAME in paused and HELPER_NAME not in paused and "17 december" in paused
+    load = _section(page, "h-load")
+    cards = load.split('<div class="card load')[1:]
+    hanna = next(card for card in cards if HELPER_NAME in card)
+    piet = next(card for card in cards if PAUSED_NAME in card)
+    assert hanna.startswith(" over"), "this week has more than the cap: two tasks and a match time"
+    assert not piet.startswith(" over")
+    tips = [html.unescape(t) for t in re.findall(r'data-tip="([^"]*)"', hanna)]
+    assert len(tips) == 6, "this week and the five before"
+    week, tasks, visits = (part.strip() for part in tips[-1].split("·"))
+    assert "50" in week and tasks.endswith(": 2") and visits.endswith(": 1"), tips[-1]
+    assert [tip.split("·")[2].strip()[-1] for tip in tips] == ["0", "0", "1", "1", "1", "1"], "a time a week"
+    assert '<line class="cap"' in hanna, "the cap as a line"

@@ -116,6 +116,56 @@
     }, false);
   });
 
+  // Charts (web/templates/_charts.html): one tab stop each; the arrow keys, Home and End move between its
+  // items; the readout line under the chart says the values of the item focused, tapped or pointed at.
+  function chartItem(target) {
+    return target && target.closest ? target.closest("[data-chart] .item[data-tip]") : null;
+  }
+
+  function chartItems(chart) {
+    return Array.prototype.slice.call(chart.querySelectorAll(".item[data-tip]"));
+  }
+
+  function read(item) {
+    var chart = item.closest("[data-chart]");
+    chartItems(chart).forEach(function (other) { other.classList.remove("active"); });
+    item.classList.add("active");
+    var readout = document.getElementById(chart.getAttribute("data-readout") || "");
+    if (readout) { readout.textContent = item.getAttribute("data-tip"); }
+  }
+
+  ["focusin", "click"].forEach(function (kind) {
+    document.addEventListener(kind, function (event) {
+      var item = chartItem(event.target);
+      if (item) { read(item); }
+    });
+  });
+  // Pointing: only a pointer that really moves (scrolling under a resting pointer reads nothing).
+  document.addEventListener("pointermove", function (event) {
+    if (!event.movementX && !event.movementY) { return; }
+    var item = chartItem(event.target);
+    if (item && !item.classList.contains("active")) { read(item); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var item = chartItem(event.target);
+    if (!item) { return; }
+    var list = chartItems(item.closest("[data-chart]"));
+    var index = list.indexOf(item);
+    var rtl = document.documentElement.dir === "rtl";  // time runs right to left: left is later
+    var steps = { ArrowRight: rtl ? -1 : 1, ArrowLeft: rtl ? 1 : -1, ArrowDown: 1, ArrowUp: -1 };
+    var next;
+    if (event.key in steps) { next = index + steps[event.key]; }
+    else if (event.key === "Home") { next = 0; }
+    else if (event.key === "End") { next = list.length - 1; }
+    else { return; }
+    event.preventDefault();
+    next = Math.max(0, Math.min(list.length - 1, next));
+    list.forEach(function (other) { other.setAttribute("tabindex", "-1"); });
+    list[next].setAttribute("tabindex", "0");
+    list[next].focus();
+  });
+
   window.addEventListener("popstate", function (event) {
     if (event.state && event.state.url) { request(event.state.url, {}, false); }
   });

@@ -186,9 +186,16 @@ async def other_input(update: Update, context: BotContext) -> str | None:
     return STAY
 
 
+async def _answer_own_button(update: Update) -> None:
+    """Answer the tap of this module's own button (the menu answers its entries' taps itself)."""
+    query = update.callback_query
+    if query is not None and not (query.data or "").startswith("menu:"):
+        await answer_button(update)
+
+
 async def waiting_list(update: Update, context: BotContext) -> None:
     """/waiting (or the menu entry): the team's waiting families, longest waiting first."""
-    await answer_button(update)
+    await _answer_own_button(update)
     with context.session() as session:
         view = service.waiting_list(
             session=session, services=context.services, coordinator=context.person, now=context.now()
@@ -198,7 +205,7 @@ async def waiting_list(update: Update, context: BotContext) -> None:
 
 async def ask_again(update: Update, context: BotContext) -> None:
     """The family's "I would like more support" (its menu, or the button under the waakvlam message)."""
-    await answer_button(update)
+    await _answer_own_button(update)
     with context.session() as session:
         text = service.ask_again(session=session, services=context.services, family=context.person, now=context.now())
     await reply(update, text)

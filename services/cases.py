@@ -25,7 +25,7 @@ from services.case_texts import (
 from services.concerns import FAMILY_CARD, audit_opened, name_of
 from services.context import Services
 from services.family_card import CASE, STALE, CardView
-from services.i18n import _, format_day, format_when, h, hi, use_language
+from services.i18n import _, format_day, format_when, h, hi, ngettext, use_language
 from services.outbox import Outgoing, tell
 from services.permissions import Action, authorize, refusal_text
 from storage import care, people, teams
@@ -43,7 +43,6 @@ CLOSE = Button("ca", "close", int, str, str)
 TALK = Button("ca", "talk", int)
 HELD = Button("ca", "held", int, int)
 AGAIN = Button("ca", "again")
-WAITING_LIST = Button("ca", "wait")
 
 FINISHED_WAITS_OVER = timedelta(days=365)  # the waits that tell a family how long it usually takes
 
@@ -218,8 +217,16 @@ def _record(
         person=family,
         key=f"case:{family.id}:{wanted}:{now:%Y%m%d%H%M%S}",
         now=now,
-        text=lambda: family_news(found.state, wanted, wait_sentence(wait)),
+        text=lambda: _news_message(found.state, wanted, wait),
     )
+
+
+def _news_message(current: CaseState, wanted: CaseState, wait: timedelta | None) -> Outgoing:
+    """The family's message about a change (in its language); in the waakvlam with the "more support" button."""
+    text = family_news(current, wanted, wait_sentence(wait))
+    if wanted != CaseState.WAAKVLAM:
+        return Outgoing(text=text)
+    return Outgoing(text=text, buttons=[[(_("🙋 I would like more support"), AGAIN.data())]])
 
 
 def typical_wait(*, session: Session, team_id: int | None, now: datetime) -> timedelta | None:
@@ -355,7 +362,9 @@ def waiting_list(*, session: Session, services: Services, coordinator: Person | 
         mark = " ⚠️" if rules.waiting_too_long(item.since, now, limit) else ""
         team = f" · {h(names[item.team_id])}" if item.team_id in names else ""
         lines.append(
-            _("{place}. {name}: waiting {days} days").format(place=place, name=hi(item.name or "?"), days=days)
+            ngettext("{place}. {name}: waiting {days} day", "{place}. {name}: waiting {days} days", days).format(
+                place=place, name=hi(item.name or "?"), days=days
+            )
             + team
             + mark
         )
@@ -365,7 +374,15 @@ def waiting_list(*, session: Session, services: Services, coordinator: Person | 
         lines.append(_("Nobody is waiting."))
     wait = typical_wait(session=session, team_id=team_id, now=now)
     if wait is not None:
-        lines += ["", _("Families usually waited {weeks} weeks this past year.").format(weeks=_weeks(wait))]
+        weeks = _weeks(wait)
+        lines += [
+            "",
+            ngettext(
+                "Families usually waited {count} week this past year.",
+                "Families usually waited {count} weeks this past year.",
+                weeks,
+            ).format(count=weeks),
+        ]
     return CardView(text="\n".join(lines), rows=rows)
 
 

@@ -28,6 +28,13 @@ def run_migrations_online() -> None:
     assert url
     engine = make_engine(url)
     with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table (copy, drop, rename); with foreign keys enforced the drop of a table
+            # that other rows point at fails. SQLite's own advice: switch them off for the rebuild, outside
+            # any transaction (where the pragma would do nothing), and check them afterwards.
+            # Straight on the driver's connection: SQLAlchemy would open its transaction (BEGIN IMMEDIATE) first.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
@@ -37,6 +44,11 @@ def run_migrations_online() -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            driver = connection.connection.driver_connection
+            broken = driver.execute("PRAGMA foreign_key_check").fetchall()  # type: ignore[union-attr]
+            driver.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+            assert not broken, f"the migration left rows pointing nowhere: {broken[:5]}"
     engine.dispose()
 
 

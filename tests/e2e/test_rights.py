@@ -312,6 +312,11 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^inv:family(:|$)": (["inv:family"], False),
     r"^inv:volunteer(:|$)": (["inv:volunteer"], False),
     r"^inv:referrer(:|$)": (["inv:referrer"], False),
+    r"^ca:open(:|$)": (["ca:open:{family}"], True),
+    r"^ca:to(:|$)": (["ca:to:{family}:intake:waiting", "ca:to:{family}:intake:closed"], True),
+    r"^ca:close(:|$)": (["ca:close:{family}:intake:moved"], True),
+    r"^ca:talk(:|$)": (["ca:talk:{family}"], True),
+    r"^ca:held(:|$)": (["ca:held:{family}:1"], True),
     r"^inv:coordinator(:|$)": (["inv:coordinator"], True),
     r"^ap:place(:|$)": (["ap:place:{request}"], True),
     r"^ap:pv(:|$)": (["ap:pv:{request}:{person}"], True),
@@ -361,6 +366,7 @@ NOT_FOR_COORDINATORS = {
     r"^cp:-?[0-9]+(:|$)": "a family pauses its own check-ins",
     r"^cp:resume(:|$)": "a family resumes its own check-ins",
     r"^cc:about(:|$)": "a volunteer chooses a family they helped",
+    r"^ca:again(:|$)": "a family asks for more support for itself",
     r"^menu:[A-Za-z0-9_-]+(:|$)": "the menu shows each role its own entries; each entry checks again",
     r"^menu:talk$": "families and volunteers",
     r"^menu:ask$": "families",
@@ -455,7 +461,18 @@ NOT_FOR_COORDINATORS = {
     "": "the fallback for any other button",
 }
 # Commands coordinators use in a private chat (a family must be refused) and in a family's topic.
-COORDINATOR_COMMANDS = {"families", "areas", "invite", "volunteers", "digest", "stats", "export", "concerns", "match"}
+COORDINATOR_COMMANDS = {
+    "families",
+    "areas",
+    "invite",
+    "volunteers",
+    "digest",
+    "stats",
+    "export",
+    "concerns",
+    "match",
+    "waiting",
+}
 TOPIC_COMMANDS = {"close", "take", "family", "checkin", "answers", "rhythm"}
 OTHER_COMMANDS = {"cancel", "help", "privacy", "language", "mydata", "delete", "menu", "setgroup", "start"}
 OTHER_COMMANDS |= {"tasks", "requests", "talk", "ask"}  # everyone's own lists and dialogues

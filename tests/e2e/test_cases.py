@@ -1,0 +1,127 @@
+"""A family's case through the real bot: intake with a planned talk, the waiting list, active support, the
+waakvlam and the family's "more support", closing with a reason, a stale button, reopening; the family told in
+plain words at every step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlmodel import col, select
+
+from storage.case_tables import CaseStep
+from storage.models import AuditEntry, TimelineEvent
+from tests.e2e.care_world import family_id, local_now, new_coordinator, new_family, office_morning, profile, quiet_world
+from tests.e2e.harness import Chat, Harness, expect
+from tests.e2e.test_rights import forge
+
+
+def state(harness: Harness, chat: Chat) -> str:
+    return str(profile(harness, chat).case_state)
+
+
+def on_screen(chat: Chat, label: str) -> str:
+    """Tap a button of the case screen, which changes in place: the screen as it reads afterwards."""
+    chat.tap(label)
+    return str(chat.last.text or "")
+
+
+def open_case(coordinator: Chat, name: str) -> str:
+    coordinator.say("/families")
+    coordinator.tap_listed(name)
+    label = next(label for label in coordinator.last_buttons() if label.startswith("📂 Case:"))
+    return expect(coordinator.tap(label), f"Case of {name}")
+
+
+def test_a_case_runs_from_intake_to_closed_and_is_reopened_with_the_family_told(
+    harness: Harness, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    office_morning(harness)
+    quiet_world(harness)
+    pia = new_coordinator(coordinator, person, "Pia")
+    family = new_family(pia, person, "Fenna")
+    fid = family_id(harness, family)
+    assert state(harness, family) == "intake", "a family that signs up starts in intake"
+    expect([open_case(pia, "Fenna")], "State: Intake since")
+
+    # An intake talk: typed nonsense and a moment in the past are refused kindly, then planned and held.
+    expect(pia.tap("🗓 Plan an intake talk"), "Type the day and time of the intake talk")
+    expect(pia.say("next week sometime"), "Please type a day and a time")
+    expect(pia.say("01-01-2020 10:00"), "That moment has passed")
+    tomorrow = (local_now(harness) + timedelta(days=1)).strftime("%d-%m-%Y")
+    expect(pia.say(f"{tomorrow} 14:30"), "Intake talk planned")
+    expect(family.texts()[-1:], "Your intake talk with Pia is planned for", "14:30")
+    held = next(label for label in pia.last_buttons() if label.startswith("✅ Talk of"))
+    assert "(held)" in on_screen(pia, held)
+
+    # Intake done: the family waits, and hears so in plain words.
+    before = len(family.user.messages)
+    pia.tap("⏳ Intake done: on the waiting list")
+    assert state(harness, family) == "waiting"
+    expect(family.texts()[before:], "waiting list", "write to us here at any time")
+    harness.advance(days=9)
+    listed = expect(pia.say("/waiting"), "Waiting list", "Fenna: waiting 9 days")
+    assert "⚠️" not in listed.split("Fenna")[1].split("\n")[0], "nine days is not yet too long"
+
+    # Support starts, later moves to the waakvlam; the family asks for more support again itself.
+    pia.tap_listed(next(label for label in pia.last_buttons() if label.endswith("Fenna")))
+    assert "State: Active support" in on_screen(pia, "▶️ Support starts")
+    assert pia.user.callback_answers[-1] == "Done: Active support."
+    expect(family.texts()[-1:], "your support starts now")
+    pia.tap("🕯 Waakvlam: check-ins only")
+    assert state(harness, family) == "waakvlam"
+    expect(family.texts()[-1:], "I would like more support")
+    waakvlam_message = family.last
+    family.say("/menu")
+    expect(family.tap("🙋 I would like more support"), "will get in touch with you soon")
+    assert state(harness, family) == "active"
+    expect(family.tap("🙋 I would like more support", message=waakvlam_message), "already know")
+    expect(pia.texts()[-1:], "Fenna asked for more support again")
+
+    # Closing needs a reason from the list; an old button afterwards changes nothing.
+    expect(pia.tap("📂 Case"), "Case of Fenna", "Active support")
+    expect(pia.tap("⏹ Close the case"), "Why does the case close?")
+    pia.tap("The family moved away")
+    assert state(harness, family) == "closed"
+    expect(family.texts()[-1:], "Your support through Waakvlam has ended")
+    answer, _shown = forge(pia, f"ca:to:{fid}:active:waakvlam")
+    assert "moved on meanwhile" in answer
+    assert state(harness, family) == "closed"
+
+    # Reopened: back to intake, the whole history kept.
+    assert "State: Intake" in on_screen(pia, "🔄 Reopen the case")
+    expect(family.texts()[-1:], "Welcome back")
+    with harness.session() as session:
+        steps = session.exec(select(CaseStep).where(CaseStep.family_id == fid).order_by(col(CaseStep.id))).all()
+        kinds = set(session.exec(select(TimelineEvent.kind).where(TimelineEvent.family_id == fid)).all())
+        moved = session.exec(
+            select(AuditEntry).where(AuditEntry.subject_id == fid, AuditEntry.action == "case_moved")
+        ).all()
+    assert [(s.from_state, s.to_state) for s in steps] == [
+        (None, "intake"),
+        ("intake", "waiting"),
+        ("waiting", "active"),
+        ("active", "waakvlam"),
+        ("waakvlam", "active"),
+        ("active", "closed"),
+        ("closed", "intake"),
+    ]
+    assert steps[5].reason == "moved"
+    assert {"case_intake", "intake_planned", "intake_held", "case_closed", "case_reopened"} <= kinds
+    assert len(moved) == 5, "every coordinator's move is audited"
+
+
+def test_another_coordinator_cannot_move_a_case_and_a_family_cannot_open_one(
+    harness: Harness, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    pia = new_coordinator(coordinator, person, "Pia")
+    olga = new_coordinator(coordinator, person, "Olga")
+    family = new_family(pia, person, "Gerda")
+    fid = family_id(harness, family)
+    before = len(family.user.messages)
+    answer, _shown = forge(olga, f"ca:to:{fid}:intake:waiting")
+    assert "other coordinators" in answer
+    answer, _shown = forge(family, f"ca:to:{fid}:intake:waiting")
+    assert "no longer works" in answer or "coordinators" in answer
+    assert state(harness, family) == "intake"
+    assert len(family.user.messages) == before, "nothing reached the family"

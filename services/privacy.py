@@ -50,6 +50,11 @@ def _what_we_store() -> str:
             ),
             "• "
             + _(
+                "For families, your case: the steps of your case (intake, waiting list, support, closing and "
+                "why) and when your intake talks are; if a professional referred you, who referred you and why."
+            ),
+            "• "
+            + _(
                 "For volunteers: where and when you can help, with what, and which languages you speak; the "
                 "date of your VOG and whether you are approved; your pauses and how many requests a week "
                 "you want; the requests offered to you, your answers, the tasks you took, and how they went."

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 
 from storage import privacy, teams
+from storage.case_tables import CaseStep, IntakeTalk
 from storage.db import fresh, rowcount, saved
 from storage.models import (
     Area,
@@ -509,6 +510,8 @@ def _detach_from_others(*, session: Session, pid: int) -> None:
     # Audit entries stay (who did what, when), without their details.
     session.execute(update(AuditEntry).where(col(AuditEntry.subject_id) == pid).values(detail={}))
     session.execute(update(TimelineEvent).where(col(TimelineEvent.actor_id) == pid).values(actor_id=None))
+    session.execute(update(CaseStep).where(col(CaseStep.actor_id) == pid).values(actor_id=None))
+    session.execute(update(IntakeTalk).where(col(IntakeTalk.coordinator_id) == pid).values(coordinator_id=None))
 
 
 def _scrub_family_profile(*, session: Session, pid: int) -> None:
@@ -526,6 +529,8 @@ def _scrub_family_profile(*, session: Session, pid: int) -> None:
 def _erase_family_history(*, session: Session, pid: int) -> None:
     """A family's timeline, check-ins, outcomes, profile and close notes go; invites it used forget it."""
     session.execute(delete(TimelineEvent).where(col(TimelineEvent.family_id) == pid))
+    session.execute(delete(IntakeTalk).where(col(IntakeTalk.family_id) == pid))
+    session.execute(delete(CaseStep).where(col(CaseStep.family_id) == pid))
     session.execute(update(Concern).where(col(Concern.family_id) == pid).values(close_note=None))
     session.execute(delete(CheckIn).where(col(CheckIn.family_id) == pid))
     session.execute(delete(TaskOutcome).where(col(TaskOutcome.person_id) == pid))

@@ -123,6 +123,11 @@ EXPORT_POLICY: dict[str, TablePolicy] = {
     "questionlink": TablePolicy(mentions=("linked_by_id",), shared=("kind", "linked_at")),  # see `_related`
     "questionreview": TablePolicy(owner=("family_id", "person_id")),
     "caseplan": TablePolicy(owner=("family_id",)),
+    "team": TablePolicy(personal=False),
+    "casestep": TablePolicy(owner=("family_id",), mentions=("actor_id",), shared=("from_state", "to_state", "at")),
+    "intaketalk": TablePolicy(owner=("family_id",), mentions=("coordinator_id",), shared=("planned_at", "held_at")),
+    "referral": TablePolicy(owner=("family_id",), mentions=("referrer_id",), never=("token_hash",)),
+    "referralcount": TablePolicy(personal=False),
     "caseworkmeeting": TablePolicy(owner=("family_id",), mentions=("held_by_id",), shared=("meeting_on", "held_at")),
     "questiondecision": TablePolicy(
         owner=("family_id",), mentions=("decided_by_id",), shared=("decision", "reason", "decided_at")

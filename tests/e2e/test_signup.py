@@ -361,6 +361,9 @@ NOTICE_FOR_TABLE = {
     "matchoccurrence": "whether each time happened",
     "matchholiday": "holidays",
     "matchreview": "the reviews",
+    "casestep": "the steps of your case",
+    "intaketalk": "when your intake talks are",
+    "referral": "who referred you and why",
 }
 
 

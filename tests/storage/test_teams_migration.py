@@ -29,7 +29,8 @@ def test_existing_people_families_areas_and_the_group_move_into_a_default_team(d
         connection.execute(
             text(
                 "INSERT INTO familyprofile (person_id, area_id, primary_coordinator_id, share_phone, checkin_rhythm, "
-                "checkin_weekday, checkin_daypart, checkin_auto_step_down, good_streak, missed_checkins, may_volunteer) "
+                "checkin_weekday, checkin_daypart, checkin_auto_step_down, good_streak, missed_checkins, "
+                "may_volunteer) "
                 "VALUES (2, 1, 1, false, 'biweekly', 1, 'morning', false, 0, 0, false)"
             )
         )

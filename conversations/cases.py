@@ -1,6 +1,6 @@
 """A family's case for coordinators: the case screen and its buttons, planning an intake talk, /waiting; and
-the family's "I would like more support". Each handler parses the tap or the text, calls one service in
-`services.cases` (which checks rights and state on the server) and shows what it returns.
+the family's "We need help again" under the waakvlam message. Each handler parses the tap or the text, calls
+one service in `services.cases` (which checks rights and state on the server) and shows what it returns.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
-from conversations import menu
+from conversations import checkins, menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
@@ -203,12 +203,10 @@ async def waiting_list(update: Update, context: BotContext) -> None:
     await reply(update, view.text or "", keyboard(view.rows) if view.rows else None)
 
 
-async def ask_again(update: Update, context: BotContext) -> None:
-    """The family's "I would like more support" (its menu, or the button under the waakvlam message)."""
+async def need_help_again(update: Update, context: BotContext) -> None:
+    """'We need help again' under the waakvlam message: the same as the family's menu entry."""
     await _answer_own_button(update)
-    with context.session() as session:
-        text = service.ask_again(session=session, services=context.services, family=context.person, now=context.now())
-    await reply(update, text)
+    await checkins.need_help_again(update, context)
 
 
 def build() -> Dialogue:
@@ -229,12 +227,11 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(move, pattern=service.MOVE.pattern),
         CallbackQueryHandler(move, pattern=service.CLOSE.pattern),
         CallbackQueryHandler(held, pattern=service.HELD.pattern),
-        CallbackQueryHandler(ask_again, pattern=service.AGAIN.pattern),
+        CallbackQueryHandler(need_help_again, pattern=service.AGAIN.pattern),
         CommandHandler("waiting", waiting_list, filters=private),
     ]
 
 
 def register_menu() -> None:
-    """The coordinators' waiting list and the families' "I would like more support"."""
+    """The coordinators' waiting list."""
     menu.add("waiting", N_("⏳ Waiting list"), {str(Role.COORDINATOR)}, waiting_list)
-    menu.add("again", N_("🙋 I would like more support"), {str(Role.FAMILY)}, ask_again)

@@ -45,6 +45,7 @@ COORDINATOR_HELP: list[tuple[str, str]] = [
     ("menu", N_("everything you can do, as buttons")),
     ("concerns", N_("open concerns: take, answer or close one")),
     ("families", N_("your families, each with its card and timeline")),
+    ("waiting", N_("your team's waiting list, longest waiting first")),
     ("match", N_("lasting matches of your families: propose one, see their state, pause or end one")),
     ("requests", N_("requests nobody has accepted yet, to ask a volunteer yourself")),
     ("volunteers", N_("volunteers waiting for intake, approved volunteers and their VOG")),

@@ -39,8 +39,15 @@ _entries: dict[str, Entry] = {}
 
 
 def add(key: str, label: str, roles: set[str] | frozenset[str], action: Action | None = None) -> None:
-    """Add an entry for these roles (registered where the feature's handlers are)."""
-    _entries[key] = Entry(key, label, frozenset(roles), action)
+    """Add an entry for these roles (registered where the feature's handlers are).
+
+    A key is one entry: adding another entry under a key already taken would silently replace it (and take a
+    button away from people), so it is refused; the same entry again (a second application) is fine.
+    """
+    entry = Entry(key, label, frozenset(roles), action)
+    known = _entries.get(key)
+    assert known is None or (known.label, known.roles) == (entry.label, entry.roles), f"menu key {key!r} is taken"
+    _entries[key] = entry
 
 
 def entries_for(role: str | None) -> list[Entry]:

@@ -48,7 +48,7 @@ TIMELINE_LABELS = {
     "case_waakvlam": N_("Case: waakvlam (check-ins only)"),
     "case_closed": N_("Case closed"),
     "case_reopened": N_("Case reopened"),
-    "case_asked_again": N_("Asked for more support again"),
+    "case_asked_again": N_("Asked for help again: back to active support"),
     "intake_planned": N_("Intake talk planned"),
     "intake_held": N_("Intake talk held"),
 }
@@ -85,7 +85,7 @@ def family_news(current: CaseState, target: CaseState, wait: str) -> str:
     if target == CaseState.WAAKVLAM:
         return _(
             "Things are going well, so we now only check in with you now and then. If you need more help, "
-            "open /menu and tap \u201cI would like more support\u201d, or just write here."
+            "tap \u201cWe need help again\u201d (also in /menu), or just write here."
         )
     return _(
         "Your support through Waakvlam has ended. Thank you for your trust. If you ever need us again, just write here."

@@ -36,7 +36,8 @@ from storage.models import Person, Role
 Rows = list[list[tuple[str, str]]]
 
 # ca:<action>:<family>[:...]: the case screen, a move (from, to: a stale screen is refused), closing with a
-# reason, planning a talk (a typed day and time follows), a talk held; the family's "ask for help again".
+# reason, planning a talk (a typed day and time follows), a talk held; under the waakvlam message the family's
+# "We need help again" (the same as in its /menu: conversations.checkins.need_help_again).
 OPEN = CASE
 MOVE = Button("ca", "to", int, str, str)
 CLOSE = Button("ca", "close", int, str, str)
@@ -226,59 +227,13 @@ def _news_message(current: CaseState, wanted: CaseState, wait: timedelta | None)
     text = family_news(current, wanted, wait_sentence(wait))
     if wanted != CaseState.WAAKVLAM:
         return Outgoing(text=text)
-    return Outgoing(text=text, buttons=[[(_("🙋 I would like more support"), AGAIN.data())]])
+    return Outgoing(text=text, buttons=[[(_("We need help again"), AGAIN.data())]])
 
 
 def typical_wait(*, session: Session, team_id: int | None, now: datetime) -> timedelta | None:
     """How long families of this team usually waited for support over the last year (None: too few to say)."""
     pairs = store.finished_waits(session=session, team_id=team_id, since=now - FINISHED_WAITS_OVER)
     return rules.typical_wait([end - start for start, end in pairs])
-
-
-def ask_again(*, session: Session, services: Services, family: Person | None, now: datetime) -> str:
-    """The family's "ask for help again" in the waakvlam: back to active support, its coordinators told."""
-    if family is None or family.id is None or family.role != Role.FAMILY:
-        return _("This button is for families.")
-    profile = care.get_family_profile(session=session, family_id=family.id)
-    state = rules.state_of(profile.case_state if profile else None)
-    if state == CaseState.CLOSED:
-        # A closed case is reopened by a coordinator, who hears of the wish now.
-        people.add_timeline(session=session, family_id=family.id, kind="case_asked_again", now=now, actor_id=family.id)
-        _tell_coordinators_again(session, family, now)
-        return _("Thank you. Your coordinators have been told and will get in touch with you soon.")
-    if state != CaseState.WAAKVLAM:
-        return _("Your coordinators already know you would like support. Write to them here any time.")
-    if not store.move(
-        session=session,
-        family_id=family.id,
-        expected=state,
-        target=CaseState.ACTIVE,
-        reason=None,
-        actor_id=family.id,
-        now=now,
-    ):
-        return _("Your coordinators already know you would like support. Write to them here any time.")
-    people.add_timeline(session=session, family_id=family.id, kind="case_asked_again", now=now, actor_id=family.id)
-    people.audit(session=session, actor_id=family.id, action="case_asked_again", subject_id=family.id, now=now)
-    _tell_coordinators_again(session, family, now)
-    return _("Thank you. Your coordinator will get in touch with you soon about more support.")
-
-
-def _tell_coordinators_again(session: Session, family: Person, now: datetime) -> None:
-    """The family's own coordinators (or its team's) hear that it asked for help again."""
-    from services.recipients import coordinators_for
-
-    for coordinator in coordinators_for(session, family):
-        tell(
-            session=session,
-            person=coordinator,
-            key=f"case_again:{family.id}:{coordinator.id}:{now:%Y%m%d%H%M}",
-            now=now,
-            text=lambda: Outgoing(
-                text=_("🙋 {name} asked for more support again.").format(name=hi(name_of(family))),
-                buttons=[[(_("📂 Case"), OPEN.data(family.id or 0))]],
-            ),
-        )
 
 
 # --- intake talks -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from domain import checkins as rules
 from domain import escalation
+from domain.cases import CaseState
 from services import concerns
 from services.checkins import KEEP_RHYTHM, STEP_DOWN, answer_label, change_rhythm, rhythm_sentence, schedule_next
 from services.context import Services
@@ -22,6 +23,7 @@ from services.outbox import Outgoing, ToPerson, enqueue
 from services.question_reviews import checkins_answered
 from services.recipients import coordinators_for
 from storage import care, people
+from storage import cases as case_store
 from storage.db import Session
 from storage.models import FamilyProfile, Person
 
@@ -253,6 +255,17 @@ def reopen(*, session: Session, services: Services, family_id: int, now: datetim
     rhythm = rules.reopen_rhythm(rules.Rhythm(profile.checkin_rhythm))
     change_rhythm(session=session, services=services, family=family, coordinator=None, now=now, rhythm=rhythm)
     people.add_timeline(session=session, family_id=family_id, kind="reopened", now=now)
+    # In the waakvlam (check-ins only) this one tap is the way back to active support.
+    if profile.case_state == CaseState.WAAKVLAM and case_store.move(
+        session=session,
+        family_id=family_id,
+        expected=CaseState.WAAKVLAM,
+        target=CaseState.ACTIVE,
+        reason=None,
+        actor_id=family_id,
+        now=now,
+    ):
+        people.add_timeline(session=session, family_id=family_id, kind="case_asked_again", now=now, actor_id=family_id)
     concern, _new = raise_concern(
         session=session, services=services, family=family, raised_by=family, source="reopen", now=now
     )

@@ -12,8 +12,8 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from services.groups import coordinator_group
-from storage import care, people
-from storage.models import JobStatus, ScheduledJob, Setting
+from storage import care, case_tables, people
+from storage.models import JobStatus, ScheduledJob
 from tests.e2e.harness import Chat, Harness, expect, tr
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -65,9 +65,7 @@ def quiet_world(harness: Harness) -> None:
 def reset_group(harness: Harness) -> None:
     """No coordinators' group: relays go through private chats."""
     with harness.session() as session:
-        stored = session.get(Setting, "coordinator_group_id")
-        if stored is not None:
-            session.delete(stored)
+        session.execute(update(case_tables.Team).values(group_chat_id=None))
 
 
 def coordinators_group(harness: Harness) -> int | None:

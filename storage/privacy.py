@@ -137,6 +137,10 @@ EXPORT_POLICY: dict[str, TablePolicy] = {
     "matchholiday": TablePolicy(),
     "matchreview": TablePolicy(mentions=("decided_by_id",), shared=("due_on", "decision", "decided_at")),
     "workspacenonce": TablePolicy(personal=False),
+    # A referral is the family's (once it consented) and the referrer's; the link's hash never leaves.
+    "referral": TablePolicy(owner=("family_id", "referrer_id"), never=("token_hash",)),
+    # Anonymous counts of declined and expired referrals per team and month.
+    "referralcount": TablePolicy(personal=False),
 }
 
 # What a scheduled job's `subject_id` points at, by kind (prefix before the first dot for whole families).

@@ -361,6 +361,7 @@ NOTICE_FOR_TABLE = {
     "matchoccurrence": "whether each time happened",
     "matchholiday": "holidays",
     "matchreview": "the reviews",
+    "referral": "who referred you",
 }
 
 

@@ -79,7 +79,11 @@ def test_a_referrer_refers_a_family_that_consents_and_hears_only_what_it_shares(
     assert "Ria" in welcome and "JGZ <Almere>" in welcome
     assert tr("tr", "Feeling alone, few people around") in welcome
     assert "<Almere>" in family.last.text  # shown as text, escaped in the HTML sent
-    expect(family.tap(tr("tr", "Yes, sign me up")), tr("tr", "May the person who referred you hear how things go?"))
+    share = (
+        "May the person who referred you hear how things go? Only these steps: intake done, support started, "
+        "support closed. Nothing else, and never what you tell us."
+    )
+    expect(family.tap(tr("tr", "Yes, sign me up")), tr("tr", share))
     expect(family.tap(tr("tr", "Yes, they may")), tr("tr", "Do you agree that we store this?"))
     before = len(coordinator.user.messages)
     expect(family.tap(tr("tr", "Yes, I agree")), tr("tr", "What name shall we call you by? A first name is enough."))

@@ -143,6 +143,9 @@ def test_a_family_that_declines_leaves_only_a_count(
     declined = count(harness, team_id, "declined")
     payload = refer(referrer, "Bram", language="English", contact="Through Waakvlam's chat")
     family = person("Bram", language_code="nl")
+    # Halfway through sign-up on its own, the family opens the link: the referral counts.
+    family.say("/start")
+    assert tr("nl", "We are a family") in family.last_buttons()
     expect(family.say(f"/start {payload}"), "Would you like to sign up?", "Rob")
     expect(family.tap("No, thank you"), "We have stored nothing about you except your language")
     assert referral_by_name(harness, "Bram") is None

@@ -38,6 +38,7 @@ from conversations import (
     menu,
     question_reviews,
     questions,
+    referrals,
     requests,
     signup,
     talk,
@@ -139,6 +140,8 @@ def _register_before_dialogues(application: AnyApplication) -> None:
         application.add_handler(handler)
     for handler in invites.build():
         application.add_handler(handler)
+    for handler in referrals.build_commands():
+        application.add_handler(handler)
     # Before the dialogues (order matters): the coordinators' group relay and its topic commands (nothing
     # later may swallow group messages), check-in and concern buttons that work even mid-dialogue, and
     # the urgent-word screen, so a danger sign is answered also in the middle of a dialogue.
@@ -170,6 +173,7 @@ def _register_dialogues(application: AnyApplication) -> None:
     router = dialogue.DialogueRouter(
         [
             signup.build(),
+            referrals.build(),
             areas.build(),
             talk.build(),
             coordinator_group.build_close_note(),
@@ -191,8 +195,10 @@ def _register_dialogues(application: AnyApplication) -> None:
 
 def _register_menu(application: AnyApplication) -> None:
     """The menu's entries, in the order people see them, and the menu's own handlers."""
-    everyone: set[str] = {Role.FAMILY, Role.VOLUNTEER, Role.COORDINATOR}
+    everyone: set[str] = {Role.FAMILY, Role.VOLUNTEER, Role.COORDINATOR, Role.REFERRER}
     menu.add("invite", N_("Invite someone"), {str(Role.COORDINATOR)}, invites.ask_role)
+    menu.add("refer", N_("Refer a family"), {str(Role.REFERRER)})
+    menu.add("referrals", N_("My referrals"), {str(Role.REFERRER)}, referrals.show_referrals)
     menu.add("areas", N_("Neighbourhoods"), {str(Role.COORDINATOR)})
     # Help requests come first in a family's and a volunteer's menu: they are what people come for.
     requests.register_menu()

@@ -149,6 +149,13 @@ async def show_help(update: Update, context: BotContext) -> None:
         lines.append(_("Use /menu to see requests, your tasks and your availability."))
     elif role == Role.COORDINATOR:
         lines.append(coordinator_help())
+    elif role == Role.REFERRER:
+        lines.append(
+            _(
+                "Use /refer to refer a family: you get a link to give them. /referrals shows your referrals and, "
+                "only if the family agreed, how things go."
+            )
+        )
     else:
         lines.append(_("Send /start to sign up. It takes two minutes."))
     lines.append(

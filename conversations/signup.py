@@ -25,8 +25,10 @@ from conversations.signup_profile import (
     volunteer_skills,
     volunteer_times,
 )
+from conversations.signup_referral import declined_text, open_referral, referral_answer, referral_share
 from conversations.signup_steps import (
     ASK_NAME,
+    ASK_ORGANISATION,
     CONSENT,
     FAMILY_AGES,
     FAMILY_AREA,
@@ -35,6 +37,8 @@ from conversations.signup_steps import (
     LANGUAGE,
     NAME,
     PROMPTS,
+    REFERRAL,
+    REFERRAL_SHARE,
     ROLE,
     VOLUNTEER_AREAS,
     VOLUNTEER_LANGUAGES,
@@ -48,6 +52,7 @@ from conversations.signup_steps import (
     prompt_family_area,
     prompt_language,
     prompt_name,
+    prompt_organisation,
     prompt_role,
     prompt_volunteer_areas,
     resume_for,
@@ -56,6 +61,7 @@ from conversations.signup_steps import (
 )
 from conversations.ui import answer_button, name_refused_text, reply, retire_buttons
 from domain.invites import InviteProblem
+from services import referrals
 from services import signup as rules
 from services.i18n import _, hi, normalise_language, shipped_match
 from services.unreachable import deliver_waiting
@@ -71,6 +77,12 @@ async def start(update: Update, context: BotContext) -> str | None:
     assert person is not None and person.id is not None and message is not None
     payload = (context.args or [""])[0] if context.args else ""
     context.draft = answers = SignupDraft()
+    if payload and referrals.is_referral_payload(payload):
+        if person.consent_at is None:
+            await reply(update, _greeting())
+            return await open_referral(update, context, payload, answers)
+        await reply(update, _("You are already signed up, so this link was not used."))
+        payload = ""
     if payload:
         with context.session() as session:
             found = rules.check_invite_link(session=session, payload=payload, now=context.now())
@@ -117,15 +129,19 @@ def _language_by_default(update: Update, context: BotContext) -> bool:
     return person is not None and shipped_match(code) is None and person.language == normalise_language(code)
 
 
+def _greeting() -> str:
+    """The first words to someone not signed up."""
+    return _(
+        "Hello! I am Waakvlam, the neighbourhood help assistant. I help you find a hand nearby "
+        "and stay in touch with your coordinator."
+    )
+
+
 async def begin(update: Update, context: BotContext) -> str:
     """Greet someone not signed up, and ask the first question: consent after an invite, else the role."""
     person = context.person
     assert person is not None
-    greeting = _(
-        "Hello! I am Waakvlam, the neighbourhood help assistant. I help you find a hand nearby "
-        "and stay in touch with your coordinator."
-    )
-    await reply(update, greeting)
+    await reply(update, _greeting())
     answers = draft(context)
     invited_role = answers.invite_role or (Role.COORDINATOR if person.is_admin else None)
     if invited_role:
@@ -201,19 +217,17 @@ async def consent(update: Update, context: BotContext) -> str | None:
         return await ask_again(update, context, CONSENT)
     await answer_button(update)
     await retire_buttons(update)
+    answers = draft(context)
     if answer == "no":
-        await reply(
-            update,
-            _(
-                "That is fine. We have stored nothing about you except your language. "
-                "If you change your mind, send /start."
-            ),
-        )
+        if answers.referral_id is not None:
+            with context.session() as session:
+                referrals.decline(session=session, referral_id=int(answers.referral_id), now=context.now())
+            answers.referral_id = None
+        await reply(update, declined_text())
         return END
     person = context.person
     assert person is not None and person.id is not None
-    answers = draft(context)
-    if answers.role not in (Role.FAMILY, Role.VOLUNTEER, Role.COORDINATOR):
+    if answers.role not in (Role.FAMILY, Role.VOLUNTEER, Role.COORDINATOR, Role.REFERRER):
         await prompt_role(update, context)
         return ROLE
     invite_id = int(answers.invite_id) if answers.invite_id is not None else None
@@ -225,8 +239,13 @@ async def consent(update: Update, context: BotContext) -> str | None:
             role=answers.role,
             invite_id=invite_id,
             now=context.now(),
+            referral_id=int(answers.referral_id) if answers.referral_id is not None else None,
+            share_progress=answers.share_progress,
         )
     context.person = given.person
+    if given.referral_lost:
+        answers.referral_id = None
+        await reply(update, _("The link was used or expired in the meantime; you can continue without it."))
     if given.invite_lost:
         answers.invite_id = None
     elif invite_id is not None:
@@ -268,6 +287,10 @@ async def receive_name(update: Update, context: BotContext) -> str | None:
         await reply(update, _("Nice to meet you, {name}.").format(name=hi(name)))
         await prompt_volunteer_areas(update, context)
         return VOLUNTEER_AREAS
+    if role == Role.REFERRER:
+        await reply(update, _("Nice to meet you, {name}.").format(name=hi(name)))
+        await prompt_organisation(update, context)
+        return ASK_ORGANISATION
     await reply(update, _("Welcome to the team, {name}. Send /menu to see what you can do.").format(name=hi(name)))
     if role == Role.COORDINATOR:
         # Concerns that found nobody to receive them come to the first coordinator who can.
@@ -276,13 +299,50 @@ async def receive_name(update: Update, context: BotContext) -> str | None:
     return END
 
 
+async def receive_organisation(update: Update, context: BotContext) -> str | None:
+    """A referrer's organisation; then what they can do."""
+    message = update.effective_message
+    organisation = referrals.clean_organisation(message.text or "") if message else None
+    if organisation is None:
+        await reply(update, name_refused_text(referrals.MAX_ORGANISATION))
+        return STAY
+    person = context.person
+    assert person is not None and person.id is not None
+    with context.session() as session:
+        fresh = referrals.set_organisation(
+            session=session, person_id=person.id, organisation=organisation, now=context.now()
+        )
+    context.person = fresh
+    await reply(
+        update,
+        _("Welcome to the team, {name}. Send /refer to refer a family, and /referrals to see your referrals.").format(
+            name=hi(fresh.display_name or "")
+        ),
+    )
+    return END
+
+
+def restart_for(state: str) -> Any:
+    """/start in the middle of sign-up: a referral link starts over with it; anything else asks again."""
+    resume = resume_for(state)
+
+    async def callback_(update: Update, context: BotContext) -> str | None:
+        """A referral link opened mid-sign-up counts; otherwise the step's question again."""
+        payload = (context.args or [""])[0] if context.args else ""
+        if payload and referrals.is_referral_payload(payload):
+            return await start(update, context)
+        return await resume(update, context)
+
+    return callback_
+
+
 def build() -> Dialogue:
     """The sign-up dialogue: /start, then one handler per step's button (or typed answer)."""
 
     def step(handlers: list[BaseHandler[Any, Any, Any]], state: str) -> list[BaseHandler[Any, Any, Any]]:
         """Every step answers /start by asking again, and anything unexpected kindly."""
         return [
-            CommandHandler("start", resume_for(state), filters=filters.ChatType.PRIVATE),
+            CommandHandler("start", restart_for(state), filters=filters.ChatType.PRIVATE),
             CallbackQueryHandler(other_language, pattern=rules.OTHER_LANGUAGE.pattern),
             *handlers,
             MessageHandler(ANYTHING, unexpected_for(state)),
@@ -299,8 +359,11 @@ def build() -> Dialogue:
         states={
             LANGUAGE: step([], LANGUAGE),
             ROLE: step([on(choose_role, rules.ROLE)], ROLE),
+            REFERRAL: step([on(referral_answer, referrals.ANSWER), on(choose_role, rules.ROLE)], REFERRAL),
+            REFERRAL_SHARE: step([on(referral_share, referrals.SHARE)], REFERRAL_SHARE),
             CONSENT: step([on(consent, rules.CONSENT)], CONSENT),
             ASK_NAME: step([MessageHandler(TYPED, receive_name)], ASK_NAME),
+            ASK_ORGANISATION: step([MessageHandler(TYPED, receive_organisation)], ASK_ORGANISATION),
             FAMILY_AREA: step([on(family_area, rules.AREA)], FAMILY_AREA),
             FAMILY_CHILDREN: step([on(family_children, rules.KIDS)], FAMILY_CHILDREN),
             FAMILY_AGES: step([on(family_ages, rules.AGES), MessageHandler(TYPED, family_ages)], FAMILY_AGES),

@@ -25,9 +25,10 @@ from conversations.ui import (
     not_understood,
     reply,
 )
+from services import referrals
 from services import signup as rules
 from services.callbacks import Button
-from services.i18n import LANGUAGE_NAMES, N_, _
+from services.i18n import LANGUAGE_NAMES, N_, _, hi
 from services.privacy import privacy_notice
 from services.skills import SKILL_LABELS
 
@@ -36,8 +37,11 @@ NAME = rules.DIALOGUE
 # States, in the order a person meets them (the names are stored with a half-finished sign-up).
 LANGUAGE = "language"  # only when an invite link would open in a language picked by default
 ROLE = "role"
+REFERRAL = "referral"  # a family opened a referral link: who referred it and why, yes or no
+REFERRAL_SHARE = "referral_share"  # may the referrer hear how things go?
 CONSENT = "consent"
 ASK_NAME = "name"
+ASK_ORGANISATION = "organisation"  # a referrer's organisation
 FAMILY_AREA = "family_area"
 FAMILY_CHILDREN = "family_children"
 FAMILY_AGES = "family_ages"
@@ -49,6 +53,7 @@ VOLUNTEER_LANGUAGES = "volunteer_languages"
 # The step that fills each gap of a profile left unfinished.
 GAP_STEPS = {
     rules.Gap.NAME: ASK_NAME,
+    rules.Gap.ORGANISATION: ASK_ORGANISATION,
     rules.Gap.FAMILY_PROFILE: FAMILY_AREA,
     rules.Gap.VOLUNTEER_PROFILE: VOLUNTEER_AREAS,
 }
@@ -74,6 +79,8 @@ class SignupDraft(Draft):
     invite_id: int | None = None
     invite_role: str | None = None
     inviter_id: int | None = None
+    referral_id: int | None = None
+    share_progress: bool = False
     area_id: int | None = None
     children: int | None = None
     ages: str | None = None
@@ -125,6 +132,88 @@ async def prompt_consent(update: Update, context: BotContext) -> None:
 async def prompt_name(update: Update, context: BotContext) -> None:
     """The name to be called by."""
     await reply(update, _("What name shall we call you by? A first name is enough."))
+
+
+async def prompt_organisation(update: Update, context: BotContext) -> None:
+    """A referrer's organisation, shown to the families they refer."""
+    await reply(
+        update, _("Which organisation do you work for? Families you refer will see it, for example: JGZ Almere.")
+    )
+
+
+def referral_welcome(found: referrals.ReferralCheck) -> str:
+    """What a family reads when it opens a referral link: who referred it and why, and what Waakvlam is."""
+    who = (
+        _("{referrer} from {organisation} thinks Waakvlam could help you.").format(
+            referrer=hi(found.referrer_name), organisation=hi(found.organisation)
+        )
+        if found.referrer_name
+        else _("A professional thinks Waakvlam could help you.")
+    )
+    return "\n\n".join(
+        [
+            _("Hello {name}!").format(name=hi(found.first_name)),
+            who,
+            _("The reason: {reason}").format(reason=hi(referrals.reason_label(found.reason))),
+            _(
+                "Waakvlam is a neighbourhood help assistant: neighbours who help with small practical things, "
+                "a coordinator who stays in touch, and a short check-in now and then. It is free, and you can stop "
+                "at any time."
+            ),
+            _("Would you like to sign up?"),
+        ]
+    )
+
+
+async def prompt_referral(update: Update, context: BotContext) -> None:
+    """The referral's welcome (read fresh) and its question: sign up or not."""
+    referral_id = draft(context).referral_id
+    with context.session() as session:
+        found = referrals.check_again(session=session, referral_id=int(referral_id or 0), now=context.now())
+    if found.problem is not None:
+        draft(context).referral_id = None
+        await reply(update, referral_problem_text(found.problem))
+        await prompt_role(update, context)
+        return
+    await reply(
+        update,
+        referral_welcome(found),
+        column(
+            [
+                (_("Yes, sign me up"), referrals.ANSWER.data("yes")),
+                (_("No, thank you"), referrals.ANSWER.data("no")),
+            ]
+        ),
+    )
+
+
+async def prompt_referral_share(update: Update, context: BotContext) -> None:
+    """Whether the referrer may hear how things go (three steps, nothing else)."""
+    await reply(
+        update,
+        _(
+            "May the person who referred you hear how things go? Only these steps: intake done, support "
+            "started, support closed. Nothing else, and never what you tell us."
+        ),
+        column(
+            [
+                (_("Yes, they may"), referrals.SHARE.data("yes")),
+                (_("No, keep it between us"), referrals.SHARE.data("no")),
+            ]
+        ),
+    )
+
+
+def referral_problem_text(problem: referrals.LinkProblem) -> str:
+    """Why a referral link did not work, and that one can still sign up on one's own."""
+    if problem == referrals.LinkProblem.USED:
+        return _("This link has already been used. You can still sign up on your own.")
+    if problem == referrals.LinkProblem.EXPIRED:
+        return _(
+            "This link has expired. You can still sign up on your own, or ask the person who gave it to you for "
+            "a new one."
+        )
+    return _("This link is not valid. You can still sign up on your own.")
 
 
 def area_options(context: BotContext) -> list[tuple[str, str]]:
@@ -235,8 +324,11 @@ async def prompt_volunteer_languages(update: Update, context: BotContext) -> Non
 PROMPTS: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
     LANGUAGE: prompt_language,
     ROLE: prompt_role,
+    REFERRAL: prompt_referral,
+    REFERRAL_SHARE: prompt_referral_share,
     CONSENT: prompt_consent,
     ASK_NAME: prompt_name,
+    ASK_ORGANISATION: prompt_organisation,
     FAMILY_AREA: prompt_family_area,
     FAMILY_CHILDREN: prompt_family_children,
     FAMILY_AGES: prompt_family_ages,

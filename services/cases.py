@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from domain import cases as rules
 from domain.cases import CaseState
+from services import referrals
 from services.callbacks import Button
 from services.case_texts import (
     CLOSE_REASON_LABELS,
@@ -220,6 +221,10 @@ def _record(
         now=now,
         text=lambda: _news_message(found.state, wanted, wait),
     )
+    # The referrer hears "intake done", "support started" or "closed", only if the family agreed to that.
+    news = rules.referrer_news(found.state, wanted)
+    if news is not None:
+        referrals.tell_referrer(session=session, family_id=family.id, news=news, now=now)
 
 
 def _news_message(current: CaseState, wanted: CaseState, wait: timedelta | None) -> Outgoing:
@@ -327,6 +332,18 @@ def waiting_list(*, session: Session, services: Services, coordinator: Person | 
             rows.append([(f"{place}. {item.name or '?'}", OPEN.data(item.family_id))])
     if not families:
         lines.append(_("Nobody is waiting."))
+    referred = store.waiting(session=session, team_id=team_id, state=CaseState.REFERRED)
+    if referred:
+        lines += ["", _("<b>Referrals to take</b> (tap one to take it):")]
+    for item in referred:
+        days = (now - item.since).days if item.since is not None else 0
+        lines.append(
+            ngettext("{name}: referred {days} day ago", "{name}: referred {days} days ago", days).format(
+                name=hi(item.name or "?"), days=days
+            )
+        )
+        if len(rows) < 30:
+            rows.append([("📥 " + (item.name or "?"), OPEN.data(item.family_id))])
     wait = typical_wait(session=session, team_id=team_id, now=now)
     if wait is not None:
         weeks = _weeks(wait)

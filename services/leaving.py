@@ -28,7 +28,7 @@ from datetime import datetime
 
 from domain import requests as request_rules
 from services import erasure as erasure_service
-from services import match_endings, matching, questions
+from services import match_endings, matching, questions, referrals
 from services.context import JobHandler, Services
 from services.erasure import coordinator_leaves, tell
 from services.i18n import _, h, hi, use_language
@@ -59,6 +59,7 @@ def erase(*, session: Session, services: Services, person: Person, now: datetime
     if person.role == Role.COORDINATOR:
         coordinator_leaves(session=session, services=services, coordinator=person, now=now)
     questions.person_leaves(session=session, person=person)
+    referrals.person_leaves(session=session, person_id=person.id)
     people.erase_person(session=session, person=person, keep_safety_stub=keep_stub, now=now)
     people.audit(
         session=session, actor_id=None, action="erased", subject_id=person.id, now=now, kept_safety_stub=keep_stub

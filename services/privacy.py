@@ -14,6 +14,7 @@ from typing import Any
 from services.callbacks import Button
 from services.i18n import LANGUAGE_NAMES, N_, _, format_moment, h, hi
 from services.labels import role_label
+from services.referrals import family_referral, reason_label
 from services.settings import Settings
 from services.skills import skill_label
 from storage import people
@@ -51,7 +52,7 @@ def _what_we_store() -> str:
             "• "
             + _(
                 "For families, your case: the steps of your case (intake, waiting list, support, closing and "
-                "why) and when your intake talks are; if a professional referred you, who referred you and why."
+                "why) and when your intake talks are."
             ),
             "• "
             + _(
@@ -63,6 +64,13 @@ def _what_we_store() -> str:
             + _(
                 "For coordinators: your duo partner, the invite links you made, and what you asked "
                 "colleagues to agree to."
+            ),
+            "• "
+            + _(
+                "For families a professional referred: who referred you, the reason they chose from a short list, "
+                "and whether you agreed that they hear how things go. For referrers: your organisation and the "
+                "referrals you made (the family's first name, the reason, its language and how it likes to be "
+                "contacted)."
             ),
             "• "
             + _(
@@ -94,6 +102,10 @@ def privacy_notice(settings: Settings) -> str:
                 "<b>Who sees it:</b> your coordinator sees your profile and your messages to them. "
                 "A volunteer sees only what a task needs (your first name, neighbourhood, what and when), "
                 "and your street only after accepting that task."
+            ),
+            _(
+                "<b>Referrers:</b> if a professional referred you and you agreed, they hear only these steps: "
+                "intake done, support started, support closed. Nothing else, and never what you tell us."
             ),
             _(
                 "<b>How long:</b> your profile as long as you use Waakvlam. Texts of finished requests are "
@@ -150,6 +162,7 @@ TABLE_LABELS: dict[str, str] = {
     "matchoccurrence": N_("The times of your lasting matches, and whether they happened"),
     "matchholiday": N_("Holidays in your lasting matches"),
     "matchreview": N_("Reviews of your lasting matches"),
+    "referral": N_("Referrals (who referred whom, why, and what the referrer may hear)"),
 }
 
 
@@ -186,6 +199,20 @@ def readable_export(data: dict[str, Any], zone: str) -> str:
             lines.append(_("Street: {street}").format(street=hi(family["street"])))
         if family.get("phone"):
             lines.append(_("Phone: {phone}").format(phone=hi(family["phone"])))
+    referral = data.get("referral")
+    if referral:
+        lines.append(
+            _("Referred by {referrer} ({organisation}) for: {reason}").format(
+                referrer=hi(referral.get("referrer") or "-"),
+                organisation=hi(referral.get("organisation") or "-"),
+                reason=h(reason_label(str(referral.get("reason") or ""))),
+            )
+        )
+        lines.append(
+            _("The referrer hears how things go: yes")
+            if referral.get("share_progress")
+            else _("The referrer hears how things go: no")
+        )
     volunteer = data.get("volunteer_profile")
     if volunteer:
         lines.append(_("Neighbourhoods: {areas}").format(areas=hi(", ".join(volunteer.get("areas", [])) or "-")))
@@ -222,6 +249,9 @@ def export_own_data(*, session: Session, person_id: int, zone: str, now: datetim
     if person is None or person.id is None:
         return None
     data = people.export_person(session=session, person=person)
+    referral = family_referral(session=session, family_id=person.id)
+    if referral is not None:
+        data["referral"] = referral
     people.audit(session=session, actor_id=person.id, action="export_own_data", subject_id=person.id, now=now)
     data["labels"] = {name: table_label(name) for name in data.get("tables", {})}
     text = readable_export(data, person.timezone or zone)

@@ -18,6 +18,7 @@ from domain import availability, names
 from domain import invites as invite_rules
 from domain.cases import CaseState
 from domain.invites import InviteProblem
+from services import referrals
 from services.callbacks import Button
 from services.i18n import LANGUAGE_NAMES, _, h, hi, use_language
 from services.logs import event
@@ -56,6 +57,7 @@ class Gap(StrEnum):
     """What a person who consented still has to tell before their sign-up is complete."""
 
     NAME = "name"
+    ORGANISATION = "organisation"
     FAMILY_PROFILE = "family_profile"
     VOLUNTEER_PROFILE = "volunteer_profile"
 
@@ -77,6 +79,7 @@ class Consented:
     role: str | None
     invite_lost: bool
     inviter_id: int | None
+    referral_lost: bool = False
 
 
 def clean_name(text: str) -> str | None:
@@ -135,6 +138,8 @@ def profile_gap(*, session: Session, person_id: int) -> Gap | None:
     assert person is not None
     if not person.display_name:
         return Gap.NAME
+    if person.role == Role.REFERRER and not person.organisation:
+        return Gap.ORGANISATION
     if person.role == Role.FAMILY and people.get_family(session=session, person_id=person_id) is None:
         return Gap.FAMILY_PROFILE
     if person.role == Role.VOLUNTEER and people.get_volunteer(session=session, person_id=person_id) is None:
@@ -143,17 +148,32 @@ def profile_gap(*, session: Session, person_id: int) -> Gap | None:
 
 
 def give_consent(
-    *, session: Session, settings: Settings, person_id: int, role: str, invite_id: int | None, now: datetime
+    *,
+    session: Session,
+    settings: Settings,
+    person_id: int,
+    role: str,
+    invite_id: int | None,
+    now: datetime,
+    referral_id: int | None = None,
+    share_progress: bool = False,
 ) -> Consented:
-    """Record consent (version and time) and the role, using the invite if it still works.
+    """Record consent (version and time) and the role, using the invite (or a family's referral) if it still works.
 
     A coordinator's role needs a working invite (or an admin's account): without one nothing is recorded.
+    A referred family joins the referral's team with its case at `referred` (services.referrals).
     """
     fresh = people.get_person(session=session, person_id=person_id)
     assert fresh is not None
     invite_lost = False
     inviter_id = None
     team_id = None
+    referral = None
+    if referral_id is not None and role == Role.FAMILY:
+        referral = referrals.take(
+            session=session, referral_id=referral_id, family_id=person_id, share_progress=share_progress, now=now
+        )
+        team_id = referral.team_id if referral is not None else None
     if invite_id is not None:
         if people.redeem_invite(session=session, invite_id=invite_id, person_id=person_id, now=now):
             invite = people.get_invite(session=session, invite_id=invite_id)
@@ -169,6 +189,8 @@ def give_consent(
         people.record_consent(session=session, person=fresh, role=granted, version=version, now=now, team_id=team_id)
         if granted == Role.COORDINATOR:
             people.ensure_coordinator_profile(session=session, person=fresh)
+        if referral is not None:
+            referrals.consented(session=session, referral=referral, family=fresh, now=now)
         people.audit(
             session=session,
             actor_id=fresh.id,
@@ -179,7 +201,8 @@ def give_consent(
             role=granted,
         )
         event(logger, "signup.consent", person_id=person_id, role=granted)
-    return Consented(fresh, granted, invite_lost, inviter_id)
+    referral_lost = referral_id is not None and referral is None
+    return Consented(fresh, granted, invite_lost, inviter_id, referral_lost)
 
 
 def set_name(*, session: Session, person_id: int, name: str, now: datetime) -> Person:
@@ -217,6 +240,7 @@ def finish_family(
     assert fresh is not None
     inviter = people.get_person(session=session, person_id=inviter_id) if inviter_id else None
     coordinator_id = inviter.id if inviter is not None and inviter.role == Role.COORDINATOR else None
+    referred = referred or referrals.is_referred(session=session, family_id=person_id)
     # Invited or referred, the family is in its inviter's team; signed up on its own, in its neighbourhood's.
     team_id = fresh.team_id if inviter_id is not None or referred else None
     profile = people.save_family_profile(
@@ -228,6 +252,8 @@ def finish_family(
         primary_coordinator_id=coordinator_id,
         team_id=team_id or teams.area_team(session=session, area_id=area_id),
     )
+    if referred:
+        referrals.mark_referred(session=session, family_id=person_id, now=now)
     people.add_timeline(session=session, family_id=fresh.id, kind="signed_up", now=now)
     state = CaseState.REFERRED if referred else CaseState.INTAKE
     if case_store.start(session=session, family_id=profile.person_id, state=state, now=now):

@@ -76,6 +76,8 @@ class Referral(SQLModel, table=True):
     consented_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # The family's choice: may the referrer hear "intake done", "support started", "closed"?
     share_progress: bool = False
+    # The latest of those the referrer was told (domain.cases.INTAKE_DONE, ...), only when share_progress.
+    progress: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=_utcnow, sa_type=UTCDateTime)
 
 

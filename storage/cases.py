@@ -104,8 +104,8 @@ def mark_talk_held(*, session: Session, talk_id: int, family_id: int, now: datet
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def waiting(*, session: Session, team_id: int | None, limit: int = 200) -> list[WaitingFamily]:
-    """The families waiting (of one team, or every team for None), longest waiting first."""
+def waiting(*, session: Session, team_id: int | None, limit: int = 200, state: str = "waiting") -> list[WaitingFamily]:
+    """The families waiting (or in another state: "referred"), of one team or every team for None, longest first."""
     query = (
         select(
             col(FamilyProfile.person_id),
@@ -114,7 +114,7 @@ def waiting(*, session: Session, team_id: int | None, limit: int = 200) -> list[
             col(FamilyProfile.case_since),
         )
         .join(Person, col(Person.id) == col(FamilyProfile.person_id))
-        .where(col(FamilyProfile.case_state) == "waiting")
+        .where(col(FamilyProfile.case_state) == state)
     )
     if team_id is not None:
         query = query.where(col(FamilyProfile.team_id) == team_id)

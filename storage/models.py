@@ -51,6 +51,8 @@ class Person(SQLModel, table=True):
     anonymised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Coordinators, referrers and volunteers work in one team (storage.case_tables.Team); None before sign-up.
     team_id: int | None = Field(default=None, foreign_key="team.id", index=True)
+    # A referrer's organisation (a school, a GP practice, JGZ), shown to the families they refer.
+    organisation: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

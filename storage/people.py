@@ -567,6 +567,7 @@ def _anonymise(*, session: Session, person: Person, now: datetime, keep_role: bo
     """The person's row without who they are (the role kept for an anonymous safety stub)."""
     person.telegram_id = None
     person.display_name = None
+    person.organisation = None
     person.consent_version = None
     person.consent_at = None
     if not keep_role:

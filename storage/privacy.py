@@ -126,8 +126,6 @@ EXPORT_POLICY: dict[str, TablePolicy] = {
     "team": TablePolicy(personal=False),
     "casestep": TablePolicy(owner=("family_id",), mentions=("actor_id",), shared=("from_state", "to_state", "at")),
     "intaketalk": TablePolicy(owner=("family_id",), mentions=("coordinator_id",), shared=("planned_at", "held_at")),
-    "referral": TablePolicy(owner=("family_id",), mentions=("referrer_id",), never=("token_hash",)),
-    "referralcount": TablePolicy(personal=False),
     "caseworkmeeting": TablePolicy(owner=("family_id",), mentions=("held_by_id",), shared=("meeting_on", "held_at")),
     "questiondecision": TablePolicy(
         owner=("family_id",), mentions=("decided_by_id",), shared=("decision", "reason", "decided_at")
@@ -142,6 +140,10 @@ EXPORT_POLICY: dict[str, TablePolicy] = {
     "matchholiday": TablePolicy(),
     "matchreview": TablePolicy(mentions=("decided_by_id",), shared=("due_on", "decision", "decided_at")),
     "workspacenonce": TablePolicy(personal=False),
+    # A referral is the family's (once it consented) and the referrer's; the link's hash never leaves.
+    "referral": TablePolicy(owner=("family_id", "referrer_id"), never=("token_hash",)),
+    # Anonymous counts of declined and expired referrals per team and month.
+    "referralcount": TablePolicy(personal=False),
 }
 
 # What a scheduled job's `subject_id` points at, by kind (prefix before the first dot for whole families).

@@ -23,6 +23,7 @@ from storage.models import (
     RequestOffer,
     ScheduledJob,
 )
+from storage.referrals import purge_expired
 
 
 def purge(
@@ -79,4 +80,6 @@ def purge(
             )
         )
     )
+    # Referral links nobody used in time: deleted, only an anonymous count per team and month stays.
+    counts["referrals"] = purge_expired(session=session, now=now)
     return counts

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from storage.case_tables import CaseStep
 from storage.models import AuditEntry, TimelineEvent
 from tests.e2e.care_world import family_id, local_now, new_coordinator, new_family, office_morning, profile, quiet_world
-from tests.e2e.harness import Chat, Harness, expect
+from tests.e2e.harness import Chat, Harness, expect, seen
 from tests.e2e.test_rights import forge
 
 
@@ -123,3 +123,56 @@ def test_another_coordinator_cannot_move_a_case_and_a_family_cannot_open_one(
     assert "no longer works" in answer or "coordinators" in answer
     assert state(harness, family) == "intake"
     assert len(family.user.messages) == before, "nothing reached the family"
+
+
+def test_a_referred_family_is_taken_moved_along_closed_and_reopened_while_the_referrer_hears_only_the_steps(
+    harness: Harness, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    from tests.e2e.test_referrals import invite_referrer, refer
+
+    referrer = invite_referrer(coordinator, person, "Rosa")
+    pia = new_coordinator(coordinator, person, "Pia")
+    payload = refer(referrer, "Lotte", language="English")
+    family = person("Lotte", language_code="en")
+    family.say(f"/start {payload}")
+    family.tap("Yes, sign me up")
+    family.tap("Yes, they may")
+    family.tap("Yes, I agree")
+    family.say("Lotte")
+    family.tap("My neighbourhood is not listed")
+    family.tap("0")
+    assert state(harness, family) == "referred"
+    expect(referrer.say("/referrals"), "Lotte: signed up.")
+
+    # Pia finds the referral on the waiting list's screen and takes it: she becomes the primary.
+    listed = expect(pia.say("/waiting"), "Referrals to take", "Lotte: referred 0 days ago")
+    assert "Lotte" in listed
+    pia.tap("📥 Lotte")
+    assert "State: Intake" in on_screen(pia, "📥 Take this referral: intake")
+    assert profile(harness, family).primary_coordinator_id == harness.person(pia.id).id
+    expect(family.texts()[-1:], "A coordinator is now looking after you")
+
+    steps = [
+        ("⏳ Intake done: on the waiting list", "The family you referred (Lotte): intake done."),
+        ("▶️ Support starts", "The family you referred (Lotte): support started."),
+        ("🕯 Waakvlam: check-ins only", None),
+        ("⏹ Close the case", None),
+    ]
+    for label, news in steps:
+        before = len(referrer.user.messages)
+        pia.tap(label)
+        told = [seen(message.text or "") for message in referrer.user.messages[before:]]
+        if news is None:
+            assert not told, f"the referrer hears nothing of {label}: {told}"
+        else:
+            expect(told, news)
+    before = len(referrer.user.messages)
+    pia.tap("Goals reached")
+    assert state(harness, family) == "closed"
+    expect([seen(m.text or "") for m in referrer.user.messages[before:]], "(Lotte): support closed.")
+    shown = expect(referrer.say("/referrals"), "Lotte", "Latest: closed")
+    assert "Goals reached" not in shown and "Pia" not in shown, "the referrer never learns why or who"
+
+    before = len(referrer.user.messages)
+    assert "State: Intake" in on_screen(pia, "🔄 Reopen the case")
+    assert len(referrer.user.messages) == before, "a reopening is not the referrer's news"

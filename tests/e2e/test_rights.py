@@ -458,6 +458,14 @@ NOT_FOR_COORDINATORS = {
     r"^ms:feel(:|$)": "the family's own feeling after a visit (test_matches)",
     r"^ms:rev(:|$)": "a side's own review answer (test_matches)",
     r"^ms:msg(:|$)": "a side writes to the other side of its own match (test_matches)",
+    r"^menu:refer$": "referrers only: /refer checks the role on the server (test_referrals)",
+    r"^rf:why(:|$)": "a step of the referral dialogue, entered through a checked entry point",
+    r"^rf:lang(:|$)": "a step of the referral dialogue",
+    r"^rf:how(:|$)": "a step of the referral dialogue",
+    r"^rf:make(:|$)": "a step of the referral dialogue (the referrer's right checked again when creating)",
+    r"^rf:": "a step of the referral dialogue (a button of another step)",
+    r"^rl:ans(:|$)": "a family answers the referral it opened itself (sign-up)",
+    r"^rl:share(:|$)": "a family decides what its referrer may hear (sign-up)",
     "": "the fallback for any other button",
 }
 # Commands coordinators use in a private chat (a family must be refused) and in a family's topic.
@@ -476,6 +484,7 @@ COORDINATOR_COMMANDS = {
 TOPIC_COMMANDS = {"close", "take", "family", "checkin", "answers", "rhythm"}
 OTHER_COMMANDS = {"cancel", "help", "privacy", "language", "mydata", "delete", "menu", "setgroup", "start"}
 OTHER_COMMANDS |= {"tasks", "requests", "talk", "ask"}  # everyone's own lists and dialogues
+OTHER_COMMANDS |= {"refer", "referrals"}  # referrers only, checked on the server (test_referrals)
 
 
 def registered(harness: Harness) -> tuple[set[str], set[str]]:

@@ -363,7 +363,7 @@ NOTICE_FOR_TABLE = {
     "matchreview": "the reviews",
     "casestep": "the steps of your case",
     "intaketalk": "when your intake talks are",
-    "referral": "who referred you and why",
+    "referral": "who referred you",
 }
 
 

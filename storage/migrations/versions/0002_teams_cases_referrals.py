@@ -93,6 +93,7 @@ def upgrade() -> None:
     sa.Column('family_id', sa.Integer(), nullable=True),
     sa.Column('consented_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('share_progress', sa.Boolean(), nullable=False),
+    sa.Column('progress', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['family_id'], ['person.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['referrer_id'], ['person.id'], ondelete='SET NULL'),
@@ -126,6 +127,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.add_column(sa.Column('team_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('organisation', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
         batch_op.create_index(batch_op.f('ix_person_team_id'), ['team_id'], unique=False)
         batch_op.create_foreign_key('fk_person_team_id', 'team', ['team_id'], ['id'])
 
@@ -163,6 +165,7 @@ def downgrade() -> None:
     with op.batch_alter_table('person', schema=None) as batch_op:
         batch_op.drop_constraint('fk_person_team_id', type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_person_team_id'))
+        batch_op.drop_column('organisation')
         batch_op.drop_column('team_id')
 
     with op.batch_alter_table('invite', schema=None) as batch_op:

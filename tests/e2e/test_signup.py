@@ -361,6 +361,8 @@ NOTICE_FOR_TABLE = {
     "matchoccurrence": "whether each time happened",
     "matchholiday": "holidays",
     "matchreview": "the reviews",
+    "matchmember": "which adults belong to it",
+    "matchgiveback": "what a family offered its support volunteer",
 }
 
 

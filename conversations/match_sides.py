@@ -14,13 +14,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from conversations import concerns
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
-from conversations.ui import answer_button, answer_stale, reply, retire_buttons, tapped_values
+from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
 from domain.urgent import detect_urgent
-from services import match_contact, match_reviews, match_runs
+from services import match_contact, match_pool, match_reviews, match_runs
 from services import match_proposals as proposals
 from services.i18n import _, h, hi
 from services.labels import name_of
-from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, SKIP, WRITE
+from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, POOL, POOL_NO, POOL_YES, SKIP, WRITE
 
 
 async def _stale(update: Update, text: str | None = None) -> None:
@@ -138,6 +138,60 @@ async def reviewed(update: Update, context: BotContext) -> None:
     await reply(update, h(_("Thank you! Your coordinator will let you know what happens next.")))
 
 
+async def ask_pool(update: Update, context: BotContext) -> None:
+    """'Ask other volunteers' under the helper's "not this time": what would be asked, with Yes / No."""
+    parsed = tapped_values(update, POOL)
+    if parsed is None:
+        return await answer_stale(update)
+    with context.session() as session:
+        found = match_pool.preview(
+            session=session,
+            services=context.services,
+            person=context.person,
+            occurrence_id=parsed[0],
+            now=context.now(),
+        )
+    if found.result == match_pool.Pooled.ALREADY:
+        return await _stale(update, _("Other volunteers were already asked for this time."))
+    if found.result != match_pool.Pooled.SENT:
+        return await _stale(update, _("This time can no longer go to other volunteers."))
+    await answer_button(update)
+    await retire_buttons(update)
+    rows = [[(_("✅ Yes, ask them"), POOL_YES.data(parsed[0])), (_("✖️ No, thank you"), POOL_NO.data(parsed[0]))]]
+    await reply(update, found.text, keyboard(rows))
+
+
+async def pool_answered(update: Update, context: BotContext) -> None:
+    """The family's OK (a one-off request for that time) or 'No, thank you' (nothing happens)."""
+    yes = tapped_values(update, POOL_YES)
+    parsed = yes or tapped_values(update, POOL_NO)
+    if parsed is None:
+        return await answer_stale(update)
+    if yes is None:
+        await answer_button(update)
+        await retire_buttons(update)
+        await reply(update, _("Fine: nobody else is asked. The next time stays as planned."))
+        return None
+    with context.session() as session:
+        result = match_pool.send_to_pool(
+            session=session,
+            services=context.services,
+            person=context.person,
+            occurrence_id=parsed[0],
+            now=context.now(),
+        )
+    if result == match_pool.Pooled.ALREADY:
+        return await _stale(update, _("Other volunteers were already asked for this time."))
+    if result != match_pool.Pooled.SENT:
+        return await _stale(update, _("This time can no longer go to other volunteers."))
+    await answer_button(update)
+    await retire_buttons(update)
+    await reply(
+        update,
+        _("📣 Done: other volunteers are asked for this time. You hear when someone accepts; /requests shows it."),
+    )
+
+
 def build() -> list[BaseHandler[Any, Any, Any]]:
     """Every side's buttons; they work at any time, also in the middle of a dialogue."""
     return [
@@ -147,6 +201,9 @@ def build() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(logged, pattern=LOG.pattern),
         CallbackQueryHandler(felt, pattern=FEEL.pattern),
         CallbackQueryHandler(reviewed, pattern=ANSWER.pattern),
+        CallbackQueryHandler(ask_pool, pattern=POOL.pattern),
+        CallbackQueryHandler(pool_answered, pattern=POOL_YES.pattern),
+        CallbackQueryHandler(pool_answered, pattern=POOL_NO.pattern),
     ]
 
 

@@ -30,6 +30,7 @@ from services.match_texts import (
     FEELINGS,
     LOG,
     OUTCOME_LABELS,
+    POOL,
     SKIP,
     kind_label,
     match_coordinator,
@@ -284,7 +285,12 @@ def skip(
             text = _("🙅 {name} cannot make it this time ({day}). The next time stays as planned.").format(
                 name=hi(name_of(me)), day=h(format_day(occurrence.day, other.language))
             )
-        tell(session, other, f"match.skip:{occurrence_id}", text, now)
+            buttons = None
+            if side == Side.HELPER:
+                # The family may ask for this one time to go to other volunteers (with its OK).
+                text += "\n" + _("Would you like other volunteers to be asked for this one time?")
+                buttons = [[(_("📣 Ask other volunteers"), POOL.data(occurrence_id))]]
+        tell(session, other, f"match.skip:{occurrence_id}", text, now, buttons)
     people.add_timeline(
         session=session,
         family_id=match.family_id,

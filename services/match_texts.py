@@ -80,6 +80,10 @@ TIMELINE_LABELS: dict[str, str] = {
     "match_review": N_("Match review"),
     "match_decided": N_("Match review decided"),
     "match_message": N_("A message passed between the sides of a match"),
+    "match_pooled": N_("Match: a called-off time went to other volunteers"),
+    "match_adjusted": N_("Match adjusted"),
+    "match_member": N_("Match: an adult of the support household added"),
+    "match_gave_back": N_("Match: whether the offer back happened"),
 }
 
 # The two sides' buttons (ms:...). The coordinator's are in `services.match_management`.
@@ -90,6 +94,9 @@ LOG = Button("ms", "log", int, str)  # an occurrence id, an Outcome
 FEEL = Button("ms", "feel", int, str)  # an occurrence id, a feeling
 ANSWER = Button("ms", "rev", int, str)  # a review id, a ReviewChoice
 WRITE = Button("ms", "msg", int)  # a match id: write to the other side
+POOL = Button("ms", "pool", int)  # an occurrence the helper called off: ask other volunteers?
+POOL_YES = Button("ms", "poolok", int)  # the family's OK: a one-off request for that time
+POOL_NO = Button("ms", "poolno", int)
 
 
 def kind_label(kind: str) -> str:

@@ -69,6 +69,8 @@ class NewRequest:
     voice_file_id: str | None
     street: str | None
     phone: str | None
+    # Volunteers not to ask (a match's helper who called this time off): recorded as having said no.
+    not_asked: tuple[int, ...] = ()
 
 
 class Sent(StrEnum):
@@ -199,6 +201,10 @@ def send_request(*, session: Session, services: Services, person_id: int, new: N
         voice_file_id=new.voice_file_id,
         now=now,
     )
+    for volunteer_id in new.not_asked:
+        offer = store.record_offer(session=session, request_id=request.id or 0, volunteer_id=volunteer_id, now=now)
+        if offer is not None and offer.id is not None:
+            store.respond_offer(session=session, offer_id=offer.id, response=store.OfferResponse.DECLINED, now=now)
     asked = matching.start(session=session, services=services, request=request, now=now)
     event(logger, "request.created", request=request.id, kind=request.kind, behalf=new.behalf)
     if new.behalf:

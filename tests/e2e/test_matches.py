@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from services import match_reviews, match_runs
 from storage import matches as store
-from storage.models import Concern, JobStatus, Match, ScheduledJob
+from storage.models import Concern, HelpRequest, JobStatus, Match, RequestOffer, ScheduledJob
 from tests.e2e.care_world import (
     AMS,
     Team,
@@ -30,6 +30,7 @@ from tests.e2e.care_world import (
 )
 from tests.e2e.harness import Chat, Harness, expect, seen
 from tests.e2e.request_world import kind_button, new_area, new_volunteer, quiet_requests
+from tests.e2e.request_world import new_family as new_family_in
 from tests.e2e.test_erasure import delete_my_data
 
 MATCH_JOBS = (*match_runs.JOBS, *match_reviews.JOBS)
@@ -435,3 +436,65 @@ def test_the_sides_write_to_each_other_through_the_bot_and_coordinators_see_only
     stranger.user.press_raw(stranger.last, f"ms:msg:{match.id}")
     harness.settle()
     assert "no longer open" in stranger.user.callback_answers[answers]
+
+
+def test_a_time_the_helper_called_off_goes_to_the_pool_only_with_the_familys_ok(
+    harness: Harness, team: Team, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    area = new_area(harness, f"Poolwijk-{len(harness.sandbox.calls)}")
+    family = new_family_in(team.primary, person, "Anouk", area)
+    helper = new_volunteer(coordinator, person, "Bram", area, ["Company or a walk"], vog_age_days=30, children=True)
+    quiet_world(harness)
+    match = started(harness, team.primary, family, helper, "Anouk", "Bram")
+    anouk, bram = family_id(harness, family), family_id(harness, helper)
+    with harness.session() as session:
+        occurrence = store.next_occurrence(session=session, match_id=match.id or 0, now=harness.clock.now())
+        assert occurrence is not None
+    move_to(harness, occurrence.starts_at.astimezone(AMS) - timedelta(days=1, minutes=-5))
+    harness.tick()
+    harness.tick()
+    # The family's own "not this time" offers nothing: only the helper's does.
+    before = len(family.user.messages)
+    expect(helper.tap("🙅 Not this time"), "Anouk is told")
+    told = expect(texts_since(family, before), "Bram cannot make it this time", "other volunteers")
+    assert told
+    expect(family.tap("📣 Ask other volunteers"), "Shall I ask other volunteers for this one time?", "Company")
+    with harness.session() as session:
+        assert not session.exec(select(HelpRequest).where(HelpRequest.family_id == anouk)).all()
+    confirm = family.last
+    expect(family.tap("✅ Yes, ask them"), "other volunteers are asked")
+    with harness.session() as session:
+        made = session.exec(select(HelpRequest).where(HelpRequest.family_id == anouk)).all()
+        assert len(made) == 1
+        request = made[0]
+        assert (request.kind, request.starts_at, request.ends_at) == (
+            "company",
+            occurrence.starts_at,
+            occurrence.ends_at,
+        )
+        offers = session.exec(select(RequestOffer).where(RequestOffer.request_id == request.id)).all()
+        assert [offer.response for offer in offers if offer.volunteer_id == bram] == ["declined"]
+        fresh = store.get_occurrence(session=session, occurrence_id=occurrence.id or 0)
+        assert fresh is not None and fresh.pool_request_id == request.id
+    # A double tap, or the old button again, makes no second request.
+    answers = len(family.user.callback_answers)
+    family.user.press_raw(confirm, f"ms:poolok:{occurrence.id}")
+    harness.settle()
+    assert "already asked" in family.user.callback_answers[answers]
+    family.user.press_raw(confirm, f"ms:pool:{occurrence.id}")
+    harness.settle()
+    assert "already asked" in family.user.callback_answers[answers + 1]
+    with harness.session() as session:
+        assert len(session.exec(select(HelpRequest).where(HelpRequest.family_id == anouk)).all()) == 1
+    # The helper cannot send a time to the pool, nor can the family send a time that was not called off.
+    with harness.session() as session:
+        following = store.next_occurrence(session=session, match_id=match.id or 0, now=harness.clock.now())
+        assert following is not None
+    for chat, data in ((helper, f"ms:poolok:{occurrence.id}"), (family, f"ms:poolok:{following.id}")):
+        answers = len(chat.user.callback_answers)
+        chat.user.press_raw(chat.last, data)
+        harness.settle()
+        assert "can no longer go to other volunteers" in chat.user.callback_answers[answers], data
+    team.primary.say("/families")
+    team.primary.tap_listed("Anouk")
+    expect(team.primary.tap("🕑 Timeline"), "a called-off time went to other volunteers")

@@ -451,6 +451,9 @@ NOT_FOR_COORDINATORS = {
     r"^ms:feel(:|$)": "the family's own feeling after a visit (test_matches)",
     r"^ms:rev(:|$)": "a side's own review answer (test_matches)",
     r"^ms:msg(:|$)": "a side writes to the other side of its own match (test_matches)",
+    r"^ms:pool(:|$)": "the family asks for a time its helper called off to go to the pool (test_matches)",
+    r"^ms:poolok(:|$)": "the family's own OK to send a called-off time to the pool (test_matches)",
+    r"^ms:poolno(:|$)": "the family's own 'no' to the pool changes nothing",
     "": "the fallback for any other button",
 }
 # Commands coordinators use in a private chat (a family must be refused) and in a family's topic.

@@ -14,7 +14,14 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from conversations.approvals import parse_date
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, draft_of
-from conversations.match_proposals import NEW, MatchDraft, other_input, proposal_states, start_proposal
+from conversations.match_proposals import (
+    NEW,
+    MatchDraft,
+    other_input,
+    proposal_states,
+    start_adjusting,
+    start_proposal,
+)
 from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
 from services import match_management as service
 from services import match_reviews
@@ -196,6 +203,21 @@ async def typed_holiday(update: Update, context: BotContext) -> str | None:
     return END
 
 
+async def ask_adjust(update: Update, context: BotContext) -> str | None:
+    """'Change the rhythm or time' on a match's card: the adjusting steps, when this coordinator may."""
+    parsed = tapped_values(update, service.ADJUST)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        start = service.adjust_start(session=session, coordinator=context.person, match_id=parsed[0], now=context.now())
+    if start.refused is not None:
+        await _show_card(update, start.refused)
+        return END
+    await answer_button(update)
+    return await start_adjusting(update, context, start)
+
+
 def build() -> Dialogue:
     """/match, the card's buttons and the proposal dialogue."""
     private = filters.ChatType.PRIVATE
@@ -210,6 +232,7 @@ def build() -> Dialogue:
             CallbackQueryHandler(show_list, pattern=r"^menu:matches$"),
             CallbackQueryHandler(start_proposal, pattern=NEW.pattern),
             CallbackQueryHandler(ask_holiday, pattern=service.HOLIDAY.pattern),
+            CallbackQueryHandler(ask_adjust, pattern=service.ADJUST.pattern),
         ],
         states={
             **proposal_states(text, anything),

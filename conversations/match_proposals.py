@@ -38,6 +38,7 @@ from domain import matches as rules
 from domain.matches import Rhythm, RhythmKind, RhythmProblem
 from domain.times import parse_window
 from services import approvals, pairs
+from services import match_management as management
 from services import match_proposals as proposals
 from services.callbacks import Button
 from services.i18n import _, format_day, h, hi, ngettext
@@ -90,6 +91,9 @@ class MatchDraft(Draft):
     reviews: list[str] = field(default_factory=list)
     holiday_match: int = 0
     holiday_side: str = ""
+    # Adjusting a running match instead of proposing one: its id, and whether it is still in its trial.
+    adjust_match: int = 0
+    in_trial: bool = False
 
 
 def _coordinator(context: BotContext) -> bool:
@@ -316,6 +320,9 @@ async def typed_window(update: Update, context: BotContext) -> str | None:
         return STAY
     draft = draft_of(context, MatchDraft)
     draft.start, draft.minutes = window.start.strftime("%H:%M"), minutes
+    if draft.adjust_match:
+        # The trial end of a running match stays; only the review dates may change with the rhythm.
+        return await _ask_reviews(update)
     lengths = [(ngettext("{count} week", "{count} weeks", weeks).format(count=weeks), weeks) for weeks in (4, 6, 8)]
     rows = [[(label, TRIAL_WEEKS.data(weeks)) for label, weeks in lengths]]
     await reply(update, _("When does the trial end? Tap a length, or type a date."), keyboard(rows))
@@ -334,12 +341,25 @@ async def _set_trial(update: Update, context: BotContext, day: date) -> str | No
         )
         return STAY
     draft.trial_end = day.isoformat()
+    return await _ask_reviews(update)
+
+
+async def _ask_reviews(update: Update) -> str | None:
+    """Ask for the review dates; the REVIEWS step."""
     rows = [
         [(_("One review 3 months after the trial"), REVIEW_MONTHS.data(3))],
         [(_("No review dates for now"), REVIEW_MONTHS.data(0))],
     ]
     await reply(update, _("Review dates after the trial? Tap one, or type dates separated by commas."), keyboard(rows))
     return REVIEWS
+
+
+def _reviews_after(draft: MatchDraft, context: BotContext) -> date:
+    """The day review dates must come after: the trial end (a running match past its trial: today)."""
+    trial = date.fromisoformat(draft.trial_end)
+    if draft.adjust_match and not draft.in_trial:
+        return max(trial, rules.local_day(context.now(), context.services.settings.timezone))
+    return trial
 
 
 async def picked_trial(update: Update, context: BotContext) -> str | None:
@@ -365,7 +385,7 @@ async def typed_trial(update: Update, context: BotContext) -> str | None:
 async def _set_reviews(update: Update, context: BotContext, days: list[date]) -> str | None:
     """Keep the review dates if they come after the trial, then show the whole proposal."""
     draft = draft_of(context, MatchDraft)
-    trial = date.fromisoformat(draft.trial_end)
+    trial = _reviews_after(draft, context)
     if any(day <= trial for day in days):
         await reply(update, _("Review dates come after the trial end. Please type them again."))
         return STAY
@@ -381,7 +401,7 @@ async def picked_reviews(update: Update, context: BotContext) -> str | None:
         return await _stale(update)
     await answer_button(update)
     await retire_buttons(update)
-    days = [date.fromisoformat(draft.trial_end) + timedelta(days=91)] if parsed[0] else []
+    days = [_reviews_after(draft, context) + timedelta(days=91)] if parsed[0] else []
     return await _set_reviews(update, context, days)
 
 
@@ -427,6 +447,19 @@ async def _confirm(update: Update, context: BotContext) -> str | None:
     language = context.person.language if context.person else "en"
     with context.session() as session:
         family, helper = proposals.proposal_sides(session=session, family_id=draft.family_id, helper_id=draft.helper_id)
+    if draft.adjust_match:
+        reviews = ", ".join(format_day(date.fromisoformat(day), language) for day in draft.reviews)
+        lines = [
+            _("<b>The change</b>"),
+            _("Family: {name}").format(name=hi(name_of(family))),
+            _("Helper: {name}").format(name=hi(name_of(helper))),
+            _("From now on: {rhythm}").format(rhythm=h(proposals.describe_rhythm(_rhythm(draft, context), language))),
+            _("New review dates: {days}").format(days=h(reviews or _("none for now"))),
+            _("Both sides are told what changed; the times of the old rhythm are taken off."),
+        ]
+        rows = [[(_("✅ Save the change"), SEND.data()), (_("✖️ Cancel"), DROP.data())]]
+        await reply(update, "\n".join(lines), keyboard(rows))
+        return CONFIRM
     lines = [
         _("<b>The proposal</b>"),
         _("Family: {name}").format(name=hi(name_of(family))),
@@ -459,6 +492,8 @@ async def send(update: Update, context: BotContext) -> str | None:
     draft = draft_of(context, MatchDraft)
     if not (draft.family_id and draft.helper_id and draft.kind and draft.first and draft.trial_end):
         return await _stale(update)
+    if draft.adjust_match:
+        return await _save_adjustment(update, context, draft)
     with context.session() as session:
         proposed = proposals.propose(
             session=session,
@@ -477,6 +512,47 @@ async def send(update: Update, context: BotContext) -> str | None:
         return END
     await reply(update, _("✅ Proposal sent to both sides. You hear when they answer. /match shows all matches."))
     return END
+
+
+async def _save_adjustment(update: Update, context: BotContext, draft: MatchDraft) -> str | None:
+    """'Save the change': the new rhythm and review dates, checked again; the match's card."""
+    with context.session() as session:
+        card = management.adjust(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            match_id=draft.adjust_match,
+            rhythm=_rhythm(draft, context),
+            reviews=[date.fromisoformat(day) for day in draft.reviews],
+            now=context.now(),
+        )
+    if card.stale:
+        await answer_stale(update)
+        return END
+    await answer_button(update)
+    await retire_buttons(update)
+    if card.note is not None:
+        await reply(update, h(card.note))
+        return END
+    await reply(update, _("🔧 Saved. Both sides are told what changed."))
+    await reply(update, card.text, keyboard(card.rows))
+    return END
+
+
+async def start_adjusting(update: Update, context: BotContext, start: management.AdjustStart) -> str | None:
+    """The adjusting dialogue begins: the draft holds the match; how often do they meet from now on?"""
+    assert start.trial_end is not None
+    context.draft = MatchDraft(
+        family_id=start.family_id,
+        helper_id=start.helper_id,
+        kind=start.kind,
+        trial_end=start.trial_end.isoformat(),
+        adjust_match=start.match_id,
+        in_trial=start.in_trial,
+    )
+    rows = [[(_(label), PICK_RHYTHM.data(kind.value))] for kind, label in RHYTHM_LABELS.items()]
+    await reply(update, _("How often do they meet from now on? (Send /cancel to stop.)"), keyboard(rows))
+    return RHYTHM
 
 
 async def drop(update: Update, context: BotContext) -> str | None:

@@ -108,26 +108,33 @@ def _schedule_occurrence(session: Session, row: MatchOccurrence, now: datetime) 
     """An occurrence's jobs: the reminder the day before (when still ahead) and the visit log at its end."""
     occurrence = rules.Occurrence(day=row.day, starts_at=row.starts_at, ends_at=row.ends_at)
     remind = rules.reminder_at(occurrence, now=now)
+    # The row is new (its jobs are scheduled once, with it); SQLite may give a row planned again after a pause
+    # or an adjustment the id of one taken off, so the key also names its time and when it was planned.
+    planned = f"{row.id}:{row.starts_at:%Y%m%d%H%M}:{now:%Y%m%d%H%M%S}"
     if remind is not None:
         job_store.schedule_job(
-            session=session, kind=REMIND, subject_id=row.id, due_at=remind, dedupe_key=f"{REMIND}:{row.id}", now=now
+            session=session, kind=REMIND, subject_id=row.id, due_at=remind, dedupe_key=f"{REMIND}:{planned}", now=now
         )
     job_store.schedule_job(
-        session=session, kind=LOG_JOB, subject_id=row.id, due_at=row.ends_at, dedupe_key=f"{LOG_JOB}:{row.id}", now=now
+        session=session, kind=LOG_JOB, subject_id=row.id, due_at=row.ends_at, dedupe_key=f"{LOG_JOB}:{planned}", now=now
     )
 
 
-def schedule_reviews(*, session: Session, match: Match, zone: str, now: datetime) -> None:
-    """A `match.review` job on the morning of the trial end and of each review date."""
+def schedule_reviews(*, session: Session, match: Match, zone: str, now: datetime, again: bool = False) -> None:
+    """A `match.review` job on the morning of the trial end and of each review date (`again`: after an
+    adjustment cancelled the earlier ones; a review already asked is never asked twice, see `match_reviews`)."""
     assert match.id is not None
+    suffix = f":adj{now:%Y%m%d%H%M%S}" if again else ""
     for day in sorted({match.trial_end, *review_dates(match)}):
         due = rules.at_local(day, REVIEW_AT, zone)
+        if again and due < now:
+            continue
         job_store.schedule_job(
             session=session,
             kind=REVIEW,
             subject_id=match.id,
             due_at=max(due, now),
-            dedupe_key=f"{REVIEW}:{match.id}:{day.isoformat()}",
+            dedupe_key=f"{REVIEW}:{match.id}:{day.isoformat()}{suffix}",
             now=now,
         )
 

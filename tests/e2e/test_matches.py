@@ -498,3 +498,72 @@ def test_a_time_the_helper_called_off_goes_to_the_pool_only_with_the_familys_ok(
     team.primary.say("/families")
     team.primary.tap_listed("Anouk")
     expect(team.primary.tap("🕑 Timeline"), "a called-off time went to other volunteers")
+
+
+def test_a_running_match_gets_a_new_rhythm_time_and_review_date_and_both_sides_are_told(
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]]
+) -> None:
+    family, helper = make_sides("Lotte", "Sander")
+    pia = team.primary
+    match = started(harness, pia, family, helper, "Lotte", "Sander")
+    today = local_now(harness).date()
+    with harness.session() as session:
+        old = [row.day for row in store.occurrences(session=session, match_id=match.id or 0)]
+        assert old
+    first = today + timedelta(days=4)
+    while first.weekday() != 5:
+        first += timedelta(days=1)
+    pia.say("/match")
+    pia.tap("🤝 Lotte ↔ Sander")
+    expect(pia.tap("🔧 Change the rhythm or time"), "How often do they meet from now on")
+    expect(pia.tap("Every other week"), "first time")
+    expect(pia.say(f"{first:%d-%m-%Y}"), "what time")
+    expect(pia.say("10:00-12:30"), "Review dates")
+    expect(pia.say(f"{today - timedelta(days=1):%d-%m-%Y}"), "come after the trial end")
+    review = date.fromisoformat(match.trial_end.isoformat()) + timedelta(days=30)
+    summary = expect(pia.say(f"{review:%d-%m-%Y}"), "The change", "every other week on Saturday", "10:00-12:30")
+    assert summary
+    before = {chat.id: len(chat.user.messages) for chat in (family, helper)}
+    saved = pia.tap("✅ Save the change")
+    expect(saved, "Saved")
+    expect(saved, "Match", "every other week on Saturday")
+    for chat, other in ((family, "Sander"), (helper, "Lotte")):
+        told = expect(texts_since(chat, before[chat.id]), f"changed the match with {other}", "From now on")
+        assert "every week on Wednesday" in seen(told), "what it was before is said too"
+    changed = the_match(harness, family)
+    assert changed.rhythm["kind"] == "every_other_week" and changed.reviews == [review.isoformat()]
+    with harness.session() as session:
+        rows = store.occurrences(session=session, match_id=match.id or 0)
+        future = [row for row in rows if row.starts_at > harness.clock.now()]
+        assert future and not {row.day for row in future} & set(old), "the old rhythm's times are gone"
+        assert [row.day for row in future] == [first + timedelta(days=14 * n) for n in range(len(future))]
+        # 10:00 on the wall every time, across a clock change too.
+        assert {row.starts_at.astimezone(AMS).strftime("%H:%M") for row in future} == {"10:00"}
+        pending = session.exec(
+            select(ScheduledJob).where(
+                col(ScheduledJob.kind) == match_runs.REMIND, col(ScheduledJob.status) == JobStatus.PENDING
+            )
+        ).all()
+        every = session.exec(select(ScheduledJob).where(col(ScheduledJob.kind) == match_runs.REMIND)).all()
+        assert {job.subject_id for job in pending} == {row.id for row in future}, [
+            (job.subject_id, job.status, job.dedupe_key) for job in every
+        ]
+    # The reminders follow the new rhythm, once each.
+    reminded = count(family, "Tomorrow")
+    move_to(harness, at(first - timedelta(days=1), 10, 5))
+    harness.tick()
+    harness.tick()
+    assert count(family, "Tomorrow") == count(helper, "Tomorrow") == reminded + 1
+    pia.say("/families")
+    pia.tap_listed("Lotte")
+    expect(pia.tap("🕑 Timeline"), "Match adjusted")
+    # An ended match cannot change.
+    pia.say("/match")
+    pia.tap("🤝 Lotte ↔ Sander")
+    pia.tap("⏹ End the match")
+    pia.tap("Not a good fit")
+    answers = len(pia.user.callback_answers)
+    pia.user.press_raw(pia.last, f"mt:adj:{match.id}")
+    harness.settle()
+    assert pia.user.callback_answers[answers:]
+    assert the_match(harness, family).rhythm["kind"] == "every_other_week"

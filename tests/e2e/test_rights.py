@@ -345,6 +345,7 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^mt:end(:|$)": (["mt:end:{match}"], True),
     r"^mt:why(:|$)": (["mt:why:{match}:not_a_fit"], True),
     r"^mt:hol(:|$)": (["mt:hol:{match}:family"], True),
+    r"^mt:adj(:|$)": (["mt:adj:{match}"], True),
     r"^mt:dec(:|$)": (["mt:dec:{review}:stop"], True),
     r"^mt:list(:|$)": (["mt:list"], False),
     r"^menu:matches$": (["menu:matches"], False),

@@ -16,7 +16,7 @@ from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
 from domain.urgent import detect_urgent
-from services import match_contact, match_pool, match_reviews, match_runs
+from services import match_contact, match_giveback, match_pool, match_reviews, match_runs
 from services import match_proposals as proposals
 from services.i18n import _, h, hi
 from services.labels import name_of
@@ -192,6 +192,22 @@ async def pool_answered(update: Update, context: BotContext) -> None:
     )
 
 
+async def gave_back(update: Update, context: BotContext) -> None:
+    """'It happened / It did not happen' about what a family offered back to its support volunteer."""
+    parsed = tapped_values(update, match_giveback.GAVE)
+    if parsed is None:
+        return await answer_stale(update)
+    with context.session() as session:
+        result = match_giveback.answer(
+            session=session, person=context.person, give_back_id=parsed[0], outcome=parsed[1], now=context.now()
+        )
+    if result != match_giveback.GaveBack.DONE:
+        return await _stale(update, _("This was answered already."))
+    await answer_button(update)
+    await retire_buttons(update)
+    await reply(update, _("Thank you! Noted."))
+
+
 def build() -> list[BaseHandler[Any, Any, Any]]:
     """Every side's buttons; they work at any time, also in the middle of a dialogue."""
     return [
@@ -204,6 +220,7 @@ def build() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(ask_pool, pattern=POOL.pattern),
         CallbackQueryHandler(pool_answered, pattern=POOL_YES.pattern),
         CallbackQueryHandler(pool_answered, pattern=POOL_NO.pattern),
+        CallbackQueryHandler(gave_back, pattern=match_giveback.GAVE.pattern),
     ]
 
 

@@ -366,3 +366,18 @@ def match_rows(
     reasons = Counter(fact.end_reason or "other" for fact in ended)
     rows += [Row("matches_ended_by_reason", r, "", value) for r, value in shown_breakdown(reasons, threshold).items()]
     return rows
+
+
+GIVE_BACK_OUTCOMES = frozenset({"happened", "didnt"})
+
+
+def give_back_rows(outcomes: Sequence[str | None], *, threshold: int) -> list[Row]:
+    """Offers back to a support volunteer in the period, and the share of the known ones that happened.
+
+    Counted for the whole programme, never per family or per volunteer: giving back is no score."""
+    known = [outcome for outcome in outcomes if outcome in GIVE_BACK_OUTCOMES]
+    happened = sum(outcome == "happened" for outcome in known)
+    return [
+        Row("give_backs_offered", "", "", shown(len(outcomes), threshold)),
+        Row("give_backs_happened_share", "", "", shown_share(happened, len(known), threshold) or ""),
+    ]

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from domain import permissions
 from domain import requests as rules
-from services import matching
+from services import match_giveback, matching
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import _, h, hi, use_language
@@ -376,12 +376,23 @@ def offer_back(*, session: Session, person_id: int, kind: str, target: str, now:
             session=session, person=coordinator, key=f"giveback:{fresh.id}:{coordinator.id}:{stamp}", text=text, now=now
         )
     if support is not None:
+        # Recorded, so whether it happened can be told and counted (never as points).
+        give_back_id = match_giveback.record(session=session, family=fresh, helper=support, kind=kind, now=now)
         with use_language(support.language):
             text = _(
                 "💛 {family} would like to do something for you in return: {what}. "
                 "Your coordinator will help to arrange it."
             ).format(family=hi(name_of(fresh)), what=h(kind_label(kind)))
-        tell(session=session, person=support, key=f"giveback:{fresh.id}:{support.id}:{stamp}", text=text, now=now)
+            text += "\n" + _("Once it has happened (or if it did not work out), tap below.")
+            buttons = match_giveback.buttons(give_back_id)
+        tell(
+            session=session,
+            person=support,
+            key=f"giveback:{fresh.id}:{support.id}:{stamp}",
+            text=text,
+            now=now,
+            buttons=buttons,
+        )
     people.add_timeline(
         session=session, family_id=fresh.id, kind="offered_back", now=now, actor_id=fresh.id, what=kind, to=target
     )

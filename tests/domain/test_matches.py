@@ -16,6 +16,7 @@ from domain.matches import (
     adjust_problems,
     after_accept,
     after_review,
+    give_back_rows,
     helper_may_care_for_children,
     in_holiday,
     may,
@@ -195,3 +196,13 @@ def test_a_new_rhythm_for_a_running_match_keeps_its_wall_time_and_refuses_a_past
         RhythmProblem.FIRST_IN_PAST,
         RhythmProblem.REVIEW_BEFORE_START,
     ]
+
+
+def test_offers_back_are_counted_for_everyone_together_with_small_counts_withheld() -> None:
+    rows = give_back_rows(["happened", "didnt", None, "happened"], threshold=5)
+    assert [(row.metric, row.value) for row in rows] == [
+        ("give_backs_offered", "<5"),
+        ("give_backs_happened_share", ""),
+    ]
+    many = give_back_rows(["happened"] * 6 + ["didnt"] * 2 + [None] * 2, threshold=5)
+    assert [row.value for row in many] == ["10", "75%"]

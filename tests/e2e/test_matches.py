@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from services import match_reviews, match_runs
+from services import match_figures, match_reviews, match_runs
 from storage import matches as store
-from storage.models import Concern, HelpRequest, JobStatus, Match, RequestOffer, ScheduledJob
+from storage.models import Concern, HelpRequest, JobStatus, Match, MatchGiveBack, RequestOffer, ScheduledJob
 from tests.e2e.care_world import (
     AMS,
     Team,
@@ -425,6 +425,24 @@ def test_the_sides_write_to_each_other_through_the_bot_and_coordinators_see_only
     before = len(helper.user.messages)
     expect(family.tap("To Wessel"), "Your coordinator will get in touch")
     expect(texts_since(helper, before), "Roosje would like to do something for you in return", "A meal")
+    # Whether it happened is recorded: either side taps once, the first answer counts; counted, never as points.
+    offer_back = helper.last
+    ask_family = next(m for m in reversed(family.user.messages) if "Once it has happened" in (m.text or ""))
+    before = len(family.user.messages)
+    expect(helper.tap("✅ It happened", message=offer_back), "Noted")
+    expect(texts_since(family, before), "Wessel noted that what was offered back has happened")
+    answers = len(family.user.callback_answers)
+    family.tap("❌ It did not happen", message=ask_family)
+    assert "answered already" in family.user.callback_answers[answers]
+    with harness.session() as session:
+        given = session.exec(select(MatchGiveBack).where(MatchGiveBack.match_id == match.id)).all()
+        assert [(row.kind, row.outcome, row.answered_by) for row in given] == [("meal", "happened", "helper")]
+        start = harness.clock.now() - timedelta(days=1)
+        end = harness.clock.now() + timedelta(seconds=1)
+        figures = match_figures.rows(session=session, start=start, end=end, threshold=1)
+        counted = {row.metric: row.value for row in figures}
+        assert counted["give_backs_offered"] == "1" and counted["give_backs_happened_share"] == "100%"
+        assert not any("Roosje" in row.category or "Wessel" in row.category for row in figures)
     # The coordinator's timeline shows that the sides are in touch, never what they wrote.
     team.primary.say("/families")
     team.primary.tap_listed("Roosje")

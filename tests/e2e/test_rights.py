@@ -455,6 +455,7 @@ NOT_FOR_COORDINATORS = {
     r"^ms:pool(:|$)": "the family asks for a time its helper called off to go to the pool (test_matches)",
     r"^ms:poolok(:|$)": "the family's own OK to send a called-off time to the pool (test_matches)",
     r"^ms:poolno(:|$)": "the family's own 'no' to the pool changes nothing",
+    r"^ms:gave(:|$)": "a family or its support volunteer says whether their own offer back happened (test_matches)",
     "": "the fallback for any other button",
 }
 # Commands coordinators use in a private chat (a family must be refused) and in a family's topic.

@@ -23,8 +23,8 @@ from conversations.match_proposals import (
     start_proposal,
 )
 from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
+from services import match_household, match_reviews
 from services import match_management as service
-from services import match_reviews
 from services.callbacks import Button
 from services.i18n import _, h
 
@@ -218,6 +218,55 @@ async def ask_adjust(update: Update, context: BotContext) -> str | None:
     return await start_adjusting(update, context, start)
 
 
+async def ask_member(update: Update, context: BotContext) -> str | None:
+    """'Add an adult of the support household' on a card: approved volunteers to choose from."""
+    parsed = tapped_values(update, service.ADD_MEMBER)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        found = match_household.options_for_match(
+            session=session, coordinator=context.person, match_id=parsed[0], now=context.now()
+        )
+    if found.refused is not None:
+        await _show_card(update, found.refused)
+        return END
+    await answer_button(update)
+    if not found.options:
+        await reply(update, _("There are no approved volunteers yet."))
+        return END
+    buttons = [(label, service.PICK_MEMBER.data(parsed[0], person_id)) for label, person_id in found.options]
+    await reply(
+        update,
+        _("Who else belongs to the support household? (Approved volunteers; each is asked to agree.)"),
+        column(buttons),
+    )
+    return END
+
+
+async def picked_member(update: Update, context: BotContext) -> str | None:
+    """An adult added to the household (checked: approved, VOG where children are involved); the card again."""
+    parsed = tapped_values(update, service.PICK_MEMBER)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        found = match_household.add_member(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            match_id=parsed[0],
+            person_id=parsed[1],
+            now=context.now(),
+        )
+    if found.note is not None and not found.text:
+        await answer_button(update)
+        await reply(update, h(found.note))
+        return END
+    await _show_card(update, found, edit=True)
+    return END
+
+
 def build() -> Dialogue:
     """/match, the card's buttons and the proposal dialogue."""
     private = filters.ChatType.PRIVATE
@@ -251,4 +300,6 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(_card_button(service.END_WHY, "end"), pattern=service.END_WHY.pattern),
         CallbackQueryHandler(ask_end_reason, pattern=service.END.pattern),
         CallbackQueryHandler(decide_review, pattern=match_reviews.DECIDE.pattern),
+        CallbackQueryHandler(ask_member, pattern=service.ADD_MEMBER.pattern),
+        CallbackQueryHandler(picked_member, pattern=service.PICK_MEMBER.pattern),
     ]

@@ -38,6 +38,7 @@ from domain import matches as rules
 from domain.matches import Rhythm, RhythmKind, RhythmProblem
 from domain.times import parse_window
 from services import approvals, pairs
+from services import match_household as household
 from services import match_management as management
 from services import match_proposals as proposals
 from services.callbacks import Button
@@ -72,6 +73,8 @@ DAYS_DONE = Button("mtp", "days")
 TRIAL_WEEKS = Button("mtp", "trial", int)
 REVIEW_MONTHS = Button("mtp", "rev", int)
 SEND = Button("mtp", "send")
+HOUSEHOLD = Button("mtp", "hh")  # add another adult of the helper's support household
+HOUSEHOLD_PICK = Button("mtp", "hhp", int)
 DROP = Button("mtp", "drop")
 
 
@@ -91,6 +94,7 @@ class MatchDraft(Draft):
     reviews: list[str] = field(default_factory=list)
     holiday_match: int = 0
     holiday_side: str = ""
+    members: list[int] = field(default_factory=list)  # other adults of the helper's support household
     # Adjusting a running match instead of proposing one: its id, and whether it is still in its trial.
     adjust_match: int = 0
     in_trial: bool = False
@@ -438,6 +442,7 @@ def _proposal(draft: MatchDraft, context: BotContext) -> proposals.Proposal:
         rhythm=_rhythm(draft, context),
         trial_end=date.fromisoformat(draft.trial_end),
         reviews=tuple(date.fromisoformat(day) for day in draft.reviews),
+        members=tuple(draft.members),
     )
 
 
@@ -447,6 +452,7 @@ async def _confirm(update: Update, context: BotContext) -> str | None:
     language = context.person.language if context.person else "en"
     with context.session() as session:
         family, helper = proposals.proposal_sides(session=session, family_id=draft.family_id, helper_id=draft.helper_id)
+        adults = proposals.member_names(session=session, person_ids=draft.members)
     if draft.adjust_match:
         reviews = ", ".join(format_day(date.fromisoformat(day), language) for day in draft.reviews)
         lines = [
@@ -467,9 +473,15 @@ async def _confirm(update: Update, context: BotContext) -> str | None:
         _("Kind of help: {kind}").format(kind=h(kind_label(draft.kind))),
         _("When: {rhythm}").format(rhythm=h(proposals.describe_rhythm(_rhythm(draft, context), language))),
         _("Trial until: {day}").format(day=h(format_day(date.fromisoformat(draft.trial_end), language))),
-        _("Both sides are asked to agree; nothing starts before that."),
     ]
-    rows = [[(_("✅ Send the proposal"), SEND.data()), (_("✖️ Cancel"), DROP.data())]]
+    if draft.members:
+        listed = ", ".join(hi(name) for name in adults)
+        lines.append(_("Also in the support household: {names}").format(names=listed))
+    lines.append(_("Both sides are asked to agree; nothing starts before that."))
+    rows = [
+        [(_("👥 Add an adult of the support household"), HOUSEHOLD.data())],
+        [(_("✅ Send the proposal"), SEND.data()), (_("✖️ Cancel"), DROP.data())],
+    ]
     await reply(update, "\n".join(lines), keyboard(rows))
     return CONFIRM
 
@@ -481,6 +493,9 @@ PROBLEM_TEXTS = {
         "This help involves children: the helper needs a valid VOG and approval for tasks with children."
     ),
     proposals.ProposalProblem.ALREADY: lambda: _("These two already have an open match."),
+    proposals.ProposalProblem.NO_MEMBER: lambda: _(
+        "An adult of the household is not an approved volunteer (any more)."
+    ),
     proposals.ProposalProblem.RHYTHM: lambda: _(
         "The days or times do not fit together. Please start again with /match."
     ),
@@ -555,6 +570,49 @@ async def start_adjusting(update: Update, context: BotContext, start: management
     return RHYTHM
 
 
+async def ask_household(update: Update, context: BotContext) -> str | None:
+    """'Add an adult of the support household' before sending: approved volunteers to choose from."""
+    draft = draft_of(context, MatchDraft)
+    if not draft.family_id or not draft.helper_id or draft.adjust_match:
+        return await _stale(update)
+    with context.session() as session:
+        options = household.member_options(
+            session=session,
+            coordinator=context.person,
+            family_id=draft.family_id,
+            exclude=[draft.helper_id, *draft.members],
+            now=context.now(),
+        )
+    await answer_button(update)
+    if options is None:
+        await reply(update, _("That family can no longer be chosen."))
+        return END
+    if not options:
+        await reply(update, _("There are no approved volunteers yet."))
+        return CONFIRM
+    await retire_buttons(update, show_choice=False)
+    rows = [[(label, HOUSEHOLD_PICK.data(person_id))] for label, person_id in options]
+    await reply(
+        update,
+        _("Who else belongs to the support household? (Approved volunteers; each is asked to agree.)"),
+        keyboard(rows),
+    )
+    return CONFIRM
+
+
+async def picked_household(update: Update, context: BotContext) -> str | None:
+    """An adult of the household chosen (checked again when the proposal is sent): the proposal again."""
+    parsed = tapped_values(update, HOUSEHOLD_PICK)
+    draft = draft_of(context, MatchDraft)
+    if parsed is None or not draft.family_id or draft.adjust_match:
+        return await _stale(update)
+    if parsed[0] not in draft.members and parsed[0] != draft.helper_id:
+        draft.members = [*draft.members, parsed[0]]
+    await answer_button(update)
+    await retire_buttons(update)
+    return await _confirm(update, context)
+
+
 async def drop(update: Update, context: BotContext) -> str | None:
     """'Cancel' at the end: nothing is sent."""
     await answer_button(update)
@@ -608,6 +666,8 @@ def proposal_states(
         ],
         CONFIRM: [
             CallbackQueryHandler(send, pattern=SEND.pattern),
+            CallbackQueryHandler(ask_household, pattern=HOUSEHOLD.pattern),
+            CallbackQueryHandler(picked_household, pattern=HOUSEHOLD_PICK.pattern),
             CallbackQueryHandler(drop, pattern=DROP.pattern),
             MessageHandler(anything, other_input),
         ],

@@ -16,7 +16,7 @@ from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
 from domain.urgent import detect_urgent
-from services import match_contact, match_giveback, match_pool, match_reviews, match_runs
+from services import match_contact, match_giveback, match_household, match_pool, match_reviews, match_runs
 from services import match_proposals as proposals
 from services.i18n import _, h, hi
 from services.labels import name_of
@@ -60,6 +60,43 @@ async def answered(update: Update, context: BotContext) -> None:
         await reply(update, _("Understood: this match will not go ahead. Your coordinator will know."))
     else:
         await reply(update, _("You had already agreed."))
+
+
+async def member_answered(update: Update, context: BotContext) -> None:
+    """An adult of the support household: yes or no to the match."""
+    accept = tapped_values(update, match_household.MEMBER_YES)
+    parsed = accept or tapped_values(update, match_household.MEMBER_NO)
+    if parsed is None:
+        return await answer_stale(update)
+    with context.session() as session:
+        found = proposals.answer_member(
+            session=session,
+            services=context.services,
+            person=context.person,
+            member_id=parsed[0],
+            accept=accept is not None,
+            now=context.now(),
+        )
+    result = found.result
+    if result == proposals.Answered.GONE:
+        return await _stale(update)
+    if result in (proposals.Answered.TOO_LATE, proposals.Answered.ALREADY):
+        return await _stale(update, _("This proposal has already been answered; nothing changed."))
+    await answer_button(update)
+    await retire_buttons(update)
+    if result == proposals.Answered.WAITING:
+        await reply(update, _("Thank you! The match starts as soon as everyone has agreed."))
+    elif result == proposals.Answered.STARTED:
+        await reply(update, _("Thank you! Everyone agreed: the trial starts."))
+    elif result == proposals.Answered.JOINED:
+        await reply(
+            update,
+            _("Thank you! You are part of the match with {name} now; you get the reminders too.").format(
+                name=hi(found.other_name)
+            ),
+        )
+    else:
+        await reply(update, _("Understood: this match will not go ahead. Your coordinator will know."))
 
 
 async def not_this_time(update: Update, context: BotContext) -> None:
@@ -213,6 +250,8 @@ def build() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CallbackQueryHandler(answered, pattern=ACCEPT.pattern),
         CallbackQueryHandler(answered, pattern=DECLINE.pattern),
+        CallbackQueryHandler(member_answered, pattern=match_household.MEMBER_YES.pattern),
+        CallbackQueryHandler(member_answered, pattern=match_household.MEMBER_NO.pattern),
         CallbackQueryHandler(not_this_time, pattern=SKIP.pattern),
         CallbackQueryHandler(logged, pattern=LOG.pattern),
         CallbackQueryHandler(felt, pattern=FEEL.pattern),

@@ -24,6 +24,7 @@ from services.match_endings import end_match
 from services.match_texts import (
     OUTCOME_LABELS,
     STOP_LABELS,
+    household_line,
     review_dates,
     rhythm_of,
     rhythm_text,
@@ -51,6 +52,8 @@ END = Button("mt", "end", int)
 END_WHY = Button("mt", "why", int, str)  # a match id, a StopReason
 HOLIDAY = Button("mt", "hol", int, str)  # a match id, a Side
 ADJUST = Button("mt", "adj", int)  # change the rhythm, time or review dates
+ADD_MEMBER = Button("mt", "hh", int)  # which adult to add to the support household?
+PICK_MEMBER = Button("mt", "hhp", int, int)  # a match id, a volunteer id (services.match_household)
 
 Rows = list[list[tuple[str, str]]]
 # A match whose rhythm, time and review dates can change (a proposal is ended and proposed again instead).
@@ -142,6 +145,9 @@ def _card_of(session: Session, services: Services, match: Match, language: str, 
             if match.meeting_held_at
             else _("Match meeting: not recorded yet")
         )
+        household = household_line(session=session, match_id=match.id)
+        if household:
+            lines.append(household)
         following = store.next_occurrence(session=session, match_id=match.id, now=now)
         if following is not None and match.state in rules.RUNNING_STATES:
             lines.append(_("Next time: {when}").format(when=h(format_when(following.starts_at, zone, language))))
@@ -169,6 +175,8 @@ def _card_of(session: Session, services: Services, match: Match, language: str, 
             )
         if state in ADJUSTABLE:
             rows.append([(_("🔧 Change the rhythm or time"), ADJUST.data(match.id))])
+        if state in store.OPEN:
+            rows.append([(_("👥 Add an adult of the support household"), ADD_MEMBER.data(match.id))])
         if rules.may("stop", state):
             rows.append([(_("⏹ End the match"), END.data(match.id))])
         rows.append([(_("◀ All matches"), LIST.data())])

@@ -171,6 +171,28 @@ def helper_may_care_for_children(*, session: Session, services: Services, helper
     return rules.helper_may_care_for_children([valid_until], on=today)
 
 
+def household_may_care_for_children(*, session: Session, services: Services, match: Match, today: date) -> bool:
+    """The helper and every adult of the support household (who did not decline) may care for children."""
+    adults = [
+        match.helper_id,
+        *(row.person_id for row in store.members(session=session, match_id=match.id or 0, active_only=True)),
+    ]
+    return all(
+        helper_may_care_for_children(session=session, services=services, helper_id=adult, today=today)
+        for adult in adults
+    )
+
+
+def household(session: Session, match: Match) -> list[Person]:
+    """The adults of the support household who agreed (besides the helper), as stored now."""
+    found = []
+    for row in store.members(session=session, match_id=match.id or 0, active_only=True):
+        person = people.get_person(session=session, person_id=row.person_id) if row.accepted_at else None
+        if person is not None:
+            found.append(person)
+    return found
+
+
 def _suspend_for_vog(session: Session, match: Match, now: datetime) -> None:
     """The helper's VOG no longer covers children: the match pauses and its coordinator is told."""
     assert match.id is not None
@@ -187,7 +209,8 @@ def _suspend_for_vog(session: Session, match: Match, now: datetime) -> None:
                 "children. Resume it once the VOG is renewed."
             ).format(family=hi(name_of(family)), helper=hi(name_of(helper)))
         tell(session, coordinator, f"match.vog:{match.id}:{now:%Y%m%d}", text, now)
-    for reader, other in ((family, helper), (helper, family)):
+    adults = [(member, family) for member in household(session, match)]
+    for reader, other in ((family, helper), (helper, family), *adults):
         if reader is None:
             continue
         with use_language(reader.language):
@@ -229,8 +252,8 @@ def remind_job(*, session: Session, job: Any, services: Services, now: datetime)
         store.set_outcome(session=session, occurrence_id=occurrence.id or 0, outcome=Outcome.HOLIDAY, now=now)
         job_store.cancel_jobs(session=session, kind=LOG_JOB, subject_id=occurrence.id or 0)
         return
-    if match.involves_children and not helper_may_care_for_children(
-        session=session, services=services, helper_id=match.helper_id, today=occurrence.day
+    if match.involves_children and not household_may_care_for_children(
+        session=session, services=services, match=match, today=occurrence.day
     ):
         _suspend_for_vog(session, match, now)
         return
@@ -253,6 +276,14 @@ def remind_job(*, session: Session, job: Any, services: Services, now: datetime)
                 [write_button(match.id or 0, name_of(other))],
             ]
         tell(session, reader, f"match.remind:{occurrence.id}:{reader.id}", text, now, buttons)
+    for member in household(session, match):
+        with use_language(member.language):
+            text = _("🗓 Tomorrow: {kind} with {name}, {when}.").format(
+                kind=h(kind_label(match.kind)),
+                name=hi(name_of(family)),
+                when=h(format_when(occurrence.starts_at, zone, member.language)),
+            )
+        tell(session, member, f"match.remind:{occurrence.id}:{member.id}", text, now)
     event(logger, "match.reminded", match=match.id, occurrence=occurrence.id)
 
 
@@ -360,16 +391,20 @@ def log_job(*, session: Session, job: Any, services: Services, now: datetime) ->
         return
     family, helper = sides(session, match)
     day = occurrence.day
-    if helper is not None:
-        with use_language(helper.language):
+    # The helper and every adult of the household who agreed may tap it; the first tap counts.
+    for adult in (helper, *household(session, match)):
+        if adult is None:
+            continue
+        with use_language(adult.language):
             text = _("How did it go with {name} ({day})? One tap is enough.").format(
-                name=hi(name_of(family)), day=h(format_day(day, helper.language))
+                name=hi(name_of(family)), day=h(format_day(day, adult.language))
             )
             buttons = [
                 [(_(OUTCOME_LABELS[outcome]), LOG.data(occurrence.id, outcome.value))]
                 for outcome in (Outcome.HAPPENED, Outcome.DIDNT, Outcome.DIFFICULT)
             ]
-        tell(session, helper, f"match.log:{occurrence.id}", text, now, buttons)
+        key = f"match.log:{occurrence.id}" if adult is helper else f"match.log:{occurrence.id}:{adult.id}"
+        tell(session, adult, key, text, now, buttons)
     if family is not None:
         with use_language(family.language):
             text = _("How was the time with {name} ({day}) for you? You may skip this.").format(
@@ -393,7 +428,8 @@ def log_visit(
     if found is None or outcome not in (Outcome.HAPPENED, Outcome.DIDNT, Outcome.DIFFICULT):
         return Logged.GONE
     occurrence, match = found
-    if side_of(match, person) != Side.HELPER or occurrence.starts_at > now:
+    in_household = person is not None and any(adult.id == person.id for adult in household(session, match))
+    if (side_of(match, person) != Side.HELPER and not in_household) or occurrence.starts_at > now:
         return Logged.GONE
     if not rules.may("log", MatchState(match.state)):
         return Logged.GONE

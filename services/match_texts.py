@@ -17,6 +17,7 @@ from services.i18n import N_, _, format_day, h, hi, ngettext, use_language
 from services.labels import name_of
 from services.outbox import Outgoing, ToPerson, enqueue
 from services.tasks import KIND_EMOJI, KIND_LABELS
+from storage import matches as matches_store
 from storage import people
 from storage.db import Session
 from storage.models import Match, Person
@@ -208,6 +209,27 @@ def summary(match: Match, language: str, family: Person | None, helper: Person |
                 )
             )
     return lines
+
+
+def names(*, session: Session, match_id: int) -> list[tuple[str, bool]]:
+    """The household's other adults who did not decline, as (name, agreed)."""
+    found = []
+    for member in matches_store.members(session=session, match_id=match_id, active_only=True):
+        person = people.get_person(session=session, person_id=member.person_id)
+        found.append((name_of(person), member.accepted_at is not None))
+    return found
+
+
+def household_line(*, session: Session, match_id: int) -> str | None:
+    """'Also in the support household: Anna (✅ agreed), Bas (⏳ not yet)', in the current language."""
+    found = names(session=session, match_id=match_id)
+    if not found:
+        return None
+    listed = ", ".join(
+        _("{name} (✅ agreed)").format(name=hi(name)) if agreed else _("{name} (⏳ not yet)").format(name=hi(name))
+        for name, agreed in found
+    )
+    return _("Also in the support household: {names}").format(names=listed)
 
 
 def state_label(state: str) -> str:

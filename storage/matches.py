@@ -334,6 +334,16 @@ def answer_member(*, session: Session, member_id: int, accept: bool, now: dateti
     return rowcount(result) == 1
 
 
+def leave_households(*, session: Session, person_id: int, now: datetime) -> int:
+    """A person leaves Waakvlam: they are no longer an adult of any support household; how many."""
+    result = session.execute(
+        update(MatchMember)
+        .where(col(MatchMember.person_id) == person_id, col(MatchMember.declined_at).is_(None))
+        .values(declined_at=now)
+    )
+    return rowcount(result)
+
+
 def matches_as_member(*, session: Session, person_id: int) -> list[Match]:
     """The open matches in whose household this person is an adult who did not decline."""
     query = (

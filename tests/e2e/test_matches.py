@@ -15,7 +15,16 @@ from sqlmodel import col, select
 
 from services import match_figures, match_reviews, match_runs
 from storage import matches as store
-from storage.models import Concern, HelpRequest, JobStatus, Match, MatchGiveBack, RequestOffer, ScheduledJob
+from storage.models import (
+    Concern,
+    HelpRequest,
+    JobStatus,
+    Match,
+    MatchGiveBack,
+    RequestOffer,
+    ScheduledJob,
+    VolunteerProfile,
+)
 from tests.e2e.care_world import (
     AMS,
     Team,
@@ -585,3 +594,107 @@ def test_a_running_match_gets_a_new_rhythm_time_and_review_date_and_both_sides_a
     harness.settle()
     assert pia.user.callback_answers[answers:]
     assert the_match(harness, family).rhythm["kind"] == "every_other_week"
+
+
+def propose_steps(coordinator: Chat, family: str, helper: str, first: date) -> None:
+    """The proposal up to its summary: a sleepover every other week, 15:00-11:00, a trial of six weeks."""
+    coordinator.say("/match")
+    coordinator.tap("➕ Propose a match")
+    coordinator.tap_listed(family)
+    coordinator.tap_listed(helper)
+    coordinator.tap("🛏 A child sleeps over")
+    coordinator.tap("Every other week")
+    coordinator.say(f"{first:%d-%m-%Y}")
+    coordinator.say("15:00-11:00")
+    coordinator.tap("6 weeks")
+    expect(coordinator.tap("No review dates for now"), "The proposal")
+
+
+def test_a_support_household_of_several_adults_each_agrees_each_has_a_vog_and_each_gets_reminders(
+    harness: Harness, team: Team, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    area = new_area(harness, f"Huiswijk-{len(harness.sandbox.calls)}")
+    family = new_family(team.primary, person, "Marit")
+    helper = new_volunteer(coordinator, person, "Joost", area, ["Babysitting"], vog_age_days=30, children=True)
+    partner = new_volunteer(coordinator, person, "Ineke", area, ["Babysitting"], vog_age_days=30, children=True)
+    new_volunteer(coordinator, person, "Kees", area, ["Babysitting"], vog_age_days=None, children=False)
+    later = new_volunteer(coordinator, person, "Wim", area, ["Babysitting"], vog_age_days=30, children=True)
+    quiet_world(harness)
+    pia = team.primary
+    first = local_now(harness).date() + timedelta(days=5)
+    while first.weekday() != 5:
+        first += timedelta(days=1)
+    # An adult without a VOG blocks a sleepover: checked again when the proposal is sent, nothing is stored.
+    propose_steps(pia, "Marit", "Joost", first)
+    expect(pia.tap("👥 Add an adult of the support household"), "Who else belongs to the support household")
+    expect(pia.tap("Kees"), "Also in the support household: Kees")
+    expect(pia.tap("✅ Send the proposal"), "needs a valid VOG")
+    with harness.session() as session:
+        assert not session.exec(select(Match).where(Match.family_id == family_id(harness, family))).all()
+
+    propose_steps(pia, "Marit", "Joost", first)
+    pia.tap("👥 Add an adult of the support household")
+    expect(pia.tap("Ineke"), "Also in the support household: Ineke")
+    expect(pia.tap("✅ Send the proposal"), "Proposal sent")
+    expect([family.last.text or ""], "A proposal for a lasting match", "Also in the support household: Ineke")
+    expect([partner.last.text or ""], "A lasting match with your support household", "Marit", "Joost")
+    family.tap("✅ Yes, I agree")
+    expect(helper.tap("✅ Yes, I agree"), "as soon as")
+    assert the_match(harness, family).state == "proposed", "every adult must agree"
+    before = len(pia.user.messages)
+    expect(partner.tap("✅ Yes, I agree"), "Everyone agreed: the trial starts")
+    expect(texts_since(pia, before), "Ineke (support household of Joost) agreed")
+    expect(texts_since(pia, before), "has started")
+    match = the_match(harness, family)
+    assert match.state == "trial"
+    expect(partner.texts(), "the match with Marit starts with a trial")
+    # A stranger cannot answer for an adult of the household.
+    with harness.session() as session:
+        member = store.members(session=session, match_id=match.id or 0)[0]
+    stranger = new_family(pia, person, "Sietske")
+    answers = len(stranger.user.callback_answers)
+    stranger.user.press_raw(stranger.last, f"ms:hno:{member.id}")
+    harness.settle()
+    assert stranger.user.callback_answers[answers:]
+
+    # The household's other adult gets the reminder and may tap the visit log; the first tap counts.
+    move_to(harness, at(first - timedelta(days=1), 15, 5))
+    harness.tick()
+    harness.tick()
+    assert count(partner, "Tomorrow") == count(helper, "Tomorrow") == 1
+    move_to(harness, at(first + timedelta(days=1), 11, 5))
+    harness.tick()
+    expect([partner.last.text or ""], "How did it go with Marit")
+    expect(partner.tap("✅ It happened"), "Noted")
+    answers = len(helper.user.callback_answers)
+    helper.tap("❌ It did not happen")
+    assert "answered already" in helper.user.callback_answers[answers]
+    assert next(outcome for _day, _start, outcome in occurrence_days(harness, match.id or 0)) == "happened"
+
+    # Adults join a running match too: again only with a VOG, and each agrees.
+    pia.say("/match")
+    pia.tap("🤝 Marit ↔ Joost")
+    expect(pia.tap("👥 Add an adult of the support household"), "Who else belongs")
+    expect(pia.tap("Kees"), "every adult of the household needs a valid VOG")
+    pia.say("/match")
+    pia.tap("🤝 Marit ↔ Joost")
+    pia.tap("👥 Add an adult of the support household")
+    expect(pia.tap("Wim"), "Also in the support household", "Wim (⏳ not yet)")
+    expect(later.tap("✅ Yes, I agree"), "You are part of the match with Marit now")
+
+    # A VOG that gets too old for children pauses the match, whoever's it is; everyone is told.
+    with harness.session() as session:
+        session.execute(
+            update(VolunteerProfile)
+            .where(col(VolunteerProfile.person_id) == family_id(harness, partner))
+            .values(vog_date=local_now(harness).date() - timedelta(days=5 * 365))
+        )
+    before = len(pia.user.messages)
+    move_to(harness, at(first + timedelta(days=13), 15, 5))
+    harness.tick()
+    harness.tick()
+    assert the_match(harness, family).state == "paused"
+    expect(texts_since(pia, before), "is paused", "VOG")
+    expect([partner.last.text or ""], "is paused for now")
+    expect([later.last.text or ""], "is paused for now")
+    assert count(partner, "Tomorrow") == 1, "no reminder once the match is paused"

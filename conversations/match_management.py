@@ -259,9 +259,9 @@ async def picked_member(update: Update, context: BotContext) -> str | None:
             person_id=parsed[1],
             now=context.now(),
         )
-    if found.note is not None and not found.text:
+    if not found.stale and found.note is None and not found.rows:
         await answer_button(update)
-        await reply(update, h(found.note))
+        await reply(update, h(found.text))
         return END
     await _show_card(update, found, edit=True)
     return END

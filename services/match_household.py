@@ -29,6 +29,7 @@ from services.logs import event
 from services.match_management import Card, card, may_manage
 from services.match_runs import helper_may_care_for_children
 from services.match_texts import CHILD_KINDS, match_coordinator, sides, summary, tell
+from services.permissions import refusal_text
 from storage import matches as store
 from storage import people
 from storage.db import Session
@@ -142,7 +143,7 @@ def options_for_match(*, session: Session, coordinator: Person | None, match_id:
         return Options(refused=Card(stale=True))
     decision = may_manage(session=session, coordinator=coordinator, family_id=match.family_id, now=now)
     if not decision:
-        return Options(refused=Card(stale=True))
+        return Options(refused=Card(note=refusal_text(decision)))
     taken = [member.person_id for member in store.members(session=session, match_id=match_id)]
     found = member_options(
         session=session, coordinator=coordinator, family_id=match.family_id, exclude=[match.helper_id, *taken], now=now
@@ -159,7 +160,7 @@ def add_member(
         return Card(stale=True)
     decision = may_manage(session=session, coordinator=coordinator, family_id=match.family_id, now=now)
     if not decision:
-        return card(session=session, services=services, coordinator=coordinator, match_id=match_id, now=now)
+        return Card(note=refusal_text(decision))
     assert coordinator is not None
     problem = check_member(
         session=session,
@@ -172,15 +173,15 @@ def add_member(
     )
     if problem == MemberProblem.NO_VOG:
         return Card(
-            note=_(
+            text=_(
                 "This help involves children: every adult of the household needs a valid VOG and approval for "
                 "tasks with children."
             )
         )
     if problem is not None:
-        return Card(note=_("That helper is not an approved volunteer (any more)."))
+        return Card(text=_("That helper is not an approved volunteer (any more)."))
     if not add_members(session=session, match=match, person_ids=[person_id], added_by=coordinator, now=now):
-        return Card(note=_("They are in this household already."))
+        return Card(text=_("They are in this household already."))
     people.audit(
         session=session,
         actor_id=coordinator.id,

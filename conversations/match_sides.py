@@ -95,6 +95,8 @@ async def member_answered(update: Update, context: BotContext) -> None:
                 name=hi(found.other_name)
             ),
         )
+    elif result == proposals.Answered.LEFT_OUT:
+        await reply(update, _("Understood: you do not take part in this match. Your coordinator will know."))
     else:
         await reply(update, _("Understood: this match will not go ahead. Your coordinator will know."))
 

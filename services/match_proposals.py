@@ -208,6 +208,7 @@ class Answered(StrEnum):
     TOO_LATE = "too_late"  # a decline after acceptance, or a tap on an old proposal
     GONE = "gone"  # not theirs
     JOINED = "joined"  # an adult of the household agreed to a match that runs already
+    LEFT_OUT = "left_out"  # an adult of the household said no to a match that runs already: it goes on
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,8 @@ def answer_member(
                 tell(
                     session, reader, f"match.declined:{match.id}:{reader.id}", text.format(name=hi(name_of(other))), now
                 )
-        return Answer(Answered.DECLINED, other_name=name_of(family))
+            return Answer(Answered.DECLINED, other_name=name_of(family))
+        return Answer(Answered.LEFT_OUT, other_name=name_of(family))
     if state != MatchState.PROPOSED:
         return Answer(Answered.JOINED, other_name=name_of(family))
     fresh = store.get_match(session=session, match_id=match.id or 0)

@@ -681,6 +681,14 @@ def test_a_support_household_of_several_adults_each_agrees_each_has_a_vog_and_ea
     pia.tap("👥 Add an adult of the support household")
     expect(pia.tap("Wim"), "Also in the support household", "Wim (⏳ not yet)")
     expect(later.tap("✅ Yes, I agree"), "You are part of the match with Marit now")
+    # An adult who says no to a running match is only left out; the match goes on.
+    third = new_volunteer(coordinator, person, "Femmy", area, ["Babysitting"], vog_age_days=30, children=True)
+    pia.say("/match")
+    pia.tap("🤝 Marit ↔ Joost")
+    pia.tap("👥 Add an adult of the support household")
+    pia.tap("Femmy")
+    expect(third.tap("✖️ No, thank you"), "you do not take part in this match")
+    assert the_match(harness, family).state == "trial"
 
     # A VOG that gets too old for children pauses the match, whoever's it is; everyone is told.
     with harness.session() as session:

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from services import match_figures, match_reviews, match_runs
 from storage import matches as store
 from storage.models import (
+    AuditEntry,
     Concern,
     HelpRequest,
     JobStatus,
@@ -532,14 +533,16 @@ def test_a_running_match_gets_a_new_rhythm_time_and_review_date_and_both_sides_a
 ) -> None:
     family, helper = make_sides("Lotte", "Sander")
     pia = team.primary
+    # Two weeks before a clock change: the new rhythm's first two Saturdays lie on either side of it.
+    dst = next_dst_sunday(local_now(harness).date() + timedelta(days=21))
+    move_to(harness, at(dst - timedelta(days=14), 9))
     match = started(harness, pia, family, helper, "Lotte", "Sander")
     today = local_now(harness).date()
     with harness.session() as session:
         old = [row.day for row in store.occurrences(session=session, match_id=match.id or 0)]
         assert old
-    first = today + timedelta(days=4)
-    while first.weekday() != 5:
-        first += timedelta(days=1)
+    first = dst - timedelta(days=8)
+    assert first.weekday() == 5
     pia.say("/match")
     pia.tap("🤝 Lotte ↔ Sander")
     expect(pia.tap("🔧 Change the rhythm or time"), "How often do they meet from now on")
@@ -564,8 +567,12 @@ def test_a_running_match_gets_a_new_rhythm_time_and_review_date_and_both_sides_a
         future = [row for row in rows if row.starts_at > harness.clock.now()]
         assert future and not {row.day for row in future} & set(old), "the old rhythm's times are gone"
         assert [row.day for row in future] == [first + timedelta(days=14 * n) for n in range(len(future))]
-        # 10:00 on the wall every time, across a clock change too.
+        # 10:00 on the wall every time, across the clock change too: an hour apart in UTC.
+        assert len(future) >= 2 and future[1].day == dst + timedelta(days=6)
         assert {row.starts_at.astimezone(AMS).strftime("%H:%M") for row in future} == {"10:00"}
+        assert abs(future[0].starts_at.hour - future[1].starts_at.hour) == 1
+        audited = session.exec(select(AuditEntry).where(AuditEntry.action == "match_adjust")).all()
+        assert [entry.detail["match"] for entry in audited if entry.detail.get("match") == match.id] == [match.id]
         pending = session.exec(
             select(ScheduledJob).where(
                 col(ScheduledJob.kind) == match_runs.REMIND, col(ScheduledJob.status) == JobStatus.PENDING
@@ -706,3 +713,10 @@ def test_a_support_household_of_several_adults_each_agrees_each_has_a_vog_and_ea
     expect([partner.last.text or ""], "is paused for now")
     expect([later.last.text or ""], "is paused for now")
     assert count(partner, "Tomorrow") == 1, "no reminder once the match is paused"
+    # An adult who leaves Waakvlam leaves the household; the match itself stays.
+    wim = family_id(harness, later)
+    delete_my_data(later)
+    assert the_match(harness, family).state == "paused"
+    with harness.session() as session:
+        left = [row for row in store.members(session=session, match_id=match.id or 0) if row.person_id == wim]
+        assert left and left[0].declined_at is not None

@@ -192,7 +192,7 @@ async def ask_pool(update: Update, context: BotContext) -> None:
         )
     if found.result == match_pool.Pooled.ALREADY:
         return await _stale(update, _("Other volunteers were already asked for this time."))
-    if found.result != match_pool.Pooled.SENT:
+    if found.result != match_pool.Pooled.READY:
         return await _stale(update, _("This time can no longer go to other volunteers."))
     await answer_button(update)
     await retire_buttons(update)

@@ -35,6 +35,7 @@ REQUEST_KIND = {"sleepover": "babysitting"}
 
 
 class Pooled(StrEnum):
+    READY = "ready"  # it may go to the pool: the preview for the family's OK
     SENT = "sent"
     ALREADY = "already"  # asked before (a double tap)
     GONE = "gone"  # not theirs, not called off by the helper, or already past
@@ -82,7 +83,7 @@ def preview(
                 _("It becomes an ordinary one-off request; your match goes on as planned after it."),
             ]
         )
-    return PoolPreview(Pooled.SENT, text=text)
+    return PoolPreview(Pooled.READY, text=text)
 
 
 def send_to_pool(

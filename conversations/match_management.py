@@ -14,10 +14,17 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from conversations.approvals import parse_date
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, draft_of
-from conversations.match_proposals import NEW, MatchDraft, other_input, proposal_states, start_proposal
+from conversations.match_proposals import (
+    NEW,
+    MatchDraft,
+    other_input,
+    proposal_states,
+    start_adjusting,
+    start_proposal,
+)
 from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
+from services import match_household, match_reviews
 from services import match_management as service
-from services import match_reviews
 from services.callbacks import Button
 from services.i18n import _, h
 
@@ -196,6 +203,70 @@ async def typed_holiday(update: Update, context: BotContext) -> str | None:
     return END
 
 
+async def ask_adjust(update: Update, context: BotContext) -> str | None:
+    """'Change the rhythm or time' on a match's card: the adjusting steps, when this coordinator may."""
+    parsed = tapped_values(update, service.ADJUST)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        start = service.adjust_start(session=session, coordinator=context.person, match_id=parsed[0], now=context.now())
+    if start.refused is not None:
+        await _show_card(update, start.refused)
+        return END
+    await answer_button(update)
+    return await start_adjusting(update, context, start)
+
+
+async def ask_member(update: Update, context: BotContext) -> str | None:
+    """'Add an adult of the support household' on a card: approved volunteers to choose from."""
+    parsed = tapped_values(update, service.ADD_MEMBER)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        found = match_household.options_for_match(
+            session=session, coordinator=context.person, match_id=parsed[0], now=context.now()
+        )
+    if found.refused is not None:
+        await _show_card(update, found.refused)
+        return END
+    await answer_button(update)
+    if not found.options:
+        await reply(update, _("There are no approved volunteers yet."))
+        return END
+    buttons = [(label, service.PICK_MEMBER.data(parsed[0], person_id)) for label, person_id in found.options]
+    await reply(
+        update,
+        _("Who else belongs to the support household? (Approved volunteers; each is asked to agree.)"),
+        column(buttons),
+    )
+    return END
+
+
+async def picked_member(update: Update, context: BotContext) -> str | None:
+    """An adult added to the household (checked: approved, VOG where children are involved); the card again."""
+    parsed = tapped_values(update, service.PICK_MEMBER)
+    if parsed is None:
+        await answer_stale(update)
+        return END
+    with context.session() as session:
+        found = match_household.add_member(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            match_id=parsed[0],
+            person_id=parsed[1],
+            now=context.now(),
+        )
+    if not found.stale and found.note is None and not found.rows:
+        await answer_button(update)
+        await reply(update, h(found.text))
+        return END
+    await _show_card(update, found, edit=True)
+    return END
+
+
 def build() -> Dialogue:
     """/match, the card's buttons and the proposal dialogue."""
     private = filters.ChatType.PRIVATE
@@ -210,6 +281,7 @@ def build() -> Dialogue:
             CallbackQueryHandler(show_list, pattern=r"^menu:matches$"),
             CallbackQueryHandler(start_proposal, pattern=NEW.pattern),
             CallbackQueryHandler(ask_holiday, pattern=service.HOLIDAY.pattern),
+            CallbackQueryHandler(ask_adjust, pattern=service.ADJUST.pattern),
         ],
         states={
             **proposal_states(text, anything),
@@ -228,4 +300,6 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(_card_button(service.END_WHY, "end"), pattern=service.END_WHY.pattern),
         CallbackQueryHandler(ask_end_reason, pattern=service.END.pattern),
         CallbackQueryHandler(decide_review, pattern=match_reviews.DECIDE.pattern),
+        CallbackQueryHandler(ask_member, pattern=service.ADD_MEMBER.pattern),
+        CallbackQueryHandler(picked_member, pattern=service.PICK_MEMBER.pattern),
     ]

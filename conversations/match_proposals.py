@@ -38,6 +38,8 @@ from domain import matches as rules
 from domain.matches import Rhythm, RhythmKind, RhythmProblem
 from domain.times import parse_window
 from services import approvals, pairs
+from services import match_household as household
+from services import match_management as management
 from services import match_proposals as proposals
 from services.callbacks import Button
 from services.i18n import _, format_day, h, hi, ngettext
@@ -71,6 +73,8 @@ DAYS_DONE = Button("mtp", "days")
 TRIAL_WEEKS = Button("mtp", "trial", int)
 REVIEW_MONTHS = Button("mtp", "rev", int)
 SEND = Button("mtp", "send")
+HOUSEHOLD = Button("mtp", "hh")  # add another adult of the helper's support household
+HOUSEHOLD_PICK = Button("mtp", "hhp", int)
 DROP = Button("mtp", "drop")
 
 
@@ -90,6 +94,10 @@ class MatchDraft(Draft):
     reviews: list[str] = field(default_factory=list)
     holiday_match: int = 0
     holiday_side: str = ""
+    members: list[int] = field(default_factory=list)  # other adults of the helper's support household
+    # Adjusting a running match instead of proposing one: its id, and whether it is still in its trial.
+    adjust_match: int = 0
+    in_trial: bool = False
 
 
 def _coordinator(context: BotContext) -> bool:
@@ -316,6 +324,9 @@ async def typed_window(update: Update, context: BotContext) -> str | None:
         return STAY
     draft = draft_of(context, MatchDraft)
     draft.start, draft.minutes = window.start.strftime("%H:%M"), minutes
+    if draft.adjust_match:
+        # The trial end of a running match stays; only the review dates may change with the rhythm.
+        return await _ask_reviews(update)
     lengths = [(ngettext("{count} week", "{count} weeks", weeks).format(count=weeks), weeks) for weeks in (4, 6, 8)]
     rows = [[(label, TRIAL_WEEKS.data(weeks)) for label, weeks in lengths]]
     await reply(update, _("When does the trial end? Tap a length, or type a date."), keyboard(rows))
@@ -334,12 +345,25 @@ async def _set_trial(update: Update, context: BotContext, day: date) -> str | No
         )
         return STAY
     draft.trial_end = day.isoformat()
+    return await _ask_reviews(update)
+
+
+async def _ask_reviews(update: Update) -> str | None:
+    """Ask for the review dates; the REVIEWS step."""
     rows = [
         [(_("One review 3 months after the trial"), REVIEW_MONTHS.data(3))],
         [(_("No review dates for now"), REVIEW_MONTHS.data(0))],
     ]
     await reply(update, _("Review dates after the trial? Tap one, or type dates separated by commas."), keyboard(rows))
     return REVIEWS
+
+
+def _reviews_after(draft: MatchDraft, context: BotContext) -> date:
+    """The day review dates must come after: the trial end (a running match past its trial: today)."""
+    trial = date.fromisoformat(draft.trial_end)
+    if draft.adjust_match and not draft.in_trial:
+        return max(trial, rules.local_day(context.now(), context.services.settings.timezone))
+    return trial
 
 
 async def picked_trial(update: Update, context: BotContext) -> str | None:
@@ -365,7 +389,7 @@ async def typed_trial(update: Update, context: BotContext) -> str | None:
 async def _set_reviews(update: Update, context: BotContext, days: list[date]) -> str | None:
     """Keep the review dates if they come after the trial, then show the whole proposal."""
     draft = draft_of(context, MatchDraft)
-    trial = date.fromisoformat(draft.trial_end)
+    trial = _reviews_after(draft, context)
     if any(day <= trial for day in days):
         await reply(update, _("Review dates come after the trial end. Please type them again."))
         return STAY
@@ -381,7 +405,7 @@ async def picked_reviews(update: Update, context: BotContext) -> str | None:
         return await _stale(update)
     await answer_button(update)
     await retire_buttons(update)
-    days = [date.fromisoformat(draft.trial_end) + timedelta(days=91)] if parsed[0] else []
+    days = [_reviews_after(draft, context) + timedelta(days=91)] if parsed[0] else []
     return await _set_reviews(update, context, days)
 
 
@@ -418,6 +442,7 @@ def _proposal(draft: MatchDraft, context: BotContext) -> proposals.Proposal:
         rhythm=_rhythm(draft, context),
         trial_end=date.fromisoformat(draft.trial_end),
         reviews=tuple(date.fromisoformat(day) for day in draft.reviews),
+        members=tuple(draft.members),
     )
 
 
@@ -427,6 +452,20 @@ async def _confirm(update: Update, context: BotContext) -> str | None:
     language = context.person.language if context.person else "en"
     with context.session() as session:
         family, helper = proposals.proposal_sides(session=session, family_id=draft.family_id, helper_id=draft.helper_id)
+        adults = proposals.member_names(session=session, person_ids=draft.members)
+    if draft.adjust_match:
+        reviews = ", ".join(format_day(date.fromisoformat(day), language) for day in draft.reviews)
+        lines = [
+            _("<b>The change</b>"),
+            _("Family: {name}").format(name=hi(name_of(family))),
+            _("Helper: {name}").format(name=hi(name_of(helper))),
+            _("From now on: {rhythm}").format(rhythm=h(proposals.describe_rhythm(_rhythm(draft, context), language))),
+            _("New review dates: {days}").format(days=h(reviews or _("none for now"))),
+            _("Both sides are told what changed; the times of the old rhythm are taken off."),
+        ]
+        rows = [[(_("✅ Save the change"), SEND.data()), (_("✖️ Cancel"), DROP.data())]]
+        await reply(update, "\n".join(lines), keyboard(rows))
+        return CONFIRM
     lines = [
         _("<b>The proposal</b>"),
         _("Family: {name}").format(name=hi(name_of(family))),
@@ -434,9 +473,15 @@ async def _confirm(update: Update, context: BotContext) -> str | None:
         _("Kind of help: {kind}").format(kind=h(kind_label(draft.kind))),
         _("When: {rhythm}").format(rhythm=h(proposals.describe_rhythm(_rhythm(draft, context), language))),
         _("Trial until: {day}").format(day=h(format_day(date.fromisoformat(draft.trial_end), language))),
-        _("Both sides are asked to agree; nothing starts before that."),
     ]
-    rows = [[(_("✅ Send the proposal"), SEND.data()), (_("✖️ Cancel"), DROP.data())]]
+    if draft.members:
+        listed = ", ".join(hi(name) for name in adults)
+        lines.append(_("Also in the support household: {names}").format(names=listed))
+    lines.append(_("Both sides are asked to agree; nothing starts before that."))
+    rows = [
+        [(_("👥 Add an adult of the support household"), HOUSEHOLD.data())],
+        [(_("✅ Send the proposal"), SEND.data()), (_("✖️ Cancel"), DROP.data())],
+    ]
     await reply(update, "\n".join(lines), keyboard(rows))
     return CONFIRM
 
@@ -448,6 +493,9 @@ PROBLEM_TEXTS = {
         "This help involves children: the helper needs a valid VOG and approval for tasks with children."
     ),
     proposals.ProposalProblem.ALREADY: lambda: _("These two already have an open match."),
+    proposals.ProposalProblem.NO_MEMBER: lambda: _(
+        "An adult of the household is not an approved volunteer (any more)."
+    ),
     proposals.ProposalProblem.RHYTHM: lambda: _(
         "The days or times do not fit together. Please start again with /match."
     ),
@@ -459,6 +507,8 @@ async def send(update: Update, context: BotContext) -> str | None:
     draft = draft_of(context, MatchDraft)
     if not (draft.family_id and draft.helper_id and draft.kind and draft.first and draft.trial_end):
         return await _stale(update)
+    if draft.adjust_match:
+        return await _save_adjustment(update, context, draft)
     with context.session() as session:
         proposed = proposals.propose(
             session=session,
@@ -477,6 +527,90 @@ async def send(update: Update, context: BotContext) -> str | None:
         return END
     await reply(update, _("✅ Proposal sent to both sides. You hear when they answer. /match shows all matches."))
     return END
+
+
+async def _save_adjustment(update: Update, context: BotContext, draft: MatchDraft) -> str | None:
+    """'Save the change': the new rhythm and review dates, checked again; the match's card."""
+    with context.session() as session:
+        card = management.adjust(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            match_id=draft.adjust_match,
+            rhythm=_rhythm(draft, context),
+            reviews=[date.fromisoformat(day) for day in draft.reviews],
+            now=context.now(),
+        )
+    if card.stale:
+        await answer_stale(update)
+        return END
+    await answer_button(update)
+    await retire_buttons(update)
+    if card.note is not None:
+        await reply(update, h(card.note))
+        return END
+    await reply(update, _("🔧 Saved. Both sides are told what changed."))
+    await reply(update, card.text, keyboard(card.rows))
+    return END
+
+
+async def start_adjusting(update: Update, context: BotContext, start: management.AdjustStart) -> str | None:
+    """The adjusting dialogue begins: the draft holds the match; how often do they meet from now on?"""
+    assert start.trial_end is not None
+    context.draft = MatchDraft(
+        family_id=start.family_id,
+        helper_id=start.helper_id,
+        kind=start.kind,
+        trial_end=start.trial_end.isoformat(),
+        adjust_match=start.match_id,
+        in_trial=start.in_trial,
+    )
+    rows = [[(_(label), PICK_RHYTHM.data(kind.value))] for kind, label in RHYTHM_LABELS.items()]
+    await reply(update, _("How often do they meet from now on? (Send /cancel to stop.)"), keyboard(rows))
+    return RHYTHM
+
+
+async def ask_household(update: Update, context: BotContext) -> str | None:
+    """'Add an adult of the support household' before sending: approved volunteers to choose from."""
+    draft = draft_of(context, MatchDraft)
+    if not draft.family_id or not draft.helper_id or draft.adjust_match:
+        return await _stale(update)
+    with context.session() as session:
+        options = household.member_options(
+            session=session,
+            coordinator=context.person,
+            family_id=draft.family_id,
+            exclude=[draft.helper_id, *draft.members],
+            now=context.now(),
+        )
+    await answer_button(update)
+    if options is None:
+        await reply(update, _("That family can no longer be chosen."))
+        return END
+    if not options:
+        await reply(update, _("There are no approved volunteers yet."))
+        return CONFIRM
+    await retire_buttons(update, show_choice=False)
+    rows = [[(label, HOUSEHOLD_PICK.data(person_id))] for label, person_id in options]
+    await reply(
+        update,
+        _("Who else belongs to the support household? (Approved volunteers; each is asked to agree.)"),
+        keyboard(rows),
+    )
+    return CONFIRM
+
+
+async def picked_household(update: Update, context: BotContext) -> str | None:
+    """An adult of the household chosen (checked again when the proposal is sent): the proposal again."""
+    parsed = tapped_values(update, HOUSEHOLD_PICK)
+    draft = draft_of(context, MatchDraft)
+    if parsed is None or not draft.family_id or draft.adjust_match:
+        return await _stale(update)
+    if parsed[0] not in draft.members and parsed[0] != draft.helper_id:
+        draft.members = [*draft.members, parsed[0]]
+    await answer_button(update)
+    await retire_buttons(update)
+    return await _confirm(update, context)
 
 
 async def drop(update: Update, context: BotContext) -> str | None:
@@ -532,6 +666,8 @@ def proposal_states(
         ],
         CONFIRM: [
             CallbackQueryHandler(send, pattern=SEND.pattern),
+            CallbackQueryHandler(ask_household, pattern=HOUSEHOLD.pattern),
+            CallbackQueryHandler(picked_household, pattern=HOUSEHOLD_PICK.pattern),
             CallbackQueryHandler(drop, pattern=DROP.pattern),
             MessageHandler(anything, other_input),
         ],

@@ -14,13 +14,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from conversations import concerns
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
-from conversations.ui import answer_button, answer_stale, reply, retire_buttons, tapped_values
+from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
 from domain.urgent import detect_urgent
-from services import match_contact, match_reviews, match_runs
+from services import match_contact, match_giveback, match_household, match_pool, match_reviews, match_runs
 from services import match_proposals as proposals
 from services.i18n import _, h, hi
 from services.labels import name_of
-from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, SKIP, WRITE
+from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, POOL, POOL_NO, POOL_YES, SKIP, WRITE
 
 
 async def _stale(update: Update, text: str | None = None) -> None:
@@ -60,6 +60,45 @@ async def answered(update: Update, context: BotContext) -> None:
         await reply(update, _("Understood: this match will not go ahead. Your coordinator will know."))
     else:
         await reply(update, _("You had already agreed."))
+
+
+async def member_answered(update: Update, context: BotContext) -> None:
+    """An adult of the support household: yes or no to the match."""
+    accept = tapped_values(update, match_household.MEMBER_YES)
+    parsed = accept or tapped_values(update, match_household.MEMBER_NO)
+    if parsed is None:
+        return await answer_stale(update)
+    with context.session() as session:
+        found = proposals.answer_member(
+            session=session,
+            services=context.services,
+            person=context.person,
+            member_id=parsed[0],
+            accept=accept is not None,
+            now=context.now(),
+        )
+    result = found.result
+    if result == proposals.Answered.GONE:
+        return await _stale(update)
+    if result in (proposals.Answered.TOO_LATE, proposals.Answered.ALREADY):
+        return await _stale(update, _("This proposal has already been answered; nothing changed."))
+    await answer_button(update)
+    await retire_buttons(update)
+    if result == proposals.Answered.WAITING:
+        await reply(update, _("Thank you! The match starts as soon as everyone has agreed."))
+    elif result == proposals.Answered.STARTED:
+        await reply(update, _("Thank you! Everyone agreed: the trial starts."))
+    elif result == proposals.Answered.JOINED:
+        await reply(
+            update,
+            _("Thank you! You are part of the match with {name} now; you get the reminders too.").format(
+                name=hi(found.other_name)
+            ),
+        )
+    elif result == proposals.Answered.LEFT_OUT:
+        await reply(update, _("Understood: you do not take part in this match. Your coordinator will know."))
+    else:
+        await reply(update, _("Understood: this match will not go ahead. Your coordinator will know."))
 
 
 async def not_this_time(update: Update, context: BotContext) -> None:
@@ -138,15 +177,91 @@ async def reviewed(update: Update, context: BotContext) -> None:
     await reply(update, h(_("Thank you! Your coordinator will let you know what happens next.")))
 
 
+async def ask_pool(update: Update, context: BotContext) -> None:
+    """'Ask other volunteers' under the helper's "not this time": what would be asked, with Yes / No."""
+    parsed = tapped_values(update, POOL)
+    if parsed is None:
+        return await answer_stale(update)
+    with context.session() as session:
+        found = match_pool.preview(
+            session=session,
+            services=context.services,
+            person=context.person,
+            occurrence_id=parsed[0],
+            now=context.now(),
+        )
+    if found.result == match_pool.Pooled.ALREADY:
+        return await _stale(update, _("Other volunteers were already asked for this time."))
+    if found.result != match_pool.Pooled.READY:
+        return await _stale(update, _("This time can no longer go to other volunteers."))
+    await answer_button(update)
+    await retire_buttons(update)
+    rows = [[(_("✅ Yes, ask them"), POOL_YES.data(parsed[0])), (_("✖️ No, thank you"), POOL_NO.data(parsed[0]))]]
+    await reply(update, found.text, keyboard(rows))
+
+
+async def pool_answered(update: Update, context: BotContext) -> None:
+    """The family's OK (a one-off request for that time) or 'No, thank you' (nothing happens)."""
+    yes = tapped_values(update, POOL_YES)
+    parsed = yes or tapped_values(update, POOL_NO)
+    if parsed is None:
+        return await answer_stale(update)
+    if yes is None:
+        await answer_button(update)
+        await retire_buttons(update)
+        await reply(update, _("Fine: nobody else is asked. The next time stays as planned."))
+        return None
+    with context.session() as session:
+        result = match_pool.send_to_pool(
+            session=session,
+            services=context.services,
+            person=context.person,
+            occurrence_id=parsed[0],
+            now=context.now(),
+        )
+    if result == match_pool.Pooled.ALREADY:
+        return await _stale(update, _("Other volunteers were already asked for this time."))
+    if result != match_pool.Pooled.SENT:
+        return await _stale(update, _("This time can no longer go to other volunteers."))
+    await answer_button(update)
+    await retire_buttons(update)
+    await reply(
+        update,
+        _("📣 Done: other volunteers are asked for this time. You hear when someone accepts; /requests shows it."),
+    )
+
+
+async def gave_back(update: Update, context: BotContext) -> None:
+    """'It happened / It did not happen' about what a family offered back to its support volunteer."""
+    parsed = tapped_values(update, match_giveback.GAVE)
+    if parsed is None:
+        return await answer_stale(update)
+    with context.session() as session:
+        result = match_giveback.answer(
+            session=session, person=context.person, give_back_id=parsed[0], outcome=parsed[1], now=context.now()
+        )
+    if result != match_giveback.GaveBack.DONE:
+        return await _stale(update, _("This was answered already."))
+    await answer_button(update)
+    await retire_buttons(update)
+    await reply(update, _("Thank you! Noted."))
+
+
 def build() -> list[BaseHandler[Any, Any, Any]]:
     """Every side's buttons; they work at any time, also in the middle of a dialogue."""
     return [
         CallbackQueryHandler(answered, pattern=ACCEPT.pattern),
         CallbackQueryHandler(answered, pattern=DECLINE.pattern),
+        CallbackQueryHandler(member_answered, pattern=match_household.MEMBER_YES.pattern),
+        CallbackQueryHandler(member_answered, pattern=match_household.MEMBER_NO.pattern),
         CallbackQueryHandler(not_this_time, pattern=SKIP.pattern),
         CallbackQueryHandler(logged, pattern=LOG.pattern),
         CallbackQueryHandler(felt, pattern=FEEL.pattern),
         CallbackQueryHandler(reviewed, pattern=ANSWER.pattern),
+        CallbackQueryHandler(ask_pool, pattern=POOL.pattern),
+        CallbackQueryHandler(pool_answered, pattern=POOL_YES.pattern),
+        CallbackQueryHandler(pool_answered, pattern=POOL_NO.pattern),
+        CallbackQueryHandler(gave_back, pattern=match_giveback.GAVE.pattern),
     ]
 
 

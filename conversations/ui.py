@@ -165,10 +165,41 @@ async def reply(update: Update, text: str, markup: Markup | None = None) -> Mess
     chat = update.effective_chat
     if chat is None:
         return None
-    text = directed(text)
+    # A text longer than Telegram takes (the privacy notice in some languages) goes as several messages, cut
+    # between paragraphs so no HTML tag is split; the buttons come with the last part.
+    *first, last = split_text(directed(text))
+    for part in first:
+        await _reliably(lambda part=part: chat.send_message(part), chat_id=chat.id, text=part, markup=None)  # type: ignore[misc]
     return await _reliably(
-        lambda: chat.send_message(text, reply_markup=markup), chat_id=chat.id, text=text, markup=markup
+        lambda: chat.send_message(last, reply_markup=markup), chat_id=chat.id, text=last, markup=markup
     )
+
+
+def split_text(text: str, limit: int = 4000) -> list[str]:
+    """The text in parts of at most `limit` characters, cut at paragraph (else line) breaks; one part if it fits.
+
+    The limit stays under Telegram's 4096 so the marks `directed` adds and entity counting never tip it over.
+    """
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for piece in text.split("\n\n"):
+        candidate = f"{current}\n\n{piece}" if current else piece
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            parts.append(current)
+        while len(piece) > limit:  # one paragraph longer than a message: cut at its last line break
+            cut = piece.rfind("\n", 0, limit)
+            cut = cut if cut > 0 else limit
+            parts.append(piece[:cut])
+            piece = piece[cut:].lstrip("\n")
+        current = piece
+    if current:
+        parts.append(current)
+    return parts
 
 
 async def reply_to_message(update: Update, text: str) -> Message | None:

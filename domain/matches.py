@@ -105,6 +105,7 @@ class RhythmProblem(StrEnum):
     TRIAL_IN_PAST = "trial_in_past"
     TRIAL_TOO_LONG = "trial_too_long"
     REVIEW_BEFORE_START = "review_before_start"
+    FIRST_IN_PAST = "first_in_past"
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,22 @@ def rhythm_problems(rhythm: Rhythm, *, trial_end: date, reviews: Sequence[date],
     elif trial_end - rhythm.first > LONGEST_TRIAL:
         problems.append(RhythmProblem.TRIAL_TOO_LONG)
     if any(review <= rhythm.first or review <= today for review in reviews):
+        problems.append(RhythmProblem.REVIEW_BEFORE_START)
+    return problems
+
+
+def adjust_problems(rhythm: Rhythm, *, reviews: Sequence[date], today: date) -> list[RhythmProblem]:
+    """Why a new rhythm for a running match makes no sense (the trial end stays as it was; empty: it does)."""
+    problems: list[RhythmProblem] = []
+    if rhythm.kind == RhythmKind.WEEKDAYS and not rhythm.weekdays:
+        problems.append(RhythmProblem.NO_WEEKDAYS)
+    if rhythm.length <= timedelta(0):
+        problems.append(RhythmProblem.WINDOW_EMPTY)
+    elif rhythm.length > LONGEST_WINDOW:
+        problems.append(RhythmProblem.WINDOW_TOO_LONG)
+    if rhythm.first < today:
+        problems.append(RhythmProblem.FIRST_IN_PAST)
+    if any(review <= today for review in reviews):
         problems.append(RhythmProblem.REVIEW_BEFORE_START)
     return problems
 
@@ -349,3 +366,18 @@ def match_rows(
     reasons = Counter(fact.end_reason or "other" for fact in ended)
     rows += [Row("matches_ended_by_reason", r, "", value) for r, value in shown_breakdown(reasons, threshold).items()]
     return rows
+
+
+GIVE_BACK_OUTCOMES = frozenset({"happened", "didnt"})
+
+
+def give_back_rows(outcomes: Sequence[str | None], *, threshold: int) -> list[Row]:
+    """Offers back to a support volunteer in the period, and the share of the known ones that happened.
+
+    Counted for the whole programme, never per family or per volunteer: giving back is no score."""
+    known = [outcome for outcome in outcomes if outcome in GIVE_BACK_OUTCOMES]
+    happened = sum(outcome == "happened" for outcome in known)
+    return [
+        Row("give_backs_offered", "", "", shown(len(outcomes), threshold)),
+        Row("give_backs_happened_share", "", "", shown_share(happened, len(known), threshold) or ""),
+    ]

@@ -87,6 +87,8 @@ def end_match(
 def person_leaves(*, session: Session, services: Services, person: Person, now: datetime) -> int:
     """Erasure: every open match of the person ends; the other side is told, without details."""
     assert person.id is not None
+    # An adult of a support household leaves it; the match goes on with the others.
+    store.leave_households(session=session, person_id=person.id, now=now)
     ended = 0
     for match in store.matches_of(session=session, person_id=person.id):
         if end_match(

@@ -18,6 +18,8 @@ METRIC_LABELS = {
     "median_weeks_matched": N_("Median weeks a match lasted"),
     "match_times_held_share": N_("Share of match times that were held"),
     "matches_ended": N_("Lasting matches ended"),
+    "give_backs_offered": N_("Offers back to a support volunteer"),
+    "give_backs_happened_share": N_("Share of offers back that happened (of those known)"),
 }
 STOP_LABELS = {
     StopReason.GOAL_REACHED: N_("goal reached"),
@@ -43,7 +45,10 @@ def rows(*, session: Session, start: datetime, end: datetime, threshold: int) ->
     started = [_fact(match) for match in store.started_between(session=session, start=start, end=end)]
     ended = [_fact(match) for match in store.ended_between(session=session, start=start, end=end)]
     outcomes = store.outcomes_between(session=session, start=start, end=end)
-    return rules.match_rows(started, ended, outcomes, threshold=threshold)
+    given = store.give_backs_between(session=session, start=start, end=end)
+    return rules.match_rows(started, ended, outcomes, threshold=threshold) + rules.give_back_rows(
+        given, threshold=threshold
+    )
 
 
 def row_lines(table: list[Row]) -> list[tuple[str, str]]:

@@ -14,14 +14,25 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from domain import matches as rules
-from domain.matches import MatchState, Side, StopReason
+from domain.matches import MatchState, Rhythm, Side, StopReason
 from services import match_runs
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import _, format_day, format_when, h, hi, use_language
 from services.labels import name_of
 from services.match_endings import end_match
-from services.match_texts import OUTCOME_LABELS, STOP_LABELS, sides, state_label, summary, tell
+from services.match_texts import (
+    OUTCOME_LABELS,
+    STOP_LABELS,
+    household_line,
+    review_dates,
+    rhythm_of,
+    rhythm_text,
+    sides,
+    state_label,
+    summary,
+    tell,
+)
 from services.permissions import Action, Decision, Reason, authorize, refusal_text
 from storage import job_store, people
 from storage import matches as store
@@ -40,8 +51,13 @@ RESUME = Button("mt", "resume", int)
 END = Button("mt", "end", int)
 END_WHY = Button("mt", "why", int, str)  # a match id, a StopReason
 HOLIDAY = Button("mt", "hol", int, str)  # a match id, a Side
+ADJUST = Button("mt", "adj", int)  # change the rhythm, time or review dates
+ADD_MEMBER = Button("mt", "hh", int)  # which adult to add to the support household?
+PICK_MEMBER = Button("mt", "hhp", int, int)  # a match id, a volunteer id (services.match_household)
 
 Rows = list[list[tuple[str, str]]]
+# A match whose rhythm, time and review dates can change (a proposal is ended and proposed again instead).
+ADJUSTABLE = frozenset({MatchState.TRIAL, MatchState.ACTIVE, MatchState.PAUSED})
 
 
 def is_coordinator(person: Person | None) -> bool:
@@ -129,6 +145,9 @@ def _card_of(session: Session, services: Services, match: Match, language: str, 
             if match.meeting_held_at
             else _("Match meeting: not recorded yet")
         )
+        household = household_line(session=session, match_id=match.id)
+        if household:
+            lines.append(household)
         following = store.next_occurrence(session=session, match_id=match.id, now=now)
         if following is not None and match.state in rules.RUNNING_STATES:
             lines.append(_("Next time: {when}").format(when=h(format_when(following.starts_at, zone, language))))
@@ -154,6 +173,10 @@ def _card_of(session: Session, services: Services, match: Match, language: str, 
                     (_("🏖 Holiday of the helper"), HOLIDAY.data(match.id, Side.HELPER.value)),
                 ]
             )
+        if state in ADJUSTABLE:
+            rows.append([(_("🔧 Change the rhythm or time"), ADJUST.data(match.id))])
+        if state in store.OPEN:
+            rows.append([(_("👥 Add an adult of the support household"), ADD_MEMBER.data(match.id))])
         if rules.may("stop", state):
             rows.append([(_("⏹ End the match"), END.data(match.id))])
         rows.append([(_("◀ All matches"), LIST.data())])
@@ -372,3 +395,124 @@ def match_lines_for_family(*, session: Session, family_id: int, language: str) -
                 _("Match with {name}: {state}").format(name=hi(name_of(helper)), state=h(state_label(match.state)))
             )
     return lines
+
+
+# --- adjusting a running match --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdjustStart:
+    """What the adjusting dialogue needs of the match (or the card that says why it cannot change)."""
+
+    match_id: int = 0
+    family_id: int = 0
+    helper_id: int = 0
+    kind: str = ""
+    trial_end: date | None = None
+    in_trial: bool = False
+    refused: Card | None = None
+
+
+def adjust_start(*, session: Session, coordinator: Person | None, match_id: int, now: datetime) -> AdjustStart:
+    """'Change the rhythm or time': may this coordinator, and may this match change now."""
+    found = _managed(session, coordinator, match_id, now)
+    if isinstance(found, Card):
+        return AdjustStart(refused=found)
+    if MatchState(found.state) not in ADJUSTABLE:
+        return AdjustStart(refused=Card(stale=True))
+    in_trial = found.state == MatchState.TRIAL or found.paused_from == MatchState.TRIAL
+    return AdjustStart(
+        match_id=match_id,
+        family_id=found.family_id,
+        helper_id=found.helper_id,
+        kind=found.kind,
+        trial_end=found.trial_end,
+        in_trial=in_trial,
+    )
+
+
+def adjust(
+    *,
+    session: Session,
+    services: Services,
+    coordinator: Person | None,
+    match_id: int,
+    rhythm: Rhythm,
+    reviews: list[date],
+    now: datetime,
+) -> Card:
+    """A new rhythm, time window and review dates for a running, trial or paused match.
+
+    The future times of the old rhythm go (their reminders too) and the new ones are planned, in local time;
+    both sides are told what changed in their own language; the change is in the timeline and the audit."""
+    found = _managed(session, coordinator, match_id, now)
+    if isinstance(found, Card):
+        return found
+    assert coordinator is not None and found.id is not None
+    match = found
+    state = MatchState(match.state)
+    if state not in ADJUSTABLE:
+        return Card(stale=True)
+    zone = services.settings.timezone
+    if rules.adjust_problems(rhythm, reviews=reviews, today=rules.local_day(now, zone)) or (
+        state != MatchState.ACTIVE
+        and match.paused_from != MatchState.ACTIVE
+        and any(d <= match.trial_end for d in reviews)
+    ):
+        return Card(note=_("The days or times do not fit together. Please start again with /match."))
+    before = rhythm_of(match)
+    before_reviews = review_dates(match)
+    match_runs.stop_future(session=session, match=match, now=now, reviews_too=True)
+    if not store.set_state(
+        session=session,
+        match_id=match_id,
+        expected=[state],
+        now=now,
+        rhythm=rhythm.to_json(),
+        reviews=[day.isoformat() for day in sorted(set(reviews))],
+        planned_until=None,
+    ):
+        return Card(stale=True)
+    changed = store.get_match(session=session, match_id=match_id)
+    assert changed is not None
+    match_runs.plan(session=session, match=changed, now=now)
+    match_runs.schedule_reviews(session=session, match=changed, zone=zone, now=now, again=True)
+    _tell_adjusted(session, changed, before, before_reviews, now)
+    _in_timeline(session, changed, "match_adjusted", coordinator, now)
+    people.audit(
+        session=session,
+        actor_id=coordinator.id,
+        action="match_adjust",
+        subject_id=changed.family_id,
+        now=now,
+        match=match_id,
+        rhythm=rhythm.to_json(),
+        before=before.to_json(),
+    )
+    fresh = store.get_match(session=session, match_id=match_id)
+    assert fresh is not None
+    return _card_of(session, services, fresh, coordinator.language, now)
+
+
+def _tell_adjusted(session: Session, match: Match, before: Rhythm, before_reviews: list[date], now: datetime) -> None:
+    """Both sides (and the household's adults) hear what changed, each in their own language."""
+    family, helper = sides(session, match)
+    after = rhythm_of(match)
+    readers = [(family, helper), (helper, family)]
+    for member in store.members(session=session, match_id=match.id or 0, active_only=True):
+        readers.append((people.get_person(session=session, person_id=member.person_id), family))
+    for reader, other in readers:
+        if reader is None:
+            continue
+        with use_language(reader.language):
+            lines = [
+                _("🔧 Your coordinator changed the match with {name}.").format(name=hi(name_of(other))),
+                _("From now on: {rhythm}").format(rhythm=h(rhythm_text(after, reader.language))),
+                _("Before: {rhythm}").format(rhythm=h(rhythm_text(before, reader.language))),
+            ]
+            reviews = review_dates(match)
+            if reviews != before_reviews:
+                days = ", ".join(format_day(day, reader.language) for day in reviews) or _("none for now")
+                lines.append(_("New review dates: {days}").format(days=h(days)))
+            lines.append(_("You get a reminder the day before each time, as before."))
+        tell(session, reader, f"match.adjust:{match.id}:{reader.id}:{now:%Y%m%d%H%M%S}", "\n".join(lines), now)

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from domain import matches as rules
 from domain.matches import MatchState, Rhythm, RhythmProblem, Side
+from services import match_household as household
 from services import match_runs, questions
 from services.context import Services
 from services.i18n import _, format_day, format_when, h, hi, use_language
@@ -31,6 +32,7 @@ from services.match_texts import (
     CHILD_KINDS,
     DECLINE,
     MATCH_KINDS,
+    household_line,
     match_coordinator,
     rhythm_text,
     side_of,
@@ -57,6 +59,7 @@ class Proposal:
     rhythm: Rhythm
     trial_end: date
     reviews: tuple[date, ...] = ()
+    members: tuple[int, ...] = ()  # other adults of the helper's support household
 
 
 class ProposalProblem(StrEnum):
@@ -66,6 +69,7 @@ class ProposalProblem(StrEnum):
     NO_VOG = "no_vog"  # the help involves children and the helper may not care for them
     ALREADY = "already"  # an open match between them exists
     RHYTHM = "rhythm"
+    NO_MEMBER = "no_member"  # an adult of the household is not an approved volunteer (any more)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,18 @@ def check_proposal(
         session=session, services=services, helper_id=proposal.helper_id, today=today
     ):
         return ProposalProblem.NO_VOG
+    for member in proposal.members:
+        problem = household.check_member(
+            session=session,
+            services=services,
+            person_id=member,
+            family_id=proposal.family_id,
+            helper_id=proposal.helper_id,
+            kind=proposal.kind,
+            today=today,
+        )
+        if problem is not None:
+            return ProposalProblem.NO_VOG if problem == household.MemberProblem.NO_VOG else ProposalProblem.NO_MEMBER
     if store.open_match_between(session=session, family_id=family.id or 0, helper_id=helper.id or 0):
         return ProposalProblem.ALREADY
     problems = rules.rhythm_problems(
@@ -128,6 +144,7 @@ def propose(
         now=now,
     )
     assert match.id is not None
+    household.add_members(session=session, match=match, person_ids=proposal.members, added_by=coordinator, now=now)
     _ask_sides(session, match, now)
     people.add_timeline(
         session=session,
@@ -160,6 +177,9 @@ def _ask_sides(session: Session, match: Match, now: datetime) -> None:
         with use_language(reader.language):
             lines = [_("🤝 <b>A proposal for a lasting match</b>")]
             lines += summary(match, reader.language, family, helper)
+            adults = household_line(session=session, match_id=match.id or 0)
+            if adults:
+                lines.append(adults)
             lines.append("")
             if side == Side.FAMILY:
                 lines.append(
@@ -187,6 +207,8 @@ class Answered(StrEnum):
     ALREADY = "already"  # this side answered before (a second tap)
     TOO_LATE = "too_late"  # a decline after acceptance, or a tap on an old proposal
     GONE = "gone"  # not theirs
+    JOINED = "joined"  # an adult of the household agreed to a match that runs already
+    LEFT_OUT = "left_out"  # an adult of the household said no to a match that runs already: it goes on
 
 
 @dataclass(frozen=True)
@@ -230,9 +252,7 @@ def answer(
         ref_id=match.id,
         side=side.value,
     )
-    state = rules.after_accept(
-        family_accepted=match.family_accepted_at is not None, helper_accepted=match.helper_accepted_at is not None
-    )
+    state = _agreed_state(session, match)
     if state != MatchState.TRIAL:
         if coordinator is not None:
             with use_language(coordinator.language):
@@ -245,6 +265,71 @@ def answer(
     with use_language(person.language):
         when = format_when(first, services.settings.timezone, person.language) if first else ""
     return Answer(Answered.STARTED, other_name=name_of(other), first=when)
+
+
+def _agreed_state(session: Session, match: Match) -> MatchState:
+    """The trial starts once the family, the helper and every adult of the household agreed."""
+    state = rules.after_accept(
+        family_accepted=match.family_accepted_at is not None, helper_accepted=match.helper_accepted_at is not None
+    )
+    adults = store.members(session=session, match_id=match.id or 0, active_only=True)
+    return state if all(adult.accepted_at is not None for adult in adults) else MatchState.PROPOSED
+
+
+def answer_member(
+    *, session: Session, services: Services, person: Person | None, member_id: int, accept: bool, now: datetime
+) -> Answer:
+    """An adult of the support household agrees or declines: for a proposal, every adult must agree (one 'no'
+    and it does not go ahead); for a running match a 'no' only leaves them out."""
+    member = store.get_member(session=session, member_id=member_id)
+    match = store.get_match(session=session, match_id=member.match_id) if member is not None else None
+    if member is None or match is None or person is None or person.id != member.person_id:
+        return Answer(Answered.GONE)
+    family, helper = sides(session, match)
+    state = MatchState(match.state)
+    if state not in rules.OPEN_STATES:
+        return Answer(Answered.TOO_LATE, other_name=name_of(family))
+    if member.accepted_at is not None or member.declined_at is not None:
+        return Answer(Answered.ALREADY if accept and member.accepted_at else Answered.TOO_LATE)
+    if not store.answer_member(session=session, member_id=member_id, accept=accept, now=now):
+        return Answer(Answered.TOO_LATE)
+    household.tell_coordinator_member(session=session, match=match, member=person, agreed=accept, now=now)
+    people.add_timeline(
+        session=session,
+        family_id=match.family_id,
+        kind="match_accepted" if accept else "match_declined",
+        now=now,
+        actor_id=person.id,
+        ref_id=match.id,
+        side="household",
+    )
+    if not accept:
+        if state == MatchState.PROPOSED and store.set_state(
+            session=session, match_id=match.id or 0, expected=["proposed"], now=now, state="declined"
+        ):
+            for reader, other in ((family, helper), (helper, family)):
+                if reader is None:
+                    continue
+                with use_language(reader.language):
+                    text = _(
+                        "The proposed match with {name} will not go ahead. Your coordinator will talk it over with you."
+                    )
+                tell(
+                    session, reader, f"match.declined:{match.id}:{reader.id}", text.format(name=hi(name_of(other))), now
+                )
+            return Answer(Answered.DECLINED, other_name=name_of(family))
+        return Answer(Answered.LEFT_OUT, other_name=name_of(family))
+    if state != MatchState.PROPOSED:
+        return Answer(Answered.JOINED, other_name=name_of(family))
+    fresh = store.get_match(session=session, match_id=match.id or 0)
+    assert fresh is not None
+    if _agreed_state(session, fresh) != MatchState.TRIAL:
+        return Answer(Answered.WAITING, other_name=name_of(family))
+    coordinator = match_coordinator(session, fresh)
+    first = _start(session, services, fresh, family, helper, coordinator, now)
+    with use_language(person.language):
+        when = format_when(first, services.settings.timezone, person.language) if first else ""
+    return Answer(Answered.STARTED, other_name=name_of(family), first=when)
 
 
 def _declined(
@@ -290,7 +375,8 @@ def _start(
     first = following.starts_at if following is not None else None
     zone = services.settings.timezone
     profile = people.get_family(session=session, person_id=match.family_id)
-    for reader, other in ((family, helper), (helper, family)):
+    adults = [(adult, family) for adult in match_runs.household(session, match)]
+    for reader, other in ((family, helper), (helper, family), *adults):
         if reader is None:
             continue
         with use_language(reader.language):
@@ -339,3 +425,8 @@ def proposal_sides(*, session: Session, family_id: int, helper_id: int) -> tuple
         people.get_person(session=session, person_id=family_id),
         people.get_person(session=session, person_id=helper_id),
     )
+
+
+def member_names(*, session: Session, person_ids: list[int]) -> list[str]:
+    """The names of the household's other adults a proposal names (read fresh)."""
+    return [name_of(people.get_person(session=session, person_id=person_id)) for person_id in person_ids]

@@ -30,6 +30,7 @@ from services.match_texts import (
     FEELINGS,
     LOG,
     OUTCOME_LABELS,
+    POOL,
     SKIP,
     kind_label,
     match_coordinator,
@@ -107,26 +108,33 @@ def _schedule_occurrence(session: Session, row: MatchOccurrence, now: datetime) 
     """An occurrence's jobs: the reminder the day before (when still ahead) and the visit log at its end."""
     occurrence = rules.Occurrence(day=row.day, starts_at=row.starts_at, ends_at=row.ends_at)
     remind = rules.reminder_at(occurrence, now=now)
+    # The row is new (its jobs are scheduled once, with it); SQLite may give a row planned again after a pause
+    # or an adjustment the id of one taken off, so the key also names its time and when it was planned.
+    planned = f"{row.id}:{row.starts_at:%Y%m%d%H%M}:{now:%Y%m%d%H%M%S}"
     if remind is not None:
         job_store.schedule_job(
-            session=session, kind=REMIND, subject_id=row.id, due_at=remind, dedupe_key=f"{REMIND}:{row.id}", now=now
+            session=session, kind=REMIND, subject_id=row.id, due_at=remind, dedupe_key=f"{REMIND}:{planned}", now=now
         )
     job_store.schedule_job(
-        session=session, kind=LOG_JOB, subject_id=row.id, due_at=row.ends_at, dedupe_key=f"{LOG_JOB}:{row.id}", now=now
+        session=session, kind=LOG_JOB, subject_id=row.id, due_at=row.ends_at, dedupe_key=f"{LOG_JOB}:{planned}", now=now
     )
 
 
-def schedule_reviews(*, session: Session, match: Match, zone: str, now: datetime) -> None:
-    """A `match.review` job on the morning of the trial end and of each review date."""
+def schedule_reviews(*, session: Session, match: Match, zone: str, now: datetime, again: bool = False) -> None:
+    """A `match.review` job on the morning of the trial end and of each review date (`again`: after an
+    adjustment cancelled the earlier ones; a review already asked is never asked twice, see `match_reviews`)."""
     assert match.id is not None
+    suffix = f":adj{now:%Y%m%d%H%M%S}" if again else ""
     for day in sorted({match.trial_end, *review_dates(match)}):
         due = rules.at_local(day, REVIEW_AT, zone)
+        if again and due < now:
+            continue
         job_store.schedule_job(
             session=session,
             kind=REVIEW,
             subject_id=match.id,
             due_at=max(due, now),
-            dedupe_key=f"{REVIEW}:{match.id}:{day.isoformat()}",
+            dedupe_key=f"{REVIEW}:{match.id}:{day.isoformat()}{suffix}",
             now=now,
         )
 
@@ -163,6 +171,28 @@ def helper_may_care_for_children(*, session: Session, services: Services, helper
     return rules.helper_may_care_for_children([valid_until], on=today)
 
 
+def household_may_care_for_children(*, session: Session, services: Services, match: Match, today: date) -> bool:
+    """The helper and every adult of the support household (who did not decline) may care for children."""
+    adults = [
+        match.helper_id,
+        *(row.person_id for row in store.members(session=session, match_id=match.id or 0, active_only=True)),
+    ]
+    return all(
+        helper_may_care_for_children(session=session, services=services, helper_id=adult, today=today)
+        for adult in adults
+    )
+
+
+def household(session: Session, match: Match) -> list[Person]:
+    """The adults of the support household who agreed (besides the helper), as stored now."""
+    found = []
+    for row in store.members(session=session, match_id=match.id or 0, active_only=True):
+        person = people.get_person(session=session, person_id=row.person_id) if row.accepted_at else None
+        if person is not None:
+            found.append(person)
+    return found
+
+
 def _suspend_for_vog(session: Session, match: Match, now: datetime) -> None:
     """The helper's VOG no longer covers children: the match pauses and its coordinator is told."""
     assert match.id is not None
@@ -179,7 +209,8 @@ def _suspend_for_vog(session: Session, match: Match, now: datetime) -> None:
                 "children. Resume it once the VOG is renewed."
             ).format(family=hi(name_of(family)), helper=hi(name_of(helper)))
         tell(session, coordinator, f"match.vog:{match.id}:{now:%Y%m%d}", text, now)
-    for reader, other in ((family, helper), (helper, family)):
+    adults = [(member, family) for member in household(session, match)]
+    for reader, other in ((family, helper), (helper, family), *adults):
         if reader is None:
             continue
         with use_language(reader.language):
@@ -221,8 +252,8 @@ def remind_job(*, session: Session, job: Any, services: Services, now: datetime)
         store.set_outcome(session=session, occurrence_id=occurrence.id or 0, outcome=Outcome.HOLIDAY, now=now)
         job_store.cancel_jobs(session=session, kind=LOG_JOB, subject_id=occurrence.id or 0)
         return
-    if match.involves_children and not helper_may_care_for_children(
-        session=session, services=services, helper_id=match.helper_id, today=occurrence.day
+    if match.involves_children and not household_may_care_for_children(
+        session=session, services=services, match=match, today=occurrence.day
     ):
         _suspend_for_vog(session, match, now)
         return
@@ -245,6 +276,14 @@ def remind_job(*, session: Session, job: Any, services: Services, now: datetime)
                 [write_button(match.id or 0, name_of(other))],
             ]
         tell(session, reader, f"match.remind:{occurrence.id}:{reader.id}", text, now, buttons)
+    for member in household(session, match):
+        with use_language(member.language):
+            text = _("🗓 Tomorrow: {kind} with {name}, {when}.").format(
+                kind=h(kind_label(match.kind)),
+                name=hi(name_of(family)),
+                when=h(format_when(occurrence.starts_at, zone, member.language)),
+            )
+        tell(session, member, f"match.remind:{occurrence.id}:{member.id}", text, now)
     event(logger, "match.reminded", match=match.id, occurrence=occurrence.id)
 
 
@@ -284,7 +323,12 @@ def skip(
             text = _("🙅 {name} cannot make it this time ({day}). The next time stays as planned.").format(
                 name=hi(name_of(me)), day=h(format_day(occurrence.day, other.language))
             )
-        tell(session, other, f"match.skip:{occurrence_id}", text, now)
+            buttons = None
+            if side == Side.HELPER:
+                # The family may ask for this one time to go to other volunteers (with its OK).
+                text += "\n" + _("Would you like other volunteers to be asked for this one time?")
+                buttons = [[(_("📣 Ask other volunteers"), POOL.data(occurrence_id))]]
+        tell(session, other, f"match.skip:{occurrence_id}", text, now, buttons)
     people.add_timeline(
         session=session,
         family_id=match.family_id,
@@ -347,16 +391,20 @@ def log_job(*, session: Session, job: Any, services: Services, now: datetime) ->
         return
     family, helper = sides(session, match)
     day = occurrence.day
-    if helper is not None:
-        with use_language(helper.language):
+    # The helper and every adult of the household who agreed may tap it; the first tap counts.
+    for adult in (helper, *household(session, match)):
+        if adult is None:
+            continue
+        with use_language(adult.language):
             text = _("How did it go with {name} ({day})? One tap is enough.").format(
-                name=hi(name_of(family)), day=h(format_day(day, helper.language))
+                name=hi(name_of(family)), day=h(format_day(day, adult.language))
             )
             buttons = [
                 [(_(OUTCOME_LABELS[outcome]), LOG.data(occurrence.id, outcome.value))]
                 for outcome in (Outcome.HAPPENED, Outcome.DIDNT, Outcome.DIFFICULT)
             ]
-        tell(session, helper, f"match.log:{occurrence.id}", text, now, buttons)
+        key = f"match.log:{occurrence.id}" if adult is helper else f"match.log:{occurrence.id}:{adult.id}"
+        tell(session, adult, key, text, now, buttons)
     if family is not None:
         with use_language(family.language):
             text = _("How was the time with {name} ({day}) for you? You may skip this.").format(
@@ -380,7 +428,8 @@ def log_visit(
     if found is None or outcome not in (Outcome.HAPPENED, Outcome.DIDNT, Outcome.DIFFICULT):
         return Logged.GONE
     occurrence, match = found
-    if side_of(match, person) != Side.HELPER or occurrence.starts_at > now:
+    in_household = person is not None and any(adult.id == person.id for adult in household(session, match))
+    if (side_of(match, person) != Side.HELPER and not in_household) or occurrence.starts_at > now:
         return Logged.GONE
     if not rules.may("log", MatchState(match.state)):
         return Logged.GONE

@@ -17,6 +17,7 @@ from services.i18n import N_, _, format_day, h, hi, ngettext, use_language
 from services.labels import name_of
 from services.outbox import Outgoing, ToPerson, enqueue
 from services.tasks import KIND_EMOJI, KIND_LABELS
+from storage import matches as matches_store
 from storage import people
 from storage.db import Session
 from storage.models import Match, Person
@@ -80,6 +81,10 @@ TIMELINE_LABELS: dict[str, str] = {
     "match_review": N_("Match review"),
     "match_decided": N_("Match review decided"),
     "match_message": N_("A message passed between the sides of a match"),
+    "match_pooled": N_("Match: a called-off time went to other volunteers"),
+    "match_adjusted": N_("Match adjusted"),
+    "match_member": N_("Match: an adult of the support household added"),
+    "match_gave_back": N_("Match: whether the offer back happened"),
 }
 
 # The two sides' buttons (ms:...). The coordinator's are in `services.match_management`.
@@ -90,6 +95,9 @@ LOG = Button("ms", "log", int, str)  # an occurrence id, an Outcome
 FEEL = Button("ms", "feel", int, str)  # an occurrence id, a feeling
 ANSWER = Button("ms", "rev", int, str)  # a review id, a ReviewChoice
 WRITE = Button("ms", "msg", int)  # a match id: write to the other side
+POOL = Button("ms", "pool", int)  # an occurrence the helper called off: ask other volunteers?
+POOL_YES = Button("ms", "poolok", int)  # the family's OK: a one-off request for that time
+POOL_NO = Button("ms", "poolno", int)
 
 
 def kind_label(kind: str) -> str:
@@ -201,6 +209,27 @@ def summary(match: Match, language: str, family: Person | None, helper: Person |
                 )
             )
     return lines
+
+
+def names(*, session: Session, match_id: int) -> list[tuple[str, bool]]:
+    """The household's other adults who did not decline, as (name, agreed)."""
+    found = []
+    for member in matches_store.members(session=session, match_id=match_id, active_only=True):
+        person = people.get_person(session=session, person_id=member.person_id)
+        found.append((name_of(person), member.accepted_at is not None))
+    return found
+
+
+def household_line(*, session: Session, match_id: int) -> str | None:
+    """'Also in the support household: Anna (✅ agreed), Bas (⏳ not yet)', in the current language."""
+    found = names(session=session, match_id=match_id)
+    if not found:
+        return None
+    listed = ", ".join(
+        _("{name} (✅ agreed)").format(name=hi(name)) if agreed else _("{name} (⏳ not yet)").format(name=hi(name))
+        for name, agreed in found
+    )
+    return _("Also in the support household: {names}").format(names=listed)
 
 
 def state_label(state: str) -> str:

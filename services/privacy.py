@@ -80,6 +80,11 @@ def _what_we_store() -> str:
             ),
             "• "
             + _(
+                "For a support household: which adults belong to it and whether each agreed. For giving "
+                "back: what a family offered its support volunteer and whether it happened."
+            ),
+            "• "
+            + _(
                 "For everyone as well: a timeline of what happened (without what was said), a log of who "
                 "looked at your record and when, planned reminders and check-ins, unfinished conversations "
                 "with the bot, and for a short time the messages between you and the bot."

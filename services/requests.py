@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from domain import permissions
 from domain import requests as rules
-from services import matching
+from services import match_giveback, matching
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import _, h, hi, use_language
@@ -69,6 +69,8 @@ class NewRequest:
     voice_file_id: str | None
     street: str | None
     phone: str | None
+    # Volunteers not to ask (a match's helper who called this time off): recorded as having said no.
+    not_asked: tuple[int, ...] = ()
 
 
 class Sent(StrEnum):
@@ -199,6 +201,10 @@ def send_request(*, session: Session, services: Services, person_id: int, new: N
         voice_file_id=new.voice_file_id,
         now=now,
     )
+    for volunteer_id in new.not_asked:
+        offer = store.record_offer(session=session, request_id=request.id or 0, volunteer_id=volunteer_id, now=now)
+        if offer is not None and offer.id is not None:
+            store.respond_offer(session=session, offer_id=offer.id, response=store.OfferResponse.DECLINED, now=now)
     asked = matching.start(session=session, services=services, request=request, now=now)
     event(logger, "request.created", request=request.id, kind=request.kind, behalf=new.behalf)
     if new.behalf:
@@ -370,12 +376,23 @@ def offer_back(*, session: Session, person_id: int, kind: str, target: str, now:
             session=session, person=coordinator, key=f"giveback:{fresh.id}:{coordinator.id}:{stamp}", text=text, now=now
         )
     if support is not None:
+        # Recorded, so whether it happened can be told and counted (never as points).
+        give_back_id = match_giveback.record(session=session, family=fresh, helper=support, kind=kind, now=now)
         with use_language(support.language):
             text = _(
                 "💛 {family} would like to do something for you in return: {what}. "
                 "Your coordinator will help to arrange it."
             ).format(family=hi(name_of(fresh)), what=h(kind_label(kind)))
-        tell(session=session, person=support, key=f"giveback:{fresh.id}:{support.id}:{stamp}", text=text, now=now)
+            text += "\n" + _("Once it has happened (or if it did not work out), tap below.")
+            buttons = match_giveback.buttons(give_back_id)
+        tell(
+            session=session,
+            person=support,
+            key=f"giveback:{fresh.id}:{support.id}:{stamp}",
+            text=text,
+            now=now,
+            buttons=buttons,
+        )
     people.add_timeline(
         session=session, family_id=fresh.id, kind="offered_back", now=now, actor_id=fresh.id, what=kind, to=target
     )

@@ -10,7 +10,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
 from storage.db import Session, fresh, rowcount, saved
-from storage.models import FamilyProfile, Match, MatchHoliday, MatchOccurrence, MatchReview
+from storage.models import FamilyProfile, Match, MatchGiveBack, MatchHoliday, MatchMember, MatchOccurrence, MatchReview
 
 OPEN = ("proposed", "trial", "active", "paused")
 
@@ -269,3 +269,125 @@ def outcomes_between(*, session: Session, start: datetime, end: datetime) -> lis
         col(MatchOccurrence.outcome).is_not(None),
     )
     return [outcome or "" for outcome in session.exec(query)]
+
+
+# --- a called-off time to the pool --------------------------------------------------------------
+
+
+def claim_pool(*, session: Session, occurrence_id: int, now: datetime) -> bool:
+    """Mark that the family asked for this called-off time to go to the pool; once (a second tap: false)."""
+    result = session.execute(
+        update(MatchOccurrence)
+        .where(col(MatchOccurrence.id) == occurrence_id, col(MatchOccurrence.pool_asked_at).is_(None))
+        .values(pool_asked_at=now)
+    )
+    return rowcount(result) == 1
+
+
+def set_pool_request(*, session: Session, occurrence_id: int, request_id: int) -> None:
+    """Link the one-off request made for a called-off time."""
+    session.execute(
+        update(MatchOccurrence).where(col(MatchOccurrence.id) == occurrence_id).values(pool_request_id=request_id)
+    )
+
+
+# --- a support household's other adults ---------------------------------------------------------
+
+
+def add_member(
+    *, session: Session, match_id: int, person_id: int, added_by_id: int | None, now: datetime
+) -> MatchMember | None:
+    """Add an adult to the helper's household in this match; None when they are in it already."""
+    existing = session.exec(
+        select(MatchMember).where(col(MatchMember.match_id) == match_id, col(MatchMember.person_id) == person_id)
+    ).first()
+    if existing is not None:
+        return None
+    return saved(session, MatchMember(match_id=match_id, person_id=person_id, added_by_id=added_by_id, added_at=now))
+
+
+def get_member(*, session: Session, member_id: int) -> MatchMember | None:
+    """A household member row as stored now."""
+    return fresh(session, MatchMember, member_id)
+
+
+def members(*, session: Session, match_id: int, active_only: bool = False) -> list[MatchMember]:
+    """The other adults of the match's household (with `active_only`: those who did not decline), in order."""
+    query = select(MatchMember).where(col(MatchMember.match_id) == match_id)
+    if active_only:
+        query = query.where(col(MatchMember.declined_at).is_(None))
+    return list(session.exec(query.order_by(col(MatchMember.id))))
+
+
+def answer_member(*, session: Session, member_id: int, accept: bool, now: datetime) -> bool:
+    """A household member agrees or declines, once."""
+    values = {"accepted_at": now} if accept else {"declined_at": now}
+    result = session.execute(
+        update(MatchMember)
+        .where(
+            col(MatchMember.id) == member_id,
+            col(MatchMember.accepted_at).is_(None),
+            col(MatchMember.declined_at).is_(None),
+        )
+        .values(**values)
+    )
+    return rowcount(result) == 1
+
+
+def leave_households(*, session: Session, person_id: int, now: datetime) -> int:
+    """A person leaves Waakvlam: they are no longer an adult of any support household; how many."""
+    result = session.execute(
+        update(MatchMember)
+        .where(col(MatchMember.person_id) == person_id, col(MatchMember.declined_at).is_(None))
+        .values(declined_at=now)
+    )
+    return rowcount(result)
+
+
+def matches_as_member(*, session: Session, person_id: int) -> list[Match]:
+    """The open matches in whose household this person is an adult who did not decline."""
+    query = (
+        select(Match)
+        .join(MatchMember, col(MatchMember.match_id) == col(Match.id))
+        .where(
+            col(MatchMember.person_id) == person_id,
+            col(MatchMember.declined_at).is_(None),
+            col(Match.state).in_(OPEN),
+        )
+    )
+    return list(session.exec(query))
+
+
+# --- giving back --------------------------------------------------------------------------------
+
+
+def record_give_back(
+    *, session: Session, family_id: int, helper_id: int, match_id: int | None, kind: str, now: datetime
+) -> MatchGiveBack:
+    """What a family offered back to its support volunteer."""
+    return saved(
+        session, MatchGiveBack(family_id=family_id, helper_id=helper_id, match_id=match_id, kind=kind, offered_at=now)
+    )
+
+
+def get_give_back(*, session: Session, give_back_id: int) -> MatchGiveBack | None:
+    """An offer back as stored now."""
+    return fresh(session, MatchGiveBack, give_back_id)
+
+
+def answer_give_back(*, session: Session, give_back_id: int, outcome: str, side: str, now: datetime) -> bool:
+    """Whether the offer back happened, once (the first of the two sides to say so)."""
+    result = session.execute(
+        update(MatchGiveBack)
+        .where(col(MatchGiveBack.id) == give_back_id, col(MatchGiveBack.outcome).is_(None))
+        .values(outcome=outcome, answered_by=side, answered_at=now)
+    )
+    return rowcount(result) == 1
+
+
+def give_backs_between(*, session: Session, start: datetime, end: datetime) -> list[str | None]:
+    """What became of the offers back made in [start, end): their outcomes (None: not known)."""
+    query = select(col(MatchGiveBack.outcome)).where(
+        col(MatchGiveBack.offered_at) >= start, col(MatchGiveBack.offered_at) < end
+    )
+    return list(session.exec(query))

@@ -540,6 +540,36 @@ class MatchOccurrence(SQLModel, table=True):
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     logged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     family_feeling: str | None = Field(default=None, max_length=16)
+    # The family asked for this called-off time to go to the pool as a one-off request (once).
+    pool_asked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    pool_request_id: int | None = None
+
+
+class MatchMember(SQLModel, table=True):
+    """Another adult of the helper's support household (steungezin): an approved volunteer who agrees too."""
+
+    __table_args__ = (UniqueConstraint("match_id", "person_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    match_id: int = Field(foreign_key="match.id", index=True, ondelete="CASCADE")
+    person_id: int = Field(foreign_key="person.id", index=True)
+    added_by_id: int | None = Field(default=None, foreign_key="person.id")
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    declined_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class MatchGiveBack(SQLModel, table=True):
+    """What a family offered back to its support volunteer, and whether it happened (counted, never points)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    family_id: int = Field(foreign_key="person.id", index=True)
+    helper_id: int = Field(foreign_key="person.id", index=True)
+    match_id: int | None = Field(default=None, foreign_key="match.id", ondelete="SET NULL")
+    kind: str = Field(max_length=32)
+    offered_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    outcome: str | None = Field(default=None, max_length=16)  # "happened" / "didnt"; None until someone says
+    answered_by: str | None = Field(default=None, max_length=8)  # domain.matches.Side
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class MatchHoliday(SQLModel, table=True):

@@ -138,6 +138,10 @@ EXPORT_POLICY: dict[str, TablePolicy] = {
     ),
     "matchoccurrence": TablePolicy(),  # through the person's matches, see `_related`
     "matchholiday": TablePolicy(),
+    # An adult of a support household is theirs; the household's match is the sides' (see `_related`).
+    "matchmember": TablePolicy(owner=("person_id",), mentions=("added_by_id",), shared=("added_at",)),
+    # What a family offered back to its support volunteer: both of theirs.
+    "matchgiveback": TablePolicy(owner=("family_id", "helper_id")),
     "matchreview": TablePolicy(mentions=("decided_by_id",), shared=("due_on", "decision", "decided_at")),
     "workspacenonce": TablePolicy(personal=False),
     # A referral is the family's (once it consented) and the referrer's; the link's hash never leaves.
@@ -252,7 +256,7 @@ def _related(table: Table, found: Footprint) -> list[ColumnElement[bool]]:
         return [table.c.question_id.in_(sorted(found.ids["familyquestion"]))]
     if table.name == "requestoffer" and found.ids.get("helprequest"):
         return [table.c.request_id.in_(sorted(found.ids["helprequest"]))]
-    if table.name in ("matchoccurrence", "matchholiday", "matchreview") and found.ids.get("match"):
+    if table.name in ("matchoccurrence", "matchholiday", "matchreview", "matchmember") and found.ids.get("match"):
         return [table.c.match_id.in_(sorted(found.ids["match"]))]
     if table.name == "scheduledjob":
         conditions: list[ColumnElement[bool]] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from domain.matches import (
     MatchState,
@@ -12,8 +13,10 @@ from domain.matches import (
     RhythmKind,
     RhythmProblem,
     Side,
+    adjust_problems,
     after_accept,
     after_review,
+    give_back_rows,
     helper_may_care_for_children,
     in_holiday,
     may,
@@ -27,6 +30,7 @@ from domain.matches import (
     skips_in_a_row,
 )
 
+AMS = ZoneInfo("Europe/Amsterdam")
 SATURDAYS = Rhythm(
     kind=RhythmKind.EVERY_OTHER_WEEK, first=date(2026, 10, 10), start=time(14, 0), length=timedelta(hours=3)
 )
@@ -175,3 +179,30 @@ def test_the_match_figures_count_kinds_weeks_times_held_and_stops_with_small_cou
     few = {(r.metric, r.category): r.value for r in match_rows(started[:2], ended[:2], ["didnt"], threshold=5)}
     assert few[("matches_started", "")] == "<5" and few[("median_weeks_matched", "")] == ""
     assert few[("match_times_held_share", "")] == ""
+
+
+def test_a_new_rhythm_for_a_running_match_keeps_its_wall_time_and_refuses_a_past_start() -> None:
+    today = date(2026, 10, 20)
+    weekly = Rhythm(kind=RhythmKind.WEEKLY, first=date(2026, 10, 21), start=time(10), length=timedelta(hours=2))
+    assert adjust_problems(weekly, reviews=[date(2027, 1, 5)], today=today) == []
+    # Adjusted on a day before the change: the times after it stay at 10:00 on the wall, an hour later in UTC.
+    found = occurrences(weekly, since=today, until=date(2026, 11, 4))
+    assert [row.starts_at.astimezone(AMS).hour for row in found] == [10, 10, 10]
+    assert [row.starts_at.hour for row in found] == [8, 9, 9]
+    past = Rhythm(kind=RhythmKind.WEEKDAYS, first=date(2026, 10, 1), start=time(9), length=timedelta(hours=40))
+    assert adjust_problems(past, reviews=[today], today=today) == [
+        RhythmProblem.NO_WEEKDAYS,
+        RhythmProblem.WINDOW_TOO_LONG,
+        RhythmProblem.FIRST_IN_PAST,
+        RhythmProblem.REVIEW_BEFORE_START,
+    ]
+
+
+def test_offers_back_are_counted_for_everyone_together_with_small_counts_withheld() -> None:
+    rows = give_back_rows(["happened", "didnt", None, "happened"], threshold=5)
+    assert [(row.metric, row.value) for row in rows] == [
+        ("give_backs_offered", "<5"),
+        ("give_backs_happened_share", ""),
+    ]
+    many = give_back_rows(["happened"] * 6 + ["didnt"] * 2 + [None] * 2, threshold=5)
+    assert [row.value for row in many] == ["10", "75%"]

@@ -13,9 +13,19 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from services import match_reviews, match_runs
+from services import match_figures, match_reviews, match_runs
 from storage import matches as store
-from storage.models import Concern, JobStatus, Match, ScheduledJob
+from storage.models import (
+    AuditEntry,
+    Concern,
+    HelpRequest,
+    JobStatus,
+    Match,
+    MatchGiveBack,
+    RequestOffer,
+    ScheduledJob,
+    VolunteerProfile,
+)
 from tests.e2e.care_world import (
     AMS,
     Team,
@@ -30,6 +40,7 @@ from tests.e2e.care_world import (
 )
 from tests.e2e.harness import Chat, Harness, expect, seen
 from tests.e2e.request_world import kind_button, new_area, new_volunteer, quiet_requests
+from tests.e2e.request_world import new_family as new_family_in
 from tests.e2e.test_erasure import delete_my_data
 
 MATCH_JOBS = (*match_runs.JOBS, *match_reviews.JOBS)
@@ -424,6 +435,24 @@ def test_the_sides_write_to_each_other_through_the_bot_and_coordinators_see_only
     before = len(helper.user.messages)
     expect(family.tap("To Wessel"), "Your coordinator will get in touch")
     expect(texts_since(helper, before), "Roosje would like to do something for you in return", "A meal")
+    # Whether it happened is recorded: either side taps once, the first answer counts; counted, never as points.
+    offer_back = helper.last
+    ask_family = next(m for m in reversed(family.user.messages) if "Once it has happened" in (m.text or ""))
+    before = len(family.user.messages)
+    expect(helper.tap("✅ It happened", message=offer_back), "Noted")
+    expect(texts_since(family, before), "Wessel noted that what was offered back has happened")
+    answers = len(family.user.callback_answers)
+    family.tap("❌ It did not happen", message=ask_family)
+    assert "answered already" in family.user.callback_answers[answers]
+    with harness.session() as session:
+        given = session.exec(select(MatchGiveBack).where(MatchGiveBack.match_id == match.id)).all()
+        assert [(row.kind, row.outcome, row.answered_by) for row in given] == [("meal", "happened", "helper")]
+        start = harness.clock.now() - timedelta(days=1)
+        end = harness.clock.now() + timedelta(seconds=1)
+        figures = match_figures.rows(session=session, start=start, end=end, threshold=1)
+        counted = {row.metric: row.value for row in figures}
+        assert counted["give_backs_offered"] == "1" and counted["give_backs_happened_share"] == "100%"
+        assert not any("Roosje" in row.category or "Wessel" in row.category for row in figures)
     # The coordinator's timeline shows that the sides are in touch, never what they wrote.
     team.primary.say("/families")
     team.primary.tap_listed("Roosje")
@@ -435,3 +464,259 @@ def test_the_sides_write_to_each_other_through_the_bot_and_coordinators_see_only
     stranger.user.press_raw(stranger.last, f"ms:msg:{match.id}")
     harness.settle()
     assert "no longer open" in stranger.user.callback_answers[answers]
+
+
+def test_a_time_the_helper_called_off_goes_to_the_pool_only_with_the_familys_ok(
+    harness: Harness, team: Team, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    area = new_area(harness, f"Poolwijk-{len(harness.sandbox.calls)}")
+    family = new_family_in(team.primary, person, "Anouk", area)
+    helper = new_volunteer(coordinator, person, "Bram", area, ["Company or a walk"], vog_age_days=30, children=True)
+    quiet_world(harness)
+    match = started(harness, team.primary, family, helper, "Anouk", "Bram")
+    anouk, bram = family_id(harness, family), family_id(harness, helper)
+    with harness.session() as session:
+        occurrence = store.next_occurrence(session=session, match_id=match.id or 0, now=harness.clock.now())
+        assert occurrence is not None
+    move_to(harness, occurrence.starts_at.astimezone(AMS) - timedelta(days=1, minutes=-5))
+    harness.tick()
+    harness.tick()
+    # The family's own "not this time" offers nothing: only the helper's does.
+    before = len(family.user.messages)
+    expect(helper.tap("🙅 Not this time"), "Anouk is told")
+    told = expect(texts_since(family, before), "Bram cannot make it this time", "other volunteers")
+    assert told
+    expect(family.tap("📣 Ask other volunteers"), "Shall I ask other volunteers for this one time?", "Company")
+    with harness.session() as session:
+        assert not session.exec(select(HelpRequest).where(HelpRequest.family_id == anouk)).all()
+    confirm = family.last
+    expect(family.tap("✅ Yes, ask them"), "other volunteers are asked")
+    with harness.session() as session:
+        made = session.exec(select(HelpRequest).where(HelpRequest.family_id == anouk)).all()
+        assert len(made) == 1
+        request = made[0]
+        assert (request.kind, request.starts_at, request.ends_at) == (
+            "company",
+            occurrence.starts_at,
+            occurrence.ends_at,
+        )
+        offers = session.exec(select(RequestOffer).where(RequestOffer.request_id == request.id)).all()
+        assert [offer.response for offer in offers if offer.volunteer_id == bram] == ["declined"]
+        fresh = store.get_occurrence(session=session, occurrence_id=occurrence.id or 0)
+        assert fresh is not None and fresh.pool_request_id == request.id
+    # A double tap, or the old button again, makes no second request.
+    answers = len(family.user.callback_answers)
+    family.user.press_raw(confirm, f"ms:poolok:{occurrence.id}")
+    harness.settle()
+    assert "already asked" in family.user.callback_answers[answers]
+    family.user.press_raw(confirm, f"ms:pool:{occurrence.id}")
+    harness.settle()
+    assert "already asked" in family.user.callback_answers[answers + 1]
+    with harness.session() as session:
+        assert len(session.exec(select(HelpRequest).where(HelpRequest.family_id == anouk)).all()) == 1
+    # The helper cannot send a time to the pool, nor can the family send a time that was not called off.
+    with harness.session() as session:
+        following = store.next_occurrence(session=session, match_id=match.id or 0, now=harness.clock.now())
+        assert following is not None
+    for chat, data in ((helper, f"ms:poolok:{occurrence.id}"), (family, f"ms:poolok:{following.id}")):
+        answers = len(chat.user.callback_answers)
+        chat.user.press_raw(chat.last, data)
+        harness.settle()
+        assert "can no longer go to other volunteers" in chat.user.callback_answers[answers], data
+    team.primary.say("/families")
+    team.primary.tap_listed("Anouk")
+    expect(team.primary.tap("🕑 Timeline"), "a called-off time went to other volunteers")
+
+
+def test_a_running_match_gets_a_new_rhythm_time_and_review_date_and_both_sides_are_told(
+    harness: Harness, team: Team, make_sides: Callable[[str, str], tuple[Chat, Chat]]
+) -> None:
+    family, helper = make_sides("Lotte", "Sander")
+    pia = team.primary
+    # Two weeks before a clock change: the new rhythm's first two Saturdays lie on either side of it.
+    dst = next_dst_sunday(local_now(harness).date() + timedelta(days=21))
+    move_to(harness, at(dst - timedelta(days=14), 9))
+    match = started(harness, pia, family, helper, "Lotte", "Sander")
+    today = local_now(harness).date()
+    with harness.session() as session:
+        old = [row.day for row in store.occurrences(session=session, match_id=match.id or 0)]
+        assert old
+    first = dst - timedelta(days=8)
+    assert first.weekday() == 5
+    pia.say("/match")
+    pia.tap("🤝 Lotte ↔ Sander")
+    expect(pia.tap("🔧 Change the rhythm or time"), "How often do they meet from now on")
+    expect(pia.tap("Every other week"), "first time")
+    expect(pia.say(f"{first:%d-%m-%Y}"), "what time")
+    expect(pia.say("10:00-12:30"), "Review dates")
+    expect(pia.say(f"{today - timedelta(days=1):%d-%m-%Y}"), "come after the trial end")
+    review = date.fromisoformat(match.trial_end.isoformat()) + timedelta(days=30)
+    summary = expect(pia.say(f"{review:%d-%m-%Y}"), "The change", "every other week on Saturday", "10:00-12:30")
+    assert summary
+    before = {chat.id: len(chat.user.messages) for chat in (family, helper)}
+    saved = pia.tap("✅ Save the change")
+    expect(saved, "Saved")
+    expect(saved, "Match", "every other week on Saturday")
+    for chat, other in ((family, "Sander"), (helper, "Lotte")):
+        told = expect(texts_since(chat, before[chat.id]), f"changed the match with {other}", "From now on")
+        assert "every week on Wednesday" in seen(told), "what it was before is said too"
+    changed = the_match(harness, family)
+    assert changed.rhythm["kind"] == "every_other_week" and changed.reviews == [review.isoformat()]
+    with harness.session() as session:
+        rows = store.occurrences(session=session, match_id=match.id or 0)
+        future = [row for row in rows if row.starts_at > harness.clock.now()]
+        assert future and not {row.day for row in future} & set(old), "the old rhythm's times are gone"
+        assert [row.day for row in future] == [first + timedelta(days=14 * n) for n in range(len(future))]
+        # 10:00 on the wall every time, across the clock change too: an hour apart in UTC.
+        assert len(future) >= 2 and future[1].day == dst + timedelta(days=6)
+        assert {row.starts_at.astimezone(AMS).strftime("%H:%M") for row in future} == {"10:00"}
+        assert abs(future[0].starts_at.hour - future[1].starts_at.hour) == 1
+        audited = session.exec(select(AuditEntry).where(AuditEntry.action == "match_adjust")).all()
+        assert [entry.detail["match"] for entry in audited if entry.detail.get("match") == match.id] == [match.id]
+        pending = session.exec(
+            select(ScheduledJob).where(
+                col(ScheduledJob.kind) == match_runs.REMIND, col(ScheduledJob.status) == JobStatus.PENDING
+            )
+        ).all()
+        every = session.exec(select(ScheduledJob).where(col(ScheduledJob.kind) == match_runs.REMIND)).all()
+        assert {job.subject_id for job in pending} == {row.id for row in future}, [
+            (job.subject_id, job.status, job.dedupe_key) for job in every
+        ]
+    # The reminders follow the new rhythm, once each.
+    reminded = count(family, "Tomorrow")
+    move_to(harness, at(first - timedelta(days=1), 10, 5))
+    harness.tick()
+    harness.tick()
+    assert count(family, "Tomorrow") == count(helper, "Tomorrow") == reminded + 1
+    pia.say("/families")
+    pia.tap_listed("Lotte")
+    expect(pia.tap("🕑 Timeline"), "Match adjusted")
+    # An ended match cannot change.
+    pia.say("/match")
+    pia.tap("🤝 Lotte ↔ Sander")
+    pia.tap("⏹ End the match")
+    pia.tap("Not a good fit")
+    answers = len(pia.user.callback_answers)
+    pia.user.press_raw(pia.last, f"mt:adj:{match.id}")
+    harness.settle()
+    assert pia.user.callback_answers[answers:]
+    assert the_match(harness, family).rhythm["kind"] == "every_other_week"
+
+
+def propose_steps(coordinator: Chat, family: str, helper: str, first: date) -> None:
+    """The proposal up to its summary: a sleepover every other week, 15:00-11:00, a trial of six weeks."""
+    coordinator.say("/match")
+    coordinator.tap("➕ Propose a match")
+    coordinator.tap_listed(family)
+    coordinator.tap_listed(helper)
+    coordinator.tap("🛏 A child sleeps over")
+    coordinator.tap("Every other week")
+    coordinator.say(f"{first:%d-%m-%Y}")
+    coordinator.say("15:00-11:00")
+    coordinator.tap("6 weeks")
+    expect(coordinator.tap("No review dates for now"), "The proposal")
+
+
+def test_a_support_household_of_several_adults_each_agrees_each_has_a_vog_and_each_gets_reminders(
+    harness: Harness, team: Team, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    area = new_area(harness, f"Huiswijk-{len(harness.sandbox.calls)}")
+    family = new_family(team.primary, person, "Marit")
+    helper = new_volunteer(coordinator, person, "Joost", area, ["Babysitting"], vog_age_days=30, children=True)
+    partner = new_volunteer(coordinator, person, "Ineke", area, ["Babysitting"], vog_age_days=30, children=True)
+    new_volunteer(coordinator, person, "Kees", area, ["Babysitting"], vog_age_days=None, children=False)
+    later = new_volunteer(coordinator, person, "Wim", area, ["Babysitting"], vog_age_days=30, children=True)
+    quiet_world(harness)
+    pia = team.primary
+    first = local_now(harness).date() + timedelta(days=5)
+    while first.weekday() != 5:
+        first += timedelta(days=1)
+    # An adult without a VOG blocks a sleepover: checked again when the proposal is sent, nothing is stored.
+    propose_steps(pia, "Marit", "Joost", first)
+    expect(pia.tap("👥 Add an adult of the support household"), "Who else belongs to the support household")
+    expect(pia.tap("Kees"), "Also in the support household: Kees")
+    expect(pia.tap("✅ Send the proposal"), "needs a valid VOG")
+    with harness.session() as session:
+        assert not session.exec(select(Match).where(Match.family_id == family_id(harness, family))).all()
+
+    propose_steps(pia, "Marit", "Joost", first)
+    pia.tap("👥 Add an adult of the support household")
+    expect(pia.tap("Ineke"), "Also in the support household: Ineke")
+    expect(pia.tap("✅ Send the proposal"), "Proposal sent")
+    expect([family.last.text or ""], "A proposal for a lasting match", "Also in the support household: Ineke")
+    expect([partner.last.text or ""], "A lasting match with your support household", "Marit", "Joost")
+    family.tap("✅ Yes, I agree")
+    expect(helper.tap("✅ Yes, I agree"), "as soon as")
+    assert the_match(harness, family).state == "proposed", "every adult must agree"
+    before = len(pia.user.messages)
+    expect(partner.tap("✅ Yes, I agree"), "Everyone agreed: the trial starts")
+    expect(texts_since(pia, before), "Ineke (support household of Joost) agreed")
+    expect(texts_since(pia, before), "has started")
+    match = the_match(harness, family)
+    assert match.state == "trial"
+    expect(partner.texts(), "the match with Marit starts with a trial")
+    # A stranger cannot answer for an adult of the household.
+    with harness.session() as session:
+        member = store.members(session=session, match_id=match.id or 0)[0]
+    stranger = new_family(pia, person, "Sietske")
+    answers = len(stranger.user.callback_answers)
+    stranger.user.press_raw(stranger.last, f"ms:hno:{member.id}")
+    harness.settle()
+    assert stranger.user.callback_answers[answers:]
+
+    # The household's other adult gets the reminder and may tap the visit log; the first tap counts.
+    move_to(harness, at(first - timedelta(days=1), 15, 5))
+    harness.tick()
+    harness.tick()
+    assert count(partner, "Tomorrow") == count(helper, "Tomorrow") == 1
+    move_to(harness, at(first + timedelta(days=1), 11, 5))
+    harness.tick()
+    expect([partner.last.text or ""], "How did it go with Marit")
+    expect(partner.tap("✅ It happened"), "Noted")
+    answers = len(helper.user.callback_answers)
+    helper.tap("❌ It did not happen")
+    assert "answered already" in helper.user.callback_answers[answers]
+    assert next(outcome for _day, _start, outcome in occurrence_days(harness, match.id or 0)) == "happened"
+
+    # Adults join a running match too: again only with a VOG, and each agrees.
+    pia.say("/match")
+    pia.tap("🤝 Marit ↔ Joost")
+    expect(pia.tap("👥 Add an adult of the support household"), "Who else belongs")
+    expect(pia.tap("Kees"), "every adult of the household needs a valid VOG")
+    pia.say("/match")
+    pia.tap("🤝 Marit ↔ Joost")
+    pia.tap("👥 Add an adult of the support household")
+    expect(pia.tap("Wim"), "Also in the support household", "Wim (⏳ not yet)")
+    expect(later.tap("✅ Yes, I agree"), "You are part of the match with Marit now")
+    # An adult who says no to a running match is only left out; the match goes on.
+    third = new_volunteer(coordinator, person, "Femmy", area, ["Babysitting"], vog_age_days=30, children=True)
+    pia.say("/match")
+    pia.tap("🤝 Marit ↔ Joost")
+    pia.tap("👥 Add an adult of the support household")
+    pia.tap("Femmy")
+    expect(third.tap("✖️ No, thank you"), "you do not take part in this match")
+    assert the_match(harness, family).state == "trial"
+
+    # A VOG that gets too old for children pauses the match, whoever's it is; everyone is told.
+    with harness.session() as session:
+        session.execute(
+            update(VolunteerProfile)
+            .where(col(VolunteerProfile.person_id) == family_id(harness, partner))
+            .values(vog_date=local_now(harness).date() - timedelta(days=5 * 365))
+        )
+    before = len(pia.user.messages)
+    move_to(harness, at(first + timedelta(days=13), 15, 5))
+    harness.tick()
+    harness.tick()
+    assert the_match(harness, family).state == "paused"
+    expect(texts_since(pia, before), "is paused", "VOG")
+    expect([partner.last.text or ""], "is paused for now")
+    expect([later.last.text or ""], "is paused for now")
+    assert count(partner, "Tomorrow") == 1, "no reminder once the match is paused"
+    # An adult who leaves Waakvlam leaves the household; the match itself stays.
+    wim = family_id(harness, later)
+    delete_my_data(later)
+    assert the_match(harness, family).state == "paused"
+    with harness.session() as session:
+        left = [row for row in store.members(session=session, match_id=match.id or 0) if row.person_id == wim]
+        assert left and left[0].declined_at is not None

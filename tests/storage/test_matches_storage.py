@@ -328,5 +328,7 @@ def test_the_anonymous_figures_count_a_started_match_by_kind(services: Services)
         "median_weeks_matched",
         "match_times_held_share",
         "matches_ended",
+        "give_backs_offered",
+        "give_backs_happened_share",
         "matches_ended_by_reason",
     }, "counts, shares and kinds only"

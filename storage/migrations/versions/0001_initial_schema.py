@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 07:35:33.863675
+Create Date: 2026-12-07 14:21:11.460038
 """
 
 from __future__ import annotations
@@ -452,6 +452,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_concern_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_concern_waiting_since'), ['waiting_since'], unique=False)
 
+    op.create_table('matchgiveback',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('family_id', sa.Integer(), nullable=False),
+    sa.Column('helper_id', sa.Integer(), nullable=False),
+    sa.Column('match_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('offered_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('answered_by', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('answered_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['family_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['helper_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['match_id'], ['match.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('matchgiveback', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_matchgiveback_family_id'), ['family_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_matchgiveback_helper_id'), ['helper_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_matchgiveback_offered_at'), ['offered_at'], unique=False)
+
     op.create_table('matchholiday',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('match_id', sa.Integer(), nullable=False),
@@ -465,6 +485,24 @@ def upgrade() -> None:
     with op.batch_alter_table('matchholiday', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_matchholiday_match_id'), ['match_id'], unique=False)
 
+    op.create_table('matchmember',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('match_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('added_by_id', sa.Integer(), nullable=True),
+    sa.Column('added_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('declined_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['added_by_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['match_id'], ['match.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('match_id', 'person_id')
+    )
+    with op.batch_alter_table('matchmember', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_matchmember_match_id'), ['match_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_matchmember_person_id'), ['person_id'], unique=False)
+
     op.create_table('matchoccurrence',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('match_id', sa.Integer(), nullable=False),
@@ -476,6 +514,8 @@ def upgrade() -> None:
     sa.Column('reminded_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('logged_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('family_feeling', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('pool_asked_at', storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('pool_request_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['match_id'], ['match.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('match_id', 'day')
@@ -664,10 +704,21 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_matchoccurrence_match_id'))
 
     op.drop_table('matchoccurrence')
+    with op.batch_alter_table('matchmember', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_matchmember_person_id'))
+        batch_op.drop_index(batch_op.f('ix_matchmember_match_id'))
+
+    op.drop_table('matchmember')
     with op.batch_alter_table('matchholiday', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_matchholiday_match_id'))
 
     op.drop_table('matchholiday')
+    with op.batch_alter_table('matchgiveback', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_matchgiveback_offered_at'))
+        batch_op.drop_index(batch_op.f('ix_matchgiveback_helper_id'))
+        batch_op.drop_index(batch_op.f('ix_matchgiveback_family_id'))
+
+    op.drop_table('matchgiveback')
     with op.batch_alter_table('concern', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_concern_waiting_since'))
         batch_op.drop_index(batch_op.f('ix_concern_status'))

@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from services.groups import coordinator_group
 from storage import care, people
+from storage.case_tables import Team as TeamRow
 from storage.models import JobStatus, ScheduledJob, Setting
 from tests.e2e.harness import Chat, Harness, expect, tr
 
@@ -63,11 +64,12 @@ def quiet_world(harness: Harness) -> None:
 
 
 def reset_group(harness: Harness) -> None:
-    """No coordinators' group: relays go through private chats."""
+    """No coordinators' group (of any team): relays go through private chats."""
     with harness.session() as session:
         stored = session.get(Setting, "coordinator_group_id")
         if stored is not None:
             session.delete(stored)
+        session.execute(update(TeamRow).values(group_chat_id=None))
 
 
 def coordinators_group(harness: Harness) -> int | None:

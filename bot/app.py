@@ -40,6 +40,7 @@ from conversations import (
     requests,
     signup,
     talk,
+    teams,
     volunteer_profile,
     volunteer_tasks,
     volunteering,
@@ -167,6 +168,7 @@ def _register_dialogues(application: AnyApplication) -> None:
         [
             signup.build(),
             areas.build(),
+            teams.build(),
             talk.build(),
             coordinator_group.build_close_note(),
             requests.build(),

@@ -69,13 +69,18 @@ def policy(services: Services, team: Team | None = None) -> rules.EscalationPoli
     wait = settings.escalation_wait_office_minutes
     if team is not None and team.escalation_wait_office_minutes is not None:
         wait = team.escalation_wait_office_minutes
+    start = team.office_start if team is not None and team.office_start else settings.office_start
+    end = team.office_end if team is not None and team.office_end else settings.office_end
+    morning = settings.escalation_morning_rule
+    if morning is not None and not start <= morning < end:
+        morning = start  # the team's hours leave out the deployment's morning time: its own opening instead
     return rules.EscalationPolicy(
         office_days=days,
-        office_start=team.office_start if team is not None and team.office_start else settings.office_start,
-        office_end=team.office_end if team is not None and team.office_end else settings.office_end,
+        office_start=start,
+        office_end=end,
         wait_office=timedelta(minutes=wait),
         wait_outside=timedelta(minutes=settings.escalation_wait_outside_minutes),
-        morning_rule=settings.escalation_morning_rule,
+        morning_rule=morning,
         zone=settings.timezone,
     )
 

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from storage import care, people, teams
 from storage import concerns as concern_store
-from storage import people, teams
 from storage import questions as questions_store
 from storage.case_tables import Team
 from storage.models import AuditEntry, ConsentRequest, HelpRequest, Match, MatchReview
@@ -165,6 +165,7 @@ def test_every_coordinator_button_on_another_teams_family_is_refused(
             "question": question.id,
             "meeting": meeting.id,
             "decision": decision.id,
+            "team": world.team_b,
         }
     before = profile(harness, world.bente)
     try:
@@ -287,3 +288,139 @@ def test_a_team_has_a_unique_name(harness: Harness) -> None:
         team = session.get(Team, first)
         assert team is not None
         assert teams.team_by_name(session=session, name=team.name.upper()) is not None
+
+
+# --- administration: /teams -------------------------------------------------------------------------
+
+
+def audit_rows(harness: Harness, action: str, subject_id: int) -> list[AuditEntry]:
+    with harness.session() as session:
+        return list(
+            session.exec(select(AuditEntry).where(AuditEntry.action == action, AuditEntry.subject_id == subject_id))
+        )
+
+
+def team_name(harness: Harness, team_id: int) -> str:
+    with harness.session() as session:
+        team = teams.get_team(session=session, team_id=team_id)
+        assert team is not None
+        return team.name
+
+
+def test_an_admin_makes_a_team_with_a_clean_unique_name(harness: Harness, world: Teams) -> None:
+    expect(world.admin.say("/teams"), "Teams", "coordinator", "famil")
+    world.admin.tap("➕ New team")
+    name = f"Noord {next(_names)}-{len(harness.sandbox.calls)}"
+    expect(world.admin.say(f"  {name.replace(' ', '   ')}  "), f"Team {name} is made")
+    world.admin.say("/teams")
+    assert name in world.admin.last_buttons()
+    world.admin.tap("➕ New team")
+    expect(world.admin.say(name.upper()), "There is already a team called")
+    world.admin.say("/cancel")
+    # Coordinators cannot.
+    expect(world.ann.say("/teams"), "only an admin")
+    answer, _shown = forge(world.ann, "tm:new")
+    assert "only an admin" in answer.lower()
+    answer, _shown = forge(world.ann, f"tm:to:{pid(harness, world.ann)}:{world.team_b}")
+    assert "only an admin" in answer.lower()
+    assert harness.person(world.ann.id).team_id != world.team_b
+
+
+def pid_of(session: Any, chat: Chat) -> int:
+    found = people.get_person_by_telegram_id(session=session, telegram_id=chat.id)
+    assert found is not None and found.id is not None
+    return found.id
+
+
+def test_moving_a_coordinator_leaves_the_families_with_the_team(harness: Harness, world: Teams) -> None:
+    with harness.session() as session:
+        care.set_duo_partner(
+            session=session, coordinator_id=pid_of(session, world.bea), partner_id=pid_of(session, world.bob)
+        )
+    assert profile(harness, world.bente).partner_coordinator_id == pid(harness, world.bob)
+    world.admin.say("/teams")
+    shown = world.admin.tap(team_name(harness, world.team_b))
+    expect(shown, "Bea (coordinator)", "Bob (coordinator)", "1 family")
+    expect(world.admin.tap("Move Bea to another team"), "Bea is in the team", "Move to which team?")
+    first = team_name(harness, teams_default(harness))
+    bea_before = len(world.bea.user.messages)
+    expect(world.admin.tap(first), f"Bea is now in the team {first}")
+    expect(texts_since(world.bea, bea_before), f"An admin moved you to the team {first}")
+    assert harness.person(world.bea.id).team_id == teams_default(harness)
+    moved = profile(harness, world.bente)
+    assert moved.team_id == world.team_b, "the family stays with its team"
+    assert (moved.primary_coordinator_id, moved.partner_coordinator_id) == (pid(harness, world.bob), None)
+    (row,) = audit_rows(harness, "team_moved", pid(harness, world.bea))
+    assert (row.detail["from"], row.detail["to"]) == (world.team_b, teams_default(harness))
+    # Bea, now of the other team, is refused Bente's card.
+    answer, _shown = forge(world.bea, f"cr:open:{family_id(harness, world.bente)}")
+    assert OTHER_TEAM in answer
+
+
+def teams_default(harness: Harness) -> int:
+    with harness.session() as session:
+        return teams.default_team_id(session=session)
+
+
+def test_an_admin_moves_a_family_from_its_card_and_the_history_follows(harness: Harness, world: Teams) -> None:
+    team_c = make_team(harness, f"Team C {next(_names)}-{len(harness.sandbox.calls)}")
+    move(harness, world.ann, team_c)
+    fid = family_id(harness, world.bente)
+    world.bente.say("/talk")
+    world.bente.say("Hello")
+    expect(forge(world.admin, f"cr:open:{fid}")[1], "Bente")
+    assert "🔀 Move to another team" in world.admin.last_buttons()
+    assert "🔀 Move to another team" not in (forge(world.bea, f"cr:open:{fid}") and world.bea.last_buttons())
+    expect(world.admin.tap("🔀 Move to another team"), "Bente is in the team", "Move to which team?")
+    ann_before = len(world.ann.user.messages)
+    expect(world.admin.tap(team_name(harness, team_c)), "Bente is now in the team")
+    expect(texts_since(world.ann, ann_before), "The family Bente has moved to your team")
+    moved = profile(harness, world.bente)
+    assert moved.team_id == team_c and moved.primary_coordinator_id is None, "Bea is not in team C"
+    (row,) = audit_rows(harness, "team_moved", fid)
+    assert (row.detail["from"], row.detail["to"]) == (world.team_b, team_c)
+    # The timeline kept what came before, and says it moved.
+    shown = forge(world.ann, f"cr:tl:{fid}")[1]
+    expect(shown, "Moved to another team", "Concern raised")
+    # Now Bea is refused, Ann (team C, nobody took the family yet) may open the card.
+    assert OTHER_TEAM in forge(world.bea, f"cr:open:{fid}")[0]
+    expect(forge(world.ann, f"cr:open:{fid}")[1], "Bente", "Check-ins:")
+
+
+def test_a_teams_own_office_hours_and_escalation_wait(harness: Harness, world: Teams) -> None:
+    world.admin.say("/teams")
+    world.admin.tap(team_name(harness, world.team_b))
+    expect(world.admin.tap("🕘 Office hours"), "Office hours of", "deployment's settings")
+    expect(world.admin.tap("Every day"), "Days: Mon, Tue, Wed, Thu, Fri, Sat, Sun", "Set for this team")
+    world.admin.tap("🕘 Type the hours")
+    expect(world.admin.say("half nine"), "could not read")
+    expect(world.admin.say("13:00-18:30"), "Hours: 13:00 to 18:30")
+    expect(world.bente.say("/talk") + world.bente.say("Is anyone there?"), "outside office hours")
+    bea, bente = pid(harness, world.bea), family_id(harness, world.bente)
+    with harness.session() as session:
+        for concern in concern_store.concerns_of(session=session, family_id=bente):
+            concern_store.close(
+                session=session, concern_id=concern.id or 0, coordinator_id=bea, note=None, now=harness.clock.now()
+            )
+        care.set_duo_partner(session=session, coordinator_id=bea, partner_id=pid_of(session, world.bob))
+    quiet_world(harness)
+    world.admin.tap("Mon–Fri")
+    expect(world.admin.tap("Wait 15 min"), "waits 15 minutes")
+    world.admin.tap("🕘 Type the hours")
+    expect(world.admin.say("08:00-18:30"), "Hours: 08:00 to 18:30", "waits 15 minutes")
+    with harness.session() as session:
+        team = teams.get_team(session=session, team_id=world.team_b)
+        assert team is not None and team.office_days == "0,1,2,3,4" and team.escalation_wait_office_minutes == 15
+    bob_before = len(world.bob.user.messages)
+    expect(world.bente.say("/talk") + world.bente.say("We need to talk"), "contact you by")
+    harness.advance(minutes=16)
+    harness.tick()
+    expect(texts_since(world.bob, bob_before), NOBODY, "Bente")
+    # Back to the deployment's settings.
+    world.admin.say("/teams")
+    world.admin.tap(team_name(harness, world.team_b))
+    world.admin.tap("🕘 Office hours")
+    expect(world.admin.tap("Use the deployment's settings"), "deployment's settings")
+    with harness.session() as session:
+        team = teams.get_team(session=session, team_id=world.team_b)
+        assert team is not None and team.office_days is None and team.escalation_wait_office_minutes is None

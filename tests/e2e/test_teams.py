@@ -424,3 +424,56 @@ def test_a_teams_own_office_hours_and_escalation_wait(harness: Harness, world: T
     with harness.session() as session:
         team = teams.get_team(session=session, team_id=world.team_b)
         assert team is not None and team.office_days is None and team.escalation_wait_office_minutes is None
+
+
+# --- figures and the digest per team ---------------------------------------------------------------
+
+
+def csv_rows(chat: Chat, command: str) -> list[dict[str, str]]:
+    import csv
+    import io
+
+    before = len(chat.user.messages)
+    chat.say(command)
+    (document,) = [
+        m.document_bytes or b""
+        for m in chat.user.messages[before:]
+        if m.media_kind == "document" and (m.document_name or "").endswith(".csv")
+    ]
+    return list(csv.DictReader(io.StringIO(document.decode("utf-8"))))
+
+
+def test_figures_and_the_digest_count_the_own_teams_families(harness: Harness, world: Teams) -> None:
+    unassign(harness, world.bente)
+    fid = family_id(harness, world.bente)
+    now = harness.clock.now()
+    name_b = team_name(harness, world.team_b)
+    with harness.session() as session:
+        for _n in range(6):
+            session.add(HelpRequest(family_id=fid, created_by_id=fid, kind="groceries", status="open", created_at=now))
+    try:
+        bob = csv_rows(world.bob, "/export week")
+        assert {(r["metric"], r["value"]) for r in bob} >= {("requests", "6")}
+        assert not any(r["metric"].startswith("team_") for r in bob), "a coordinator gets no split"
+        expect(world.bob.say("/stats week"), f"Families of the team {name_b}")
+        admin = csv_rows(world.admin, "/export week")
+        assert ("team_requests", name_b, "6") in {(r["metric"], r["category"], r["value"]) for r in admin}
+        assert ("team_families_active", team_name(harness, teams_default(harness))) in {
+            (r["metric"], r["category"]) for r in admin
+        }
+        expect(world.admin.say("/stats week"), "Families of all teams", "Per team", f"{name_b}: ")
+        ann = csv_rows(world.ann, "/export week")
+        admin_a = {
+            r["metric"][5:]: r["value"]
+            for r in admin
+            if r["metric"].startswith("team_") and r["category"] == team_name(harness, teams_default(harness))
+        }
+        assert {r["metric"]: r["value"] for r in ann if r["metric"] == "requests"} == {
+            "requests": admin_a["requests"]
+        }, "Ann's figures are her team's"
+        # The digest: team B's family with nobody yet is in team B's picture, not in team A's.
+        expect(world.bob.say("/digest"), "Requests nobody took", "Bente")
+        assert not any("Bente" in text for text in world.ann.say("/digest"))
+    finally:
+        with harness.session() as session:
+            session.execute(update(HelpRequest).where(col(HelpRequest.family_id) == fid).values(status="cancelled"))

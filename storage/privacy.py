@@ -62,6 +62,7 @@ class TablePolicy:
 EXPORT_POLICY: dict[str, TablePolicy] = {
     "person": TablePolicy(owner=("id",), chat=("telegram_id",)),
     "area": TablePolicy(personal=False),
+    "team": TablePolicy(personal=False),  # a team's name, group and office hours: nobody's personal data
     "familyprofile": TablePolicy(
         owner=("person_id",),
         mentions=("primary_coordinator_id", "partner_coordinator_id", "support_volunteer_id"),

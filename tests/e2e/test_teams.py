@@ -222,7 +222,12 @@ def test_lists_show_only_the_own_teams_families_requests_and_volunteers(
         shown = world.ann.say("/volunteers")
         assert not any("Vince" in text for text in shown), shown
         assert not any("Vince" in label for label in world.ann.last_buttons())
+        world.bente.say("/talk")
+        world.bente.say("Could someone call me?")
+        assert not any("Bente" in text for text in world.ann.say("/concerns"))
+        assert not any("Bente" in label for label in world.ann.last_buttons())
         # Team B's coordinators see them.
+        expect(world.bob.say("/concerns"), "Bente")
         expect(world.bob.say("/volunteers"), "Vince")
         expect(world.bob.say("/requests"), "Bente")
         # The admin sees every team's.

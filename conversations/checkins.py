@@ -83,11 +83,15 @@ async def _reply_to_answer(
         await reply(update, _("Thank you for telling us. Would something help?"), keyboard(rows))
     else:
         waiting = answered.waiting
+        with context.session() as session:
+            seen = when_seen_text(
+                context.services, person, context.now(), urgent=False, waiting=waiting, session=session
+            )
         lines = [
             _("Thank you for telling us.")
             if waiting
             else _("Thank you for telling us. I have let your coordinator know."),
-            when_seen_text(context.services, person, context.now(), urgent=False, waiting=waiting),
+            seen,
         ]
         if not waiting and not answered.office_hours:
             lines.append(_("If it cannot wait:") + "\n" + safety_numbers_text())
@@ -121,7 +125,10 @@ async def _so_so_follow_up(update: Update, context: BotContext, checkin_id: int,
     elif choice == FollowUp.FINE:
         await reply(update, _("Alright. We are here whenever you need us."))
     else:
-        text = passed_on_text(context.services, person, now, new=followed.new, waiting=followed.waiting)
+        with context.session() as session:
+            text = passed_on_text(
+                context.services, person, now, new=followed.new, waiting=followed.waiting, session=session
+            )
         await reply(update, text)
 
 
@@ -195,9 +202,11 @@ async def need_help_again(update: Update, context: BotContext) -> None:
         reopened = checkin_answers.reopen(session=session, services=services, family_id=person.id, now=now)
     if reopened is None:
         return
+    with context.session() as session:
+        seen = when_seen_text(services, person, now, urgent=False, waiting=reopened.waiting, session=session)
     lines = [
         _("Thank you for letting us know. We are here for you."),
-        when_seen_text(services, person, now, urgent=False, waiting=reopened.waiting),
+        seen,
         _("We will check in every week again. You can write here now; I will pass it on."),
     ]
     await reply(update, "\n\n".join(lines))

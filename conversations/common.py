@@ -50,6 +50,7 @@ COORDINATOR_HELP: list[tuple[str, str]] = [
     ("requests", N_("requests nobody has accepted yet, to ask a volunteer yourself")),
     ("volunteers", N_("volunteers waiting for intake, approved volunteers and their VOG")),
     ("areas", N_("the neighbourhoods people choose from")),
+    ("teams", N_("admins: the teams, who works in which, and each team's office hours")),
     ("invite", N_("an invite link for a family, a volunteer or a coordinator")),
     ("digest", N_("this week's picture, now")),
     ("stats", N_("anonymous figures of a period, for example /stats quarter")),

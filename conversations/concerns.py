@@ -85,7 +85,11 @@ async def outside_message(update: Update, context: BotContext) -> bool:
         if relayed.decision.notice:
             await reply(update, slowed_text())
         elif relayed.decision.ack or relayed.waiting:
-            await reply(update, passed_on_text(context.services, person, now, new=False, waiting=relayed.waiting))
+            with context.session() as session:
+                text = passed_on_text(
+                    context.services, person, now, new=False, waiting=relayed.waiting, session=session
+                )
+            await reply(update, text)
         await offer_language_switch(update, context, written_in)
         return True
     await message.reply_text(
@@ -171,9 +175,11 @@ async def forward_yes(update: Update, context: BotContext) -> None:
             now=now,
         )
     assert forwarded is not None
-    await reply(
-        update, passed_on_text(context.services, person, now, new=forwarded.new, waiting=not forwarded.delivered)
-    )
+    with context.session() as session:
+        text = passed_on_text(
+            context.services, person, now, new=forwarded.new, waiting=not forwarded.delivered, session=session
+        )
+    await reply(update, text)
 
 
 async def forward_declined(update: Update) -> None:

@@ -149,7 +149,8 @@ async def choose_family(update: Update, context: BotContext) -> str | None:
 
 def passed_on_text_for(context: BotContext, person: Person, *, new: bool, waiting: bool = False) -> str:
     """The confirmation after passing messages on."""
-    return passed_on_text(context.services, person, context.now(), new=new, waiting=waiting)
+    with context.session() as session:
+        return passed_on_text(context.services, person, context.now(), new=new, waiting=waiting, session=session)
 
 
 async def write(update: Update, context: BotContext) -> str | None:

@@ -19,11 +19,11 @@ from services.context import Services
 from services.i18n import _, hi, use_language
 from services.matching import plan_vog_reminder
 from services.outbox import Outgoing, ToPerson, enqueue, tell
-from services.permissions import Action, authorize
+from services.permissions import Action, authorize, team_scope
 from services.request_basics import local_today
 from services.skills import skill_label
 from services.volunteers import is_paused
-from storage import care, people
+from storage import care, people, rights
 from storage import volunteers as volunteer_store
 from storage.db import Session
 from storage.models import Person, VolunteerProfile, VolunteerStatus
@@ -48,13 +48,30 @@ APPROVED_LIMIT = 1000
 
 
 def coordinator_of(
-    *, session: Session, person: Person | None, now: datetime, action: Action = Action.APPROVE_VOLUNTEER
+    *,
+    session: Session,
+    person: Person | None,
+    now: datetime,
+    action: Action = Action.APPROVE_VOLUNTEER,
+    volunteer_id: int | None = None,
 ) -> Person | None:
-    """The acting person, fresh from the database, if a signed-up coordinator who may do `action`."""
+    """The acting person, fresh from the database, if a signed-up coordinator who may do `action`.
+
+    About one volunteer (`volunteer_id`): the volunteer's approval belongs to the volunteer's team, so a
+    coordinator of another team is refused (and audited)."""
     fresh = people.get_person(session=session, person_id=person.id) if person and person.id else None
     if fresh is None or fresh.consent_at is None:
         return None
-    decision = authorize(session=session, actor=fresh, action=action, now=now, audit="refused")
+    facts = rights.volunteer_facts(session=session, volunteer_id=volunteer_id) if volunteer_id is not None else None
+    decision = authorize(
+        session=session,
+        actor=fresh,
+        action=action,
+        now=now,
+        audit="refused",
+        facts=facts,
+        family_id=volunteer_id,
+    )
     return fresh if decision else None
 
 
@@ -85,7 +102,7 @@ def visible_families(*, session: Session, coordinator: Person) -> list[Person]:
     """
     return [
         family
-        for family in care.families(session=session, limit=None)
+        for family in care.families(session=session, limit=None, team_id=team_scope(coordinator))
         if family.id is not None and may_see(session=session, coordinator=coordinator, family_id=family.id)
     ]
 
@@ -143,7 +160,7 @@ def overview(*, session: Session, services: Services, person: Person | None, now
             people.get_family(session=session, person_id=volunteer.id or 0) is not None,
         )
         for volunteer, _profile in volunteer_store.volunteers_with_status(
-            session=session, status=VolunteerStatus.PENDING
+            session=session, status=VolunteerStatus.PENDING, team_id=team_scope(coordinator)
         )
     ]
     soon = volunteer_rules.vog_cutoff(
@@ -151,11 +168,13 @@ def overview(*, session: Session, services: Services, person: Person | None, now
     )
     expiring = [
         (volunteer, volunteer_rules.vog_expires_on(profile.vog_date, settings.vog_valid_years))
-        for volunteer, profile in volunteer_store.vog_expiring(session=session, cutoff=soon)
+        for volunteer, profile in volunteer_store.vog_expiring(
+            session=session, cutoff=soon, team_id=team_scope(coordinator)
+        )
         if profile.vog_date is not None
     ]
     approved = volunteer_store.volunteers_with_status(
-        session=session, status=VolunteerStatus.APPROVED, limit=APPROVED_LIMIT
+        session=session, status=VolunteerStatus.APPROVED, limit=APPROVED_LIMIT, team_id=team_scope(coordinator)
     )
     paused = sum(1 for _person, profile in approved if is_paused(profile, today))
     return Overview(coordinator, waiting, expiring, len(approved), paused)
@@ -169,7 +188,7 @@ def approved_volunteers(
     if coordinator is None:
         return None
     return coordinator, volunteer_store.volunteers_with_status(
-        session=session, status=VolunteerStatus.APPROVED, limit=APPROVED_LIMIT
+        session=session, status=VolunteerStatus.APPROVED, limit=APPROVED_LIMIT, team_id=team_scope(coordinator)
     )
 
 
@@ -180,7 +199,7 @@ def rejectable(
     *, session: Session, person: Person | None, volunteer_id: int, now: datetime
 ) -> tuple[Person, bool] | None:
     """The volunteer a coordinator is about to reject, and whether they can still be rejected; None if forged."""
-    coordinator = coordinator_of(session=session, person=person, now=now)
+    coordinator = coordinator_of(session=session, person=person, now=now, volunteer_id=volunteer_id)
     profile = people.get_volunteer(session=session, person_id=volunteer_id)
     volunteer = people.get_person(session=session, person_id=volunteer_id)
     if coordinator is None or profile is None or volunteer is None:
@@ -190,7 +209,7 @@ def rejectable(
 
 def reject(*, session: Session, person: Person | None, volunteer_id: int, now: datetime) -> str | None:
     """Reject (once): the volunteer is told kindly in their language; their name, or None when nothing changed."""
-    coordinator = coordinator_of(session=session, person=person, now=now)
+    coordinator = coordinator_of(session=session, person=person, now=now, volunteer_id=volunteer_id)
     volunteer = people.get_person(session=session, person_id=volunteer_id)
     if coordinator is None or volunteer is None or volunteer.id is None:
         return None
@@ -227,7 +246,7 @@ def approval_start(
     *, session: Session, person: Person | None, volunteer_id: int, mode: str, now: datetime
 ) -> ApprovalStart:
     """Check a coordinator may start approving (or renewing the VOG of) this volunteer."""
-    coordinator = coordinator_of(session=session, person=person, now=now)
+    coordinator = coordinator_of(session=session, person=person, now=now, volunteer_id=volunteer_id)
     profile = people.get_volunteer(session=session, person_id=volunteer_id)
     volunteer = people.get_person(session=session, person_id=volunteer_id)
     if coordinator is None or volunteer is None or profile is None:
@@ -263,7 +282,7 @@ def finish_approval(
     now: datetime,
 ) -> Approved:
     """Approve (or record a new VOG date): checked with the rules again, the volunteer told, audited."""
-    coordinator = coordinator_of(session=session, person=person, now=now)
+    coordinator = coordinator_of(session=session, person=person, now=now, volunteer_id=volunteer_id)
     profile = people.get_volunteer(session=session, person_id=volunteer_id)
     volunteer = people.get_person(session=session, person_id=volunteer_id)
     if coordinator is None or profile is None or volunteer is None or coordinator.id is None:

@@ -158,7 +158,7 @@ def answer_checkin(
         new_concern,
         step_note,
         waiting=concerns.family_waiting(session, family_id),
-        office_hours=escalation.is_office_hours(now, concerns.policy(services)),
+        office_hours=escalation.is_office_hours(now, concerns.family_policy(services, session, family_id)),
     )
 
 

@@ -121,6 +121,8 @@ TIMELINE_LABELS = {
     "question_not_needed": N_("A question is no longer needed"),
     "question_stopped": N_("Help for a question stopped"),
     "casework_held": N_("Casework meeting held"),
+    "team_moved": N_("Moved to another team"),
+    "coordinator_left_team": N_("Its coordinator moved to another team"),
     **MATCH_TIMELINE_LABELS,  # the steps of a lasting match (services.match_texts)
     **CASE_TIMELINE_LABELS,  # the steps of a family's case (services.case_texts)
 }

@@ -24,9 +24,10 @@ from services.labels import name_of as name_of  # read here by the concern modul
 from services.outbox import Outgoing, ToTopic, enqueue, relay_meta
 from services.permissions import Action, authorize
 from services.tasks import kind_label, when_text
-from storage import care, people
+from storage import care, people, teams
 from storage import concerns as concern_store
 from storage import requests as request_store
+from storage.case_tables import Team
 from storage.db import Session
 from storage.models import CheckIn, Concern, Person, Role
 
@@ -59,18 +60,37 @@ SOURCE_LABELS = {
 }
 
 
-def policy(services: Services) -> rules.EscalationPolicy:
-    """The escalation policy of this deployment's settings."""
+def policy(services: Services, team: Team | None = None) -> rules.EscalationPolicy:
+    """The escalation policy: the team's office hours and wait where it set them, else the deployment's settings."""
     settings = services.settings
+    days = tuple(settings.office_days)
+    if team is not None and team.office_days is not None:
+        days = tuple(int(day) for day in team.office_days.split(",") if day.strip())
+    wait = settings.escalation_wait_office_minutes
+    if team is not None and team.escalation_wait_office_minutes is not None:
+        wait = team.escalation_wait_office_minutes
+    start = team.office_start if team is not None and team.office_start else settings.office_start
+    end = team.office_end if team is not None and team.office_end else settings.office_end
+    morning = settings.escalation_morning_rule
+    if morning is not None and not start <= morning < end:
+        morning = start  # the team's hours leave out the deployment's morning time: its own opening instead
     return rules.EscalationPolicy(
-        office_days=tuple(settings.office_days),
-        office_start=settings.office_start,
-        office_end=settings.office_end,
-        wait_office=timedelta(minutes=settings.escalation_wait_office_minutes),
+        office_days=days,
+        office_start=start,
+        office_end=end,
+        wait_office=timedelta(minutes=wait),
         wait_outside=timedelta(minutes=settings.escalation_wait_outside_minutes),
-        morning_rule=settings.escalation_morning_rule,
+        morning_rule=morning,
         zone=settings.timezone,
     )
+
+
+def family_policy(services: Services, session: Session | None, family_id: int | None) -> rules.EscalationPolicy:
+    """The escalation policy of the family's team (the deployment's without a session or a family)."""
+    if session is None or family_id is None:
+        return policy(services)
+    team_id = teams.team_of_family(session=session, family_id=family_id)
+    return policy(services, teams.get_team(session=session, team_id=team_id))
 
 
 def is_coordinator(person: Person | None) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain import escalation as escalation_rules
-from services.concerns import concern_buttons, concern_card, policy
+from services.concerns import concern_buttons, concern_card, family_policy
 from services.context import JobHandler, Services
 from services.i18n import _, hi, use_language
 from services.labels import name_of
@@ -167,7 +167,10 @@ def reopen_concern(
         key = f"left:{coordinator.id}:concern:{concern.id}:{recipient.id}"
         enqueue(session=session, to=ToPerson(recipient), message=message, key=key, now=now)
     due = escalation_rules.next_escalation_at(
-        level=concern.escalation_level, now=now, policy=policy(services), urgent=concern.urgent
+        level=concern.escalation_level,
+        now=now,
+        policy=family_policy(services, session, concern.family_id),
+        urgent=concern.urgent,
     )
     if due is not None:
         job_store.schedule_job(

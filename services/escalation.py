@@ -18,10 +18,10 @@ from services.concerns import (
     concern_buttons,
     concern_card,
     family_concern,
+    family_policy,
     group_id,
     name_of,
     person_of,
-    policy,
     post_to_topic,
     target_label,
     task_context,
@@ -237,7 +237,8 @@ def _after_step(
         return
     if concern_store.set_waiting(session=session, concern_id=concern.id, since=None):
         concern.waiting_since = None
-    due = rules.next_escalation_at(level=level, now=now, policy=policy(services), urgent=concern.urgent, target=target)
+    pol = family_policy(services, session, concern.family_id)
+    due = rules.next_escalation_at(level=level, now=now, policy=pol, urgent=concern.urgent, target=target)
     if due is not None:
         job_store.schedule_job(
             session=session,

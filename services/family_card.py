@@ -34,6 +34,7 @@ from services.context import Services
 from services.i18n import _, format_day, format_stamp, format_when, h, hi, use_language
 from services.match_management import match_lines_for_family
 from services.permissions import Action, authorize, refusal_text
+from services.team_admin import FAMILY_MOVE
 from storage import care, people
 from storage import concerns as concern_store
 from storage import insight as insight_store
@@ -126,6 +127,14 @@ def _controls(profile: FamilyProfile, fid: int, language: str) -> Rows:
         [(_("📂 Case: {state}").format(state=_(STATE_LABELS[state_of(profile.case_state)])), CASE.data(fid))],
         [(_("🙋 I am their primary coordinator"), MINE.data(fid))],
     ]
+
+
+def _admin_rows(rows: Rows, coordinator: Person, family: Person) -> Rows:
+    """An admin may move the family to another team from its card (checked again when pressed)."""
+    if not coordinator.is_admin or family.id is None:
+        return rows
+    with use_language(coordinator.language):
+        return [*rows, [(_("🔀 Move to another team"), FAMILY_MOVE.data(family.id))]]
 
 
 def family_card(*, session: Session, services: Services, family: Person, language: str) -> tuple[str, Rows]:
@@ -311,6 +320,7 @@ def show(
         zone = services.settings.timezone
         return CardView(text=timeline_text(session=session, family=family, language=coordinator.language, zone=zone))
     text, rows = family_card(session=session, services=services, family=family, language=coordinator.language)
+    rows = _admin_rows(rows, coordinator, family)
     return CardView(text=text, rows=rows)
 
 
@@ -351,6 +361,7 @@ def change(
             daypart=daypart,
         )
     text, rows = family_card(session=session, services=services, family=family, language=coordinator.language)
+    rows = _admin_rows(rows, coordinator, family)
     return CardView(text=text, rows=rows, edit=True)
 
 

@@ -33,10 +33,10 @@ from services.i18n import N_, _, format_day, h, hi, ngettext, use_language
 from services.labels import name_of
 from services.logs import event
 from services.outbox import Outgoing, ToPerson, chart_upload, enqueue
-from services.permissions import Action, authorize
+from services.permissions import Action, authorize, team_scope
 from services.tasks import KIND_LABELS, kind_label
 from storage import insight as store
-from storage import job_store, people
+from storage import job_store, people, teams
 from storage.db import Session
 from storage.models import Person
 
@@ -145,17 +145,49 @@ def suppression_note(threshold: int) -> str:
     ).format(below=threshold - 1, threshold=threshold, withheld=WITHHELD)
 
 
+TEAM_METRICS = ("families_active", "checkins_answered", "requests", "concerns")
+
+
+def team_rows(per_team: Sequence[tuple[str, rules.Figures]], threshold: int) -> list[rules.Row]:
+    """The all-teams split for admins: a few counts per team (the team's name as category), small ones hidden."""
+    return [
+        rules.Row(f"team_{metric}", name, "", rules.shown(getattr(figures, metric), threshold))
+        for name, figures in per_team
+        for metric in TEAM_METRICS
+    ]
+
+
+def team_lines(per_team: Sequence[tuple[str, rules.Figures]], threshold: int) -> list[str]:
+    """The all-teams split as lines: one per team."""
+    return [
+        _(
+            "{team}: {families} families active, {answered} check-ins answered, {requests} requests, "
+            "{concerns} concerns"
+        ).format(
+            team=hi(name),
+            families=hi(rules.shown(figures.families_active, threshold)),
+            answered=hi(rules.shown(figures.checkins_answered, threshold)),
+            requests=hi(rules.shown(figures.requests, threshold)),
+            concerns=hi(rules.shown(figures.concerns, threshold)),
+        )
+        for name, figures in per_team
+    ]
+
+
 def stats_text(
     figures: rules.Figures,
     threshold: int,
     language: str,
     questions: Sequence[rules.Row] = (),
     matches: Sequence[rules.Row] = (),
+    per_team: Sequence[tuple[str, rules.Figures]] = (),
+    team: str | None = None,
 ) -> str:
     """/stats: the figures of a period as one HTML message (the families' questions after the rest)."""
     with use_language(language):
         lines = [
             _("<b>Figures, {period}</b>").format(period=h(period_text(figures.period, language))),
+            _("Families of the team {team}.").format(team=hi(team)) if team else _("Families of all teams."),
             "",
         ]
         for label, value in figure_rows(rules.anonymous_table(figures, threshold)):
@@ -168,6 +200,9 @@ def stats_text(
             lines += ["", _("<b>Lasting matches</b>")]
             for label, value in match_figures.row_lines(list(matches)):
                 lines.append(f"{h(label)}: <b>{hi(value)}</b>")
+        if per_team:
+            lines += ["", _("<b>Per team</b>")]
+            lines += [f"• {line}" for line in team_lines(per_team, threshold)]
         lines += ["", "<i>" + h(suppression_note(threshold)) + "</i>"]
     return "\n".join(lines)
 
@@ -256,6 +291,9 @@ class Figures:
     questions: tuple[rules.Row, ...] = ()
     # The evaluation figures of lasting matches (`services.match_figures`).
     matches: tuple[rules.Row, ...] = ()
+    # For an admin: a few counts of each team; for a coordinator: the name of their team.
+    per_team: tuple[tuple[str, rules.Figures], ...] = ()
+    team: str | None = None
 
     @property
     def period(self) -> rules.Period:
@@ -265,12 +303,15 @@ class Figures:
     @property
     def text(self) -> str:
         """/stats: the figures as a message."""
-        return stats_text(self.figures, self.threshold, self.language, self.questions, self.matches)
+        return stats_text(
+            self.figures, self.threshold, self.language, self.questions, self.matches, self.per_team, self.team
+        )
 
     @property
     def csv(self) -> bytes:
         """/export: the anonymous table as CSV."""
-        return csv_bytes([*rules.anonymous_table(self.figures, self.threshold), *self.questions, *self.matches])
+        table = [*rules.anonymous_table(self.figures, self.threshold), *self.questions, *self.matches]
+        return csv_bytes([*table, *team_rows(self.per_team, self.threshold)])
 
     @property
     def caption(self) -> str:
@@ -285,14 +326,29 @@ class Figures:
 def figures_for(
     *, session: Session, services: Services, coordinator: Person, period: rules.Period, export: bool, now: datetime
 ) -> Figures:
-    """A coordinator looks at (or exports) the anonymous figures of a period: computed and audited."""
-    figures = compute(session=session, services=services, period=period)
+    """A coordinator looks at (or exports) the anonymous figures of a period: computed and audited.
+
+    A coordinator gets their own team's families only; an admin all teams, with a few counts per team."""
+    scope = team_scope(coordinator)
+    family_ids = store.team_family_ids(session=session, team_id=scope) if scope is not None else None
+    figures = compute(session=session, services=services, period=period, family_ids=family_ids)
     start, end = period.bounds(services.settings.timezone)
     threshold = services.settings.insight_min_count
     questions = question_figures.rows(
-        session=session, start=start, end=end, zone=services.settings.timezone, threshold=threshold
+        session=session,
+        start=start,
+        end=end,
+        zone=services.settings.timezone,
+        threshold=threshold,
+        family_ids=family_ids,
     )
-    matches = match_figures.rows(session=session, start=start, end=end, threshold=threshold)
+    matches = match_figures.rows(session=session, start=start, end=end, threshold=threshold, family_ids=family_ids)
+    per_team: list[tuple[str, rules.Figures]] = []
+    if scope is None:
+        for team in teams.all_teams(session=session):
+            ids = store.team_family_ids(session=session, team_id=team.id or 0)
+            per_team.append((team.name, compute(session=session, services=services, period=period, family_ids=ids)))
+    own = teams.get_team(session=session, team_id=scope) if scope is not None else None
     people.audit(
         session=session,
         actor_id=coordinator.id,
@@ -307,6 +363,8 @@ def figures_for(
         language=coordinator.language,
         questions=tuple(questions),
         matches=tuple(matches),
+        per_team=tuple(per_team),
+        team=own.name if own is not None else None,
     )
 
 
@@ -323,10 +381,15 @@ class Digest:
 
 
 def digest_families(session: Session, coordinator: Person) -> list[int]:
-    """The families a coordinator may see: their own (primary or partner) and those with nobody yet."""
+    """The families of a coordinator's digest: their own (primary or partner) and their team's with nobody yet.
+
+    An admin's digest names the families with nobody yet of every team."""
     assert coordinator.id is not None
+    scope = team_scope(coordinator)
     own = store.coordinator_family_ids(session=session, coordinator_id=coordinator.id)
-    return sorted(set(own) | set(store.unassigned_family_ids(session=session)))
+    if scope is not None:
+        own = [fid for fid in own if teams.team_of_family(session=session, family_id=fid) == scope]
+    return sorted(set(own) | set(store.unassigned_family_ids(session=session, team_id=scope)))
 
 
 def _bullets(lines: list[str], items: Sequence[str]) -> None:
@@ -347,6 +410,7 @@ class _Week:
     names: dict[int | None, str]
     now: datetime
     language: str
+    team_id: int | None = None  # the coordinator's team (None: an admin, every team)
 
     @property
     def zone(self) -> str:
@@ -417,7 +481,7 @@ def _vogs(week: _Week) -> list[str]:
             name=hi(name_of(person)),
             day=h(format_day(volunteer_rules.vog_expires_on(vog_date, settings.vog_valid_years), week.language)),
         )
-        for person, vog_date in store.vog_expiring(session=week.session, cutoff=cutoff, limit=50)
+        for person, vog_date in store.vog_expiring(session=week.session, cutoff=cutoff, limit=50, team_id=week.team_id)
     ]
 
 
@@ -459,7 +523,15 @@ def digest(*, session: Session, services: Services, coordinator: Person, now: da
         for person in (people.get_person(session=session, person_id=fid) for fid in families)
         if person is not None
     }
-    week = _Week(session=session, services=services, families=families, names=names, now=now, language=language)
+    week = _Week(
+        session=session,
+        services=services,
+        families=families,
+        names=names,
+        now=now,
+        language=language,
+        team_id=team_scope(coordinator),
+    )
     monday = rules.week_of(today(services, now))
     weeks = services.settings.insight_digest_weeks
     with use_language(language):

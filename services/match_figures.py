@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from domain import matches as rules
 from domain.insight import Row
@@ -40,12 +42,15 @@ def _fact(match: Match) -> rules.MatchFact:
     )
 
 
-def rows(*, session: Session, start: datetime, end: datetime, threshold: int) -> list[Row]:
-    """The published rows of [start, end)."""
-    started = [_fact(match) for match in store.started_between(session=session, start=start, end=end)]
-    ended = [_fact(match) for match in store.ended_between(session=session, start=start, end=end)]
-    outcomes = store.outcomes_between(session=session, start=start, end=end)
-    given = store.give_backs_between(session=session, start=start, end=end)
+def rows(
+    *, session: Session, start: datetime, end: datetime, threshold: int, family_ids: Sequence[int] | None = None
+) -> list[Row]:
+    """The published rows of [start, end) (of these families when given: a team's)."""
+    window: dict[str, Any] = {"session": session, "start": start, "end": end, "family_ids": family_ids}
+    started = [_fact(match) for match in store.started_between(**window)]
+    ended = [_fact(match) for match in store.ended_between(**window)]
+    outcomes = store.outcomes_between(**window)
+    given = store.give_backs_between(**window)
     return rules.match_rows(started, ended, outcomes, threshold=threshold) + rules.give_back_rows(
         given, threshold=threshold
     )

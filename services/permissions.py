@@ -19,7 +19,20 @@ from storage import rights as store
 from storage.db import Session
 from storage.models import Concern, Person
 
-__all__ = ["Action", "Actor", "Decision", "Facts", "Reason", "actor_of", "authorize", "may_write_to", "refusal_text"]
+__all__ = [
+    "Action",
+    "Actor",
+    "Decision",
+    "Facts",
+    "Reason",
+    "actor_of",
+    "authorize",
+    "may_write_to",
+    "refusal_text",
+    "team_scope",
+]
+
+NO_TEAM = -1  # a team id no row has: a coordinator without a team sees nobody's families in a list
 
 
 def actor_of(*, session: Session, person: Person) -> Actor:
@@ -33,6 +46,17 @@ def actor_of(*, session: Session, person: Person) -> Actor:
         volunteer_status=profile.status if profile is not None else None,
         team_id=person.team_id,
     )
+
+
+def team_scope(person: Person) -> int | None:
+    """Which team's families, volunteers and figures a list shows this person: their own team, all for an admin.
+
+    Lists filter with this at the query (so a long list of another team never hides one's own); every action
+    on one of them is still decided by `authorize`, which refuses another team's family (`Reason.NOT_THEIR_TEAM`).
+    """
+    if person.is_admin:
+        return None
+    return person.team_id if person.team_id is not None else NO_TEAM
 
 
 def fresh_actor(*, session: Session, person: Person | None) -> Actor | None:
@@ -110,6 +134,8 @@ def refusal_text(decision: Decision) -> str:
         return _("Sorry, only an admin coordinator can do that.")
     if reason == Reason.NOT_ALERTED:
         return _("Sorry, this concern went to other coordinators, so you cannot do this.")
+    if reason == Reason.NOT_THEIR_TEAM:
+        return _("Sorry, this belongs to another team, so you cannot do this.")
     if reason == Reason.NOT_ADDRESSED:
         return _("Sorry, this request is not yours to answer.")
     return _("Sorry, this family has other coordinators, so you cannot do this.")

@@ -12,7 +12,7 @@ from services import matching
 from services.approvals import coordinator_of, may_see
 from services.concerns import name_of
 from services.context import Services
-from services.permissions import Action
+from services.permissions import Action, team_scope
 from storage import matching as match_store
 from storage import people
 from storage import requests as store
@@ -42,7 +42,7 @@ def open_requests(
         return None
     items = [
         request
-        for request in store.open_requests(session=session, limit=MAX_REQUESTS)
+        for request in store.open_requests(session=session, limit=MAX_REQUESTS, team_id=team_scope(coordinator))
         if may_see(session=session, coordinator=coordinator, family_id=request.family_id)
     ][:limit]
     return coordinator, [

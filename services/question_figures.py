@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from domain import questions as rules
@@ -23,17 +24,25 @@ METRIC_LABELS = {
 OWN_WORDS = N_("In their own words")
 
 
-def rows(*, session: Session, start: datetime, end: datetime, zone: str, threshold: int) -> list[Row]:
-    """The published rows of [start, end)."""
+def rows(
+    *,
+    session: Session,
+    start: datetime,
+    end: datetime,
+    zone: str,
+    threshold: int,
+    family_ids: Sequence[int] | None = None,
+) -> list[Row]:
+    """The published rows of [start, end) (of these families when given: a team's)."""
     questions = [
         rules.QuestionFact(theme=q.theme, created_at=q.created_at, first_help_at=q.first_help_at)
-        for q in store.questions_named(session=session, start=start, end=end)
+        for q in store.questions_named(session=session, start=start, end=end, family_ids=family_ids)
     ]
     reviews = [
         rules.ReviewFact(answer=r.answer or "", answered_at=r.answered_at or r.asked_at)
-        for r in store.answered_family_reviews(session=session, start=start, end=end)
+        for r in store.answered_family_reviews(session=session, start=start, end=end, family_ids=family_ids)
     ]
-    stops = store.stop_reasons(session=session, start=start, end=end)
+    stops = store.stop_reasons(session=session, start=start, end=end, family_ids=family_ids)
     return rules.question_rows(questions, reviews, stops, zone=zone, threshold=threshold)
 
 

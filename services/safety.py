@@ -8,9 +8,10 @@ from datetime import datetime
 from domain import escalation as rules
 from domain.urgent import SAFETY_NUMBERS, SafetyNumber, numbers_for
 from domain.urgent_terms import UrgentCategory
-from services.concerns import policy
+from services.concerns import family_policy
 from services.context import Services
 from services.i18n import _, format_when, h, hi
+from storage.db import Session
 from storage.models import Person
 
 
@@ -48,11 +49,21 @@ def waiting_text() -> str:
     )
 
 
-def when_seen_text(services: Services, person: Person, now: datetime, *, urgent: bool, waiting: bool = False) -> str:
-    """What the family is told about when a coordinator will see the message (the truth when nobody can)."""
+def when_seen_text(
+    services: Services,
+    person: Person,
+    now: datetime,
+    *,
+    urgent: bool,
+    waiting: bool = False,
+    session: Session | None = None,
+) -> str:
+    """What the family is told about when a coordinator will see the message (the truth when nobody can).
+
+    With a session, the office hours are those of the person's team (`concerns.family_policy`)."""
     if waiting:
         return waiting_text()
-    pol = policy(services)
+    pol = family_policy(services, session, person.id)
     in_office = rules.is_office_hours(now, pol)
     if urgent:
         if in_office:
@@ -68,7 +79,15 @@ def when_seen_text(services: Services, person: Person, now: datetime, *, urgent:
     )
 
 
-def passed_on_text(services: Services, person: Person, now: datetime, *, new: bool, waiting: bool = False) -> str:
+def passed_on_text(
+    services: Services,
+    person: Person,
+    now: datetime,
+    *,
+    new: bool,
+    waiting: bool = False,
+    session: Session | None = None,
+) -> str:
     """The family's confirmation: passed on, when they will hear back, and out of hours the numbers.
 
     While the concern waits for a coordinator who can receive it, the family hears exactly that.
@@ -79,15 +98,23 @@ def passed_on_text(services: Services, person: Person, now: datetime, *, new: bo
         return waiting_text()
     if not new:
         return _("✓ Passed on to your coordinator.")
-    lines = [_("✓ I have passed this on to your coordinator."), when_seen_text(services, person, now, urgent=False)]
-    if not rules.is_office_hours(now, policy(services)):
+    seen = when_seen_text(services, person, now, urgent=False, session=session)
+    lines = [_("✓ I have passed this on to your coordinator."), seen]
+    if not rules.is_office_hours(now, family_policy(services, session, person.id)):
         lines.append(_("If it cannot wait:") + "\n" + safety_numbers_text())
     lines.append(_("You can send more (text, a voice note or a photo); I will pass it on too."))
     return "\n\n".join(lines)
 
 
 def urgent_outcome_text(
-    services: Services, person: Person, now: datetime, *, consented: bool, alerted: bool, waiting: bool = False
+    services: Services,
+    person: Person,
+    now: datetime,
+    *,
+    consented: bool,
+    alerted: bool,
+    waiting: bool = False,
+    session: Session | None = None,
 ) -> str:
     """What the person is told after the numbers: only what happened."""
     if waiting and consented:
@@ -105,7 +132,7 @@ def urgent_outcome_text(
     return (
         _("I have passed your message on to the coordinators.")
         + " "
-        + when_seen_text(services, person, now, urgent=True)
+        + when_seen_text(services, person, now, urgent=True, session=session)
     )
 
 

@@ -77,7 +77,7 @@ def record_urgent(
         alerted=alerted,
     )
     outcome = urgent_outcome_text(
-        services, sender, now, consented=consented, alerted=alerted, waiting=is_waiting(concern)
+        services, sender, now, consented=consented, alerted=alerted, waiting=is_waiting(concern), session=session
     )
     _answer(session=session, sender=sender, chat_id=chat_id, key=key, categories=categories, outcome=outcome, now=now)
     return key

@@ -138,13 +138,19 @@ def set_duo_partner(*, session: Session, coordinator_id: int, partner_id: int | 
     )
 
 
-def families(*, session: Session, coordinator_id: int | None = None, limit: int | None = 50) -> list[Person]:
-    """Signed-up families, those of one coordinator (primary or partner) when given, by name (all: `limit=None`)."""
+def families(
+    *, session: Session, coordinator_id: int | None = None, limit: int | None = 50, team_id: int | None = None
+) -> list[Person]:
+    """Signed-up families, those of one coordinator (primary or partner) or one team when given, by name.
+
+    All of them: `limit=None`."""
     query = (
         select(Person)
         .join(FamilyProfile, col(FamilyProfile.person_id) == col(Person.id))
         .where(col(Person.role) == Role.FAMILY, col(Person.consent_at).is_not(None))
     )
+    if team_id is not None:
+        query = query.where(col(FamilyProfile.team_id) == team_id)
     if coordinator_id is not None:
         query = query.where(
             or_(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlmodel import Session, col
 
 from domain.insight import CheckinFact, ConcernFact, RequestFact
@@ -138,9 +138,17 @@ def coordinator_family_ids(*, session: Session, coordinator_id: int) -> list[int
     return _signed_up_family_ids(session=session, which=theirs)
 
 
-def unassigned_family_ids(*, session: Session) -> list[int]:
-    """Signed-up families without a primary coordinator: every coordinator's digest shows them."""
-    return _signed_up_family_ids(session=session, which=col(FamilyProfile.primary_coordinator_id).is_(None))
+def unassigned_family_ids(*, session: Session, team_id: int | None = None) -> list[int]:
+    """Signed-up families without a primary coordinator (of one team when given): their team's digest shows them."""
+    which: Any = col(FamilyProfile.primary_coordinator_id).is_(None)
+    if team_id is not None:
+        which = and_(which, col(FamilyProfile.team_id) == team_id)
+    return _signed_up_family_ids(session=session, which=which)
+
+
+def team_family_ids(*, session: Session, team_id: int) -> list[int]:
+    """Signed-up families of one team: the figures of that team."""
+    return _signed_up_family_ids(session=session, which=col(FamilyProfile.team_id) == team_id)
 
 
 def answered_checkins(
@@ -209,9 +217,11 @@ def open_concern_count(*, session: Session, family_id: int) -> int:
     return len(open_concerns_of(session=session, family_ids=[family_id], limit=100))
 
 
-def vog_expiring(*, session: Session, cutoff: date, limit: int = 20) -> list[tuple[Person, date]]:
-    """Approved volunteers cleared for children whose VOG date is on or before `cutoff`, with that date."""
-    rows = session.execute(
+def vog_expiring(
+    *, session: Session, cutoff: date, limit: int = 20, team_id: int | None = None
+) -> list[tuple[Person, date]]:
+    """Approved volunteers (of one team when given) cleared for children whose VOG date is on or before `cutoff`."""
+    query = (
         select(Person, col(VolunteerProfile.vog_date))
         .join(VolunteerProfile, col(VolunteerProfile.person_id) == col(Person.id))
         .where(
@@ -220,9 +230,10 @@ def vog_expiring(*, session: Session, cutoff: date, limit: int = 20) -> list[tup
             col(VolunteerProfile.vog_date) <= cutoff,
             col(Person.telegram_id).is_not(None),
         )
-        .order_by(col(VolunteerProfile.vog_date), col(Person.id))
-        .limit(limit)
-    ).all()
+    )
+    if team_id is not None:
+        query = query.where(col(Person.team_id) == team_id)
+    rows = session.execute(query.order_by(col(VolunteerProfile.vog_date), col(Person.id)).limit(limit)).all()
     return [(person, vog_date) for person, vog_date in rows if vog_date is not None]
 
 

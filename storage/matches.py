@@ -247,27 +247,40 @@ def support_first(*, session: Session, family_id: int, helper_id: int) -> bool:
     return rowcount(result) == 1
 
 
-def started_between(*, session: Session, start: datetime, end: datetime) -> list[Match]:
-    """The matches whose trial started in [start, end), for the anonymous figures."""
+def started_between(
+    *, session: Session, start: datetime, end: datetime, family_ids: Sequence[int] | None = None
+) -> list[Match]:
+    """The matches (of these families when given) whose trial started in [start, end), for the figures."""
     query = select(Match).where(col(Match.started_at) >= start, col(Match.started_at) < end)
+    if family_ids is not None:
+        query = query.where(col(Match.family_id).in_(list(family_ids)))
     return list(session.exec(query))
 
 
-def ended_between(*, session: Session, start: datetime, end: datetime) -> list[Match]:
-    """The matches that had started and ended in [start, end), for the anonymous figures."""
+def ended_between(
+    *, session: Session, start: datetime, end: datetime, family_ids: Sequence[int] | None = None
+) -> list[Match]:
+    """The matches (of these families when given) that had started and ended in [start, end), for the figures."""
     query = select(Match).where(
         col(Match.ended_at) >= start, col(Match.ended_at) < end, col(Match.started_at).is_not(None)
     )
+    if family_ids is not None:
+        query = query.where(col(Match.family_id).in_(list(family_ids)))
     return list(session.exec(query))
 
 
-def outcomes_between(*, session: Session, start: datetime, end: datetime) -> list[str]:
-    """What became of the match times that began in [start, end) and are known."""
+def outcomes_between(
+    *, session: Session, start: datetime, end: datetime, family_ids: Sequence[int] | None = None
+) -> list[str]:
+    """What became of the match times (of these families' matches when given) that began in [start, end)."""
     query = select(col(MatchOccurrence.outcome)).where(
         col(MatchOccurrence.starts_at) >= start,
         col(MatchOccurrence.starts_at) < end,
         col(MatchOccurrence.outcome).is_not(None),
     )
+    if family_ids is not None:
+        theirs = select(col(Match.id)).where(col(Match.family_id).in_(list(family_ids)))
+        query = query.where(col(MatchOccurrence.match_id).in_(theirs))
     return [outcome or "" for outcome in session.exec(query)]
 
 
@@ -385,9 +398,13 @@ def answer_give_back(*, session: Session, give_back_id: int, outcome: str, side:
     return rowcount(result) == 1
 
 
-def give_backs_between(*, session: Session, start: datetime, end: datetime) -> list[str | None]:
-    """What became of the offers back made in [start, end): their outcomes (None: not known)."""
+def give_backs_between(
+    *, session: Session, start: datetime, end: datetime, family_ids: Sequence[int] | None = None
+) -> list[str | None]:
+    """What became of the offers back made in [start, end) (by these families when given): None if not known."""
     query = select(col(MatchGiveBack.outcome)).where(
         col(MatchGiveBack.offered_at) >= start, col(MatchGiveBack.offered_at) < end
     )
+    if family_ids is not None:
+        query = query.where(col(MatchGiveBack.family_id).in_(list(family_ids)))
     return list(session.exec(query))

@@ -62,6 +62,7 @@ class TablePolicy:
 EXPORT_POLICY: dict[str, TablePolicy] = {
     "person": TablePolicy(owner=("id",), chat=("telegram_id",)),
     "area": TablePolicy(personal=False),
+    "team": TablePolicy(personal=False),  # a team's name, group and office hours: nobody's personal data
     "familyprofile": TablePolicy(
         owner=("person_id",),
         mentions=("primary_coordinator_id", "partner_coordinator_id", "support_volunteer_id"),
@@ -123,7 +124,6 @@ EXPORT_POLICY: dict[str, TablePolicy] = {
     "questionlink": TablePolicy(mentions=("linked_by_id",), shared=("kind", "linked_at")),  # see `_related`
     "questionreview": TablePolicy(owner=("family_id", "person_id")),
     "caseplan": TablePolicy(owner=("family_id",)),
-    "team": TablePolicy(personal=False),
     "casestep": TablePolicy(owner=("family_id",), mentions=("actor_id",), shared=("from_state", "to_state", "at")),
     "intaketalk": TablePolicy(owner=("family_id",), mentions=("coordinator_id",), shared=("planned_at", "held_at")),
     "caseworkmeeting": TablePolicy(owner=("family_id",), mentions=("held_by_id",), shared=("meeting_on", "held_at")),

@@ -451,34 +451,46 @@ def family_decisions(
 # --- figures and erasure --------------------------------------------------------------------------
 
 
-def questions_named(*, session: Session, start: datetime, end: datetime) -> list[FamilyQuestion]:
-    """The questions families took up in [start, end), for the anonymous figures (which keep only themes)."""
+def questions_named(
+    *, session: Session, start: datetime, end: datetime, family_ids: Sequence[int] | None = None
+) -> list[FamilyQuestion]:
+    """The questions families (these when given) took up in [start, end), for the anonymous figures (themes)."""
     query = select(FamilyQuestion).where(
         col(FamilyQuestion.state).not_in(["declined", "suggested"]),
         col(FamilyQuestion.created_at) >= start,
         col(FamilyQuestion.created_at) < end,
     )
+    if family_ids is not None:
+        query = query.where(col(FamilyQuestion.family_id).in_(list(family_ids)))
     return list(session.exec(query))
 
 
-def answered_family_reviews(*, session: Session, start: datetime, end: datetime) -> list[QuestionReview]:
-    """The families' reviews answered in [start, end), oldest first."""
+def answered_family_reviews(
+    *, session: Session, start: datetime, end: datetime, family_ids: Sequence[int] | None = None
+) -> list[QuestionReview]:
+    """The families' (these when given) reviews answered in [start, end), oldest first."""
     query = select(QuestionReview).where(
         col(QuestionReview.side) == "family",
         col(QuestionReview.answer).is_not(None),
         col(QuestionReview.answered_at) >= start,
         col(QuestionReview.answered_at) < end,
     )
+    if family_ids is not None:
+        query = query.where(col(QuestionReview.family_id).in_(list(family_ids)))
     return list(session.exec(query.order_by(col(QuestionReview.answered_at))))
 
 
-def stop_reasons(*, session: Session, start: datetime, end: datetime) -> list[str]:
-    """The reasons of the decisions to stop help taken in [start, end)."""
+def stop_reasons(
+    *, session: Session, start: datetime, end: datetime, family_ids: Sequence[int] | None = None
+) -> list[str]:
+    """The reasons of the decisions to stop help taken in [start, end) (of these families when given)."""
     query = select(col(QuestionDecision.reason)).where(
         col(QuestionDecision.decision) == "stop",
         col(QuestionDecision.decided_at) >= start,
         col(QuestionDecision.decided_at) < end,
     )
+    if family_ids is not None:
+        query = query.where(col(QuestionDecision.family_id).in_(list(family_ids)))
     return [reason or "" for reason in session.exec(query)]
 
 

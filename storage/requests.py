@@ -121,9 +121,14 @@ def volunteer_tasks(*, session: Session, volunteer_id: int) -> list[HelpRequest]
     )
 
 
-def open_requests(*, session: Session, family_ids: Sequence[int] | None = None, limit: int = 20) -> list[HelpRequest]:
-    """Requests nobody has accepted yet, oldest first; only these families' when given."""
+def open_requests(
+    *, session: Session, family_ids: Sequence[int] | None = None, limit: int = 20, team_id: int | None = None
+) -> list[HelpRequest]:
+    """Requests nobody has accepted yet, oldest first; only these families' (or this team's) when given."""
     query = select(HelpRequest).where(col(HelpRequest.status) == rules.RequestStatus.OPEN)
+    if team_id is not None:
+        in_team = select(col(FamilyProfile.person_id)).where(col(FamilyProfile.team_id) == team_id)
+        query = query.where(col(HelpRequest.family_id).in_(in_team))
     if family_ids is not None:
         query = query.where(col(HelpRequest.family_id).in_(list(family_ids)))
     return list(

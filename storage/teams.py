@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from storage.case_tables import Team
-from storage.models import Area, FamilyProfile, Person, Role
+from storage.models import Area, CoordinatorProfile, FamilyProfile, Person, Role
 
 
 def default_team_id(*, session: Session) -> int:
@@ -101,3 +101,74 @@ def team_with_group(*, session: Session, chat_id: int) -> Team | None:
 def move_group(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
     """A group became a supergroup: every team that used it follows."""
     session.execute(update(Team).where(col(Team.group_chat_id) == old_chat_id).values(group_chat_id=new_chat_id))
+
+
+def set_office_hours(
+    *,
+    session: Session,
+    team_id: int,
+    office_days: str | None,
+    office_start: time | None,
+    office_end: time | None,
+    wait_minutes: float | None,
+) -> None:
+    """The team's own office days, hours and escalation wait (None each: the deployment's setting)."""
+    session.execute(
+        update(Team)
+        .where(col(Team.id) == team_id)
+        .values(
+            office_days=office_days,
+            office_start=office_start,
+            office_end=office_end,
+            escalation_wait_office_minutes=wait_minutes,
+        )
+    )
+
+
+def release_coordinator(*, session: Session, coordinator_id: int) -> list[int]:
+    """A coordinator leaves their team: their families stay, the duo partner (if any) becomes the primary.
+
+    The duo ends on both sides. Returns the ids of the families whose coordinators changed."""
+    touched: list[int] = []
+    rows = session.execute(
+        select(FamilyProfile).where(
+            (col(FamilyProfile.primary_coordinator_id) == coordinator_id)
+            | (col(FamilyProfile.partner_coordinator_id) == coordinator_id)
+        )
+    ).scalars()
+    for profile in rows:
+        if profile.primary_coordinator_id == coordinator_id:
+            partner = profile.partner_coordinator_id
+            profile.primary_coordinator_id = partner if partner != coordinator_id else None
+        profile.partner_coordinator_id = None
+        session.add(profile)
+        touched.append(profile.person_id)
+    session.execute(
+        update(CoordinatorProfile)
+        .where(
+            (col(CoordinatorProfile.person_id) == coordinator_id)
+            | (col(CoordinatorProfile.duo_partner_id) == coordinator_id)
+        )
+        .values(duo_partner_id=None)
+    )
+    session.flush()
+    return touched
+
+
+def keep_coordinators_in_team(*, session: Session, family_id: int, team_id: int) -> bool:
+    """A family moved to a team: its primary and partner are cleared if they are not in that team."""
+    profile = session.get(FamilyProfile, family_id)
+    if profile is None:
+        return False
+    changed = False
+    for column in ("primary_coordinator_id", "partner_coordinator_id"):
+        coordinator_id = getattr(profile, column)
+        if coordinator_id is None:
+            continue
+        coordinator = session.get(Person, coordinator_id)
+        if coordinator is None or coordinator.team_id != team_id:
+            setattr(profile, column, None)
+            changed = True
+    session.add(profile)
+    session.flush()
+    return changed

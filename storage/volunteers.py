@@ -20,21 +20,26 @@ from storage.models import (
 )
 
 
-def volunteers_with_status(*, session: Session, status: str, limit: int = 30) -> list[tuple[Person, VolunteerProfile]]:
-    """Signed-up volunteers with this status (such as waiting for approval), by name."""
-    rows = session.execute(
+def volunteers_with_status(
+    *, session: Session, status: str, limit: int = 30, team_id: int | None = None
+) -> list[tuple[Person, VolunteerProfile]]:
+    """Signed-up volunteers with this status (such as waiting for approval), by name; of one team when given."""
+    query = (
         select(Person, VolunteerProfile)
         .join(VolunteerProfile, col(VolunteerProfile.person_id) == col(Person.id))
         .where(col(VolunteerProfile.status) == status, col(Person.consent_at).is_not(None))
-        .order_by(col(Person.display_name), col(Person.id))
-        .limit(limit)
-    ).all()
+    )
+    if team_id is not None:
+        query = query.where(col(Person.team_id) == team_id)
+    rows = session.execute(query.order_by(col(Person.display_name), col(Person.id)).limit(limit)).all()
     return [(person, profile) for person, profile in rows]
 
 
-def vog_expiring(*, session: Session, cutoff: date, limit: int = 30) -> list[tuple[Person, VolunteerProfile]]:
+def vog_expiring(
+    *, session: Session, cutoff: date, limit: int = 30, team_id: int | None = None
+) -> list[tuple[Person, VolunteerProfile]]:
     """Approved volunteers cleared for children whose VOG date is on or before `cutoff` (soon too old)."""
-    rows = session.execute(
+    query = (
         select(Person, VolunteerProfile)
         .join(VolunteerProfile, col(VolunteerProfile.person_id) == col(Person.id))
         .where(
@@ -42,9 +47,10 @@ def vog_expiring(*, session: Session, cutoff: date, limit: int = 30) -> list[tup
             col(VolunteerProfile.children_ok),
             col(VolunteerProfile.vog_date) <= cutoff,
         )
-        .order_by(col(VolunteerProfile.vog_date), col(Person.id))
-        .limit(limit)
-    ).all()
+    )
+    if team_id is not None:
+        query = query.where(col(Person.team_id) == team_id)
+    rows = session.execute(query.order_by(col(VolunteerProfile.vog_date), col(Person.id)).limit(limit)).all()
     return [(person, profile) for person, profile in rows]
 
 

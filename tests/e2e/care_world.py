@@ -63,7 +63,7 @@ def quiet_world(harness: Harness) -> None:
 
 
 def reset_group(harness: Harness) -> None:
-    """No coordinators' group: relays go through private chats."""
+    """No coordinators' group (of any team): relays go through private chats."""
     with harness.session() as session:
         session.execute(update(case_tables.Team).values(group_chat_id=None))
 

@@ -19,7 +19,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from conversations.dialogue import DialogueRouter
 from storage import concerns as concern_store
-from storage import people
+from storage import people, teams
 from storage import questions as questions_store
 from storage.models import AuditEntry, Concern, ConsentRequest, HelpRequest, Match, MatchReview
 from tests.e2e.care_world import (
@@ -357,6 +357,19 @@ COORDINATOR_BUTTONS: dict[str, tuple[list[str], bool]] = {
     r"^mt:dec(:|$)": (["mt:dec:{review}:stop"], True),
     r"^mt:list(:|$)": (["mt:list"], False),
     r"^menu:matches$": (["menu:matches"], False),
+    # Teams: admins only (tests/e2e/test_teams.py moves people and families across teams).
+    r"^tm:list(:|$)": (["tm:list"], True),
+    r"^tm:new(:|$)": (["tm:new"], True),
+    r"^tm:open(:|$)": (["tm:open:{team}"], True),
+    r"^tm:mv(:|$)": (["tm:mv:{person}"], True),
+    r"^tm:to(:|$)": (["tm:to:{person}:{team}"], True),
+    r"^tm:fmv(:|$)": (["tm:fmv:{family}"], True),
+    r"^tm:fto(:|$)": (["tm:fto:{family}:{team}"], True),
+    r"^tm:hrs(:|$)": (["tm:hrs:{team}"], True),
+    r"^tm:days(:|$)": (["tm:days:{team}:six"], True),
+    r"^tm:time(:|$)": (["tm:time:{team}"], True),
+    r"^tm:wait(:|$)": (["tm:wait:{team}:15"], True),
+    r"^tm:dflt(:|$)": (["tm:dflt:{team}"], True),
 }
 NOT_FOR_COORDINATORS = {
     r"^lang:": "anyone's language",
@@ -492,6 +505,7 @@ COORDINATOR_COMMANDS = {
     "match",
     "waiting",
 }
+COORDINATOR_COMMANDS |= {"teams"}
 TOPIC_COMMANDS = {"close", "take", "family", "checkin", "answers", "rhythm"}
 OTHER_COMMANDS = {"cancel", "help", "privacy", "language", "mydata", "delete", "menu", "setgroup", "start"}
 OTHER_COMMANDS |= {"tasks", "requests", "talk", "ask"}  # everyone's own lists and dialogues
@@ -582,6 +596,7 @@ def test_every_coordinator_button_refuses_a_family_and_another_duos_coordinator(
             "question": question.id,
             "meeting": meeting.id,
             "decision": decision.id,
+            "team": teams.default_team_id(session=session),
         }
     rhythm = profile(harness, world.family).checkin_rhythm
     try:

@@ -285,8 +285,9 @@ def test_a_coordinator_moves_a_case_plans_an_intake_talk_and_reads_the_waiting_l
     page = _open(browser, dutch, PHONE)
     page.select_option('select[name="state"]', "waiting")
     page.click("form.filters button")
-    page.wait_for_selector(f'li[data-family="{world.waiting_family}"]')
+    page.wait_for_selector(f'li[data-family="{world.family}"]', state="detached")  # the filtered list is shown
     assert page.locator("ul.cards li").count() == 1
+    assert page.locator(f'li[data-family="{world.waiting_family}"][data-state="waiting"]').count() == 1
     _shot(page, "families-waiting-phone")
     page.click('nav a[href="/workspace/api/waiting"]')
     page.wait_for_selector("#h-waiting")
@@ -314,6 +315,7 @@ def test_a_coordinator_moves_a_case_plans_an_intake_talk_and_reads_the_waiting_l
         talk = session.exec(select(IntakeTalk).where(IntakeTalk.family_id == world.family)).one()
         assert talk.held_at is not None
     # Closing asks for a reason from the list first (the browser will not send the form without one).
+    assert page.evaluate("document.querySelector('form.move[data-target=closed]').checkValidity()") is False
     page.click('form.move[data-target="closed"] button')
     assert page.locator('#case[data-state="waiting"]').count() == 1
     page.select_option('form.move[data-target="closed"] select[name="reason"]', "goal_reached")

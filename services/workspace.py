@@ -1,6 +1,8 @@
 """The coordinators' workspace (web/): who may sign in with a checked Mini App initData, and who stays in;
-and what its pages read that no other service gathers: a family's lasting matches with their visit log, and
-the approved volunteers' load per week.
+and what its pages read that no other service gathers: a family's lasting matches with their visit log, the
+approved volunteers' load per week, which team's families and volunteers a coordinator's lists show (their
+own team's; admins every team's, with the team's name), the waiting list with the days waited, and whether a
+coordinator may approve a volunteer of a team.
 
 The signature and age of the initData are checked in `web.auth` (it is Telegram's format); here the rest:
 each initData is used once (a replay is refused), the person must be a signed-up coordinator (the same
@@ -15,10 +17,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from domain import cases as case_rules
 from domain import insight as insight_rules
 from domain import matches as match_rules
 from domain.matches import Outcome
 from services.approvals import approved_volunteers
+from services.cases import typical_wait
 from services.context import Services
 from services.i18n import _, format_day, format_when
 from services.labels import name_of
@@ -27,8 +31,9 @@ from services.match_texts import kind_label as match_kind_label
 from services.permissions import Action, authorize
 from services.request_basics import local_today
 from services.volunteers import is_paused
+from storage import cases as case_store
 from storage import matches as match_store
-from storage import people
+from storage import people, rights, teams
 from storage import workspace as store
 from storage.db import Session
 from storage.models import Person, Role
@@ -236,3 +241,88 @@ def volunteer_load(
     ]
     paused = [(row.person, row.paused_until) for row in rows if row.paused_until is not None]
     return Load(weeks=mondays, helpers=rows, paused=paused)
+
+
+# --- teams: whose families and volunteers a coordinator's lists show -----------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The team a coordinator's lists show (None: every team, for admins) and the teams' names to show."""
+
+    team_id: int | None
+    names: dict[int, str]
+
+    def shows(self, team_id: int | None) -> bool:
+        """Whether a family or volunteer of this team is in the coordinator's lists."""
+        return self.team_id is None or team_id == self.team_id
+
+    def name(self, team_id: int | None) -> str:
+        """The team's name where every team is shown (admins), else ''."""
+        return self.names.get(team_id or 0, "") if self.team_id is None else ""
+
+
+def scope(*, session: Session, coordinator: Person) -> Scope:
+    """An admin's lists show every team (with each one's name); anyone else's only their own team."""
+    if coordinator.is_admin:
+        return Scope(None, {team.id or 0: team.name for team in teams.all_teams(session=session)})
+    return Scope(coordinator.team_id if coordinator.team_id is not None else -1, {})
+
+
+def may_approve(*, session: Session, coordinator: Person, volunteer_id: int, now: datetime) -> bool:
+    """Whether the coordinator may approve this volunteer: one of their own team's (admins: any), audited
+    when refused, with the same rule book as the chat."""
+    facts = rights.volunteer_facts(session=session, volunteer_id=volunteer_id)
+    return bool(
+        authorize(
+            session=session, actor=coordinator, action=Action.APPROVE_VOLUNTEER, facts=facts, now=now, audit="refused"
+        )
+    )
+
+
+# --- the waiting list -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitingRow:
+    """A waiting family: how long it has waited, whether longer than the team accepts, and its team's name
+    (shown to admins only)."""
+
+    family_id: int
+    name: str
+    days: int
+    too_long: bool
+    team: str
+
+
+@dataclass(frozen=True)
+class WaitingList:
+    """The waiting families, longest waiting first; how long families usually waited (weeks, None: too few
+    to say); and the days after which a wait is too long."""
+
+    rows: list[WaitingRow]
+    usual_weeks: int | None
+    limit_days: int
+
+
+def waiting_list(*, session: Session, services: Services, coordinator: Person, now: datetime) -> WaitingList | None:
+    """The coordinator's team's waiting families in order, as /waiting (admins: every team's, each named);
+    None for someone who may not see the waiting list."""
+    if not authorize(session=session, actor=coordinator, action=Action.SEE_WAITING_LIST, now=now, audit="refused"):
+        return None
+    seen = scope(session=session, coordinator=coordinator)
+    limit_days = services.settings.waiting_digest_days
+    limit = timedelta(days=limit_days)
+    rows = [
+        WaitingRow(
+            family_id=item.family_id,
+            name=item.name or "?",
+            days=(now - item.since).days if item.since is not None else 0,
+            too_long=case_rules.waiting_too_long(item.since, now, limit),
+            team=seen.name(item.team_id),
+        )
+        for item in case_store.waiting(session=session, team_id=seen.team_id)
+    ]
+    usual = typical_wait(session=session, team_id=seen.team_id, now=now)
+    weeks = max(1, round(usual.days / 7)) if usual is not None else None
+    return WaitingList(rows, weeks, limit_days)

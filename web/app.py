@@ -14,7 +14,7 @@ import hmac
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlparse
@@ -25,8 +25,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from domain.cases import CLOSE_REASONS, CaseState
 from domain.checkins import Rhythm
-from services import claims, family_card, question_decisions, workspace
+from services import cases, claims, family_card, question_decisions, workspace
 from services.approvals import MODE_APPROVE, approval_start, finish_approval
 from services.concerns import audit_opened
 from services.context import Services
@@ -195,9 +196,10 @@ class Workspace:
         return HTMLResponse(text, headers=_headers())
 
     def families(self, who: Who, request: Request, form: dict[str, str]) -> Response:
-        """The families list, filtered by area and 'needs attention'."""
+        """The families list, filtered by area, case state and 'needs attention'."""
         area = request.query_params.get("area", "")
         attention = request.query_params.get("attention") == "1"
+        state = request.query_params.get("state", "")
         now = self.services.clock.now()
         with self.services.db.session() as db, use_language(who.person.language):
             listed = pages.family_list(
@@ -207,8 +209,18 @@ class Workspace:
                 area=int(area) if area.isdigit() else None,
                 attention=attention,
                 now=now,
+                state=state,
             )
         return self._page(who, "families.html", listing=listed)
+
+    def waiting(self, who: Who, request: Request, form: dict[str, str]) -> Response:
+        """The waiting list: the team's waiting families, longest waiting first, with the days waited (/waiting)."""
+        now = self.services.clock.now()
+        with self.services.db.session() as db, use_language(who.person.language):
+            found = workspace.waiting_list(session=db, services=self.services, coordinator=who.person, now=now)
+        if found is None:
+            raise Refusal(403, "waiting")
+        return self._page(who, "waiting.html", waiting=found)
 
     def family(self, who: Who, request: Request, form: dict[str, str], note: str | None = None) -> Response:
         """A family's page (403 without rights over the family); every view is an audit entry."""
@@ -222,7 +234,7 @@ class Workspace:
                 audit_opened(db, who.person, family_id, now, "workspace")
         if page is None:
             raise Refusal(403, "family")
-        return self._page(who, "family.html", page=page, note=note)
+        return self._page(who, "family.html", page=page, note=note, zone=self.services.settings.timezone)
 
     def take(self, who: Who, request: Request, form: dict[str, str]) -> Response:
         """'I'll take this' for one of the family's concerns (services.claims.take_concern, as in the chat)."""
@@ -288,6 +300,83 @@ class Workspace:
             }.get(result.outcome, _("This no longer works."))
         return self.family(who, request, form, note)
 
+    # --- a family's case (services.cases, as the case screen's buttons) ---------------------------------
+
+    def _may_move_case(self, who: Who, family_id: int) -> None:
+        """403 unless the coordinator may move this family's case (the refusal audited, as in the chat)."""
+        with self.services.db.session() as db:
+            allowed = authorize(
+                session=db,
+                actor=who.person,
+                action=Action.MOVE_CASE,
+                family_id=family_id,
+                now=self.services.clock.now(),
+                audit="refused",
+            )
+        if not allowed:
+            raise Refusal(403, "case")
+
+    def move(self, who: Who, request: Request, form: dict[str, str]) -> Response:
+        """Move the case along (services.cases.move_case): the state the page showed comes with the form, so a
+        page from before a colleague's change is refused kindly and shows the case as it stands now."""
+        family_id = int(request.path_params["family_id"])
+        self._may_move_case(who, family_id)
+        target, reason = form.get("target", ""), form.get("reason") or None
+        now = self.services.clock.now()
+        with use_language(who.person.language):
+            if target not in set(CaseState):
+                return self.family(who, request, form, _("This no longer works."))
+            if target == CaseState.CLOSED and reason not in CLOSE_REASONS:
+                return self.family(who, request, form, _("Please choose why the case closes."))
+        with self.services.db.session() as db, use_language(who.person.language):
+            view = cases.move_case(
+                session=db,
+                services=self.services,
+                coordinator=who.person,
+                family_id=family_id,
+                expected=form.get("expected", ""),
+                target=target,
+                reason=reason if target == CaseState.CLOSED else None,
+                now=now,
+            )
+            note = view.note if view.note is not None else _("This no longer works.")
+        return self.family(who, request, form, note)
+
+    def plan_talk(self, who: Who, request: Request, form: dict[str, str]) -> Response:
+        """Plan an intake talk at a local day and time (services.cases.plan_talk; the family is told)."""
+        family_id = int(request.path_params["family_id"])
+        self._may_move_case(who, family_id)
+        now = self.services.clock.now()
+        try:
+            local = datetime.fromisoformat(form.get("when", "")).replace(tzinfo=None, second=0, microsecond=0)
+        except ValueError:
+            with use_language(who.person.language):
+                return self.family(who, request, form, _("Please give a day and a time."))
+        with self.services.db.session() as db, use_language(who.person.language):
+            view = cases.plan_talk(
+                session=db, services=self.services, coordinator=who.person, family_id=family_id, local=local, now=now
+            )
+            note = view.note if view.note is not None else _("The intake talk is planned; the family is told.")
+        return self.family(who, request, form, note)
+
+    def talk_held(self, who: Who, request: Request, form: dict[str, str]) -> Response:
+        """Mark an intake talk held (services.cases.talk_held), once."""
+        family_id = int(request.path_params["family_id"])
+        self._may_move_case(who, family_id)
+        talk_id = int(form["talk"]) if form.get("talk", "").isdigit() else 0
+        now = self.services.clock.now()
+        with self.services.db.session() as db, use_language(who.person.language):
+            view = cases.talk_held(
+                session=db,
+                services=self.services,
+                coordinator=who.person,
+                family_id=family_id,
+                talk_id=talk_id,
+                now=now,
+            )
+            note = view.note if view.note is not None else _("This no longer works.")
+        return self.family(who, request, form, note)
+
     def volunteers(self, who: Who, request: Request, form: dict[str, str], note: str | None = None) -> Response:
         """Volunteers awaiting approval and VOGs soon to stop counting."""
         now = self.services.clock.now()
@@ -308,7 +397,9 @@ class Workspace:
             vog = None
         with self.services.db.session() as db, use_language(who.person.language):
             start = approval_start(session=db, person=who.person, volunteer_id=volunteer_id, mode=MODE_APPROVE, now=now)
-            if start.volunteer is None:
+            if start.volunteer is None or not workspace.may_approve(
+                session=db, coordinator=who.person, volunteer_id=volunteer_id, now=now
+            ):
                 raise Refusal(403, "approve")
             if not start.expected:
                 note = _("This volunteer is already approved.")
@@ -396,6 +487,10 @@ class Workspace:
             Route("/api/family/{family_id:int}/take", e(self.take, post=True), methods=["POST"]),
             Route("/api/family/{family_id:int}/rhythm", e(self.rhythm, post=True), methods=["POST"]),
             Route("/api/family/{family_id:int}/decide", e(self.decide, post=True), methods=["POST"]),
+            Route("/api/family/{family_id:int}/case", e(self.move, post=True), methods=["POST"]),
+            Route("/api/family/{family_id:int}/talk", e(self.plan_talk, post=True), methods=["POST"]),
+            Route("/api/family/{family_id:int}/held", e(self.talk_held, post=True), methods=["POST"]),
+            Route("/api/waiting", e(self.waiting), methods=["GET"]),
             Route("/api/volunteers", e(self.volunteers), methods=["GET"]),
             Route("/api/volunteers/{volunteer_id:int}/approve", e(self.approve, post=True), methods=["POST"]),
             Route("/api/figures", e(self.figures), methods=["GET"]),

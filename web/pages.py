@@ -12,25 +12,30 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from domain import cases as case_rules
 from domain import questions as question_rules
 from domain.checkins import Answer, Rhythm
 from domain.insight import anonymous_table, published_series
 from domain.questions import QuestionState, ReviewAnswer
 from services import casework, insight, match_figures, question_figures
 from services.approvals import overview
+from services.case_texts import CLOSE_REASON_LABELS, MOVE_LABELS, STATE_LABELS, step_line
 from services.checkins import RHYTHM_BUTTONS, answer_label
 from services.concerns import target_label
 from services.context import Services
 from services.family_card import families_of, timeline_lines
-from services.i18n import _, format_day, format_stamp, is_rtl
+from services.i18n import _, format_day, format_stamp, format_when, is_rtl
 from services.labels import name_of
+from services.permissions import Action, authorize
 from services.question_reviews import CAUSE_LABELS, DECISION_LABELS, REASON_LABELS, cause_text
 from services.questions import request_status_label, theme_label
 from services.request_basics import local_today
 from services.tasks import kind_label
-from services.workspace import MatchView, family_matches, volunteer_load
+from services.workspace import MatchView, family_matches, scope, volunteer_load
 from storage import care, people
+from storage import cases as case_store
 from storage import concerns as concern_store
 from storage import questions as question_store
 from storage import requests as request_store
@@ -54,12 +59,19 @@ def plain(telegram_html: str) -> str:
 
 @dataclass(frozen=True)
 class FamilyRow:
-    """One family in the list, with why it needs attention (empty: nothing pressing)."""
+    """One family in the list, with why it needs attention (empty: nothing pressing), its case state and
+    since when (and the days waited, on the waiting list), and its team's name (for admins only)."""
 
     id: int
     name: str
     area: str
     reasons: list[str]
+    state: str = ""
+    state_label: str = ""
+    since: str = ""
+    waited: int | None = None
+    team: str = ""
+    since_at: datetime | None = None
 
 
 def _attention(session: Session, family: Person, today: date) -> list[str]:
@@ -86,32 +98,87 @@ def _attention(session: Session, family: Person, today: date) -> list[str]:
 
 @dataclass(frozen=True)
 class FamilyList:
-    """The families a coordinator sees, filtered, and the areas to filter by."""
+    """The families a coordinator sees, filtered, and the areas and case states to filter by."""
 
     rows: list[FamilyRow]
     areas: list[tuple[int, str]]
     area: int | None
     attention: bool
+    states: list[tuple[str, str]] = field(default_factory=list)
+    state: str = ""
+    teams: bool = False  # every team is listed (an admin): each row names its team
+
+
+def state_options() -> list[tuple[str, str]]:
+    """The case states to filter by, in lifecycle order, with their labels (current language)."""
+    return [(str(state), _(STATE_LABELS[state])) for state in case_rules.STATES]
+
+
+def _local_day(moment: datetime | None, zone: str, language: str) -> str:
+    """A moment's local day in words, or ''."""
+    return format_day(moment.astimezone(ZoneInfo(zone)).date(), language) if moment is not None else ""
 
 
 def family_list(
-    *, session: Session, services: Services, coordinator: Person, area: int | None, attention: bool, now: datetime
+    *,
+    session: Session,
+    services: Services,
+    coordinator: Person,
+    area: int | None,
+    attention: bool,
+    now: datetime,
+    state: str = "",
 ) -> FamilyList:
-    """The coordinator's families (as /families lists them), by area and 'needs attention' when asked."""
+    """The coordinator's families (as /families lists them, of their own team only; admins every team's,
+    named), by area, case state and 'needs attention' when asked. Filtered on the waiting list, the longest
+    waiting come first, with the days waited."""
     listed = families_of(session=session, coordinator=coordinator, now=now)
+    seen = scope(session=session, coordinator=coordinator)
     today = local_today(services, now)
-    areas = {a.id or 0: a.name for a in people.active_areas(session=session)}
+    language, zone = coordinator.language, services.settings.timezone
+    areas = {a.id or 0: a.name for a in people.active_areas(session=session, team_id=seen.team_id)}
+    wanted = state if state in set(case_rules.CaseState) else ""
     rows = []
     for _name, family_id in listed.names:
         family = people.get_person(session=session, person_id=family_id)
         profile = care.get_family_profile(session=session, family_id=family_id)
-        if family is None or profile is None or (area is not None and profile.area_id != area):
+        if family is None or profile is None or not seen.shows(profile.team_id):
+            continue
+        if area is not None and profile.area_id != area:
+            continue
+        current = case_rules.state_of(profile.case_state)
+        if wanted and current != wanted:
             continue
         reasons = _attention(session, family, today)
         if attention and not reasons:
             continue
-        rows.append(FamilyRow(family_id, name_of(family), areas.get(profile.area_id or 0, ""), reasons))
-    return FamilyList(rows, sorted(areas.items(), key=lambda item: item[1]), area, attention)
+        since = profile.case_since
+        waiting = current == case_rules.CaseState.WAITING and since is not None
+        rows.append(
+            FamilyRow(
+                family_id,
+                name_of(family),
+                areas.get(profile.area_id or 0, ""),
+                reasons,
+                state=str(current),
+                state_label=_(STATE_LABELS[current]),
+                since=_local_day(since, zone, language),
+                waited=(now - since).days if waiting and since is not None else None,
+                team=seen.name(profile.team_id),
+                since_at=since,
+            )
+        )
+    if wanted == case_rules.CaseState.WAITING:
+        rows.sort(key=lambda row: (row.since_at or now, row.id))
+    return FamilyList(
+        rows,
+        sorted(areas.items(), key=lambda item: item[1]),
+        area,
+        attention,
+        states=state_options(),
+        state=wanted,
+        teams=seen.team_id is None,
+    )
 
 
 # --- a family's page ------------------------------------------------------------------------------
@@ -166,6 +233,32 @@ class DecisionItem:
     choices: list[tuple[str, str, list[tuple[str, str]]]]  # (decision, label, [(reason, label)])
 
 
+@dataclass(frozen=True)
+class TalkItem:
+    """An intake talk: when (local time), and whether it was held."""
+
+    id: int
+    when: str
+    held: bool
+
+
+@dataclass
+class CaseView:
+    """The family's case: its state and since when, its steps (from → to, the reason of a closing), its intake
+    talks, and what the coordinator may do now (the changes that may follow, closing with a reason from the
+    list, planning a talk) when they may move the case (its duo; anyone of its team while nobody is assigned)."""
+
+    state: str
+    label: str
+    since: str
+    steps: list[str]
+    talks: list[TalkItem]
+    may_move: bool
+    moves: list[tuple[str, str]] = field(default_factory=list)  # (target state, button label)
+    reasons: list[tuple[str, str]] = field(default_factory=list)  # (closing reason, label)
+    may_plan: bool = False
+
+
 @dataclass
 class FamilyPage:
     """Everything on a family's page."""
@@ -186,6 +279,8 @@ class FamilyPage:
     timeline: list[str] = field(default_factory=list)
     meeting: str | None = None
     agenda: list[str] = field(default_factory=list)
+    case: CaseView | None = None
+    team: str = ""
 
 
 def _concern_item(session: Session, concern: Concern, zone: str, language: str) -> ConcernItem:
@@ -243,6 +338,42 @@ def _decisions(session: Session, family_id: int) -> list[DecisionItem]:
     return items
 
 
+def case_view(
+    *, session: Session, services: Services, coordinator: Person, family_id: int, now: datetime
+) -> CaseView | None:
+    """The family's case as its page shows it (rights over the page are checked by the caller; whether the
+    coordinator may move the case is asked here, not audited: pressing a button is checked and audited again)."""
+    profile = care.get_family_profile(session=session, family_id=family_id)
+    if profile is None:
+        return None
+    language, zone = coordinator.language, services.settings.timezone
+    state = case_rules.state_of(profile.case_state)
+    may_move = bool(
+        authorize(session=session, actor=coordinator, action=Action.MOVE_CASE, family_id=family_id, audit=False)
+    )
+    view = CaseView(
+        state=str(state),
+        label=_(STATE_LABELS[state]),
+        since=_local_day(profile.case_since, zone, language),
+        steps=[
+            plain(step_line(step, zone, language)) for step in case_store.steps(session=session, family_id=family_id)
+        ],
+        talks=[
+            TalkItem(talk.id or 0, format_when(talk.planned_at, zone, language), talk.held_at is not None)
+            for talk in case_store.talks(session=session, family_id=family_id)
+        ],
+        may_move=may_move,
+    )
+    if may_move:
+        view.moves = [
+            (str(target), _(MOVE_LABELS.get((state, target), MOVE_LABELS[(None, target)])))
+            for target in case_rules.next_states(state)
+        ]
+        view.reasons = [(key, _(CLOSE_REASON_LABELS[key])) for key in case_rules.CLOSE_REASONS]
+        view.may_plan = state in (case_rules.CaseState.REFERRED, case_rules.CaseState.INTAKE)
+    return view
+
+
 def _helper_name(session: Session, volunteer_id: int | None) -> str:
     """The name of the volunteer who took a request, or ''."""
     helper = people.get_person(session=session, person_id=volunteer_id) if volunteer_id else None
@@ -268,6 +399,8 @@ def family_page(
         rhythms=[(str(r), _(RHYTHM_BUTTONS[r])) for r in Rhythm],
         rtl=is_rtl(language),
     )
+    page.case = case_view(session=session, services=services, coordinator=coordinator, family_id=family_id, now=now)
+    page.team = scope(session=session, coordinator=coordinator).name(profile.team_id)
     page.questions = [
         QuestionItem(
             text=q.text,
@@ -317,6 +450,7 @@ class HelperRow:
     paused_until: str
     over: bool
     chart: charts.Chart
+    team: str = ""
 
 
 @dataclass(frozen=True)
@@ -324,7 +458,7 @@ class VolunteerPage:
     """Volunteers waiting for intake (with what they offer), VOGs soon to stop counting, the approved count,
     who is paused, and each approved volunteer's load per week."""
 
-    waiting: list[tuple[int, str, str]]
+    waiting: list[tuple[int, str, str, str]]  # (id, name, what they offer, team name for admins)
     expiring: list[tuple[str, str]]
     approved: int
     paused: int
@@ -359,14 +493,18 @@ def _load_chart(index: int, name: str, cap: int, weeks: list[tuple[date, int, in
 
 def volunteer_page(*, session: Session, services: Services, coordinator: Person, now: datetime) -> VolunteerPage | None:
     """The volunteers page (as /volunteers, with who is paused and the load per week), or None for someone
-    who may not approve volunteers."""
+    who may not approve volunteers. A coordinator sees their own team's volunteers; an admin every team's,
+    each with the team's name."""
     seen = overview(session=session, services=services, person=coordinator, now=now)
     if seen is None:
         return None
     language = coordinator.language
+    team = scope(session=session, coordinator=coordinator)
     load = volunteer_load(session=session, services=services, coordinator=coordinator, now=now)
+    helpers = [helper for helper in (load.helpers if load else []) if team.shows(helper.person.team_id)]
+    paused = [(person, until) for person, until in (load.paused if load else []) if team.shows(person.team_id)]
     rows = []
-    for index, helper in enumerate(load.helpers if load else []):
+    for index, helper in enumerate(helpers):
         name = name_of(helper.person)
         weeks = [(week.monday, week.tasks, week.visits) for week in helper.weeks]
         rows.append(
@@ -376,16 +514,23 @@ def volunteer_page(*, session: Session, services: Services, coordinator: Person,
                 paused_until=format_day(helper.paused_until, language) if helper.paused_until else "",
                 over=helper.over,
                 chart=_load_chart(index, name, helper.cap, weeks, language),
+                team=team.name(helper.person.team_id),
             )
         )
     return VolunteerPage(
-        waiting=[(w.person.id or 0, name_of(w.person), w.skills) for w in seen.waiting],
-        expiring=[(name_of(person), format_day(until, language)) for person, until in seen.expiring],
-        approved=seen.approved,
-        paused=seen.paused,
-        paused_names=[
-            (name_of(person), format_day(until, language)) for person, until in (load.paused if load else [])
+        waiting=[
+            (w.person.id or 0, name_of(w.person), w.skills, team.name(w.person.team_id))
+            for w in seen.waiting
+            if team.shows(w.person.team_id)
         ],
+        expiring=[
+            (name_of(person), format_day(until, language))
+            for person, until in seen.expiring
+            if team.shows(person.team_id)
+        ],
+        approved=len(helpers) if load else seen.approved,
+        paused=len(paused) if load else seen.paused,
+        paused_names=[(name_of(person), format_day(until, language)) for person, until in paused],
         load=rows,
         weeks=len(load.weeks) if load else 0,
     )

@@ -1,7 +1,9 @@
 """The workspace in a real headless Chromium (Debian's `chromium`, driven by Playwright; never
 `playwright install`): a coordinator opens a family's page from the Mini App's address, takes a concern,
 records a casework decision and approves a volunteer; the charts are read with the keyboard and by pointing;
-screenshots of the families, family, volunteers and figures pages at phone and desktop width go to
+a coordinator filters the families by case state, reads the waiting list, plans an intake talk, marks it
+held, moves the case along and closes it with a reason; screenshots of the families, waiting list, family
+(with its case), volunteers and figures pages at phone and desktop width go to
 test-output/workspace/ (docs/coordinators.md shows copies from docs/img/); the Arabic pages lay out right to
 left, the charts' weeks too. Without chromium the tests skip, saying why.
 """
@@ -25,7 +27,8 @@ from sqlmodel import select
 
 from bot.web import Liveness, build_web_app
 from storage import concerns as concern_store
-from storage.models import AuditEntry, QuestionDecision, VolunteerProfile
+from storage.case_tables import IntakeTalk
+from storage.models import AuditEntry, FamilyProfile, QuestionDecision, VolunteerProfile
 from tests.web.world import World, build_world
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -272,4 +275,72 @@ def test_the_arabic_charts_run_right_to_left(browser: Any, arabic: Served) -> No
     page.click('nav a[href="/workspace/api/volunteers"]')
     page.wait_for_selector("#h-load")
     _shot(page, "volunteers-arabic-phone")
+    assert not page.errors, page.errors
+
+
+def test_a_coordinator_moves_a_case_plans_an_intake_talk_and_reads_the_waiting_list(
+    browser: Any, dutch: Served
+) -> None:
+    world = dutch.world
+    page = _open(browser, dutch, PHONE)
+    page.select_option('select[name="state"]', "waiting")
+    page.click("form.filters button")
+    page.wait_for_selector(f'li[data-family="{world.family}"]', state="detached")  # the filtered list is shown
+    assert page.locator("ul.cards li").count() == 1
+    assert page.locator(f'li[data-family="{world.waiting_family}"][data-state="waiting"]').count() == 1
+    _shot(page, "families-waiting-phone")
+    page.click('nav a[href="/workspace/api/waiting"]')
+    page.wait_for_selector("#h-waiting")
+    assert page.locator("ol.waiting li").count() == 2
+    _shot(page, "waiting-phone")
+
+    page.click('nav a[href="/workspace/api/families"]')
+    page.wait_for_selector(f'a[href="/workspace/api/family/{world.family}"]')
+    page.click(f'a[href="/workspace/api/family/{world.family}"]')
+    page.wait_for_selector("#h-case")
+    # An intake talk: the date-time field, in local time; then marked held.
+    page.fill('form.talk input[name="when"]', "2026-12-14T10:00")
+    page.click("form.talk button")
+    page.wait_for_selector("li.planned[data-talk]")
+    page.locator("form.held button").focus()
+    _shot(page, "family-case-phone")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("li.held[data-talk]")
+    # Move along: intake done, on the waiting list.
+    page.click('form.move[data-target="waiting"] button')
+    page.wait_for_selector('#case[data-state="waiting"]')
+    with world.services.db.session() as session:
+        profile = session.get(FamilyProfile, world.family)
+        assert profile is not None and profile.case_state == "waiting"
+        talk = session.exec(select(IntakeTalk).where(IntakeTalk.family_id == world.family)).one()
+        assert talk.held_at is not None
+    # Closing asks for a reason from the list first (the browser will not send the form without one).
+    assert page.evaluate("document.querySelector('form.move[data-target=closed]').checkValidity()") is False
+    page.click('form.move[data-target="closed"] button')
+    assert page.locator('#case[data-state="waiting"]').count() == 1
+    page.select_option('form.move[data-target="closed"] select[name="reason"]', "goal_reached")
+    page.click('form.move[data-target="closed"] button')
+    page.wait_for_selector('#case[data-state="closed"]')
+    assert page.locator("ol.case-steps li").count() == 3
+    assert not page.errors, page.errors
+
+    desktop = _open(browser, dutch, DESKTOP)
+    desktop.click(f'a[href="/workspace/api/family/{world.waiting_family}"]')
+    desktop.wait_for_selector("#h-case")
+    _shot(desktop, "family-case-desktop")
+    desktop.click('nav a[href="/workspace/api/waiting"]')
+    desktop.wait_for_selector("#h-waiting")
+    _shot(desktop, "waiting-desktop")
+    assert not desktop.errors, desktop.errors
+
+
+def test_the_arabic_case_reads_right_to_left(browser: Any, arabic: Served) -> None:
+    page = _open(browser, arabic, PHONE)
+    page.click(f'a[href="/workspace/api/family/{arabic.world.family}"]')
+    page.wait_for_selector("#h-case")
+    assert page.evaluate("getComputedStyle(document.getElementById('case')).direction") == "rtl"
+    _shot(page, "family-case-arabic-phone")
+    page.click('nav a[href="/workspace/api/waiting"]')
+    page.wait_for_selector("#h-waiting")
+    _shot(page, "waiting-arabic-phone")
     assert not page.errors, page.errors

@@ -2,8 +2,13 @@
 question whose help got two "no"s (an open decision), an open concern with one escalation step, answered
 check-ins, a volunteer waiting for approval, and an approved helper (weekly cap 2) in a lasting match with the
 family (three times logged: held with the family's feeling, missed, difficult; one to come) who also took two
-of its requests this week (so that week is over the cap), and a paused volunteer. Real database, fake clock,
-the real Starlette app."""
+of its requests this week (so that week is over the cap), and a paused volunteer.
+
+Cases and teams: the family is in intake (since three days); the coordinator also has Mila, waiting 20 days,
+and the other coordinator's Gijs waits 5 days. A second team, "Zuid", has its own coordinator (Teun), a family
+(Tara, waiting 50 days: longer than the team accepts) and a volunteer waiting for approval (Wim); an admin
+(Anna, in the first team, without families of her own) sees both teams. Real database, fake clock, the real
+Starlette app."""
 
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from domain.questions import DecisionCause
 from services import question_reviews, questions
 from services.context import Services
 from services.settings import Settings
-from storage import care, migrate, people
+from storage import care, migrate, people, teams
+from storage import cases as case_store
 from storage import concerns as concern_store
 from storage import matches as match_store
 from storage import requests as request_store
@@ -33,6 +39,15 @@ FAMILY_TG = 9200
 VOLUNTEER_TG = 9300
 HELPER_TG = 9301
 PAUSED_TG = 9302
+SOUTH_COORDINATOR_TG = 9110
+ADMIN_TG = 9120
+SOUTH_FAMILY_TG = 9210
+WAITING_FAMILY_TG = 9220
+SOUTH_VOLUNTEER_TG = 9310
+SOUTH_TEAM = "Zuid"
+WAITING_NAME = "Mila"
+SOUTH_FAMILY_NAME = "Tara"
+SOUTH_VOLUNTEER_NAME = "Wim"
 HELPER_NAME = "Hanna"
 PAUSED_NAME = "Piet"
 START = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # a Monday
@@ -52,6 +67,13 @@ class World:
     decision: int
     helper: int = 0
     match: int = 0
+    south_team: int = 0
+    south_coordinator: int = 0
+    south_family: int = 0
+    south_volunteer: int = 0
+    admin: int = 0
+    waiting_family: int = 0
+    theirs: int = 0
 
     def init_data(self, telegram_id: int = COORDINATOR_TG, *, token: str = TOKEN, language: str = "nl") -> str:
         return init_data_for(token, telegram_id=telegram_id, first_name="Cees", language=language, now=self.clock.now())
@@ -163,7 +185,47 @@ def build_world(database_url: str, *, coordinator_language: str = "nl") -> World
             )
             request_store.accept(session=session, request_id=task.id or 0, volunteer_id=helper.id or 0, now=now)
         ids = [coordinator.id, other.id, family.id, volunteer.id, concern.id, decision.id, helper.id, match]
-    return World(services, clock, *(int(i or 0) for i in ids))
+        # Cases: the family in intake, Mila (the coordinator's) and Gijs (the other's) on the waiting list.
+        case_store.start(session=session, family_id=family.id or 0, state="intake", now=now - timedelta(days=3))
+        waiting = person(session, WAITING_FAMILY_TG, WAITING_NAME, Role.FAMILY, now)
+        people.save_family_profile(
+            session=session,
+            person=waiting,
+            area_id=area.id,
+            children_count=1,
+            children_ages=None,
+            primary_coordinator_id=coordinator.id,
+        )
+        case_store.start(session=session, family_id=waiting.id or 0, state="waiting", now=now - timedelta(days=20))
+        case_store.start(session=session, family_id=theirs.id or 0, state="waiting", now=now - timedelta(days=5))
+        # A second team with its own coordinator, family and volunteer; an admin over both.
+        south = teams.create_team(session=session, name=SOUTH_TEAM, now=now)
+        south_id = south.id or 0
+        teun = person(session, SOUTH_COORDINATOR_TG, "Teun", Role.COORDINATOR, now)
+        people.ensure_coordinator_profile(session=session, person=teun)
+        teams.set_person_team(session=session, person_id=teun.id or 0, team_id=south_id)
+        tara = person(session, SOUTH_FAMILY_TG, SOUTH_FAMILY_NAME, Role.FAMILY, now)
+        people.save_family_profile(
+            session=session,
+            person=tara,
+            area_id=None,
+            children_count=3,
+            children_ages=None,
+            primary_coordinator_id=teun.id,
+            team_id=south_id,
+        )
+        case_store.start(session=session, family_id=tara.id or 0, state="waiting", now=now - timedelta(days=50))
+        wim = person(session, SOUTH_VOLUNTEER_TG, SOUTH_VOLUNTEER_NAME, Role.VOLUNTEER, now)
+        people.save_volunteer_profile(
+            session=session, person=wim, area_ids=[], skills=["chores"], availability=7, languages=["nl"]
+        )
+        teams.set_person_team(session=session, person_id=wim.id or 0, team_id=south_id)
+        anna = person(session, ADMIN_TG, "Anna", Role.COORDINATOR, now)
+        people.ensure_coordinator_profile(session=session, person=anna)
+        anna.is_admin = True
+        session.add(anna)
+        extra = [south_id, teun.id, tara.id, wim.id, anna.id, waiting.id, theirs.id]
+    return World(services, clock, *(int(i or 0) for i in ids + extra))
 
 
 def _approved(session: Session, telegram_id: int, name: str, area_id: int, by: int, now: datetime) -> Person:

@@ -66,8 +66,8 @@ COORDINATOR_GROUP_HELP: list[tuple[str, str]] = [
     ("answers", N_("in a family's topic: the latest check-in answers")),
     ("setgroup", N_("in a group, by an admin: make it the coordinators' group")),
 ]
-# Commands for families and volunteers only (a coordinator is told to use another one).
-NOT_FOR_COORDINATORS = ("ask", "talk", "tasks")
+# Commands of families, volunteers and referrers only, left out of a coordinator's /help.
+NOT_FOR_COORDINATORS = ("ask", "talk", "tasks", "refer", "referrals")  # families, volunteers, referrers
 
 
 def command_menu() -> list[tuple[str, str]]:

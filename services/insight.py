@@ -25,7 +25,7 @@ from babel.dates import format_date
 
 from domain import insight as rules
 from domain import volunteers as volunteer_rules
-from services import charts, match_figures, match_insight, question_figures
+from services import cases, charts, match_figures, match_insight, question_figures
 from services.callbacks import Button
 from services.concerns import ANSWER_EMOJI
 from services.context import JobHandler, Services
@@ -492,6 +492,17 @@ def _matches(week: _Week) -> list[str]:
     )
 
 
+def _waiting(week: _Week) -> list[str]:
+    """Families of the team on the waiting list for longer than `WAITING_DIGEST_DAYS`."""
+    days = week.services.settings.waiting_digest_days
+    return [
+        ngettext("{name}: waiting {count} day", "{name}: waiting {count} days", waited).format(
+            name=hi(name), count=hi(waited)
+        )
+        for name, waited in cases.waiting_too_long(session=week.session, team_id=week.team_id, now=week.now, days=days)
+    ]
+
+
 def _digest_text(week: _Week, monday: date) -> str:
     """The weekly picture's text, section by section (empty sections left out)."""
     lines = [_("<b>Your weekly picture</b>, week of {day}").format(day=h(format_day(monday, week.language)))]
@@ -502,6 +513,7 @@ def _digest_text(week: _Week, monday: date) -> str:
         ("⚠️", _("Concerns still open"), _still_open(week)),
         ("📄", _("VOG soon too old for tasks with children"), _vogs(week)),
         ("🤝", _("Lasting matches"), _matches(week)),
+        ("⏳", _("Waiting too long"), _waiting(week)),
     ]
     for emoji, title, items in sections:
         if not items:

@@ -300,6 +300,12 @@ def finish_volunteer(
     chosen_skills = [skill for skill in skills if skill in SKILL_LABELS]
     fresh = people.get_person(session=session, person_id=person_id)
     assert fresh is not None
+    # Invited, a volunteer is in the inviter's team; signed up on its own, in its first neighbourhood's team,
+    # whose coordinators do its intake (and whose families' requests reach it).
+    area_team = teams.area_team(session=session, area_id=area_ids[0]) if area_ids else None
+    if area_team is not None and not people.was_invited(session=session, person_id=person_id):
+        teams.set_person_team(session=session, person_id=person_id, team_id=area_team)
+        session.refresh(fresh)
     people.save_volunteer_profile(
         session=session,
         person=fresh,

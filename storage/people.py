@@ -355,6 +355,12 @@ def get_invite_by_hash(*, session: Session, token_hash: str) -> Invite | None:
     return session.execute(select(Invite).where(col(Invite.token_hash) == token_hash)).scalar_one_or_none()
 
 
+def was_invited(*, session: Session, person_id: int) -> bool:
+    """Whether this person signed up through an invite link."""
+    query = select(col(Invite.id)).where(col(Invite.used_by_id) == person_id).limit(1)
+    return session.execute(query).first() is not None
+
+
 def get_invite(*, session: Session, invite_id: int) -> Invite | None:
     """An invite by id, or None."""
     return session.get(Invite, invite_id)

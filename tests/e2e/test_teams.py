@@ -482,3 +482,18 @@ def test_figures_and_the_digest_count_the_own_teams_families(harness: Harness, w
     finally:
         with harness.session() as session:
             session.execute(update(HelpRequest).where(col(HelpRequest.family_id) == fid).values(status="cancelled"))
+
+
+def test_a_volunteer_signing_up_alone_joins_the_team_of_its_neighbourhood(
+    harness: Harness, world: Teams, person: Callable[..., Chat]
+) -> None:
+    from tests.e2e.request_world import sign_up_volunteer, tag
+
+    area = f"Zuidrand {tag()}"
+    with harness.session() as session:
+        people.add_area(session=session, name=area, now=harness.clock.now(), team_id=world.team_b)
+    before_bea, before_ann = len(world.bea.user.messages), len(world.ann.user.messages)
+    wim = sign_up_volunteer(person, "Wim", area, ["Groceries"])
+    assert harness.person(wim.id).team_id == world.team_b, "its intake belongs to the neighbourhood's team"
+    expect(texts_since(world.bea, before_bea), "New volunteer waiting for intake: Wim")
+    assert not any("Wim" in text for text in texts_since(world.ann, before_ann)), "team A never hears of Wim"

@@ -10,16 +10,25 @@ from sqlmodel import Session, col, select
 from storage.case_tables import Team
 from storage.models import Area, CoordinatorProfile, FamilyProfile, Person, Role
 
+# The first team of each database, by its address: teams are never deleted, so once known it stays the same,
+# and the relay's hot path (which group a family's message goes to) needs no query for it.
+_first_team: dict[str, int] = {}
+
 
 def default_team_id(*, session: Session) -> int:
     """The first team (made by the migration; made here if a database somehow has none)."""
+    address = str(session.get_bind().engine.url)
+    known = _first_team.get(address)
+    if known is not None:
+        return known
     team_id = session.execute(select(col(Team.id)).order_by(col(Team.id)).limit(1)).scalar_one_or_none()
     if team_id is None:
         team = Team(name="Team 1")
         session.add(team)
         session.flush()
         assert team.id is not None
-        team_id = team.id
+        return team.id  # not remembered: the transaction that made it may still roll back
+    _first_team[address] = int(team_id)
     return int(team_id)
 
 

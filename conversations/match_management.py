@@ -14,14 +14,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from conversations.approvals import parse_date
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, draft_of
-from conversations.match_proposals import (
-    NEW,
-    MatchDraft,
-    other_input,
-    proposal_states,
-    start_adjusting,
-    start_proposal,
-)
+from conversations.match_draft import NEW, MatchDraft
+from conversations.match_proposals import other_input, proposal_states, start_adjusting, start_proposal
 from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
 from services import match_household, match_reviews
 from services import match_management as service

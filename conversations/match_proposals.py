@@ -2,15 +2,15 @@
 
 It asks, one step each: the family, the helper, the kind of help, the rhythm (weekly, every other week, chosen
 weekdays, agreed each time), the first day, the usual time, the trial end and the review dates, then shows the
-whole proposal to send. Nothing is stored before "Send": `services.match_proposals.propose` checks everything
-again (rights, VOG, rhythm) and asks both sides. The dialogue itself is registered with /match in
+whole proposal to send (`conversations.match_sending`; the draft and the buttons are in
+`conversations.match_draft`). Nothing is stored before "Send": `services.match_proposals.propose` checks
+everything again (rights, VOG, rhythm) and asks both sides. The dialogue itself is registered with /match in
 `conversations.match_management.build`.
 """
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,7 +19,37 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from conversations.approvals import parse_date
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Draft, draft_of
+from conversations.dialogue import END, STAY, draft_of
+from conversations.match_draft import (
+    CONFIRM,
+    DAYS,
+    DAYS_DONE,
+    DROP,
+    FAMILY,
+    FAMILY_PAGE,
+    FIRST,
+    HELPER,
+    HELPER_PAGE,
+    HOUSEHOLD,
+    HOUSEHOLD_PICK,
+    KIND,
+    PICK_FAMILY,
+    PICK_HELPER,
+    PICK_KIND,
+    PICK_RHYTHM,
+    REVIEW_MONTHS,
+    REVIEWS,
+    RHYTHM,
+    SEND,
+    TOGGLE_DAY,
+    TRIAL,
+    TRIAL_WEEKS,
+    WINDOW,
+    MatchDraft,
+    draft_rhythm,
+    stale,
+)
+from conversations.match_sending import ask_household, confirm, drop, picked_household, send
 from conversations.rights import refuse
 from conversations.ui import (
     CHECKED,
@@ -35,69 +65,16 @@ from conversations.ui import (
     tapped_values,
 )
 from domain import matches as rules
-from domain.matches import Rhythm, RhythmKind, RhythmProblem
+from domain.matches import RhythmKind, RhythmProblem
 from domain.times import parse_window
 from services import approvals, pairs
-from services import match_household as household
 from services import match_management as management
-from services import match_proposals as proposals
-from services.callbacks import Button
-from services.i18n import _, format_day, h, hi, ngettext
+from services.i18n import _, ngettext
 from services.labels import name_of
 from services.match_management import is_coordinator, may_manage
 from services.match_texts import MATCH_KINDS, RHYTHM_LABELS, kind_label, weekday_names
 
-FAMILY, HELPER, KIND, RHYTHM, DAYS, FIRST, WINDOW, TRIAL, REVIEWS, CONFIRM = (
-    "family",
-    "helper",
-    "kind",
-    "rhythm",
-    "days",
-    "first",
-    "window",
-    "trial",
-    "reviews",
-    "confirm",
-)
 PAGE = 10
-
-NEW = Button("mtp", "new")
-PICK_FAMILY = Button("mtp", "fam", int)
-FAMILY_PAGE = Button("mtp", "fpg", int)
-PICK_HELPER = Button("mtp", "hlp", int)
-HELPER_PAGE = Button("mtp", "hpg", int)
-PICK_KIND = Button("mtp", "kind", str)
-PICK_RHYTHM = Button("mtp", "rh", str)
-TOGGLE_DAY = Button("mtp", "day", int)
-DAYS_DONE = Button("mtp", "days")
-TRIAL_WEEKS = Button("mtp", "trial", int)
-REVIEW_MONTHS = Button("mtp", "rev", int)
-SEND = Button("mtp", "send")
-HOUSEHOLD = Button("mtp", "hh")  # add another adult of the helper's support household
-HOUSEHOLD_PICK = Button("mtp", "hhp", int)
-DROP = Button("mtp", "drop")
-
-
-@dataclass
-class MatchDraft(Draft):
-    """The proposal being put together, and the match whose holiday is being typed."""
-
-    family_id: int = 0
-    helper_id: int = 0
-    kind: str = ""
-    rhythm: str = ""
-    weekdays: list[int] = field(default_factory=list)
-    first: str = ""
-    start: str = ""
-    minutes: int = 0
-    trial_end: str = ""
-    reviews: list[str] = field(default_factory=list)
-    holiday_match: int = 0
-    holiday_side: str = ""
-    members: list[int] = field(default_factory=list)  # other adults of the helper's support household
-    # Adjusting a running match instead of proposing one: its id, and whether it is still in its trial.
-    adjust_match: int = 0
-    in_trial: bool = False
 
 
 def _coordinator(context: BotContext) -> bool:
@@ -143,23 +120,17 @@ async def turn_family_page(update: Update, context: BotContext) -> str | None:
     """The pager under the families: another page."""
     parsed = tapped_values(update, FAMILY_PAGE)
     if parsed is None:
-        return await _stale(update)
+        return await stale(update)
     await answer_button(update)
     await retire_buttons(update, show_choice=False)
     return await _family_page(update, context, parsed[0])
-
-
-async def _stale(update: Update) -> str | None:
-    """A tap that does not fit this step: say so and stay where we are."""
-    await answer_stale(update)
-    return STAY
 
 
 async def picked_family(update: Update, context: BotContext) -> str | None:
     """The family: rights checked now; which helper?"""
     parsed = tapped_values(update, PICK_FAMILY)
     if parsed is None:
-        return await _stale(update)
+        return await stale(update)
     with context.session() as session:
         decision = may_manage(session=session, coordinator=context.person, family_id=parsed[0], now=context.now())
     if not decision:
@@ -203,7 +174,7 @@ async def turn_helper_page(update: Update, context: BotContext) -> str | None:
     """The pager under the helpers: another page."""
     parsed = tapped_values(update, HELPER_PAGE)
     if parsed is None:
-        return await _stale(update)
+        return await stale(update)
     await answer_button(update)
     await retire_buttons(update, show_choice=False)
     return await _helper_page(update, context, parsed[0])
@@ -213,7 +184,7 @@ async def picked_helper(update: Update, context: BotContext) -> str | None:
     """The helper: which kind of help?"""
     parsed = tapped_values(update, PICK_HELPER)
     if parsed is None:
-        return await _stale(update)
+        return await stale(update)
     draft_of(context, MatchDraft).helper_id = parsed[0]
     await answer_button(update)
     await retire_buttons(update)
@@ -226,7 +197,7 @@ async def picked_kind(update: Update, context: BotContext) -> str | None:
     """The kind of help: how often do they meet?"""
     parsed = tapped_values(update, PICK_KIND)
     if parsed is None or parsed[0] not in MATCH_KINDS:
-        return await _stale(update)
+        return await stale(update)
     draft_of(context, MatchDraft).kind = parsed[0]
     await answer_button(update)
     await retire_buttons(update)
@@ -239,7 +210,7 @@ async def picked_rhythm(update: Update, context: BotContext) -> str | None:
     """The rhythm: which weekdays (for chosen weekdays), else the first day."""
     parsed = tapped_values(update, PICK_RHYTHM)
     if parsed is None or parsed[0] not in {kind.value for kind in RhythmKind}:
-        return await _stale(update)
+        return await stale(update)
     draft = draft_of(context, MatchDraft)
     draft.rhythm = parsed[0]
     await answer_button(update)
@@ -270,7 +241,7 @@ async def toggled_day(update: Update, context: BotContext) -> str | None:
     """A weekday ticked or unticked: the same keyboard, updated."""
     parsed = tapped_values(update, TOGGLE_DAY)
     if parsed is None or not 0 <= parsed[0] <= 6:
-        return await _stale(update)
+        return await stale(update)
     draft = draft_of(context, MatchDraft)
     draft.weekdays = sorted(set(draft.weekdays) ^ {parsed[0]})
     await answer_button(update)
@@ -337,7 +308,7 @@ async def _set_trial(update: Update, context: BotContext, day: date) -> str | No
     """Keep the trial end if it is after the first time and within four months, then ask for review dates."""
     draft = draft_of(context, MatchDraft)
     problems = rules.rhythm_problems(
-        _rhythm(draft, context), trial_end=day, reviews=[], today=rules.local_day(context.now())
+        draft_rhythm(draft, context), trial_end=day, reviews=[], today=rules.local_day(context.now())
     )
     if RhythmProblem.TRIAL_IN_PAST in problems or RhythmProblem.TRIAL_TOO_LONG in problems:
         await reply(
@@ -371,7 +342,7 @@ async def picked_trial(update: Update, context: BotContext) -> str | None:
     parsed = tapped_values(update, TRIAL_WEEKS)
     draft = draft_of(context, MatchDraft)
     if parsed is None or parsed[0] not in (4, 6, 8) or not draft.first:
-        return await _stale(update)
+        return await stale(update)
     await answer_button(update)
     await retire_buttons(update)
     return await _set_trial(update, context, date.fromisoformat(draft.first) + timedelta(weeks=parsed[0]))
@@ -394,7 +365,7 @@ async def _set_reviews(update: Update, context: BotContext, days: list[date]) ->
         await reply(update, _("Review dates come after the trial end. Please type them again."))
         return STAY
     draft.reviews = [day.isoformat() for day in sorted(set(days))]
-    return await _confirm(update, context)
+    return await confirm(update, context)
 
 
 async def picked_reviews(update: Update, context: BotContext) -> str | None:
@@ -402,7 +373,7 @@ async def picked_reviews(update: Update, context: BotContext) -> str | None:
     parsed = tapped_values(update, REVIEW_MONTHS)
     draft = draft_of(context, MatchDraft)
     if parsed is None or parsed[0] not in (0, 3) or not draft.trial_end:
-        return await _stale(update)
+        return await stale(update)
     await answer_button(update)
     await retire_buttons(update)
     days = [_reviews_after(draft, context) + timedelta(days=91)] if parsed[0] else []
@@ -419,141 +390,6 @@ async def typed_reviews(update: Update, context: BotContext) -> str | None:
     return await _set_reviews(update, context, [day for day in days if day is not None])
 
 
-def _rhythm(draft: MatchDraft, context: BotContext) -> Rhythm:
-    """The rhythm the draft describes, in the configured time zone."""
-    return Rhythm.from_json(
-        {
-            "kind": draft.rhythm,
-            "first": draft.first,
-            "start": draft.start or "00:00",
-            "minutes": draft.minutes,
-            "weekdays": draft.weekdays,
-            "zone": context.services.settings.timezone,
-        }
-    )
-
-
-def _proposal(draft: MatchDraft, context: BotContext) -> proposals.Proposal:
-    """The draft as the service's Proposal, checked again when it is sent."""
-    return proposals.Proposal(
-        family_id=draft.family_id,
-        helper_id=draft.helper_id,
-        kind=draft.kind,
-        rhythm=_rhythm(draft, context),
-        trial_end=date.fromisoformat(draft.trial_end),
-        reviews=tuple(date.fromisoformat(day) for day in draft.reviews),
-        members=tuple(draft.members),
-    )
-
-
-async def _confirm(update: Update, context: BotContext) -> str | None:
-    """The whole proposal with 'Send' and 'Cancel'; the CONFIRM step."""
-    draft = draft_of(context, MatchDraft)
-    language = context.person.language if context.person else "en"
-    with context.session() as session:
-        family, helper = proposals.proposal_sides(session=session, family_id=draft.family_id, helper_id=draft.helper_id)
-        adults = proposals.member_names(session=session, person_ids=draft.members)
-    if draft.adjust_match:
-        reviews = ", ".join(format_day(date.fromisoformat(day), language) for day in draft.reviews)
-        lines = [
-            _("<b>The change</b>"),
-            _("Family: {name}").format(name=hi(name_of(family))),
-            _("Helper: {name}").format(name=hi(name_of(helper))),
-            _("From now on: {rhythm}").format(rhythm=h(proposals.describe_rhythm(_rhythm(draft, context), language))),
-            _("New review dates: {days}").format(days=h(reviews or _("none for now"))),
-            _("Both sides are told what changed; the times of the old rhythm are taken off."),
-        ]
-        rows = [[(_("✅ Save the change"), SEND.data()), (_("✖️ Cancel"), DROP.data())]]
-        await reply(update, "\n".join(lines), keyboard(rows))
-        return CONFIRM
-    lines = [
-        _("<b>The proposal</b>"),
-        _("Family: {name}").format(name=hi(name_of(family))),
-        _("Helper: {name}").format(name=hi(name_of(helper))),
-        _("Kind of help: {kind}").format(kind=h(kind_label(draft.kind))),
-        _("When: {rhythm}").format(rhythm=h(proposals.describe_rhythm(_rhythm(draft, context), language))),
-        _("Trial until: {day}").format(day=h(format_day(date.fromisoformat(draft.trial_end), language))),
-    ]
-    if draft.members:
-        listed = ", ".join(hi(name) for name in adults)
-        lines.append(_("Also in the support household: {names}").format(names=listed))
-    lines.append(_("Both sides are asked to agree; nothing starts before that."))
-    rows = [
-        [(_("👥 Add an adult of the support household"), HOUSEHOLD.data())],
-        [(_("✅ Send the proposal"), SEND.data()), (_("✖️ Cancel"), DROP.data())],
-    ]
-    await reply(update, "\n".join(lines), keyboard(rows))
-    return CONFIRM
-
-
-PROBLEM_TEXTS = {
-    proposals.ProposalProblem.NO_FAMILY: lambda: _("That family can no longer be chosen."),
-    proposals.ProposalProblem.NO_HELPER: lambda: _("That helper is not an approved volunteer (any more)."),
-    proposals.ProposalProblem.NO_VOG: lambda: _(
-        "This help involves children: the helper needs a valid VOG and approval for tasks with children."
-    ),
-    proposals.ProposalProblem.ALREADY: lambda: _("These two already have an open match."),
-    proposals.ProposalProblem.NO_MEMBER: lambda: _(
-        "An adult of the household is not an approved volunteer (any more)."
-    ),
-    proposals.ProposalProblem.RHYTHM: lambda: _(
-        "The days or times do not fit together. Please start again with /match."
-    ),
-}
-
-
-async def send(update: Update, context: BotContext) -> str | None:
-    """'Send the proposal': checked again and stored; both sides are asked."""
-    draft = draft_of(context, MatchDraft)
-    if not (draft.family_id and draft.helper_id and draft.kind and draft.first and draft.trial_end):
-        return await _stale(update)
-    if draft.adjust_match:
-        return await _save_adjustment(update, context, draft)
-    with context.session() as session:
-        proposed = proposals.propose(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            proposal=_proposal(draft, context),
-            now=context.now(),
-        )
-    if proposed.decision is not None and not proposed.decision:
-        await refuse(update, proposed.decision)
-        return END
-    await answer_button(update)
-    await retire_buttons(update)
-    if proposed.problem is not None:
-        await reply(update, PROBLEM_TEXTS[proposed.problem]())
-        return END
-    await reply(update, _("✅ Proposal sent to both sides. You hear when they answer. /match shows all matches."))
-    return END
-
-
-async def _save_adjustment(update: Update, context: BotContext, draft: MatchDraft) -> str | None:
-    """'Save the change': the new rhythm and review dates, checked again; the match's card."""
-    with context.session() as session:
-        card = management.adjust(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            match_id=draft.adjust_match,
-            rhythm=_rhythm(draft, context),
-            reviews=[date.fromisoformat(day) for day in draft.reviews],
-            now=context.now(),
-        )
-    if card.stale:
-        await answer_stale(update)
-        return END
-    await answer_button(update)
-    await retire_buttons(update)
-    if card.note is not None:
-        await reply(update, h(card.note))
-        return END
-    await reply(update, _("🔧 Saved. Both sides are told what changed."))
-    await reply(update, card.text, keyboard(card.rows))
-    return END
-
-
 async def start_adjusting(update: Update, context: BotContext, start: management.AdjustStart) -> str | None:
     """The adjusting dialogue begins: the draft holds the match; how often do they meet from now on?"""
     assert start.trial_end is not None
@@ -568,57 +404,6 @@ async def start_adjusting(update: Update, context: BotContext, start: management
     rows = [[(_(label), PICK_RHYTHM.data(kind.value))] for kind, label in RHYTHM_LABELS.items()]
     await reply(update, _("How often do they meet from now on? (Send /cancel to stop.)"), keyboard(rows))
     return RHYTHM
-
-
-async def ask_household(update: Update, context: BotContext) -> str | None:
-    """'Add an adult of the support household' before sending: approved volunteers to choose from."""
-    draft = draft_of(context, MatchDraft)
-    if not draft.family_id or not draft.helper_id or draft.adjust_match:
-        return await _stale(update)
-    with context.session() as session:
-        options = household.member_options(
-            session=session,
-            coordinator=context.person,
-            family_id=draft.family_id,
-            exclude=[draft.helper_id, *draft.members],
-            now=context.now(),
-        )
-    await answer_button(update)
-    if options is None:
-        await reply(update, _("That family can no longer be chosen."))
-        return END
-    if not options:
-        await reply(update, _("There are no approved volunteers yet."))
-        return CONFIRM
-    await retire_buttons(update, show_choice=False)
-    rows = [[(label, HOUSEHOLD_PICK.data(person_id))] for label, person_id in options]
-    await reply(
-        update,
-        _("Who else belongs to the support household? (Approved volunteers; each is asked to agree.)"),
-        keyboard(rows),
-    )
-    return CONFIRM
-
-
-async def picked_household(update: Update, context: BotContext) -> str | None:
-    """An adult of the household chosen (checked again when the proposal is sent): the proposal again."""
-    parsed = tapped_values(update, HOUSEHOLD_PICK)
-    draft = draft_of(context, MatchDraft)
-    if parsed is None or not draft.family_id or draft.adjust_match:
-        return await _stale(update)
-    if parsed[0] not in draft.members and parsed[0] != draft.helper_id:
-        draft.members = [*draft.members, parsed[0]]
-    await answer_button(update)
-    await retire_buttons(update)
-    return await _confirm(update, context)
-
-
-async def drop(update: Update, context: BotContext) -> str | None:
-    """'Cancel' at the end: nothing is sent."""
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Nothing was sent."))
-    return END
 
 
 async def other_input(update: Update, context: BotContext) -> str | None:

@@ -104,6 +104,7 @@ async def name_typed(update: Update, context: BotContext) -> str | None:
 
 
 async def not_a_name(update: Update, context: BotContext) -> str | None:
+    """A message that is not typed words at the new team's name step: ask again, and stay."""
     await reply(update, _("Please type the name of the team, or send /cancel."))
     return STAY
 
@@ -208,6 +209,7 @@ async def move(update: Update, context: BotContext) -> str | None:
 
 
 def _hours_rows(team_id: int) -> list[list[tuple[str, str]]]:
+    """The buttons under a team's office hours: the days, typing the hours, the wait, the defaults, back."""
     days = [
         (_("Mon–Fri"), team_admin.DAYS.data(team_id, "wk")),
         (_("Mon–Sat"), team_admin.DAYS.data(team_id, "six")),
@@ -314,6 +316,7 @@ async def hours_typed(update: Update, context: BotContext) -> str | None:
 
 
 async def hours_unexpected(update: Update, context: BotContext) -> str | None:
+    """A message that is not typed words at the office hours step: ask again, and stay."""
     await reply(update, _("Please type the office hours like 08:30-17:00, or send /cancel."))
     return STAY
 

@@ -36,12 +36,12 @@ from storage import matches as matches_store
 from storage import questions as store
 from storage import requests as requests_store
 from storage.db import Session
+from storage.match_tables import Match
 from storage.models import (
     CasePlan,
     CaseworkMeeting,
     FamilyQuestion,
     HelpRequest,
-    Match,
     Person,
     QuestionDecision,
     Role,

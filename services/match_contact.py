@@ -17,7 +17,8 @@ from services.match_texts import WRITE, side_of, sides, tell
 from storage import matches as store
 from storage import people
 from storage.db import Session
-from storage.models import Match, Person
+from storage.match_tables import Match
+from storage.models import Person
 
 MAX_MESSAGE = 500
 OPEN_FOR_CONTACT = frozenset({MatchState.TRIAL, MatchState.ACTIVE, MatchState.PAUSED})

@@ -18,7 +18,8 @@ from services.match_texts import match_coordinator, sides, tell
 from storage import matches as store
 from storage import people
 from storage.db import Session
-from storage.models import Match, Person
+from storage.match_tables import Match
+from storage.models import Person
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from services.i18n import N_, _
 from services.match_texts import kind_label
 from storage import matches as store
 from storage.db import Session
-from storage.models import Match
+from storage.match_tables import Match
 
 METRIC_LABELS = {
     "matches_started": N_("Lasting matches started"),

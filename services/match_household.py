@@ -33,7 +33,8 @@ from services.permissions import refusal_text
 from storage import matches as store
 from storage import people
 from storage.db import Session
-from storage.models import Match, MatchMember, Person, VolunteerStatus
+from storage.match_tables import Match, MatchMember
+from storage.models import Person, VolunteerStatus
 
 logger = logging.getLogger(__name__)
 

@@ -37,7 +37,8 @@ from services.permissions import Action, Decision, Reason, authorize, refusal_te
 from storage import job_store, people
 from storage import matches as store
 from storage.db import Session
-from storage.models import Match, Person, Role
+from storage.match_tables import Match
+from storage.models import Person, Role
 
 logger = logging.getLogger(__name__)
 
@@ -431,6 +432,16 @@ def adjust_start(*, session: Session, coordinator: Person | None, match_id: int,
     )
 
 
+def _does_not_fit(match: Match, state: MatchState, rhythm: Rhythm, reviews: list[date], today: date) -> bool:
+    """Whether a new rhythm and review dates do not fit: the rhythm's problems, or a review date within the trial
+    of a match that is not (or was not, before its pause) active."""
+    return bool(rules.adjust_problems(rhythm, reviews=reviews, today=today)) or (
+        state != MatchState.ACTIVE
+        and match.paused_from != MatchState.ACTIVE
+        and any(d <= match.trial_end for d in reviews)
+    )
+
+
 def adjust(
     *,
     session: Session,
@@ -454,11 +465,7 @@ def adjust(
     if state not in ADJUSTABLE:
         return Card(stale=True)
     zone = services.settings.timezone
-    if rules.adjust_problems(rhythm, reviews=reviews, today=rules.local_day(now, zone)) or (
-        state != MatchState.ACTIVE
-        and match.paused_from != MatchState.ACTIVE
-        and any(d <= match.trial_end for d in reviews)
-    ):
+    if _does_not_fit(match, state, rhythm, reviews, rules.local_day(now, zone)):
         return Card(note=_("The days or times do not fit together. Please start again with /match."))
     before = rhythm_of(match)
     before_reviews = review_dates(match)

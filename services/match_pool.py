@@ -26,7 +26,8 @@ from storage import matches as store
 from storage import people
 from storage import requests as request_store
 from storage.db import Session
-from storage.models import Match, MatchOccurrence, Person
+from storage.match_tables import Match, MatchOccurrence
+from storage.models import Person
 
 logger = logging.getLogger(__name__)
 

@@ -44,7 +44,8 @@ from services.permissions import Decision
 from storage import matches as store
 from storage import people
 from storage.db import Session
-from storage.models import Match, Person, Role, VolunteerStatus
+from storage.match_tables import Match
+from storage.models import Person, Role, VolunteerStatus
 
 logger = logging.getLogger(__name__)
 
@@ -351,6 +352,19 @@ def _declined(
     )
 
 
+def _tell_coordinator_started(
+    session: Session, match: Match, family: Person | None, helper: Person | None, coordinator: Person, now: datetime
+) -> None:
+    """The coordinator who proposed a match hears that both agreed and the trial started."""
+    with use_language(coordinator.language):
+        text = _("🌱 The match of {family} with {helper} has started: both agreed. Trial until {day}.").format(
+            family=hi(name_of(family)),
+            helper=hi(name_of(helper)),
+            day=h(format_day(match.trial_end, coordinator.language)),
+        )
+    tell(session, coordinator, f"match.start:{match.id}:c", text, now)
+
+
 def _start(
     session: Session,
     services: Services,
@@ -402,13 +416,7 @@ def _start(
             match=match.id,
         )
     if coordinator is not None:
-        with use_language(coordinator.language):
-            text = _("🌱 The match of {family} with {helper} has started: both agreed. Trial until {day}.").format(
-                family=hi(name_of(family)),
-                helper=hi(name_of(helper)),
-                day=h(format_day(match.trial_end, coordinator.language)),
-            )
-        tell(session, coordinator, f"match.start:{match.id}:c", text, now)
+        _tell_coordinator_started(session, match, family, helper, coordinator, now)
     people.add_timeline(session=session, family_id=match.family_id, kind="match_started", now=now, ref_id=match.id)
     event(logger, "match.started", match=match.id)
     return first

@@ -37,7 +37,8 @@ from services.permissions import refusal_text
 from storage import matches as store
 from storage import people
 from storage.db import Session
-from storage.models import Match, MatchReview, Person
+from storage.match_tables import Match, MatchReview
+from storage.models import Person
 
 logger = logging.getLogger(__name__)
 

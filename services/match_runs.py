@@ -44,7 +44,8 @@ from services.question_reviews import help_went_badly
 from storage import job_store, people
 from storage import matches as store
 from storage.db import Session
-from storage.models import Match, MatchOccurrence, Person
+from storage.match_tables import Match, MatchOccurrence
+from storage.models import Person
 
 logger = logging.getLogger(__name__)
 

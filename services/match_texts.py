@@ -20,7 +20,8 @@ from services.tasks import KIND_EMOJI, KIND_LABELS
 from storage import matches as matches_store
 from storage import people
 from storage.db import Session
-from storage.models import Match, Person
+from storage.match_tables import Match
+from storage.models import Person
 
 # What a match can be for: the kinds of help requests, and a sleepover.
 MATCH_KINDS: dict[str, str] = {"sleepover": N_("A child sleeps over"), **KIND_LABELS}

@@ -21,6 +21,34 @@ from storage import people
 from storage.db import Session
 
 
+def _what_we_store_for_families() -> list[str]:
+    """The notice's lines on what is stored for families: their help, their own questions, their case."""
+    return [
+        "• "
+        + _(
+            "For families: your neighbourhood; if you want, the number and ages of your children; the "
+            "street, house number and phone number you give for a task; your requests for help (what, "
+            "when, where, your note or voice message), which volunteers they were offered to, and how "
+            "they went; how often we check in with you, and your answers; concerns you or others raised "
+            "with your coordinator, who was told, and how they were handled; which messages were passed "
+            "on between you and your coordinator, in your own topic in the coordinators' group; and "
+            "your support volunteer, if you have one."
+        ),
+        "• "
+        + _(
+            "For families, your own questions: what you want to change, in your words; which help is "
+            "linked to each question; your answers to 'does it help?'; what your coordinators decided "
+            "about each question; and how often and when your casework meetings are. Your words are read by your "
+            "coordinators and only by the one helper you choose for a question."
+        ),
+        "• "
+        + _(
+            "For families, your case: the steps of your case (intake, waiting list, support, closing and "
+            "why) and when your intake talks are."
+        ),
+    ]
+
+
 def _what_we_store() -> str:
     """The notice's first part: what is stored, for everyone and for each role."""
     return "\n".join(
@@ -32,28 +60,7 @@ def _what_we_store() -> str:
                 "want to be called; your language and time zone; when you agreed to this notice; and "
                 "whether our messages reach you."
             ),
-            "• "
-            + _(
-                "For families: your neighbourhood; if you want, the number and ages of your children; the "
-                "street, house number and phone number you give for a task; your requests for help (what, "
-                "when, where, your note or voice message), which volunteers they were offered to, and how "
-                "they went; how often we check in with you, and your answers; concerns you or others raised "
-                "with your coordinator, who was told, and how they were handled; which messages were passed "
-                "on between you and your coordinator, in your own topic in the coordinators' group; and "
-                "your support volunteer, if you have one."
-            ),
-            "• "
-            + _(
-                "For families, your own questions: what you want to change, in your words; which help is "
-                "linked to each question; your answers to 'does it help?'; what your coordinators decided "
-                "about each question; and how often and when your casework meetings are. Your words are read by your "
-                "coordinators and only by the one helper you choose for a question."
-            ),
-            "• "
-            + _(
-                "For families, your case: the steps of your case (intake, waiting list, support, closing and "
-                "why) and when your intake talks are."
-            ),
+            *_what_we_store_for_families(),
             "• "
             + _(
                 "For volunteers: where and when you can help, with what, and which languages you speak; the "

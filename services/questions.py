@@ -32,7 +32,8 @@ from storage import matches as matches_store
 from storage import questions as store
 from storage import requests as requests_store
 from storage.db import Session
-from storage.models import FamilyQuestion, HelpRequest, Match, Person, Role
+from storage.match_tables import Match
+from storage.models import FamilyQuestion, HelpRequest, Person, Role
 
 logger = logging.getLogger(__name__)
 

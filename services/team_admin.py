@@ -153,10 +153,12 @@ class Choices:
 
 
 def _other_teams(session: Session, current: int | None) -> list[tuple[int, str]]:
+    """Every team but the current one, as (id, name): where a person or family may move to."""
     return [(t.id, t.name) for t in teams.all_teams(session=session) if t.id is not None and t.id != current]
 
 
 def _team_name(session: Session, team_id: int | None) -> str:
+    """A team's name, or '?' when there is no such team."""
     team = teams.get_team(session=session, team_id=team_id)
     return team.name if team is not None else "?"
 
@@ -311,6 +313,7 @@ def hours_text(services: Services, team: Team, language: str) -> str:
 
 
 def _hours_team(session: Session, person: Person | None, team_id: int, now: datetime) -> tuple[Decision, Team | None]:
+    """Whether the person may change office hours, and the team when they may (None when gone or refused)."""
     decision = may_manage(session=session, person=person, now=now)
     return decision, (teams.get_team(session=session, team_id=team_id) if decision else None)
 

@@ -10,7 +10,8 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 
 from storage.db import Session, fresh, rowcount, saved
-from storage.models import FamilyProfile, Match, MatchGiveBack, MatchHoliday, MatchMember, MatchOccurrence, MatchReview
+from storage.match_tables import Match, MatchGiveBack, MatchHoliday, MatchMember, MatchOccurrence, MatchReview
+from storage.models import FamilyProfile
 
 OPEN = ("proposed", "trial", "active", "paused")
 

@@ -21,6 +21,7 @@ from sqlalchemy import Column, Table, Text, cast, delete, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, col
 
+from storage.match_tables import Match, MatchOccurrence
 from storage.models import (
     CheckIn,
     Concern,
@@ -31,8 +32,6 @@ from storage.models import (
     InboxStatus,
     InboxUpdate,
     JobStatus,
-    Match,
-    MatchOccurrence,
     OutboxMessage,
     OutboxStatus,
     Person,

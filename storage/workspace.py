@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
 from storage.db import Session
-from storage.models import HelpRequest, Match, MatchOccurrence, WorkspaceNonce
+from storage.match_tables import Match, MatchOccurrence
+from storage.models import HelpRequest, WorkspaceNonce
 
 # A task counts for its volunteer once accepted, also when it is done or did not happen after all.
 TAKEN = ("accepted", "done", "not_happened")

@@ -39,7 +39,7 @@ from services.request_basics import local_today
 from storage import concerns as concern_store
 from storage import people
 from storage.models import Person
-from web import auth, pages
+from web import auth, pages, team_pages
 
 logger = logging.getLogger(__name__)
 
@@ -381,7 +381,7 @@ class Workspace:
         """Volunteers awaiting approval and VOGs soon to stop counting."""
         now = self.services.clock.now()
         with self.services.db.session() as db, use_language(who.person.language):
-            page = pages.volunteer_page(session=db, services=self.services, coordinator=who.person, now=now)
+            page = team_pages.volunteer_page(session=db, services=self.services, coordinator=who.person, now=now)
         if page is None:
             raise Refusal(403, "volunteers")
         today = local_today(self.services, now).isoformat()
@@ -427,16 +427,16 @@ class Workspace:
         period = request.query_params.get("period", "4w")
         now = self.services.clock.now()
         with self.services.db.session() as db, use_language(who.person.language):
-            found = pages.figures(
+            found = team_pages.figures(
                 session=db, services=self.services, coordinator=who.person, period=period, export=False, now=now
             )
             if found is None:
                 raise Refusal(403, "period")
-            view = pages.figures_view(found)
+            view = team_pages.figures_view(found)
             shown = period_text(found.period, who.person.language)
             note = pages.plain(suppression_note(found.threshold))
         return self._page(
-            who, "figures.html", view=view, period=period, periods=pages.PERIODS, shown=shown, footnote=note
+            who, "figures.html", view=view, period=period, periods=team_pages.PERIODS, shown=shown, footnote=note
         )
 
     def figures_csv(self, who: Who, request: Request, form: dict[str, str]) -> Response:
@@ -444,7 +444,7 @@ class Workspace:
         period = request.query_params.get("period", "4w")
         now = self.services.clock.now()
         with self.services.db.session() as db, use_language(who.person.language):
-            found = pages.figures(
+            found = team_pages.figures(
                 session=db, services=self.services, coordinator=who.person, period=period, export=True, now=now
             )
         if found is None:

@@ -98,6 +98,91 @@ def _count(value: float) -> str:
     return f"{value:g}"
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Where a bar chart's boxes go: the axis, the column slots and bar widths, right to left or not."""
+
+    top: float  # the value at the top of the axis
+    plot_h: float
+    base: float  # the y of the axis' zero
+    slot: float  # the width of one column
+    bar_w: float
+    hidden: int  # the height drawn for a suppressed value (the threshold; 0: nothing is suppressed)
+    stacked: bool
+    rtl: bool
+
+    def y_of(self, value: float) -> float:
+        """The y of a value on the axis."""
+        return self.base - self.plot_h * value / self.top
+
+    def x_of(self, x: float, w: float) -> float:
+        """The drawn x of a box, mirrored right to left."""
+        return round(WIDTH - x - w if self.rtl else x, 2)
+
+
+def _bars(
+    layout: _Layout,
+    left: float,
+    series: Sequence[tuple[str, str]],
+    texts: Sequence[str],
+    numbers: Sequence[float | None],
+) -> tuple[list[Rect], list[str]]:
+    """One column's bars (grouped or stacked) and its readout's parts, one per series."""
+    rects: list[Rect] = []
+    parts: list[str] = []
+    stack = 0.0
+    slot, bar_w = layout.slot, layout.bar_w
+    for position, (css, name) in enumerate(series):
+        text, value = texts[position], numbers[position]
+        parts.append(_("{name}: {value}").format(name=name, value=text or "—"))
+        if value is None and text in WITHHELD:
+            continue
+        height = float(layout.hidden) if value is None else value
+        kind = "hidden" if value is None else css
+        if layout.stacked:
+            x, low, high = left + slot * 0.1, stack, stack + height
+            stack = high
+        else:
+            x, low, high = left + slot * 0.1 + position * bar_w, 0.0, height
+        if high > low:
+            y_top = layout.y_of(high)
+            rects.append(
+                Rect(layout.x_of(x, bar_w), round(y_top, 2), round(bar_w, 2), round(layout.y_of(low) - y_top, 2), kind)
+            )
+    return rects, parts
+
+
+def _layout(
+    values: Sequence[Sequence[str]],
+    numbers: Sequence[Sequence[float | None]],
+    *,
+    columns: int,
+    bars: int,
+    threshold: int | None,
+    stacked: bool,
+    cap: int | None,
+    rtl: bool,
+) -> _Layout:
+    """A bar chart's layout: the axis tall enough for the tallest column, a suppressed value's height and the cap."""
+    suppressed = any(
+        n is None and t not in WITHHELD
+        for row, nums in zip(values, numbers, strict=True)
+        for t, n in zip(row, nums, strict=True)
+    )
+    hidden = threshold if threshold and suppressed else 0
+    tallest = max(
+        [sum(n or 0 for n in row) if stacked else max([n or 0 for n in row], default=0) for row in numbers] or [0]
+    )
+    top = _ceiling(max(tallest, float(hidden or 0), float(cap or 0)))
+    plot_w, plot_h = WIDTH - SIDE - 4, HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(columns, 1)
+    inner = slot * 0.8
+    bar_w = inner if stacked else inner / max(bars, 1)
+    return _Layout(
+        top=top, plot_h=plot_h, base=TOP + plot_h, slot=slot, bar_w=bar_w, hidden=hidden or 0, stacked=stacked, rtl=rtl
+    )
+
+
 def bar_chart(
     *,
     key: str,
@@ -117,66 +202,28 @@ def bar_chart(
     `headings` are what a column's readout starts with ('week of 7 December'), `labels` the short x labels.
     With `cap` a dashed line marks it (a volunteer's weekly cap)."""
     numbers = [[number(text) for text in row] for row in values]
-    suppressed = any(
-        n is None and t not in WITHHELD
-        for row, nums in zip(values, numbers, strict=True)
-        for t, n in zip(row, nums, strict=True)
+    layout = _layout(
+        values, numbers, columns=len(headings), bars=len(series), threshold=threshold, stacked=stacked, cap=cap, rtl=rtl
     )
-    hidden = threshold if threshold and suppressed else 0
-    tallest = max(
-        [sum(n or 0 for n in row) if stacked else max([n or 0 for n in row], default=0) for row in numbers] or [0]
-    )
-    top = _ceiling(max(tallest, float(hidden or 0), float(cap or 0)))
-    plot_w, plot_h = WIDTH - SIDE - 4, HEIGHT - TOP - BOTTOM
-    base = TOP + plot_h
-
-    def y_of(value: float) -> float:
-        """The y of a value on the axis."""
-        return base - plot_h * value / top
-
-    def x_of(x: float, w: float) -> float:
-        """The drawn x of a box, mirrored right to left."""
-        return round(WIDTH - x - w if rtl else x, 2)
-
-    count = max(len(headings), 1)
-    slot = plot_w / count
-    every = max(1, math.ceil(count / MAX_LABELS))
-    inner = slot * 0.8
-    bar_w = inner if stacked else inner / max(len(series), 1)
+    top, hidden, slot = layout.top, layout.hidden, layout.slot
+    every = max(1, math.ceil(max(len(headings), 1) / MAX_LABELS))
     columns = []
     for index, heading in enumerate(headings):
         left = SIDE + index * slot
-        rects: list[Rect] = []
-        parts: list[str] = []
-        stack = 0.0
-        for position, (css, name) in enumerate(series):
-            text, value = values[index][position], numbers[index][position]
-            parts.append(_("{name}: {value}").format(name=name, value=text or "—"))
-            if value is None and text in WITHHELD:
-                continue
-            height = float(hidden) if value is None else value
-            kind = "hidden" if value is None else css
-            if stacked:
-                x, low, high = left + slot * 0.1, stack, stack + height
-                stack = high
-            else:
-                x, low, high = left + slot * 0.1 + position * bar_w, 0.0, height
-            if high > low:
-                y_top = y_of(high)
-                rects.append(Rect(x_of(x, bar_w), round(y_top, 2), round(bar_w, 2), round(y_of(low) - y_top, 2), kind))
+        rects, parts = _bars(layout, left, series, values[index], numbers[index])
         columns.append(
             Column(
-                x=x_of(left, slot),
+                x=layout.x_of(left, slot),
                 w=round(slot, 2),
                 label=labels[index],
-                label_x=x_of(left + slot / 2, 0),
+                label_x=layout.x_of(left + slot / 2, 0),
                 show_label=index % every == 0,
                 text=" · ".join([heading, *parts]),
                 rects=rects,
             )
         )
     marks = (0.0, top / 2, top) if (top / 2).is_integer() else (0.0, top)
-    ticks = [(round(y_of(value), 2), _count(value)) for value in marks]
+    ticks = [(round(layout.y_of(value), 2), _count(value)) for value in marks]
     legend = list(series) + ([("hidden", _("Fewer than {threshold}").format(threshold=threshold))] if hidden else [])
     return Chart(
         key=key,
@@ -186,9 +233,9 @@ def bar_chart(
         ticks=ticks,
         tick_x=WIDTH - SIDE + 4 if rtl else SIDE - 4,
         tick_anchor="start" if rtl else "end",
-        base_y=base,
+        base_y=layout.base,
         grid=(4.0, WIDTH - SIDE) if rtl else (SIDE, WIDTH - 4),
-        line_y=round(y_of(cap), 2) if cap else None,
+        line_y=round(layout.y_of(cap), 2) if cap else None,
         line_label=cap_label,
     )
 

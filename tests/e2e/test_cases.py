@@ -176,3 +176,26 @@ def test_a_referred_family_is_taken_moved_along_closed_and_reopened_while_the_re
     before = len(referrer.user.messages)
     assert "State: Intake" in on_screen(pia, "🔄 Reopen the case")
     assert len(referrer.user.messages) == before, "a reopening is not the referrer's news"
+
+
+def test_the_weekly_picture_and_the_waiting_list_name_a_family_waiting_too_long(
+    harness: Harness, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    from sqlalchemy import update
+
+    from storage.models import FamilyProfile
+
+    pia = new_coordinator(coordinator, person, "Pia")
+    family = new_family(pia, person, "Wanda")
+    open_case(pia, "Wanda")
+    pia.tap("⏳ Intake done: on the waiting list")
+    with harness.session() as session:
+        long_ago = harness.clock.now() - timedelta(days=50)
+        session.execute(
+            update(FamilyProfile)
+            .where(col(FamilyProfile.person_id) == family_id(harness, family))
+            .values(case_since=long_ago)
+        )
+    listed = expect(pia.say("/waiting"), "Wanda: waiting 50 days")
+    assert "⚠️" in next(line for line in listed.splitlines() if "Wanda" in line), "past WAITING_DIGEST_DAYS"
+    expect(pia.say("/digest"), "Waiting too long", "Wanda: waiting 50 days")

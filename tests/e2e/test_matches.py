@@ -15,17 +15,8 @@ from sqlmodel import col, select
 
 from services import match_figures, match_reviews, match_runs
 from storage import matches as store
-from storage.models import (
-    AuditEntry,
-    Concern,
-    HelpRequest,
-    JobStatus,
-    Match,
-    MatchGiveBack,
-    RequestOffer,
-    ScheduledJob,
-    VolunteerProfile,
-)
+from storage.match_tables import Match, MatchGiveBack
+from storage.models import AuditEntry, Concern, HelpRequest, JobStatus, RequestOffer, ScheduledJob, VolunteerProfile
 from tests.e2e.care_world import (
     AMS,
     Team,

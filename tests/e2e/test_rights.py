@@ -21,7 +21,8 @@ from conversations.dialogue import DialogueRouter
 from storage import concerns as concern_store
 from storage import people, teams
 from storage import questions as questions_store
-from storage.models import AuditEntry, Concern, ConsentRequest, HelpRequest, Match, MatchReview
+from storage.match_tables import Match, MatchReview
+from storage.models import AuditEntry, Concern, ConsentRequest, HelpRequest
 from tests.e2e.care_world import (
     Team,
     family_id,

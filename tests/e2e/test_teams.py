@@ -23,7 +23,8 @@ from storage import care, people, teams
 from storage import concerns as concern_store
 from storage import questions as questions_store
 from storage.case_tables import Team
-from storage.models import AuditEntry, ConsentRequest, HelpRequest, Match, MatchReview
+from storage.match_tables import Match, MatchReview
+from storage.models import AuditEntry, ConsentRequest, HelpRequest
 from tests.e2e.care_world import (
     family_id,
     new_coordinator,

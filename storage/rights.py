@@ -59,7 +59,13 @@ def relay_facts(*, session: Session, to_id: int, actor_chat_id: int, link_chat_i
         return family_facts(session=session, family_id=to_id, relayed_to_actor=relayed)
     concern = concern_store.open_concern_raised_by(session=session, person_id=to_id)
     alerted = concern_store.notified_ids(session=session, concern_id=concern.id) if concern and concern.id else []
-    team = to.team_id if to is not None else None
+    # A volunteer's concern about a family belongs to the family's team (whose coordinators were alerted and
+    # answer it), even when the volunteer, who may help in several neighbourhoods, is in another team.
+    if concern is not None:
+        profile = session.get(FamilyProfile, concern.family_id) if concern.family_id is not None else None
+        team = _concern_team(session, concern, profile)
+    else:
+        team = to.team_id if to is not None else None
     return Facts(alerted_ids=frozenset(alerted), relayed_to_actor=relayed, target_is_family=False, team_id=team)
 
 

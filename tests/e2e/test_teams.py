@@ -24,7 +24,7 @@ from storage import concerns as concern_store
 from storage import questions as questions_store
 from storage.case_tables import Team
 from storage.match_tables import Match, MatchReview
-from storage.models import AuditEntry, ConsentRequest, HelpRequest
+from storage.models import Area, AuditEntry, ConsentRequest, HelpRequest
 from tests.e2e.care_world import (
     family_id,
     new_coordinator,
@@ -53,6 +53,10 @@ def _isolated(harness: Harness) -> Iterator[None]:
     yield
     quiet_world(harness)
     reset_group(harness)
+    # Other tests' people pick "the first neighbourhood": none of another team's may be left to pick.
+    with harness.session() as session:
+        first = teams.default_team_id(session=session)
+        session.execute(update(Area).where(col(Area.team_id) != first).values(active=False))
 
 
 @dataclass
@@ -498,3 +502,31 @@ def test_a_volunteer_signing_up_alone_joins_the_team_of_its_neighbourhood(
     assert harness.person(wim.id).team_id == world.team_b, "its intake belongs to the neighbourhood's team"
     expect(texts_since(world.bea, before_bea), "New volunteer waiting for intake: Wim")
     assert not any("Wim" in text for text in texts_since(world.ann, before_ann)), "team A never hears of Wim"
+
+
+def test_a_volunteer_of_another_team_raises_a_concern_and_the_familys_team_answers_it(
+    harness: Harness, world: Teams, person: Callable[..., Chat]
+) -> None:
+    volunteer = new_volunteer(person, "Vera")
+    move(harness, volunteer, teams_default(harness))  # she helps in a neighbourhood of team A as well
+    with harness.session() as session:
+        session.add(
+            HelpRequest(
+                family_id=pid(harness, world.bente),
+                created_by_id=pid(harness, world.bente),
+                kind="groceries",
+                status="accepted",
+                assigned_volunteer_id=pid(harness, volunteer),
+                created_at=harness.clock.now(),
+            )
+        )
+    before = len(world.bea.user.messages)
+    volunteer.say("/talk")
+    volunteer.tap("Bente")
+    expect(volunteer.say("The children seemed hungry today"), "passed this on")
+    expect(texts_since(world.bea, before), "Volunteer Vera raised a concern about Bente")
+    copied = world.bea.user.messages[-1]
+    world.bea.user.send("Thank you Vera, I will visit them", reply_to=copied)
+    harness.settle()
+    expect(texts_since(volunteer, 0), "Message from coordinator Bea")
+    assert volunteer.user.messages[-1].text == "Thank you Vera, I will visit them"

@@ -462,9 +462,9 @@ def test_a_time_the_helper_called_off_goes_to_the_pool_only_with_the_familys_ok(
 ) -> None:
     area = new_area(harness, f"Poolwijk-{len(harness.sandbox.calls)}")
     family = new_family_in(team.primary, person, "Anouk", area)
-    helper = new_volunteer(coordinator, person, "Bram", area, ["Company or a walk"], vog_age_days=30, children=True)
+    helper = new_volunteer(coordinator, person, "Brecht", area, ["Company or a walk"], vog_age_days=30, children=True)
     quiet_world(harness)
-    match = started(harness, team.primary, family, helper, "Anouk", "Bram")
+    match = started(harness, team.primary, family, helper, "Anouk", "Brecht")
     anouk, bram = family_id(harness, family), family_id(harness, helper)
     with harness.session() as session:
         occurrence = store.next_occurrence(session=session, match_id=match.id or 0, now=harness.clock.now())
@@ -475,7 +475,7 @@ def test_a_time_the_helper_called_off_goes_to_the_pool_only_with_the_familys_ok(
     # The family's own "not this time" offers nothing: only the helper's does.
     before = len(family.user.messages)
     expect(helper.tap("🙅 Not this time"), "Anouk is told")
-    told = expect(texts_since(family, before), "Bram cannot make it this time", "other volunteers")
+    told = expect(texts_since(family, before), "Brecht cannot make it this time", "other volunteers")
     assert told
     expect(family.tap("📣 Ask other volunteers"), "Shall I ask other volunteers for this one time?", "Company")
     with harness.session() as session:

@@ -5,7 +5,6 @@ one service in `services.cases` (which checks rights and state on the server) an
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +16,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations import checkins, menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
+from conversations.family_card import show_view
+from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values
 from services import cases as service
 from services.concerns import is_coordinator
-from services.family_card import CardView
 from services.i18n import N_, _
 from storage.models import Role
 
@@ -48,25 +47,6 @@ def parse_day_time(text: str) -> datetime | None:
         return None
 
 
-async def _show(update: Update, view: CardView) -> None:
-    """Answer the tap and show what the service decided: a note, the screen (in place), a message."""
-    if view.stale:
-        await answer_stale(update)
-        return
-    await answer_button(update, view.note)
-    if view.retire:
-        await retire_buttons(update)
-    if view.text is None:
-        return
-    markup = keyboard(view.rows) if view.rows else None
-    query = update.callback_query
-    if view.edit and query is not None and query.message is not None:
-        with contextlib.suppress(Exception):  # unchanged (a double tap) or too old to edit: send it fresh
-            await query.edit_message_text(view.text, reply_markup=markup)
-            return
-    await reply(update, view.text, markup)
-
-
 async def open_case(update: Update, context: BotContext) -> None:
     """'Case' on the family card: the case screen."""
     parsed = tapped_values(update, service.OPEN)
@@ -79,7 +59,7 @@ async def open_case(update: Update, context: BotContext) -> None:
         view = service.case_screen(
             session=session, services=context.services, coordinator=person, family_id=parsed[0], now=context.now()
         )
-    await _show(update, view)
+    await show_view(update, view)
 
 
 async def move(update: Update, context: BotContext) -> None:
@@ -110,7 +90,7 @@ async def move(update: Update, context: BotContext) -> None:
             reason=reason,
             now=context.now(),
         )
-    await _show(update, view)
+    await show_view(update, view)
 
 
 async def held(update: Update, context: BotContext) -> None:
@@ -130,7 +110,7 @@ async def held(update: Update, context: BotContext) -> None:
             talk_id=parsed[1],
             now=context.now(),
         )
-    await _show(update, view)
+    await show_view(update, view)
 
 
 async def ask_talk_time(update: Update, context: BotContext) -> str | None:
@@ -144,7 +124,7 @@ async def ask_talk_time(update: Update, context: BotContext) -> str | None:
     with context.session() as session:
         refused = service.may_plan_talk(session=session, coordinator=person, family_id=parsed[0], now=context.now())
     if refused is not None:
-        await _show(update, refused)
+        await show_view(update, refused)
         return END
     draft_of(context, CaseDraft).family_id = parsed[0]
     await answer_button(update)

@@ -53,7 +53,7 @@ def _coordinator(context: BotContext) -> Person | None:
     return person if concerns.is_coordinator(person) else None
 
 
-async def _show(update: Update, view: CardView) -> None:
+async def show_view(update: Update, view: CardView) -> None:
     """Answer the tap and show what the service decided: a note, the card again (in place), a message."""
     if view.stale:
         await answer_stale(update)
@@ -122,7 +122,7 @@ def _tap(button: Button, call: Call, doc: str) -> Handler:
             return
         with context.session() as session:
             view = call(session, context.services, coordinator, parsed, context.now())
-        await _show(update, view)
+        await show_view(update, view)
 
     tap.__doc__ = doc
     return tap

@@ -54,11 +54,16 @@ TIMELINE_LABELS = {
 }
 
 
+def weeks_of(wait: timedelta) -> int:
+    """A wait in whole weeks, at least one."""
+    return max(1, round(wait.days / 7))
+
+
 def wait_sentence(wait: timedelta | None) -> str:
     """How long families usually wait, in words (in the current language), or how they will hear."""
     if wait is None:
         return _("We will tell you as soon as support can start.")
-    weeks = max(1, round(wait.days / 7))
+    weeks = weeks_of(wait)
     return ngettext(
         "Families usually wait about {count} week.", "Families usually wait about {count} weeks.", weeks
     ).format(count=weeks)

@@ -22,6 +22,7 @@ from services.case_texts import (
     family_news,
     step_line,
     wait_sentence,
+    weeks_of,
 )
 from services.concerns import FAMILY_CARD, audit_opened, name_of
 from services.context import Services
@@ -213,7 +214,9 @@ def _record(
     taken = wanted == CaseState.INTAKE and profile is not None and profile.primary_coordinator_id is None
     if taken and actor is not None and actor.role == Role.COORDINATOR and actor.id is not None:
         care.set_coordinators(session=session, family_id=family.id, primary_id=actor.id)
-    wait = typical_wait(session=session, team_id=profile.team_id if profile else None, now=now)
+    # Only the waiting-list message says how long families usually wait.
+    team_id = profile.team_id if profile else None
+    wait = typical_wait(session=session, team_id=team_id, now=now) if wanted == CaseState.WAITING else None
     tell(
         session=session,
         person=family,
@@ -346,7 +349,7 @@ def waiting_list(*, session: Session, services: Services, coordinator: Person | 
             rows.append([("📥 " + (item.name or "?"), OPEN.data(item.family_id))])
     wait = typical_wait(session=session, team_id=team_id, now=now)
     if wait is not None:
-        weeks = _weeks(wait)
+        weeks = weeks_of(wait)
         lines += [
             "",
             ngettext(
@@ -356,11 +359,6 @@ def waiting_list(*, session: Session, services: Services, coordinator: Person | 
             ).format(count=weeks),
         ]
     return CardView(text="\n".join(lines), rows=rows)
-
-
-def _weeks(wait: timedelta) -> int:
-    """A wait in whole weeks, at least one."""
-    return max(1, round(wait.days / 7))
 
 
 def waiting_too_long(*, session: Session, team_id: int | None, now: datetime, days: int) -> list[tuple[str, int]]:

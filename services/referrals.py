@@ -275,9 +275,8 @@ def take(*, session: Session, referral_id: int, family_id: int, share_progress: 
 
 
 def consented(*, session: Session, referral: Referral, family: Person, now: datetime) -> None:
-    """After the family's consent: its case starts as referred, and the team's coordinators hear of it."""
+    """After the family's consent: the team's coordinators hear of it (its case starts as referred at sign-up)."""
     assert family.id is not None and referral.id is not None
-    store.record_referred_case(session=session, family_id=family.id, team_id=referral.team_id, now=now)
     people.audit(
         session=session,
         actor_id=family.id,
@@ -350,11 +349,6 @@ def tell_referrer(*, session: Session, family_id: int, news: str, now: datetime)
     enqueue(session=session, to=ToPerson(referrer), message=Outgoing(text=text), key=key, now=now)
     event(logger, "referral.news", referral_id=referral.id, news=news)
     return True
-
-
-def mark_referred(*, session: Session, family_id: int, now: datetime) -> None:
-    """A referred family's new profile stands at `referred` (its first case step was written at consent)."""
-    store.mark_profile_referred(session=session, family_id=family_id, now=now)
 
 
 def person_leaves(*, session: Session, person_id: int) -> None:

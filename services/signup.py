@@ -252,8 +252,6 @@ def finish_family(
         primary_coordinator_id=coordinator_id,
         team_id=team_id or teams.area_team(session=session, area_id=area_id),
     )
-    if referred:
-        referrals.mark_referred(session=session, family_id=person_id, now=now)
     people.add_timeline(session=session, family_id=fresh.id, kind="signed_up", now=now)
     state = CaseState.REFERRED if referred else CaseState.INTAKE
     if case_store.start(session=session, family_id=profile.person_id, state=state, now=now):

@@ -123,24 +123,27 @@ def waiting(*, session: Session, team_id: int | None, limit: int = 200, state: s
 
 
 def finished_waits(*, session: Session, team_id: int | None, since: datetime) -> list[tuple[datetime, datetime]]:
-    """(start, end) of the waits that ended in active support since a moment, to tell families the usual wait."""
-    ended = select(CaseStep).where(
+    """(start, end) of the waits that ended in active support since a moment, to tell families the usual wait.
+
+    Two queries: the waits that ended, then the start of those families' waits, paired here.
+    """
+    ended = select(col(CaseStep.family_id), col(CaseStep.at)).where(
         col(CaseStep.from_state) == "waiting", col(CaseStep.to_state) == "active", col(CaseStep.at) >= since
     )
     if team_id is not None:
         ended = ended.where(col(CaseStep.team_id) == team_id)
+    ends = list(session.execute(ended.order_by(col(CaseStep.at)).limit(200)))
+    if not ends:
+        return []
+    starts: dict[int, list[datetime]] = {}
+    began = select(col(CaseStep.family_id), col(CaseStep.at)).where(
+        col(CaseStep.to_state) == "waiting", col(CaseStep.family_id).in_({family for family, _at in ends})
+    )
+    for family, at in session.execute(began.order_by(col(CaseStep.at))):
+        starts.setdefault(family, []).append(at)
     pairs: list[tuple[datetime, datetime]] = []
-    for step in session.execute(ended.order_by(col(CaseStep.at)).limit(200)).scalars():
-        began = session.execute(
-            select(col(CaseStep.at))
-            .where(
-                col(CaseStep.family_id) == step.family_id,
-                col(CaseStep.to_state) == "waiting",
-                col(CaseStep.at) <= step.at,
-            )
-            .order_by(col(CaseStep.at).desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        if began is not None:
-            pairs.append((began, step.at))
+    for family, end in ends:
+        earlier = [at for at in starts.get(family, []) if at <= end]
+        if earlier:
+            pairs.append((earlier[-1], end))
     return pairs

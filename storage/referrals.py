@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from domain.cases import CaseState
 from domain.referrals import month_of
-from storage.case_tables import CaseStep, Referral, ReferralCount
+from storage.case_tables import Referral, ReferralCount
 from storage.db import rowcount
-from storage.models import FamilyProfile, Person
+from storage.models import Person
 
 
 def create_referral(
@@ -83,21 +82,6 @@ def use_referral(*, session: Session, referral_id: int, family_id: int, share_pr
         .values(family_id=family_id, consented_at=now, share_progress=share_progress)
     )
     return bool(rowcount(result))
-
-
-def record_referred_case(*, session: Session, family_id: int, team_id: int | None, now: datetime) -> None:
-    """The family's case begins as referred: its first case step (and its profile's state, once it has one)."""
-    session.add(CaseStep(family_id=family_id, team_id=team_id, from_state=None, to_state=CaseState.REFERRED, at=now))
-    mark_profile_referred(session=session, family_id=family_id, now=now)
-
-
-def mark_profile_referred(*, session: Session, family_id: int, now: datetime) -> None:
-    """The family's profile stands at referred (its sign-up made the profile after the consent)."""
-    session.execute(
-        update(FamilyProfile)
-        .where(col(FamilyProfile.person_id) == family_id)
-        .values(case_state=CaseState.REFERRED, case_since=now)
-    )
 
 
 def count_outcome(*, session: Session, team_id: int | None, month: str, outcome: str) -> None:

@@ -31,6 +31,12 @@ def harness(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Itera
         database_url=f"sqlite:///{folder}/waakvlam.sqlite3",
         bot_admin_ids=[ADMIN_ID],
         poll_timeout=1,
+        # Telegram's flood limits are kept by the sender in real time; at their real values a test would wait
+        # a second after each message to a chat and three after each to a group. The delivery tests and
+        # tests/e2e/test_flood.py hold the sender to the real limits; here they are 50 times wider.
+        sender_global_per_second=1500,
+        sender_per_chat_per_second=50,
+        sender_per_group_per_minute=1000,
         # The Monday digest would reach every test's coordinators; tests/e2e/test_insight.py turns it on.
         insight_digest_enabled=False,
         _env_file=None,  # type: ignore[call-arg]

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from domain.ratelimit import Limits
 from sandbox import Sandbox
+from services.settings import Settings
 from storage.models import OutboxMessage
 from tests.e2e.care_world import new_coordinator, new_family, office_morning, quiet_world, reset_group, texts_since
 from tests.e2e.harness import Chat, Harness, expect, tr
@@ -42,14 +43,16 @@ def flood_limits(harness: Harness) -> Iterator[Callable[[float], None]]:
     sender = harness.runtime.sender
     assert sender is not None
     shipped = sender.schedule.limits
+    # The sender's shipped defaults are Telegram's limits (the harness widens them for the other tests).
+    telegram = Settings(_env_file=None)  # type: ignore[call-arg]
 
     def scale(factor: float) -> None:
         sandbox.set_flood_limits(global_per_second=30, per_chat_per_second=1, per_group_per_minute=20, scale=factor)
         sender.schedule.limits = Limits(
-            global_per_second=shipped.global_per_second * factor,
-            per_chat_per_second=shipped.per_chat_per_second * factor,
-            per_group_per_minute=shipped.per_group_per_minute * factor,
-            margin=shipped.margin,
+            global_per_second=telegram.sender_global_per_second * factor,
+            per_chat_per_second=telegram.sender_per_chat_per_second * factor,
+            per_group_per_minute=telegram.sender_per_group_per_minute * factor,
+            margin=telegram.sender_margin_seconds,
         )
 
     scale(1.0)

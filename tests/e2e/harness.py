@@ -102,7 +102,7 @@ class Harness:
                     return
             else:
                 quiet = 0
-            time.sleep(0.02)
+            time.sleep(0.005)
         raise AssertionError(f"bot did not settle in {timeout}s: {self.runtime.backlog()}")
 
     def tick(self) -> int:

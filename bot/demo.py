@@ -128,16 +128,15 @@ def prepare_database(database_url: str, start: datetime) -> tuple[datetime, Save
 
     A kept demo database goes on from the last time its clock showed, so nothing it holds is in the future.
     """
-    from storage import inbox_store, migrate, people
+    from storage import care, inbox_store, migrate, people
     from storage.db import Database
-    from storage.models import Setting
 
     migrate.upgrade(database_url)
     database = Database(database_url)
     try:
         with database.session() as session:
-            stored = session.get(Setting, STATE_KEY)
-            saved = SavedState.from_json(stored.value) if stored is not None else SavedState()
+            stored = care.get_setting(session=session, key=STATE_KEY)
+            saved = SavedState.from_json(stored) if stored is not None else SavedState()
             saved.next_update_id = max(saved.next_update_id, inbox_store.next_update_offset(session=session) or 0)
             if saved.clock is not None:
                 start = max(start, saved.clock)
@@ -285,16 +284,14 @@ class DemoTime:
 
     def _save_state(self) -> None:
         """Keep the demo's clock and the sandbox's ids in the database, when the demo is kept."""
-        from storage.models import Setting
+        from storage import care
 
         services = self.thread.runtime.services
         if services is None or not self.kept:
             return
         state = sandbox_state(self.sandbox, self.clock.now()).to_json()
         with contextlib.suppress(Exception), services.db.session() as session:
-            setting = session.get(Setting, STATE_KEY) or Setting(key=STATE_KEY, value="")
-            setting.value = state
-            session.add(setting)
+            care.save_setting(session=session, key=STATE_KEY, value=state)
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from domain import cases as rules
 from domain.cases import CaseState
+from domain.referrals import month_of
 from services import referrals
 from services.callbacks import Button
 from services.case_texts import (
@@ -32,6 +33,7 @@ from services.outbox import Outgoing, tell
 from services.permissions import Action, authorize, refusal_text
 from storage import care, people, teams
 from storage import cases as store
+from storage import referrals as referral_store
 from storage.db import Session
 from storage.models import Person, Role
 
@@ -347,6 +349,7 @@ def waiting_list(*, session: Session, services: Services, coordinator: Person | 
         )
         if len(rows) < 30:
             rows.append([("📥 " + (item.name or "?"), OPEN.data(item.family_id))])
+    lines += _ended_referrals(session, team_id, now)
     wait = typical_wait(session=session, team_id=team_id, now=now)
     if wait is not None:
         weeks = weeks_of(wait)
@@ -359,6 +362,19 @@ def waiting_list(*, session: Session, services: Services, coordinator: Person | 
             ).format(count=weeks),
         ]
     return CardView(text="\n".join(lines), rows=rows)
+
+
+def _ended_referrals(session: Session, team_id: int | None, now: datetime) -> list[str]:
+    """This month's referrals that ended without a family (declined, expired): only counts are kept of them."""
+    counts = referral_store.outcome_counts(session=session, team_id=team_id, month=month_of(now.year, now.month))
+    if not counts:
+        return []
+    return [
+        "",
+        _("Referrals this month that ended without a family: {declined} declined, {expired} expired.").format(
+            declined=counts.get("declined", 0), expired=counts.get("expired", 0)
+        ),
+    ]
 
 
 def waiting_too_long(*, session: Session, team_id: int | None, now: datetime, days: int) -> list[tuple[str, int]]:

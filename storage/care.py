@@ -404,13 +404,13 @@ def next_job_due(*, session: Session, kind: str, subject_id: int) -> datetime | 
 
 
 def get_setting(*, session: Session, key: str) -> str | None:
-    """A small runtime fact kept across restarts (such as the coordinators' group id), or None."""
+    """A small runtime fact kept across restarts (such as the demo's clock), or None."""
     stored = session.get(Setting, key)
     return stored.value if stored is not None else None
 
 
 def save_setting(*, session: Session, key: str, value: str) -> None:
-    """Keep a small runtime fact (such as the coordinators' group id) across restarts."""
+    """Keep a small runtime fact (such as the demo's clock) across restarts."""
     setting = session.get(Setting, key) or Setting(key=key, value="")
     setting.value = value
     session.add(setting)

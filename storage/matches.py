@@ -358,23 +358,6 @@ def leave_households(*, session: Session, person_id: int, now: datetime) -> int:
     return rowcount(result)
 
 
-def matches_as_member(*, session: Session, person_id: int) -> list[Match]:
-    """The open matches in whose household this person is an adult who did not decline."""
-    query = (
-        select(Match)
-        .join(MatchMember, col(MatchMember.match_id) == col(Match.id))
-        .where(
-            col(MatchMember.person_id) == person_id,
-            col(MatchMember.declined_at).is_(None),
-            col(Match.state).in_(OPEN),
-        )
-    )
-    return list(session.exec(query))
-
-
-# --- giving back --------------------------------------------------------------------------------
-
-
 def record_give_back(
     *, session: Session, family_id: int, helper_id: int, match_id: int | None, kind: str, now: datetime
 ) -> MatchGiveBack:

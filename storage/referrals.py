@@ -122,10 +122,15 @@ def purge_expired(*, session: Session, now: datetime) -> int:
     return len(gone)
 
 
-def outcome_counts(*, session: Session, team_id: int) -> dict[tuple[str, str], int]:
-    """The anonymous counts of a team: (month, outcome) -> count."""
-    query = select(ReferralCount).where(col(ReferralCount.team_id) == team_id)
-    return {(row.month, row.outcome): row.count for row in session.execute(query).scalars()}
+def outcome_counts(*, session: Session, team_id: int | None, month: str) -> dict[str, int]:
+    """How many referrals of a team (None: every team) ended without a family's data in a month, by outcome."""
+    query = select(ReferralCount).where(col(ReferralCount.month) == month)
+    if team_id is not None:
+        query = query.where(col(ReferralCount.team_id) == team_id)
+    counts: dict[str, int] = {}
+    for row in session.execute(query).scalars():
+        counts[row.outcome] = counts.get(row.outcome, 0) + row.count
+    return counts
 
 
 def set_progress(*, session: Session, referral_id: int, progress: str) -> None:

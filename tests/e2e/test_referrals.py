@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlmodel import col, select
 
 from domain import cases
+from domain.referrals import month_of
 from services import referrals as referral_service
 from services.erasure import retention_job
 from storage import referrals as store
@@ -162,6 +163,22 @@ def test_a_family_that_declines_leaves_only_a_count(
     assert referral_by_name(harness, "Cas") is None
     assert count(harness, team_id, "declined") == declined + 2
     expect(referrer.say("/referrals"), "You have not referred a family yet")
+
+    # Coordinators see only the month's counts on the waiting list (the admin: every team's together).
+    now = harness.clock.now()
+    with harness.session() as session:
+        this_month = session.exec(
+            select(ReferralCount).where(ReferralCount.month == month_of(now.year, now.month))
+        ).all()
+    totals = {
+        outcome: sum(row.count for row in this_month if row.outcome == outcome) for outcome in ("declined", "expired")
+    }
+    assert totals["declined"] >= 2
+    expect(
+        coordinator.say("/waiting"),
+        "Referrals this month that ended without a family",
+        f"{totals['declined']} declined, {totals['expired']} expired",
+    )
 
 
 def test_bad_expired_and_forged_referral_links_and_buttons(

@@ -9,18 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from conversations import concerns
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import END, Dialogue, Draft, draft_of, typed_words
+from conversations.relay import ask_for_text, pass_on
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
-from domain.urgent import detect_urgent
 from services import match_contact, match_giveback, match_household, match_pool, match_reviews, match_runs
 from services import match_proposals as proposals
 from services.i18n import _, h, hi
 from services.labels import name_of
 from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, POOL, POOL_NO, POOL_YES, SKIP, WRITE
+from storage.db import Session
+from storage.models import Person
 
 
 async def _stale(update: Update, text: str | None = None) -> None:
@@ -302,52 +303,29 @@ async def start_writing(update: Update, context: BotContext) -> str | None:
 
 async def write(update: Update, context: BotContext) -> str | None:
     """The message: checked again, then queued for the other side."""
-    message = update.effective_message
-    if message is None or context.person is None:
-        return STAY
-    text = (message.text or "").strip()
-    limit = match_contact.MAX_MESSAGE
-    if not text or len(text) > limit:
-        await reply(update, _("Please write a text message of at most {count} characters.").format(count=limit))
-        return STAY
-    if detect_urgent(text) is not None:
-        # Danger words go where a family's ordinary messages go: the safety numbers and the coordinators.
-        await concerns.urgent_message(update, context)
-        return END
-    with context.session() as session:
-        sent_to = match_contact.pass_message(
-            session=session,
-            person=context.person,
-            match_id=draft_of(context, ContactDraft).match,
-            text=text,
-            source=f"{message.chat_id}:{message.message_id}",
-            now=context.now(),
+    match_id = draft_of(context, ContactDraft).match
+
+    def send(session: Session, person: Person, text: str, source: str) -> str | None:
+        """Pass the message on, when the writer is still a side of that open match."""
+        return match_contact.pass_message(
+            session=session, person=person, match_id=match_id, text=text, source=source, now=context.now()
         )
-    if not sent_to:
-        await reply(update, _("This match is no longer open, so the message was not sent."))
-        return END
-    await reply(update, _("✓ Sent to {name}.").format(name=hi(sent_to)))
-    return END
+
+    not_sent = _("This match is no longer open, so the message was not sent.")
+    return await pass_on(update, context, limit=match_contact.MAX_MESSAGE, send=send, not_sent=not_sent)
 
 
 async def not_text(update: Update, context: BotContext) -> str | None:
     """Anything but text while the message is expected."""
-    if update.callback_query is not None:
-        await answer_button(update, _("That button belongs to an earlier question."))
-    limit = match_contact.MAX_MESSAGE
-    await reply(update, _("Please write a text message of at most {count} characters.").format(count=limit))
-    return STAY
+    return await ask_for_text(update, match_contact.MAX_MESSAGE)
 
 
 def build_contact() -> Dialogue:
     """One message from one side of a match to the other (`ms:msg`)."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
     start = CallbackQueryHandler(start_writing, pattern=WRITE.pattern)
     return Dialogue(
         name=CONTACT,
         entry_points=[start],
-        states={WRITING: [MessageHandler(text, write), MessageHandler(anything, not_text), start]},
+        states={WRITING: [*typed_words(write, not_text), start]},
         draft=ContactDraft,
     )

@@ -11,11 +11,10 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
-from conversations import concerns
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of
+from conversations.dialogue import ANYTHING, END, TYPED, Dialogue, Draft, draft_of
+from conversations.relay import ask_for_text, pass_on
 from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
-from domain.urgent import detect_urgent
 from services import matching
 from services.callbacks import Button
 from services.context import Services
@@ -49,7 +48,8 @@ from services.volunteers import (
     task_party,
     upcoming_tasks,
 )
-from storage.models import VolunteerProfile, VolunteerStatus
+from storage.db import Session
+from storage.models import Person, VolunteerProfile, VolunteerStatus
 
 logger = logging.getLogger(__name__)
 
@@ -205,43 +205,24 @@ async def _start_task_message(update: Update, context: BotContext, button: Butto
 
 async def write_task_message(update: Update, context: BotContext) -> str | None:
     """The message: checked again (still this task's volunteer or family, still accepted), then queued."""
-    message = update.effective_message
-    if message is None or context.person is None:
-        return STAY
-    text = (message.text or "").strip()
-    if not text or len(text) > MAX_TASK_MESSAGE:
-        await reply(
-            update, _("Please write a text message of at most {count} characters.").format(count=MAX_TASK_MESSAGE)
-        )
-        return STAY
-    if detect_urgent(text) is not None:
-        # Danger words go where a family's ordinary messages go: the safety numbers and the coordinators.
-        await concerns.urgent_message(update, context)
-        return END
     request_id = draft_of(context, TaskMessageDraft).request
-    with context.session() as session:
+
+    def send(session: Session, person: Person, text: str, source: str) -> str | None:
+        """Pass the message on, when the task is still open to messages between these two."""
         sent_to = pass_task_message(
-            session=session,
-            person=context.person,
-            request_id=request_id,
-            text=text,
-            source=f"{message.chat_id}:{message.message_id}",
-            now=context.now(),
+            session=session, person=person, request_id=request_id, text=text, source=source, now=context.now()
         )
-    if not sent_to:
-        await reply(update, _("This task is no longer open, so the message was not sent."))
-        return END
-    event(logger, "task.message", request=request_id)
-    await reply(update, _("✓ Sent to {name}.").format(name=hi(sent_to)))
-    return END
+        if sent_to:
+            event(logger, "task.message", request=request_id)
+        return sent_to
+
+    not_sent = _("This task is no longer open, so the message was not sent.")
+    return await pass_on(update, context, limit=MAX_TASK_MESSAGE, send=send, not_sent=not_sent)
 
 
 async def task_message_unexpected(update: Update, context: BotContext) -> str | None:
     """A button or something other than text while we wait for the message."""
-    if update.callback_query is not None:
-        await answer_button(update, _("That button belongs to an earlier question."))
-    await reply(update, _("Please write a text message of at most {count} characters.").format(count=MAX_TASK_MESSAGE))
-    return STAY
+    return await ask_for_text(update, MAX_TASK_MESSAGE)
 
 
 def build_relay() -> Dialogue:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -316,22 +317,18 @@ async def _pause(update: Update, context: BotContext, weeks: int | None) -> None
         )
 
 
-async def on_task_list(update: Update, context: BotContext) -> None:
-    """'My tasks' on the helper panel (for families that also volunteer)."""
-    if tapped_values(update, TASK_LIST) is None:
-        await answer_stale(update)
-        return
-    await answer_button(update)
-    await show_tasks(update, context)
+def _panel_button(button: Button, show: Callable[[Update, BotContext], Awaitable[None]]) -> Any:
+    """A handler for a button on the helper panel (for families that also volunteer): the screen it opens."""
 
+    async def handler(update: Update, context: BotContext) -> None:
+        """'My tasks' or 'Pause or resume' on the helper panel."""
+        if tapped_values(update, button) is None:
+            await answer_stale(update)
+            return
+        await answer_button(update)
+        await show(update, context)
 
-async def on_pause_menu(update: Update, context: BotContext) -> None:
-    """'Pause or resume' on the helper panel."""
-    if tapped_values(update, PAUSE_MENU) is None:
-        await answer_stale(update)
-        return
-    await answer_button(update)
-    await show_pause(update, context)
+    return handler
 
 
 CANCEL_HANDLERS = [
@@ -342,6 +339,6 @@ CANCEL_HANDLERS = [
 PAUSE_HANDLERS = [
     CallbackQueryHandler(on_pause, pattern=PAUSE.pattern),
     CallbackQueryHandler(on_resume, pattern=RESUME.pattern),
-    CallbackQueryHandler(on_task_list, pattern=TASK_LIST.pattern),
-    CallbackQueryHandler(on_pause_menu, pattern=PAUSE_MENU.pattern),
+    CallbackQueryHandler(_panel_button(TASK_LIST, show_tasks), pattern=TASK_LIST.pattern),
+    CallbackQueryHandler(_panel_button(PAUSE_MENU, show_pause), pattern=PAUSE_MENU.pattern),
 ]

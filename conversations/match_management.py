@@ -6,21 +6,24 @@ match meeting, a holiday), the review decision; and the /match dialogue, whose p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from conversations.approvals import parse_date
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, draft_of
+from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, Dialogue, draft_of, typed_words
+from conversations.match_common import ask_household_member, tapped_or_stale
 from conversations.match_draft import NEW, MatchDraft
 from conversations.match_proposals import other_input, proposal_states, start_adjusting, start_proposal
-from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons
 from services import match_household, match_reviews
 from services import match_management as service
 from services.callbacks import Button
 from services.i18n import _, h
+from storage.db import Session
 
 NAME = "match"
 HOLIDAY = "holiday"  # the dialogue's step that waits for a holiday's days
@@ -55,66 +58,76 @@ async def _show_card(update: Update, card: service.Card, *, edit: bool = False) 
     await reply(update, card.text, keyboard(card.rows))
 
 
-async def open_card(update: Update, context: BotContext) -> str | None:
+def _card_of(session: Session, context: BotContext, match_id: int) -> service.Card:
+    """One match's card as this coordinator may see it now."""
+    return service.card(
+        session=session, services=context.services, coordinator=context.person, match_id=match_id, now=context.now()
+    )
+
+
+# What a button answered by a match's card asks of the service, given the tap's values.
+CardLoad = Callable[[Session, BotContext, tuple[Any, ...]], service.Card]
+
+
+def _opened(session: Session, context: BotContext, values: tuple[Any, ...]) -> service.Card:
     """A match in the list: its card."""
-    parsed = tapped_values(update, service.OPEN)
-    if parsed is None:
-        await answer_stale(update)
-        return END
-    with context.session() as session:
-        found = service.card(
+    return _card_of(session, context, values[0])
+
+
+def _changed(move: str) -> CardLoad:
+    """What one of the card's change buttons does (meeting, pause, resume, end with a reason)."""
+
+    def load(session: Session, context: BotContext, values: tuple[Any, ...]) -> service.Card:
+        """The change made; the card as it is now."""
+        return service.change(
             session=session,
             services=context.services,
             coordinator=context.person,
-            match_id=parsed[0],
+            match_id=values[0],
+            move=move,
             now=context.now(),
+            reason=str(values[1]) if len(values) > 1 else None,
         )
-    await _show_card(update, found)
-    return END
+
+    return load
 
 
-def _card_button(button: Button, move: str) -> Any:
-    """A handler for one of the card's change buttons (meeting, pause, resume, end with a reason)."""
+def _end_reasons(session: Session, context: BotContext, values: tuple[Any, ...]) -> service.Card:
+    """'End the match': the card asking why."""
+    return service.end_reasons(session=session, coordinator=context.person, match_id=values[0], now=context.now())
+
+
+def _card_screen(button: Button, load: CardLoad, *, edit: bool) -> Any:
+    """A handler for a button answered by a match's card: `load` in one session, the card shown."""
 
     async def handler(update: Update, context: BotContext) -> str | None:
-        """A button on a match's card: the change, then the card again."""
-        parsed = tapped_values(update, button)
-        if parsed is None:
-            await answer_stale(update)
+        """A button on or towards a match's card: the card (retiring the old one's buttons when it changed)."""
+        values = await tapped_or_stale(update, button)
+        if values is None:
             return END
         with context.session() as session:
-            found = service.change(
-                session=session,
-                services=context.services,
-                coordinator=context.person,
-                match_id=parsed[0],
-                move=move,
-                now=context.now(),
-                reason=str(parsed[1]) if len(parsed) > 1 else None,
-            )
-        await _show_card(update, found, edit=True)
+            found = load(session, context, values)
+        await _show_card(update, found, edit=edit)
         return END
 
     return handler
 
 
-async def ask_end_reason(update: Update, context: BotContext) -> str | None:
-    """'End the match': why?"""
-    parsed = tapped_values(update, service.END)
-    if parsed is None:
-        await answer_stale(update)
-        return END
-    with context.session() as session:
-        found = service.end_reasons(session=session, coordinator=context.person, match_id=parsed[0], now=context.now())
-    await _show_card(update, found, edit=True)
-    return END
+# The buttons answered by a match's card: what each asks of the service, and whether the old card's buttons go.
+CARD_SCREENS: list[tuple[Button, CardLoad, bool]] = [
+    (service.OPEN, _opened, False),
+    (service.MEETING, _changed("meeting"), True),
+    (service.PAUSE, _changed("pause"), True),
+    (service.RESUME, _changed("resume"), True),
+    (service.END_WHY, _changed("end"), True),
+    (service.END, _end_reasons, True),
+]
 
 
 async def decide_review(update: Update, context: BotContext) -> str | None:
     """The coordinator's continue / adjust / stop at a review."""
-    parsed = tapped_values(update, match_reviews.DECIDE)
+    parsed = await tapped_or_stale(update, match_reviews.DECIDE)
     if parsed is None:
-        await answer_stale(update)
         return END
     with context.session() as session:
         decided = match_reviews.decide(
@@ -141,18 +154,11 @@ async def decide_review(update: Update, context: BotContext) -> str | None:
 
 async def ask_holiday(update: Update, context: BotContext) -> str | None:
     """A holiday button: ask for the days."""
-    parsed = tapped_values(update, service.HOLIDAY)
+    parsed = await tapped_or_stale(update, service.HOLIDAY)
     if parsed is None:
-        await answer_stale(update)
         return END
     with context.session() as session:
-        found = service.card(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            match_id=parsed[0],
-            now=context.now(),
-        )
+        found = _card_of(session, context, parsed[0])
     if found.stale or found.note is not None:
         await _show_card(update, found)
         return END
@@ -199,9 +205,8 @@ async def typed_holiday(update: Update, context: BotContext) -> str | None:
 
 async def ask_adjust(update: Update, context: BotContext) -> str | None:
     """'Change the rhythm or time' on a match's card: the adjusting steps, when this coordinator may."""
-    parsed = tapped_values(update, service.ADJUST)
+    parsed = await tapped_or_stale(update, service.ADJUST)
     if parsed is None:
-        await answer_stale(update)
         return END
     with context.session() as session:
         start = service.adjust_start(session=session, coordinator=context.person, match_id=parsed[0], now=context.now())
@@ -214,9 +219,8 @@ async def ask_adjust(update: Update, context: BotContext) -> str | None:
 
 async def ask_member(update: Update, context: BotContext) -> str | None:
     """'Add an adult of the support household' on a card: approved volunteers to choose from."""
-    parsed = tapped_values(update, service.ADD_MEMBER)
+    parsed = await tapped_or_stale(update, service.ADD_MEMBER)
     if parsed is None:
-        await answer_stale(update)
         return END
     with context.session() as session:
         found = match_household.options_for_match(
@@ -229,20 +233,16 @@ async def ask_member(update: Update, context: BotContext) -> str | None:
     if not found.options:
         await reply(update, _("There are no approved volunteers yet."))
         return END
-    buttons = [(label, service.PICK_MEMBER.data(parsed[0], person_id)) for label, person_id in found.options]
-    await reply(
-        update,
-        _("Who else belongs to the support household? (Approved volunteers; each is asked to agree.)"),
-        column(buttons),
+    await ask_household_member(
+        update, [(label, service.PICK_MEMBER.data(parsed[0], person_id)) for label, person_id in found.options]
     )
     return END
 
 
 async def picked_member(update: Update, context: BotContext) -> str | None:
     """An adult added to the household (checked: approved, VOG where children are involved); the card again."""
-    parsed = tapped_values(update, service.PICK_MEMBER)
+    parsed = await tapped_or_stale(update, service.PICK_MEMBER)
     if parsed is None:
-        await answer_stale(update)
         return END
     with context.session() as session:
         found = match_household.add_member(
@@ -263,36 +263,28 @@ async def picked_member(update: Update, context: BotContext) -> str | None:
 
 def build() -> Dialogue:
     """/match, the card's buttons and the proposal dialogue."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
     return Dialogue(
         name=NAME,
         draft=MatchDraft,
         entry_points=[
-            CommandHandler("match", show_list, filters=filters.UpdateType.MESSAGE & private),
+            CommandHandler("match", show_list, filters=PRIVATE_MESSAGE),
             CallbackQueryHandler(show_list, pattern=service.LIST.pattern),
             CallbackQueryHandler(show_list, pattern=r"^menu:matches$"),
             CallbackQueryHandler(start_proposal, pattern=NEW.pattern),
             CallbackQueryHandler(ask_holiday, pattern=service.HOLIDAY.pattern),
             CallbackQueryHandler(ask_adjust, pattern=service.ADJUST.pattern),
         ],
-        states={
-            **proposal_states(text, anything),
-            HOLIDAY: [MessageHandler(text, typed_holiday), MessageHandler(anything, other_input)],
-        },
+        states={**proposal_states(), HOLIDAY: typed_words(typed_holiday, other_input)},
     )
 
 
 def build_first() -> list[BaseHandler[Any, Any, Any]]:
     """The card's and the review's buttons, which work at any time (also in the middle of a dialogue)."""
     return [
-        CallbackQueryHandler(open_card, pattern=service.OPEN.pattern),
-        CallbackQueryHandler(_card_button(service.MEETING, "meeting"), pattern=service.MEETING.pattern),
-        CallbackQueryHandler(_card_button(service.PAUSE, "pause"), pattern=service.PAUSE.pattern),
-        CallbackQueryHandler(_card_button(service.RESUME, "resume"), pattern=service.RESUME.pattern),
-        CallbackQueryHandler(_card_button(service.END_WHY, "end"), pattern=service.END_WHY.pattern),
-        CallbackQueryHandler(ask_end_reason, pattern=service.END.pattern),
+        *(
+            CallbackQueryHandler(_card_screen(button, load, edit=edit), pattern=button.pattern)
+            for button, load, edit in CARD_SCREENS
+        ),
         CallbackQueryHandler(decide_review, pattern=match_reviews.DECIDE.pattern),
         CallbackQueryHandler(ask_member, pattern=service.ADD_MEMBER.pattern),
         CallbackQueryHandler(picked_member, pattern=service.PICK_MEMBER.pattern),

@@ -11,15 +11,17 @@ everything again (rights, VOG, rhythm) and asks both sides. The dialogue itself 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
-from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from conversations.approvals import parse_date
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, draft_of
+from conversations.dialogue import ANYTHING, END, STAY, draft_of, typed_words
+from conversations.match_common import close_tap
 from conversations.match_draft import (
     CONFIRM,
     DAYS,
@@ -56,6 +58,7 @@ from conversations.ui import (
     UNCHECKED,
     answer_button,
     answer_stale,
+    column,
     keyboard,
     not_understood,
     page_of,
@@ -69,6 +72,7 @@ from domain.matches import RhythmKind, RhythmProblem
 from domain.times import parse_window
 from services import approvals, pairs
 from services import match_management as management
+from services.callbacks import Button
 from services.i18n import _, ngettext
 from services.labels import name_of
 from services.match_management import is_coordinator, may_manage
@@ -108,22 +112,31 @@ async def _family_page(update: Update, context: BotContext, page: int) -> str | 
         await reply(update, _("You have no families to propose a match for."))
         return END
     shown, page, more = page_of(options, page, PAGE)
-    rows = [[(label, PICK_FAMILY.data(family_id))] for label, family_id in shown]
-    pager = pager_row(page, more, FAMILY_PAGE.data)
-    await reply(
-        update, _("Which family is the match for? (Send /cancel to stop.)"), keyboard(rows + ([pager] if pager else []))
-    )
+    markup = _paged(shown, PICK_FAMILY, page, more, FAMILY_PAGE)
+    await reply(update, _("Which family is the match for? (Send /cancel to stop.)"), markup)
     return FAMILY
 
 
-async def turn_family_page(update: Update, context: BotContext) -> str | None:
-    """The pager under the families: another page."""
-    parsed = tapped_values(update, FAMILY_PAGE)
-    if parsed is None:
-        return await stale(update)
-    await answer_button(update)
-    await retire_buttons(update, show_choice=False)
-    return await _family_page(update, context, parsed[0])
+def _paged(options: list[tuple[str, int]], pick: Button, page: int, more: bool, turn: Button) -> InlineKeyboardMarkup:
+    """One page of (label, id) options, one a row, each picked with `pick`; the pager under them turns with `turn`."""
+    rows = [[(label, pick.data(option_id))] for label, option_id in options]
+    pager = pager_row(page, more, turn.data)
+    return keyboard(rows + ([pager] if pager else []))
+
+
+def _page_turner(turn: Button, show: Callable[[Update, BotContext, int], Awaitable[str | None]]) -> Any:
+    """A handler for the pager under a list of options: `show` the page it turns to."""
+
+    async def handler(update: Update, context: BotContext) -> str | None:
+        """The pager under the families or the helpers: another page."""
+        parsed = tapped_values(update, turn)
+        if parsed is None:
+            return await stale(update)
+        await answer_button(update)
+        await retire_buttons(update, show_choice=False)
+        return await show(update, context, parsed[0])
+
+    return handler
 
 
 async def picked_family(update: Update, context: BotContext) -> str | None:
@@ -137,8 +150,7 @@ async def picked_family(update: Update, context: BotContext) -> str | None:
         await refuse(update, decision)
         return END
     draft_of(context, MatchDraft).family_id = parsed[0]
-    await answer_button(update)
-    await retire_buttons(update)
+    await close_tap(update)
     return await _helper_page(update, context, 0)
 
 
@@ -160,24 +172,9 @@ async def _helper_page(update: Update, context: BotContext, page: int) -> str | 
     if not found.options:
         await reply(update, _("There are no approved volunteers yet."))
         return END
-    rows = [[(label, PICK_HELPER.data(helper_id))] for label, helper_id in found.options]
-    pager = pager_row(page, found.more, HELPER_PAGE.data)
-    await reply(
-        update,
-        _("Who is the helper? (Approved volunteers; those nearby first.)"),
-        keyboard(rows + ([pager] if pager else [])),
-    )
+    markup = _paged(found.options, PICK_HELPER, page, found.more, HELPER_PAGE)
+    await reply(update, _("Who is the helper? (Approved volunteers; those nearby first.)"), markup)
     return HELPER
-
-
-async def turn_helper_page(update: Update, context: BotContext) -> str | None:
-    """The pager under the helpers: another page."""
-    parsed = tapped_values(update, HELPER_PAGE)
-    if parsed is None:
-        return await stale(update)
-    await answer_button(update)
-    await retire_buttons(update, show_choice=False)
-    return await _helper_page(update, context, parsed[0])
 
 
 async def picked_helper(update: Update, context: BotContext) -> str | None:
@@ -186,10 +183,8 @@ async def picked_helper(update: Update, context: BotContext) -> str | None:
     if parsed is None:
         return await stale(update)
     draft_of(context, MatchDraft).helper_id = parsed[0]
-    await answer_button(update)
-    await retire_buttons(update)
-    rows = [[(kind_label(kind), PICK_KIND.data(kind))] for kind in MATCH_KINDS]
-    await reply(update, _("What kind of help is the match for?"), keyboard(rows))
+    kinds = column([(kind_label(kind), PICK_KIND.data(kind)) for kind in MATCH_KINDS])
+    await close_tap(update, _("What kind of help is the match for?"), kinds)
     return KIND
 
 
@@ -199,10 +194,7 @@ async def picked_kind(update: Update, context: BotContext) -> str | None:
     if parsed is None or parsed[0] not in MATCH_KINDS:
         return await stale(update)
     draft_of(context, MatchDraft).kind = parsed[0]
-    await answer_button(update)
-    await retire_buttons(update)
-    rows = [[(_(label), PICK_RHYTHM.data(kind.value))] for kind, label in RHYTHM_LABELS.items()]
-    await reply(update, _("How often do they meet?"), keyboard(rows))
+    await close_tap(update, _("How often do they meet?"), _rhythms())
     return RHYTHM
 
 
@@ -213,12 +205,16 @@ async def picked_rhythm(update: Update, context: BotContext) -> str | None:
         return await stale(update)
     draft = draft_of(context, MatchDraft)
     draft.rhythm = parsed[0]
-    await answer_button(update)
-    await retire_buttons(update)
+    await close_tap(update)
     if draft.rhythm == RhythmKind.WEEKDAYS:
         await reply(update, _("On which weekdays?"), _days_keyboard(draft, context))
         return DAYS
     return await _ask_first(update)
+
+
+def _rhythms() -> InlineKeyboardMarkup:
+    """The rhythms to choose from, one a row."""
+    return column([(_(label), PICK_RHYTHM.data(kind.value)) for kind, label in RHYTHM_LABELS.items()])
 
 
 def _days_keyboard(draft: MatchDraft, context: BotContext) -> Any:
@@ -257,8 +253,7 @@ async def days_done(update: Update, context: BotContext) -> str | None:
     if not draft_of(context, MatchDraft).weekdays:
         await answer_button(update, _("Choose at least one weekday."))
         return DAYS
-    await answer_button(update)
-    await retire_buttons(update)
+    await close_tap(update)
     return await _ask_first(update)
 
 
@@ -343,8 +338,7 @@ async def picked_trial(update: Update, context: BotContext) -> str | None:
     draft = draft_of(context, MatchDraft)
     if parsed is None or parsed[0] not in (4, 6, 8) or not draft.first:
         return await stale(update)
-    await answer_button(update)
-    await retire_buttons(update)
+    await close_tap(update)
     return await _set_trial(update, context, date.fromisoformat(draft.first) + timedelta(weeks=parsed[0]))
 
 
@@ -374,8 +368,7 @@ async def picked_reviews(update: Update, context: BotContext) -> str | None:
     draft = draft_of(context, MatchDraft)
     if parsed is None or parsed[0] not in (0, 3) or not draft.trial_end:
         return await stale(update)
-    await answer_button(update)
-    await retire_buttons(update)
+    await close_tap(update)
     days = [_reviews_after(draft, context) + timedelta(days=91)] if parsed[0] else []
     return await _set_reviews(update, context, days)
 
@@ -401,8 +394,7 @@ async def start_adjusting(update: Update, context: BotContext, start: management
         adjust_match=start.match_id,
         in_trial=start.in_trial,
     )
-    rows = [[(_(label), PICK_RHYTHM.data(kind.value))] for kind, label in RHYTHM_LABELS.items()]
-    await reply(update, _("How often do they meet from now on? (Send /cancel to stop.)"), keyboard(rows))
+    await reply(update, _("How often do they meet from now on? (Send /cancel to stop.)"), _rhythms())
     return RHYTHM
 
 
@@ -412,48 +404,42 @@ async def other_input(update: Update, context: BotContext) -> str | None:
     return STAY
 
 
-def proposal_states(
-    text: filters.BaseFilter, anything: filters.BaseFilter
-) -> dict[str, list[BaseHandler[Any, Any, Any]]]:
-    """The proposal's steps in the /match dialogue: each state's handlers (typed text, anything else)."""
+def proposal_states() -> dict[str, list[BaseHandler[Any, Any, Any]]]:
+    """The proposal's steps in the /match dialogue: each state's buttons, then typed words or anything else."""
+    anything = MessageHandler(ANYTHING, other_input)
     return {
         FAMILY: [
             CallbackQueryHandler(picked_family, pattern=PICK_FAMILY.pattern),
-            CallbackQueryHandler(turn_family_page, pattern=FAMILY_PAGE.pattern),
-            MessageHandler(anything, other_input),
+            CallbackQueryHandler(_page_turner(FAMILY_PAGE, _family_page), pattern=FAMILY_PAGE.pattern),
+            anything,
         ],
         HELPER: [
             CallbackQueryHandler(picked_helper, pattern=PICK_HELPER.pattern),
-            CallbackQueryHandler(turn_helper_page, pattern=HELPER_PAGE.pattern),
-            MessageHandler(anything, other_input),
+            CallbackQueryHandler(_page_turner(HELPER_PAGE, _helper_page), pattern=HELPER_PAGE.pattern),
+            anything,
         ],
-        KIND: [CallbackQueryHandler(picked_kind, pattern=PICK_KIND.pattern), MessageHandler(anything, other_input)],
-        RHYTHM: [
-            CallbackQueryHandler(picked_rhythm, pattern=PICK_RHYTHM.pattern),
-            MessageHandler(anything, other_input),
-        ],
+        KIND: [CallbackQueryHandler(picked_kind, pattern=PICK_KIND.pattern), anything],
+        RHYTHM: [CallbackQueryHandler(picked_rhythm, pattern=PICK_RHYTHM.pattern), anything],
         DAYS: [
             CallbackQueryHandler(toggled_day, pattern=TOGGLE_DAY.pattern),
             CallbackQueryHandler(days_done, pattern=DAYS_DONE.pattern),
-            MessageHandler(anything, other_input),
+            anything,
         ],
-        FIRST: [MessageHandler(text, typed_first), MessageHandler(anything, other_input)],
-        WINDOW: [MessageHandler(text, typed_window), MessageHandler(anything, other_input)],
+        FIRST: typed_words(typed_first, other_input),
+        WINDOW: typed_words(typed_window, other_input),
         TRIAL: [
             CallbackQueryHandler(picked_trial, pattern=TRIAL_WEEKS.pattern),
-            MessageHandler(text, typed_trial),
-            MessageHandler(anything, other_input),
+            *typed_words(typed_trial, other_input),
         ],
         REVIEWS: [
             CallbackQueryHandler(picked_reviews, pattern=REVIEW_MONTHS.pattern),
-            MessageHandler(text, typed_reviews),
-            MessageHandler(anything, other_input),
+            *typed_words(typed_reviews, other_input),
         ],
         CONFIRM: [
             CallbackQueryHandler(send, pattern=SEND.pattern),
             CallbackQueryHandler(ask_household, pattern=HOUSEHOLD.pattern),
             CallbackQueryHandler(picked_household, pattern=HOUSEHOLD_PICK.pattern),
             CallbackQueryHandler(drop, pattern=DROP.pattern),
-            MessageHandler(anything, other_input),
+            anything,
         ],
     }

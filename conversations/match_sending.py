@@ -12,6 +12,7 @@ from telegram import Update
 
 from conversations.context import BotContext
 from conversations.dialogue import END, draft_of
+from conversations.match_common import ask_household_member, close_tap
 from conversations.match_draft import CONFIRM, DROP, HOUSEHOLD, HOUSEHOLD_PICK, SEND, MatchDraft, draft_rhythm, stale
 from conversations.rights import refuse
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
@@ -112,8 +113,7 @@ async def send(update: Update, context: BotContext) -> str | None:
     if proposed.decision is not None and not proposed.decision:
         await refuse(update, proposed.decision)
         return END
-    await answer_button(update)
-    await retire_buttons(update)
+    await close_tap(update)
     if proposed.problem is not None:
         await reply(update, PROBLEM_TEXTS[proposed.problem]())
         return END
@@ -136,8 +136,7 @@ async def _save_adjustment(update: Update, context: BotContext, draft: MatchDraf
     if card.stale:
         await answer_stale(update)
         return END
-    await answer_button(update)
-    await retire_buttons(update)
+    await close_tap(update)
     if card.note is not None:
         await reply(update, h(card.note))
         return END
@@ -167,12 +166,7 @@ async def ask_household(update: Update, context: BotContext) -> str | None:
         await reply(update, _("There are no approved volunteers yet."))
         return CONFIRM
     await retire_buttons(update, show_choice=False)
-    rows = [[(label, HOUSEHOLD_PICK.data(person_id))] for label, person_id in options]
-    await reply(
-        update,
-        _("Who else belongs to the support household? (Approved volunteers; each is asked to agree.)"),
-        keyboard(rows),
-    )
+    await ask_household_member(update, [(label, HOUSEHOLD_PICK.data(person_id)) for label, person_id in options])
     return CONFIRM
 
 
@@ -184,14 +178,11 @@ async def picked_household(update: Update, context: BotContext) -> str | None:
         return await stale(update)
     if parsed[0] not in draft.members and parsed[0] != draft.helper_id:
         draft.members = [*draft.members, parsed[0]]
-    await answer_button(update)
-    await retire_buttons(update)
+    await close_tap(update)
     return await confirm(update, context)
 
 
 async def drop(update: Update, context: BotContext) -> str | None:
     """'Cancel' at the end: nothing is sent."""
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Nothing was sent."))
+    await close_tap(update, _("Nothing was sent."))
     return END

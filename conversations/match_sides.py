@@ -1,26 +1,33 @@
 """The two sides of a match in chat: agree to a proposal or not, "not this time", the visit log, the feeling,
-and the review question. Each tap calls one service (`services.match_proposals`, `services.match_runs`,
-`services.match_reviews`), which checks that the tapper is that side of that match and that the state allows it.
+the review question, asking other volunteers, an offer back; and one message to the other side. Each tap's answer
+(`SIDE_BUTTONS`) calls one service (`services.match_proposals`, `services.match_runs`, `services.match_reviews`,
+`services.match_pool`, `services.match_giveback`), which checks that the tapper is that side of that match and
+that the state allows it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
-from conversations import concerns
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import END, Dialogue, Draft, draft_of, typed_words
+from conversations.match_common import close_tap
+from conversations.relay import ask_for_text, pass_on
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
-from domain.urgent import detect_urgent
 from services import match_contact, match_giveback, match_household, match_pool, match_reviews, match_runs
 from services import match_proposals as proposals
+from services.callbacks import Button
 from services.i18n import _, h, hi
 from services.labels import name_of
 from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, POOL, POOL_NO, POOL_YES, SKIP, WRITE
+from storage.db import Session
+from storage.models import Person
 
 
 async def _stale(update: Update, text: str | None = None) -> None:
@@ -29,239 +36,207 @@ async def _stale(update: Update, text: str | None = None) -> None:
     await retire_buttons(update, show_choice=False)
 
 
-async def answered(update: Update, context: BotContext) -> None:
+@dataclass(frozen=True)
+class _Said:
+    """What a side's tap comes to: thanks (with buttons, maybe) that close the tap; else why it no longer works."""
+
+    thanks: str | None = None
+    note: str | None = None  # without thanks: what the tap is answered with (None: that it no longer works)
+    rows: list[list[tuple[str, str]]] | None = None
+
+
+# What one side's button does, given the tap's values: one service call, in one session, and what to say.
+SideAnswer = Callable[[Session, BotContext, tuple[Any, ...]], _Said]
+
+
+def _side_button(button: Button, answer: SideAnswer) -> Any:
+    """A handler for one of a side's buttons: `answer` the tap in one session, then say what it said."""
+
+    async def handler(update: Update, context: BotContext) -> None:
+        """A side's tap: the thanks, or why it no longer works."""
+        values = tapped_values(update, button)
+        if values is None:
+            return await answer_stale(update)
+        with context.session() as session:
+            said = answer(session, context, values)
+        if said.thanks is None:
+            return await _stale(update, said.note)
+        await close_tap(update, said.thanks, keyboard(said.rows) if said.rows else None)
+
+    return handler
+
+
+def _answered_already() -> _Said:
+    """A tap on something a side has answered before."""
+    return _Said(note=_("This was answered already."))
+
+
+def _proposal_answered(session: Session, context: BotContext, values: tuple[Any, ...], *, accept: bool) -> _Said:
     """Yes or no to a proposed match."""
-    accept = tapped_values(update, ACCEPT)
-    parsed = accept or tapped_values(update, DECLINE)
-    if parsed is None:
-        return await answer_stale(update)
-    with context.session() as session:
-        found = proposals.answer(
-            session=session,
-            services=context.services,
-            person=context.person,
-            match_id=parsed[0],
-            accept=accept is not None,
-            now=context.now(),
-        )
-    result = found.result
-    if result == proposals.Answered.GONE:
-        return await _stale(update)
-    if result == proposals.Answered.TOO_LATE:
-        return await _stale(update, _("This proposal has already been answered; nothing changed."))
-    await answer_button(update)
-    await retire_buttons(update)
-    name = hi(found.other_name)
-    if result == proposals.Answered.WAITING:
-        await reply(update, _("Thank you! The match starts as soon as {name} agrees too.").format(name=name))
-    elif result == proposals.Answered.STARTED:
-        await reply(update, _("Thank you! You both agreed: the trial starts."))
-    elif result == proposals.Answered.DECLINED:
-        await reply(update, _("Understood: this match will not go ahead. Your coordinator will know."))
-    else:
-        await reply(update, _("You had already agreed."))
+    found = proposals.answer(
+        session=session,
+        services=context.services,
+        person=context.person,
+        match_id=values[0],
+        accept=accept,
+        now=context.now(),
+    )
+    if found.result == proposals.Answered.GONE:
+        return _Said()
+    if found.result == proposals.Answered.TOO_LATE:
+        return _Said(note=_("This proposal has already been answered; nothing changed."))
+    if found.result == proposals.Answered.WAITING:
+        name = hi(found.other_name)
+        return _Said(_("Thank you! The match starts as soon as {name} agrees too.").format(name=name))
+    if found.result == proposals.Answered.STARTED:
+        return _Said(_("Thank you! You both agreed: the trial starts."))
+    if found.result == proposals.Answered.DECLINED:
+        return _Said(_("Understood: this match will not go ahead. Your coordinator will know."))
+    return _Said(_("You had already agreed."))
 
 
-async def member_answered(update: Update, context: BotContext) -> None:
+def _member_answered(session: Session, context: BotContext, values: tuple[Any, ...], *, accept: bool) -> _Said:
     """An adult of the support household: yes or no to the match."""
-    accept = tapped_values(update, match_household.MEMBER_YES)
-    parsed = accept or tapped_values(update, match_household.MEMBER_NO)
-    if parsed is None:
-        return await answer_stale(update)
-    with context.session() as session:
-        found = proposals.answer_member(
-            session=session,
-            services=context.services,
-            person=context.person,
-            member_id=parsed[0],
-            accept=accept is not None,
-            now=context.now(),
+    found = proposals.answer_member(
+        session=session,
+        services=context.services,
+        person=context.person,
+        member_id=values[0],
+        accept=accept,
+        now=context.now(),
+    )
+    if found.result == proposals.Answered.GONE:
+        return _Said()
+    if found.result in (proposals.Answered.TOO_LATE, proposals.Answered.ALREADY):
+        return _Said(note=_("This proposal has already been answered; nothing changed."))
+    if found.result == proposals.Answered.WAITING:
+        return _Said(_("Thank you! The match starts as soon as everyone has agreed."))
+    if found.result == proposals.Answered.STARTED:
+        return _Said(_("Thank you! Everyone agreed: the trial starts."))
+    if found.result == proposals.Answered.JOINED:
+        name = hi(found.other_name)
+        return _Said(
+            _("Thank you! You are part of the match with {name} now; you get the reminders too.").format(name=name)
         )
-    result = found.result
-    if result == proposals.Answered.GONE:
-        return await _stale(update)
-    if result in (proposals.Answered.TOO_LATE, proposals.Answered.ALREADY):
-        return await _stale(update, _("This proposal has already been answered; nothing changed."))
-    await answer_button(update)
-    await retire_buttons(update)
-    if result == proposals.Answered.WAITING:
-        await reply(update, _("Thank you! The match starts as soon as everyone has agreed."))
-    elif result == proposals.Answered.STARTED:
-        await reply(update, _("Thank you! Everyone agreed: the trial starts."))
-    elif result == proposals.Answered.JOINED:
-        await reply(
-            update,
-            _("Thank you! You are part of the match with {name} now; you get the reminders too.").format(
-                name=hi(found.other_name)
-            ),
-        )
-    elif result == proposals.Answered.LEFT_OUT:
-        await reply(update, _("Understood: you do not take part in this match. Your coordinator will know."))
-    else:
-        await reply(update, _("Understood: this match will not go ahead. Your coordinator will know."))
+    if found.result == proposals.Answered.LEFT_OUT:
+        return _Said(_("Understood: you do not take part in this match. Your coordinator will know."))
+    return _Said(_("Understood: this match will not go ahead. Your coordinator will know."))
 
 
-async def not_this_time(update: Update, context: BotContext) -> None:
+def _not_this_time(session: Session, context: BotContext, values: tuple[Any, ...]) -> _Said:
     """'Not this time' under a reminder."""
-    parsed = tapped_values(update, SKIP)
-    if parsed is None:
-        return await answer_stale(update)
-    with context.session() as session:
-        found = match_runs.skip(
-            session=session,
-            services=context.services,
-            person=context.person,
-            occurrence_id=parsed[0],
-            now=context.now(),
-        )
+    found = match_runs.skip(
+        session=session, services=context.services, person=context.person, occurrence_id=values[0], now=context.now()
+    )
     if found.result != match_runs.Skipped.DONE:
-        return await _stale(update, _("This time can no longer be called off."))
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Understood: not this time. {name} is told.").format(name=hi(found.other_name)))
+        return _Said(note=_("This time can no longer be called off."))
+    return _Said(_("Understood: not this time. {name} is told.").format(name=hi(found.other_name)))
 
 
-async def logged(update: Update, context: BotContext) -> None:
+def _logged(session: Session, context: BotContext, values: tuple[Any, ...]) -> _Said:
     """The helper's one tap after an occurrence."""
-    parsed = tapped_values(update, LOG)
-    if parsed is None:
-        return await answer_stale(update)
-    with context.session() as session:
-        result = match_runs.log_visit(
-            session=session,
-            services=context.services,
-            person=context.person,
-            occurrence_id=parsed[0],
-            outcome=parsed[1],
-            now=context.now(),
-        )
+    result = match_runs.log_visit(
+        session=session,
+        services=context.services,
+        person=context.person,
+        occurrence_id=values[0],
+        outcome=values[1],
+        now=context.now(),
+    )
     if result == match_runs.Logged.GONE:
-        return await _stale(update, _("This was answered already."))
-    await answer_button(update)
-    await retire_buttons(update)
+        return _answered_already()
     if result == match_runs.Logged.CONCERN:
-        await reply(update, _("Thank you for telling us. A coordinator will get in touch with you."))
-    else:
-        await reply(update, _("Thank you! Noted."))
+        return _Said(_("Thank you for telling us. A coordinator will get in touch with you."))
+    return _Said(_("Thank you! Noted."))
 
 
-async def felt(update: Update, context: BotContext) -> None:
+def _felt(session: Session, context: BotContext, values: tuple[Any, ...]) -> _Said:
     """The family's optional feeling after an occurrence."""
-    parsed = tapped_values(update, FEEL)
-    if parsed is None:
-        return await answer_stale(update)
-    with context.session() as session:
-        done = match_runs.feel(
-            session=session, person=context.person, occurrence_id=parsed[0], feeling=parsed[1], now=context.now()
-        )
-    if not done:
-        return await _stale(update, _("This was answered already."))
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Thank you for letting us know."))
+    done = match_runs.feel(
+        session=session, person=context.person, occurrence_id=values[0], feeling=values[1], now=context.now()
+    )
+    return _Said(_("Thank you for letting us know.")) if done else _answered_already()
 
 
-async def reviewed(update: Update, context: BotContext) -> None:
+def _reviewed(session: Session, context: BotContext, values: tuple[Any, ...]) -> _Said:
     """A side's continue / adjust / stop at a review."""
-    parsed = tapped_values(update, ANSWER)
-    if parsed is None:
-        return await answer_stale(update)
-    with context.session() as session:
-        result = match_reviews.answer(
-            session=session, person=context.person, review_id=parsed[0], choice=parsed[1], now=context.now()
-        )
+    result = match_reviews.answer(
+        session=session, person=context.person, review_id=values[0], choice=values[1], now=context.now()
+    )
     if result != match_reviews.Reviewed.DONE:
-        return await _stale(update, _("This was answered already."))
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, h(_("Thank you! Your coordinator will let you know what happens next.")))
+        return _answered_already()
+    return _Said(h(_("Thank you! Your coordinator will let you know what happens next.")))
 
 
-async def ask_pool(update: Update, context: BotContext) -> None:
-    """'Ask other volunteers' under the helper's "not this time": what would be asked, with Yes / No."""
-    parsed = tapped_values(update, POOL)
-    if parsed is None:
-        return await answer_stale(update)
-    with context.session() as session:
-        found = match_pool.preview(
-            session=session,
-            services=context.services,
-            person=context.person,
-            occurrence_id=parsed[0],
-            now=context.now(),
-        )
-    if found.result == match_pool.Pooled.ALREADY:
-        return await _stale(update, _("Other volunteers were already asked for this time."))
-    if found.result != match_pool.Pooled.READY:
-        return await _stale(update, _("This time can no longer go to other volunteers."))
-    await answer_button(update)
-    await retire_buttons(update)
-    rows = [[(_("✅ Yes, ask them"), POOL_YES.data(parsed[0])), (_("✖️ No, thank you"), POOL_NO.data(parsed[0]))]]
-    await reply(update, found.text, keyboard(rows))
-
-
-async def pool_answered(update: Update, context: BotContext) -> None:
-    """The family's OK (a one-off request for that time) or 'No, thank you' (nothing happens)."""
-    yes = tapped_values(update, POOL_YES)
-    parsed = yes or tapped_values(update, POOL_NO)
-    if parsed is None:
-        return await answer_stale(update)
-    if yes is None:
-        await answer_button(update)
-        await retire_buttons(update)
-        await reply(update, _("Fine: nobody else is asked. The next time stays as planned."))
-        return None
-    with context.session() as session:
-        result = match_pool.send_to_pool(
-            session=session,
-            services=context.services,
-            person=context.person,
-            occurrence_id=parsed[0],
-            now=context.now(),
-        )
+def _pool_refused(result: match_pool.Pooled) -> _Said:
+    """Why a time cannot go to other volunteers (again)."""
     if result == match_pool.Pooled.ALREADY:
-        return await _stale(update, _("Other volunteers were already asked for this time."))
+        return _Said(note=_("Other volunteers were already asked for this time."))
+    return _Said(note=_("This time can no longer go to other volunteers."))
+
+
+def _pool_asked(session: Session, context: BotContext, values: tuple[Any, ...]) -> _Said:
+    """'Ask other volunteers' under the helper's "not this time": what would be asked, with Yes / No."""
+    found = match_pool.preview(
+        session=session, services=context.services, person=context.person, occurrence_id=values[0], now=context.now()
+    )
+    if found.result != match_pool.Pooled.READY:
+        return _pool_refused(found.result)
+    rows = [[(_("✅ Yes, ask them"), POOL_YES.data(values[0])), (_("✖️ No, thank you"), POOL_NO.data(values[0]))]]
+    return _Said(found.text, rows=rows)
+
+
+def _pool_sent(session: Session, context: BotContext, values: tuple[Any, ...]) -> _Said:
+    """The family's OK: a one-off request to other volunteers for that time."""
+    result = match_pool.send_to_pool(
+        session=session, services=context.services, person=context.person, occurrence_id=values[0], now=context.now()
+    )
     if result != match_pool.Pooled.SENT:
-        return await _stale(update, _("This time can no longer go to other volunteers."))
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(
-        update,
-        _("📣 Done: other volunteers are asked for this time. You hear when someone accepts; /requests shows it."),
+        return _pool_refused(result)
+    return _Said(
+        _("📣 Done: other volunteers are asked for this time. You hear when someone accepts; /requests shows it.")
     )
 
 
-async def gave_back(update: Update, context: BotContext) -> None:
-    """'It happened / It did not happen' about what a family offered back to its support volunteer."""
-    parsed = tapped_values(update, match_giveback.GAVE)
-    if parsed is None:
+async def pool_declined(update: Update, context: BotContext) -> None:
+    """The family's 'No, thank you' to asking other volunteers: nothing happens."""
+    if tapped_values(update, POOL_NO) is None:
         return await answer_stale(update)
-    with context.session() as session:
-        result = match_giveback.answer(
-            session=session, person=context.person, give_back_id=parsed[0], outcome=parsed[1], now=context.now()
-        )
-    if result != match_giveback.GaveBack.DONE:
-        return await _stale(update, _("This was answered already."))
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Thank you! Noted."))
+    await close_tap(update, _("Fine: nobody else is asked. The next time stays as planned."))
+
+
+def _gave_back(session: Session, context: BotContext, values: tuple[Any, ...]) -> _Said:
+    """'It happened / It did not happen' about what a family offered back to its support volunteer."""
+    result = match_giveback.answer(
+        session=session, person=context.person, give_back_id=values[0], outcome=values[1], now=context.now()
+    )
+    return _Said(_("Thank you! Noted.")) if result == match_giveback.GaveBack.DONE else _answered_already()
+
+
+# Every side's button that one service answers, with what it does.
+SIDE_BUTTONS: list[tuple[Button, SideAnswer]] = [
+    (ACCEPT, partial(_proposal_answered, accept=True)),
+    (DECLINE, partial(_proposal_answered, accept=False)),
+    (match_household.MEMBER_YES, partial(_member_answered, accept=True)),
+    (match_household.MEMBER_NO, partial(_member_answered, accept=False)),
+    (SKIP, _not_this_time),
+    (LOG, _logged),
+    (FEEL, _felt),
+    (ANSWER, _reviewed),
+    (POOL, _pool_asked),
+    (POOL_YES, _pool_sent),
+    (match_giveback.GAVE, _gave_back),
+]
 
 
 def build() -> list[BaseHandler[Any, Any, Any]]:
     """Every side's buttons; they work at any time, also in the middle of a dialogue."""
     return [
-        CallbackQueryHandler(answered, pattern=ACCEPT.pattern),
-        CallbackQueryHandler(answered, pattern=DECLINE.pattern),
-        CallbackQueryHandler(member_answered, pattern=match_household.MEMBER_YES.pattern),
-        CallbackQueryHandler(member_answered, pattern=match_household.MEMBER_NO.pattern),
-        CallbackQueryHandler(not_this_time, pattern=SKIP.pattern),
-        CallbackQueryHandler(logged, pattern=LOG.pattern),
-        CallbackQueryHandler(felt, pattern=FEEL.pattern),
-        CallbackQueryHandler(reviewed, pattern=ANSWER.pattern),
-        CallbackQueryHandler(ask_pool, pattern=POOL.pattern),
-        CallbackQueryHandler(pool_answered, pattern=POOL_YES.pattern),
-        CallbackQueryHandler(pool_answered, pattern=POOL_NO.pattern),
-        CallbackQueryHandler(gave_back, pattern=match_giveback.GAVE.pattern),
+        *(
+            CallbackQueryHandler(_side_button(button, answer), pattern=button.pattern)
+            for button, answer in SIDE_BUTTONS
+        ),
+        CallbackQueryHandler(pool_declined, pattern=POOL_NO.pattern),
     ]
 
 
@@ -302,52 +277,29 @@ async def start_writing(update: Update, context: BotContext) -> str | None:
 
 async def write(update: Update, context: BotContext) -> str | None:
     """The message: checked again, then queued for the other side."""
-    message = update.effective_message
-    if message is None or context.person is None:
-        return STAY
-    text = (message.text or "").strip()
-    limit = match_contact.MAX_MESSAGE
-    if not text or len(text) > limit:
-        await reply(update, _("Please write a text message of at most {count} characters.").format(count=limit))
-        return STAY
-    if detect_urgent(text) is not None:
-        # Danger words go where a family's ordinary messages go: the safety numbers and the coordinators.
-        await concerns.urgent_message(update, context)
-        return END
-    with context.session() as session:
-        sent_to = match_contact.pass_message(
-            session=session,
-            person=context.person,
-            match_id=draft_of(context, ContactDraft).match,
-            text=text,
-            source=f"{message.chat_id}:{message.message_id}",
-            now=context.now(),
+    match_id = draft_of(context, ContactDraft).match
+
+    def send(session: Session, person: Person, text: str, source: str) -> str | None:
+        """Pass the message on, when the writer is still a side of that open match."""
+        return match_contact.pass_message(
+            session=session, person=person, match_id=match_id, text=text, source=source, now=context.now()
         )
-    if not sent_to:
-        await reply(update, _("This match is no longer open, so the message was not sent."))
-        return END
-    await reply(update, _("✓ Sent to {name}.").format(name=hi(sent_to)))
-    return END
+
+    not_sent = _("This match is no longer open, so the message was not sent.")
+    return await pass_on(update, context, limit=match_contact.MAX_MESSAGE, send=send, not_sent=not_sent)
 
 
 async def not_text(update: Update, context: BotContext) -> str | None:
     """Anything but text while the message is expected."""
-    if update.callback_query is not None:
-        await answer_button(update, _("That button belongs to an earlier question."))
-    limit = match_contact.MAX_MESSAGE
-    await reply(update, _("Please write a text message of at most {count} characters.").format(count=limit))
-    return STAY
+    return await ask_for_text(update, match_contact.MAX_MESSAGE)
 
 
 def build_contact() -> Dialogue:
     """One message from one side of a match to the other (`ms:msg`)."""
-    private = filters.ChatType.PRIVATE
-    text = filters.UpdateType.MESSAGE & private & filters.TEXT & ~filters.COMMAND
-    anything = filters.UpdateType.MESSAGE & private & ~filters.COMMAND
     start = CallbackQueryHandler(start_writing, pattern=WRITE.pattern)
     return Dialogue(
         name=CONTACT,
         entry_points=[start],
-        states={WRITING: [MessageHandler(text, write), MessageHandler(anything, not_text), start]},
+        states={WRITING: [*typed_words(write, not_text), start]},
         draft=ContactDraft,
     )

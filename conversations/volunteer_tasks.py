@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,11 +12,10 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
-from conversations import concerns
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of
+from conversations.dialogue import ANYTHING, END, TYPED, Dialogue, Draft, draft_of
+from conversations.relay import ask_for_text, pass_on
 from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
-from domain.urgent import detect_urgent
 from services import matching
 from services.callbacks import Button
 from services.context import Services
@@ -49,7 +49,8 @@ from services.volunteers import (
     task_party,
     upcoming_tasks,
 )
-from storage.models import VolunteerProfile, VolunteerStatus
+from storage.db import Session
+from storage.models import Person, VolunteerProfile, VolunteerStatus
 
 logger = logging.getLogger(__name__)
 
@@ -205,43 +206,24 @@ async def _start_task_message(update: Update, context: BotContext, button: Butto
 
 async def write_task_message(update: Update, context: BotContext) -> str | None:
     """The message: checked again (still this task's volunteer or family, still accepted), then queued."""
-    message = update.effective_message
-    if message is None or context.person is None:
-        return STAY
-    text = (message.text or "").strip()
-    if not text or len(text) > MAX_TASK_MESSAGE:
-        await reply(
-            update, _("Please write a text message of at most {count} characters.").format(count=MAX_TASK_MESSAGE)
-        )
-        return STAY
-    if detect_urgent(text) is not None:
-        # Danger words go where a family's ordinary messages go: the safety numbers and the coordinators.
-        await concerns.urgent_message(update, context)
-        return END
     request_id = draft_of(context, TaskMessageDraft).request
-    with context.session() as session:
+
+    def send(session: Session, person: Person, text: str, source: str) -> str | None:
+        """Pass the message on, when the task is still open to messages between these two."""
         sent_to = pass_task_message(
-            session=session,
-            person=context.person,
-            request_id=request_id,
-            text=text,
-            source=f"{message.chat_id}:{message.message_id}",
-            now=context.now(),
+            session=session, person=person, request_id=request_id, text=text, source=source, now=context.now()
         )
-    if not sent_to:
-        await reply(update, _("This task is no longer open, so the message was not sent."))
-        return END
-    event(logger, "task.message", request=request_id)
-    await reply(update, _("✓ Sent to {name}.").format(name=hi(sent_to)))
-    return END
+        if sent_to:
+            event(logger, "task.message", request=request_id)
+        return sent_to
+
+    not_sent = _("This task is no longer open, so the message was not sent.")
+    return await pass_on(update, context, limit=MAX_TASK_MESSAGE, send=send, not_sent=not_sent)
 
 
 async def task_message_unexpected(update: Update, context: BotContext) -> str | None:
     """A button or something other than text while we wait for the message."""
-    if update.callback_query is not None:
-        await answer_button(update, _("That button belongs to an earlier question."))
-    await reply(update, _("Please write a text message of at most {count} characters.").format(count=MAX_TASK_MESSAGE))
-    return STAY
+    return await ask_for_text(update, MAX_TASK_MESSAGE)
 
 
 def build_relay() -> Dialogue:
@@ -335,22 +317,18 @@ async def _pause(update: Update, context: BotContext, weeks: int | None) -> None
         )
 
 
-async def on_task_list(update: Update, context: BotContext) -> None:
-    """'My tasks' on the helper panel (for families that also volunteer)."""
-    if tapped_values(update, TASK_LIST) is None:
-        await answer_stale(update)
-        return
-    await answer_button(update)
-    await show_tasks(update, context)
+def _panel_button(button: Button, show: Callable[[Update, BotContext], Awaitable[None]]) -> Any:
+    """A handler for a button on the helper panel (for families that also volunteer): the screen it opens."""
 
+    async def handler(update: Update, context: BotContext) -> None:
+        """'My tasks' or 'Pause or resume' on the helper panel."""
+        if tapped_values(update, button) is None:
+            await answer_stale(update)
+            return
+        await answer_button(update)
+        await show(update, context)
 
-async def on_pause_menu(update: Update, context: BotContext) -> None:
-    """'Pause or resume' on the helper panel."""
-    if tapped_values(update, PAUSE_MENU) is None:
-        await answer_stale(update)
-        return
-    await answer_button(update)
-    await show_pause(update, context)
+    return handler
 
 
 CANCEL_HANDLERS = [
@@ -361,6 +339,6 @@ CANCEL_HANDLERS = [
 PAUSE_HANDLERS = [
     CallbackQueryHandler(on_pause, pattern=PAUSE.pattern),
     CallbackQueryHandler(on_resume, pattern=RESUME.pattern),
-    CallbackQueryHandler(on_task_list, pattern=TASK_LIST.pattern),
-    CallbackQueryHandler(on_pause_menu, pattern=PAUSE_MENU.pattern),
+    CallbackQueryHandler(_panel_button(TASK_LIST, show_tasks), pattern=TASK_LIST.pattern),
+    CallbackQueryHandler(_panel_button(PAUSE_MENU, show_pause), pattern=PAUSE_MENU.pattern),
 ]

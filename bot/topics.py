@@ -33,6 +33,13 @@ def thread_missing(error: BadRequest) -> bool:
     return "thread not found" in text or "topic_deleted" in text or "topic deleted" in text or "topic_closed" in text
 
 
+def in_chat(result: Any, chat_id: int) -> Any:
+    """A send's result with the chat it went to: copyMessage answers only a message id, and `after_sent` needs both."""
+    if isinstance(result, dict) and "chat" not in result:
+        return {**result, "chat": {"id": chat_id}}
+    return result
+
+
 class TopicResolver:
     """Turns outbox rows aimed at "the family's topic" into real chat and thread ids, at send time.
 
@@ -134,7 +141,7 @@ class TopicResolver:
         if thread is not None:
             payload["message_thread_id"] = thread
         try:
-            return await bot.do_api_request(row.method, api_kwargs=payload)
+            return in_chat(await bot.do_api_request(row.method, api_kwargs=payload), group)
         except BadRequest as error:
             if thread is None or not thread_missing(error):
                 raise
@@ -144,7 +151,7 @@ class TopicResolver:
             payload.pop("message_thread_id", None)
         else:
             payload["message_thread_id"] = thread
-        return await bot.do_api_request(row.method, api_kwargs=payload)
+        return in_chat(await bot.do_api_request(row.method, api_kwargs=payload), group)
 
     def after_sent(self, *, session: Session, row: OutboxMessage, result: Any, now: datetime) -> None:
         """Keep a RelayLink for a sent message that a reply should find its way back from."""

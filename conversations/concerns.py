@@ -73,7 +73,7 @@ async def outside_message(update: Update, context: BotContext) -> bool:
         relayed = relay.relay_free_message(
             session=session,
             services=context.services,
-            person_id=person.id,
+            person=person,
             from_chat_id=message.chat_id,
             message_id=message.message_id,
             written_in=written_in,

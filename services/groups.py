@@ -25,7 +25,11 @@ def coordinator_group(*, session: Session, settings: Settings, team_id: int | No
 
 def family_group(*, session: Session, settings: Settings, family_id: int | None) -> int | None:
     """The coordinators' group of the family's team."""
-    team_id = teams.team_of_family(session=session, family_id=family_id) if family_id is not None else None
+    if family_id is None:
+        return coordinator_group(session=session, settings=settings)
+    team_id, group = teams.team_and_group_of_family(session=session, family_id=family_id)
+    if group is not None:
+        return group
     return coordinator_group(session=session, settings=settings, team_id=team_id)
 
 

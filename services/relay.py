@@ -25,7 +25,7 @@ from services.permissions import Decision, may_write_to
 from services.recipients import relay_recipients
 from storage import care, people
 from storage import concerns as concern_store
-from storage.db import Session
+from storage.db import Session, attached
 from storage.models import Concern, Person, Role
 
 logger = logging.getLogger(__name__)
@@ -306,15 +306,16 @@ def relay_free_message(
     *,
     session: Session,
     services: Services,
-    person_id: int,
+    person: Person,
     from_chat_id: int,
     message_id: int,
     written_in: str | None,
     now: datetime,
 ) -> Relayed | None:
-    """A message outside any dialogue: relayed when a conversation is open, else None (offer to forward it)."""
-    sender = people.get_person(session=session, person_id=person_id)
-    assert sender is not None
+    """A message outside any dialogue: relayed when a conversation is open, else None (offer to forward it).
+
+    `person` is the writer as this update loaded them; it joins this session without being read again."""
+    sender = attached(session=session, row=person)
     open_ = conversation_open(session=session, person=sender, now=now)
     if open_ is False:
         return None

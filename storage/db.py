@@ -78,6 +78,11 @@ def fresh(session: Session, model: type[Row], key: Any) -> Row | None:
     return session.get(model, key, populate_existing=True)
 
 
+def attached(*, session: Session, row: Row) -> Row:
+    """A row read earlier in this update's other transaction, joined to this session without reading it again."""
+    return session.merge(row, load=False)
+
+
 def _dialect_insert(dialect: str) -> Any:
     """The INSERT construct of a dialect (imported when first needed: a SQLite bot never loads PostgreSQL's)."""
     if dialect == "postgresql":

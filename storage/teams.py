@@ -65,6 +65,20 @@ def team_of_family(*, session: Session, family_id: int) -> int | None:
     return person.team_id if person is not None else None
 
 
+def team_and_group_of_family(*, session: Session, family_id: int) -> tuple[int | None, int | None]:
+    """The family's team (as `team_of_family`) and that team's stored group, in one query: the relay's hot path."""
+    team_id = func.coalesce(col(FamilyProfile.team_id), col(Person.team_id))
+    query = (
+        select(team_id, col(Team.group_chat_id))
+        .select_from(Person)
+        .outerjoin(FamilyProfile, col(FamilyProfile.person_id) == col(Person.id))
+        .outerjoin(Team, col(Team.id) == team_id)
+        .where(col(Person.id) == family_id)
+    )
+    row = session.execute(query).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
 def set_person_team(*, session: Session, person_id: int, team_id: int) -> None:
     """Put a person in a team (a family's profile follows)."""
     session.execute(update(Person).where(col(Person.id) == person_id).values(team_id=team_id))

@@ -306,6 +306,15 @@ def name_refused_text(max_length: int) -> str:
     )
 
 
+async def readable_name(update: Update, clean: Callable[[str], str | None], max_length: int) -> str | None:
+    """The typed name as `clean` keeps it; None, with a kind word on what a name needs, when nobody could read it."""
+    message = update.effective_message
+    name = clean(message.text or "") if message else None
+    if name is None:
+        await reply(update, name_refused_text(max_length))
+    return name
+
+
 async def not_understood(update: Update) -> None:
     """An answer a dialogue step did not expect: a button of an earlier question, or words it cannot use."""
     if update.callback_query is not None:

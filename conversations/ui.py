@@ -251,6 +251,16 @@ async def answer_stale(update: Update) -> None:
     await answer_button(update, stale_text())
 
 
+async def settled(update: Update, done: T | None) -> T | None:
+    """What a tap did, its spinner stopped and its buttons retired; None, answered as stale, when it did nothing."""
+    if done is None:
+        await answer_stale(update)
+        return None
+    await answer_button(update)
+    await retire_buttons(update)
+    return done
+
+
 def chosen_label(query: CallbackQuery) -> str | None:
     """What the tap chose, as its reader saw it: the button's label, or for Done the options ticked."""
     message = query.message

@@ -7,6 +7,7 @@ Every button is checked again by `services.team_admin` (`Action.MANAGE_TEAMS`): 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
@@ -204,6 +205,19 @@ def _hours_rows(team_id: int) -> list[list[tuple[str, str]]]:
     ]
 
 
+def _change_hours(context: BotContext, team_id: int, **change: Any) -> team_admin.Hours:
+    """Change one office setting of the team (days, wait, window or defaults; the right checked there)."""
+    with context.session() as session:
+        return team_admin.change_hours(
+            session=session,
+            services=context.services,
+            person=context.person,
+            team_id=team_id,
+            now=context.now(),
+            **change,
+        )
+
+
 async def hours(update: Update, context: BotContext) -> str | None:
     """A team's office hours, and a button per change; each change shows them again."""
     query = update.callback_query
@@ -221,17 +235,10 @@ async def hours(update: Update, context: BotContext) -> str | None:
     if team_id is None:
         await answer_stale(update)
         return END
-    with context.session() as session:
-        if change:
-            office = team_admin.change_hours(
-                session=session,
-                services=context.services,
-                person=context.person,
-                team_id=team_id,
-                now=context.now(),
-                **change,  # type: ignore[arg-type]
-            )
-        else:
+    if change:
+        office = _change_hours(context, team_id, **change)
+    else:
+        with context.session() as session:
             office = team_admin.show_hours(
                 session=session, services=context.services, person=context.person, team_id=team_id, now=context.now()
             )
@@ -260,15 +267,7 @@ async def hours_typed(update: Update, context: BotContext) -> str | None:
         await reply(update, _("I could not read those hours. Please type them like 08:30-17:00, or send /cancel."))
         return STAY
     team_id = draft_of(context, TeamDraft).team
-    with context.session() as session:
-        office = team_admin.change_hours(
-            session=session,
-            services=context.services,
-            person=context.person,
-            team_id=team_id,
-            now=context.now(),
-            window=window,
-        )
+    office = _change_hours(context, team_id, window=window)
     if not office.decision:
         await refuse(update, office.decision)
         return END

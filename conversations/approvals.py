@@ -21,10 +21,9 @@ from conversations.approvals_families import (
     ask_for_family,
     not_coordinator,
     page_asked,
-    pager,
+    reply_page,
     show_open_requests,
     show_pairs,
-    turn_page_buttons,
 )
 from conversations.context import BotContext
 from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of
@@ -174,11 +173,7 @@ async def show_approved(update: Update, context: BotContext) -> None:
         rows.append([(_("📄 VOG date: {name}").format(name=name_of(person)), RENEW.data(person.id))])
     if not approved:
         lines.append(_("Nobody is approved yet."))
-    if page > 0 or more:
-        lines.append(_("Page {page}").format(page=page + 1))
-        rows.append(pager("approved", page, more))
-    await turn_page_buttons(update)
-    await reply(update, "\n".join(lines), keyboard(rows) if rows else None)
+    await reply_page(update, "approved", page, more, lines, rows)
 
 
 async def ask_reject(update: Update, context: BotContext) -> None:

@@ -20,6 +20,7 @@ from conversations.ui import (
     pager_row,
     reply,
     retire_buttons,
+    settled,
     tapped_values,
 )
 from services.approvals import (
@@ -70,6 +71,17 @@ async def turn_page_buttons(update: Update) -> None:
     if tapped_values(update, PAGE) is not None:
         await answer_button(update)
         await retire_buttons(update, show_choice=False)
+
+
+async def reply_page(
+    update: Update, name: str, page: int, more: bool, lines: list[str], rows: list[list[tuple[str, str]]]
+) -> None:
+    """Send one page of the list `name`: with its number and pager row when there are more, the old page retired."""
+    if page > 0 or more:
+        lines = [*lines, _("Page {page}").format(page=page + 1)]
+        rows = [*rows, pager(name, page, more)]
+    await turn_page_buttons(update)
+    await reply(update, "\n".join(lines), keyboard(rows) if rows else None)
 
 
 def _rows_of_two(buttons: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
@@ -208,14 +220,10 @@ async def show_pairs(update: Update, context: BotContext) -> None:
                 lines.append(f"• {hi(name_of(family))}: " + (hi(name_of(line.support)) if line.support else "-"))
                 label = _("🤝 {family}").format(family=labels.get(family.id or 0, ""))
                 rows.append([(label, PAIR.data(family.id))])
-            if page > 0 or more:
-                lines.append(_("Page {page}").format(page=page + 1))
-                rows.append(pager("pairs", page, more))
     if found is None:
         await not_coordinator(update)
         return
-    await turn_page_buttons(update)
-    await reply(update, "\n".join(lines), keyboard(rows) if rows else None)
+    await reply_page(update, "pairs", page, more, lines, rows)
 
 
 async def pair_list(update: Update, context: BotContext) -> None:
@@ -278,11 +286,9 @@ async def pair(update: Update, context: BotContext) -> None:
             if parsed
             else None
         )
+    names = await settled(update, names)
     if names is None:
-        await answer_stale(update)
         return
-    await answer_button(update)
-    await retire_buttons(update)
     await reply(
         update,
         _("{volunteer} is now the support volunteer of {family}.").format(volunteer=hi(names[1]), family=hi(names[0])),
@@ -321,13 +327,7 @@ async def ask_for_family(update: Update, context: BotContext) -> None:
     if not buttons:
         await reply(update, _("You have no families yet."))
         return
-    await turn_page_buttons(update)
-    rows = _rows_of_two(buttons)
-    turn = pager("askfor", page, more)
-    text = _("For which family?")
-    if turn:
-        text += "\n" + _("Page {page}").format(page=page + 1)
-    await reply(update, text, keyboard([*rows, turn] if turn else rows))
+    await reply_page(update, "askfor", page, more, [_("For which family?")], _rows_of_two(buttons))
 
 
 FAMILY_HANDLERS: list[Any] = [

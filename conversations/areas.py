@@ -7,13 +7,16 @@ typed name, removal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
 from conversations.context import BotContext
 from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue
-from conversations.rights import refuse
-from conversations.ui import answer_button, answer_stale, column, keyboard, name_refused_text, reply, retire_buttons
+from conversations.screens import allowed, ask_typed, typed_name
+from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons
 from services import areas
 from services.callbacks import Button
 from services.i18n import _, hi, ngettext
@@ -46,55 +49,48 @@ async def show(update: Update, context: BotContext) -> str | None:
 
 async def ask_name(update: Update, context: BotContext) -> str | None:
     """The add button: ask for the name."""
-    with context.session() as session:
-        decision = areas.may_manage(session=session, person=context.person, now=context.now())
-    if not decision:
-        await refuse(update, decision)
-        return END
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Type the name of the neighbourhood. (Send /cancel to stop.)"))
-    return ADD
+    prompt = _("Type the name of the neighbourhood. (Send /cancel to stop.)")
+    return await ask_typed(update, context, areas.may_manage, prompt, ADD)
 
 
 async def add(update: Update, context: BotContext) -> str | None:
     """The typed name."""
-    message = update.effective_message
-    with context.session() as session:
-        added = areas.add_area(
-            session=session, person=context.person, typed=(message.text or "") if message else "", now=context.now()
-        )
-    if not added.decision:
-        await refuse(update, added.decision)
+
+    async def added(change: areas.Change) -> str | None:
+        """Say it was added."""
+        await reply(update, _("Added: {name}. Send /areas to see the list.").format(name=hi(change.name)))
         return END
-    if added.name is None:
-        await reply(update, name_refused_text(areas.MAX_NAME))
-        return STAY
-    await reply(update, _("Added: {name}. Send /areas to see the list.").format(name=hi(added.name)))
-    return END
+
+    return await typed_name(update, context, areas.add_area, areas.MAX_NAME, added)
 
 
-def _area_asked(update: Update, context: BotContext, button: Button) -> int | None:
-    """The area id of one of the remove buttons, from a coordinator (untrusted: parsed here, checked after)."""
+R = TypeVar("R", areas.Removal, areas.Change)
+
+
+async def _on_area(
+    update: Update, context: BotContext, button: Button, service: Callable[..., R]
+) -> tuple[int, R] | None:
+    """A remove button's area and what `service` (rights checked there) says of it; None when answered already."""
     query = update.callback_query
     parsed = button.parse(query.data if query else None)
+    # The id is untrusted: parsed here, the area and the right checked by the service.
     if not areas.is_coordinator(context.person) or parsed is None or parsed[0] < 0:
+        await answer_stale(update)
         return None
-    return int(parsed[0])
+    area_id = int(parsed[0])
+    with context.session() as session:
+        result = service(session=session, person=context.person, area_id=area_id, now=context.now())
+    if not await allowed(update, result.decision):
+        return None
+    return area_id, result
 
 
 async def ask_remove(update: Update, context: BotContext) -> str | None:
     """A remove button: say who still has the neighbourhood, and ask to confirm."""
-    area_id = _area_asked(update, context, areas.REMOVE)
-    if area_id is None:
-        await answer_stale(update)
+    asked = await _on_area(update, context, areas.REMOVE, areas.removal_preview)
+    if asked is None:
         return END
-    with context.session() as session:
-        preview = areas.removal_preview(session=session, person=context.person, area_id=area_id, now=context.now())
-    if not preview.decision:
-        await refuse(update, preview.decision)
-        return END
-    await answer_button(update)
+    area_id, preview = asked
     if preview.name is None:
         await retire_buttons(update)
         await reply(update, _("That neighbourhood was already removed."))
@@ -122,16 +118,10 @@ async def ask_remove(update: Update, context: BotContext) -> str | None:
 
 async def remove(update: Update, context: BotContext) -> str | None:
     """The confirmed remove button: rights and the area are checked again here."""
-    area_id = _area_asked(update, context, areas.CONFIRM_REMOVE)
-    if area_id is None:
-        await answer_stale(update)
+    asked = await _on_area(update, context, areas.CONFIRM_REMOVE, areas.remove_area)
+    if asked is None:
         return END
-    with context.session() as session:
-        removed = areas.remove_area(session=session, person=context.person, area_id=area_id, now=context.now())
-    if not removed.decision:
-        await refuse(update, removed.decision)
-        return END
-    await answer_button(update)
+    removed = asked[1]
     await retire_buttons(update)
     if removed.name is not None:
         await reply(

@@ -19,9 +19,10 @@ from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_w
 from conversations.family_card import show_view
 from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values
 from services import cases as service
+from services.callbacks import Button
 from services.concerns import is_coordinator
 from services.i18n import N_, _
-from storage.models import Role
+from storage.models import Person, Role
 
 NAME = "case"
 TALK_TIME = "talk_time"  # the step that waits for the intake talk's day and time
@@ -47,14 +48,24 @@ def parse_day_time(text: str) -> datetime | None:
         return None
 
 
+async def _coordinator_tap(
+    update: Update, context: BotContext, button: Button
+) -> tuple[Person, tuple[Any, ...]] | None:
+    """The tapping coordinator and the case button's ids; None, answered as stale, for anyone else or a forgery."""
+    parsed = tapped_values(update, button)
+    person = context.person
+    if parsed is None or person is None or not is_coordinator(person):
+        await answer_stale(update)
+        return None
+    return person, parsed
+
+
 async def open_case(update: Update, context: BotContext) -> None:
     """'Case' on the family card: the case screen."""
-    parsed = tapped_values(update, service.OPEN)
-    person = context.person
-    if parsed is None or not is_coordinator(person):
-        await answer_stale(update)
+    tapped = await _coordinator_tap(update, context, service.OPEN)
+    if tapped is None:
         return
-    assert person is not None
+    person, parsed = tapped
     with context.session() as session:
         view = service.case_screen(
             session=session, services=context.services, coordinator=person, family_id=parsed[0], now=context.now()
@@ -64,20 +75,16 @@ async def open_case(update: Update, context: BotContext) -> None:
 
 async def move(update: Update, context: BotContext) -> None:
     """A move button on the case screen (ca:to:<family>:<from>:<to>), or a closing reason (ca:close:...)."""
-    query = update.callback_query
-    moved = tapped_values(update, service.MOVE)
-    closed = tapped_values(update, service.CLOSE)
-    person = context.person
-    if (moved is None and closed is None) or not is_coordinator(person) or query is None:
-        await answer_stale(update)
+    moving = tapped_values(update, service.MOVE) is not None
+    tapped = await _coordinator_tap(update, context, service.MOVE if moving else service.CLOSE)
+    if tapped is None:
         return
-    assert person is not None
-    if moved is not None:
-        family_id, expected, target = moved
+    person, parsed = tapped
+    if moving:
+        family_id, expected, target = parsed
         reason = None
     else:
-        assert closed is not None
-        family_id, expected, reason = closed
+        family_id, expected, reason = parsed
         target = "closed"
     with context.session() as session:
         view = service.move_case(
@@ -95,12 +102,10 @@ async def move(update: Update, context: BotContext) -> None:
 
 async def held(update: Update, context: BotContext) -> None:
     """'Talk held' on the case screen."""
-    parsed = tapped_values(update, service.HELD)
-    person = context.person
-    if parsed is None or not is_coordinator(person):
-        await answer_stale(update)
+    tapped = await _coordinator_tap(update, context, service.HELD)
+    if tapped is None:
         return
-    assert person is not None
+    person, parsed = tapped
     with context.session() as session:
         view = service.talk_held(
             session=session,
@@ -115,12 +120,10 @@ async def held(update: Update, context: BotContext) -> None:
 
 async def ask_talk_time(update: Update, context: BotContext) -> str | None:
     """'Plan an intake talk': ask for the day and time."""
-    parsed = tapped_values(update, service.TALK)
-    person = context.person
-    if parsed is None or not is_coordinator(person):
-        await answer_stale(update)
+    tapped = await _coordinator_tap(update, context, service.TALK)
+    if tapped is None:
         return END
-    assert person is not None
+    person, parsed = tapped
     with context.session() as session:
         refused = service.may_plan_talk(session=session, coordinator=person, family_id=parsed[0], now=context.now())
     if refused is not None:

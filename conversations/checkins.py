@@ -14,7 +14,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons
+from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, settled
 from domain import checkins as rules
 from services import checkin_answers
 from services.checkin_answers import Answered, FollowUp, Recorded
@@ -115,11 +115,9 @@ async def _so_so_follow_up(update: Update, context: BotContext, checkin_id: int,
             choice=choice,
             now=now,
         )
+    followed = await settled(update, followed)
     if followed is None:
-        await answer_stale(update)
         return
-    await answer_button(update)
-    await retire_buttons(update)
     if choice == FollowUp.HELP:
         await menu.send_menu(update, context)
     elif choice == FollowUp.FINE:

@@ -11,6 +11,8 @@ relay, urgent); coordinators' handlers are in conversations.coordinator_group.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from babel import Locale
@@ -38,7 +40,7 @@ from services.safety import (
     slowed_text,
 )
 from services.urgent import record_urgent
-from storage.models import Role
+from storage.models import Person, Role
 
 logger = logging.getLogger(__name__)
 
@@ -165,21 +167,35 @@ async def forward_yes(update: Update, context: BotContext) -> None:
         return
     message_id, written_in = parts
     now = context.now()
-    with context.session() as session:
-        forwarded = relay.forward(
-            session=session,
-            services=context.services,
-            person_id=person.id or 0,
-            messages=[(chat.id, message_id, written_in)],
-            source="message",
-            now=now,
-        )
+    forwarded = forward_to_team(context, person, [(chat.id, message_id, written_in)], source="message", now=now)
     assert forwarded is not None
     with context.session() as session:
         text = passed_on_text(
             context.services, person, now, new=forwarded.new, waiting=not forwarded.delivered, session=session
         )
     await reply(update, text)
+
+
+def forward_to_team(
+    context: BotContext,
+    person: Person,
+    messages: Sequence[tuple[int, int, str | None]],
+    *,
+    source: str,
+    now: datetime,
+    family_id: int | None = None,
+) -> relay.Forwarded | None:
+    """Copy a person's messages (chat, message, language) to their coordinators, in a concern of their own."""
+    with context.session() as session:
+        return relay.forward(
+            session=session,
+            services=context.services,
+            person_id=person.id or 0,
+            messages=messages,
+            source=source,
+            now=now,
+            family_id=family_id,
+        )
 
 
 async def forward_declined(update: Update) -> None:

@@ -314,15 +314,24 @@ async def group_migrated(update: Update, context: BotContext) -> None:
 # --- /close and /take in a family's topic ---------------------------------------------------------
 
 
-async def close_command(update: Update, context: BotContext) -> None:
-    """/close <note> in a family's topic: close the family's open concern with that note."""
+async def _in_family_topic(update: Update, context: BotContext, elsewhere: str) -> tuple[Person, int] | None:
+    """The coordinator and family of a topic command; None elsewhere (`elsewhere` said), silent to others."""
     coordinator = context.person
     if coordinator is None or not is_coordinator(coordinator):
-        return
+        return None
     family_id = topic_family(context, update)
     if family_id is None:
-        await reply_to_message(update, _("Use /close in a family's topic."))
+        await reply_to_message(update, elsewhere)
+        return None
+    return coordinator, family_id
+
+
+async def close_command(update: Update, context: BotContext) -> None:
+    """/close <note> in a family's topic: close the family's open concern with that note."""
+    found = await _in_family_topic(update, context, _("Use /close in a family's topic."))
+    if found is None:
         return
+    coordinator, family_id = found
     note = " ".join(context.args or [])[:500] or None
     with context.session() as session:
         result = claims.close_family_concern(
@@ -345,13 +354,10 @@ async def close_command(update: Update, context: BotContext) -> None:
 
 async def take_command(update: Update, context: BotContext) -> None:
     """/take in a family's topic: "I'll take this" for the family's open concern."""
-    coordinator = context.person
-    if coordinator is None or not is_coordinator(coordinator):
+    found = await _in_family_topic(update, context, _("Use /take in a family's topic."))
+    if found is None:
         return
-    family_id = topic_family(context, update)
-    if family_id is None:
-        await reply_to_message(update, _("Use /take in a family's topic."))
-        return
+    coordinator, family_id = found
     with context.session() as session:
         result = claims.take_family_concern(
             session=session, services=context.services, coordinator=coordinator, family_id=family_id, now=context.now()

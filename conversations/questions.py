@@ -15,7 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 from conversations import menu
 from conversations.context import BotContext
 from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, settled, tapped_values
 from domain import questions as rules
 from domain.questions import QuestionState, Theme
 from services import questions as service
@@ -156,11 +156,9 @@ async def toggle_volunteers(update: Update, context: BotContext) -> None:
                 now=context.now(),
                 volunteers_may_help=parsed[1] == "on",
             )
+    changed = await settled(update, changed)
     if changed is None:
-        await answer_stale(update)
         return
-    await answer_button(update)
-    await retire_buttons(update)
     if changed.volunteers_may_help:
         await reply(update, _("Saved: volunteers may help with this question."))
     else:
@@ -199,28 +197,34 @@ async def share_with(update: Update, context: BotContext) -> None:
                 helper_id=parsed[1] or None,
                 unshare=parsed[1] == 0,
             )
-    if changed is None:
-        await answer_stale(update)
+    if await settled(update, changed) is None:
         return
-    await answer_button(update)
-    await retire_buttons(update)
     if parsed is not None and parsed[1]:
         await reply(update, _("Saved: that helper may read this question now, and has been told."))
     else:
         await reply(update, _("Saved: no helper reads this question."))
 
 
-async def ask_done(update: Update, context: BotContext) -> None:
-    """'No longer needed': ask to confirm."""
-    parsed = tapped_values(update, DONE)
+async def _open_question(update: Update, context: BotContext, button: Button) -> FamilyQuestion | None:
+    """The family's own open question this button is about, its spinner stopped; None, answered as stale, else."""
+    parsed = tapped_values(update, button)
     with context.session() as session:
         question = (
             service.own_question(session=session, person=context.person, question_id=parsed[0]) if parsed else None
         )
     if question is None or question.id is None or question.state != QuestionState.ACTIVE:
         await answer_stale(update)
-        return
+        return None
     await answer_button(update)
+    return question
+
+
+async def ask_done(update: Update, context: BotContext) -> None:
+    """'No longer needed': ask to confirm."""
+    question = await _open_question(update, context, DONE)
+    if question is None:
+        return
+    assert question.id is not None
     rows = [
         [
             (_("Yes, no longer needed"), DONE_YES.data(question.id)),
@@ -243,11 +247,8 @@ async def do_done(update: Update, context: BotContext) -> None:
                 question_id=parsed[0],
                 now=context.now(),
             )
-    if ended is None:
-        await answer_stale(update)
+    if await settled(update, ended) is None:
         return
-    await answer_button(update)
-    await retire_buttons(update)
     await reply(update, _("Done: that question is closed. Good to hear it is no longer needed!"))
 
 
@@ -265,11 +266,9 @@ async def on_suggestion(update: Update, context: BotContext) -> None:
                 accept=parsed[1] == "yes",
                 now=context.now(),
             )
+    changed = await settled(update, changed)
     if changed is None:
-        await answer_stale(update)
         return
-    await answer_button(update)
-    await retire_buttons(update)
     if changed.state == QuestionState.ACTIVE:
         await reply(update, _("Added to your questions. You can change or close it any time under 🎯 My questions."))
     else:
@@ -298,15 +297,10 @@ async def start_adding(update: Update, context: BotContext) -> str | None:
 
 async def start_reword(update: Update, context: BotContext) -> str | None:
     """'Put it in other words': the new words are typed."""
-    parsed = tapped_values(update, REWORD)
-    with context.session() as session:
-        question = (
-            service.own_question(session=session, person=context.person, question_id=parsed[0]) if parsed else None
-        )
-    if question is None or question.id is None or question.state != QuestionState.ACTIVE:
-        await answer_stale(update)
+    question = await _open_question(update, context, REWORD)
+    if question is None:
         return END
-    await answer_button(update)
+    assert question.id is not None
     draft = draft_of(context, QuestionDraft)
     draft.question, draft.theme = question.id, question.theme
     await reply(

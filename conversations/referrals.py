@@ -6,7 +6,7 @@ checked on the server when the dialogue opens and again when the link is made (`
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +15,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from conversations.context import BotContext
 from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue, Draft, draft_of
-from conversations.ui import answer_button, column, name_refused_text, not_understood, reply, retire_buttons
+from conversations.ui import answer_button, column, not_understood, readable_name, reply, retire_buttons
 from services import referrals
+from services.callbacks import Button
 from services.i18n import LANGUAGE_NAMES, _, format_day, h, hi
 from services.referrals import CONTACT, CREATE, LANGUAGE, REASON
 
@@ -137,52 +138,38 @@ async def start_refer(update: Update, context: BotContext) -> str | None:
     return ASK_REASON
 
 
-async def choose_reason(update: Update, context: BotContext) -> str | None:
-    """The reason, from the list."""
-    reason = tapped(update, REASON)
-    if reason not in referrals.REASON_LABELS:
-        return await ask_again(update, context, ASK_REASON)
-    await answer_button(update)
-    await retire_buttons(update)
-    draft(context).reason = reason
-    await prompt_first_name(update, context)
-    return ASK_FIRST_NAME
+def choice_step(
+    button: Button, options: Callable[[], Collection[str]], kept_as: str, step: str, then: str
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, str | None]]:
+    """The handler of a step that chooses one of `options`: kept in the draft's `kept_as`, then on to `then`."""
+
+    async def choose(update: Update, context: BotContext) -> str | None:
+        """The tapped choice, checked against the list again (an old or forged button is asked again)."""
+        value = tapped(update, button)
+        if value not in options():
+            return await ask_again(update, context, step)
+        await answer_button(update)
+        await retire_buttons(update)
+        setattr(draft(context), kept_as, value)
+        await PROMPTS[then](update, context)
+        return then
+
+    return choose
+
+
+choose_reason = choice_step(REASON, lambda: referrals.REASON_LABELS, "reason", ASK_REASON, ASK_FIRST_NAME)
+choose_language = choice_step(LANGUAGE, referrals.languages, "language", ASK_LANGUAGE, ASK_CONTACT)
+choose_contact = choice_step(CONTACT, lambda: referrals.CONTACT_LABELS, "contact", ASK_CONTACT, CONFIRM)
 
 
 async def receive_first_name(update: Update, context: BotContext) -> str | None:
     """The family's first name, cleaned."""
-    message = update.effective_message
-    name = referrals.clean_first_name(message.text or "") if message else None
+    name = await readable_name(update, referrals.clean_first_name, referrals.MAX_FIRST_NAME)
     if name is None:
-        await reply(update, name_refused_text(referrals.MAX_FIRST_NAME))
         return STAY
     draft(context).first_name = name
     await prompt_language(update, context)
     return ASK_LANGUAGE
-
-
-async def choose_language(update: Update, context: BotContext) -> str | None:
-    """The family's language, one of the shipped."""
-    language = tapped(update, LANGUAGE)
-    if language not in referrals.languages():
-        return await ask_again(update, context, ASK_LANGUAGE)
-    await answer_button(update)
-    await retire_buttons(update)
-    draft(context).language = language
-    await prompt_contact(update, context)
-    return ASK_CONTACT
-
-
-async def choose_contact(update: Update, context: BotContext) -> str | None:
-    """How the family likes to be contacted, from the list."""
-    contact = tapped(update, CONTACT)
-    if contact not in referrals.CONTACT_LABELS:
-        return await ask_again(update, context, ASK_CONTACT)
-    await answer_button(update)
-    await retire_buttons(update)
-    draft(context).contact = contact
-    await prompt_confirm(update, context)
-    return CONFIRM
 
 
 async def create_link(update: Update, context: BotContext) -> str | None:

@@ -11,6 +11,7 @@ before it is sent. A coordinator can ask on a family's behalf through the same d
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,10 +51,11 @@ from conversations.request_prompts import (
     unexpected_for,
     zone_of,
 )
-from conversations.ui import answer_button, answer_stale, int_arg, reply, retire_buttons
+from conversations.ui import answer_button, int_arg, reply, retire_buttons, settled
 from domain import requests as rules
 from domain import times as typed
 from services import requests as service
+from services.callbacks import Button
 from services.i18n import N_, _, h, hi
 from services.requests import AREA, CONFIRM, DAY, FOR_FAMILY, KIDS, KIND, NOTE, STREET, TIME, Sent
 from storage.models import Role
@@ -96,11 +98,9 @@ async def start_for_family(update: Update, context: BotContext) -> str | None:
     if parts is not None and person is not None:
         with context.session() as session:
             start = service.start_for(session=session, person_id=person.id, family_id=parts[0], now=context.now())
+    start = await settled(update, start)
     if start is None:
-        await answer_stale(update)
         return END
-    await answer_button(update)
-    await retire_buttons(update)
     context.draft = draft = RequestDraft(family=start.family_id, behalf=True, zone=start.zone)
     draft.set_street(None)
     if start.area_id is not None:
@@ -282,16 +282,23 @@ async def typed_destination(update: Update, context: BotContext) -> str | None:
     return await advance(update, context)
 
 
+async def _skipped(
+    update: Update, context: BotContext, button: Button, step: str, keep: Callable[[RequestDraft, None], None]
+) -> str | None:
+    """A tap at a step that may be skipped: Skip leaves its answer empty (`keep`) and goes on; else ask again."""
+    parts = button.parse(_data(update))
+    if parts is None or parts[0] != "skip":
+        return await unexpected_for(step)(update, context)
+    await answer_button(update)
+    await retire_buttons(update)
+    keep(draft_of(context, RequestDraft), None)
+    return await advance(update, context)
+
+
 async def street(update: Update, context: BotContext) -> str | None:
     """The street and house number (kept on the family's profile), or skipped."""
     if update.callback_query is not None:
-        parts = STREET.parse(_data(update))
-        if parts is None or parts[0] != "skip":
-            return await unexpected_for(STREET_STEP)(update, context)
-        await answer_button(update)
-        await retire_buttons(update)
-        draft_of(context, RequestDraft).set_street(None)
-        return await advance(update, context)
+        return await _skipped(update, context, STREET, STREET_STEP, RequestDraft.set_street)
     message = update.effective_message
     text = " ".join((message.text or "").split()) if message else ""
     if not text or len(text) > MAX_STREET:
@@ -335,13 +342,7 @@ async def note(update: Update, context: BotContext) -> str | None:
     """A short note, a voice note, or skipped."""
     message = update.effective_message
     if update.callback_query is not None:
-        parts = NOTE.parse(_data(update))
-        if parts is None or parts[0] != "skip":
-            return await unexpected_for(NOTE_STEP)(update, context)
-        await answer_button(update)
-        await retire_buttons(update)
-        draft_of(context, RequestDraft).set_note(None)
-        return await advance(update, context)
+        return await _skipped(update, context, NOTE, NOTE_STEP, RequestDraft.set_note)
     if message is not None and message.voice is not None:
         draft_of(context, RequestDraft).set_note(None, voice=message.voice.file_id)
         return await advance(update, context)

@@ -49,17 +49,14 @@ from conversations.signup_steps import (
     draft,
     other_language,
     prompt_consent,
-    prompt_family_area,
     prompt_language,
     prompt_name,
-    prompt_organisation,
     prompt_role,
-    prompt_volunteer_areas,
     resume_for,
     tapped,
     unexpected_for,
 )
-from conversations.ui import answer_button, name_refused_text, reply, retire_buttons
+from conversations.ui import answer_button, readable_name, reply, retire_buttons
 from domain.invites import InviteProblem
 from services import referrals
 from services import signup as rules
@@ -266,12 +263,18 @@ async def consent(update: Update, context: BotContext) -> str | None:
     return ASK_NAME
 
 
+# The first profile question after the name, for the roles that have a profile (coordinators have none).
+_PROFILE_FIRST: dict[str | None, str] = {
+    Role.FAMILY: FAMILY_AREA,
+    Role.VOLUNTEER: VOLUNTEER_AREAS,
+    Role.REFERRER: ASK_ORGANISATION,
+}
+
+
 async def receive_name(update: Update, context: BotContext) -> str | None:
     """The name to be addressed by."""
-    message = update.effective_message
-    name = rules.clean_name(message.text or "") if message else None
+    name = await readable_name(update, rules.clean_name, rules.MAX_NAME)
     if name is None:
-        await reply(update, name_refused_text(rules.MAX_NAME))
         return STAY
     person = context.person
     assert person is not None and person.id is not None
@@ -279,18 +282,11 @@ async def receive_name(update: Update, context: BotContext) -> str | None:
         fresh = rules.set_name(session=session, person_id=person.id, name=name, now=context.now())
     context.person = fresh
     role = fresh.role
-    if role == Role.FAMILY:
+    profile = _PROFILE_FIRST.get(role)
+    if profile is not None:
         await reply(update, _("Nice to meet you, {name}.").format(name=hi(name)))
-        await prompt_family_area(update, context)
-        return FAMILY_AREA
-    if role == Role.VOLUNTEER:
-        await reply(update, _("Nice to meet you, {name}.").format(name=hi(name)))
-        await prompt_volunteer_areas(update, context)
-        return VOLUNTEER_AREAS
-    if role == Role.REFERRER:
-        await reply(update, _("Nice to meet you, {name}.").format(name=hi(name)))
-        await prompt_organisation(update, context)
-        return ASK_ORGANISATION
+        await PROMPTS[profile](update, context)
+        return profile
     await reply(update, _("Welcome to the team, {name}. Send /menu to see what you can do.").format(name=hi(name)))
     if role == Role.COORDINATOR:
         # Concerns that found nobody to receive them come to the first coordinator who can.
@@ -301,10 +297,8 @@ async def receive_name(update: Update, context: BotContext) -> str | None:
 
 async def receive_organisation(update: Update, context: BotContext) -> str | None:
     """A referrer's organisation; then what they can do."""
-    message = update.effective_message
-    organisation = referrals.clean_organisation(message.text or "") if message else None
+    organisation = await readable_name(update, referrals.clean_organisation, referrals.MAX_ORGANISATION)
     if organisation is None:
-        await reply(update, name_refused_text(referrals.MAX_ORGANISATION))
         return STAY
     person = context.person
     assert person is not None and person.id is not None

@@ -13,6 +13,7 @@ from conversations.signup_steps import (
     FAMILY_AGES,
     FAMILY_AREA,
     FAMILY_CHILDREN,
+    PROMPTS,
     VOLUNTEER_AREAS,
     VOLUNTEER_LANGUAGES,
     VOLUNTEER_SKILLS,
@@ -26,9 +27,6 @@ from conversations.signup_steps import (
     prompt_family_ages,
     prompt_family_area,
     prompt_family_children,
-    prompt_volunteer_languages,
-    prompt_volunteer_skills,
-    prompt_volunteer_times,
     skill_options,
     skip_ages,
     tapped,
@@ -155,22 +153,15 @@ def multiple_choice(button: Button, field: str, step: str, options: Options, don
     return on_tap
 
 
-async def _to_skills(update: Update, context: BotContext) -> str | None:
-    """After the neighbourhoods: what one can help with."""
-    await prompt_volunteer_skills(update, context)
-    return VOLUNTEER_SKILLS
+def _go_on(step: str) -> Step:
+    """What a step's Done leads to: the question of the next step, `step`, which then waits for its answer."""
 
+    async def ask(update: Update, context: BotContext) -> str | None:
+        """Ask the next step's question."""
+        await PROMPTS[step](update, context)
+        return step
 
-async def _to_times(update: Update, context: BotContext) -> str | None:
-    """After the skills: when one is usually free."""
-    await prompt_volunteer_times(update, context)
-    return VOLUNTEER_TIMES
-
-
-async def _to_languages(update: Update, context: BotContext) -> str | None:
-    """After the times: the languages one speaks."""
-    await prompt_volunteer_languages(update, context)
-    return VOLUNTEER_LANGUAGES
+    return ask
 
 
 async def finish_volunteer(update: Update, context: BotContext) -> str | None:
@@ -200,9 +191,11 @@ async def finish_volunteer(update: Update, context: BotContext) -> str | None:
 
 # Each volunteer step's one handler: its button's taps, Done included (areas may be left empty only when
 # there are none to choose from).
-volunteer_areas = multiple_choice(rules.VOLUNTEER_AREA, "areas", VOLUNTEER_AREAS, area_options, _to_skills)
-volunteer_skills = multiple_choice(rules.SKILL, "skills", VOLUNTEER_SKILLS, skill_options, _to_times)
-volunteer_times = multiple_choice(rules.TIME, "times", VOLUNTEER_TIMES, time_options, _to_languages)
+volunteer_areas = multiple_choice(
+    rules.VOLUNTEER_AREA, "areas", VOLUNTEER_AREAS, area_options, _go_on(VOLUNTEER_SKILLS)
+)
+volunteer_skills = multiple_choice(rules.SKILL, "skills", VOLUNTEER_SKILLS, skill_options, _go_on(VOLUNTEER_TIMES))
+volunteer_times = multiple_choice(rules.TIME, "times", VOLUNTEER_TIMES, time_options, _go_on(VOLUNTEER_LANGUAGES))
 volunteer_languages = multiple_choice(
     rules.LANGUAGE, "languages", VOLUNTEER_LANGUAGES, language_options, finish_volunteer
 )

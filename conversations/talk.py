@@ -9,7 +9,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
 
-from conversations.concerns import urgent_message
+from conversations.concerns import forward_to_team, urgent_message
 from conversations.context import BotContext
 from conversations.coordinator_group import MEDIA
 from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, Dialogue, Draft, draft_of
@@ -132,17 +132,9 @@ async def choose_family(update: Update, context: BotContext) -> str | None:
     if not draft.held:
         await prompt_write(update, context)
         return WRITE
-    now = context.now()
-    with context.session() as session:
-        forwarded = relay.forward(
-            session=session,
-            services=context.services,
-            person_id=person.id or 0,
-            messages=held_messages(draft.held),
-            source="volunteer",
-            now=now,
-            family_id=family_id,
-        )
+    forwarded = forward_to_team(
+        context, person, held_messages(draft.held), source="volunteer", now=context.now(), family_id=family_id
+    )
     await reply(update, passed_on_text_for(context, person, new=forwarded.new if forwarded else False))
     return END
 
@@ -163,17 +155,14 @@ async def write(update: Update, context: BotContext) -> str | None:
         await urgent_message(update, context)
         return END
     draft = draft_of(context, TalkDraft)
-    now = context.now()
-    with context.session() as session:
-        forwarded = relay.forward(
-            session=session,
-            services=context.services,
-            person_id=person.id or 0,
-            messages=[(message.chat_id, message.message_id, detect_language(message.text or message.caption))],
-            source="talk",
-            now=now,
-            family_id=int(draft.family) if draft.family else None,
-        )
+    forwarded = forward_to_team(
+        context,
+        person,
+        [(message.chat_id, message.message_id, detect_language(message.text or message.caption))],
+        source="talk",
+        now=context.now(),
+        family_id=int(draft.family) if draft.family else None,
+    )
     new, delivered = (forwarded.new, forwarded.delivered) if forwarded is not None else (False, False)
     await reply(update, passed_on_text_for(context, person, new=new, waiting=not delivered))
     return END

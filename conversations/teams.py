@@ -7,6 +7,7 @@ Every button is checked again by `services.team_admin` (`Action.MANAGE_TEAMS`): 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
@@ -14,7 +15,8 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from conversations.context import BotContext
 from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, Dialogue, Draft, draft_of, typed_words
 from conversations.rights import refuse
-from conversations.ui import answer_button, answer_stale, column, keyboard, name_refused_text, reply, retire_buttons
+from conversations.screens import allowed, ask_typed, shown, typed_name
+from conversations.ui import answer_stale, column, keyboard, reply, retire_buttons, tapped_values
 from services import team_admin
 from services.callbacks import Button
 from services.i18n import _, h, hi, ngettext
@@ -32,20 +34,12 @@ class TeamDraft(Draft):
     team: int = 0
 
 
-def _parsed(update: Update, button: Button) -> tuple[int, ...] | None:
-    """The button's ids (untrusted: checked by the service)."""
-    query = update.callback_query
-    return button.parse(query.data if query else None)
-
-
 async def show(update: Update, context: BotContext) -> str | None:
     """/teams: every team with its counts, a button per team and one for a new team."""
     with context.session() as session:
         listed = team_admin.team_list(session=session, person=context.person, now=context.now())
-    if not listed.decision:
-        await refuse(update, listed.decision)
+    if not await allowed(update, listed.decision):
         return END
-    await answer_button(update)
     lines = [_("<b>Teams</b>")]
     for line in listed.teams:
         lines.append(
@@ -70,37 +64,24 @@ async def show(update: Update, context: BotContext) -> str | None:
 
 async def ask_name(update: Update, context: BotContext) -> str | None:
     """'New team': ask for the name."""
-    with context.session() as session:
-        decision = team_admin.may_manage(session=session, person=context.person, now=context.now())
-    if not decision:
-        await refuse(update, decision)
-        return END
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Type the name of the new team. (Send /cancel to stop.)"))
-    return NEW_NAME
+    prompt = _("Type the name of the new team. (Send /cancel to stop.)")
+    return await ask_typed(update, context, team_admin.may_manage, prompt, NEW_NAME)
 
 
 async def name_typed(update: Update, context: BotContext) -> str | None:
     """The typed name of the new team."""
-    message = update.effective_message
-    with context.session() as session:
-        created = team_admin.create_team(
-            session=session, person=context.person, typed=(message.text or "") if message else "", now=context.now()
-        )
-    if not created.decision:
-        await refuse(update, created.decision)
+
+    async def created(team: team_admin.Created) -> str | None:
+        """Say the team is made, or ask for another name when one has it already."""
+        if team.taken:
+            await reply(
+                update, _("There is already a team called {name}. Please type another name.").format(name=hi(team.name))
+            )
+            return STAY
+        await reply(update, _("Team {name} is made. Send /teams to see it.").format(name=hi(team.name)))
         return END
-    if created.name is None:
-        await reply(update, name_refused_text(team_admin.MAX_NAME))
-        return STAY
-    if created.taken:
-        await reply(
-            update, _("There is already a team called {name}. Please type another name.").format(name=hi(created.name))
-        )
-        return STAY
-    await reply(update, _("Team {name} is made. Send /teams to see it.").format(name=hi(created.name)))
-    return END
+
+    return await typed_name(update, context, team_admin.create_team, team_admin.MAX_NAME, created)
 
 
 async def not_a_name(update: Update, context: BotContext) -> str | None:
@@ -111,20 +92,17 @@ async def not_a_name(update: Update, context: BotContext) -> str | None:
 
 async def open_team(update: Update, context: BotContext) -> str | None:
     """A team: its coordinators and referrers, each with 'Move to another team', and its office hours."""
-    parsed = _parsed(update, team_admin.OPEN)
+    parsed = tapped_values(update, team_admin.OPEN)
     if parsed is None:
         await answer_stale(update)
         return END
+    team_id = parsed[0]
     with context.session() as session:
-        view = team_admin.team_view(session=session, person=context.person, team_id=parsed[0], now=context.now())
-    if not view.decision:
-        await refuse(update, view.decision)
+        view = team_admin.team_view(session=session, person=context.person, team_id=team_id, now=context.now())
+    team = await shown(update, view.decision, view.team)
+    if team is None:
         return END
-    if view.team is None or view.team.id is None:
-        await answer_stale(update)
-        return END
-    await answer_button(update)
-    lines = [_("<b>Team {team}</b>").format(team=hi(view.team.name))]
+    lines = [_("<b>Team {team}</b>").format(team=hi(team.name))]
     lines.append(ngettext("{count} family.", "{count} families.", view.families).format(count=hi(view.families)))
     buttons = []
     for member in view.members:
@@ -135,38 +113,42 @@ async def open_team(update: Update, context: BotContext) -> str | None:
         )
     if not view.members:
         lines.append(_("No coordinators or referrers yet."))
-    buttons.append((_("🕘 Office hours"), team_admin.HOURS.data(view.team.id)))
+    buttons.append((_("🕘 Office hours"), team_admin.HOURS.data(team_id)))
     buttons.append((_("◀ All teams"), team_admin.LIST.data()))
     await reply(update, "\n".join(lines), column(buttons))
     return END
 
 
+async def _who_moves(
+    update: Update, family_button: Button, person_button: Button
+) -> tuple[bool, tuple[int, ...]] | None:
+    """Whether a move button is a family's (else a coordinator's or referrer's), and its ids; None: stale, answered."""
+    if (family := tapped_values(update, family_button)) is not None:
+        return True, family
+    if (person := tapped_values(update, person_button)) is not None:
+        return False, person
+    await answer_stale(update)
+    return None
+
+
 async def choose_team(update: Update, context: BotContext) -> str | None:
     """'Move to another team' (a coordinator, a referrer or, from the card, a family): the teams to choose."""
-    query = update.callback_query
-    family = bool(query and team_admin.FAMILY_MOVE.parse(query.data))
-    parsed = _parsed(update, team_admin.FAMILY_MOVE if family else team_admin.MOVE)
-    if parsed is None:
-        await answer_stale(update)
+    tapped = await _who_moves(update, team_admin.FAMILY_MOVE, team_admin.MOVE)
+    if tapped is None:
         return END
+    family, parsed = tapped
     with context.session() as session:
         choices = team_admin.move_choices(
             session=session, person=context.person, person_id=parsed[0], family=family, now=context.now()
         )
-    if not choices.decision:
-        await refuse(update, choices.decision)
+    who = await shown(update, choices.decision, choices.name)
+    if who is None:
         return END
-    if choices.name is None:
-        await answer_stale(update)
-        return END
-    await answer_button(update)
     if not choices.teams:
         await reply(update, _("There is no other team yet. Make one with /teams first."))
         return END
     to = team_admin.FAMILY_TO if family else team_admin.MOVE_TO
-    text = _("{name} is in the team {team}. Move to which team?").format(
-        name=hi(choices.name), team=hi(choices.current)
-    )
+    text = _("{name} is in the team {team}. Move to which team?").format(name=hi(who), team=hi(choices.current))
     if not family:
         text += "\n" + _("Their families stay with the team; their duo partner there becomes the primary.")
     else:
@@ -177,12 +159,10 @@ async def choose_team(update: Update, context: BotContext) -> str | None:
 
 async def move(update: Update, context: BotContext) -> str | None:
     """A team chosen: move the person or family (checked again), and say so."""
-    query = update.callback_query
-    family = bool(query and team_admin.FAMILY_TO.parse(query.data))
-    parsed = _parsed(update, team_admin.FAMILY_TO if family else team_admin.MOVE_TO)
-    if parsed is None:
-        await answer_stale(update)
+    tapped = await _who_moves(update, team_admin.FAMILY_TO, team_admin.MOVE_TO)
+    if tapped is None:
         return END
+    family, parsed = tapped
     mover = team_admin.move_family if family else team_admin.move_person
     with context.session() as session:
         moved = mover(
@@ -193,18 +173,14 @@ async def move(update: Update, context: BotContext) -> str | None:
             team_id=parsed[1],
             now=context.now(),
         )
-    if not moved.decision:
-        await refuse(update, moved.decision)
+    who = await shown(update, moved.decision, moved.name)
+    if who is None:
         return END
-    if moved.name is None:
-        await answer_stale(update)
-        return END
-    await answer_button(update)
     await retire_buttons(update)
     if not moved.changed:
-        await reply(update, _("{name} is already in the team {team}.").format(name=hi(moved.name), team=hi(moved.team)))
+        await reply(update, _("{name} is already in the team {team}.").format(name=hi(who), team=hi(moved.team)))
     else:
-        await reply(update, _("{name} is now in the team {team}.").format(name=hi(moved.name), team=hi(moved.team)))
+        await reply(update, _("{name} is now in the team {team}.").format(name=hi(who), team=hi(moved.team)))
     return END
 
 
@@ -229,6 +205,19 @@ def _hours_rows(team_id: int) -> list[list[tuple[str, str]]]:
     ]
 
 
+def _change_hours(context: BotContext, team_id: int, **change: Any) -> team_admin.Hours:
+    """Change one office setting of the team (days, wait, window or defaults; the right checked there)."""
+    with context.session() as session:
+        return team_admin.change_hours(
+            session=session,
+            services=context.services,
+            person=context.person,
+            team_id=team_id,
+            now=context.now(),
+            **change,
+        )
+
+
 async def hours(update: Update, context: BotContext) -> str | None:
     """A team's office hours, and a button per change; each change shows them again."""
     query = update.callback_query
@@ -246,46 +235,28 @@ async def hours(update: Update, context: BotContext) -> str | None:
     if team_id is None:
         await answer_stale(update)
         return END
-    with context.session() as session:
-        if change:
-            shown = team_admin.change_hours(
-                session=session,
-                services=context.services,
-                person=context.person,
-                team_id=team_id,
-                now=context.now(),
-                **change,  # type: ignore[arg-type]
-            )
-        else:
-            shown = team_admin.show_hours(
+    if change:
+        office = _change_hours(context, team_id, **change)
+    else:
+        with context.session() as session:
+            office = team_admin.show_hours(
                 session=session, services=context.services, person=context.person, team_id=team_id, now=context.now()
             )
-    if not shown.decision:
-        await refuse(update, shown.decision)
+    if await shown(update, office.decision, office.team, _("Saved.") if change else None) is None:
         return END
-    if shown.team is None:
-        await answer_stale(update)
-        return END
-    await answer_button(update, _("Saved.") if change else None)
-    await reply(update, shown.text, keyboard(_hours_rows(team_id)))
+    await reply(update, office.text, keyboard(_hours_rows(team_id)))
     return END
 
 
 async def ask_hours(update: Update, context: BotContext) -> str | None:
     """'Type the hours': ask for them, like 08:30-17:00."""
-    parsed = _parsed(update, team_admin.TIMES)
+    parsed = tapped_values(update, team_admin.TIMES)
     if parsed is None:
         await answer_stale(update)
         return END
-    with context.session() as session:
-        decision = team_admin.may_manage(session=session, person=context.person, now=context.now())
-    if not decision:
-        await refuse(update, decision)
-        return END
-    await answer_button(update)
     draft_of(context, TeamDraft).team = parsed[0]
-    await reply(update, _("Type the office hours, for example 08:30-17:00. (Send /cancel to stop.)"))
-    return HOURS_TYPED
+    prompt = _("Type the office hours, for example 08:30-17:00. (Send /cancel to stop.)")
+    return await ask_typed(update, context, team_admin.may_manage, prompt, HOURS_TYPED, retire=False)
 
 
 async def hours_typed(update: Update, context: BotContext) -> str | None:
@@ -296,22 +267,14 @@ async def hours_typed(update: Update, context: BotContext) -> str | None:
         await reply(update, _("I could not read those hours. Please type them like 08:30-17:00, or send /cancel."))
         return STAY
     team_id = draft_of(context, TeamDraft).team
-    with context.session() as session:
-        shown = team_admin.change_hours(
-            session=session,
-            services=context.services,
-            person=context.person,
-            team_id=team_id,
-            now=context.now(),
-            window=window,
-        )
-    if not shown.decision:
-        await refuse(update, shown.decision)
+    office = _change_hours(context, team_id, window=window)
+    if not office.decision:
+        await refuse(update, office.decision)
         return END
-    if shown.team is None:
+    if office.team is None:
         await reply(update, _("That team no longer exists."))
         return END
-    await reply(update, shown.text, keyboard(_hours_rows(team_id)))
+    await reply(update, office.text, keyboard(_hours_rows(team_id)))
     return END
 
 

@@ -251,6 +251,16 @@ async def answer_stale(update: Update) -> None:
     await answer_button(update, stale_text())
 
 
+async def settled(update: Update, done: T | None) -> T | None:
+    """What a tap did, its spinner stopped and its buttons retired; None, answered as stale, when it did nothing."""
+    if done is None:
+        await answer_stale(update)
+        return None
+    await answer_button(update)
+    await retire_buttons(update)
+    return done
+
+
 def chosen_label(query: CallbackQuery) -> str | None:
     """What the tap chose, as its reader saw it: the button's label, or for Done the options ticked."""
     message = query.message
@@ -304,6 +314,15 @@ def name_refused_text(max_length: int) -> str:
     return _("Please send a name that others can read: letters or numbers, at most {count} characters.").format(
         count=max_length
     )
+
+
+async def readable_name(update: Update, clean: Callable[[str], str | None], max_length: int) -> str | None:
+    """The typed name as `clean` keeps it; None, with a kind word on what a name needs, when nobody could read it."""
+    message = update.effective_message
+    name = clean(message.text or "") if message else None
+    if name is None:
+        await reply(update, name_refused_text(max_length))
+    return name
 
 
 async def not_understood(update: Update) -> None:

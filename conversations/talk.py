@@ -19,6 +19,7 @@ from domain.urgent import detect_urgent
 from services import relay
 from services.concerns import ABOUT, ABOUT_NONE, is_coordinator
 from services.i18n import _
+from services.relay import Forwarded
 from services.safety import passed_on_text
 from storage.db import Session
 from storage.models import Person, Role
@@ -135,14 +136,15 @@ async def choose_family(update: Update, context: BotContext) -> str | None:
     forwarded = forward_to_team(
         context, person, held_messages(draft.held), source="volunteer", now=context.now(), family_id=family_id
     )
-    await reply(update, passed_on_text_for(context, person, new=forwarded.new if forwarded else False))
+    await reply(update, passed_on_text_for(context, person, forwarded))
     return END
 
 
-def passed_on_text_for(context: BotContext, person: Person, *, new: bool, waiting: bool = False) -> str:
-    """The confirmation after passing messages on."""
+def passed_on_text_for(context: BotContext, person: Person, forwarded: Forwarded | None) -> str:
+    """The confirmation after passing messages on: that they wait, when no coordinator can receive them yet."""
+    new, delivered = (forwarded.new, forwarded.delivered) if forwarded is not None else (False, False)
     with context.session() as session:
-        return passed_on_text(context.services, person, context.now(), new=new, waiting=waiting, session=session)
+        return passed_on_text(context.services, person, context.now(), new=new, waiting=not delivered, session=session)
 
 
 async def write(update: Update, context: BotContext) -> str | None:
@@ -163,8 +165,7 @@ async def write(update: Update, context: BotContext) -> str | None:
         now=context.now(),
         family_id=int(draft.family) if draft.family else None,
     )
-    new, delivered = (forwarded.new, forwarded.delivered) if forwarded is not None else (False, False)
-    await reply(update, passed_on_text_for(context, person, new=new, waiting=not delivered))
+    await reply(update, passed_on_text_for(context, person, forwarded))
     return END
 
 

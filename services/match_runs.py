@@ -421,6 +421,19 @@ class Logged(StrEnum):
     GONE = "gone"
 
 
+def _timeline_logged(session: Session, match: Match, person: Person | None, now: datetime, **detail: str) -> None:
+    """The family's timeline notes what the helper logged or the family felt after an occurrence."""
+    people.add_timeline(
+        session=session,
+        family_id=match.family_id,
+        kind="match_logged",
+        now=now,
+        actor_id=person.id if person else None,
+        ref_id=match.id,
+        **detail,
+    )
+
+
 def log_visit(
     *, session: Session, services: Services, person: Person | None, occurrence_id: int, outcome: str, now: datetime
 ) -> Logged:
@@ -436,15 +449,7 @@ def log_visit(
         return Logged.GONE
     if not store.set_outcome(session=session, occurrence_id=occurrence_id, outcome=outcome, now=now):
         return Logged.GONE
-    people.add_timeline(
-        session=session,
-        family_id=match.family_id,
-        kind="match_logged",
-        now=now,
-        actor_id=person.id if person else None,
-        ref_id=match.id,
-        outcome=outcome,
-    )
+    _timeline_logged(session, match, person, now, outcome=outcome)
     history = store.occurrences(session=session, match_id=match.id or 0)
     if outcome != Outcome.HAPPENED and _concern_if_needed(session, services, match, person, history, now):
         return Logged.CONCERN
@@ -461,15 +466,7 @@ def feel(*, session: Session, person: Person | None, occurrence_id: int, feeling
         return False
     if not store.set_feeling(session=session, occurrence_id=occurrence_id, feeling=feeling):
         return False
-    people.add_timeline(
-        session=session,
-        family_id=match.family_id,
-        kind="match_logged",
-        now=now,
-        actor_id=person.id if person else None,
-        ref_id=match.id,
-        feeling=feeling,
-    )
+    _timeline_logged(session, match, person, now, feeling=feeling)
     return True
 
 

@@ -194,6 +194,30 @@ def household(session: Session, match: Match) -> list[Person]:
     return found
 
 
+def tell_paused(session: Session, match: Match, now: datetime, what: str, *, household_too: bool = False) -> None:
+    """Tell both sides (with `household_too`, also the helper's household) that their match is paused or goes
+    on ('pause' or 'resume')."""
+    family, helper = sides(session, match)
+    readers = [(family, helper), (helper, family)]
+    if household_too:
+        readers += [(member, family) for member in household(session, match)]
+    for reader, other in readers:
+        if reader is None:
+            continue
+        with use_language(reader.language):
+            if what == "pause":
+                text = _("⏸ The match with {name} is paused for now. Your coordinator will tell you when it goes on.")
+            else:
+                text = _("▶️ The match with {name} goes on. You get a reminder the day before each time.")
+        tell(
+            session,
+            reader,
+            f"match.{what}:{match.id}:{reader.id}:{now:%Y%m%d%H%M}",
+            text.format(name=hi(name_of(other))),
+            now,
+        )
+
+
 def _suspend_for_vog(session: Session, match: Match, now: datetime) -> None:
     """The helper's VOG no longer covers children: the match pauses and its coordinator is told."""
     assert match.id is not None
@@ -210,19 +234,7 @@ def _suspend_for_vog(session: Session, match: Match, now: datetime) -> None:
                 "children. Resume it once the VOG is renewed."
             ).format(family=hi(name_of(family)), helper=hi(name_of(helper)))
         tell(session, coordinator, f"match.vog:{match.id}:{now:%Y%m%d}", text, now)
-    adults = [(member, family) for member in household(session, match)]
-    for reader, other in ((family, helper), (helper, family), *adults):
-        if reader is None:
-            continue
-        with use_language(reader.language):
-            text = _("⏸ The match with {name} is paused for now. Your coordinator will tell you when it goes on.")
-        tell(
-            session,
-            reader,
-            f"match.pause:{match.id}:{reader.id}:{now:%Y%m%d%H%M}",
-            text.format(name=hi(name_of(other))),
-            now,
-        )
+    tell_paused(session, match, now, "pause", household_too=True)
     people.add_timeline(
         session=session, family_id=match.family_id, kind="match_paused", now=now, ref_id=match.id, reason="vog"
     )

@@ -13,7 +13,7 @@ from services.context import Services
 from services.escalation import alert, chain_people
 from services.i18n import N_, _, h, hi
 from services.logs import event
-from services.outbox import Outgoing, tell
+from services.outbox import Outgoing, tell, tell_each
 from services.permissions import Action, Decision, authorize
 from storage import concerns as concern_store
 from storage import job_store, people
@@ -123,15 +123,14 @@ def _tell_each(
     purpose: str = "message",
 ) -> None:
     """Each of these people hears what the coordinator did with the concern about the family (`text` is `N_`)."""
-    for other in _people(session, person_ids):
-        tell(
-            session=session,
-            person=other,
-            key=f"{key}:{other.id}",
-            now=now,
-            purpose=purpose,
-            text=lambda: _(text).format(coordinator=hi(name_of(coordinator)), name=_family_name(family)),
-        )
+    tell_each(
+        session=session,
+        people=_people(session, person_ids),
+        key=key,
+        now=now,
+        purpose=purpose,
+        text=lambda: _(text).format(coordinator=hi(name_of(coordinator)), name=_family_name(family)),
+    )
 
 
 def close_concern(

@@ -26,7 +26,7 @@ from services.context import JobHandler, Services
 from services.i18n import N_, _, h, hi
 from services.labels import name_of
 from services.logs import event
-from services.outbox import Outgoing, tell
+from services.outbox import Outgoing, tell, tell_each
 from services.questions import REVIEW_JOB, end_question
 from services.recipients import coordinators_for
 from storage import care, job_store, people
@@ -348,15 +348,14 @@ def open_decision(
         cause=cause,
     )
     if family is not None and tell_coordinators:
-        for coordinator in coordinators_for(session, family):
-            tell(
-                session=session,
-                person=coordinator,
-                key=f"decision:{decision.id}:{coordinator.id}",
-                now=now,
-                text=lambda: decision_message(session, family, question, decision),
-                purpose="alert",
-            )
+        tell_each(
+            session=session,
+            people=coordinators_for(session, family),
+            key=f"decision:{decision.id}",
+            now=now,
+            text=lambda: decision_message(session, family, question, decision),
+            purpose="alert",
+        )
     event(logger, "question.decision_opened", family=question.family_id, cause=cause)
     return decision
 

@@ -161,8 +161,8 @@ def at_local(day: date, moment: time, zone: str) -> datetime:
     return datetime.combine(day, moment, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
-def rhythm_problems(rhythm: Rhythm, *, trial_end: date, reviews: Sequence[date], today: date) -> list[RhythmProblem]:
-    """Why a proposed rhythm and trial make no sense (empty when they do)."""
+def _window_problems(rhythm: Rhythm) -> list[RhythmProblem]:
+    """What is wrong with a rhythm's days and window, whether it starts a match or changes a running one."""
     problems: list[RhythmProblem] = []
     if rhythm.kind == RhythmKind.WEEKDAYS and not rhythm.weekdays:
         problems.append(RhythmProblem.NO_WEEKDAYS)
@@ -170,6 +170,12 @@ def rhythm_problems(rhythm: Rhythm, *, trial_end: date, reviews: Sequence[date],
         problems.append(RhythmProblem.WINDOW_EMPTY)
     elif rhythm.length > LONGEST_WINDOW:
         problems.append(RhythmProblem.WINDOW_TOO_LONG)
+    return problems
+
+
+def rhythm_problems(rhythm: Rhythm, *, trial_end: date, reviews: Sequence[date], today: date) -> list[RhythmProblem]:
+    """Why a proposed rhythm and trial make no sense (empty when they do)."""
+    problems = _window_problems(rhythm)
     if trial_end <= today or trial_end <= rhythm.first:
         problems.append(RhythmProblem.TRIAL_IN_PAST)
     elif trial_end - rhythm.first > LONGEST_TRIAL:
@@ -181,13 +187,7 @@ def rhythm_problems(rhythm: Rhythm, *, trial_end: date, reviews: Sequence[date],
 
 def adjust_problems(rhythm: Rhythm, *, reviews: Sequence[date], today: date) -> list[RhythmProblem]:
     """Why a new rhythm for a running match makes no sense (the trial end stays as it was; empty: it does)."""
-    problems: list[RhythmProblem] = []
-    if rhythm.kind == RhythmKind.WEEKDAYS and not rhythm.weekdays:
-        problems.append(RhythmProblem.NO_WEEKDAYS)
-    if rhythm.length <= timedelta(0):
-        problems.append(RhythmProblem.WINDOW_EMPTY)
-    elif rhythm.length > LONGEST_WINDOW:
-        problems.append(RhythmProblem.WINDOW_TOO_LONG)
+    problems = _window_problems(rhythm)
     if rhythm.first < today:
         problems.append(RhythmProblem.FIRST_IN_PAST)
     if any(review <= today for review in reviews):

@@ -24,7 +24,7 @@ from services.context import JobHandler, Services
 from services.i18n import _, current_language, format_day, h, hi
 from services.labels import name_of
 from services.logs import event
-from services.outbox import Outgoing, tell
+from services.outbox import Outgoing, tell, tell_each
 from services.permissions import Action, authorize
 from services.question_decisions import decision_for_family
 from services.question_reviews import FEELING_MARKS, answers_over_time, cause_text, decision_message, open_decision
@@ -130,14 +130,13 @@ def agenda_job(*, session: Session, job: ScheduledJob, services: Services, now: 
             meeting_id=meeting.id,
             tell_coordinators=False,
         )
-    for coordinator in duo_of(session, family):
-        tell(
-            session=session,
-            person=coordinator,
-            key=f"agenda:{meeting.id}:{coordinator.id}",
-            now=now,
-            text=lambda: agenda_message(session=session, family=family, meeting=meeting, now=now),
-        )
+    tell_each(
+        session=session,
+        people=duo_of(session, family),
+        key=f"agenda:{meeting.id}",
+        now=now,
+        text=lambda: agenda_message(session=session, family=family, meeting=meeting, now=now),
+    )
     event(logger, "casework.agenda_sent", family=family.id, meeting=meeting.id)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from babel.dates import get_day_names
@@ -315,10 +316,12 @@ def send_job(*, session: Session, job: ScheduledJob, services: Services, now: da
     if profile.checkin_rhythm == rules.Rhythm.OFF:
         return
     cause = f"job{job.id}"
-    zone = family.timezone
+    plan_next = partial(
+        schedule_next, session=session, services=services, family=family, profile=profile, now=now, cause=cause
+    )
     paused = profile.checkin_paused_until
-    if paused is not None and rules.local_date(now, zone=zone) <= paused:
-        schedule_next(session=session, services=services, family=family, profile=profile, now=now, cause=cause)
+    if paused is not None and rules.local_date(now, zone=family.timezone) <= paused:
+        plan_next()
         return
     # The tick ran late (an outage): never in quiet hours, so at their end.
     if wait_for_quiet_end(
@@ -333,21 +336,10 @@ def send_job(*, session: Session, job: ScheduledJob, services: Services, now: da
         return
     earlier = sent_today(session=session, family=family, now=now)
     if earlier is not None:
-        schedule_next(
-            session=session, services=services, family=family, profile=profile, now=now, cause=cause, last_sent=now
-        )
+        plan_next(last_sent=now)
         return
     send_checkin(session=session, services=services, family=family, now=now, due_at=job.due_at)
-    schedule_next(
-        session=session,
-        services=services,
-        family=family,
-        profile=profile,
-        now=now,
-        cause=cause,
-        last_sent=now,
-        replace=False,
-    )
+    plan_next(last_sent=now, replace=False)
     event(logger, "checkin.sent", family=family.id)
 
 

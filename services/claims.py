@@ -13,7 +13,7 @@ from services.context import Services
 from services.escalation import alert, chain_people
 from services.i18n import N_, _, h, hi
 from services.logs import event
-from services.outbox import Outgoing, tell
+from services.outbox import Outgoing, tell, tell_each
 from services.permissions import Action, Decision, authorize
 from storage import concerns as concern_store
 from storage import job_store, people
@@ -108,17 +108,29 @@ def _tell_others_taken(
     others = set(concern_store.notified_ids(session=session, concern_id=concern.id))
     others.update(person_id for person_id in (primary, partner) if person_id is not None)
     others.discard(coordinator.id)
-    for other in _people(session, others):
-        tell(
-            session=session,
-            person=other,
-            key=f"claimed:{concern.id}:{other.id}",
-            now=now,
-            purpose="alert",
-            text=lambda: _("✋ {coordinator} has taken the concern about {name}.").format(
-                coordinator=hi(name_of(coordinator)), name=_family_name(family)
-            ),
-        )
+    text = N_("✋ {coordinator} has taken the concern about {name}.")
+    _tell_each(session, others, f"claimed:{concern.id}", text, coordinator, family, now, purpose="alert")
+
+
+def _tell_each(
+    session: Session,
+    person_ids: set[int],
+    key: str,
+    text: str,
+    coordinator: Person,
+    family: Person | None,
+    now: datetime,
+    purpose: str = "message",
+) -> None:
+    """Each of these people hears what the coordinator did with the concern about the family (`text` is `N_`)."""
+    tell_each(
+        session=session,
+        people=_people(session, person_ids),
+        key=key,
+        now=now,
+        purpose=purpose,
+        text=lambda: _(text).format(coordinator=hi(name_of(coordinator)), name=_family_name(family)),
+    )
 
 
 def close_concern(
@@ -155,16 +167,8 @@ def close_concern(
     )
     others = set(concern_store.notified_ids(session=session, concern_id=concern.id))
     others.discard(coordinator.id or 0)
-    for other in _people(session, others):
-        tell(
-            session=session,
-            person=other,
-            key=f"closed:{concern.id}:{other.id}",
-            now=now,
-            text=lambda: _("✅ {coordinator} closed the concern about {name}.").format(
-                coordinator=hi(name_of(coordinator)), name=_family_name(family)
-            ),
-        )
+    text = N_("✅ {coordinator} closed the concern about {name}.")
+    _tell_each(session, others, f"closed:{concern.id}", text, coordinator, family, now)
     event(logger, "concern.closed", concern=concern.id, coordinator=coordinator.id)
     return True
 

@@ -260,7 +260,7 @@ def _pause(
     store.set_state(
         session=session, match_id=match.id or 0, expected=[state], now=now, state="paused", paused_from=state
     )
-    _tell_both(session, match, now, "pause")
+    match_runs.tell_paused(session, match, now, "pause")
     _in_timeline(session, match, "match_paused", coordinator, now)
     return True
 
@@ -284,7 +284,7 @@ def _resume(
     resumed = store.get_match(session=session, match_id=match.id or 0)
     assert resumed is not None
     match_runs.plan(session=session, match=resumed, now=now)
-    _tell_both(session, match, now, "resume")
+    match_runs.tell_paused(session, match, now, "resume")
     _in_timeline(session, match, "match_resumed", coordinator, now)
     return True
 
@@ -306,26 +306,6 @@ MOVES: dict[str, Callable[[Session, Services, Match, Person, datetime, str | Non
     "resume": _resume,
     "end": _end,
 }
-
-
-def _tell_both(session: Session, match: Match, now: datetime, what: str) -> None:
-    """Tell both sides that their match is paused or goes on ('pause' or 'resume')."""
-    family, helper = sides(session, match)
-    for reader, other in ((family, helper), (helper, family)):
-        if reader is None:
-            continue
-        with use_language(reader.language):
-            if what == "pause":
-                text = _("⏸ The match with {name} is paused for now. Your coordinator will tell you when it goes on.")
-            else:
-                text = _("▶️ The match with {name} goes on. You get a reminder the day before each time.")
-        tell(
-            session,
-            reader,
-            f"match.{what}:{match.id}:{reader.id}:{now:%Y%m%d%H%M}",
-            text.format(name=hi(name_of(other))),
-            now,
-        )
 
 
 # --- holidays -------------------------------------------------------------------------------------

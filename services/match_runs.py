@@ -194,6 +194,30 @@ def household(session: Session, match: Match) -> list[Person]:
     return found
 
 
+def tell_paused(session: Session, match: Match, now: datetime, what: str, *, household_too: bool = False) -> None:
+    """Tell both sides (with `household_too`, also the helper's household) that their match is paused or goes
+    on ('pause' or 'resume')."""
+    family, helper = sides(session, match)
+    readers = [(family, helper), (helper, family)]
+    if household_too:
+        readers += [(member, family) for member in household(session, match)]
+    for reader, other in readers:
+        if reader is None:
+            continue
+        with use_language(reader.language):
+            if what == "pause":
+                text = _("⏸ The match with {name} is paused for now. Your coordinator will tell you when it goes on.")
+            else:
+                text = _("▶️ The match with {name} goes on. You get a reminder the day before each time.")
+        tell(
+            session,
+            reader,
+            f"match.{what}:{match.id}:{reader.id}:{now:%Y%m%d%H%M}",
+            text.format(name=hi(name_of(other))),
+            now,
+        )
+
+
 def _suspend_for_vog(session: Session, match: Match, now: datetime) -> None:
     """The helper's VOG no longer covers children: the match pauses and its coordinator is told."""
     assert match.id is not None
@@ -210,19 +234,7 @@ def _suspend_for_vog(session: Session, match: Match, now: datetime) -> None:
                 "children. Resume it once the VOG is renewed."
             ).format(family=hi(name_of(family)), helper=hi(name_of(helper)))
         tell(session, coordinator, f"match.vog:{match.id}:{now:%Y%m%d}", text, now)
-    adults = [(member, family) for member in household(session, match)]
-    for reader, other in ((family, helper), (helper, family), *adults):
-        if reader is None:
-            continue
-        with use_language(reader.language):
-            text = _("⏸ The match with {name} is paused for now. Your coordinator will tell you when it goes on.")
-        tell(
-            session,
-            reader,
-            f"match.pause:{match.id}:{reader.id}:{now:%Y%m%d%H%M}",
-            text.format(name=hi(name_of(other))),
-            now,
-        )
+    tell_paused(session, match, now, "pause", household_too=True)
     people.add_timeline(
         session=session, family_id=match.family_id, kind="match_paused", now=now, ref_id=match.id, reason="vog"
     )
@@ -421,6 +433,19 @@ class Logged(StrEnum):
     GONE = "gone"
 
 
+def _timeline_logged(session: Session, match: Match, person: Person | None, now: datetime, **detail: str) -> None:
+    """The family's timeline notes what the helper logged or the family felt after an occurrence."""
+    people.add_timeline(
+        session=session,
+        family_id=match.family_id,
+        kind="match_logged",
+        now=now,
+        actor_id=person.id if person else None,
+        ref_id=match.id,
+        **detail,
+    )
+
+
 def log_visit(
     *, session: Session, services: Services, person: Person | None, occurrence_id: int, outcome: str, now: datetime
 ) -> Logged:
@@ -436,15 +461,7 @@ def log_visit(
         return Logged.GONE
     if not store.set_outcome(session=session, occurrence_id=occurrence_id, outcome=outcome, now=now):
         return Logged.GONE
-    people.add_timeline(
-        session=session,
-        family_id=match.family_id,
-        kind="match_logged",
-        now=now,
-        actor_id=person.id if person else None,
-        ref_id=match.id,
-        outcome=outcome,
-    )
+    _timeline_logged(session, match, person, now, outcome=outcome)
     history = store.occurrences(session=session, match_id=match.id or 0)
     if outcome != Outcome.HAPPENED and _concern_if_needed(session, services, match, person, history, now):
         return Logged.CONCERN
@@ -461,15 +478,7 @@ def feel(*, session: Session, person: Person | None, occurrence_id: int, feeling
         return False
     if not store.set_feeling(session=session, occurrence_id=occurrence_id, feeling=feeling):
         return False
-    people.add_timeline(
-        session=session,
-        family_id=match.family_id,
-        kind="match_logged",
-        now=now,
-        actor_id=person.id if person else None,
-        ref_id=match.id,
-        feeling=feeling,
-    )
+    _timeline_logged(session, match, person, now, feeling=feeling)
     return True
 
 

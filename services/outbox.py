@@ -12,7 +12,7 @@ which the delivery side resolves when it sends (`bot/topics.py`), creating the t
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -150,6 +150,20 @@ def tell(
         rendered if isinstance(rendered, Outgoing) else Outgoing(text=rendered, purpose=purpose, priority=priority)
     )
     return enqueue(session=session, to=ToPerson(person), message=message, key=key, now=now)
+
+
+def tell_each(
+    *,
+    session: Session,
+    people: Iterable[Person],
+    key: str,
+    now: datetime,
+    text: Callable[[], str | Outgoing],
+    purpose: str = "message",
+) -> None:
+    """The same news for each of these people, each in their own language (`key` is made theirs by their id)."""
+    for person in people:
+        tell(session=session, person=person, key=f"{key}:{person.id}", now=now, text=text, purpose=purpose)
 
 
 def upload(field_name: str, data: bytes, filename: str) -> dict[str, Any]:

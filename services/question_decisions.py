@@ -23,7 +23,7 @@ from services.context import Services
 from services.i18n import _, h, hi
 from services.labels import name_of
 from services.logs import event
-from services.outbox import tell
+from services.outbox import tell, tell_each
 from services.permissions import Action, authorize
 from services.question_reviews import helpers_of
 from services.questions import end_question
@@ -176,17 +176,16 @@ def stop_help(*, session: Session, services: Services, question: FamilyQuestion,
             family_cancelled(session=session, services=services, request=changed[0], before=changed[1], now=now)
             stopped += 1
     family = people.get_person(session=session, person_id=question.family_id)
-    for helper in helpers:
-        tell(
-            session=session,
-            person=helper,
-            key=f"stopped:{question.id}:{helper.id}",
-            now=now,
-            text=lambda: _(
-                "Together with {family} the coordinators decided to stop this help. Thank you for all you did; "
-                "it was not in vain."
-            ).format(family=hi(name_of(family))),
-        )
+    tell_each(
+        session=session,
+        people=helpers,
+        key=f"stopped:{question.id}",
+        now=now,
+        text=lambda: _(
+            "Together with {family} the coordinators decided to stop this help. Thank you for all you did; "
+            "it was not in vain."
+        ).format(family=hi(name_of(family))),
+    )
     end_question(
         session=session, services=services, question=question, state=QuestionState.STOPPED, reason=reason, now=now
     )

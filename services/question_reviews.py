@@ -10,6 +10,7 @@ from a short list. Stopping ends the linked help kindly and starts nothing heavi
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,7 +26,7 @@ from services.context import JobHandler, Services
 from services.i18n import N_, _, h, hi
 from services.labels import name_of
 from services.logs import event
-from services.outbox import Outgoing, tell
+from services.outbox import Outgoing, tell, tell_each
 from services.questions import REVIEW_JOB, end_question
 from services.recipients import coordinators_for
 from storage import care, job_store, people
@@ -243,19 +244,23 @@ def helper_review_message(family: Person, review_id: int) -> Outgoing:
 # --- answers --------------------------------------------------------------------------------------
 
 
+def _own_review(
+    session: Session, person: Person | None, review_id: int, side: str, answer: str, allowed: Iterable[str]
+) -> QuestionReview | None:
+    """The review, when it asked this person (on this side) and the answer is one it offered; else None."""
+    review = store.get_review(session=session, review_id=review_id)
+    if person is None or review is None or review.side != side or answer not in allowed:
+        return None
+    asked = review.family_id if side == "family" else review.person_id
+    return review if asked == person.id else None
+
+
 def answer_family_review(
     *, session: Session, services: Services, person: Person | None, review_id: int, answer: str, now: datetime
 ) -> ReviewResult:
     """The family's tap on a review: recorded once; "not needed" ends the question; two "no"s open a decision."""
-    review = store.get_review(session=session, review_id=review_id)
-    if (
-        person is None
-        or review is None
-        or review.side != "family"
-        or review.family_id != person.id
-        or review.question_id is None
-        or answer not in ReviewAnswer.__members__.values()
-    ):
+    review = _own_review(session, person, review_id, "family", answer, ReviewAnswer.__members__.values())
+    if review is None or review.question_id is None:
         return ReviewResult(Answered.STALE)
     question = store.get_question(session=session, question_id=review.question_id)
     if question is None or question.state != QuestionState.ACTIVE:
@@ -291,14 +296,8 @@ def answer_helper_review(
     *, session: Session, services: Services, person: Person | None, review_id: int, feeling: str, now: datetime
 ) -> ReviewResult:
     """A helper's tap: recorded once; "it is hard" opens a decision for the coordinators."""
-    review = store.get_review(session=session, review_id=review_id)
-    if (
-        person is None
-        or review is None
-        or review.side != "helper"
-        or review.person_id != person.id
-        or feeling not in HelperFeeling.__members__.values()
-    ):
+    review = _own_review(session, person, review_id, "helper", feeling, HelperFeeling.__members__.values())
+    if review is None:
         return ReviewResult(Answered.STALE)
     if not store.answer_review(session=session, review_id=review_id, answer=feeling, now=now):
         return ReviewResult(Answered.STALE)
@@ -349,15 +348,14 @@ def open_decision(
         cause=cause,
     )
     if family is not None and tell_coordinators:
-        for coordinator in coordinators_for(session, family):
-            tell(
-                session=session,
-                person=coordinator,
-                key=f"decision:{decision.id}:{coordinator.id}",
-                now=now,
-                text=lambda: decision_message(session, family, question, decision),
-                purpose="alert",
-            )
+        tell_each(
+            session=session,
+            people=coordinators_for(session, family),
+            key=f"decision:{decision.id}",
+            now=now,
+            text=lambda: decision_message(session, family, question, decision),
+            purpose="alert",
+        )
     event(logger, "question.decision_opened", family=question.family_id, cause=cause)
     return decision
 

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from domain import permissions
 from domain import requests as rules
@@ -71,6 +72,25 @@ class NewRequest:
     phone: str | None
     # Volunteers not to ask (a match's helper who called this time off): recorded as having said no.
     not_asked: tuple[int, ...] = ()
+
+    def stored(self) -> dict[str, Any]:
+        """The answers the request itself keeps (not the contact details, nor whom not to ask)."""
+        return {name: getattr(self, name) for name in STORED_ANSWERS}
+
+
+# The request's columns that take the dialogue's answers as they are.
+STORED_ANSWERS = (
+    "family_id",
+    "kind",
+    "involves_children",
+    "starts_at",
+    "ends_at",
+    "flexible_week",
+    "area_id",
+    "destination",
+    "note",
+    "voice_file_id",
+)
 
 
 class Sent(StrEnum):
@@ -186,21 +206,7 @@ def send_request(*, session: Session, services: Services, person_id: int, new: N
     if new.area_id is not None:
         # Asked because the family had no neighbourhood yet: keep it, so the next request knows it.
         people.remember_family_area(session=session, family_id=family.id, area_id=new.area_id)
-    request = store.create_request(
-        session=session,
-        family_id=family.id,
-        created_by_id=person.id,
-        kind=new.kind,
-        involves_children=new.involves_children,
-        starts_at=new.starts_at,
-        ends_at=new.ends_at,
-        flexible_week=new.flexible_week,
-        area_id=new.area_id,
-        destination=new.destination,
-        note=new.note,
-        voice_file_id=new.voice_file_id,
-        now=now,
-    )
+    request = store.create_request(session=session, created_by_id=person.id, now=now, **new.stored())
     for volunteer_id in new.not_asked:
         offer = store.record_offer(session=session, request_id=request.id or 0, volunteer_id=volunteer_id, now=now)
         if offer is not None and offer.id is not None:
@@ -415,20 +421,7 @@ def area_open(*, session: Session, area_id: int) -> bool:
 
 def as_stored(new: NewRequest, *, created_by_id: int, now: datetime) -> HelpRequest:
     """The request as it would be stored, for the confirmation (not added to any session)."""
-    return HelpRequest(
-        family_id=new.family_id,
-        created_by_id=created_by_id,
-        kind=new.kind,
-        involves_children=new.involves_children,
-        starts_at=new.starts_at,
-        ends_at=new.ends_at,
-        flexible_week=new.flexible_week,
-        area_id=new.area_id,
-        destination=new.destination,
-        note=new.note,
-        voice_file_id=new.voice_file_id,
-        created_at=now,
-    )
+    return HelpRequest(created_by_id=created_by_id, created_at=now, **new.stored())
 
 
 def confirmation(*, session: Session, new: NewRequest, reader: Person, now: datetime) -> str:

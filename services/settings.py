@@ -248,20 +248,10 @@ class Settings(BaseSettings):
         description="Wait before a failed update is tried again; each further try waits four times longer.",
     )
 
-    @field_validator("bot_admin_ids", mode="before")
+    @field_validator("bot_admin_ids", "office_days", mode="before")
     @classmethod
-    def _split_ids(cls, value: Any) -> Any:
-        """Telegram ids from a comma-separated setting."""
-        if isinstance(value, str):
-            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
-        if isinstance(value, int):
-            return [value]
-        return value
-
-    @field_validator("office_days", mode="before")
-    @classmethod
-    def _split_days(cls, value: Any) -> Any:
-        """Weekdays from a comma-separated setting."""
+    def _split_numbers(cls, value: Any) -> Any:
+        """Telegram ids or weekdays from a comma-separated setting."""
         if isinstance(value, str):
             return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
         if isinstance(value, int):

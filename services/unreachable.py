@@ -27,7 +27,7 @@ from services.escalation import alert_level, escalate_job, no_contact
 from services.groups import follow_group
 from services.i18n import N_, _, current_language, h, hi, use_language
 from services.logs import event
-from services.outbox import REPORT_KEY, Outgoing, ToChat, ToPerson, enqueue, tell
+from services.outbox import REPORT_KEY, Outgoing, ToChat, ToPerson, enqueue, tell, tell_each
 from services.recipients import coordinators_for, reachable_coordinators
 from services.safety import not_reached_text, waiting_text
 from services.tasks import kind_label, when_text
@@ -380,19 +380,17 @@ def on_undeliverable(*, session: Session, row: OutboxMessage, reason: str, now: 
     if row.purpose == "alert":
         return
     person = person_of(session, row.person_id)
-    for coordinator in people.admins(session=session) or people.coordinators(session=session):
-        if person is not None and coordinator.id == person.id:
-            continue
-        tell(
-            session=session,
-            person=coordinator,
-            key=f"undeliverable:{row.id}:{coordinator.id}",
-            now=now,
-            purpose="alert",
-            text=lambda: _("A message to {name} could not be delivered ({reason}).").format(
-                name=hi(name_of(person)) if person else _("a chat"), reason=h(reason[:120])
-            ),
-        )
+    staff = people.admins(session=session) or people.coordinators(session=session)
+    tell_each(
+        session=session,
+        people=[coordinator for coordinator in staff if person is None or coordinator.id != person.id],
+        key=f"undeliverable:{row.id}",
+        now=now,
+        purpose="alert",
+        text=lambda: _("A message to {name} could not be delivered ({reason}).").format(
+            name=hi(name_of(person)) if person else _("a chat"), reason=h(reason[:120])
+        ),
+    )
 
 
 def on_migrated(services: Services) -> Callable[..., None]:

@@ -19,7 +19,7 @@ from services.concerns import name_of
 from services.context import Services
 from services.escalation import raise_concern
 from services.i18n import LANGUAGE_NAMES, N_, _, h, hi, use_language
-from services.outbox import Outgoing, ToPerson, enqueue, tell
+from services.outbox import Outgoing, ToPerson, enqueue, tell_each
 from services.permissions import actor_of
 from services.question_reviews import help_went_badly
 from services.recipients import coordinators_for
@@ -478,14 +478,13 @@ def save_profile(*, session: Session, person: Person, profile: HelperProfile, no
 
 def _tell_coordinators_family_helps(session: Session, family: Person, now: datetime) -> None:
     """Tell the family's coordinators it would like to help others too (they approve it like any volunteer)."""
-    for coordinator in coordinators_for(session, family):
-        tell(
-            session=session,
-            person=coordinator,
-            key=f"familyhelps:{family.id}:{coordinator.id}",
-            now=now,
-            text=lambda: _(
-                "🙋 {family} would like to help others too and filled in a helper profile. "
-                "After a short talk (and a VOG for tasks with children) you can approve them under Volunteers."
-            ).format(family=hi(name_of(family))),
-        )
+    tell_each(
+        session=session,
+        people=coordinators_for(session, family),
+        key=f"familyhelps:{family.id}",
+        now=now,
+        text=lambda: _(
+            "🙋 {family} would like to help others too and filled in a helper profile. "
+            "After a short talk (and a VOG for tasks with children) you can approve them under Volunteers."
+        ).format(family=hi(name_of(family))),
+    )

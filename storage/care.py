@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlmodel import Session, col
 
-from storage.db import fresh, rowcount, saved, update_given, upsert_insert
+from storage.db import fresh, rowcount, saved, set_given, update_given, upsert_insert
 from storage.models import (
     CheckIn,
     CoordinatorProfile,
@@ -53,14 +53,13 @@ def set_rhythm(
     profile = get_family_profile(session=session, family_id=family_id)
     if profile is None:
         return None
-    if rhythm is not None:
-        profile.checkin_rhythm = rhythm
-    if weekday is not None:
-        profile.checkin_weekday = weekday
-    if daypart is not None:
-        profile.checkin_daypart = daypart
-    if auto_step_down is not None:
-        profile.checkin_auto_step_down = auto_step_down
+    set_given(
+        profile,
+        checkin_rhythm=rhythm,
+        checkin_weekday=weekday,
+        checkin_daypart=daypart,
+        checkin_auto_step_down=auto_step_down,
+    )
     return saved(session, profile)
 
 

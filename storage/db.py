@@ -123,6 +123,13 @@ def insert_new(
     return session.execute(statement, dict(values)).scalar_one_or_none()
 
 
+def set_given(row: Any, **values: Any) -> None:
+    """Set the attributes given (those not None) on a loaded row; the others stay as they are."""
+    for name, value in values.items():
+        if value is not None:
+            setattr(row, name, value)
+
+
 def update_given(session: Session, model: type[Any], where: Any, **values: Any) -> None:
     """Set the values given (those not None) on the rows `where` holds; nothing given, nothing done."""
     given = {name: value for name, value in values.items() if value is not None}

@@ -23,6 +23,19 @@ def _skip_locked(session: Session, query: Select[Any]) -> Select[Any]:
     return query
 
 
+def _free(now: datetime) -> tuple[Any, ...]:
+    """Pending jobs that nobody holds: never claimed, or their lease has run out."""
+    return (
+        col(ScheduledJob.status) == JobStatus.PENDING,
+        or_(col(ScheduledJob.claimed_until).is_(None), col(ScheduledJob.claimed_until) <= now),
+    )
+
+
+def _held(which: Any, instance: str) -> tuple[Any, ...]:
+    """The jobs `which` picks that `instance` still holds and that are not done."""
+    return which, col(ScheduledJob.claimed_by) == instance, col(ScheduledJob.status) == JobStatus.PENDING
+
+
 def schedule_job(
     *,
     session: Session,
@@ -72,11 +85,7 @@ def claim_due_jobs(
     due = _skip_locked(
         session,
         select(col(ScheduledJob.id))
-        .where(
-            col(ScheduledJob.status) == JobStatus.PENDING,
-            col(ScheduledJob.due_at) <= now,
-            or_(col(ScheduledJob.claimed_until).is_(None), col(ScheduledJob.claimed_until) <= now),
-        )
+        .where(*_free(now), col(ScheduledJob.due_at) <= now)
         .order_by(col(ScheduledJob.due_at), col(ScheduledJob.id))
         .limit(limit),
     )
@@ -86,11 +95,7 @@ def claim_due_jobs(
     claimed = list(
         session.execute(
             update(ScheduledJob)
-            .where(
-                col(ScheduledJob.id).in_(ids),
-                col(ScheduledJob.status) == JobStatus.PENDING,
-                or_(col(ScheduledJob.claimed_until).is_(None), col(ScheduledJob.claimed_until) <= now),
-            )
+            .where(col(ScheduledJob.id).in_(ids), *_free(now))
             .values(claimed_by=instance, claimed_until=now + lease, attempts=ScheduledJob.attempts + 1)
             .returning(col(ScheduledJob.id))
         ).scalars()
@@ -119,11 +124,7 @@ def take_claimed_job(*, session: Session, job_id: int, instance: str) -> bool:
     """
     result = session.execute(
         update(ScheduledJob)
-        .where(
-            col(ScheduledJob.id) == job_id,
-            col(ScheduledJob.claimed_by) == instance,
-            col(ScheduledJob.status) == JobStatus.PENDING,
-        )
+        .where(*_held(col(ScheduledJob.id) == job_id, instance))
         .values(status=JobStatus.DONE, claimed_until=None)
     )
     return bool(rowcount(result))
@@ -147,11 +148,7 @@ def renew_job_claims(
         return set()
     renewed = session.execute(
         update(ScheduledJob)
-        .where(
-            col(ScheduledJob.id).in_(list(job_ids)),
-            col(ScheduledJob.claimed_by) == instance,
-            col(ScheduledJob.status) == JobStatus.PENDING,
-        )
+        .where(*_held(col(ScheduledJob.id).in_(list(job_ids)), instance))
         .values(claimed_until=now + lease)
         .returning(col(ScheduledJob.id))
     ).scalars()
@@ -173,11 +170,7 @@ def fail_job(
     instance may have claimed it (its lease ran out) and even run it; that claim, or that done job,
     must stay as it is, or the job would run again. True if the failure was recorded.
     """
-    held = (
-        col(ScheduledJob.id) == job_id,
-        col(ScheduledJob.claimed_by) == instance,
-        col(ScheduledJob.status) == JobStatus.PENDING,
-    )
+    held = _held(col(ScheduledJob.id) == job_id, instance)
     attempts = session.execute(select(col(ScheduledJob.attempts)).where(*held)).scalar_one_or_none()
     if attempts is None:
         return False

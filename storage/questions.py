@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 
-from storage.db import Session, rowcount
+from storage.db import Session, rowcount, saved, set_given
 from storage.models import (
     CasePlan,
     CaseworkMeeting,
@@ -89,16 +89,9 @@ def update_question(
     question = session.get(FamilyQuestion, question_id)
     if question is None:
         return None
-    if text is not None:
-        question.text = text
-    if state is not None:
-        question.state = state
-    if volunteers_may_help is not None:
-        question.volunteers_may_help = volunteers_may_help
+    set_given(question, text=text, state=state, volunteers_may_help=volunteers_may_help, next_review_at=next_review_at)
     if shared_with_id is not None or unshare:
         question.shared_with_id = shared_with_id
-    if next_review_at is not None:
-        question.next_review_at = next_review_at
     if ended:
         question.ended_at = now
         question.end_reason = end_reason
@@ -282,15 +275,13 @@ def set_plan(
 ) -> CasePlan:
     """Change a family's rhythms or note when it was last asked for a review."""
     plan = get_plan(session=session, family_id=family_id)
-    if review_every_weeks is not None:
-        plan.review_every_weeks = review_every_weeks
-    if casework_every_weeks is not None:
-        plan.casework_every_weeks = casework_every_weeks
-    if last_review_message_at is not None:
-        plan.last_review_message_at = last_review_message_at
-    session.add(plan)
-    session.flush()
-    return plan
+    set_given(
+        plan,
+        review_every_weeks=review_every_weeks,
+        casework_every_weeks=casework_every_weeks,
+        last_review_message_at=last_review_message_at,
+    )
+    return saved(session, plan)
 
 
 # --- casework meetings ----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from services import cases, claims, family_card, question_decisions, workspace
 from services.approvals import MODE_APPROVE, approval_start, finish_approval
 from services.concerns import audit_opened
 from services.context import Services
-from services.i18n import _, is_rtl, ngettext, normalise_language, use_language
+from services.i18n import N_, _, is_rtl, ngettext, normalise_language, use_language
 from services.insight import period_text, suppression_note
 from services.logs import event
 from services.permissions import Action, authorize
@@ -56,6 +56,14 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
+}
+TAKE_NOTES = {
+    claims.TakeOutcome.TAKEN: N_("You have taken this. The others can see it."),
+    claims.TakeOutcome.ALREADY_YOURS: N_("You have already taken this."),
+}
+DECIDE_NOTES = {
+    question_decisions.Decided.DECIDED: N_("The decision is recorded; the family is told in plain words."),
+    question_decisions.Decided.ALREADY: N_("This was decided already."),
 }
 
 _templates = jinja2.Environment(
@@ -189,6 +197,17 @@ class Workspace:
 
         return handle
 
+    def _serve(self, who: Who, service: Callable[..., Any], **values: Any) -> Any:
+        """`service` for this coordinator now, in one database session and in their language (as the chat calls it)."""
+        now = self.services.clock.now()
+        with self.services.db.session() as db, use_language(who.person.language):
+            return service(session=db, services=self.services, coordinator=who.person, now=now, **values)
+
+    def _say(self, who: Who, text: str) -> str:
+        """An `N_`-marked text in the coordinator's language."""
+        with use_language(who.person.language):
+            return _(text)
+
     def _page(self, who: Who, name: str, **values: Any) -> Response:
         """A rendered fragment with the security headers."""
         values.setdefault("note", None)
@@ -200,24 +219,14 @@ class Workspace:
         area = request.query_params.get("area", "")
         attention = request.query_params.get("attention") == "1"
         state = request.query_params.get("state", "")
-        now = self.services.clock.now()
-        with self.services.db.session() as db, use_language(who.person.language):
-            listed = pages.family_list(
-                session=db,
-                services=self.services,
-                coordinator=who.person,
-                area=int(area) if area.isdigit() else None,
-                attention=attention,
-                now=now,
-                state=state,
-            )
+        listed = self._serve(
+            who, pages.family_list, area=int(area) if area.isdigit() else None, attention=attention, state=state
+        )
         return self._page(who, "families.html", listing=listed)
 
     def waiting(self, who: Who, request: Request, form: dict[str, str]) -> Response:
         """The waiting list: the team's waiting families, longest waiting first, with the days waited (/waiting)."""
-        now = self.services.clock.now()
-        with self.services.db.session() as db, use_language(who.person.language):
-            found = workspace.waiting_list(session=db, services=self.services, coordinator=who.person, now=now)
+        found = self._serve(who, workspace.waiting_list)
         if found is None:
             raise Refusal(403, "waiting")
         return self._page(who, "waiting.html", waiting=found)
@@ -252,10 +261,7 @@ class Workspace:
                 result = claims.take_concern(
                     session=db, services=self.services, concern=concern, coordinator=who.person, now=now
                 )
-                note = {
-                    claims.TakeOutcome.TAKEN: _("You have taken this. The others can see it."),
-                    claims.TakeOutcome.ALREADY_YOURS: _("You have already taken this."),
-                }.get(result.outcome, _("Someone else has already taken this."))
+                note = _(TAKE_NOTES.get(result.outcome, N_("Someone else has already taken this.")))
         return self.family(who, request, form, note)
 
     def rhythm(self, who: Who, request: Request, form: dict[str, str]) -> Response:
@@ -263,42 +269,18 @@ class Workspace:
         rhythm = form.get("rhythm", "")
         if rhythm not in set(Rhythm):
             return self.family(who, request, form, _("This no longer works."))
-        now = self.services.clock.now()
-        with self.services.db.session() as db, use_language(who.person.language):
-            view = family_card.change(
-                session=db,
-                services=self.services,
-                coordinator=who.person,
-                family_id=int(request.path_params["family_id"]),
-                now=now,
-                rhythm=rhythm,
-            )
+        view = self._serve(who, family_card.change, family_id=int(request.path_params["family_id"]), rhythm=rhythm)
         if view.note is not None or view.stale:
             raise Refusal(403, "rhythm")
-        with use_language(who.person.language):
-            note = _("The check-in rhythm is changed.")
-        return self.family(who, request, form, note)
+        return self.family(who, request, form, self._say(who, N_("The check-in rhythm is changed.")))
 
     def decide(self, who: Who, request: Request, form: dict[str, str]) -> Response:
         """A casework decision about a question (services.question_decisions.decide, as in the chat)."""
         choice, _sep, reason = form.get("choice", "").partition(":")
         decision_id = int(form["decision"]) if form.get("decision", "").isdigit() else 0
-        now = self.services.clock.now()
-        with self.services.db.session() as db, use_language(who.person.language):
-            result = question_decisions.decide(
-                session=db,
-                services=self.services,
-                coordinator=who.person,
-                decision_id=decision_id,
-                choice=choice,
-                reason=reason,
-                now=now,
-            )
-            note = {
-                question_decisions.Decided.DECIDED: _("The decision is recorded; the family is told in plain words."),
-                question_decisions.Decided.ALREADY: _("This was decided already."),
-            }.get(result.outcome, _("This no longer works."))
-        return self.family(who, request, form, note)
+        result = self._serve(who, question_decisions.decide, decision_id=decision_id, choice=choice, reason=reason)
+        note = DECIDE_NOTES.get(result.outcome, N_("This no longer works."))
+        return self.family(who, request, form, self._say(who, note))
 
     # --- a family's case (services.cases, as the case screen's buttons) ---------------------------------
 
@@ -316,72 +298,55 @@ class Workspace:
         if not allowed:
             raise Refusal(403, "case")
 
+    def _case_moved(self, who: Who, request: Request, form: dict[str, str], note: str | None, done: str) -> Response:
+        """The family's page after a case action: the service's note, or else `done` (`N_`-marked)."""
+        return self.family(who, request, form, note if note is not None else self._say(who, done))
+
     def move(self, who: Who, request: Request, form: dict[str, str]) -> Response:
         """Move the case along (services.cases.move_case): the state the page showed comes with the form, so a
         page from before a colleague's change is refused kindly and shows the case as it stands now."""
         family_id = int(request.path_params["family_id"])
         self._may_move_case(who, family_id)
         target, reason = form.get("target", ""), form.get("reason") or None
-        now = self.services.clock.now()
         with use_language(who.person.language):
             if target not in set(CaseState):
                 return self.family(who, request, form, _("This no longer works."))
             if target == CaseState.CLOSED and reason not in CLOSE_REASONS:
                 return self.family(who, request, form, _("Please choose why the case closes."))
-        with self.services.db.session() as db, use_language(who.person.language):
-            view = cases.move_case(
-                session=db,
-                services=self.services,
-                coordinator=who.person,
-                family_id=family_id,
-                expected=form.get("expected", ""),
-                target=target,
-                reason=reason if target == CaseState.CLOSED else None,
-                now=now,
-            )
-            note = view.note if view.note is not None else _("This no longer works.")
-        return self.family(who, request, form, note)
+        view = self._serve(
+            who,
+            cases.move_case,
+            family_id=family_id,
+            expected=form.get("expected", ""),
+            target=target,
+            reason=reason if target == CaseState.CLOSED else None,
+        )
+        return self._case_moved(who, request, form, view.note, N_("This no longer works."))
 
     def plan_talk(self, who: Who, request: Request, form: dict[str, str]) -> Response:
         """Plan an intake talk at a local day and time (services.cases.plan_talk; the family is told)."""
         family_id = int(request.path_params["family_id"])
         self._may_move_case(who, family_id)
-        now = self.services.clock.now()
         try:
             local = datetime.fromisoformat(form.get("when", "")).replace(tzinfo=None, second=0, microsecond=0)
         except ValueError:
             with use_language(who.person.language):
                 return self.family(who, request, form, _("Please give a day and a time."))
-        with self.services.db.session() as db, use_language(who.person.language):
-            view = cases.plan_talk(
-                session=db, services=self.services, coordinator=who.person, family_id=family_id, local=local, now=now
-            )
-            note = view.note if view.note is not None else _("The intake talk is planned; the family is told.")
-        return self.family(who, request, form, note)
+        view = self._serve(who, cases.plan_talk, family_id=family_id, local=local)
+        return self._case_moved(who, request, form, view.note, N_("The intake talk is planned; the family is told."))
 
     def talk_held(self, who: Who, request: Request, form: dict[str, str]) -> Response:
         """Mark an intake talk held (services.cases.talk_held), once."""
         family_id = int(request.path_params["family_id"])
         self._may_move_case(who, family_id)
         talk_id = int(form["talk"]) if form.get("talk", "").isdigit() else 0
-        now = self.services.clock.now()
-        with self.services.db.session() as db, use_language(who.person.language):
-            view = cases.talk_held(
-                session=db,
-                services=self.services,
-                coordinator=who.person,
-                family_id=family_id,
-                talk_id=talk_id,
-                now=now,
-            )
-            note = view.note if view.note is not None else _("This no longer works.")
-        return self.family(who, request, form, note)
+        view = self._serve(who, cases.talk_held, family_id=family_id, talk_id=talk_id)
+        return self._case_moved(who, request, form, view.note, N_("This no longer works."))
 
     def volunteers(self, who: Who, request: Request, form: dict[str, str], note: str | None = None) -> Response:
         """Volunteers awaiting approval and VOGs soon to stop counting."""
         now = self.services.clock.now()
-        with self.services.db.session() as db, use_language(who.person.language):
-            page = team_pages.volunteer_page(session=db, services=self.services, coordinator=who.person, now=now)
+        page = self._serve(who, team_pages.volunteer_page)
         if page is None:
             raise Refusal(403, "volunteers")
         today = local_today(self.services, now).isoformat()
@@ -425,13 +390,10 @@ class Workspace:
     def figures(self, who: Who, request: Request, form: dict[str, str]) -> Response:
         """The anonymous figures of a period, as /stats (audited)."""
         period = request.query_params.get("period", "4w")
-        now = self.services.clock.now()
-        with self.services.db.session() as db, use_language(who.person.language):
-            found = team_pages.figures(
-                session=db, services=self.services, coordinator=who.person, period=period, export=False, now=now
-            )
-            if found is None:
-                raise Refusal(403, "period")
+        found = self._serve(who, team_pages.figures, period=period, export=False)
+        if found is None:
+            raise Refusal(403, "period")
+        with use_language(who.person.language):
             view = team_pages.figures_view(found)
             shown = period_text(found.period, who.person.language)
             note = pages.plain(suppression_note(found.threshold))
@@ -442,11 +404,7 @@ class Workspace:
     def figures_csv(self, who: Who, request: Request, form: dict[str, str]) -> Response:
         """/export's CSV of the same figures (audited as an export)."""
         period = request.query_params.get("period", "4w")
-        now = self.services.clock.now()
-        with self.services.db.session() as db, use_language(who.person.language):
-            found = team_pages.figures(
-                session=db, services=self.services, coordinator=who.person, period=period, export=True, now=now
-            )
+        found = self._serve(who, team_pages.figures, period=period, export=True)
         if found is None:
             raise Refusal(403, "period")
         headers = _headers({"Content-Disposition": f'attachment; filename="waakvlam-{period}.csv"'})

@@ -268,7 +268,7 @@ class Workspace:
         """A new check-in rhythm (services.family_card.change, as the card's buttons)."""
         rhythm = form.get("rhythm", "")
         if rhythm not in set(Rhythm):
-            return self.family(who, request, form, _("This no longer works."))
+            return self.family(who, request, form, self._say(who, N_("This no longer works.")))
         view = self._serve(who, family_card.change, family_id=int(request.path_params["family_id"]), rhythm=rhythm)
         if view.note is not None or view.stale:
             raise Refusal(403, "rhythm")

@@ -29,7 +29,7 @@ from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue
 from services.recipients import coordinators_for
 from storage import job_store, people, retention
-from storage.db import Session
+from storage.db import Session, reread
 from storage.models import Concern, FamilyProfile, Person, Role
 from storage.privacy import PURPOSE_ERASURE
 
@@ -94,7 +94,6 @@ def _reassign(*, session: Session, coordinator: Person) -> HandOver:
         family = people.get_person(session=session, person_id=profile.person_id)
         if heir is not None and family is not None and family.display_name:
             taken_over.setdefault(heir, []).append(family.display_name)
-    session.flush()
     return HandOver(taken_over=taken_over)
 
 
@@ -139,7 +138,7 @@ def reopen_concern(
     and the escalation chain goes on if nobody takes it."""
     assert concern.id is not None
     people.reopen_concern(session=session, concern_id=concern.id)
-    session.refresh(concern)
+    reread(session=session, row=concern)
     family = people.get_person(session=session, person_id=concern.family_id) if concern.family_id else None
     recipients = (
         coordinators_for(session, family)

@@ -85,11 +85,7 @@ def send_offer(
             return False
         if how not in ("placed", "again"):
             return False
-        existing.response = store.OfferResponse.PENDING
-        existing.responded_at = None
-        existing.offered_at = now
-        session.add(existing)
-        session.flush()
+        store.offer_again(session=session, offer=existing, now=now)
         offer = existing
         suffix = f":again{int(now.timestamp())}"
     assert offer.id is not None

@@ -339,9 +339,7 @@ def volunteer_gave_back(
     assert request.id is not None and volunteer.id is not None
     offer = store.find_offer(session=session, request_id=request.id, volunteer_id=volunteer.id)
     if offer is not None and offer.id is not None:
-        offer.response = store.OfferResponse.CANCELLED
-        offer.responded_at = now
-        session.add(offer)
+        store.cancel_offer(session=session, offer=offer, now=now)
     cancel_jobs(session, request.id, "request.remind", "request.followup")
     family = people.get_person(session=session, person_id=request.family_id)
     stamp = f"{now:%Y%m%d%H%M%S}"

@@ -27,7 +27,7 @@ from services.settings import Settings
 from services.skills import SKILL_LABELS, skill_label
 from storage import cases as case_store
 from storage import people, teams
-from storage.db import Session
+from storage.db import Session, reread
 from storage.models import Invite, Person, Role
 
 logger = logging.getLogger(__name__)
@@ -303,7 +303,7 @@ def finish_volunteer(
     area_team = teams.area_team(session=session, area_id=area_ids[0]) if area_ids else None
     if area_team is not None and not people.was_invited(session=session, person_id=person_id):
         teams.set_person_team(session=session, person_id=person_id, team_id=area_team)
-        session.refresh(fresh)
+        reread(session=session, row=fresh)
     people.save_volunteer_profile(
         session=session,
         person=fresh,

@@ -24,7 +24,7 @@ from services.outbox import tell
 from services.permissions import Action, authorize
 from storage import care, people, teams
 from storage.case_tables import Team
-from storage.db import Session
+from storage.db import Session, reread
 from storage.models import Person, Role
 
 LIST = Button("tm", "list")
@@ -361,7 +361,7 @@ def change_hours(
     if window is not None:
         values["office_start"], values["office_end"] = window
     teams.set_office_hours(session=session, team_id=team.id, **values)  # type: ignore[arg-type]
-    session.refresh(team)
+    reread(session=session, row=team)
     people.audit(
         session=session,
         actor_id=person.id,

@@ -78,6 +78,12 @@ def fresh(session: Session, model: type[Row], key: Any) -> Row | None:
     return session.get(model, key, populate_existing=True)
 
 
+def reread(*, session: Session, row: Row) -> Row:
+    """The same row with what a bulk UPDATE in this transaction just changed."""
+    session.refresh(row)
+    return row
+
+
 def attached(*, session: Session, row: Row) -> Row:
     """A row read earlier in this update's other transaction, joined to this session without reading it again."""
     return session.merge(row, load=False)

@@ -185,6 +185,7 @@ def set_family_coordinators(
     profile.primary_coordinator_id = primary_id
     profile.partner_coordinator_id = partner_id
     session.add(profile)
+    session.flush()
 
 
 def save_family_profile(

@@ -241,6 +241,23 @@ def get_offer(*, session: Session, offer_id: int) -> RequestOffer | None:
     return fresh(session, RequestOffer, offer_id)
 
 
+def offer_again(*, session: Session, offer: RequestOffer, now: datetime) -> None:
+    """Ask the volunteer again on an offer they answered before: pending once more, offered now."""
+    offer.response = OfferResponse.PENDING
+    offer.responded_at = None
+    offer.offered_at = now
+    session.add(offer)
+    session.flush()
+
+
+def cancel_offer(*, session: Session, offer: RequestOffer, now: datetime) -> None:
+    """The volunteer gave an accepted task back."""
+    offer.response = OfferResponse.CANCELLED
+    offer.responded_at = now
+    session.add(offer)
+    session.flush()
+
+
 def find_offer(*, session: Session, request_id: int, volunteer_id: int) -> RequestOffer | None:
     """The offer of this request to this volunteer, or None if they were never asked."""
     return session.execute(

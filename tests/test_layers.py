@@ -186,3 +186,42 @@ def test_no_import_cycles_between_packages() -> None:
 def test_the_cycle_check_sees_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+# What a session can do with SQL or rows: outside storage/ a session is only passed on, never used.
+SESSION_USE = {
+    "add", "add_all", "get", "execute", "exec", "merge", "delete", "flush", "refresh", "query", "scalar",
+    "scalars", "commit", "rollback", "expire", "expunge",
+}  # fmt: skip
+
+
+def session_uses(path: Path) -> list[tuple[int, str]]:
+    """Every `session.<method>(...)` or `db.<method>(...)` call in one file, with its line."""
+    return [
+        (node.lineno, f"{node.func.value.id}.{node.func.attr}")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in {"session", "db"}
+        and node.func.attr in SESSION_USE
+    ]
+
+
+def test_only_storage_uses_a_session() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} calls {call}: write a function in storage/ instead"
+        for package in ("bot", "conversations", "domain", "services", "web")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for line, call in session_uses(path)
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_session_check_sees_a_use(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def f(session, db):\n    session.add(row)\n    with db.session() as s:\n        pass\n    db.get(Person, 1)\n",
+        encoding="utf-8",
+    )
+    assert session_uses(sample) == [(2, "session.add"), (5, "db.get")]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import inspect
@@ -245,3 +245,31 @@ def test_a_restart_under_the_same_name_or_a_dead_instance_ends_its_claims(db: Da
             r.id for r in outbox_store.claim_outbox(session=session, instance="a", now=now, lease=LEASE, limit=5)
         ] == [row.id]
         assert instance_store.other_instances(session=session, name="a") == []
+
+
+def test_a_dialogue_step_is_saved_over_the_last_one_and_ended(db: Database) -> None:
+    """One upsert saves a chat's step whether it had one or not; the draft's JSON and the time come back as stored."""
+    from storage import people
+
+    clock = FakeClock(datetime(2026, 3, 29, 0, 30, tzinfo=UTC))
+    with db.session() as session:
+        people.save_dialogue(session=session, chat_id=42, dialogue="talk", step="write", data={}, now=clock.now())
+    later = clock.now() + timedelta(minutes=5)
+    with db.session() as session:
+        people.save_dialogue(
+            session=session, chat_id=42, dialogue="request", step="when", data={"kind": "lift", "n": 2}, now=later
+        )
+        people.save_dialogue(session=session, chat_id=43, dialogue="talk", step="write", data={}, now=later)
+    with db.session() as session:
+        state = people.get_dialogue(session=session, chat_id=42)
+        assert state is not None
+        assert (state.dialogue, state.step, state.data, state.updated_at) == (
+            "request",
+            "when",
+            {"kind": "lift", "n": 2},
+            later,
+        )
+        people.clear_dialogue(session=session, chat_id=42)
+    with db.session() as session:
+        assert people.get_dialogue(session=session, chat_id=42) is None
+        assert people.get_dialogue(session=session, chat_id=43) is not None

@@ -17,13 +17,12 @@ from collections.abc import Awaitable, Callable
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from bot.inbox import store_raw_updates
 from services.context import Services
 from services.logs import event
 from storage import metrics
-from web.app import workspace_routes
 from web.demo import demo_user
 
 logger = logging.getLogger(__name__)
@@ -59,10 +58,19 @@ def build_web_app(
             Route(WEBHOOK_PATH, _webhook(services, on_stored, counters), methods=["POST"]),
             Route("/healthz", _healthz(services, liveness), methods=["GET"]),
             Route("/metrics", _prometheus(services, counters), methods=["GET"]),
-            # The coordinators' workspace (WORKSPACE_ENABLED): web/, under /workspace/.
-            *workspace_routes(services, demo_user=demo_user(services.settings.token())),
+            *_workspace_routes(services),
         ]
     )
+
+
+def _workspace_routes(services: Services) -> list[BaseRoute]:
+    """The coordinators' workspace (WORKSPACE_ENABLED): web/, under /workspace/; nothing when it is off."""
+    if not services.settings.workspace_enabled:
+        return []
+    # Imported only when on: its views, Jinja2 and the templates cost a bot without the workspace ~4 MiB.
+    from web.app import workspace_routes
+
+    return workspace_routes(services, demo_user=demo_user(services.settings.token()))
 
 
 def _webhook(services: Services, on_stored: Callable[[], None], counters: dict[str, int]) -> Endpoint:

@@ -15,8 +15,8 @@ from telegram.ext import (
     Defaults,
     TypeHandler,
 )
-from telegram.request import HTTPXRequest
 
+from bot.http_client import AiohttpRequest
 from conversations import (
     alerts,
     approvals,
@@ -226,14 +226,14 @@ def build_application(services: Services) -> AnyApplication:
     settings = services.settings
     token = settings.token()
     assert token, "a bot token is needed to build the application"
-    request = HTTPXRequest(
+    request = AiohttpRequest(
         connection_pool_size=settings.sender_max_in_flight + 8,
         read_timeout=15.0,
         write_timeout=15.0,
         connect_timeout=10.0,
         pool_timeout=10.0,
     )
-    poll_request = HTTPXRequest(connection_pool_size=2, read_timeout=settings.poll_timeout + 15.0)
+    poll_request = AiohttpRequest(connection_pool_size=2, read_timeout=settings.poll_timeout + 15.0)
     application = (
         ApplicationBuilder()
         .token(token)

@@ -16,7 +16,7 @@ from services.logs import event
 from services.outbox import Outgoing, tell, tell_each
 from services.permissions import Action, Decision, authorize
 from storage import concerns as concern_store
-from storage import job_store, people
+from storage import dialogue_store, job_store, people
 from storage.db import Session
 from storage.models import Concern, Person
 
@@ -203,7 +203,7 @@ def take_concern(
 def ask_close_note(*, session: Session, concern: Concern, coordinator: Person, now: datetime) -> None:
     """Closing asks for a short note in the coordinator's private chat (a group is shared by everyone)."""
     assert concern.id is not None and coordinator.telegram_id is not None
-    people.save_dialogue(
+    dialogue_store.save_dialogue(
         session=session,
         chat_id=coordinator.telegram_id,
         dialogue=CLOSE_NOTE_DIALOGUE,
@@ -237,7 +237,7 @@ def close_without_note(
     *, session: Session, services: Services, concern: Concern, coordinator: Person, now: datetime
 ) -> bool:
     """'No note': leave the closing-note dialogue and close."""
-    people.clear_dialogue(session=session, chat_id=coordinator.telegram_id or 0)
+    dialogue_store.clear_dialogue(session=session, chat_id=coordinator.telegram_id or 0)
     return close_concern(
         session=session, services=services, concern=concern, coordinator=coordinator, note=None, now=now
     )

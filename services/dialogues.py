@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage import people
+from storage import dialogue_store
 from storage.db import Session
 
 
@@ -21,7 +21,7 @@ class SavedStep:
 
 def saved_step(*, session: Session, chat_id: int) -> SavedStep | None:
     """The dialogue and step a chat is at, read fresh (the router asks before every update), or None."""
-    state = people.get_dialogue(session=session, chat_id=chat_id)
+    state = dialogue_store.get_dialogue(session=session, chat_id=chat_id)
     if state is None:
         return None
     return SavedStep(dialogue=state.dialogue, step=state.step, data=dict(state.data))
@@ -29,16 +29,16 @@ def saved_step(*, session: Session, chat_id: int) -> SavedStep | None:
 
 def save_step(*, session: Session, chat_id: int, dialogue: str, step: str, data: dict[str, Any], now: datetime) -> None:
     """Save the step a chat's dialogue waits at next, with its draft."""
-    people.save_dialogue(session=session, chat_id=chat_id, dialogue=dialogue, step=step, data=data, now=now)
+    dialogue_store.save_dialogue(session=session, chat_id=chat_id, dialogue=dialogue, step=step, data=data, now=now)
 
 
 def end_dialogue(*, session: Session, chat_id: int) -> None:
     """A dialogue reached its end: forget its step and draft."""
-    people.clear_dialogue(session=session, chat_id=chat_id)
+    dialogue_store.clear_dialogue(session=session, chat_id=chat_id)
 
 
 def stop_dialogue(*, session: Session, chat_id: int) -> bool:
     """Forget the chat's unfinished dialogue (what was saved elsewhere stays); whether there was one."""
-    state = people.get_dialogue(session=session, chat_id=chat_id)
-    people.clear_dialogue(session=session, chat_id=chat_id)
+    state = dialogue_store.get_dialogue(session=session, chat_id=chat_id)
+    dialogue_store.clear_dialogue(session=session, chat_id=chat_id)
     return state is not None

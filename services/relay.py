@@ -23,7 +23,7 @@ from services.logs import event
 from services.outbox import REPORT_KEY, Outgoing, ToPerson, ToTopic, enqueue, relay_meta
 from services.permissions import Decision, may_write_to
 from services.recipients import relay_recipients
-from storage import care, people
+from storage import care, dialogue_store, people
 from storage import concerns as concern_store
 from storage.db import Session, attached
 from storage.models import Concern, Person, Role
@@ -386,7 +386,7 @@ def start_writing(*, session: Session, person: Person, family_id: int | None, no
     """Put a volunteer straight into the talk dialogue's writing step, about this family (after a task)."""
     if person.telegram_id is None:
         return
-    people.save_dialogue(
+    dialogue_store.save_dialogue(
         session=session,
         chat_id=person.telegram_id,
         dialogue=TALK_DIALOGUE,

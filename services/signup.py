@@ -26,7 +26,7 @@ from services.outbox import Outgoing, ToPerson, enqueue
 from services.settings import Settings
 from services.skills import SKILL_LABELS, skill_label
 from storage import cases as case_store
-from storage import people, teams
+from storage import dialogue_store, people, teams
 from storage.db import Session, reread
 from storage.models import Invite, Person, Role
 
@@ -335,7 +335,7 @@ class SavedStep:
 
 def saved_step(*, session: Session, chat_id: int, steps: Collection[str]) -> SavedStep:
     """Where this chat is: in one of sign-up's `steps`, in another dialogue, or in none."""
-    state = people.get_dialogue(session=session, chat_id=chat_id)
+    state = dialogue_store.get_dialogue(session=session, chat_id=chat_id)
     step = state.step if state is not None and state.dialogue == DIALOGUE and state.step in steps else None
     data = dict(state.data) if state is not None and step is not None else {}
     return SavedStep(step, data, state is not None and step is None)
@@ -343,7 +343,7 @@ def saved_step(*, session: Session, chat_id: int, steps: Collection[str]) -> Sav
 
 def save_step(*, session: Session, chat_id: int, step: str, data: dict[str, Any], now: datetime) -> None:
     """Save sign-up's next step for a chat, when a step ran outside the dialogue router."""
-    people.save_dialogue(session=session, chat_id=chat_id, dialogue=DIALOGUE, step=step, data=data, now=now)
+    dialogue_store.save_dialogue(session=session, chat_id=chat_id, dialogue=DIALOGUE, step=step, data=data, now=now)
 
 
 def choose_language(*, session: Session, person_id: int, language: str, now: datetime) -> Person | None:

@@ -11,14 +11,13 @@ from sqlmodel import Session, col
 
 from storage import privacy, teams
 from storage.case_tables import CaseStep, IntakeTalk
-from storage.db import fresh, rowcount, saved, upsert_insert
+from storage.db import rowcount, saved
 from storage.models import (
     Area,
     AuditEntry,
     CheckIn,
     Concern,
     CoordinatorProfile,
-    DialogueState,
     FamilyProfile,
     FamilyTopic,
     HelpRequest,
@@ -375,40 +374,6 @@ def redeem_invite(*, session: Session, invite_id: int, person_id: int, now: date
         .values(used_at=now, used_by_id=person_id)
     )
     return bool(rowcount(result))
-
-
-# --- dialogue state -------------------------------------------------------------------------------
-
-
-def get_dialogue(*, session: Session, chat_id: int) -> DialogueState | None:
-    """Where a chat is in a dialogue (its step and draft), read fresh, or None."""
-    return fresh(session, DialogueState, chat_id)
-
-
-# The upsert that saves a chat's step, built once per dialect: it runs as each update is finished.
-_SAVE_DIALOGUE: dict[str, Any] = {}
-
-
-def save_dialogue(
-    *, session: Session, chat_id: int, dialogue: str, step: str, data: dict[str, Any], now: datetime
-) -> None:
-    """Save a chat's dialogue, step and draft: one statement, whether the chat had a step before or not."""
-    dialect = session.get_bind().dialect.name
-    statement = _SAVE_DIALOGUE.get(dialect)
-    if statement is None:
-        insert = upsert_insert(session, DialogueState)
-        statement = insert.on_conflict_do_update(
-            index_elements=["chat_id"],
-            set_={name: insert.excluded[name] for name in ("dialogue", "step", "data", "updated_at")},
-        )
-        _SAVE_DIALOGUE[dialect] = statement
-    values = {"chat_id": chat_id, "dialogue": dialogue, "step": step, "data": dict(data), "updated_at": now}
-    session.execute(statement, values)
-
-
-def clear_dialogue(*, session: Session, chat_id: int) -> None:
-    """End a chat's dialogue: forget its step and draft."""
-    session.execute(delete(DialogueState).where(col(DialogueState.chat_id) == chat_id))
 
 
 # --- audit and timeline ---------------------------------------------------------------------------

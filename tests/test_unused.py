@@ -20,6 +20,7 @@ CALLED_BY_A_FRAMEWORK = [
     "process_bind_param",  # storage/types.py: SQLAlchemy's TypeDecorator hooks
     "process_result_value",
     "label_y",  # web/charts.py: read by web/templates/_charts.html
+    "do_request",  # bot/http_client.py: python-telegram-bot's BaseRequest calls it
 ]
 KINDS = {"function", "method", "class", "property"}
 

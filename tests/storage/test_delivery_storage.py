@@ -249,19 +249,21 @@ def test_a_restart_under_the_same_name_or_a_dead_instance_ends_its_claims(db: Da
 
 def test_a_dialogue_step_is_saved_over_the_last_one_and_ended(db: Database) -> None:
     """One upsert saves a chat's step whether it had one or not; the draft's JSON and the time come back as stored."""
-    from storage import people
+    from storage import dialogue_store
 
     clock = FakeClock(datetime(2026, 3, 29, 0, 30, tzinfo=UTC))
     with db.session() as session:
-        people.save_dialogue(session=session, chat_id=42, dialogue="talk", step="write", data={}, now=clock.now())
+        dialogue_store.save_dialogue(
+            session=session, chat_id=42, dialogue="talk", step="write", data={}, now=clock.now()
+        )
     later = clock.now() + timedelta(minutes=5)
     with db.session() as session:
-        people.save_dialogue(
+        dialogue_store.save_dialogue(
             session=session, chat_id=42, dialogue="request", step="when", data={"kind": "lift", "n": 2}, now=later
         )
-        people.save_dialogue(session=session, chat_id=43, dialogue="talk", step="write", data={}, now=later)
+        dialogue_store.save_dialogue(session=session, chat_id=43, dialogue="talk", step="write", data={}, now=later)
     with db.session() as session:
-        state = people.get_dialogue(session=session, chat_id=42)
+        state = dialogue_store.get_dialogue(session=session, chat_id=42)
         assert state is not None
         assert (state.dialogue, state.step, state.data, state.updated_at) == (
             "request",
@@ -269,7 +271,7 @@ def test_a_dialogue_step_is_saved_over_the_last_one_and_ended(db: Database) -> N
             {"kind": "lift", "n": 2},
             later,
         )
-        people.clear_dialogue(session=session, chat_id=42)
+        dialogue_store.clear_dialogue(session=session, chat_id=42)
     with db.session() as session:
-        assert people.get_dialogue(session=session, chat_id=42) is None
-        assert people.get_dialogue(session=session, chat_id=43) is not None
+        assert dialogue_store.get_dialogue(session=session, chat_id=42) is None
+        assert dialogue_store.get_dialogue(session=session, chat_id=43) is not None

@@ -81,6 +81,34 @@ async def _drive_httpx(sandbox: Sandbox, calls: int, workers: int) -> float:
         return time.perf_counter() - started
 
 
+async def _drive_bot_transport(sandbox: Sandbox, calls: int, workers: int) -> float:
+    """The same through the bot's own transport (`bot.http_client`, aiohttp), as PTB calls it."""
+    from telegram.request import RequestData
+    from telegram.request._requestparameter import RequestParameter
+
+    from bot.http_client import AiohttpRequest
+
+    url = f"{sandbox.base_url}{sandbox.token}/sendMessage"
+    request = AiohttpRequest(connection_pool_size=workers)
+    await request.initialize()
+    counter = iter(range(calls))
+
+    async def worker() -> None:
+        for index in counter:
+            data = RequestData(
+                [RequestParameter("chat_id", 1 + index % 50, None), RequestParameter("text", f"bericht {index}", None)]
+            )
+            status, _body = await request.do_request(url, "POST", data)
+            assert status == 200
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return time.perf_counter() - started
+    finally:
+        await request.shutdown()
+
+
 def run_sandbox_alone(*, calls: int, workers: int = 8) -> list[Row]:
     with Sandbox(token=TOKEN) as sandbox:
         for chat in range(1, 51):
@@ -91,6 +119,7 @@ def run_sandbox_alone(*, calls: int, workers: int = 8) -> list[Row]:
         elapsed, ports, client_nodelay = asyncio.run(_drive(sandbox, calls, workers))
         cpu = thread_cpu(server_thread) - cpu_before
         httpx_elapsed = asyncio.run(_drive_httpx(sandbox, calls, workers))
+        bot_elapsed = asyncio.run(_drive_bot_transport(sandbox, calls, workers))
         server = sandbox._server
         server_nodelay = None
         if server is not None:
@@ -129,5 +158,15 @@ def run_sandbox_alone(*, calls: int, workers: int = 8) -> list[Row]:
             reference=rate,
             ratio=ratio(calls / httpx_elapsed, rate),
             note="the client's own cost, for reading the other figures",
+        ),
+        Row(
+            bench="sandbox",
+            case="same calls through the bot's transport (aiohttp, bot/http_client.py)",
+            db="-",
+            value=calls / bot_elapsed,
+            unit="calls/s",
+            reference=calls / httpx_elapsed,
+            ratio=ratio(calls / bot_elapsed, calls / httpx_elapsed),
+            note="reference: httpx; the echo bot keeps PTB's default (httpx)",
         ),
     ]

@@ -24,6 +24,7 @@ def test_sandbox_alone() -> None:
     rows = sandbox_alone.run_sandbox_alone(calls=200, workers=4)
     _check(rows)
     assert rows[0].extra["connections"] <= 4, "keep-alive: one connection per client"
+    assert [row.case for row in rows][2].startswith("same calls through the bot's transport")
 
 
 def test_throughput(sqlite_url: str) -> None:

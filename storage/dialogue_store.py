@@ -6,16 +6,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, select
 from sqlmodel import Session, col
 
-from storage.db import fresh, upsert_insert
+from storage.db import upsert_insert
 from storage.models import DialogueState
+
+# Built once: the dialogue router reads a chat's step before every update.
+_STEP_OF_CHAT = (
+    select(DialogueState)
+    .where(col(DialogueState.chat_id) == bindparam("chat_id"))
+    .execution_options(populate_existing=True)
+)
 
 
 def get_dialogue(*, session: Session, chat_id: int) -> DialogueState | None:
     """Where a chat is in a dialogue (its step and draft), read fresh, or None."""
-    return fresh(session, DialogueState, chat_id)
+    return session.execute(_STEP_OF_CHAT, {"chat_id": chat_id}).scalar_one_or_none()
 
 
 # The upsert that saves a chat's step, built once per dialect: it runs as each update is finished.

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlmodel import Session, col
 
 from storage import privacy, teams
@@ -36,9 +36,14 @@ from storage.models import (
 # --- people ---------------------------------------------------------------------------------------
 
 
+# Built once: every update starts with this query (services.identity), and building it each time cost more than
+# running it.
+_PERSON_BY_TELEGRAM_ID = select(Person).where(col(Person.telegram_id) == bindparam("telegram_id"))
+
+
 def get_person_by_telegram_id(*, session: Session, telegram_id: int) -> Person | None:
     """The person behind a Telegram account, or None for someone the bot has not met."""
-    return session.execute(select(Person).where(col(Person.telegram_id) == telegram_id)).scalar_one_or_none()
+    return session.execute(_PERSON_BY_TELEGRAM_ID, {"telegram_id": telegram_id}).scalar_one_or_none()
 
 
 def get_person(*, session: Session, person_id: int) -> Person | None:

@@ -9,9 +9,11 @@ kind, never the URL, which holds the token.
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import aiohttp
+import certifi
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
@@ -46,13 +48,16 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         """Open the session (again, after `shutdown`)."""
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size)
-            # No proxy from the environment and no cookies: a bot talks to one API and keeps no state there.
+            # The same certificate authorities as httpx (certifi's), not whatever the system holds.
+            context = ssl.create_default_context(cafile=certifi.where())
+            connector = aiohttp.TCPConnector(limit=self._pool_size, ssl=context)
+            # A proxy from the environment (HTTPS_PROXY, NO_PROXY), as httpx honoured; no cookies: a bot keeps no
+            # state at the API.
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": self.USER_AGENT},
                 cookie_jar=aiohttp.DummyCookieJar(),
-                trust_env=False,
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:

@@ -142,3 +142,31 @@ def test_it_must_be_initialized_and_can_be_again_after_shutdown() -> None:
         await request.shutdown()
 
     run(scenario())
+
+
+def test_a_proxy_from_the_environment_is_used_as_httpx_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    request_lines: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request_lines.append((await read_request(reader)).split(b"\r\n")[0])
+        body = b'{"ok":true,"result":true}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> int:
+        async with server(proxy) as proxy_url:
+            port = proxy_url.split(":")[2].split("/")[0]
+            monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+            monkeypatch.delenv("NO_PROXY", raising=False)
+            monkeypatch.delenv("no_proxy", raising=False)
+            request = AiohttpRequest()
+            await request.initialize()
+            try:
+                status, _body = await request.do_request(f"http://api.example.invalid/bot{TOKEN}/getMe", "POST")
+            finally:
+                await request.shutdown()
+            return status
+
+    assert run(scenario()) == 200
+    assert request_lines == [f"POST http://api.example.invalid/bot{TOKEN}/getMe HTTP/1.1".encode()]

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -570,15 +570,11 @@ def anonymous_table(figures: Figures, threshold: int = DEFAULT_THRESHOLD) -> lis
     return rows
 
 
-def published_series(
-    figures: Figures, threshold: int = DEFAULT_THRESHOLD
-) -> tuple[dict[str, list[float]], list[float], list[float]]:
-    """The weekly chart's series as they may be published: suppressed cells become NaN (drawn as gaps)."""
+Series = tuple[dict[str, list[float]], list[float], list[float]]
 
-    def value(count: int) -> float:
-        """A count as the chart may draw it: NaN (a gap) when it is too small to publish."""
-        return math.nan if is_small(count, threshold) else float(count)
 
+def _series(figures: Figures, value: Callable[[int], float]) -> Series:
+    """The weekly chart's series (answers by kind, requests asked, accepted), each count drawn as `value` says."""
     answers = {
         kind: [value(figures.answers_by_week.get(week, {}).get(kind, 0)) for week in figures.weeks]
         for kind in ANSWER_KINDS
@@ -588,12 +584,16 @@ def published_series(
     return answers, asked, accepted
 
 
-def exact_series(figures: Figures) -> tuple[dict[str, list[float]], list[float], list[float]]:
+def published_series(figures: Figures, threshold: int = DEFAULT_THRESHOLD) -> Series:
+    """The weekly chart's series as they may be published: suppressed cells become NaN (drawn as gaps)."""
+
+    def value(count: int) -> float:
+        """A count as the chart may draw it: NaN (a gap) when it is too small to publish."""
+        return math.nan if is_small(count, threshold) else float(count)
+
+    return _series(figures, value)
+
+
+def exact_series(figures: Figures) -> Series:
     """The weekly chart's series exactly, for a coordinator's own digest."""
-    answers = {
-        kind: [float(figures.answers_by_week.get(week, {}).get(kind, 0)) for week in figures.weeks]
-        for kind in ANSWER_KINDS
-    }
-    asked = [float(figures.requests_by_week.get(week, 0)) for week in figures.weeks]
-    accepted = [float(figures.accepted_by_week.get(week, 0)) for week in figures.weeks]
-    return answers, asked, accepted
+    return _series(figures, float)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -519,66 +519,62 @@ class Row:
     value: str
 
 
-def _minutes(value: timedelta | None) -> str:
-    """A duration as whole minutes for the table, or '' when there is none."""
-    return "" if value is None else str(round(value.total_seconds() / 60))
+def total_row(metric: str, value: str) -> Row:
+    """A figure for the whole period: neither category nor week."""
+    return Row(metric, "", "", value)
+
+
+def breakdown_rows(metric: str, counts: Mapping[str, int], threshold: int) -> list[Row]:
+    """A breakdown as published rows, one a category (small cells suppressed as by `shown_breakdown`)."""
+    return [Row(metric, key, "", value) for key, value in shown_breakdown(counts, threshold).items()]
+
+
+def _minutes(value: timedelta | None, count: int, threshold: int) -> str:
+    """A median duration as whole minutes for the table, or '' when there is none or it rests on a small count."""
+    return "" if value is None or count < threshold else str(round(value.total_seconds() / 60))
 
 
 def anonymous_table(figures: Figures, threshold: int = DEFAULT_THRESHOLD) -> list[Row]:
     """Everything that may leave the bot: counts, shares and medians, small counts suppressed. No ids."""
     t = threshold
     rows = [
-        Row("period_start", "", "", figures.period.start.isoformat()),
-        Row("period_end", "", "", figures.period.end.isoformat()),
-        Row("suppression_threshold", "", "", str(t)),
-        Row("families_active", "", "", shown(figures.families_active, t)),
-        Row("checkins_sent", "", "", shown(figures.checkins_sent, t)),
-        Row("checkins_answered", "", "", shown(figures.checkins_answered, t)),
+        total_row("period_start", figures.period.start.isoformat()),
+        total_row("period_end", figures.period.end.isoformat()),
+        total_row("suppression_threshold", str(t)),
+        total_row("families_active", shown(figures.families_active, t)),
+        total_row("checkins_sent", shown(figures.checkins_sent, t)),
+        total_row("checkins_answered", shown(figures.checkins_answered, t)),
     ]
-    rows += [Row("checkin_answers", kind, "", value) for kind, value in shown_breakdown(figures.answers, t).items()]
+    rows += breakdown_rows("checkin_answers", figures.answers, t)
     for week in figures.weeks:
         cells = shown_breakdown(figures.answers_by_week.get(week, {}), t)
         rows += [Row("checkin_answers_by_week", kind, week.isoformat(), cells.get(kind, "0")) for kind in ANSWER_KINDS]
-    rows.append(Row("requests", "", "", shown(figures.requests, t)))
-    rows += [
-        Row("requests_by_kind", kind, "", value) for kind, value in shown_breakdown(figures.requests_by_kind, t).items()
-    ]
+    rows.append(total_row("requests", shown(figures.requests, t)))
+    rows += breakdown_rows("requests_by_kind", figures.requests_by_kind, t)
     rows += [
         Row("requests_by_week", "", week.isoformat(), shown(figures.requests_by_week.get(week, 0), t))
         for week in figures.weeks
     ]
     rows += [
-        Row("requests_accepted", "", "", shown(figures.requests_accepted, t)),
-        Row("requests_accepted_share", "", "", shown_share(figures.requests_accepted, figures.requests, t) or ""),
-        Row(
-            "median_minutes_to_accept",
-            "",
-            "",
-            _minutes(figures.median_accept) if figures.requests_accepted >= t else "",
+        total_row("requests_accepted", shown(figures.requests_accepted, t)),
+        total_row("requests_accepted_share", shown_share(figures.requests_accepted, figures.requests, t) or ""),
+        total_row("median_minutes_to_accept", _minutes(figures.median_accept, figures.requests_accepted, t)),
+        total_row("tasks_done", shown(figures.tasks_done, t)),
+        total_row("concerns", shown(figures.concerns, t)),
+        total_row(
+            "median_minutes_to_acknowledge", _minutes(figures.median_acknowledge, figures.concerns_acknowledged, t)
         ),
-        Row("tasks_done", "", "", shown(figures.tasks_done, t)),
-        Row("concerns", "", "", shown(figures.concerns, t)),
-        Row(
-            "median_minutes_to_acknowledge",
-            "",
-            "",
-            _minutes(figures.median_acknowledge) if figures.concerns_acknowledged >= t else "",
-        ),
-        Row("volunteers_active", "", "", shown(figures.volunteers_active, t)),
-        Row("hours_given", "", "", f"{figures.hours_given:g}" if figures.tasks_with_hours >= t else ""),
+        total_row("volunteers_active", shown(figures.volunteers_active, t)),
+        total_row("hours_given", f"{figures.hours_given:g}" if figures.tasks_with_hours >= t else ""),
     ]
     return rows
 
 
-def published_series(
-    figures: Figures, threshold: int = DEFAULT_THRESHOLD
-) -> tuple[dict[str, list[float]], list[float], list[float]]:
-    """The weekly chart's series as they may be published: suppressed cells become NaN (drawn as gaps)."""
+Series = tuple[dict[str, list[float]], list[float], list[float]]
 
-    def value(count: int) -> float:
-        """A count as the chart may draw it: NaN (a gap) when it is too small to publish."""
-        return math.nan if is_small(count, threshold) else float(count)
 
+def _series(figures: Figures, value: Callable[[int], float]) -> Series:
+    """The weekly chart's series (answers by kind, requests asked, accepted), each count drawn as `value` says."""
     answers = {
         kind: [value(figures.answers_by_week.get(week, {}).get(kind, 0)) for week in figures.weeks]
         for kind in ANSWER_KINDS
@@ -588,12 +584,16 @@ def published_series(
     return answers, asked, accepted
 
 
-def exact_series(figures: Figures) -> tuple[dict[str, list[float]], list[float], list[float]]:
+def published_series(figures: Figures, threshold: int = DEFAULT_THRESHOLD) -> Series:
+    """The weekly chart's series as they may be published: suppressed cells become NaN (drawn as gaps)."""
+
+    def value(count: int) -> float:
+        """A count as the chart may draw it: NaN (a gap) when it is too small to publish."""
+        return math.nan if is_small(count, threshold) else float(count)
+
+    return _series(figures, value)
+
+
+def exact_series(figures: Figures) -> Series:
     """The weekly chart's series exactly, for a coordinator's own digest."""
-    answers = {
-        kind: [float(figures.answers_by_week.get(week, {}).get(kind, 0)) for week in figures.weeks]
-        for kind in ANSWER_KINDS
-    }
-    asked = [float(figures.requests_by_week.get(week, 0)) for week in figures.weeks]
-    accepted = [float(figures.accepted_by_week.get(week, 0)) for week in figures.weeks]
-    return answers, asked, accepted
+    return _series(figures, float)

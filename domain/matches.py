@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from domain.insight import Row, median, shown, shown_breakdown, shown_share
+from domain.insight import Row, breakdown_rows, median, shown, shown_share, total_row
 
 DEFAULT_ZONE = "Europe/Amsterdam"
 # How far ahead occurrences are planned (a reminder job each); later ones are planned as time goes on.
@@ -345,26 +345,26 @@ def match_rows(
     started: Sequence[MatchFact], ended: Sequence[MatchFact], outcomes: Sequence[str], *, threshold: int
 ) -> list[Row]:
     """Matches started by kind, the median weeks a match lasted, the share of times held, stops by reason."""
-    rows = [Row("matches_started", "", "", shown(len(started), threshold))]
+    rows = [total_row("matches_started", shown(len(started), threshold))]
     kinds = Counter(fact.kind for fact in started)
-    rows += [Row("matches_by_kind", kind, "", value) for kind, value in shown_breakdown(kinds, threshold).items()]
+    rows += breakdown_rows("matches_by_kind", kinds, threshold)
     weeks = [
         (fact.ended_at - fact.started_at).days / 7
         for fact in ended
         if fact.started_at is not None and fact.ended_at is not None and fact.ended_at >= fact.started_at
     ]
     middle = median(weeks) if len(weeks) >= threshold else None
-    rows.append(Row("median_weeks_matched", "", "", f"{middle:.1f}" if middle is not None else ""))
+    rows.append(total_row("median_weeks_matched", f"{middle:.1f}" if middle is not None else ""))
     judged = [
         outcome
         for outcome in outcomes
         if outcome in (Outcome.HAPPENED, Outcome.DIFFICULT, Outcome.DIDNT, Outcome.SKIPPED)
     ]
     held = sum(outcome in (Outcome.HAPPENED, Outcome.DIFFICULT) for outcome in judged)
-    rows.append(Row("match_times_held_share", "", "", shown_share(held, len(judged), threshold) or ""))
-    rows.append(Row("matches_ended", "", "", shown(len(ended), threshold)))
+    rows.append(total_row("match_times_held_share", shown_share(held, len(judged), threshold) or ""))
+    rows.append(total_row("matches_ended", shown(len(ended), threshold)))
     reasons = Counter(fact.end_reason or "other" for fact in ended)
-    rows += [Row("matches_ended_by_reason", r, "", value) for r, value in shown_breakdown(reasons, threshold).items()]
+    rows += breakdown_rows("matches_ended_by_reason", reasons, threshold)
     return rows
 
 
@@ -378,6 +378,6 @@ def give_back_rows(outcomes: Sequence[str | None], *, threshold: int) -> list[Ro
     known = [outcome for outcome in outcomes if outcome in GIVE_BACK_OUTCOMES]
     happened = sum(outcome == "happened" for outcome in known)
     return [
-        Row("give_backs_offered", "", "", shown(len(outcomes), threshold)),
-        Row("give_backs_happened_share", "", "", shown_share(happened, len(known), threshold) or ""),
+        total_row("give_backs_offered", shown(len(outcomes), threshold)),
+        total_row("give_backs_happened_share", shown_share(happened, len(known), threshold) or ""),
     ]

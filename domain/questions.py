@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from domain.insight import Row, median, shown, shown_breakdown, shown_share
+from domain.insight import Row, breakdown_rows, median, shown, shown_share, total_row
 
 MAX_QUESTION_CHARS = 300
 MIN_QUESTION_CHARS = 3
@@ -270,13 +270,13 @@ def question_rows(
 ) -> list[Row]:
     """The evaluation figures as published rows: questions by theme, the share "helps" per month, help stopped
     by reason, and the median days from a question to its first help. Small counts are suppressed."""
-    rows = [Row("questions_named", "", "", shown(len(questions), threshold))]
+    rows = [total_row("questions_named", shown(len(questions), threshold))]
     themes = Counter(fact.theme for fact in questions)
-    rows += [Row("questions_by_theme", theme, "", value) for theme, value in shown_breakdown(themes, threshold).items()]
+    rows += breakdown_rows("questions_by_theme", themes, threshold)
     judged = [fact for fact in reviews if fact.answer in (ReviewAnswer.HELPS, ReviewAnswer.A_BIT, ReviewAnswer.NO)]
     helps = sum(fact.answer == ReviewAnswer.HELPS for fact in judged)
-    rows.append(Row("reviews_answered", "", "", shown(len(reviews), threshold)))
-    rows.append(Row("reviews_helps_share", "", "", shown_share(helps, len(judged), threshold) or ""))
+    rows.append(total_row("reviews_answered", shown(len(reviews), threshold)))
+    rows.append(total_row("reviews_helps_share", shown_share(helps, len(judged), threshold) or ""))
     by_month: dict[str, list[ReviewFact]] = {}
     for fact in judged:
         by_month.setdefault(fact.answered_at.astimezone(ZoneInfo(zone)).strftime("%Y-%m"), []).append(fact)
@@ -284,14 +284,14 @@ def question_rows(
         given = by_month[month]
         share = shown_share(sum(f.answer == ReviewAnswer.HELPS for f in given), len(given), threshold)
         rows.append(Row("reviews_helps_share", "", month, share or ""))
-    rows.append(Row("help_stopped", "", "", shown(len(stop_reasons), threshold)))
+    rows.append(total_row("help_stopped", shown(len(stop_reasons), threshold)))
     reasons = Counter(stop_reasons)
-    rows += [Row("help_stopped_by_reason", r, "", value) for r, value in shown_breakdown(reasons, threshold).items()]
+    rows += breakdown_rows("help_stopped_by_reason", reasons, threshold)
     waits = [
         (fact.first_help_at - fact.created_at).total_seconds() / 86400
         for fact in questions
         if fact.first_help_at is not None and fact.first_help_at >= fact.created_at
     ]
     middle = median(waits) if len(waits) >= threshold else None
-    rows.append(Row("median_days_to_first_help", "", "", f"{middle:.1f}" if middle is not None else ""))
+    rows.append(total_row("median_days_to_first_help", f"{middle:.1f}" if middle is not None else ""))
     return rows

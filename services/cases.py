@@ -27,7 +27,7 @@ from services.case_texts import (
 )
 from services.concerns import FAMILY_CARD, audit_opened, name_of
 from services.context import Services
-from services.family_card import CASE, STALE, CardView
+from services.family_card import CASE, STALE, CardView, family_allowed
 from services.i18n import _, format_day, format_when, h, hi, ngettext, use_language
 from services.outbox import Outgoing, tell
 from services.permissions import Action, authorize, refusal_text
@@ -64,13 +64,10 @@ def _allowed(
     session: Session, coordinator: Person, family_id: int, action: Action, now: datetime
 ) -> Allowed | CardView:
     """The family and its state when it exists and the coordinator may do this (audited), else the answer."""
-    family = people.get_person(session=session, person_id=family_id)
-    profile = care.get_family_profile(session=session, family_id=family_id)
-    if family is None or profile is None or family.role != Role.FAMILY:
-        return STALE
-    decision = authorize(session=session, actor=coordinator, action=action, family_id=family_id, now=now)
-    if not decision:
-        return CardView(note=refusal_text(decision))
+    found = family_allowed(session, coordinator, family_id, action, now)
+    if isinstance(found, CardView):
+        return found
+    family, profile = found
     return Allowed(family, rules.state_of(profile.case_state))
 
 

@@ -288,7 +288,7 @@ class CardView:
 STALE = CardView(stale=True)
 
 
-def _allowed(
+def family_allowed(
     session: Session, coordinator: Person, family_id: int, action: Action, now: datetime
 ) -> tuple[Person, FamilyProfile] | CardView:
     """The family and its profile when it exists and the coordinator may do this, else the answer to give."""
@@ -309,7 +309,7 @@ def show(
     *, session: Session, services: Services, coordinator: Person, family_id: int, what: View, now: datetime
 ) -> CardView:
     """The family's card, its check-in answers or its timeline (`what`: card, answers, timeline), audited."""
-    found = _allowed(session, coordinator, family_id, Action.VIEW_FAMILY, now)
+    found = family_allowed(session, coordinator, family_id, Action.VIEW_FAMILY, now)
     if isinstance(found, CardView):
         return found
     family, _profile = found
@@ -343,7 +343,7 @@ def change(
         return STALE
     if weekday is not None and not 0 <= weekday <= 6:
         return STALE
-    found = _allowed(session, coordinator, family_id, Action.CHANGE_CHECKINS, now)
+    found = family_allowed(session, coordinator, family_id, Action.CHANGE_CHECKINS, now)
     if isinstance(found, CardView):
         return found
     family, _profile = found
@@ -369,7 +369,7 @@ def send_now_from_card(
     *, session: Session, services: Services, coordinator: Person, family_id: int, now: datetime
 ) -> CardView:
     """'Send a check-in now' on the card."""
-    found = _allowed(session, coordinator, family_id, Action.CHANGE_CHECKINS, now)
+    found = family_allowed(session, coordinator, family_id, Action.CHANGE_CHECKINS, now)
     if isinstance(found, CardView):
         return found
     return CardView(
@@ -383,7 +383,7 @@ def lower_rhythm(
     """The answer to 'lower the check-ins?': yes (to `rhythm`) or no (None)."""
     if rhythm is not None and rhythm not in set(rules.Rhythm):
         return STALE
-    found = _allowed(session, coordinator, family_id, Action.CHANGE_CHECKINS, now)
+    found = family_allowed(session, coordinator, family_id, Action.CHANGE_CHECKINS, now)
     if isinstance(found, CardView):
         return found
     if rhythm is None:

@@ -212,24 +212,24 @@ def local_time(moment: datetime, zone: str) -> datetime:
     return moment.astimezone(ZoneInfo(zone))
 
 
-def format_when(moment: datetime, zone: str, language: str | None = None) -> str:
-    """'dinsdag 24 november om 15:00' in the reader's language and zone."""
+def _day_at_time(moment: datetime, zone: str, language: str | None, day_format: str) -> str:
+    """'<day> om 15:00': the local day in Babel's `day_format` and the time, in the reader's language and zone."""
     local = local_time(moment, zone)
     locale = _locale(language)
-    day = format_date(local.date(), format="EEEE d MMMM", locale=locale)
+    day = format_date(local.date(), format=day_format, locale=locale)
     clock = format_time(local.timetz(), format="HH:mm", locale=locale)
     with use_language(language or current_language()):
         return _("{day} at {time}").format(day=day, time=clock)
+
+
+def format_when(moment: datetime, zone: str, language: str | None = None) -> str:
+    """'dinsdag 24 november om 15:00' in the reader's language and zone."""
+    return _day_at_time(moment, zone, language, "EEEE d MMMM")
 
 
 def format_moment(moment: datetime, zone: str, language: str | None = None) -> str:
     """'24 november 2026 om 15:00': a date with its year and the time, in the reader's language and zone."""
-    local = local_time(moment, zone)
-    locale = _locale(language)
-    day = format_date(local.date(), format="long", locale=locale)
-    clock = format_time(local.timetz(), format="HH:mm", locale=locale)
-    with use_language(language or current_language()):
-        return _("{day} at {time}").format(day=day, time=clock)
+    return _day_at_time(moment, zone, language, "long")
 
 
 def format_day(day: date, language: str | None = None) -> str:

@@ -70,7 +70,11 @@ def _answered_before(offer: RequestOffer, request: HelpRequest, person: Person, 
         return OfferAnswer(store.AcceptResult.ALREADY_YOURS)
     if offer.response == store.OfferResponse.DECLINED:
         return OfferAnswer("already_declined")
-    closed = rules.is_closed(request.status)
+    return _too_late(original, closed=rules.is_closed(request.status))
+
+
+def _too_late(original: str, *, closed: bool) -> OfferAnswer:
+    """The request was closed or taken by someone else: the offer message says so."""
     outcome = store.AcceptResult.CLOSED if closed else store.AcceptResult.TAKEN
     return OfferAnswer(outcome, matching.offer_ended_text(original, matching.withdrawn_note(closed=closed)))
 
@@ -101,8 +105,7 @@ def accept_offer(
 def _ended(outcome: str, original: str) -> OfferAnswer:
     """An accept that came too late: the offer message says so."""
     if outcome in (store.AcceptResult.TAKEN, store.AcceptResult.CLOSED):
-        closed = outcome == store.AcceptResult.CLOSED
-        return OfferAnswer(outcome, matching.offer_ended_text(original, matching.withdrawn_note(closed=closed)))
+        return _too_late(original, closed=outcome == store.AcceptResult.CLOSED)
     return OfferAnswer(outcome)
 
 

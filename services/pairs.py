@@ -54,21 +54,30 @@ class Candidates:
     paired: bool
 
 
-def candidates(
-    *, session: Session, person: Person | None, family_id: int, page: int, page_size: int, now: datetime
-) -> Candidates | None:
-    """Approved volunteers for a family's support, those in its area first; None when not this coordinator's."""
+def _in_reach(session: Session, person: Person | None, family_id: int, now: datetime) -> tuple[Person, Person] | None:
+    """The acting coordinator and the family, when this coordinator may act for it (audited); else None."""
     coordinator = coordinator_of(session=session, person=person, now=now)
     family = people.get_person(session=session, person_id=family_id)
     if coordinator is None or family is None or family.id is None:
         return None
     if not may_see(session=session, coordinator=coordinator, family_id=family.id, now=now):
         return None
-    profile = people.get_family(session=session, person_id=family.id)
+    return coordinator, family
+
+
+def candidates(
+    *, session: Session, person: Person | None, family_id: int, page: int, page_size: int, now: datetime
+) -> Candidates | None:
+    """Approved volunteers for a family's support, those in its area first; None when not this coordinator's."""
+    reach = _in_reach(session, person, family_id, now)
+    if reach is None:
+        return None
+    family = reach[1]
+    profile = people.get_family(session=session, person_id=family_id)
     found, more = match_store.pairing_candidates(
         session=session,
         area_id=profile.area_id if profile is not None else None,
-        exclude_id=family.id,
+        exclude_id=family_id,
         limit=page_size,
         offset=page * page_size,
     )
@@ -81,21 +90,19 @@ def pair(
     *, session: Session, person: Person | None, family_id: int, volunteer_id: int, now: datetime
 ) -> tuple[str, str] | None:
     """Pair a family with an approved volunteer; both are told. (family name, volunteer name), or None."""
-    coordinator = coordinator_of(session=session, person=person, now=now)
-    family = people.get_person(session=session, person_id=family_id)
+    reach = _in_reach(session, person, family_id, now)
     volunteer = people.get_person(session=session, person_id=volunteer_id)
     profile = people.get_volunteer(session=session, person_id=volunteer_id)
-    if coordinator is None or family is None or family.id is None:
+    if reach is None:
         return None
-    if not may_see(session=session, coordinator=coordinator, family_id=family.id, now=now):
+    coordinator, family = reach
+    if volunteer is None or profile is None or volunteer.id == family_id or profile.status != VolunteerStatus.APPROVED:
         return None
-    if volunteer is None or profile is None or volunteer.id == family.id or profile.status != VolunteerStatus.APPROVED:
-        return None
-    volunteer_store.set_support_volunteer(session=session, family_id=family.id, volunteer_id=volunteer.id)
+    volunteer_store.set_support_volunteer(session=session, family_id=family_id, volunteer_id=volunteer.id)
     _tell_paired(session, family, volunteer, now)
     people.add_timeline(
         session=session,
-        family_id=family.id,
+        family_id=family_id,
         kind="support_paired",
         now=now,
         actor_id=coordinator.id,
@@ -105,7 +112,7 @@ def pair(
         session=session,
         actor_id=coordinator.id,
         action="support_paired",
-        subject_id=family.id,
+        subject_id=family_id,
         now=now,
         volunteer=volunteer.id,
     )
@@ -139,23 +146,21 @@ def _tell_paired(session: Session, family: Person, volunteer: Person, now: datet
 
 def unpair(*, session: Session, person: Person | None, family_id: int, now: datetime) -> bool:
     """Remove a family's support volunteer (the volunteer is told); False when there was none or not allowed."""
-    coordinator = coordinator_of(session=session, person=person, now=now)
-    family = people.get_person(session=session, person_id=family_id)
-    if coordinator is None or family is None or family.id is None:
+    reach = _in_reach(session, person, family_id, now)
+    if reach is None:
         return False
-    if not may_see(session=session, coordinator=coordinator, family_id=family.id, now=now):
-        return False
-    previous = volunteer_store.set_support_volunteer(session=session, family_id=family.id, volunteer_id=None)
+    coordinator, family = reach
+    previous = volunteer_store.set_support_volunteer(session=session, family_id=family_id, volunteer_id=None)
     former = people.get_person(session=session, person_id=previous) if previous else None
     if former is not None:
         tell(
             session=session,
             person=former,
-            key=f"unpaired:{family.id}:{former.id}:{now:%Y%m%d%H%M}",
+            key=f"unpaired:{family_id}:{former.id}:{now:%Y%m%d%H%M}",
             now=now,
             text=lambda: _("You are no longer the support volunteer of {family}. Thank you for everything!").format(
                 family=hi(name_of(family))
             ),
         )
-    people.audit(session=session, actor_id=coordinator.id, action="support_unpaired", subject_id=family.id, now=now)
+    people.audit(session=session, actor_id=coordinator.id, action="support_unpaired", subject_id=family_id, now=now)
     return previous is not None

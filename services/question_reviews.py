@@ -27,9 +27,9 @@ from services.i18n import N_, _, h, hi
 from services.labels import name_of
 from services.logs import event
 from services.outbox import Outgoing, tell, tell_each
-from services.questions import REVIEW_JOB, end_question
+from services.questions import REVIEW_JOB, end_question, plan_review_job, review_job_key
 from services.recipients import coordinators_for
-from storage import care, job_store, people
+from storage import care, people
 from storage import concerns as concern_store
 from storage import matches as matches_store
 from storage import questions as store
@@ -136,7 +136,7 @@ def review_job(*, session: Session, job: ScheduledJob, services: Services, now: 
     )
     if decided.ask is None:
         if decided.wait_until is not None:
-            _look_again(session, family.id, decided.wait_until, now)
+            plan_review_job(session=session, family_id=family.id, at=decided.wait_until, now=now)
         return
     if wait_for_quiet_end(
         session=session,
@@ -144,7 +144,7 @@ def review_job(*, session: Session, job: ScheduledJob, services: Services, now: 
         family=family,
         kind=REVIEW_JOB,
         subject_id=family.id,
-        key=lambda later: f"{REVIEW_JOB}:{family.id}:{later:%Y%m%dT%H%M}",
+        key=partial(review_job_key, family.id),
         now=now,
     ):
         return
@@ -154,20 +154,9 @@ def review_job(*, session: Session, job: ScheduledJob, services: Services, now: 
     store.set_plan(session=session, family_id=family.id, last_review_message_at=now)
     remaining = [item.review_at for item in due if item.question_id != question.id]
     next_at = rules.next_review_after(now, every_weeks=plan.review_every_weeks, zone=family.timezone)
-    _look_again(session, family.id, max(min([*remaining, next_at]), now + rules.REVIEW_GAP), now)
+    at = max(min([*remaining, next_at]), now + rules.REVIEW_GAP)
+    plan_review_job(session=session, family_id=family.id, at=at, now=now)
     event(logger, "question.review_asked", family=family.id, question=question.id)
-
-
-def _look_again(session: Session, family_id: int, at: datetime, now: datetime) -> None:
-    """The family's review job planned again (deduplicated by its time)."""
-    job_store.schedule_job(
-        session=session,
-        kind=REVIEW_JOB,
-        due_at=at,
-        dedupe_key=f"{REVIEW_JOB}:{family_id}:{at:%Y%m%dT%H%M}",
-        now=now,
-        subject_id=family_id,
-    )
 
 
 def _ask_family(session: Session, family: Person, question: FamilyQuestion, every_weeks: int, now: datetime) -> None:

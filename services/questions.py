@@ -125,12 +125,21 @@ def schedule_reviews(*, session: Session, family_id: int, now: datetime) -> None
     ]
     if not due:
         return
-    at = max(min(due), now)
+    plan_review_job(session=session, family_id=family_id, at=max(min(due), now), now=now)
+
+
+def review_job_key(family_id: int, at: datetime) -> str:
+    """The dedupe key of a family's review job at a time: one job a family and minute."""
+    return f"{REVIEW_JOB}:{family_id}:{at:%Y%m%dT%H%M}"
+
+
+def plan_review_job(*, session: Session, family_id: int, at: datetime, now: datetime) -> None:
+    """The family's review job planned at a time (deduplicated by that time)."""
     job_store.schedule_job(
         session=session,
         kind=REVIEW_JOB,
         due_at=at,
-        dedupe_key=f"{REVIEW_JOB}:{family_id}:{at:%Y%m%dT%H%M}",
+        dedupe_key=review_job_key(family_id, at),
         now=now,
         subject_id=family_id,
     )

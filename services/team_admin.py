@@ -177,10 +177,31 @@ def _movable(session: Session, person_id: int, family: bool) -> Person | None:
     return found if found.role in (Role.COORDINATOR, Role.REFERRER) else None
 
 
+def _move_allowed(
+    session: Session, person: Person | None, person_id: int, family: bool, now: datetime
+) -> tuple[Decision, Person | None]:
+    """Whether this person may move others (audited), and the one to move when they may and it still exists."""
+    decision = may_manage(session=session, person=person, now=now, family_id=person_id if family else None)
+    return decision, (_movable(session, person_id, family) if decision else None)
+
+
+def _audit_moved(
+    session: Session, person: Person | None, subject_id: int, old: int | None, new: int, now: datetime, **extra: int
+) -> None:
+    """The audit entry of a move to another team: from where to where, and what went along."""
+    people.audit(
+        session=session,
+        actor_id=person.id if person else None,
+        action="team_moved",
+        subject_id=subject_id,
+        now=now,
+        **{"from": old, "to": new, **extra},
+    )
+
+
 def move_choices(*, session: Session, person: Person | None, person_id: int, family: bool, now: datetime) -> Choices:
     """The teams a coordinator, referrer or family may be moved to."""
-    decision = may_manage(session=session, person=person, now=now, family_id=person_id if family else None)
-    moved = _movable(session, person_id, family) if decision else None
+    decision, moved = _move_allowed(session, person, person_id, family, now)
     if moved is None:
         return Choices(decision)
     current = teams.team_of_family(session=session, family_id=person_id) if family else moved.team_id
@@ -199,8 +220,7 @@ def move_person(
     *, session: Session, services: Services, person: Person | None, person_id: int, team_id: int, now: datetime
 ) -> Moved:
     """Move a coordinator or referrer to another team; a coordinator's families stay with the old team."""
-    decision = may_manage(session=session, person=person, now=now)
-    moved = _movable(session, person_id, family=False) if decision else None
+    decision, moved = _move_allowed(session, person, person_id, False, now)
     team = teams.get_team(session=session, team_id=team_id) if moved is not None else None
     if moved is None or team is None or team.id is None:
         return Moved(decision)
@@ -215,14 +235,7 @@ def move_person(
         people.add_timeline(
             session=session, family_id=family_id, kind="coordinator_left_team", now=now, actor_id=person_id
         )
-    people.audit(
-        session=session,
-        actor_id=person.id if person else None,
-        action="team_moved",
-        subject_id=person_id,
-        now=now,
-        **{"from": old, "to": team.id, "families_handed": len(handed)},
-    )
+    _audit_moved(session, person, person_id, old, team.id, now, families_handed=len(handed))
     team_name = team.name
     tell(
         session=session,
@@ -238,8 +251,7 @@ def move_family(
     *, session: Session, services: Services, person: Person | None, family_id: int, team_id: int, now: datetime
 ) -> Moved:
     """Move a family to another team: the timeline says so, coordinators of the old team let go, the new team told."""
-    decision = may_manage(session=session, person=person, now=now, family_id=family_id)
-    family = _movable(session, family_id, family=True) if decision else None
+    decision, family = _move_allowed(session, person, family_id, True, now)
     team = teams.get_team(session=session, team_id=team_id) if family is not None else None
     if family is None or team is None or team.id is None:
         return Moved(decision)
@@ -258,14 +270,7 @@ def move_family(
         actor_id=person.id if person else None,
         **{"from": old, "to": team.id},
     )
-    people.audit(
-        session=session,
-        actor_id=person.id if person else None,
-        action="team_moved",
-        subject_id=family_id,
-        now=now,
-        **{"from": old, "to": team.id, "coordinators_cleared": cleared},
-    )
+    _audit_moved(session, person, family_id, old, team.id, now, coordinators_cleared=cleared)
     family_name, team_name = name_of(family), team.name
     for coordinator in people.coordinators(session=session, team_id=team.id):
         if coordinator.id == (person.id if person else None):

@@ -14,7 +14,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, settled
+from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, settled, tapped_values
 from domain import checkins as rules
 from services import checkin_answers
 from services.checkin_answers import Answered, FollowUp, Recorded
@@ -34,7 +34,7 @@ def _family(context: BotContext) -> Person | None:
 
 async def on_answer(update: Update, context: BotContext) -> None:
     """A check-in button: checked on the server (this family's own check-in, not yet answered), once."""
-    parsed = ANSWER.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, ANSWER)
     person = _family(context)
     if parsed is None or person is None or person.id is None:
         await answer_stale(update)
@@ -152,7 +152,7 @@ async def pause_menu(update: Update, context: BotContext) -> None:
 
 async def on_pause(update: Update, context: BotContext) -> None:
     """A pause button (one to four weeks from today, local)."""
-    parsed = PAUSE_FOR.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, PAUSE_FOR)
     if parsed is None or parsed[0] not in PAUSE_WEEKS:
         await answer_stale(update)
         return
@@ -161,7 +161,7 @@ async def on_pause(update: Update, context: BotContext) -> None:
 
 async def on_resume(update: Update, context: BotContext) -> None:
     """'Resume check-ins now'."""
-    if RESUME.parse(update.callback_query.data if update.callback_query else None) is None:
+    if tapped_values(update, RESUME) is None:
         await answer_stale(update)
         return
     await _pause(update, context, None)

@@ -18,7 +18,16 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations import menu
 from conversations.context import BotContext
 from conversations.coordinator_group import topic_family
-from conversations.ui import answer_button, answer_stale, keyboard, page_of, pager_row, reply, retire_buttons
+from conversations.ui import (
+    answer_button,
+    answer_stale,
+    keyboard,
+    page_of,
+    pager_row,
+    reply,
+    retire_buttons,
+    tapped_values,
+)
 from services import concerns
 from services import coordinator_requests as requests
 from services import family_card as card
@@ -97,7 +106,7 @@ async def list_families(update: Update, context: BotContext, page: int = 0) -> N
 
 async def families_page(update: Update, context: BotContext) -> None:
     """A page of /families: the list is read again, with this coordinator's rights."""
-    parsed = FAMILIES_PAGE.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, FAMILIES_PAGE)
     if parsed is None or _coordinator(context) is None:
         await answer_stale(update)
         return
@@ -115,7 +124,7 @@ def _tap(button: Button, call: Call, doc: str) -> Handler:
 
     async def tap(update: Update, context: BotContext) -> None:
         """Parse the button, call its service, show the result."""
-        parsed = button.parse(update.callback_query.data if update.callback_query else None)
+        parsed = tapped_values(update, button)
         coordinator = _coordinator(context)
         if parsed is None or coordinator is None:
             await answer_stale(update)

@@ -53,10 +53,9 @@ from conversations.signup_steps import (
     prompt_name,
     prompt_role,
     resume_for,
-    tapped,
     unexpected_for,
 )
-from conversations.ui import answer_button, readable_name, reply, retire_buttons
+from conversations.ui import answer_button, readable_name, reply, retire_buttons, tapped
 from domain.invites import InviteProblem
 from services import referrals
 from services import signup as rules

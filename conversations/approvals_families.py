@@ -21,6 +21,7 @@ from conversations.ui import (
     reply,
     retire_buttons,
     settled,
+    tapped_or_stale,
     tapped_values,
 )
 from services.approvals import (
@@ -172,9 +173,8 @@ async def place_list(update: Update, context: BotContext) -> None:
 
 async def place(update: Update, context: BotContext) -> None:
     """Ask one named volunteer personally (they still accept or pass; all rules checked again)."""
-    parsed = tapped_values(update, PLACE_WITH)
+    parsed = await tapped_or_stale(update, PLACE_WITH)
     if parsed is None:
-        await answer_stale(update)
         return
     with context.session() as session:
         result, name = place_with(

@@ -16,7 +16,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import (
+    answer_button,
+    answer_stale,
+    keyboard,
+    reply,
+    retire_buttons,
+    tapped_or_stale,
+    tapped_values,
+)
 from domain import questions as rules
 from domain.questions import QuestionState
 from services import casework as service
@@ -136,9 +144,8 @@ async def _show(update: Update, context: BotContext, family_id: int) -> None:
 
 async def show_questions(update: Update, context: BotContext) -> None:
     """'🎯 Questions' on the family's card."""
-    parsed = tapped_values(update, QUESTIONS)
+    parsed = await tapped_or_stale(update, QUESTIONS)
     if parsed is None:
-        await answer_stale(update)
         return
     await _show(update, context, parsed[0])
 
@@ -314,9 +321,8 @@ async def record_next(update: Update, context: BotContext) -> None:
 
 async def start_suggest(update: Update, context: BotContext) -> str | None:
     """'Suggest a question': its words are typed next."""
-    parsed = tapped_values(update, SUGGEST)
+    parsed = await tapped_or_stale(update, SUGGEST)
     if parsed is None:
-        await answer_stale(update)
         return END
     with context.session() as session:
         allowed = questions_service.may_suggest(

@@ -258,6 +258,14 @@ async def answer_stale(update: Update) -> None:
     await answer_button(update, stale_text())
 
 
+async def tapped_or_stale(update: Update, button: Button) -> tuple[Any, ...] | None:
+    """The tap's values when it is `button`'s; else None, the tap answered as one that no longer works."""
+    values = tapped_values(update, button)
+    if values is None:
+        await answer_stale(update)
+    return values
+
+
 async def settled(update: Update, done: T | None) -> T | None:
     """What a tap did, its spinner stopped and its buttons retired; None, answered as stale, when it did nothing."""
     if done is None:

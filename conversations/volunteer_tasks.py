@@ -15,7 +15,16 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 from conversations.context import BotContext
 from conversations.dialogue import ANYTHING, END, TYPED, Dialogue, Draft, draft_of
 from conversations.relay import ask_for_text, pass_on
-from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import (
+    answer_button,
+    answer_stale,
+    column,
+    keyboard,
+    reply,
+    retire_buttons,
+    tapped_or_stale,
+    tapped_values,
+)
 from services import matching
 from services.callbacks import Button
 from services.context import Services
@@ -127,9 +136,8 @@ async def ask_cancel_task(update: Update, context: BotContext) -> None:
 
 async def do_cancel_task(update: Update, context: BotContext) -> None:
     """Confirmed: the volunteer gives the task back."""
-    parsed = tapped_values(update, CANCEL_TASK_YES)
+    parsed = await tapped_or_stale(update, CANCEL_TASK_YES)
     if parsed is None:
-        await answer_stale(update)
         return
     with context.session() as session:
         result = give_back(

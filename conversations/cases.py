@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations import checkins, menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
-from conversations.family_card import card_tap, show_view
+from conversations.family_card import CardCall, card_tap, show_view
 from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values
 from services import cases as service
 from services.callbacks import Button
@@ -72,38 +72,26 @@ def _case_screen(
     )
 
 
-def _move_to(
-    session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
-) -> CardView:
-    """Move the case (family, the state expected, the target state), and show it again."""
-    family_id, expected, target = values
-    return service.move_case(
-        session=session,
-        services=services,
-        coordinator=coordinator,
-        family_id=family_id,
-        expected=expected,
-        target=target,
-        reason=None,
-        now=now,
-    )
+def _moving(*, closing: bool) -> CardCall:
+    """A move button (family, the state expected, the target) or a closing one (family, state expected, reason)."""
 
+    def call(
+        session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
+    ) -> CardView:
+        """Move or close the case, and show it again."""
+        family_id, expected, last = values
+        return service.move_case(
+            session=session,
+            services=services,
+            coordinator=coordinator,
+            family_id=family_id,
+            expected=expected,
+            target="closed" if closing else last,
+            reason=last if closing else None,
+            now=now,
+        )
 
-def _close(
-    session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
-) -> CardView:
-    """Close the case (family, the state expected, the reason), and show it again."""
-    family_id, expected, reason = values
-    return service.move_case(
-        session=session,
-        services=services,
-        coordinator=coordinator,
-        family_id=family_id,
-        expected=expected,
-        target="closed",
-        reason=reason,
-        now=now,
-    )
+    return call
 
 
 def _talk_held(
@@ -116,8 +104,8 @@ def _talk_held(
 
 
 open_case = card_tap(service.OPEN, _case_screen, "'Case' on the family card: the case screen.")
-move = card_tap(service.MOVE, _move_to, "A move button on the case screen (ca:to:<family>:<from>:<to>).")
-close = card_tap(service.CLOSE, _close, "A closing reason on the case screen (ca:close:<family>:<from>:<reason>).")
+move = card_tap(service.MOVE, _moving(closing=False), "A move button on the case screen (ca:to:<family>:<from>:<to>).")
+close = card_tap(service.CLOSE, _moving(closing=True), "A closing reason on the case screen (ca:close:...).")
 held = card_tap(service.HELD, _talk_held, "'Talk held' on the case screen.")
 
 

@@ -280,12 +280,18 @@ async def settled_tap(
     update: Update, context: BotContext, button: Button, act: Callable[[Session, tuple[Any, ...]], T | None]
 ) -> T | None:
     """What `act` did in one session with the fields of the tapped `button`, the tap settled; None for a stale one."""
+    return await settled(update, acted_on_tap(update, context, button, act))
+
+
+def acted_on_tap(
+    update: Update, context: BotContext, button: Button, act: Callable[[Session, tuple[Any, ...]], T | None]
+) -> T | None:
+    """What `act` did in one session with the fields of the tapped `button`; None for a stale or forged tap."""
     parsed = tapped_values(update, button)
-    done = None
-    if parsed is not None:
-        with context.session() as session:
-            done = act(session, parsed)
-    return await settled(update, done)
+    if parsed is None:
+        return None
+    with context.session() as session:
+        return act(session, parsed)
 
 
 def chosen_label(query: CallbackQuery) -> str | None:

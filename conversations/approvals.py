@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -64,7 +65,11 @@ from services.concerns import name_of
 from services.i18n import N_, _, format_day, format_full_day, h, hi
 from services.logs import event
 from services.request_basics import local_today
-from storage.models import Role, VolunteerProfile
+from storage.db import Session
+from storage.models import Person, Role, VolunteerProfile
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 logger = logging.getLogger(__name__)
 
@@ -176,16 +181,27 @@ async def show_approved(update: Update, context: BotContext) -> None:
     await reply_page(update, "approved", page, more, lines, rows)
 
 
+class _AboutVolunteer(Protocol[T_co]):
+    """A service call about one volunteer, by the coordinator at hand."""
+
+    def __call__(self, *, session: Session, person: Person | None, volunteer_id: int, now: datetime) -> T_co:
+        """What the service says or did about this volunteer."""
+        ...
+
+
+def _about_tapped(update: Update, context: BotContext, button: Button, call: _AboutVolunteer[T]) -> T | None:
+    """What `call` gives, in one session, for the volunteer the tapped `button` names; None for a stale tap."""
+    parsed = tapped_values(update, button)
+    if parsed is None:
+        return None
+    with context.session() as session:
+        return call(session=session, person=context.person, volunteer_id=parsed[0], now=context.now())
+
+
 async def ask_reject(update: Update, context: BotContext) -> None:
     """Reject: ask to confirm."""
-    parsed = tapped_values(update, REJECT)
-    with context.session() as session:
-        found = (
-            rejectable(session=session, person=context.person, volunteer_id=parsed[0], now=context.now())
-            if parsed
-            else None
-        )
-    if parsed is None or found is None:
+    found = _about_tapped(update, context, REJECT, rejectable)
+    if found is None:
         await answer_stale(update)
         return
     volunteer, can_reject = found
@@ -196,19 +212,13 @@ async def ask_reject(update: Update, context: BotContext) -> None:
     await reply(
         update,
         _("Reject {name} as a volunteer? They will be told kindly.").format(name=hi(name_of(volunteer))),
-        keyboard([[(_("Yes, reject"), REJECT_YES.data(parsed[0])), (_("No"), KEEP.data(parsed[0]))]]),
+        keyboard([[(_("Yes, reject"), REJECT_YES.data(volunteer.id)), (_("No"), KEEP.data(volunteer.id))]]),
     )
 
 
 async def do_reject(update: Update, context: BotContext) -> None:
     """Confirmed rejection: once, told to the volunteer in their language."""
-    parsed = tapped_values(update, REJECT_YES)
-    with context.session() as session:
-        name = (
-            reject(session=session, person=context.person, volunteer_id=parsed[0], now=context.now())
-            if parsed
-            else None
-        )
+    name = _about_tapped(update, context, REJECT_YES, reject)
     await retire_buttons(update, show_choice=name is not None)
     if name is None:
         await answer_button(update, _("Already rejected."))
@@ -248,13 +258,7 @@ async def start_renew(update: Update, context: BotContext) -> str | None:
 
 async def _start(update: Update, context: BotContext, button: Button, mode: str) -> str | None:
     """Check the volunteer can be approved (or renewed) and ask for the VOG date."""
-    parsed = tapped_values(update, button)
-    with context.session() as session:
-        start = (
-            approval_start(session=session, person=context.person, volunteer_id=parsed[0], mode=mode, now=context.now())
-            if parsed
-            else None
-        )
+    start = _about_tapped(update, context, button, partial(approval_start, mode=mode))
     if start is None or start.volunteer is None:
         await answer_stale(update)
         return END

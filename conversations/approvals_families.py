@@ -20,7 +20,8 @@ from conversations.ui import (
     pager_row,
     reply,
     retire_buttons,
-    settled,
+    settled_tap,
+    tapped_or_stale,
     tapped_values,
 )
 from services.approvals import (
@@ -42,6 +43,7 @@ from services.placing import OpenRequest, open_requests, place_with, placing
 from services.request_flow import PLACE_REQUEST as PLACE
 from services.requests import FOR_FAMILY as ASK_FOR
 from services.tasks import kind_label, when_text
+from storage.db import Session
 from storage.models import Person
 
 logger = logging.getLogger(__name__)
@@ -172,9 +174,8 @@ async def place_list(update: Update, context: BotContext) -> None:
 
 async def place(update: Update, context: BotContext) -> None:
     """Ask one named volunteer personally (they still accept or pass; all rules checked again)."""
-    parsed = tapped_values(update, PLACE_WITH)
+    parsed = await tapped_or_stale(update, PLACE_WITH)
     if parsed is None:
-        await answer_stale(update)
         return
     with context.session() as session:
         result, name = place_with(
@@ -277,16 +278,14 @@ async def _pair_list(update: Update, context: BotContext, family_id: int | None,
 
 async def pair(update: Update, context: BotContext) -> None:
     """Pair a family with an approved volunteer; both are told."""
-    parsed = tapped_values(update, PAIR_WITH)
-    with context.session() as session:
-        names = (
-            pair_family(
-                session=session, person=context.person, family_id=parsed[0], volunteer_id=parsed[1], now=context.now()
-            )
-            if parsed
-            else None
+
+    def pair_them(session: Session, values: tuple[Any, ...]) -> tuple[str, str] | None:
+        """Pair the tapped family and volunteer: their names, or None when that is no longer possible."""
+        return pair_family(
+            session=session, person=context.person, family_id=values[0], volunteer_id=values[1], now=context.now()
         )
-    names = await settled(update, names)
+
+    names = await settled_tap(update, context, PAIR_WITH, pair_them)
     if names is None:
         return
     await reply(

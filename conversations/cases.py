@@ -16,12 +16,15 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations import checkins, menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
-from conversations.family_card import show_view
+from conversations.family_card import CardCall, card_tap, show_view
 from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values
 from services import cases as service
 from services.callbacks import Button
 from services.concerns import is_coordinator
+from services.context import Services
+from services.family_card import CardView
 from services.i18n import N_, _
+from storage.db import Session
 from storage.models import Person, Role
 
 NAME = "case"
@@ -60,62 +63,50 @@ async def _coordinator_tap(
     return person, parsed
 
 
-async def open_case(update: Update, context: BotContext) -> None:
-    """'Case' on the family card: the case screen."""
-    tapped = await _coordinator_tap(update, context, service.OPEN)
-    if tapped is None:
-        return
-    person, parsed = tapped
-    with context.session() as session:
-        view = service.case_screen(
-            session=session, services=context.services, coordinator=person, family_id=parsed[0], now=context.now()
-        )
-    await show_view(update, view)
+def _case_screen(
+    session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
+) -> CardView:
+    """The case screen of the button's family."""
+    return service.case_screen(
+        session=session, services=services, coordinator=coordinator, family_id=values[0], now=now
+    )
 
 
-async def move(update: Update, context: BotContext) -> None:
-    """A move button on the case screen (ca:to:<family>:<from>:<to>), or a closing reason (ca:close:...)."""
-    moving = tapped_values(update, service.MOVE) is not None
-    tapped = await _coordinator_tap(update, context, service.MOVE if moving else service.CLOSE)
-    if tapped is None:
-        return
-    person, parsed = tapped
-    if moving:
-        family_id, expected, target = parsed
-        reason = None
-    else:
-        family_id, expected, reason = parsed
-        target = "closed"
-    with context.session() as session:
-        view = service.move_case(
+def _moving(*, closing: bool) -> CardCall:
+    """A move button (family, the state expected, the target) or a closing one (family, state expected, reason)."""
+
+    def call(
+        session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
+    ) -> CardView:
+        """Move or close the case, and show it again."""
+        family_id, expected, last = values
+        return service.move_case(
             session=session,
-            services=context.services,
-            coordinator=person,
+            services=services,
+            coordinator=coordinator,
             family_id=family_id,
             expected=expected,
-            target=target,
-            reason=reason,
-            now=context.now(),
+            target="closed" if closing else last,
+            reason=last if closing else None,
+            now=now,
         )
-    await show_view(update, view)
+
+    return call
 
 
-async def held(update: Update, context: BotContext) -> None:
-    """'Talk held' on the case screen."""
-    tapped = await _coordinator_tap(update, context, service.HELD)
-    if tapped is None:
-        return
-    person, parsed = tapped
-    with context.session() as session:
-        view = service.talk_held(
-            session=session,
-            services=context.services,
-            coordinator=person,
-            family_id=parsed[0],
-            talk_id=parsed[1],
-            now=context.now(),
-        )
-    await show_view(update, view)
+def _talk_held(
+    session: Session, services: Services, coordinator: Person, values: tuple[Any, ...], now: datetime
+) -> CardView:
+    """Mark the button's intake talk held, and show the case again."""
+    return service.talk_held(
+        session=session, services=services, coordinator=coordinator, family_id=values[0], talk_id=values[1], now=now
+    )
+
+
+open_case = card_tap(service.OPEN, _case_screen, "'Case' on the family card: the case screen.")
+move = card_tap(service.MOVE, _moving(closing=False), "A move button on the case screen (ca:to:<family>:<from>:<to>).")
+close = card_tap(service.CLOSE, _moving(closing=True), "A closing reason on the case screen (ca:close:...).")
+held = card_tap(service.HELD, _talk_held, "'Talk held' on the case screen.")
 
 
 async def ask_talk_time(update: Update, context: BotContext) -> str | None:
@@ -208,7 +199,7 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CallbackQueryHandler(open_case, pattern=service.OPEN.pattern),
         CallbackQueryHandler(move, pattern=service.MOVE.pattern),
-        CallbackQueryHandler(move, pattern=service.CLOSE.pattern),
+        CallbackQueryHandler(close, pattern=service.CLOSE.pattern),
         CallbackQueryHandler(held, pattern=service.HELD.pattern),
         CallbackQueryHandler(need_help_again, pattern=service.AGAIN.pattern),
         CommandHandler("waiting", waiting_list, filters=private),

@@ -16,7 +16,16 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import (
+    acted_on_tap,
+    answer_button,
+    answer_stale,
+    keyboard,
+    reply,
+    retire_buttons,
+    tapped_or_stale,
+    tapped_values,
+)
 from domain import questions as rules
 from domain.questions import QuestionState
 from services import casework as service
@@ -27,6 +36,7 @@ from services.i18n import _, format_day, h, hi
 from services.labels import name_of
 from services.questions import Saved
 from services.tasks import kind_label, when_text
+from storage.db import Session
 
 SUGGEST_DIALOGUE = "suggest_question"
 SUGGEST_WORDS = "words"
@@ -136,9 +146,8 @@ async def _show(update: Update, context: BotContext, family_id: int) -> None:
 
 async def show_questions(update: Update, context: BotContext) -> None:
     """'🎯 Questions' on the family's card."""
-    parsed = tapped_values(update, QUESTIONS)
+    parsed = await tapped_or_stale(update, QUESTIONS)
     if parsed is None:
-        await answer_stale(update)
         return
     await _show(update, context, parsed[0])
 
@@ -155,19 +164,20 @@ async def set_casework_weeks(update: Update, context: BotContext) -> None:
 
 async def _set_rhythm(update: Update, context: BotContext, button: Button, *, review: bool) -> None:
     """Save a rhythm, then show the questions again."""
+
+    def save(session: Session, values: tuple[Any, ...]) -> bool:
+        """Save the tapped number of weeks as the review or the casework rhythm."""
+        return service.set_rhythm(
+            session=session,
+            coordinator=context.person,
+            family_id=values[0],
+            review_weeks=values[1] if review else None,
+            casework_weeks=None if review else values[1],
+            now=context.now(),
+        )
+
     parsed = tapped_values(update, button)
-    saved = False
-    if parsed is not None:
-        with context.session() as session:
-            saved = service.set_rhythm(
-                session=session,
-                coordinator=context.person,
-                family_id=parsed[0],
-                review_weeks=parsed[1] if review else None,
-                casework_weeks=None if review else parsed[1],
-                now=context.now(),
-            )
-    if not saved or parsed is None:
+    if not acted_on_tap(update, context, button, save) or parsed is None:
         await answer_stale(update)
         return
     await retire_buttons(update, show_choice=False)
@@ -223,18 +233,19 @@ async def toggle_match_link(update: Update, context: BotContext) -> None:
 
 async def _toggle(update: Update, context: BotContext, button: Button, kind: str) -> None:
     """Link the tapped help to the question, or unlink it when it was linked (rights checked in the service)."""
-    parsed = tapped_values(update, button)
-    linked = None
-    if parsed is not None:
-        with context.session() as session:
-            linked = questions_service.link_help(
-                session=session,
-                coordinator=context.person,
-                question_id=parsed[0],
-                kind=kind,
-                ref_id=parsed[1],
-                now=context.now(),
-            )
+
+    def link(session: Session, values: tuple[Any, ...]) -> bool | None:
+        """Link or unlink the tapped help: whether it is linked now, None when refused."""
+        return questions_service.link_help(
+            session=session,
+            coordinator=context.person,
+            question_id=values[0],
+            kind=kind,
+            ref_id=values[1],
+            now=context.now(),
+        )
+
+    linked = acted_on_tap(update, context, button, link)
     if linked is None:
         await answer_stale(update)
         return
@@ -280,18 +291,19 @@ async def start_recording(update: Update, context: BotContext) -> None:
 
 async def record_next(update: Update, context: BotContext) -> None:
     """The meeting was held: saved with the next date; the family hears what was decided."""
-    parsed = tapped_values(update, NEXT)
-    result = None
-    if parsed is not None:
-        with context.session() as session:
-            result = service.record_meeting(
-                session=session,
-                services=context.services,
-                coordinator=context.person,
-                meeting_id=parsed[0],
-                next_weeks=parsed[1],
-                now=context.now(),
-            )
+
+    def record(session: Session, values: tuple[Any, ...]) -> service.MeetingResult:
+        """Record the meeting with the tapped number of weeks to the next one."""
+        return service.record_meeting(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            meeting_id=values[0],
+            next_weeks=values[1],
+            now=context.now(),
+        )
+
+    result = acted_on_tap(update, context, NEXT, record)
     if result is None or result.outcome == Recorded.REFUSED:
         await answer_stale(update)
         return
@@ -314,9 +326,8 @@ async def record_next(update: Update, context: BotContext) -> None:
 
 async def start_suggest(update: Update, context: BotContext) -> str | None:
     """'Suggest a question': its words are typed next."""
-    parsed = tapped_values(update, SUGGEST)
+    parsed = await tapped_or_stale(update, SUGGEST)
     if parsed is None:
-        await answer_stale(update)
         return END
     with context.session() as session:
         allowed = questions_service.may_suggest(

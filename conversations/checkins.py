@@ -14,7 +14,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, settled
+from conversations.pause_buttons import pause_handlers
+from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, settled, tapped_values
 from domain import checkins as rules
 from services import checkin_answers
 from services.checkin_answers import Answered, FollowUp, Recorded
@@ -34,7 +35,7 @@ def _family(context: BotContext) -> Person | None:
 
 async def on_answer(update: Update, context: BotContext) -> None:
     """A check-in button: checked on the server (this family's own check-in, not yet answered), once."""
-    parsed = ANSWER.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, ANSWER)
     person = _family(context)
     if parsed is None or person is None or person.id is None:
         await answer_stale(update)
@@ -150,23 +151,6 @@ async def pause_menu(update: Update, context: BotContext) -> None:
     await reply(update, text, keyboard(rows))
 
 
-async def on_pause(update: Update, context: BotContext) -> None:
-    """A pause button (one to four weeks from today, local)."""
-    parsed = PAUSE_FOR.parse(update.callback_query.data if update.callback_query else None)
-    if parsed is None or parsed[0] not in PAUSE_WEEKS:
-        await answer_stale(update)
-        return
-    await _pause(update, context, parsed[0])
-
-
-async def on_resume(update: Update, context: BotContext) -> None:
-    """'Resume check-ins now'."""
-    if RESUME.parse(update.callback_query.data if update.callback_query else None) is None:
-        await answer_stale(update)
-        return
-    await _pause(update, context, None)
-
-
 async def _pause(update: Update, context: BotContext, weeks: int | None) -> None:
     """Pause for `weeks` (None: resume) and say until when."""
     person = _family(context)
@@ -214,8 +198,7 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
     """The family's check-in buttons, which work at any time (also in the middle of a dialogue)."""
     return [
         CallbackQueryHandler(on_answer, pattern=ANSWER.pattern),
-        CallbackQueryHandler(on_pause, pattern=PAUSE_FOR.pattern),
-        CallbackQueryHandler(on_resume, pattern=RESUME.pattern),
+        *pause_handlers(PAUSE_FOR, RESUME, PAUSE_WEEKS, _pause),
     ]
 
 

@@ -22,7 +22,7 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Message
 from conversations.context import HANDLING, BotContext, services_of
 from conversations.coordinator_group import build_first as coordinator_handlers
 from conversations.coordinator_group import coordinator_reply
-from conversations.ui import answer_button, answer_stale, callback, keyboard, reply, retire_buttons
+from conversations.ui import answer_button, answer_stale, callback, keyboard, reply, retire_buttons, tapped_values
 from domain.language import detect_language, worth_offering
 from domain.urgent import detect_urgent
 from services import relay
@@ -205,9 +205,7 @@ async def forward_declined(update: Update) -> None:
 
 async def forward_no(update: Update, context: BotContext) -> None:
     """'Pass it on?' No does nothing."""
-    if FORWARD_NO.parse(update.callback_query.data if update.callback_query else None) is None or not _may_forward(
-        update, context
-    ):
+    if tapped_values(update, FORWARD_NO) is None or not _may_forward(update, context):
         await answer_stale(update)
         return
     await answer_button(update)

@@ -19,7 +19,16 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from conversations import menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
-from conversations.ui import answer_button, answer_stale, keyboard, reply, reply_to_message, retire_buttons, stale_text
+from conversations.ui import (
+    answer_button,
+    answer_stale,
+    keyboard,
+    reply,
+    reply_to_message,
+    retire_buttons,
+    stale_text,
+    tapped_values,
+)
 from services import claims, relay
 from services.callbacks import Button
 from services.claims import Gate, Outcome
@@ -62,7 +71,7 @@ async def _concern_tap(update: Update, context: BotContext, button: Button, acti
 
     Seeing and taking (`CLAIM_CONCERN`), closing (`CLOSE_CONCERN`): only coordinators alerted about the
     concern, the family's duo, or an admin (`services.claims.concern_at_hand` asks `services.permissions`)."""
-    parsed = button.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, button)
     coordinator = context.person
     if parsed is None or coordinator is None or not is_coordinator(coordinator):
         await answer_stale(update)

@@ -18,7 +18,16 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations import menu
 from conversations.context import BotContext
 from conversations.coordinator_group import topic_family
-from conversations.ui import answer_button, answer_stale, keyboard, page_of, pager_row, reply, retire_buttons
+from conversations.ui import (
+    answer_button,
+    answer_stale,
+    keyboard,
+    page_of,
+    pager_row,
+    reply,
+    retire_buttons,
+    tapped_values,
+)
 from services import concerns
 from services import coordinator_requests as requests
 from services import family_card as card
@@ -97,7 +106,7 @@ async def list_families(update: Update, context: BotContext, page: int = 0) -> N
 
 async def families_page(update: Update, context: BotContext) -> None:
     """A page of /families: the list is read again, with this coordinator's rights."""
-    parsed = FAMILIES_PAGE.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, FAMILIES_PAGE)
     if parsed is None or _coordinator(context) is None:
         await answer_stale(update)
         return
@@ -107,15 +116,15 @@ async def families_page(update: Update, context: BotContext) -> None:
 
 
 # What a button's service is given: the session, the services, the coordinator, the button's values and now.
-Call = Callable[[Session, Services, Person, tuple[Any, ...], datetime], CardView]
+CardCall = Callable[[Session, Services, Person, tuple[Any, ...], datetime], CardView]
 
 
-def _tap(button: Button, call: Call, doc: str) -> Handler:
+def card_tap(button: Button, call: CardCall, doc: str) -> Handler:
     """The one handler of a button: parse it, call its service in one transaction, show the view it returns."""
 
     async def tap(update: Update, context: BotContext) -> None:
         """Parse the button, call its service, show the result."""
-        parsed = button.parse(update.callback_query.data if update.callback_query else None)
+        parsed = tapped_values(update, button)
         coordinator = _coordinator(context)
         if parsed is None or coordinator is None:
             await answer_stale(update)
@@ -128,7 +137,7 @@ def _tap(button: Button, call: Call, doc: str) -> Handler:
     return tap
 
 
-def _view(what: View) -> Call:
+def _view(what: View) -> CardCall:
     """The service call that shows the family's card, answers or timeline."""
 
     def call(
@@ -142,7 +151,7 @@ def _view(what: View) -> Call:
     return call
 
 
-def _change(name: str) -> Call:
+def _change(name: str) -> CardCall:
     """The service call that changes one check-in setting (`name`: rhythm, weekday, daypart) to the button's value."""
 
     def call(
@@ -200,7 +209,7 @@ def _take_over(
     return requests.take_over(session=session, coordinator=coordinator, family_id=values[0], now=now)
 
 
-def _answer(accepted: bool) -> Call:
+def _answer(accepted: bool) -> CardCall:
     """The service call for a colleague's Agree (True) or No (False) to a request."""
 
     def call(
@@ -219,20 +228,20 @@ def _duo(session: Session, services: Services, coordinator: Person, values: tupl
     return requests.duo(session=session, coordinator=coordinator, partner_id=values[0], now=now)
 
 
-open_card = _tap(FAMILY_CARD, _view("card"), "A family's card, from /families or a concern.")
-show_answers = _tap(ANSWERS, _view("answers"), "'Answers over time' on the card.")
-show_timeline = _tap(TIMELINE, _view("timeline"), "'Timeline' on the card.")
-set_rhythm = _tap(RHYTHM, _change("rhythm"), "The card's rhythm buttons (weekly, every two weeks, four, off).")
-set_weekday = _tap(WEEKDAY, _change("weekday"), "The card's weekday buttons.")
-set_daypart = _tap(DAYPART, _change("daypart"), "The card's part-of-day buttons.")
-set_auto_step_down = _tap(AUTO_STEP_DOWN, _auto, "'Lower automatically: on/off' on the card.")
-send_now = _tap(SEND_NOW, _send_now, "'Send a check-in now' on the card.")
-step_down = _tap(STEP_DOWN, _lower, "'Yes, lower it' under the offer to lower a family's check-ins.")
-keep_rhythm = _tap(KEEP_RHYTHM, _lower, "'No, keep it' under the offer to lower a family's check-ins.")
-take_over = _tap(MINE, _take_over, "'I am their primary coordinator' on the card.")
-agree = _tap(AGREE, _answer(True), "'Agree' to a colleague's request (primary coordinator, duo partner).")
-disagree = _tap(DISAGREE, _answer(False), "'No' to a colleague's request (primary coordinator, duo partner).")
-duo = _tap(DUO, _duo, "'My duo partner': pick a colleague, who is asked first; admins at once.")
+open_card = card_tap(FAMILY_CARD, _view("card"), "A family's card, from /families or a concern.")
+show_answers = card_tap(ANSWERS, _view("answers"), "'Answers over time' on the card.")
+show_timeline = card_tap(TIMELINE, _view("timeline"), "'Timeline' on the card.")
+set_rhythm = card_tap(RHYTHM, _change("rhythm"), "The card's rhythm buttons (weekly, every two weeks, four, off).")
+set_weekday = card_tap(WEEKDAY, _change("weekday"), "The card's weekday buttons.")
+set_daypart = card_tap(DAYPART, _change("daypart"), "The card's part-of-day buttons.")
+set_auto_step_down = card_tap(AUTO_STEP_DOWN, _auto, "'Lower automatically: on/off' on the card.")
+send_now = card_tap(SEND_NOW, _send_now, "'Send a check-in now' on the card.")
+step_down = card_tap(STEP_DOWN, _lower, "'Yes, lower it' under the offer to lower a family's check-ins.")
+keep_rhythm = card_tap(KEEP_RHYTHM, _lower, "'No, keep it' under the offer to lower a family's check-ins.")
+take_over = card_tap(MINE, _take_over, "'I am their primary coordinator' on the card.")
+agree = card_tap(AGREE, _answer(True), "'Agree' to a colleague's request (primary coordinator, duo partner).")
+disagree = card_tap(DISAGREE, _answer(False), "'No' to a colleague's request (primary coordinator, duo partner).")
+duo = card_tap(DUO, _duo, "'My duo partner': pick a colleague, who is asked first; admins at once.")
 
 
 async def topic_command(update: Update, context: BotContext) -> None:

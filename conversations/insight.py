@@ -26,7 +26,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations import menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons
+from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
 from domain import insight as rules
 from services import insight
 from services.context import JobHandler
@@ -163,7 +163,7 @@ async def deliver(update: Update, context: BotContext, command: str, period: rul
 
 async def on_period(update: Update, context: BotContext) -> None:
     """A period button: in:p:<st|ex>:<week|4w|quarter>."""
-    parsed = PERIOD.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, PERIOD)
     if parsed is None or parsed[0] not in COMMANDS:
         await _refuse(update)
         return
@@ -184,7 +184,7 @@ def dates_hint() -> str:
 
 async def ask_dates(update: Update, context: BotContext) -> str | None:
     """'Other dates…': ask for two dates, typed."""
-    parsed = OTHER_DATES.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, OTHER_DATES)
     allowed = _allowed(context)
     if parsed is None or parsed[0] not in COMMANDS or not allowed:
         await _refuse(update)

@@ -1,25 +1,14 @@
 """What the lasting-match screens (`conversations.match_management`, `match_sides`, `match_proposals`,
-`match_sending`) do alike: a tap parsed (or answered as stale), a tap closed before the answer,
+`match_sending`) do alike: a tap closed before the answer,
 and the question which adult also belongs to the support household.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Update
 
-from conversations.ui import Markup, answer_button, answer_stale, column, reply, retire_buttons, tapped_values
-from services.callbacks import Button
+from conversations.ui import Markup, answer_button, column, reply, retire_buttons
 from services.i18n import _
-
-
-async def tapped_or_stale(update: Update, button: Button) -> tuple[Any, ...] | None:
-    """The tap's values when it is `button`'s; else None, the tap answered as one that no longer works."""
-    values = tapped_values(update, button)
-    if values is None:
-        await answer_stale(update)
-    return values
 
 
 async def close_tap(update: Update, text: str | None = None, markup: Markup | None = None) -> None:

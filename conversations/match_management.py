@@ -15,10 +15,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from conversations.approvals import parse_date
 from conversations.context import BotContext
 from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, Dialogue, draft_of, typed_words
-from conversations.match_common import ask_household_member, tapped_or_stale
+from conversations.match_common import ask_household_member
 from conversations.match_draft import NEW, MatchDraft
 from conversations.match_proposals import other_input, proposal_states, start_adjusting, start_proposal
-from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons
+from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_or_stale
 from services import match_household, match_reviews
 from services import match_management as service
 from services.callbacks import Button

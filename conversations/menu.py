@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppI
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.ui import answer_button, answer_stale, keyboard, reply
+from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values
 from services.callbacks import Button
 from services.i18n import _
 
@@ -72,7 +72,7 @@ async def send_menu(update: Update, context: BotContext) -> None:
 
 async def on_menu_button(update: Update, context: BotContext) -> Any:
     """A menu button: run the entry's action if this person's role (checked now) allows it."""
-    parsed = MENU.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, MENU)
     person = context.person
     entry = _entries.get(parsed[0]) if parsed else None
     role = person.role if person and person.consent_at else None

@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons
+from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
 from services import requests as service
 from services.i18n import _, format_stamp, h, hi
 from services.request_basics import name_of
@@ -24,7 +24,7 @@ ASK = "menu:ask"  # the menu's 'Ask for help' (conversations.menu)
 
 def _id(button: Any, update: Update) -> int | None:
     """The request id of one of our buttons, or None for anything else."""
-    parsed = button.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, button)
     return int(parsed[0]) if parsed else None
 
 
@@ -162,7 +162,7 @@ async def give_back(update: Update, context: BotContext) -> None:
 
 async def give_what(update: Update, context: BotContext) -> None:
     """Offer something back: to whom (the support family, or anyone in the neighbourhood)."""
-    parsed = GIVE.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, GIVE)
     person = context.person
     if parsed is None or parsed[0] not in GIVE_BACK or not service.is_family(person) or person is None:
         await answer_stale(update)
@@ -182,7 +182,7 @@ async def give_what(update: Update, context: BotContext) -> None:
 
 async def give_to(update: Update, context: BotContext) -> None:
     """Offer something back: the coordinators (and the support volunteer) hear of it."""
-    parsed = GIVE_TO.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, GIVE_TO)
     person = context.person
     passed_on = False
     if parsed is not None and person is not None and person.id is not None:

@@ -12,29 +12,31 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import acted_on_tap, answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
 from domain.questions import Decision
 from services import question_decisions as decisions
 from services import question_reviews as service
 from services.i18n import _, h
 from services.question_decisions import Decided
 from services.question_reviews import FAMILY_ANSWER, HELPER_ANSWER, PICK, WHY, Answered
+from storage.db import Session
 
 
 async def on_family_answer(update: Update, context: BotContext) -> None:
     """The family's answer to "does the help help?"."""
-    parsed = tapped_values(update, FAMILY_ANSWER)
-    result = None
-    if parsed is not None:
-        with context.session() as session:
-            result = service.answer_family_review(
-                session=session,
-                services=context.services,
-                person=context.person,
-                review_id=parsed[0],
-                answer=parsed[1],
-                now=context.now(),
-            )
+
+    def answer(session: Session, values: tuple[Any, ...]) -> service.ReviewResult:
+        """Record the family's answer."""
+        return service.answer_family_review(
+            session=session,
+            services=context.services,
+            person=context.person,
+            review_id=values[0],
+            answer=values[1],
+            now=context.now(),
+        )
+
+    result = acted_on_tap(update, context, FAMILY_ANSWER, answer)
     if result is None or result.outcome == Answered.STALE:
         await answer_button(update, _("This question was answered already, or is closed. Thank you!"))
         return
@@ -56,18 +58,19 @@ async def on_family_answer(update: Update, context: BotContext) -> None:
 
 async def on_helper_answer(update: Update, context: BotContext) -> None:
     """A helper's answer to "how is it going for you?"."""
-    parsed = tapped_values(update, HELPER_ANSWER)
-    result = None
-    if parsed is not None:
-        with context.session() as session:
-            result = service.answer_helper_review(
-                session=session,
-                services=context.services,
-                person=context.person,
-                review_id=parsed[0],
-                feeling=parsed[1],
-                now=context.now(),
-            )
+
+    def answer(session: Session, values: tuple[Any, ...]) -> service.ReviewResult:
+        """Record the helper's feeling."""
+        return service.answer_helper_review(
+            session=session,
+            services=context.services,
+            person=context.person,
+            review_id=values[0],
+            feeling=values[1],
+            now=context.now(),
+        )
+
+    result = acted_on_tap(update, context, HELPER_ANSWER, answer)
     if result is None or result.outcome == Answered.STALE:
         await answer_stale(update)
         return
@@ -108,19 +111,21 @@ async def on_pick(update: Update, context: BotContext) -> None:
 
 async def on_reason(update: Update, context: BotContext) -> None:
     """The reason tapped: the decision is taken, once."""
+
+    def decide(session: Session, values: tuple[Any, ...]) -> decisions.DecisionResult:
+        """Take the decision with its reason."""
+        return decisions.decide(
+            session=session,
+            services=context.services,
+            coordinator=context.person,
+            decision_id=values[0],
+            choice=values[1],
+            reason=values[2],
+            now=context.now(),
+        )
+
     parsed = tapped_values(update, WHY)
-    result = None
-    if parsed is not None:
-        with context.session() as session:
-            result = decisions.decide(
-                session=session,
-                services=context.services,
-                coordinator=context.person,
-                decision_id=parsed[0],
-                choice=parsed[1],
-                reason=parsed[2],
-                now=context.now(),
-            )
+    result = acted_on_tap(update, context, WHY, decide)
     if result is None or result.outcome == Decided.REFUSED:
         await answer_stale(update)
         return

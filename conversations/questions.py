@@ -15,7 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 from conversations import menu
 from conversations.context import BotContext
 from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, settled, tapped_values
+from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, settled_tap, tapped_values
 from domain import questions as rules
 from domain.questions import QuestionState, Theme
 from services import questions as service
@@ -23,6 +23,7 @@ from services.callbacks import Button
 from services.i18n import N_, _, h, hi
 from services.labels import name_of
 from services.questions import SUGGESTION, Saved
+from storage.db import Session
 from storage.models import FamilyQuestion, Role
 
 DIALOGUE = "question"
@@ -145,18 +146,20 @@ async def open_question(update: Update, context: BotContext) -> None:
 
 async def toggle_volunteers(update: Update, context: BotContext) -> None:
     """Volunteers may (or may no longer) help with this question."""
-    parsed = tapped_values(update, VOLUNTEERS)
-    changed = None
-    if parsed is not None and parsed[1] in ("on", "off"):
-        with context.session() as session:
-            changed = service.set_sharing(
-                session=session,
-                person=context.person,
-                question_id=parsed[0],
-                now=context.now(),
-                volunteers_may_help=parsed[1] == "on",
-            )
-    changed = await settled(update, changed)
+
+    def change(session: Session, values: tuple[Any, ...]) -> FamilyQuestion | None:
+        """Set whether volunteers may help, for an 'on' or 'off' button."""
+        if values[1] not in ("on", "off"):
+            return None
+        return service.set_sharing(
+            session=session,
+            person=context.person,
+            question_id=values[0],
+            now=context.now(),
+            volunteers_may_help=values[1] == "on",
+        )
+
+    changed = await settled_tap(update, context, VOLUNTEERS, change)
     if changed is None:
         return
     if changed.volunteers_may_help:
@@ -185,19 +188,20 @@ async def choose_helper(update: Update, context: BotContext) -> None:
 
 async def share_with(update: Update, context: BotContext) -> None:
     """The family chose a helper (or nobody) for a question."""
+
+    def change(session: Session, values: tuple[Any, ...]) -> FamilyQuestion | None:
+        """Let the chosen helper read the question, or nobody for helper 0."""
+        return service.set_sharing(
+            session=session,
+            person=context.person,
+            question_id=values[0],
+            now=context.now(),
+            helper_id=values[1] or None,
+            unshare=values[1] == 0,
+        )
+
     parsed = tapped_values(update, SHARE_WITH)
-    changed = None
-    if parsed is not None:
-        with context.session() as session:
-            changed = service.set_sharing(
-                session=session,
-                person=context.person,
-                question_id=parsed[0],
-                now=context.now(),
-                helper_id=parsed[1] or None,
-                unshare=parsed[1] == 0,
-            )
-    if await settled(update, changed) is None:
+    if await settled_tap(update, context, SHARE_WITH, change) is None:
         return
     if parsed is not None and parsed[1]:
         await reply(update, _("Saved: that helper may read this question now, and has been told."))
@@ -236,37 +240,35 @@ async def ask_done(update: Update, context: BotContext) -> None:
 
 async def do_done(update: Update, context: BotContext) -> None:
     """Confirmed: the question ends; the coordinators hear it."""
-    parsed = tapped_values(update, DONE_YES)
-    ended = None
-    if parsed is not None:
-        with context.session() as session:
-            ended = service.no_longer_needed(
-                session=session,
-                services=context.services,
-                person=context.person,
-                question_id=parsed[0],
-                now=context.now(),
-            )
-    if await settled(update, ended) is None:
+
+    def end(session: Session, values: tuple[Any, ...]) -> FamilyQuestion | None:
+        """Close the question, telling the coordinators."""
+        return service.no_longer_needed(
+            session=session, services=context.services, person=context.person, question_id=values[0], now=context.now()
+        )
+
+    if await settled_tap(update, context, DONE_YES, end) is None:
         return
     await reply(update, _("Done: that question is closed. Good to hear it is no longer needed!"))
 
 
 async def on_suggestion(update: Update, context: BotContext) -> None:
     """The family's yes or no to a coordinator's suggested question."""
-    parsed = tapped_values(update, SUGGESTION)
-    changed = None
-    if parsed is not None and parsed[1] in ("yes", "no"):
-        with context.session() as session:
-            changed = service.answer_suggestion(
-                session=session,
-                services=context.services,
-                person=context.person,
-                question_id=parsed[0],
-                accept=parsed[1] == "yes",
-                now=context.now(),
-            )
-    changed = await settled(update, changed)
+
+    def answer(session: Session, values: tuple[Any, ...]) -> FamilyQuestion | None:
+        """Accept or decline the suggestion, for a 'yes' or 'no' button."""
+        if values[1] not in ("yes", "no"):
+            return None
+        return service.answer_suggestion(
+            session=session,
+            services=context.services,
+            person=context.person,
+            question_id=values[0],
+            accept=values[1] == "yes",
+            now=context.now(),
+        )
+
+    changed = await settled_tap(update, context, SUGGESTION, answer)
     if changed is None:
         return
     if changed.state == QuestionState.ACTIVE:

@@ -15,7 +15,16 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from conversations.context import BotContext
 from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue, Draft, draft_of
-from conversations.ui import answer_button, column, not_understood, readable_name, reply, retire_buttons
+from conversations.ui import (
+    answer_button,
+    column,
+    not_understood,
+    readable_name,
+    reply,
+    retire_buttons,
+    tapped,
+    tapped_values,
+)
 from services import referrals
 from services.callbacks import Button
 from services.i18n import LANGUAGE_NAMES, _, format_day, h, hi
@@ -118,12 +127,6 @@ def unexpected_for(step: str) -> Any:
     return callback_
 
 
-def tapped(update: Update, button: Any) -> str | None:
-    """The value of the tapped button of this kind, or None."""
-    parsed = button.parse(update.callback_query.data if update.callback_query else None)
-    return str(parsed[0]) if parsed else None
-
-
 async def start_refer(update: Update, context: BotContext) -> str | None:
     """/refer (or the menu): only referrers, checked on the server."""
     if update.callback_query is not None:
@@ -174,7 +177,7 @@ async def receive_first_name(update: Update, context: BotContext) -> str | None:
 
 async def create_link(update: Update, context: BotContext) -> str | None:
     """Create the link: rights and every choice checked again on the server."""
-    if CREATE.parse(update.callback_query.data if update.callback_query else None) is None:
+    if tapped_values(update, CREATE) is None:
         return await ask_again(update, context, CONFIRM)
     answers = draft(context)
     with context.session() as session:

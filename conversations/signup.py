@@ -8,6 +8,7 @@ dialogue; the questions and the draft are in `conversations.signup_steps`, the p
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
@@ -53,16 +54,16 @@ from conversations.signup_steps import (
     prompt_name,
     prompt_role,
     resume_for,
-    tapped,
     unexpected_for,
 )
-from conversations.ui import answer_button, readable_name, reply, retire_buttons
+from conversations.ui import answer_button, readable_name, reply, retire_buttons, tapped
 from domain.invites import InviteProblem
 from services import referrals
 from services import signup as rules
 from services.i18n import _, hi, normalise_language, shipped_match
 from services.unreachable import deliver_waiting
-from storage.models import Role
+from storage.db import Session
+from storage.models import Person, Role
 
 logger = logging.getLogger(__name__)
 
@@ -263,6 +264,25 @@ async def consent(update: Update, context: BotContext) -> str | None:
     return ASK_NAME
 
 
+async def _save_typed(
+    update: Update,
+    context: BotContext,
+    clean: Callable[[str], str | None],
+    max_length: int,
+    save: Callable[[Session, int, str], Person],
+) -> tuple[Person, str] | None:
+    """The person signing up, fresh from `save`, and their typed words; None when unreadable (they were told)."""
+    words = await readable_name(update, clean, max_length)
+    if words is None:
+        return None
+    person = context.person
+    assert person is not None and person.id is not None
+    with context.session() as session:
+        fresh = save(session, person.id, words)
+    context.person = fresh
+    return fresh, words
+
+
 # The first profile question after the name, for the roles that have a profile (coordinators have none).
 _PROFILE_FIRST: dict[str | None, str] = {
     Role.FAMILY: FAMILY_AREA,
@@ -273,14 +293,15 @@ _PROFILE_FIRST: dict[str | None, str] = {
 
 async def receive_name(update: Update, context: BotContext) -> str | None:
     """The name to be addressed by."""
-    name = await readable_name(update, rules.clean_name, rules.MAX_NAME)
-    if name is None:
+
+    def save(session: Session, person_id: int, name: str) -> Person:
+        """Keep the name."""
+        return rules.set_name(session=session, person_id=person_id, name=name, now=context.now())
+
+    saved = await _save_typed(update, context, rules.clean_name, rules.MAX_NAME, save)
+    if saved is None:
         return STAY
-    person = context.person
-    assert person is not None and person.id is not None
-    with context.session() as session:
-        fresh = rules.set_name(session=session, person_id=person.id, name=name, now=context.now())
-    context.person = fresh
+    fresh, name = saved
     role = fresh.role
     profile = _PROFILE_FIRST.get(role)
     if profile is not None:
@@ -297,16 +318,17 @@ async def receive_name(update: Update, context: BotContext) -> str | None:
 
 async def receive_organisation(update: Update, context: BotContext) -> str | None:
     """A referrer's organisation; then what they can do."""
-    organisation = await readable_name(update, referrals.clean_organisation, referrals.MAX_ORGANISATION)
-    if organisation is None:
-        return STAY
-    person = context.person
-    assert person is not None and person.id is not None
-    with context.session() as session:
-        fresh = referrals.set_organisation(
-            session=session, person_id=person.id, organisation=organisation, now=context.now()
+
+    def save(session: Session, person_id: int, organisation: str) -> Person:
+        """Keep the organisation."""
+        return referrals.set_organisation(
+            session=session, person_id=person_id, organisation=organisation, now=context.now()
         )
-    context.person = fresh
+
+    saved = await _save_typed(update, context, referrals.clean_organisation, referrals.MAX_ORGANISATION, save)
+    if saved is None:
+        return STAY
+    fresh = saved[0]
     await reply(
         update,
         _("Welcome to the team, {name}. Send /refer to refer a family, and /referrals to see your referrals.").format(

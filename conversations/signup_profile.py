@@ -29,11 +29,10 @@ from conversations.signup_steps import (
     prompt_family_children,
     skill_options,
     skip_ages,
-    tapped,
     time_options,
     toggle_rows,
 )
-from conversations.ui import answer_button, int_arg, keyboard, reply, retire_buttons
+from conversations.ui import answer_button, int_arg, keyboard, reply, retire_buttons, tapped
 from services import checkins
 from services import signup as rules
 from services.callbacks import Button

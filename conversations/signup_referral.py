@@ -24,9 +24,8 @@ from conversations.signup_steps import (
     prompt_referral_share,
     prompt_role,
     referral_problem_text,
-    tapped,
 )
-from conversations.ui import answer_button, reply, retire_buttons
+from conversations.ui import answer_button, reply, retire_buttons, tapped
 from services import referrals
 from services import signup as rules
 from services.i18n import _, set_language

@@ -339,12 +339,6 @@ PROMPTS: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
 }
 
 
-def tapped(update: Update, button: Button) -> str | None:
-    """The value of one of our buttons of this kind, or None for anything else."""
-    parsed = button.parse(update.callback_query.data if update.callback_query else None)
-    return str(parsed[0]) if parsed else None
-
-
 async def ask_again(update: Update, context: BotContext, step: str) -> str | None:
     """Anything this step did not expect: say so kindly and ask again."""
     await not_understood(update)

@@ -13,7 +13,7 @@ from conversations.concerns import forward_to_team, urgent_message
 from conversations.context import BotContext
 from conversations.coordinator_group import MEDIA
 from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, Dialogue, Draft, draft_of
-from conversations.ui import answer_button, answer_stale, int_arg, keyboard, reply, retire_buttons
+from conversations.ui import answer_button, answer_stale, int_arg, keyboard, reply, retire_buttons, tapped_values
 from domain.language import detect_language
 from domain.urgent import detect_urgent
 from services import relay
@@ -114,7 +114,7 @@ def held_messages(held: Sequence[Sequence[Any]]) -> list[tuple[int, int, str | N
 
 async def choose_family(update: Update, context: BotContext) -> str | None:
     """A volunteer picks the family the concern is about (checked again: only families they helped)."""
-    parsed = ABOUT.parse(update.callback_query.data if update.callback_query else None)
+    parsed = tapped_values(update, ABOUT)
     person = context.person
     if parsed is None or person is None:
         await answer_button(update, _("That button belongs to an earlier question."))

@@ -16,7 +16,7 @@ from conversations.context import BotContext
 from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, Dialogue, Draft, draft_of, typed_words
 from conversations.rights import refuse
 from conversations.screens import allowed, ask_typed, shown, typed_name
-from conversations.ui import answer_stale, column, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import answer_stale, column, keyboard, reply, retire_buttons, tapped_or_stale, tapped_values
 from services import team_admin
 from services.callbacks import Button
 from services.i18n import _, h, hi, ngettext
@@ -92,9 +92,8 @@ async def not_a_name(update: Update, context: BotContext) -> str | None:
 
 async def open_team(update: Update, context: BotContext) -> str | None:
     """A team: its coordinators and referrers, each with 'Move to another team', and its office hours."""
-    parsed = tapped_values(update, team_admin.OPEN)
+    parsed = await tapped_or_stale(update, team_admin.OPEN)
     if parsed is None:
-        await answer_stale(update)
         return END
     team_id = parsed[0]
     with context.session() as session:
@@ -250,9 +249,8 @@ async def hours(update: Update, context: BotContext) -> str | None:
 
 async def ask_hours(update: Update, context: BotContext) -> str | None:
     """'Type the hours': ask for them, like 08:30-17:00."""
-    parsed = tapped_values(update, team_admin.TIMES)
+    parsed = await tapped_or_stale(update, team_admin.TIMES)
     if parsed is None:
-        await answer_stale(update)
         return END
     draft_of(context, TeamDraft).team = parsed[0]
     prompt = _("Type the office hours, for example 08:30-17:00. (Send /cancel to stop.)")

@@ -22,7 +22,7 @@ from telegram import (
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.warnings import PTBDeprecationWarning
 
-from conversations.context import HANDLING, Handling
+from conversations.context import HANDLING, BotContext, Handling
 from services import outbox
 from services.callbacks import Button
 from services.faults import crash_point
@@ -30,6 +30,7 @@ from services.i18n import LANGUAGE_NAMES, _, directed, hi
 from services.language import CHOOSE
 from services.logs import event
 from services.outbox import Outgoing, ToChat
+from storage.db import Session
 
 logger = logging.getLogger(__name__)
 
@@ -246,9 +247,23 @@ def tapped_values(update: Update, button: Button) -> tuple[Any, ...] | None:
     return button.parse(query.data if query is not None else None)
 
 
+def tapped(update: Update, button: Button) -> str | None:
+    """The first field of the tapped button, as text, when it is this `button`'s data, else None."""
+    parsed = tapped_values(update, button)
+    return str(parsed[0]) if parsed else None
+
+
 async def answer_stale(update: Update) -> None:
     """Answer a button that no longer works: nothing changed, and /menu is the way on."""
     await answer_button(update, stale_text())
+
+
+async def tapped_or_stale(update: Update, button: Button) -> tuple[Any, ...] | None:
+    """The tap's values when it is `button`'s; else None, the tap answered as one that no longer works."""
+    values = tapped_values(update, button)
+    if values is None:
+        await answer_stale(update)
+    return values
 
 
 async def settled(update: Update, done: T | None) -> T | None:
@@ -259,6 +274,24 @@ async def settled(update: Update, done: T | None) -> T | None:
     await answer_button(update)
     await retire_buttons(update)
     return done
+
+
+async def settled_tap(
+    update: Update, context: BotContext, button: Button, act: Callable[[Session, tuple[Any, ...]], T | None]
+) -> T | None:
+    """What `act` did in one session with the fields of the tapped `button`, the tap settled; None for a stale one."""
+    return await settled(update, acted_on_tap(update, context, button, act))
+
+
+def acted_on_tap(
+    update: Update, context: BotContext, button: Button, act: Callable[[Session, tuple[Any, ...]], T | None]
+) -> T | None:
+    """What `act` did in one session with the fields of the tapped `button`; None for a stale or forged tap."""
+    parsed = tapped_values(update, button)
+    if parsed is None:
+        return None
+    with context.session() as session:
+        return act(session, parsed)
 
 
 def chosen_label(query: CallbackQuery) -> str | None:

@@ -14,8 +14,18 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from conversations.context import BotContext
 from conversations.dialogue import ANYTHING, END, TYPED, Dialogue, Draft, draft_of
+from conversations.pause_buttons import pause_handlers
 from conversations.relay import ask_for_text, pass_on
-from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import (
+    answer_button,
+    answer_stale,
+    column,
+    keyboard,
+    reply,
+    retire_buttons,
+    tapped_or_stale,
+    tapped_values,
+)
 from services import matching
 from services.callbacks import Button
 from services.context import Services
@@ -127,9 +137,8 @@ async def ask_cancel_task(update: Update, context: BotContext) -> None:
 
 async def do_cancel_task(update: Update, context: BotContext) -> None:
     """Confirmed: the volunteer gives the task back."""
-    parsed = tapped_values(update, CANCEL_TASK_YES)
+    parsed = await tapped_or_stale(update, CANCEL_TASK_YES)
     if parsed is None:
-        await answer_stale(update)
         return
     with context.session() as session:
         result = give_back(
@@ -271,23 +280,6 @@ async def show_pause(update: Update, context: BotContext) -> None:
     await reply(update, _pause_line(found.profile, today, found.person.language), column(buttons))
 
 
-async def on_pause(update: Update, context: BotContext) -> None:
-    """A pause button: for 1, 2 or 4 weeks, or until resumed; tasks already accepted stay."""
-    parsed = tapped_values(update, PAUSE)
-    if parsed is None or (parsed[0] not in PAUSE_WEEKS and parsed[0] != 0):
-        await answer_stale(update)
-        return
-    await _pause(update, context, parsed[0])
-
-
-async def on_resume(update: Update, context: BotContext) -> None:
-    """'Resume now'."""
-    if tapped_values(update, RESUME) is None:
-        await answer_stale(update)
-        return
-    await _pause(update, context, None)
-
-
 async def _pause(update: Update, context: BotContext, weeks: int | None) -> None:
     """Set or lift the pause, and say until when."""
     with context.session() as session:
@@ -337,8 +329,7 @@ CANCEL_HANDLERS = [
     CallbackQueryHandler(keep_task, pattern=KEEP_TASK.pattern),
 ]
 PAUSE_HANDLERS = [
-    CallbackQueryHandler(on_pause, pattern=PAUSE.pattern),
-    CallbackQueryHandler(on_resume, pattern=RESUME.pattern),
+    *pause_handlers(PAUSE, RESUME, (*PAUSE_WEEKS, 0), _pause),
     CallbackQueryHandler(_panel_button(TASK_LIST, show_tasks), pattern=TASK_LIST.pattern),
     CallbackQueryHandler(_panel_button(PAUSE_MENU, show_pause), pattern=PAUSE_MENU.pattern),
 ]

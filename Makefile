@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_PARALLEL ?= -n auto --maxprocesses=4 --dist loadfile
 LANGS := $(patsubst locales/%/LC_MESSAGES/waakvlam.po,%,$(wildcard locales/*/LC_MESSAGES/waakvlam.po))
 
-.PHONY: run test lint typecheck check locales locales-extract locales-update locales-compile locales-check bench clean
+.PHONY: run test lint typecheck check locales locales-extract locales-update locales-compile locales-check bench clean migration
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,8 +55,6 @@ bench: $(STAMP)  ## All benchmarks; prints a table and writes bench/results.json
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# Until the first release the initial migration is regenerated from the models (one lock, one file).
-migration-initial: $(STAMP)
-	flock storage/.lock sh -c 'rm -f /tmp/waakvlam-migrate.sqlite3 storage/migrations/versions/0001_initial_schema.py && \
-		$(BIN)/python -c "from alembic import command; from storage.migrate import alembic_config; \
-		command.revision(alembic_config(\"sqlite:////tmp/waakvlam-migrate.sqlite3\"), message=\"initial schema\", autogenerate=True, rev_id=\"0001\")"'
+# A new migration from what the models changed (the next numbered revision; read it before committing).
+migration: $(STAMP)
+	flock storage/.lock $(BIN)/python -m scripts.new_migration $(m)

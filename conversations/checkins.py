@@ -73,14 +73,18 @@ async def _reply_to_answer(
     """Thank the family; after 'so-so' offer help, after 'not good' or 'talk' say who will get in touch."""
     person = context.person
     assert person is not None
-    if answer == rules.Answer.GOOD:
+    # What each answer leads to is the domain's rule (domain.checkins.answer_effect); this only says it.
+    effect = rules.answer_effect(answer)
+    offers = effect.offer_help or effect.offer_coordinator
+    if not effect.raise_concern and not offers:
         await reply(update, _("Thank you, good to hear! 😊 You can always reach us through /menu."))
-    elif answer == rules.Answer.SO_SO:
-        rows = [
-            [(_("🙋 Ask for practical help"), ANSWER.data(checkin_id, FollowUp.HELP.value))],
-            [(_("💬 A word with my coordinator"), ANSWER.data(checkin_id, FollowUp.WORD.value))],
-            [(_("No, thanks"), ANSWER.data(checkin_id, FollowUp.FINE.value))],
-        ]
+    elif not effect.raise_concern:
+        rows = []
+        if effect.offer_help:
+            rows.append([(_("🙋 Ask for practical help"), ANSWER.data(checkin_id, FollowUp.HELP.value))])
+        if effect.offer_coordinator:
+            rows.append([(_("💬 A word with my coordinator"), ANSWER.data(checkin_id, FollowUp.WORD.value))])
+        rows.append([(_("No, thanks"), ANSWER.data(checkin_id, FollowUp.FINE.value))])
         await reply(update, _("Thank you for telling us. Would something help?"), keyboard(rows))
     else:
         waiting = answered.waiting

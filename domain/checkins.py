@@ -227,8 +227,9 @@ _EFFECTS: Mapping[Answer, AnswerEffect] = {
     Answer.SO_SO: AnswerEffect(
         raise_concern=False, offer_help=True, offer_coordinator=True, thank=True, urgent=False, counts_as_good=False
     ),
+    # The coordinator hears it at once and gets in touch: no choices to make first (docs/coordinators.md).
     Answer.NOT_GOOD: AnswerEffect(
-        raise_concern=True, offer_help=True, offer_coordinator=False, thank=False, urgent=False, counts_as_good=False
+        raise_concern=True, offer_help=False, offer_coordinator=False, thank=False, urgent=False, counts_as_good=False
     ),
     Answer.TALK: AnswerEffect(
         raise_concern=True, offer_help=False, offer_coordinator=False, thank=False, urgent=False, counts_as_good=False

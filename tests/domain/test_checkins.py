@@ -404,6 +404,12 @@ def test_not_good_and_talk_raise_a_concern_at_once() -> None:
         assert not effect.counts_as_good
 
 
+def test_not_good_and_talk_offer_no_choices_the_coordinator_gets_in_touch() -> None:
+    for answer in (Answer.NOT_GOOD, Answer.TALK):
+        effect = answer_effect(answer)
+        assert not effect.offer_help and not effect.offer_coordinator
+
+
 def test_so_so_offers_help_or_a_word_with_the_coordinator() -> None:
     effect = answer_effect(Answer.SO_SO)
     assert effect == AnswerEffect(

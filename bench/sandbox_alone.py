@@ -12,6 +12,7 @@ import asyncio
 import json
 import socket
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -64,21 +65,30 @@ async def _drive(sandbox: Sandbox, calls: int, workers: int) -> tuple[float, set
     return time.perf_counter() - started, ports, client_nodelay
 
 
+async def _timed(send: Callable[[int], Awaitable[None]], calls: int, workers: int) -> float:
+    """Seconds for `calls` sends by `workers` clients at once, each taking the next call's number."""
+    counter = iter(range(calls))
+
+    async def worker() -> None:
+        for index in counter:
+            await send(index)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return time.perf_counter() - started
+
+
 async def _drive_httpx(sandbox: Sandbox, calls: int, workers: int) -> float:
     """The same through httpx, the client python-telegram-bot uses."""
     url = f"{sandbox.base_url}{sandbox.token}/sendMessage"
     limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
     async with httpx.AsyncClient(limits=limits, timeout=10, trust_env=False) as client:
-        counter = iter(range(calls))
 
-        async def worker() -> None:
-            for index in counter:
-                response = await client.post(url, json={"chat_id": 1 + index % 50, "text": f"bericht {index}"})
-                response.raise_for_status()
+        async def send(index: int) -> None:
+            response = await client.post(url, json={"chat_id": 1 + index % 50, "text": f"bericht {index}"})
+            response.raise_for_status()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(workers)))
-        return time.perf_counter() - started
+        return await _timed(send, calls, workers)
 
 
 async def _drive_bot_transport(sandbox: Sandbox, calls: int, workers: int) -> float:
@@ -91,20 +101,17 @@ async def _drive_bot_transport(sandbox: Sandbox, calls: int, workers: int) -> fl
     url = f"{sandbox.base_url}{sandbox.token}/sendMessage"
     request = AiohttpRequest(connection_pool_size=workers)
     await request.initialize()
-    counter = iter(range(calls))
 
-    async def worker() -> None:
-        for index in counter:
-            data = RequestData(
-                [RequestParameter("chat_id", 1 + index % 50, None), RequestParameter("text", f"bericht {index}", None)]
-            )
-            status, _body = await request.do_request(url, "POST", data)
-            assert status == 200
+    async def send(index: int) -> None:
+        parameters = [
+            RequestParameter("chat_id", 1 + index % 50, None),
+            RequestParameter("text", f"bericht {index}", None),
+        ]
+        status, _body = await request.do_request(url, "POST", RequestData(parameters))
+        assert status == 200
 
     try:
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(workers)))
-        return time.perf_counter() - started
+        return await _timed(send, calls, workers)
     finally:
         await request.shutdown()
 

@@ -19,7 +19,7 @@ from telegram.request._requestparameter import RequestParameter
 
 from bot.http_client import AiohttpRequest
 
-TOKEN = "123456789:secret-token-never-in-an-error"
+TOKEN = "123456789:http-client-fake-token"
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 

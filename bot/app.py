@@ -48,7 +48,7 @@ from conversations import (
     volunteering,
 )
 from conversations.context import HANDLING, BotContext
-from services import dialogues, identity
+from services import dialogues, groups, identity
 from services.context import Services
 from services.i18n import N_, normalise_language, set_language
 from services.logs import event
@@ -67,29 +67,38 @@ async def load_person(update: Update, context: BotContext) -> None:
     if update.edited_message is not None:
         # An edit must never re-run a command or a dialogue step.
         raise ApplicationHandlerStop
-    if chat is not None and chat.type != "private" and not common.is_coordinator_group(context, chat.id):
-        await common.refuse_group(update, context)
-        raise ApplicationHandlerStop
-    if user is None or user.is_bot:
-        raise ApplicationHandlerStop
-    now = services.clock.now()
     private = chat is not None and chat.type == "private"
     kicked = update.my_chat_member is not None and update.my_chat_member.new_chat_member.status == "kicked"
     handling = HANDLING.get()
+    now = services.clock.now()
+    # The group check, the person and the dialogue step: one transaction for all three.
     with context.session() as session:
-        writer = identity.who_writes(
-            session=session,
-            services=services,
-            telegram_id=user.id,
-            language=normalise_language(user.language_code),
-            private=private,
-            kicked=kicked,
-            now=now,
+        foreign_group = (
+            chat is not None
+            and not private
+            and not groups.is_coordinator_group(session=session, settings=services.settings, chat_id=chat.id)
         )
-        if handling is not None and chat is not None:
-            # The dialogue router reads the chat's step from here: one transaction for both.
-            handling.dialogue = dialogues.saved_step(session=session, chat_id=chat.id)
-            handling.dialogue_chat_id = chat.id
+        if foreign_group or user is None or user.is_bot:
+            writer = None
+        else:
+            writer = identity.who_writes(
+                session=session,
+                services=services,
+                telegram_id=user.id,
+                language=normalise_language(user.language_code),
+                private=private,
+                kicked=kicked,
+                now=now,
+            )
+            if handling is not None and chat is not None:
+                # The dialogue router reads the chat's step from here.
+                handling.dialogue = dialogues.saved_step(session=session, chat_id=chat.id)
+                handling.dialogue_chat_id = chat.id
+    if foreign_group:
+        await common.refuse_group(update, context)
+        raise ApplicationHandlerStop
+    if writer is None:
+        raise ApplicationHandlerStop
     person = writer.person
     if writer.back:
         services.outbox_signal.set()

@@ -62,11 +62,11 @@ class TopicResolver:
         """Whether a row needs this resolver (a topic to find, or a link or report to keep)."""
         return TOPIC_KEY in row.payload or RELAY_KEY in row.payload or REPORT_KEY in row.payload
 
-    def _thread(self, family_id: int, group: int) -> int | None:
+    @staticmethod
+    def _thread(session: Session, family_id: int, group: int) -> int | None:
         """The family's known thread in this group."""
-        with self.services.db.session() as session:
-            topic = care.get_topic(session=session, family_id=family_id)
-            return topic.thread_id if topic is not None and topic.chat_id == group else None
+        topic = care.get_topic(session=session, family_id=family_id)
+        return topic.thread_id if topic is not None and topic.chat_id == group else None
 
     def _topic_name(self, family_id: int) -> tuple[str, str]:
         """The new topic's name ('Hanna · Westwijk') and the language the group reads."""
@@ -106,7 +106,8 @@ class TopicResolver:
                 with self.services.db.session() as session:
                     care.drop_topic(session=session, family_id=family_id)
             else:
-                thread = self._thread(family_id, group)
+                with self.services.db.session() as session:
+                    thread = self._thread(session, family_id, group)
                 if thread is not None:
                     return thread
             if time.monotonic() < self._not_forum.get(group, 0.0):
@@ -134,10 +135,13 @@ class TopicResolver:
         family_id = payload.pop(TOPIC_KEY, None)
         if family_id is None:
             return await bot.do_api_request(row.method, api_kwargs=payload)
+        # The group and the known thread in one transaction; the lock is taken only to make a missing topic.
         with self.services.db.session() as session:
             group = group_id(self.services, session, int(family_id)) or int(payload["chat_id"])
+            thread = self._thread(session, int(family_id), group)
         payload["chat_id"] = group
-        thread = await self.thread_for(bot, int(family_id), group)
+        if thread is None:
+            thread = await self.thread_for(bot, int(family_id), group)
         if thread is not None:
             payload["message_thread_id"] = thread
         try:

@@ -15,7 +15,6 @@ from conversations.ui import answer_button, column, language_keyboard, reply, re
 from services import language as languages
 from services import leaving
 from services.dialogues import stop_dialogue
-from services.groups import is_coordinator_group as in_coordinator_group
 from services.groups import make_coordinator_group
 from services.i18n import LANGUAGE_NAMES, N_, _, h, normalise_language, use_language
 from services.logs import event
@@ -76,12 +75,6 @@ def command_menu() -> list[tuple[str, str]]:
 
 
 # --- coordinators' group --------------------------------------------------------------------------
-
-
-def is_coordinator_group(context: BotContext, chat_id: int) -> bool:
-    """Whether the chat being handled is the coordinators' group."""
-    with context.session() as session:
-        return in_coordinator_group(session=session, settings=context.services.settings, chat_id=chat_id)
 
 
 async def refuse_group(update: Update, context: BotContext) -> None:

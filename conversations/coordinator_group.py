@@ -284,21 +284,20 @@ async def group_message(update: Update, context: BotContext) -> None:
     coordinator = context.person
     if message is None or coordinator is None or not is_coordinator(coordinator):
         return
-    family_id = topic_family(context, update)
-    if family_id is None:
-        await coordinator_reply(update, context)
-        return
+    thread_id = message.message_thread_id if message.is_topic_message else None
     with context.session() as session:
-        written = relay.write_to_family(
+        written = relay.write_in_topic(
             session=session,
             services=context.services,
             coordinator=coordinator,
-            family_id=family_id,
             chat_id=message.chat_id,
             message_id=message.message_id,
-            thread_id=message.message_thread_id,
+            thread_id=thread_id,
             now=context.now(),
         )
+    if written is False:
+        await coordinator_reply(update, context)
+        return
     if written is None:
         return
     if not written.decision:

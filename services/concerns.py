@@ -137,8 +137,7 @@ def topic_language(session: Session, family: Person | None) -> str:
         primary = person_of(session, profile.primary_coordinator_id if profile else None)
         if primary is not None:
             return primary.language
-    team = people.admins(session=session) or people.coordinators(session=session)
-    return team[0].language if team else "nl"
+    return people.first_staff_language(session=session) or "nl"
 
 
 def post_to_topic(

@@ -276,7 +276,8 @@ def relay_out(
         if to.role == Role.FAMILY
         else concern_store.open_concern_raised_by(session=session, person_id=to.id)
     )
-    if concern is not None and concern.id is not None:
+    # Read just now: a concern that is claimed and acknowledged needs no claim (two UPDATEs saved per answer).
+    if concern is not None and concern.id is not None and not (concern.claimed_by_id and concern.acknowledged_at):
         take(session=session, services=services, concern=concern, coordinator=coordinator, now=now, tell_raiser=False)
     return True
 
@@ -430,6 +431,8 @@ def _write(
 ) -> Written:
     """Check the right to write to `to`, then copy the coordinator's message to them."""
     assert to.id is not None
+    # Read at the start of this update (bot.app.load_person): fresh for the rights check, not read again.
+    coordinator = attached(session=session, row=coordinator)
     decision = may_write_to(session=session, coordinator=coordinator, to_id=to.id, link_chat_id=link_chat_id, now=now)
     sent = bool(decision) and relay_out(
         session=session,
@@ -462,18 +465,22 @@ def reply_to_relayed(
     return _write(session, services, coordinator, to, link.chat_id, chat_id, message_id, None, now)
 
 
-def write_to_family(
+def write_in_topic(
     *,
     session: Session,
     services: Services,
     coordinator: Person,
-    family_id: int,
     chat_id: int,
     message_id: int,
     thread_id: int | None,
     now: datetime,
-) -> Written | None:
-    """A coordinator writes in a family's topic: it goes to the family (None: the family is gone)."""
+) -> Written | bool | None:
+    """A coordinator writes in a family's topic: it goes to the family.
+
+    False: this is no family's topic (the message may be a reply to a relayed one); None: the family is gone."""
+    family_id = topic_family(session=session, chat_id=chat_id, thread_id=thread_id)
+    if family_id is None:
+        return False
     family = person_of(session, family_id)
     if family is None or family.id is None:
         return None

@@ -125,6 +125,17 @@ def coordinators(*, session: Session, team_id: int | None = None) -> list[Person
     return list(session.execute(query.order_by(col(Person.id))).scalars())
 
 
+def first_staff_language(*, session: Session) -> str | None:
+    """The language of the first administrator, else of the first coordinator (None: no coordinator yet)."""
+    query = (
+        select(Person.language)
+        .where(col(Person.role) == Role.COORDINATOR, col(Person.telegram_id).is_not(None))
+        .order_by(col(Person.is_admin).desc(), col(Person.id))
+        .limit(1)
+    )
+    return session.execute(query).scalar()
+
+
 def admins(*, session: Session) -> list[Person]:
     """The coordinators who are administrators."""
     return [person for person in coordinators(session=session) if person.is_admin]

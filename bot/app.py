@@ -97,7 +97,7 @@ async def load_person(update: Update, context: BotContext) -> None:
     if foreign_group:
         await common.refuse_group(update, context)
         raise ApplicationHandlerStop
-    if writer is None:
+    if writer is None or user is None:
         raise ApplicationHandlerStop
     person = writer.person
     if writer.back:

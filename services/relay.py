@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from domain import relaypace
 from domain.priority import Priority
@@ -474,7 +474,7 @@ def write_in_topic(
     message_id: int,
     thread_id: int | None,
     now: datetime,
-) -> Written | bool | None:
+) -> Written | Literal[False] | None:
     """A coordinator writes in a family's topic: it goes to the family.
 
     False: this is no family's topic (the message may be a reply to a relayed one); None: the family is gone."""

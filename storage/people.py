@@ -128,7 +128,7 @@ def coordinators(*, session: Session, team_id: int | None = None) -> list[Person
 def first_staff_language(*, session: Session) -> str | None:
     """The language of the first administrator, else of the first coordinator (None: no coordinator yet)."""
     query = (
-        select(Person.language)
+        select(col(Person.language))
         .where(col(Person.role) == Role.COORDINATOR, col(Person.telegram_id).is_not(None))
         .order_by(col(Person.is_admin).desc(), col(Person.id))
         .limit(1)

@@ -10,6 +10,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from telegram import InputFile
@@ -17,6 +18,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
+from bot import http_client
 from bot.http_client import AiohttpRequest
 
 TOKEN = "123456789:http-client-fake-token"
@@ -170,3 +172,26 @@ def test_a_proxy_from_the_environment_is_used_as_httpx_did(monkeypatch: pytest.M
 
     assert run(scenario()) == 200
     assert request_lines == [f"POST http://api.example.invalid/bot{TOKEN}/getMe HTTP/1.1".encode()]
+
+
+def test_the_environment_s_proxy_is_read_once_per_origin_and_no_proxy_is_honoured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """aiohttp's trust_env would read the environment and ~/.netrc again (in worker threads) on every call."""
+    lookups: list[str] = []
+    original = http_client.get_env_proxy_for_url
+
+    def counted(url: Any) -> Any:
+        lookups.append(str(url))
+        return original(url)
+
+    monkeypatch.setattr(http_client, "get_env_proxy_for_url", counted)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "api.example.invalid")
+    monkeypatch.delenv("no_proxy", raising=False)
+    request = AiohttpRequest()
+    for method in ("getMe", "getUpdates", "sendMessage"):
+        assert request._proxy_for(f"http://api.example.invalid/bot{TOKEN}/{method}") == (None, None)
+    proxied = request._proxy_for(f"http://files.example.invalid/file/bot{TOKEN}/photo.jpg")
+    assert str(proxied[0]) == "http://127.0.0.1:9"
+    assert lookups == ["http://api.example.invalid", "http://files.example.invalid"]

@@ -1,5 +1,8 @@
 """The process `bench.footprint` measures: the real bot, or a bare echo bot, reporting its own memory.
 
+After start the bot detects the language of one long family message, as the first one relayed does, so
+langdetect's profiles are loaded when its memory is read.
+
 Imports stay inside the functions, so the echo bot loads python-telegram-bot and nothing of Waakvlam.
 """
 
@@ -13,6 +16,8 @@ import resource
 from pathlib import Path
 
 TOKEN = "123456789:bench-fake-token"
+# A family's first long message is detected before it is relayed, and that loads langdetect's profiles.
+FAMILY_MESSAGE = "Kan iemand morgen helpen met boodschappen? Mijn dochter is ziek."
 
 
 def _status() -> dict[str, int]:
@@ -44,6 +49,10 @@ async def _child_bot(url: str, api: str, seconds: float) -> dict[str, int]:
     runtime = Runtime(settings)
     await runtime.start()
     started = _status()["VmRSS"]
+    from domain.language import detect_language
+
+    if detect_language(FAMILY_MESSAGE) != "nl":
+        raise RuntimeError(f"not detected as Dutch: {FAMILY_MESSAGE!r}")
     await asyncio.sleep(seconds)
     status = _status()
     await runtime.stop()

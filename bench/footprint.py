@@ -4,8 +4,10 @@ The bot runs in its own process (`python -m bench._child ...`) against a sandbox
 memory is its own; it starts with its bytecode cached, as an installed bot does (each kind of process is
 started once, untimed, first). "Start" is the moment the process is spawned (interpreter, imports, the
 migrations check, getMe); "first poll" is the sandbox receiving its first getUpdates (the command menus
-are set beside it). The bot then runs for two seconds (the tick once a second over the whole database)
-before its memory is read. The reference is a bare python-telegram-bot echo bot measured the same way.
+are set beside it). After start the bot detects the language of one long Dutch message, as it does for
+the first family message it relays, so langdetect's profiles are loaded (`domain/language_profiles.py`); it
+then runs for two seconds (the tick once a second over the whole database) before its memory is read. The
+reference is a bare python-telegram-bot echo bot measured the same way.
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ import re
 from functools import cache
 from pathlib import Path
 
-from langdetect.detector_factory import DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
+
+from domain.language_profiles import CompactFactory
 
 MIN_LETTERS = 30
 MIN_WORDS = 5
@@ -30,11 +31,11 @@ _CODES = {"zh-cn": "zh", "zh-tw": "zh"}
 
 
 @cache
-def _factory() -> DetectorFactory:
-    """langdetect's profiles, loaded once and seeded so the same text always gives the same answer."""
+def _factory() -> CompactFactory:
+    """langdetect's profiles, loaded once (compactly) and seeded so the same text always gives the same answer."""
     import langdetect
 
-    factory = DetectorFactory()
+    factory = CompactFactory()
     factory.load_profile(str(Path(langdetect.__file__).parent / "profiles"))
     factory.set_seed(SEED)
     return factory

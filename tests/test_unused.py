@@ -2,9 +2,9 @@
 
 vulture reads the production packages together with the tests and benchmarks, so a function counts as used
 when anything calls it; what nothing calls is dead code and goes. Callbacks that a framework calls by name
-(pydantic validators, SQLAlchemy events and type hooks, properties read by the Jinja templates) are named
-below, so the check stays exact for everything else. Unused variables and attributes are not checked: the
-tool cannot see dataclass fields read through templates or `asdict`.
+(pydantic validators, SQLAlchemy events and type hooks, properties read by the Jinja templates, langdetect's
+detector hooks) are named below, so the check stays exact for everything else. Unused variables and
+attributes are not checked: the tool cannot see dataclass fields read through templates or `asdict`.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ CALLED_BY_A_FRAMEWORK = [
     "process_result_value",
     "label_y",  # web/charts.py: read by web/templates/_charts.html
     "do_request",  # bot/http_client.py: python-telegram-bot's BaseRequest calls it
+    "_update_lang_prob",  # domain/language_profiles.py: langdetect's Detector and DetectorFactory call them
+    "_create_detector",
 ]
 KINDS = {"function", "method", "class", "property"}
 

@@ -49,11 +49,12 @@ async def _child_bot(url: str, api: str, seconds: float) -> dict[str, int]:
     runtime = Runtime(settings)
     await runtime.start()
     started = _status()["VmRSS"]
+    await asyncio.sleep(seconds)
+    # After the run, not before: loading the profiles holds the event loop, and the first poll must not wait.
     from domain.language import detect_language
 
     if detect_language(FAMILY_MESSAGE) != "nl":
         raise RuntimeError(f"not detected as Dutch: {FAMILY_MESSAGE!r}")
-    await asyncio.sleep(seconds)
     status = _status()
     await runtime.stop()
     return {**status, "imported": imported, "started": started}

@@ -138,19 +138,19 @@ class Recorder:
 
 
 def _time_handling(bot: BotRun) -> list[float]:
-    worker = bot.runtime.worker
-    assert worker is not None
+    """Each handled update's latency, from the claim to the end of its handlers, in every lane."""
     latencies: list[float] = []
-    original = worker.handle_next
+    for worker in bot.runtime.workers:
+        original = worker.handle_next
 
-    async def handle_next() -> bool:
-        started = time.perf_counter()
-        handled = await original()
-        if handled:
-            latencies.append(time.perf_counter() - started)
-        return handled
+        async def handle_next(original: Any = original) -> bool:
+            started = time.perf_counter()
+            handled = await original()
+            if handled:
+                latencies.append(time.perf_counter() - started)
+            return handled
 
-    worker.handle_next = handle_next  # type: ignore[method-assign]
+        worker.handle_next = handle_next  # type: ignore[method-assign]
     return latencies
 
 

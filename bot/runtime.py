@@ -135,7 +135,8 @@ class Runtime:
         self.tasks: list[asyncio.Task[None]] = []
         self.services: Services | None = None
         self.application: AnyApplication | None = None
-        self.worker: InboxWorker | None = None
+        # One worker per lane (`INBOX_LANES`); they share the poller's wake-up.
+        self.workers: list[InboxWorker] = []
         self.sender: Sender | None = None
         self.poller: Poller | None = None
         self.tick: Tick | None = None
@@ -166,7 +167,10 @@ class Runtime:
         # The command menu (six calls, one per language) is set beside the first poll, not before it.
         self._spawn(self._publish_commands(application), "commands")
         wake = asyncio.Event()
-        self.worker = InboxWorker(application=application, services=services, wake=wake)
+        self.workers = [
+            InboxWorker(application=application, services=services, wake=wake)
+            for _lane in range(self.settings.inbox_lanes)
+        ]
         self.tick = Tick(services)
         self.sender = build_sender(application, services)
         services.deliver_now = self.sender.deliver_now
@@ -187,11 +191,13 @@ class Runtime:
 
     async def _start_loops(self, application: AnyApplication, services: Services, wake: asyncio.Event) -> None:
         """Spawn the inbox, sender and heartbeat loops, then the webhook or the poller, each with its probe."""
-        worker, sender = self.worker, self.sender
-        assert worker is not None and sender is not None
+        sender = self.sender
+        assert self.workers and sender is not None
         if self.settings.run_inbox_worker:
-            self._spawn(worker.run(self.stop_event), "inbox")
-            self.liveness.probes["inbox"] = lambda: self.worker.alive_at if self.worker else 0.0
+            # Each chat's updates stay in order across lanes: the claim skips a chat with an update in hand.
+            for lane, worker in enumerate(self.workers):
+                self._spawn(worker.run(self.stop_event), f"inbox-{lane}")
+            self.liveness.probes["inbox"] = lambda: min(worker.alive_at for worker in self.workers)
         if self.run_sender and self.settings.run_sender:
             self._spawn(sender.run(self.stop_event), "sender")
             self.liveness.probes["sender"] = lambda: self.sender.alive_at if self.sender else 0.0
@@ -238,8 +244,8 @@ class Runtime:
             released = instance_store.forget_instances(session=session, names=dead, now=now)
         if dead:
             event(logger, "runtime.dead_instances", logging.WARNING, count=len(dead), claims=released)
-            if self.worker is not None:
-                self.worker.wake.set()
+            if self.workers:
+                self.workers[0].wake.set()
             services.outbox_signal.set()
         return released
 

@@ -87,6 +87,9 @@ class Sandbox(ApiCalls):
         self._poll_generation = 0
         self._stopping = False
         self._stop_signal: asyncio.Event | None = None
+        # Chats whose calls wait for their answer (`hold_calls_to`), and how many wait now.
+        self._holds: dict[str, asyncio.Event] = {}
+        self.held_now = 0
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -331,8 +334,41 @@ class Sandbox(ApiCalls):
                 if method.lower() == "getupdates":
                     status, payload = await self._get_updates(method, raw, files)
                 else:
+                    await self._wait_if_held(raw)
                     status, payload = self.call(method, raw, files)
         await self._respond(send, status, _encode(payload), _JSON_TYPE)
+
+    async def _wait_if_held(self, raw: JSON) -> None:
+        """A call to a held chat waits before it is answered, as over a slow network."""
+        hold = self._holds.get(str(raw.get("chat_id")))
+        if hold is None or hold.is_set():
+            return
+        self.held_now += 1
+        try:
+            await hold.wait()
+        finally:
+            self.held_now -= 1
+
+    def hold_calls_to(self, chat_id: int) -> None:
+        """From now on, calls to this chat get their answer only after `release_calls_to`."""
+        self._in_loop(lambda: self._holds.__setitem__(str(chat_id), asyncio.Event()))
+
+    def release_calls_to(self, chat_id: int) -> None:
+        """The held calls to this chat are answered, and later ones are no longer held."""
+        self._in_loop(lambda: self._holds.pop(str(chat_id), asyncio.Event()).set())
+
+    def _in_loop(self, action: Callable[[], object]) -> None:
+        """Run `action` in the sandbox's event loop (where the held calls wait) and wait until it has."""
+        assert self._loop is not None, "the sandbox is not running"
+        done = threading.Event()
+
+        def run() -> None:
+            """The action, then the signal that it ran."""
+            action()
+            done.set()
+
+        self._loop.call_soon_threadsafe(run)
+        done.wait(timeout=10)
 
     async def _file_endpoint(self, request: Request) -> Response:
         """Serve a file download (/file/bot<token>/<path>), as Telegram's file server does."""

@@ -236,6 +236,13 @@ class Settings(BaseSettings):
         description="An instance that has not recorded that it is alive for this long is dead: its claims on "
         "updates and messages end at once (on the same host, a process that is gone is dead at once).",
     )
+    inbox_lanes: int = Field(
+        default=4,
+        ge=1,
+        le=32,
+        description="How many updates this instance handles side by side. Updates of different chats go in "
+        "parallel while each chat keeps its order, so one slow answer from Telegram does not hold up everyone.",
+    )
     inbox_max_attempts: int = Field(
         default=3,
         ge=1,

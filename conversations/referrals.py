@@ -13,8 +13,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, TYPED, AskingAgain, Dialogue, Draft, draft_of
+from conversations.dialogue import END, STAY, TYPED, AskingAgain, Dialogue, Draft, draft_of
 from conversations.ui import (
     answer_button,
     column,
@@ -222,8 +223,7 @@ def build() -> Dialogue:
     return Dialogue(
         name=NAME,
         entry_points=[
-            CommandHandler("refer", start_refer, filters=PRIVATE_MESSAGE),
-            CallbackQueryHandler(start_refer, pattern=r"^menu:refer$"),
+            *menu.started_by("refer", "refer", start_refer),
         ],
         states={
             ASK_REASON: STEPS.step([CallbackQueryHandler(choose_reason, pattern=REASON.pattern)], ASK_REASON),

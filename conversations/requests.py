@@ -429,8 +429,7 @@ def build() -> Dialogue:
         name=NAME,
         draft=RequestDraft,
         entry_points=[
-            CommandHandler("ask", start_ask, filters=PRIVATE_MESSAGE),
-            CallbackQueryHandler(start_ask, pattern=r"^menu:ask$"),
+            *menu.started_by("ask", "ask", start_ask),
             CallbackQueryHandler(start_for_family, pattern=FOR_FAMILY.pattern),
         ],
         states={

@@ -20,6 +20,7 @@ from conversations.questions import words_unexpected
 from conversations.ui import (
     acted_on_tap,
     answer_button,
+    answer_done_before,
     answer_stale,
     keyboard,
     reply,
@@ -309,8 +310,7 @@ async def record_next(update: Update, context: BotContext) -> None:
         await answer_stale(update)
         return
     if result.outcome == Recorded.ALREADY:
-        await answer_button(update, _("This meeting was recorded already."))
-        await retire_buttons(update, show_choice=False)
+        await answer_done_before(update, _("This meeting was recorded already."))
         return
     await answer_button(update)
     await retire_buttons(update)

@@ -12,7 +12,16 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.ui import acted_on_tap, answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import (
+    acted_on_tap,
+    answer_button,
+    answer_done_before,
+    answer_stale,
+    keyboard,
+    reply,
+    retire_buttons,
+    tapped_values,
+)
 from domain.questions import Decision
 from services import question_decisions as decisions
 from services import question_reviews as service
@@ -96,8 +105,7 @@ async def on_pick(update: Update, context: BotContext) -> None:
         return
     row, question = found
     if row.decided_at is not None:
-        await answer_button(update, _("This was decided already."))
-        await retire_buttons(update, show_choice=False)
+        await answer_done_before(update, _("This was decided already."))
         return
     await answer_button(update)
     await retire_buttons(update)
@@ -130,8 +138,7 @@ async def on_reason(update: Update, context: BotContext) -> None:
         await answer_stale(update)
         return
     if result.outcome == Decided.ALREADY:
-        await answer_button(update, _("This was decided already."))
-        await retire_buttons(update, show_choice=False)
+        await answer_done_before(update, _("This was decided already."))
         return
     await answer_button(update)
     await retire_buttons(update)

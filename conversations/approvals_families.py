@@ -14,6 +14,7 @@ from conversations.context import BotContext
 from conversations.ui import (
     PAGE_SIZE,
     answer_button,
+    answer_done_before,
     answer_stale,
     keyboard,
     page_of,
@@ -190,8 +191,7 @@ async def place(update: Update, context: BotContext) -> None:
         await answer_stale(update)
         return
     if result == "stale":
-        await answer_button(update, _("This request was already accepted or closed."))
-        await retire_buttons(update, show_choice=False)
+        await answer_done_before(update, _("This request was already accepted or closed."))
         return
     if result == "not_allowed":
         await answer_button(update, _("{name} may not do this task.").format(name=isolate(name)))

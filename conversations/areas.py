@@ -11,10 +11,11 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler, MessageHandler
 
+from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue
+from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue
 from conversations.screens import allowed, ask_typed, typed_name
 from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons
 from services import areas
@@ -152,8 +153,7 @@ def build() -> Dialogue:
     return Dialogue(
         name=NAME,
         entry_points=[
-            CommandHandler("areas", show, filters=PRIVATE_MESSAGE),
-            CallbackQueryHandler(show, pattern=r"^menu:areas$"),
+            *menu.started_by("areas", "areas", show),
             CallbackQueryHandler(ask_name, pattern=areas.ADD.pattern),
             CallbackQueryHandler(ask_remove, pattern=areas.REMOVE.pattern),
             CallbackQueryHandler(remove, pattern=areas.CONFIRM_REMOVE.pattern),

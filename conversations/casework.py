@@ -16,9 +16,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
+from conversations.questions import words_unexpected
 from conversations.ui import (
     acted_on_tap,
     answer_button,
+    answer_done_before,
     answer_stale,
     keyboard,
     reply,
@@ -308,8 +310,7 @@ async def record_next(update: Update, context: BotContext) -> None:
         await answer_stale(update)
         return
     if result.outcome == Recorded.ALREADY:
-        await answer_button(update, _("This meeting was recorded already."))
-        await retire_buttons(update, show_choice=False)
+        await answer_done_before(update, _("This meeting was recorded already."))
         return
     await answer_button(update)
     await retire_buttons(update)
@@ -379,12 +380,6 @@ async def suggestion_typed(update: Update, context: BotContext) -> str | None:
     return END
 
 
-async def suggestion_unexpected(update: Update, context: BotContext) -> str | None:
-    """Anything but text while waiting for the words."""
-    await reply(update, _("Please write the question as text.") + "\n" + _("/cancel stops whatever you are doing."))
-    return STAY
-
-
 def build() -> list[BaseHandler[Any, Any, Any]]:
     """The buttons of a family's questions for coordinators (they work at any time)."""
     return [
@@ -404,6 +399,6 @@ def build_dialogue() -> Dialogue:
     return Dialogue(
         name=SUGGEST_DIALOGUE,
         entry_points=[CallbackQueryHandler(start_suggest, pattern=SUGGEST.pattern)],
-        states={SUGGEST_WORDS: typed_words(suggestion_typed, suggestion_unexpected)},
+        states={SUGGEST_WORDS: typed_words(suggestion_typed, words_unexpected)},
         draft=SuggestDraft,
     )

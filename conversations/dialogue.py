@@ -13,15 +13,16 @@ with the next step, so no step reads a misspelt key and a field added later has 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from functools import partial
 from typing import Any, Self, TypeVar
 
 from telegram import Update
-from telegram.ext import Application, BaseHandler, MessageHandler, filters
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from conversations.context import HANDLING, BotContext, handling_dialogue, services_of
+from conversations.ui import not_understood
 from services import dialogues
 from services.logs import event
 
@@ -40,6 +41,39 @@ STAY = None
 def typed_words(on_words: Any, on_anything_else: Any) -> list[BaseHandler[Any, Any, Any]]:
     """A step that waits for typed words: words go to `on_words`, any other message to `on_anything_else`."""
     return [MessageHandler(TYPED, on_words), MessageHandler(ANYTHING, on_anything_else)]
+
+
+Prompt = Callable[[Update, BotContext], Awaitable[None]]
+Step = Callable[[Update, BotContext], Coroutine[Any, Any, str | None]]
+
+
+@dataclass(frozen=True)
+class AskingAgain:
+    """The steps of a dialogue that asks one question a step: what a step did not expect gets its question again."""
+
+    prompts: Mapping[str, Prompt]  # each step's question
+    buttons: str  # the pattern of the dialogue's own buttons (an old or forged one is asked again; others pass)
+    say_unexpected: Callable[[Update], Awaitable[None]] = not_understood  # the kind word before the question
+
+    async def ask_again(self, update: Update, context: BotContext, step: str) -> str | None:
+        """A tap or message this step did not expect: say so kindly, ask the step's question again, stay."""
+        await self.say_unexpected(update)
+        await self.prompts[step](update, context)
+        return STAY
+
+    def unexpected_for(self, step: str) -> Step:
+        """The handler of anything this step did not expect."""
+
+        async def callback_(update: Update, context: BotContext) -> str | None:
+            """Anything this step did not expect: say so kindly and ask again."""
+            return await self.ask_again(update, context, step)
+
+        return callback_
+
+    def step(self, handlers: list[BaseHandler[Any, Any, Any]], state: str) -> list[BaseHandler[Any, Any, Any]]:
+        """A step's own handlers, then its question again for any other message or tap of the dialogue's buttons."""
+        unexpected = self.unexpected_for(state)
+        return [*handlers, MessageHandler(ANYTHING, unexpected), CallbackQueryHandler(unexpected, pattern=self.buttons)]
 
 
 @dataclass

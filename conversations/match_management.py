@@ -10,11 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from conversations import menu
 from conversations.approvals import parse_date
 from conversations.context import BotContext
-from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, Dialogue, draft_of, typed_words
+from conversations.dialogue import END, STAY, Dialogue, draft_of, typed_words
 from conversations.match_common import ask_household_member
 from conversations.match_draft import NEW, MatchDraft
 from conversations.match_proposals import other_input, proposal_states, start_adjusting, start_proposal
@@ -267,9 +268,8 @@ def build() -> Dialogue:
         name=NAME,
         draft=MatchDraft,
         entry_points=[
-            CommandHandler("match", show_list, filters=PRIVATE_MESSAGE),
+            *menu.started_by("match", "matches", show_list),
             CallbackQueryHandler(show_list, pattern=service.LIST.pattern),
-            CallbackQueryHandler(show_list, pattern=r"^menu:matches$"),
             CallbackQueryHandler(start_proposal, pattern=NEW.pattern),
             CallbackQueryHandler(ask_holiday, pattern=service.HOLIDAY.pattern),
             CallbackQueryHandler(ask_adjust, pattern=service.ADJUST.pattern),

@@ -19,7 +19,15 @@ from conversations.context import BotContext
 from conversations.dialogue import END, Dialogue, Draft, draft_of, typed_words
 from conversations.match_common import close_tap
 from conversations.relay import ask_for_text, pass_on
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import (
+    answer_button,
+    answer_done_before,
+    answer_stale,
+    keyboard,
+    reply,
+    stale_text,
+    tapped_values,
+)
 from services import match_contact, match_giveback, match_household, match_pool, match_reviews, match_runs
 from services import match_proposals as proposals
 from services.callbacks import Button
@@ -28,12 +36,6 @@ from services.labels import name_of
 from services.match_texts import ACCEPT, ANSWER, DECLINE, FEEL, LOG, POOL, POOL_NO, POOL_YES, SKIP, WRITE
 from storage.db import Session
 from storage.models import Person
-
-
-async def _stale(update: Update, text: str | None = None) -> None:
-    """A side's tap that no longer works (or an explaining text): answer it and retire the buttons."""
-    await answer_stale(update) if text is None else await answer_button(update, text)
-    await retire_buttons(update, show_choice=False)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def _side_button(button: Button, answer: SideAnswer) -> Any:
         with context.session() as session:
             said = answer(session, context, values)
         if said.thanks is None:
-            return await _stale(update, said.note)
+            return await answer_done_before(update, stale_text() if said.note is None else said.note)
         await close_tap(update, said.thanks, keyboard(said.rows) if said.rows else None)
 
     return handler

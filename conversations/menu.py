@@ -2,20 +2,22 @@
 
 Each feature adds its entries where handlers are registered (bot/app.py), so the menu grows with
 the features without this module knowing them. An entry that opens a dialogue has no action here:
-the dialogue lists `^menu:<key>$` among its entry points, and the dialogue router (registered
-before this module's handler) takes the button first, so the dialogue's step is saved.
+the dialogue lists `entry_pattern(key)` (`^menu:<key>$`) among its entry points, and the dialogue router
+(registered before this module's handler) takes the button first, so the dialogue's step is saved.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
-from telegram.ext import BaseHandler, CallbackQueryHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from conversations.context import BotContext
+from conversations.dialogue import PRIVATE_MESSAGE, Step
 from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values
 from services.callbacks import Button
 from services.i18n import _
@@ -48,6 +50,19 @@ def add(key: str, label: str, roles: set[str] | frozenset[str], action: Action |
     known = _entries.get(key)
     assert known is None or (known.label, known.roles) == (entry.label, entry.roles), f"menu key {key!r} is taken"
     _entries[key] = entry
+
+
+def entry_pattern(key: str) -> str:
+    """The pattern of exactly the menu button of entry `key` (a dialogue's entry point)."""
+    return rf"^{re.escape(MENU.data(key))}$"
+
+
+def started_by(command: str, key: str, start: Step) -> list[BaseHandler[Any, Any, Any]]:
+    """A dialogue's entry points when both /command (in a private chat) and the menu entry `key` start it."""
+    return [
+        CommandHandler(command, start, filters=PRIVATE_MESSAGE),
+        CallbackQueryHandler(start, pattern=entry_pattern(key)),
+    ]
 
 
 def entries_for(role: str | None) -> list[Entry]:

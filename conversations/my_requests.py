@@ -11,7 +11,16 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import (
+    answer_button,
+    answer_done_before,
+    answer_stale,
+    column,
+    keyboard,
+    reply,
+    retire_buttons,
+    tapped_values,
+)
 from services import requests as service
 from services.i18n import _, format_stamp, h, hi
 from services.request_basics import name_of
@@ -104,8 +113,7 @@ async def do_cancel(update: Update, context: BotContext) -> None:
         await answer_stale(update)
         return
     if outcome == Cancelled.ALREADY_CLOSED:
-        await answer_button(update, _("This request was already closed."))
-        await retire_buttons(update, show_choice=False)
+        await answer_done_before(update, _("This request was already closed."))
         return
     await answer_button(update)
     await retire_buttons(update)

@@ -6,13 +6,24 @@ changes nothing and is answered kindly).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.ui import acted_on_tap, answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import (
+    acted_on_tap,
+    answer_button,
+    answer_done_before,
+    answer_stale,
+    keyboard,
+    reply,
+    retire_buttons,
+    stale_text,
+    tapped_values,
+)
 from domain.questions import Decision
 from services import question_decisions as decisions
 from services import question_reviews as service
@@ -36,24 +47,16 @@ async def on_family_answer(update: Update, context: BotContext) -> None:
             now=context.now(),
         )
 
-    result = acted_on_tap(update, context, FAMILY_ANSWER, answer)
-    if result is None or result.outcome == Answered.STALE:
-        await answer_button(update, _("This question was answered already, or is closed. Thank you!"))
-        return
-    await answer_button(update)
-    await retire_buttons(update)
-    if result.outcome == Answered.ENDED:
-        await reply(update, _("Thank you! Then that question is closed; your coordinators will hear it."))
-    elif result.outcome == Answered.TO_COORDINATOR:
-        await reply(
-            update,
-            _(
-                "Thank you for being honest. Help that does not help should change: "
-                "your coordinator will talk it over with you."
-            ),
-        )
-    else:
-        await reply(update, _("Thank you! That helps us to help you well."))
+    thanks = {
+        Answered.ENDED: _("Thank you! Then that question is closed; your coordinators will hear it."),
+        Answered.TO_COORDINATOR: _(
+            "Thank you for being honest. Help that does not help should change: "
+            "your coordinator will talk it over with you."
+        ),
+        Answered.THANKS: _("Thank you! That helps us to help you well."),
+    }
+    closed = _("This question was answered already, or is closed. Thank you!")
+    await _thank(update, acted_on_tap(update, context, FAMILY_ANSWER, answer), thanks, closed)
 
 
 async def on_helper_answer(update: Update, context: BotContext) -> None:
@@ -70,16 +73,23 @@ async def on_helper_answer(update: Update, context: BotContext) -> None:
             now=context.now(),
         )
 
-    result = acted_on_tap(update, context, HELPER_ANSWER, answer)
+    thanks = {
+        Answered.TO_COORDINATOR: _("Thank you for saying so. A coordinator will get in touch with you about it."),
+        Answered.THANKS: _("Thank you! Good to know how it is going for you."),
+    }
+    await _thank(update, acted_on_tap(update, context, HELPER_ANSWER, answer), thanks, stale_text())
+
+
+async def _thank(
+    update: Update, result: service.ReviewResult | None, thanks: Mapping[Answered, str], closed: str
+) -> None:
+    """A review's answer thanked in the words for its outcome; a stale or closed review's tap gets `closed`."""
     if result is None or result.outcome == Answered.STALE:
-        await answer_stale(update)
+        await answer_button(update, closed)
         return
     await answer_button(update)
     await retire_buttons(update)
-    if result.outcome == Answered.TO_COORDINATOR:
-        await reply(update, _("Thank you for saying so. A coordinator will get in touch with you about it."))
-    else:
-        await reply(update, _("Thank you! Good to know how it is going for you."))
+    await reply(update, thanks.get(result.outcome, thanks[Answered.THANKS]))
 
 
 async def on_pick(update: Update, context: BotContext) -> None:
@@ -96,8 +106,7 @@ async def on_pick(update: Update, context: BotContext) -> None:
         return
     row, question = found
     if row.decided_at is not None:
-        await answer_button(update, _("This was decided already."))
-        await retire_buttons(update, show_choice=False)
+        await answer_done_before(update, _("This was decided already."))
         return
     await answer_button(update)
     await retire_buttons(update)
@@ -130,8 +139,7 @@ async def on_reason(update: Update, context: BotContext) -> None:
         await answer_stale(update)
         return
     if result.outcome == Decided.ALREADY:
-        await answer_button(update, _("This was decided already."))
-        await retire_buttons(update, show_choice=False)
+        await answer_done_before(update, _("This was decided already."))
         return
     await answer_button(update)
     await retire_buttons(update)

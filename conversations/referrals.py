@@ -13,8 +13,9 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue, Draft, draft_of
+from conversations.dialogue import END, STAY, TYPED, AskingAgain, Dialogue, Draft, draft_of
 from conversations.ui import (
     answer_button,
     column,
@@ -107,24 +108,16 @@ PROMPTS: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
 }
 
 
-async def ask_again(update: Update, context: BotContext, step: str) -> str | None:
-    """A tap or message this step did not expect (an old or forged button): say so kindly, ask again."""
+async def not_on_the_list(update: Update) -> None:
+    """What /refer says to a tap or message a step did not expect (an old or forged button is not on its list)."""
     if update.callback_query is not None:
         await answer_button(update, _("That choice is not on the list. Please choose again."))
     else:
         await not_understood(update)
-    await PROMPTS[step](update, context)
-    return STAY
 
 
-def unexpected_for(step: str) -> Any:
-    """A handler for anything this step did not expect."""
-
-    async def callback_(update: Update, context: BotContext) -> str | None:
-        """Ask this step's question again."""
-        return await ask_again(update, context, step)
-
-    return callback_
+# Anything a step did not expect (a message, or an old or forged rf:… button) is answered and the step asked again.
+STEPS = AskingAgain(PROMPTS, r"^rf:", not_on_the_list)
 
 
 async def start_refer(update: Update, context: BotContext) -> str | None:
@@ -150,7 +143,7 @@ def choice_step(
         """The tapped choice, checked against the list again (an old or forged button is asked again)."""
         value = tapped(update, button)
         if value not in options():
-            return await ask_again(update, context, step)
+            return await STEPS.ask_again(update, context, step)
         await answer_button(update)
         await retire_buttons(update)
         setattr(draft(context), kept_as, value)
@@ -178,7 +171,7 @@ async def receive_first_name(update: Update, context: BotContext) -> str | None:
 async def create_link(update: Update, context: BotContext) -> str | None:
     """Create the link: rights and every choice checked again on the server."""
     if tapped_values(update, CREATE) is None:
-        return await ask_again(update, context, CONFIRM)
+        return await STEPS.ask_again(update, context, CONFIRM)
     answers = draft(context)
     with context.session() as session:
         created = referrals.create_referral(
@@ -227,27 +220,17 @@ async def show_referrals(update: Update, context: BotContext) -> None:
 
 def build() -> Dialogue:
     """The /refer dialogue: reason, first name, language, contact, then the link."""
-
-    def step(handlers: list[BaseHandler[Any, Any, Any]], state: str) -> list[BaseHandler[Any, Any, Any]]:
-        """A step's own handlers, then anything else this dialogue's buttons or messages bring: ask again."""
-        return [
-            *handlers,
-            MessageHandler(ANYTHING, unexpected_for(state)),
-            CallbackQueryHandler(unexpected_for(state), pattern=r"^rf:"),
-        ]
-
     return Dialogue(
         name=NAME,
         entry_points=[
-            CommandHandler("refer", start_refer, filters=PRIVATE_MESSAGE),
-            CallbackQueryHandler(start_refer, pattern=r"^menu:refer$"),
+            *menu.started_by("refer", "refer", start_refer),
         ],
         states={
-            ASK_REASON: step([CallbackQueryHandler(choose_reason, pattern=REASON.pattern)], ASK_REASON),
-            ASK_FIRST_NAME: step([MessageHandler(TYPED, receive_first_name)], ASK_FIRST_NAME),
-            ASK_LANGUAGE: step([CallbackQueryHandler(choose_language, pattern=LANGUAGE.pattern)], ASK_LANGUAGE),
-            ASK_CONTACT: step([CallbackQueryHandler(choose_contact, pattern=CONTACT.pattern)], ASK_CONTACT),
-            CONFIRM: step([CallbackQueryHandler(create_link, pattern=CREATE.pattern)], CONFIRM),
+            ASK_REASON: STEPS.step([CallbackQueryHandler(choose_reason, pattern=REASON.pattern)], ASK_REASON),
+            ASK_FIRST_NAME: STEPS.step([MessageHandler(TYPED, receive_first_name)], ASK_FIRST_NAME),
+            ASK_LANGUAGE: STEPS.step([CallbackQueryHandler(choose_language, pattern=LANGUAGE.pattern)], ASK_LANGUAGE),
+            ASK_CONTACT: STEPS.step([CallbackQueryHandler(choose_contact, pattern=CONTACT.pattern)], ASK_CONTACT),
+            CONFIRM: STEPS.step([CallbackQueryHandler(create_link, pattern=CREATE.pattern)], CONFIRM),
         },
         draft=ReferDraft,
     )

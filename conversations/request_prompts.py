@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 
 from conversations.context import BotContext
-from conversations.dialogue import STAY, Draft, draft_of
-from conversations.ui import answer_button, column, keyboard, reply
+from conversations.dialogue import AskingAgain, Draft, draft_of
+from conversations.ui import column, keyboard, reply
 from domain import requests as rules
 from services import requests as service
 from services.i18n import N_, _, format_day, h
@@ -339,16 +339,5 @@ PROMPTS = {
 }
 
 
-def unexpected_for(step: str) -> Any:
-    """The answer to anything a step did not expect (it asks the step again)."""
-
-    async def callback_(update: Update, context: BotContext) -> str | None:
-        """Anything this step did not expect: say so kindly and ask again."""
-        if update.callback_query is not None:
-            await answer_button(update, _("That button belongs to an earlier question."))
-        else:
-            await reply(update, _("Sorry, I did not understand that. Please use the buttons or type your answer."))
-        await PROMPTS[step](update, context)
-        return STAY
-
-    return callback_
+# Anything unexpected in a step is answered kindly and the step asked again; other features' buttons pass through.
+STEPS = AskingAgain(PROMPTS, r"^rq:(kind|kids|day|time|area|street|note|ok):")

@@ -21,7 +21,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from conversations import approvals_families, menu, my_requests, volunteer_tasks
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue, draft_of
+from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue, draft_of
 from conversations.request_prompts import (
     AREA_STEP,
     ASK_CHILDREN,
@@ -39,6 +39,7 @@ from conversations.request_prompts import (
     NAME,
     NOTE_STEP,
     PHONE,
+    STEPS,
     STREET_STEP,
     TIME_STEP,
     TIME_WINDOWS,
@@ -48,7 +49,6 @@ from conversations.request_prompts import (
     prompt_area,
     prompt_day,
     prompt_time,
-    unexpected_for,
     zone_of,
 )
 from conversations.ui import answer_button, int_arg, reply, retire_buttons, settled
@@ -116,7 +116,7 @@ async def choose_kind(update: Update, context: BotContext) -> str | None:
     """What kind of help."""
     parts = KIND.parse(_data(update))
     if parts is None or parts[0] not in KINDS:
-        return await unexpected_for(KIND_STEP)(update, context)
+        return await STEPS.ask_again(update, context, KIND_STEP)
     await answer_button(update)
     await retire_buttons(update)
     kind = rules.RequestKind(parts[0])
@@ -131,7 +131,7 @@ async def choose_children(update: Update, context: BotContext) -> str | None:
     """Whether children are involved (decides who may be asked: only volunteers approved for children)."""
     parts = KIDS.parse(_data(update))
     if parts is None or parts[0] not in ("yes", "no"):
-        return await unexpected_for(CHILDREN)(update, context)
+        return await STEPS.ask_again(update, context, CHILDREN)
     await answer_button(update)
     await retire_buttons(update)
     draft_of(context, RequestDraft).children = parts[0] == "yes"
@@ -142,7 +142,7 @@ async def choose_day(update: Update, context: BotContext) -> str | None:
     """A day from the buttons (checked again: not in the past, not too far ahead), or flexible."""
     parts = DAY.parse(_data(update))
     if parts is None:
-        return await unexpected_for(DAY_STEP)(update, context)
+        return await STEPS.ask_again(update, context, DAY_STEP)
     if parts[0] == "flex":
         await answer_button(update)
         await retire_buttons(update)
@@ -154,7 +154,7 @@ async def choose_day(update: Update, context: BotContext) -> str | None:
     except ValueError:
         day = None
     if day is None:
-        return await unexpected_for(DAY_STEP)(update, context)
+        return await STEPS.ask_again(update, context, DAY_STEP)
     today = local_today(context)
     if not today <= day <= today + timedelta(days=DAYS_AHEAD):
         await answer_button(update, _("That day can no longer be chosen."))
@@ -224,7 +224,7 @@ async def choose_time(update: Update, context: BotContext) -> str | None:
     parts = TIME.parse(_data(update))
     day_value = draft_of(context, RequestDraft).day
     if parts is None or parts[0] not in TIME_WINDOWS or day_value in (None, "flex"):
-        return await unexpected_for(TIME_STEP)(update, context)
+        return await STEPS.ask_again(update, context, TIME_STEP)
     day = date.fromisoformat(day_value or "")
     start_at, end_at, _label = TIME_WINDOWS[parts[0]]
     zone = ZoneInfo(zone_of(context))
@@ -240,7 +240,7 @@ async def typed_time(update: Update, context: BotContext) -> str | None:
     message = update.effective_message
     day_value = draft_of(context, RequestDraft).day
     if message is None or day_value in (None, "flex"):
-        return await unexpected_for(TIME_STEP)(update, context)
+        return await STEPS.ask_again(update, context, TIME_STEP)
     window = typed.parse_window(message.text or "")
     if window is None:
         await reply(update, _("Sorry, that time does not work. Please try again, for example 14:30 or 19:00-23:00."))
@@ -253,7 +253,7 @@ async def choose_area(update: Update, context: BotContext) -> str | None:
     """The neighbourhood, for a family that has none in its profile (checked on the server)."""
     parts = AREA.parse(_data(update))
     if parts is None:
-        return await unexpected_for(AREA_STEP)(update, context)
+        return await STEPS.ask_again(update, context, AREA_STEP)
     area_id = int_arg(parts[0]) if parts[0] != "none" else None
     if parts[0] != "none":
         with context.session() as session:
@@ -288,7 +288,7 @@ async def _skipped(
     """A tap at a step that may be skipped: Skip leaves its answer empty (`keep`) and goes on; else ask again."""
     parts = button.parse(_data(update))
     if parts is None or parts[0] != "skip":
-        return await unexpected_for(step)(update, context)
+        return await STEPS.ask_again(update, context, step)
     await answer_button(update)
     await retire_buttons(update)
     keep(draft_of(context, RequestDraft), None)
@@ -361,7 +361,7 @@ async def confirm(update: Update, context: BotContext) -> str | None:
     """Send, start again, or cancel."""
     parts = CONFIRM.parse(_data(update))
     if parts is None or parts[0] not in ("send", "again", "stop"):
-        return await unexpected_for(CONFIRM_STEP)(update, context)
+        return await STEPS.ask_again(update, context, CONFIRM_STEP)
     await answer_button(update)
     await retire_buttons(update)
     if parts[0] == "stop":
@@ -425,46 +425,35 @@ async def requests_command(update: Update, context: BotContext) -> None:
 
 def build() -> Dialogue:
     """The request dialogue: its entry points and one list of handlers per step."""
-
-    def step(handlers: list[BaseHandler[Any, Any, Any]], state: str) -> list[BaseHandler[Any, Any, Any]]:
-        """A step's handlers, then a kind answer to anything unexpected (other features' buttons pass)."""
-        # Anything unexpected in a step is answered kindly; other features' buttons pass through.
-        return [
-            *handlers,
-            MessageHandler(ANYTHING, unexpected_for(state)),
-            CallbackQueryHandler(unexpected_for(state), pattern=r"^rq:(kind|kids|day|time|area|street|note|ok):"),
-        ]
-
     return Dialogue(
         name=NAME,
         draft=RequestDraft,
         entry_points=[
-            CommandHandler("ask", start_ask, filters=PRIVATE_MESSAGE),
-            CallbackQueryHandler(start_ask, pattern=r"^menu:ask$"),
+            *menu.started_by("ask", "ask", start_ask),
             CallbackQueryHandler(start_for_family, pattern=FOR_FAMILY.pattern),
         ],
         states={
-            KIND_STEP: step([CallbackQueryHandler(choose_kind, pattern=KIND.pattern)], KIND_STEP),
-            DESCRIBE: step([MessageHandler(TYPED, typed_destination)], DESCRIBE),
-            CHILDREN: step([CallbackQueryHandler(choose_children, pattern=KIDS.pattern)], CHILDREN),
-            DAY_STEP: step([CallbackQueryHandler(choose_day, pattern=DAY.pattern)], DAY_STEP),
-            TIME_STEP: step(
+            KIND_STEP: STEPS.step([CallbackQueryHandler(choose_kind, pattern=KIND.pattern)], KIND_STEP),
+            DESCRIBE: STEPS.step([MessageHandler(TYPED, typed_destination)], DESCRIBE),
+            CHILDREN: STEPS.step([CallbackQueryHandler(choose_children, pattern=KIDS.pattern)], CHILDREN),
+            DAY_STEP: STEPS.step([CallbackQueryHandler(choose_day, pattern=DAY.pattern)], DAY_STEP),
+            TIME_STEP: STEPS.step(
                 [CallbackQueryHandler(choose_time, pattern=TIME.pattern), MessageHandler(TYPED, typed_time)], TIME_STEP
             ),
-            AREA_STEP: step([CallbackQueryHandler(choose_area, pattern=AREA.pattern)], AREA_STEP),
-            DESTINATION: step([MessageHandler(TYPED, typed_destination)], DESTINATION),
-            STREET_STEP: step(
+            AREA_STEP: STEPS.step([CallbackQueryHandler(choose_area, pattern=AREA.pattern)], AREA_STEP),
+            DESTINATION: STEPS.step([MessageHandler(TYPED, typed_destination)], DESTINATION),
+            STREET_STEP: STEPS.step(
                 [CallbackQueryHandler(street, pattern=STREET.pattern), MessageHandler(TYPED, street)], STREET_STEP
             ),
-            PHONE: step([MessageHandler(PRIVATE_MESSAGE & (filters.CONTACT | TYPED), phone)], PHONE),
-            NOTE_STEP: step(
+            PHONE: STEPS.step([MessageHandler(PRIVATE_MESSAGE & (filters.CONTACT | TYPED), phone)], PHONE),
+            NOTE_STEP: STEPS.step(
                 [
                     CallbackQueryHandler(note, pattern=NOTE.pattern),
                     MessageHandler(TYPED | (PRIVATE_MESSAGE & filters.VOICE), note),
                 ],
                 NOTE_STEP,
             ),
-            CONFIRM_STEP: step([CallbackQueryHandler(confirm, pattern=CONFIRM.pattern)], CONFIRM_STEP),
+            CONFIRM_STEP: STEPS.step([CallbackQueryHandler(confirm, pattern=CONFIRM.pattern)], CONFIRM_STEP),
         },
     )
 

@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue
+from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue
 from conversations.signup_profile import (
     family_ages,
     family_area,
@@ -41,12 +41,12 @@ from conversations.signup_steps import (
     REFERRAL,
     REFERRAL_SHARE,
     ROLE,
+    STEPS,
     VOLUNTEER_AREAS,
     VOLUNTEER_LANGUAGES,
     VOLUNTEER_SKILLS,
     VOLUNTEER_TIMES,
     SignupDraft,
-    ask_again,
     draft,
     other_language,
     prompt_consent,
@@ -54,7 +54,6 @@ from conversations.signup_steps import (
     prompt_name,
     prompt_role,
     resume_for,
-    unexpected_for,
 )
 from conversations.ui import answer_button, readable_name, reply, retire_buttons, tapped
 from domain.invites import InviteProblem
@@ -200,7 +199,7 @@ async def choose_role(update: Update, context: BotContext) -> str | None:
     """Family or volunteer."""
     role = tapped(update, rules.ROLE)
     if role not in (Role.FAMILY, Role.VOLUNTEER):
-        return await ask_again(update, context, ROLE)
+        return await STEPS.ask_again(update, context, ROLE)
     await answer_button(update)
     await retire_buttons(update)
     draft(context).role = role
@@ -212,7 +211,7 @@ async def consent(update: Update, context: BotContext) -> str | None:
     """Yes: record consent (version and time) and the role. No: keep nothing but the language."""
     answer = tapped(update, rules.CONSENT)
     if answer not in ("yes", "no"):
-        return await ask_again(update, context, CONSENT)
+        return await STEPS.ask_again(update, context, CONSENT)
     await answer_button(update)
     await retire_buttons(update)
     answers = draft(context)
@@ -357,13 +356,14 @@ def build() -> Dialogue:
 
     def step(handlers: list[BaseHandler[Any, Any, Any]], state: str) -> list[BaseHandler[Any, Any, Any]]:
         """Every step answers /start by asking again, and anything unexpected kindly."""
-        return [
-            CommandHandler("start", restart_for(state), filters=filters.ChatType.PRIVATE),
-            CallbackQueryHandler(other_language, pattern=rules.OTHER_LANGUAGE.pattern),
-            *handlers,
-            MessageHandler(ANYTHING, unexpected_for(state)),
-            CallbackQueryHandler(unexpected_for(state), pattern=r"^su:"),
-        ]
+        return STEPS.step(
+            [
+                CommandHandler("start", restart_for(state), filters=filters.ChatType.PRIVATE),
+                CallbackQueryHandler(other_language, pattern=rules.OTHER_LANGUAGE.pattern),
+                *handlers,
+            ],
+            state,
+        )
 
     def on(handler: Any, button: rules.Button) -> CallbackQueryHandler[Any, Any]:
         """One step's handler for one kind of button."""

@@ -14,6 +14,7 @@ from conversations.signup_steps import (
     FAMILY_AREA,
     FAMILY_CHILDREN,
     PROMPTS,
+    STEPS,
     VOLUNTEER_AREAS,
     VOLUNTEER_LANGUAGES,
     VOLUNTEER_SKILLS,
@@ -21,7 +22,6 @@ from conversations.signup_steps import (
     Options,
     Step,
     area_options,
-    ask_again,
     draft,
     language_options,
     prompt_family_ages,
@@ -45,7 +45,7 @@ async def family_area(update: Update, context: BotContext) -> str | None:
     """The family's neighbourhood, from the coordinators' list (checked again on the server)."""
     value = tapped(update, rules.AREA)
     if value is None:
-        return await ask_again(update, context, FAMILY_AREA)
+        return await STEPS.ask_again(update, context, FAMILY_AREA)
     area_id = int_arg(value) if value != "none" else None
     if value != "none":
         with context.session() as session:
@@ -66,7 +66,7 @@ async def family_children(update: Update, context: BotContext) -> str | None:
     value = tapped(update, rules.KIDS)
     count = int_arg(value) if value and value != "skip" else None
     if value is None or (value != "skip" and (count is None or count > rules.MAX_CHILDREN)):
-        return await ask_again(update, context, FAMILY_CHILDREN)
+        return await STEPS.ask_again(update, context, FAMILY_CHILDREN)
     await answer_button(update)
     await retire_buttons(update)
     draft(context).children = count
@@ -80,7 +80,7 @@ async def family_ages(update: Update, context: BotContext) -> str | None:
     """Ages as typed, or skipped."""
     if update.callback_query is not None:
         if tapped(update, rules.AGES) != "skip":
-            return await ask_again(update, context, FAMILY_AGES)
+            return await STEPS.ask_again(update, context, FAMILY_AGES)
         await answer_button(update)
         await retire_buttons(update)
         return await finish_family(update, context)
@@ -137,7 +137,7 @@ def multiple_choice(button: Button, field: str, step: str, options: Options, don
             await retire_buttons(update)
             return await done(update, context)
         if value is None or value not in {option for option, _label in options(context)}:
-            return await ask_again(update, context, step)
+            return await STEPS.ask_again(update, context, step)
         chosen = [item for item in chosen if item != value] if value in chosen else [*chosen, value]
         setattr(answers, field, chosen)
         await answer_button(update)

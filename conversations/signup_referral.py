@@ -16,8 +16,8 @@ from conversations.signup_steps import (
     REFERRAL,
     REFERRAL_SHARE,
     ROLE,
+    STEPS,
     SignupDraft,
-    ask_again,
     draft,
     prompt_consent,
     prompt_referral,
@@ -66,7 +66,7 @@ async def referral_answer(update: Update, context: BotContext) -> str | None:
     answer = tapped(update, referrals.ANSWER)
     answers = draft(context)
     if answer not in ("yes", "no") or answers.referral_id is None:
-        return await ask_again(update, context, REFERRAL if answers.referral_id is not None else ROLE)
+        return await STEPS.ask_again(update, context, REFERRAL if answers.referral_id is not None else ROLE)
     await answer_button(update)
     await retire_buttons(update)
     if answer == "no":
@@ -85,7 +85,7 @@ async def referral_share(update: Update, context: BotContext) -> str | None:
     answer = tapped(update, referrals.SHARE)
     answers = draft(context)
     if answer not in ("yes", "no"):
-        return await ask_again(update, context, REFERRAL_SHARE)
+        return await STEPS.ask_again(update, context, REFERRAL_SHARE)
     await answer_button(update)
     await retire_buttons(update)
     answers.share_progress = answer == "yes"

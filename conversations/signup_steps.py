@@ -14,7 +14,7 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 
 from conversations.context import BotContext
-from conversations.dialogue import STAY, Draft, draft_of
+from conversations.dialogue import STAY, AskingAgain, Draft, draft_of
 from conversations.ui import (
     CHECKED,
     UNCHECKED,
@@ -22,7 +22,6 @@ from conversations.ui import (
     column,
     keyboard,
     language_keyboard,
-    not_understood,
     reply,
 )
 from services import referrals
@@ -339,21 +338,8 @@ PROMPTS: dict[str, Callable[[Update, BotContext], Awaitable[None]]] = {
 }
 
 
-async def ask_again(update: Update, context: BotContext, step: str) -> str | None:
-    """Anything this step did not expect: say so kindly and ask again."""
-    await not_understood(update)
-    await PROMPTS[step](update, context)
-    return STAY
-
-
-def unexpected_for(step: str) -> Step:
-    """A handler that answers anything unexpected in this step."""
-
-    async def callback_(update: Update, context: BotContext) -> str | None:
-        """Anything this step did not expect: say so kindly and ask again."""
-        return await ask_again(update, context, step)
-
-    return callback_
+# Anything a sign-up step did not expect is answered kindly and the step asked again; sign-up's buttons are su:…
+STEPS = AskingAgain(PROMPTS, r"^su:")
 
 
 def resume_for(step: str) -> Step:

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler, MessageHandler
 
+from conversations import menu
 from conversations.concerns import forward_to_team, urgent_message
 from conversations.context import BotContext
 from conversations.coordinator_group import MEDIA
-from conversations.dialogue import ANYTHING, END, PRIVATE_MESSAGE, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import ANYTHING, END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import answer_button, answer_stale, int_arg, keyboard, reply, retire_buttons, tapped_values
 from domain.language import detect_language
 from domain.urgent import detect_urgent
@@ -182,8 +183,7 @@ def build() -> Dialogue:
     return Dialogue(
         name=TALK,
         entry_points=[
-            CommandHandler("talk", start_talk, filters=PRIVATE_MESSAGE),
-            CallbackQueryHandler(start_talk, pattern=r"^menu:talk$"),
+            *menu.started_by("talk", "talk", start_talk),
         ],
         states={
             CHOOSE_FAMILY: [

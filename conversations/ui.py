@@ -258,6 +258,12 @@ async def answer_stale(update: Update) -> None:
     await answer_button(update, stale_text())
 
 
+async def answer_done_before(update: Update, text: str) -> None:
+    """A tap on something done before (or gone): `text` on its spinner, its buttons retired with nothing chosen."""
+    await answer_button(update, text)
+    await retire_buttons(update, show_choice=False)
+
+
 async def tapped_or_stale(update: Update, button: Button) -> tuple[Any, ...] | None:
     """The tap's values when it is `button`'s; else None, the tap answered as one that no longer works."""
     values = tapped_values(update, button)

@@ -11,6 +11,7 @@ from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, MessageHandler
 
+from conversations import menu
 from conversations.context import BotContext
 from conversations.dialogue import ANYTHING, END, STAY, Dialogue, Draft, draft_of
 from conversations.ui import (
@@ -330,7 +331,7 @@ def build() -> Dialogue:
     return Dialogue(
         name=NAME,
         entry_points=[
-            CallbackQueryHandler(start_profile, pattern=r"^menu:vprofile$"),
+            CallbackQueryHandler(start_profile, pattern=menu.entry_pattern("vprofile")),
             CallbackQueryHandler(start_profile, pattern=PROFILE_NEW.pattern),
         ],
         states={

@@ -28,7 +28,7 @@ from datetime import datetime
 
 from domain import requests as request_rules
 from services import erasure as erasure_service
-from services import match_endings, matching, questions, referrals
+from services import match_endings, matching, questions, referrals, timeline
 from services.context import JobHandler, Services
 from services.erasure import coordinator_leaves, tell
 from services.i18n import _, h, hi, use_language
@@ -218,9 +218,7 @@ def volunteer_leaves(*, session: Session, services: Services, volunteer: Person,
                         what=h(matching.kind_label(request.kind)),
                     )
                 _tell(session, coordinator, f"left:{volunteer.id}:task:{request.id}:{coordinator.id}", text, now)
-        people.add_timeline(
-            session=session, family_id=request.family_id, kind="request_given_back", now=now, ref_id=request.id
-        )
+        timeline.note(session=session, about=request, kind="request_given_back", now=now)
         matching.search_again(session=session, services=services, request=request, now=now)
     # Offers still waiting for their answer: the next round is asked now instead of waiting for them.
     for offer in store.pending_offers_of(session=session, volunteer_id=volunteer.id):

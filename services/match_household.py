@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from domain import matches as rules
 from domain.matches import MatchState
-from services import pairs
+from services import pairs, timeline
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import _, hi, use_language
@@ -106,14 +106,7 @@ def add_members(
             continue
         added += 1
         ask_member(session=session, match=match, member=member, now=now)
-        people.add_timeline(
-            session=session,
-            family_id=match.family_id,
-            kind="match_member",
-            now=now,
-            actor_id=added_by.id if added_by else None,
-            ref_id=match.id,
-        )
+        timeline.note(session=session, about=match, kind="match_member", now=now, by=added_by)
     return added
 
 

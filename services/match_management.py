@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from domain import matches as rules
 from domain.matches import MatchState, Rhythm, Side, StopReason
-from services import match_runs
+from services import match_runs, timeline
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import _, format_day, format_when, h, hi, use_language
@@ -232,9 +232,7 @@ def change(
 
 def _in_timeline(session: Session, match: Match, kind: str, coordinator: Person, now: datetime) -> None:
     """A coordinator's change of a match on the family's timeline."""
-    people.add_timeline(
-        session=session, family_id=match.family_id, kind=kind, now=now, actor_id=coordinator.id, ref_id=match.id
-    )
+    timeline.note(session=session, about=match, kind=kind, now=now, by=coordinator)
 
 
 def _hold_meeting(
@@ -352,15 +350,7 @@ def add_holiday(
             text = _("🏖 No meetings of your match from {first} to {last} (a holiday). After that it goes on as usual.")
             text = text.format(first=h(format_day(first, reader.language)), last=h(format_day(last, reader.language)))
         tell(session, reader, f"match.holiday:{match_id}:{first.isoformat()}:{reader.id}", text, now)
-    people.add_timeline(
-        session=session,
-        family_id=match.family_id,
-        kind="match_holiday",
-        now=now,
-        actor_id=coordinator.id if coordinator else None,
-        ref_id=match_id,
-        side=side,
-    )
+    timeline.note(session=session, about=match, kind="match_holiday", now=now, by=coordinator, side=side)
     return HolidayResult.DONE
 
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from services import timeline
 from services.callbacks import Button
 from services.i18n import _, h, hi, use_language
 from services.logs import event
@@ -95,14 +96,7 @@ def send_offer(
     key = f"offer:{request.id}:{volunteer.id}{suffix}"
     tell(session=session, person=volunteer, key=key, text=text, now=now, buttons=buttons, purpose=PURPOSE_OFFER)
     store.link_offer_message(session=session, offer_id=offer.id, dedupe_key=key)
-    people.add_timeline(
-        session=session,
-        family_id=request.family_id,
-        kind="request_offered",
-        now=now,
-        actor_id=volunteer.id,
-        ref_id=request.id,
-    )
+    timeline.note(session=session, about=request, kind="request_offered", now=now, by=volunteer)
     return True
 
 

@@ -34,8 +34,9 @@ from services.erasure import coordinator_leaves, tell
 from services.i18n import _, h, hi, use_language
 from services.labels import name_of
 from services.logs import event
+from services.offers import edit_sent_offer
 from services.recipients import coordinators_for
-from storage import outbox_store, people
+from storage import people
 from storage import requests as store
 from storage import volunteers as volunteer_store
 from storage.db import Session
@@ -152,22 +153,9 @@ def _withdraw_quietly(*, session: Session, request: HelpRequest, now: datetime) 
         if row is None or row.telegram_message_id is None or volunteer is None:
             continue
         with use_language(volunteer.language):
-            note = matching.withdrawn_note(closed=True)
-        outbox_store.enqueue(
-            session=session,
-            dedupe_key=f"withdraw:{offer.id}:{row.id}:left",
-            chat_id=row.chat_id,
-            person_id=volunteer.id,
-            method="editMessageText",
-            payload={
-                "chat_id": row.chat_id,
-                "message_id": row.telegram_message_id,
-                "text": f"<i>{h(note)}</i>",
-                "parse_mode": "HTML",
-            },
-            now=now,
-            purpose=matching.PURPOSE_WITHDRAW,
-        )
+            text = f"<i>{h(matching.withdrawn_note(closed=True))}</i>"
+        key = f"withdraw:{offer.id}:{row.id}:left"
+        edit_sent_offer(session=session, row=row, volunteer=volunteer, key=key, text=text, now=now)
 
 
 # --- a volunteer leaves ---------------------------------------------------------------------------

@@ -253,6 +253,22 @@ def audit_opened(session: Session, coordinator: Person, family_id: int, now: dat
     )
 
 
+def audit_concern(
+    *, session: Session, by: Person | None, action: str, concern: Concern, now: datetime, **detail: Any
+) -> None:
+    """Audit a step of a concern: by whom (None: the bot itself), about the concern's family and the concern."""
+    actor_id = by.id if by is not None else None
+    people.audit(
+        session=session,
+        actor_id=actor_id,
+        action=action,
+        subject_id=concern.family_id,
+        now=now,
+        concern=concern.id,
+        **detail,
+    )
+
+
 # --- a concern's card -----------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from domain import escalation as rules
 from domain.priority import Priority
 from services.concerns import (
+    audit_concern,
     audit_opened,
     concern_buttons,
     concern_card,
@@ -146,13 +147,12 @@ def _record_step(
     concern_store.add_escalation_step(
         session=session, concern_id=concern.id, level=level, target=target, notified=notified, now=now
     )
-    people.audit(
+    audit_concern(
         session=session,
-        actor_id=None,
+        by=None,
         action="escalation_step",
-        subject_id=concern.family_id,
+        concern=concern,
         now=now,
-        concern=concern.id,
         level=level,
         target=target,
         notified=notified,

@@ -24,6 +24,7 @@ from services.match_endings import end_match
 from services.match_texts import (
     OUTCOME_LABELS,
     STOP_LABELS,
+    audit_match,
     household_line,
     review_dates,
     rhythm_of,
@@ -217,14 +218,7 @@ def change(
     make = MOVES.get(move)
     if make is None or not make(session, services, found, coordinator, now, reason):
         return Card(stale=True)
-    people.audit(
-        session=session,
-        actor_id=coordinator.id,
-        action=f"match_{move}",
-        subject_id=found.family_id,
-        now=now,
-        match=match_id,
-    )
+    audit_match(session=session, by=coordinator, action=f"match_{move}", match=found, now=now)
     fresh = store.get_match(session=session, match_id=match_id)
     assert fresh is not None
     return _card_of(session, services, fresh, coordinator.language, now)
@@ -456,13 +450,12 @@ def adjust(
     match_runs.schedule_reviews(session=session, match=changed, zone=zone, now=now, again=True)
     _tell_adjusted(session, changed, before, before_reviews, now)
     _in_timeline(session, changed, "match_adjusted", coordinator, now)
-    people.audit(
+    audit_match(
         session=session,
-        actor_id=coordinator.id,
+        by=coordinator,
         action="match_adjust",
-        subject_id=changed.family_id,
+        match=changed,
         now=now,
-        match=match_id,
         rhythm=rhythm.to_json(),
         before=before.to_json(),
     )

@@ -32,6 +32,7 @@ from services.match_texts import (
     CHILD_KINDS,
     DECLINE,
     MATCH_KINDS,
+    audit_match,
     household_line,
     match_coordinator,
     rhythm_text,
@@ -148,15 +149,7 @@ def propose(
     household.add_members(session=session, match=match, person_ids=proposal.members, added_by=coordinator, now=now)
     _ask_sides(session, match, now)
     timeline.note(session=session, about=match, kind="match_proposed", now=now, by=coordinator, kind_of_help=match.kind)
-    people.audit(
-        session=session,
-        actor_id=coordinator.id,
-        action="match_proposed",
-        subject_id=match.family_id,
-        now=now,
-        match=match.id,
-        helper=match.helper_id,
-    )
+    audit_match(session=session, by=coordinator, action="match_proposed", match=match, now=now, helper=match.helper_id)
     event(logger, "match.proposed", match=match.id)
     return Proposed(match_id=match.id)
 
@@ -388,14 +381,7 @@ def _start(
             buttons = [[write_button(started.id, name_of(other))]]
         tell(session, reader, f"match.start:{match.id}:{reader.id}", text, now, buttons)
     if helper is not None and profile is not None and profile.street:
-        people.audit(
-            session=session,
-            actor_id=helper.id,
-            action="match_address_shown",
-            subject_id=match.family_id,
-            now=now,
-            match=match.id,
-        )
+        audit_match(session=session, by=helper, action="match_address_shown", match=match, now=now)
     if coordinator is not None:
         _tell_coordinator_started(session, match, family, helper, coordinator, now)
     timeline.note(session=session, about=match, kind="match_started", now=now)

@@ -27,6 +27,7 @@ from services.match_runs import REVIEW
 from services.match_texts import (
     ANSWER,
     CHOICE_LABELS,
+    audit_match,
     kind_label,
     match_coordinator,
     review_dates,
@@ -36,7 +37,6 @@ from services.match_texts import (
 )
 from services.permissions import refusal_text
 from storage import matches as store
-from storage import people
 from storage.db import Session
 from storage.match_tables import Match, MatchReview
 from storage.models import Person
@@ -140,15 +140,7 @@ def decide(
     ):
         return Decided(stale=True)
     timeline.note(session=session, about=match, kind="match_decided", now=now, by=coordinator, decision=choice)
-    people.audit(
-        session=session,
-        actor_id=coordinator.id,
-        action="match_review_decided",
-        subject_id=match.family_id,
-        now=now,
-        match=match.id,
-        decision=choice,
-    )
+    audit_match(session=session, by=coordinator, action="match_review_decided", match=match, now=now, decision=choice)
     if choice == ReviewChoice.STOP:
         return Decided(card=end_reasons(session=session, coordinator=coordinator, match_id=match.id, now=now))
     state = rules.after_review(MatchState(match.state), ReviewChoice(choice))

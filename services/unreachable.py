@@ -14,6 +14,7 @@ from typing import Any
 
 from domain import escalation as rules
 from services.concerns import (
+    audit_concern,
     concern_buttons,
     concern_card,
     concern_step,
@@ -116,13 +117,12 @@ def _rerouted(
     now: datetime,
 ) -> None:
     """The audit, the timeline and the topic say a concern went to the others."""
-    people.audit(
+    audit_concern(
         session=session,
-        actor_id=None,
+        by=None,
         action="concern_rerouted",
-        subject_id=concern.family_id,
+        concern=concern,
         now=now,
-        concern=concern.id,
         unreachable=coordinator.id,
         notified=notified,
     )

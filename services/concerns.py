@@ -24,7 +24,7 @@ from services.labels import name_of as name_of  # read here by the concern modul
 from services.outbox import Outgoing, ToTopic, enqueue, relay_meta
 from services.permissions import Action, authorize
 from services.tasks import kind_label, when_text
-from storage import care, people, teams
+from storage import care, job_store, people, teams
 from storage import concerns as concern_store
 from storage import requests as request_store
 from storage.case_tables import Team
@@ -91,6 +91,30 @@ def family_policy(services: Services, session: Session | None, family_id: int | 
         return policy(services)
     team_id = teams.team_of_family(session=session, family_id=family_id)
     return policy(services, teams.get_team(session=session, team_id=team_id))
+
+
+def plan_next_step(
+    *,
+    session: Session,
+    services: Services,
+    concern: Concern,
+    level: int,
+    key: str,
+    now: datetime,
+    target: str | None = None,
+) -> None:
+    """Schedule the chain's move past `level` (alerted now) under the family's policy, unless it ends there."""
+    pol = family_policy(services, session, concern.family_id)
+    due = rules.next_escalation_at(level=level, now=now, policy=pol, urgent=concern.urgent, target=target)
+    if due is not None:
+        job_store.schedule_job(
+            session=session,
+            kind="concern.escalate",
+            due_at=due,
+            dedupe_key=f"concern.escalate:{concern.id}:{key}",
+            now=now,
+            subject_id=concern.id,
+        )
 
 
 def is_coordinator(person: Person | None) -> bool:

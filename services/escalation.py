@@ -19,10 +19,10 @@ from services.concerns import (
     concern_buttons,
     concern_card,
     family_concern,
-    family_policy,
     group_id,
     name_of,
     person_of,
+    plan_next_step,
     post_to_topic,
     target_label,
     task_context,
@@ -35,7 +35,7 @@ from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue, relay_meta
 from services.recipients import reachable_coordinators, relay_recipients
 from storage import concerns as concern_store
-from storage import job_store, people, teams
+from storage import people, teams
 from storage.db import Session
 from storage.models import Concern, Person
 
@@ -237,17 +237,10 @@ def _after_step(
         return
     if concern_store.set_waiting(session=session, concern_id=concern.id, since=None):
         concern.waiting_since = None
-    pol = family_policy(services, session, concern.family_id)
-    due = rules.next_escalation_at(level=level, now=now, policy=pol, urgent=concern.urgent, target=target)
-    if due is not None:
-        job_store.schedule_job(
-            session=session,
-            kind="concern.escalate",
-            due_at=due,
-            dedupe_key=f"concern.escalate:{concern.id}:{level + 1}{round_key}",
-            now=now,
-            subject_id=concern.id,
-        )
+    next_key = f"{level + 1}{round_key}"
+    plan_next_step(
+        session=session, services=services, concern=concern, level=level, key=next_key, now=now, target=target
+    )
 
 
 def task_note(

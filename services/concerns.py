@@ -16,6 +16,7 @@ from babel.dates import format_date
 
 from domain import escalation as rules
 from domain.priority import Priority
+from services import timeline
 from services.callbacks import Button
 from services.context import Services
 from services.groups import family_group
@@ -216,8 +217,7 @@ def concern_step(
     family = person_of(session, concern.family_id)
     if family is None:
         return None
-    actor_id = actor.id if actor is not None else None
-    people.add_timeline(session=session, family_id=family.id, kind=kind, now=now, actor_id=actor_id, ref_id=concern.id)
+    timeline.note(session=session, about=concern, kind=kind, now=now, by=actor)
     if topic_line is not None and concern.source != "volunteer":
         key = topic_key or f"topic:{kind}:{concern.id}"
         topic_note(session, services, family, key, topic_line, now, **values)

@@ -20,6 +20,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services import timeline
 from services.concerns import concern_buttons, concern_card, plan_next_step
 from services.context import JobHandler, Services
 from services.i18n import _, hi, use_language
@@ -169,7 +170,7 @@ def reopen_concern(
         session=session, services=services, concern=concern, level=concern.escalation_level, key=reopened, now=now
     )
     if family is not None:
-        people.add_timeline(session=session, family_id=family.id, kind="concern_reopened", now=now, ref_id=concern.id)
+        timeline.note(session=session, about=concern, kind="concern_reopened", now=now)
 
 
 def coordinator_leaves(*, session: Session, services: Services, coordinator: Person, now: datetime) -> None:

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from domain import escalation as rules
 from domain.priority import Priority
+from services import timeline
 from services.concerns import (
     audit_concern,
     audit_opened,
@@ -362,13 +363,12 @@ def raise_concern(
     level = rules.LEVEL_ALL if urgent else rules.LEVEL_PRIMARY
     alert_level(session=session, services=services, concern=concern, level=level, now=now)
     if family is not None:
-        people.add_timeline(
+        timeline.note(
             session=session,
-            family_id=family.id,
+            about=concern,
             kind="concern_opened",
             now=now,
-            actor_id=raised_by.id if raised_by else None,
-            ref_id=concern.id,
+            by=raised_by,
             source=concern.source,
             urgent=urgent,
         )
@@ -388,9 +388,7 @@ def escalate_job(*, session: Session, job: Any, services: Services, now: datetim
     target, _notified = alert_level(session=session, services=services, concern=concern, level=level, now=now)
     family = person_of(session, concern.family_id)
     if family is not None:
-        people.add_timeline(
-            session=session, family_id=family.id, kind="concern_escalated", now=now, ref_id=concern.id, level=level
-        )
+        timeline.note(session=session, about=concern, kind="concern_escalated", now=now, level=level)
         if concern.source != "volunteer":
             topic_note(
                 session,

@@ -11,16 +11,21 @@ from storage.models import Person
 
 
 class AboutFamily(Protocol):
-    """A row about one family (a match, a help request, a question): its own id and the family's."""
+    """A row about one family (a match, a help request, a question, a concern): its own id and the family's."""
 
-    id: int | None
-    family_id: int
+    @property
+    def id(self) -> int | None:
+        """The row's own id (the timeline's reference)."""
+
+    @property
+    def family_id(self) -> int | None:
+        """The family whose timeline it is."""
 
 
 def note(
     *, session: Session, about: AboutFamily, kind: str, now: datetime, by: Person | None = None, **detail: Any
 ) -> None:
-    """Note a step about a match, request or question on its family's timeline: by whom (if anyone), what row."""
+    """Note a step about a match, request, question or concern on its family's timeline: by whom (if anyone)."""
     people.add_timeline(
         session=session,
         family_id=about.family_id,

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from domain import questions as rules
 from domain.questions import Decision, DecisionCause, HelperFeeling, QuestionState
+from services import timeline
 from services.callbacks import Button
 from services.casework_plan import AGENDA_JOB, plan_meeting, schedule_agenda
 from services.concerns import ANSWER_EMOJI, SOURCE_LABELS
@@ -296,15 +297,8 @@ def record_meeting(
     store.set_plan(session=session, family_id=meeting.family_id, casework_every_weeks=next_weeks)
     job_store.cancel_jobs(session=session, kind=AGENDA_JOB, subject_id=meeting.family_id)
     following = plan_meeting(session=session, family=family, now=now, after=meeting.meeting_on)
-    people.add_timeline(
-        session=session,
-        family_id=meeting.family_id,
-        kind="casework_held",
-        now=now,
-        actor_id=coordinator.id,
-        ref_id=meeting_id,
-        next_on=following.meeting_on.isoformat(),
-    )
+    next_on = following.meeting_on.isoformat()
+    timeline.note(session=session, about=meeting, kind="casework_held", now=now, by=coordinator, next_on=next_on)
     decided = [
         d
         for d in store.family_decisions(session=session, family_id=meeting.family_id, meeting_id=meeting_id)

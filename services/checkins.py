@@ -257,22 +257,11 @@ def send_checkin(
     remind_at = rules.reminder_due_at(
         now, after=timedelta(hours=settings.checkin_reminder_hours), zone=family.timezone, **quiet_hours(services)
     )
-    job_store.schedule_job(
-        session=session,
-        kind="checkin.remind",
-        due_at=remind_at,
-        dedupe_key=f"checkin.remind:{checkin.id}",
-        now=now,
-        subject_id=checkin.id,
-    )
-    job_store.schedule_job(
-        session=session,
-        kind="checkin.missed",
-        due_at=now + timedelta(hours=settings.checkin_answer_hours),
-        dedupe_key=f"checkin.missed:{checkin.id}",
-        now=now,
-        subject_id=checkin.id,
-    )
+    missed_at = now + timedelta(hours=settings.checkin_answer_hours)
+    for kind, due in (("checkin.remind", remind_at), ("checkin.missed", missed_at)):
+        job_store.schedule_job(
+            session=session, kind=kind, due_at=due, dedupe_key=f"{kind}:{checkin.id}", now=now, subject_id=checkin.id
+        )
     people.add_timeline(session=session, family_id=family.id, kind="checkin_sent", now=now, ref_id=checkin.id)
     return checkin
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain import escalation as rules
-from services.concerns import NO_NOTE, audit_opened, concern_step, family_concern, name_of, person_of
+from services.concerns import NO_NOTE, audit_concern, audit_opened, concern_step, family_concern, name_of, person_of
 from services.context import Services
 from services.escalation import alert, chain_people
 from services.i18n import N_, _, h, hi
@@ -73,14 +73,7 @@ def take(
         concern_store.acknowledge(session=session, concern_id=concern.id, now=now)
         return False
     family = person_of(session, concern.family_id)
-    people.audit(
-        session=session,
-        actor_id=coordinator.id,
-        action="concern_claimed",
-        subject_id=concern.family_id,
-        now=now,
-        concern=concern.id,
-    )
+    audit_concern(session=session, by=coordinator, action="concern_claimed", concern=concern, now=now)
     _tell_others_taken(session, concern, coordinator, family, now)
     concern_step(
         session=session,
@@ -145,14 +138,7 @@ def close_concern(
     ):
         return False
     job_store.cancel_jobs(session=session, kind="concern.escalate", subject_id=concern.id)
-    people.audit(
-        session=session,
-        actor_id=coordinator.id,
-        action="concern_closed",
-        subject_id=concern.family_id,
-        now=now,
-        concern=concern.id,
-    )
+    audit_concern(session=session, by=coordinator, action="concern_closed", concern=concern, now=now)
     family = concern_step(
         session=session,
         services=services,

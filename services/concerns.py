@@ -16,6 +16,7 @@ from babel.dates import format_date
 
 from domain import escalation as rules
 from domain.priority import Priority
+from services import timeline
 from services.callbacks import Button
 from services.context import Services
 from services.groups import family_group
@@ -24,7 +25,7 @@ from services.labels import name_of as name_of  # read here by the concern modul
 from services.outbox import Outgoing, ToTopic, enqueue, relay_meta
 from services.permissions import Action, authorize
 from services.tasks import kind_label, when_text
-from storage import care, people, teams
+from storage import care, job_store, people, teams
 from storage import concerns as concern_store
 from storage import requests as request_store
 from storage.case_tables import Team
@@ -91,6 +92,30 @@ def family_policy(services: Services, session: Session | None, family_id: int | 
         return policy(services)
     team_id = teams.team_of_family(session=session, family_id=family_id)
     return policy(services, teams.get_team(session=session, team_id=team_id))
+
+
+def plan_next_step(
+    *,
+    session: Session,
+    services: Services,
+    concern: Concern,
+    level: int,
+    key: str,
+    now: datetime,
+    target: str | None = None,
+) -> None:
+    """Schedule the chain's move past `level` (alerted now) under the family's policy, unless it ends there."""
+    pol = family_policy(services, session, concern.family_id)
+    due = rules.next_escalation_at(level=level, now=now, policy=pol, urgent=concern.urgent, target=target)
+    if due is not None:
+        job_store.schedule_job(
+            session=session,
+            kind="concern.escalate",
+            due_at=due,
+            dedupe_key=f"concern.escalate:{concern.id}:{key}",
+            now=now,
+            subject_id=concern.id,
+        )
 
 
 def is_coordinator(person: Person | None) -> bool:
@@ -191,8 +216,7 @@ def concern_step(
     family = person_of(session, concern.family_id)
     if family is None:
         return None
-    actor_id = actor.id if actor is not None else None
-    people.add_timeline(session=session, family_id=family.id, kind=kind, now=now, actor_id=actor_id, ref_id=concern.id)
+    timeline.note(session=session, about=concern, kind=kind, now=now, by=actor)
     if topic_line is not None and concern.source != "volunteer":
         key = topic_key or f"topic:{kind}:{concern.id}"
         topic_note(session, services, family, key, topic_line, now, **values)
@@ -249,6 +273,22 @@ def audit_opened(session: Session, coordinator: Person, family_id: int, now: dat
     """Audit that a coordinator saw a family's record (an alert, a card, a list)."""
     people.audit(
         session=session, actor_id=coordinator.id, action="family_record_opened", subject_id=family_id, now=now, via=how
+    )
+
+
+def audit_concern(
+    *, session: Session, by: Person | None, action: str, concern: Concern, now: datetime, **detail: Any
+) -> None:
+    """Audit a step of a concern: by whom (None: the bot itself), about the concern's family and the concern."""
+    actor_id = by.id if by is not None else None
+    people.audit(
+        session=session,
+        actor_id=actor_id,
+        action=action,
+        subject_id=concern.family_id,
+        now=now,
+        concern=concern.id,
+        **detail,
     )
 
 

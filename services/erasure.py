@@ -20,8 +20,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain import escalation as escalation_rules
-from services.concerns import concern_buttons, concern_card, family_policy
+from services import timeline
+from services.concerns import concern_buttons, concern_card, plan_next_step
 from services.context import JobHandler, Services
 from services.i18n import _, hi, use_language
 from services.labels import name_of
@@ -165,23 +165,12 @@ def reopen_concern(
         message = Outgoing(text=f"{head}\n\n{card}", buttons=buttons, purpose=PURPOSE_ERASURE)
         key = f"left:{coordinator.id}:concern:{concern.id}:{recipient.id}"
         enqueue(session=session, to=ToPerson(recipient), message=message, key=key, now=now)
-    due = escalation_rules.next_escalation_at(
-        level=concern.escalation_level,
-        now=now,
-        policy=family_policy(services, session, concern.family_id),
-        urgent=concern.urgent,
+    reopened = f"reopened:{int(now.timestamp())}"
+    plan_next_step(
+        session=session, services=services, concern=concern, level=concern.escalation_level, key=reopened, now=now
     )
-    if due is not None:
-        job_store.schedule_job(
-            session=session,
-            kind="concern.escalate",
-            due_at=due,
-            dedupe_key=f"concern.escalate:{concern.id}:reopened:{int(now.timestamp())}",
-            now=now,
-            subject_id=concern.id,
-        )
     if family is not None:
-        people.add_timeline(session=session, family_id=family.id, kind="concern_reopened", now=now, ref_id=concern.id)
+        timeline.note(session=session, about=concern, kind="concern_reopened", now=now)
 
 
 def coordinator_leaves(*, session: Session, services: Services, coordinator: Person, now: datetime) -> None:

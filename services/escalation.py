@@ -13,15 +13,17 @@ from typing import Any, NamedTuple
 
 from domain import escalation as rules
 from domain.priority import Priority
+from services import timeline
 from services.concerns import (
+    audit_concern,
     audit_opened,
     concern_buttons,
     concern_card,
     family_concern,
-    family_policy,
     group_id,
     name_of,
     person_of,
+    plan_next_step,
     post_to_topic,
     target_label,
     task_context,
@@ -34,7 +36,7 @@ from services.logs import event
 from services.outbox import Outgoing, ToPerson, enqueue, relay_meta
 from services.recipients import reachable_coordinators, relay_recipients
 from storage import concerns as concern_store
-from storage import job_store, people, teams
+from storage import people, teams
 from storage.db import Session
 from storage.models import Concern, Person
 
@@ -146,13 +148,12 @@ def _record_step(
     concern_store.add_escalation_step(
         session=session, concern_id=concern.id, level=level, target=target, notified=notified, now=now
     )
-    people.audit(
+    audit_concern(
         session=session,
-        actor_id=None,
+        by=None,
         action="escalation_step",
-        subject_id=concern.family_id,
+        concern=concern,
         now=now,
-        concern=concern.id,
         level=level,
         target=target,
         notified=notified,
@@ -237,17 +238,10 @@ def _after_step(
         return
     if concern_store.set_waiting(session=session, concern_id=concern.id, since=None):
         concern.waiting_since = None
-    pol = family_policy(services, session, concern.family_id)
-    due = rules.next_escalation_at(level=level, now=now, policy=pol, urgent=concern.urgent, target=target)
-    if due is not None:
-        job_store.schedule_job(
-            session=session,
-            kind="concern.escalate",
-            due_at=due,
-            dedupe_key=f"concern.escalate:{concern.id}:{level + 1}{round_key}",
-            now=now,
-            subject_id=concern.id,
-        )
+    next_key = f"{level + 1}{round_key}"
+    plan_next_step(
+        session=session, services=services, concern=concern, level=level, key=next_key, now=now, target=target
+    )
 
 
 def task_note(
@@ -369,13 +363,12 @@ def raise_concern(
     level = rules.LEVEL_ALL if urgent else rules.LEVEL_PRIMARY
     alert_level(session=session, services=services, concern=concern, level=level, now=now)
     if family is not None:
-        people.add_timeline(
+        timeline.note(
             session=session,
-            family_id=family.id,
+            about=concern,
             kind="concern_opened",
             now=now,
-            actor_id=raised_by.id if raised_by else None,
-            ref_id=concern.id,
+            by=raised_by,
             source=concern.source,
             urgent=urgent,
         )
@@ -395,9 +388,7 @@ def escalate_job(*, session: Session, job: Any, services: Services, now: datetim
     target, _notified = alert_level(session=session, services=services, concern=concern, level=level, now=now)
     family = person_of(session, concern.family_id)
     if family is not None:
-        people.add_timeline(
-            session=session, family_id=family.id, kind="concern_escalated", now=now, ref_id=concern.id, level=level
-        )
+        timeline.note(session=session, about=concern, kind="concern_escalated", now=now, level=level)
         if concern.source != "volunteer":
             topic_note(
                 session,

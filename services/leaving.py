@@ -28,14 +28,15 @@ from datetime import datetime
 
 from domain import requests as request_rules
 from services import erasure as erasure_service
-from services import match_endings, matching, questions, referrals
+from services import match_endings, matching, questions, referrals, timeline
 from services.context import JobHandler, Services
 from services.erasure import coordinator_leaves, tell
 from services.i18n import _, h, hi, use_language
 from services.labels import name_of
 from services.logs import event
+from services.offers import edit_sent_offer
 from services.recipients import coordinators_for
-from storage import outbox_store, people
+from storage import people
 from storage import requests as store
 from storage import volunteers as volunteer_store
 from storage.db import Session
@@ -152,22 +153,9 @@ def _withdraw_quietly(*, session: Session, request: HelpRequest, now: datetime) 
         if row is None or row.telegram_message_id is None or volunteer is None:
             continue
         with use_language(volunteer.language):
-            note = matching.withdrawn_note(closed=True)
-        outbox_store.enqueue(
-            session=session,
-            dedupe_key=f"withdraw:{offer.id}:{row.id}:left",
-            chat_id=row.chat_id,
-            person_id=volunteer.id,
-            method="editMessageText",
-            payload={
-                "chat_id": row.chat_id,
-                "message_id": row.telegram_message_id,
-                "text": f"<i>{h(note)}</i>",
-                "parse_mode": "HTML",
-            },
-            now=now,
-            purpose=matching.PURPOSE_WITHDRAW,
-        )
+            text = f"<i>{h(matching.withdrawn_note(closed=True))}</i>"
+        key = f"withdraw:{offer.id}:{row.id}:left"
+        edit_sent_offer(session=session, row=row, volunteer=volunteer, key=key, text=text, now=now)
 
 
 # --- a volunteer leaves ---------------------------------------------------------------------------
@@ -218,9 +206,7 @@ def volunteer_leaves(*, session: Session, services: Services, volunteer: Person,
                         what=h(matching.kind_label(request.kind)),
                     )
                 _tell(session, coordinator, f"left:{volunteer.id}:task:{request.id}:{coordinator.id}", text, now)
-        people.add_timeline(
-            session=session, family_id=request.family_id, kind="request_given_back", now=now, ref_id=request.id
-        )
+        timeline.note(session=session, about=request, kind="request_given_back", now=now)
         matching.search_again(session=session, services=services, request=request, now=now)
     # Offers still waiting for their answer: the next round is asked now instead of waiting for them.
     for offer in store.pending_offers_of(session=session, volunteer_id=volunteer.id):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.matches import MatchState
+from services import timeline
 from services.i18n import _, h, hi, use_language
 from services.labels import name_of
 from services.match_texts import WRITE, side_of, sides, tell
@@ -64,7 +65,5 @@ def pass_message(
         head = _("💬 <b>A message from {name} (your lasting match):</b>").format(name=hi(name_of(sender)))
         button = write_button(match.id or 0, name_of(sender))
     tell(session, other, f"match.msg:{match.id}:{sender.id}:{source}", head + "\n\n" + h(text), now, [[button]])
-    people.add_timeline(
-        session=session, family_id=match.family_id, kind="match_message", now=now, actor_id=sender.id, ref_id=match.id
-    )
+    timeline.note(session=session, about=match, kind="match_message", now=now, by=sender)
     return name_of(other)

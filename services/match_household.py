@@ -20,7 +20,7 @@ from enum import StrEnum
 
 from domain import matches as rules
 from domain.matches import MatchState
-from services import pairs
+from services import pairs, timeline
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import _, hi, use_language
@@ -28,7 +28,7 @@ from services.labels import name_of
 from services.logs import event
 from services.match_management import Card, card, may_manage
 from services.match_runs import helper_may_care_for_children
-from services.match_texts import CHILD_KINDS, match_coordinator, sides, summary, tell
+from services.match_texts import CHILD_KINDS, audit_match, match_coordinator, sides, summary, tell
 from services.permissions import refusal_text
 from storage import matches as store
 from storage import people
@@ -106,14 +106,7 @@ def add_members(
             continue
         added += 1
         ask_member(session=session, match=match, member=member, now=now)
-        people.add_timeline(
-            session=session,
-            family_id=match.family_id,
-            kind="match_member",
-            now=now,
-            actor_id=added_by.id if added_by else None,
-            ref_id=match.id,
-        )
+        timeline.note(session=session, about=match, kind="match_member", now=now, by=added_by)
     return added
 
 
@@ -183,15 +176,7 @@ def add_member(
         return Card(text=_("That helper is not an approved volunteer (any more)."))
     if not add_members(session=session, match=match, person_ids=[person_id], added_by=coordinator, now=now):
         return Card(text=_("They are in this household already."))
-    people.audit(
-        session=session,
-        actor_id=coordinator.id,
-        action="match_member_added",
-        subject_id=match.family_id,
-        now=now,
-        match=match_id,
-        member=person_id,
-    )
+    audit_match(session=session, by=coordinator, action="match_member_added", match=match, now=now, member=person_id)
     event(logger, "match.member_added", match=match_id)
     return card(session=session, services=services, coordinator=coordinator, match_id=match_id, now=now)
 

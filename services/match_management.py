@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from domain import matches as rules
 from domain.matches import MatchState, Rhythm, Side, StopReason
-from services import match_runs
+from services import match_runs, timeline
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import _, format_day, format_when, h, hi, use_language
@@ -24,6 +24,7 @@ from services.match_endings import end_match
 from services.match_texts import (
     OUTCOME_LABELS,
     STOP_LABELS,
+    audit_match,
     household_line,
     review_dates,
     rhythm_of,
@@ -217,14 +218,7 @@ def change(
     make = MOVES.get(move)
     if make is None or not make(session, services, found, coordinator, now, reason):
         return Card(stale=True)
-    people.audit(
-        session=session,
-        actor_id=coordinator.id,
-        action=f"match_{move}",
-        subject_id=found.family_id,
-        now=now,
-        match=match_id,
-    )
+    audit_match(session=session, by=coordinator, action=f"match_{move}", match=found, now=now)
     fresh = store.get_match(session=session, match_id=match_id)
     assert fresh is not None
     return _card_of(session, services, fresh, coordinator.language, now)
@@ -232,9 +226,7 @@ def change(
 
 def _in_timeline(session: Session, match: Match, kind: str, coordinator: Person, now: datetime) -> None:
     """A coordinator's change of a match on the family's timeline."""
-    people.add_timeline(
-        session=session, family_id=match.family_id, kind=kind, now=now, actor_id=coordinator.id, ref_id=match.id
-    )
+    timeline.note(session=session, about=match, kind=kind, now=now, by=coordinator)
 
 
 def _hold_meeting(
@@ -352,15 +344,7 @@ def add_holiday(
             text = _("🏖 No meetings of your match from {first} to {last} (a holiday). After that it goes on as usual.")
             text = text.format(first=h(format_day(first, reader.language)), last=h(format_day(last, reader.language)))
         tell(session, reader, f"match.holiday:{match_id}:{first.isoformat()}:{reader.id}", text, now)
-    people.add_timeline(
-        session=session,
-        family_id=match.family_id,
-        kind="match_holiday",
-        now=now,
-        actor_id=coordinator.id if coordinator else None,
-        ref_id=match_id,
-        side=side,
-    )
+    timeline.note(session=session, about=match, kind="match_holiday", now=now, by=coordinator, side=side)
     return HolidayResult.DONE
 
 
@@ -466,13 +450,12 @@ def adjust(
     match_runs.schedule_reviews(session=session, match=changed, zone=zone, now=now, again=True)
     _tell_adjusted(session, changed, before, before_reviews, now)
     _in_timeline(session, changed, "match_adjusted", coordinator, now)
-    people.audit(
+    audit_match(
         session=session,
-        actor_id=coordinator.id,
+        by=coordinator,
         action="match_adjust",
-        subject_id=changed.family_id,
+        match=changed,
         now=now,
-        match=match_id,
         rhythm=rhythm.to_json(),
         before=before.to_json(),
     )

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from domain import matches as rules
 from domain.matches import MatchState, Outcome, Side
-from services import requests
+from services import requests, timeline
 from services.context import Services
 from services.i18n import _, format_when, h, use_language
 from services.logs import event
@@ -125,13 +125,12 @@ def send_to_pool(
     created = max((row for row in made_now if row.created_at == now), key=lambda row: row.id or 0, default=None)
     if created is not None and created.id is not None:
         store.set_pool_request(session=session, occurrence_id=occurrence_id, request_id=created.id)
-    people.add_timeline(
+    timeline.note(
         session=session,
-        family_id=match.family_id,
+        about=match,
         kind="match_pooled",
         now=now,
-        actor_id=person.id,
-        ref_id=match.id,
+        by=person,
         request=created.id if created is not None else None,
     )
     event(logger, "match.pooled", match=match.id, occurrence=occurrence_id)

@@ -19,7 +19,7 @@ from enum import StrEnum
 from domain import matches as rules
 from domain.matches import MatchState, Rhythm, RhythmProblem, Side
 from services import match_household as household
-from services import match_runs, questions
+from services import match_runs, questions, timeline
 from services.context import Services
 from services.i18n import _, format_day, format_when, h, hi, use_language
 from services.labels import name_of
@@ -32,6 +32,7 @@ from services.match_texts import (
     CHILD_KINDS,
     DECLINE,
     MATCH_KINDS,
+    audit_match,
     household_line,
     match_coordinator,
     rhythm_text,
@@ -147,24 +148,8 @@ def propose(
     assert match.id is not None
     household.add_members(session=session, match=match, person_ids=proposal.members, added_by=coordinator, now=now)
     _ask_sides(session, match, now)
-    people.add_timeline(
-        session=session,
-        family_id=match.family_id,
-        kind="match_proposed",
-        now=now,
-        actor_id=coordinator.id,
-        ref_id=match.id,
-        kind_of_help=match.kind,
-    )
-    people.audit(
-        session=session,
-        actor_id=coordinator.id,
-        action="match_proposed",
-        subject_id=match.family_id,
-        now=now,
-        match=match.id,
-        helper=match.helper_id,
-    )
+    timeline.note(session=session, about=match, kind="match_proposed", now=now, by=coordinator, kind_of_help=match.kind)
+    audit_match(session=session, by=coordinator, action="match_proposed", match=match, now=now, helper=match.helper_id)
     event(logger, "match.proposed", match=match.id)
     return Proposed(match_id=match.id)
 
@@ -244,15 +229,7 @@ def answer(
     store.set_state(session=session, match_id=match_id, expected=["proposed"], now=now, **{column: now})
     match = store.get_match(session=session, match_id=match_id)
     assert match is not None
-    people.add_timeline(
-        session=session,
-        family_id=match.family_id,
-        kind="match_accepted",
-        now=now,
-        actor_id=person.id,
-        ref_id=match.id,
-        side=side.value,
-    )
+    timeline.note(session=session, about=match, kind="match_accepted", now=now, by=person, side=side.value)
     state = _agreed_state(session, match)
     if state != MatchState.TRIAL:
         if coordinator is not None:
@@ -295,13 +272,12 @@ def answer_member(
     if not store.answer_member(session=session, member_id=member_id, accept=accept, now=now):
         return Answer(Answered.TOO_LATE)
     household.tell_coordinator_member(session=session, match=match, member=person, agreed=accept, now=now)
-    people.add_timeline(
+    timeline.note(
         session=session,
-        family_id=match.family_id,
+        about=match,
         kind="match_accepted" if accept else "match_declined",
         now=now,
-        actor_id=person.id,
-        ref_id=match.id,
+        by=person,
         side="household",
     )
     if not accept:
@@ -347,9 +323,7 @@ def _declined(
                 name=hi(name_of(person)), other=hi(name_of(other))
             )
         tell(session, coordinator, f"match.declined:{match.id}:c", text, now)
-    people.add_timeline(
-        session=session, family_id=match.family_id, kind="match_declined", now=now, actor_id=person.id, ref_id=match.id
-    )
+    timeline.note(session=session, about=match, kind="match_declined", now=now, by=person)
 
 
 def _tell_coordinator_started(
@@ -407,17 +381,10 @@ def _start(
             buttons = [[write_button(started.id, name_of(other))]]
         tell(session, reader, f"match.start:{match.id}:{reader.id}", text, now, buttons)
     if helper is not None and profile is not None and profile.street:
-        people.audit(
-            session=session,
-            actor_id=helper.id,
-            action="match_address_shown",
-            subject_id=match.family_id,
-            now=now,
-            match=match.id,
-        )
+        audit_match(session=session, by=helper, action="match_address_shown", match=match, now=now)
     if coordinator is not None:
         _tell_coordinator_started(session, match, family, helper, coordinator, now)
-    people.add_timeline(session=session, family_id=match.family_id, kind="match_started", now=now, ref_id=match.id)
+    timeline.note(session=session, about=match, kind="match_started", now=now)
     event(logger, "match.started", match=match.id)
     return first
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from domain import matches as rules
 from domain.matches import MatchState, ReviewChoice, Side
+from services import timeline
 from services.callbacks import Button
 from services.context import JobHandler, Services
 from services.i18n import _, format_day, h, hi, use_language
@@ -26,6 +27,7 @@ from services.match_runs import REVIEW
 from services.match_texts import (
     ANSWER,
     CHOICE_LABELS,
+    audit_match,
     kind_label,
     match_coordinator,
     review_dates,
@@ -35,7 +37,6 @@ from services.match_texts import (
 )
 from services.permissions import refusal_text
 from storage import matches as store
-from storage import people
 from storage.db import Session
 from storage.match_tables import Match, MatchReview
 from storage.models import Person
@@ -56,9 +57,7 @@ def review_job(*, session: Session, job: Any, services: Services, now: datetime)
         review = store.add_review(session=session, match_id=match.id, due_on=day, now=now)
         if review is not None:
             _ask(session, match, review, now)
-            people.add_timeline(
-                session=session, family_id=match.family_id, kind="match_review", now=now, ref_id=match.id
-            )
+            timeline.note(session=session, about=match, kind="match_review", now=now)
             event(logger, "match.review_asked", match=match.id, review=review.id)
 
 
@@ -140,24 +139,8 @@ def decide(
         session=session, review_id=review_id, decision=choice, coordinator_id=coordinator.id or 0, now=now
     ):
         return Decided(stale=True)
-    people.add_timeline(
-        session=session,
-        family_id=match.family_id,
-        kind="match_decided",
-        now=now,
-        actor_id=coordinator.id,
-        ref_id=match.id,
-        decision=choice,
-    )
-    people.audit(
-        session=session,
-        actor_id=coordinator.id,
-        action="match_review_decided",
-        subject_id=match.family_id,
-        now=now,
-        match=match.id,
-        decision=choice,
-    )
+    timeline.note(session=session, about=match, kind="match_decided", now=now, by=coordinator, decision=choice)
+    audit_match(session=session, by=coordinator, action="match_review_decided", match=match, now=now, decision=choice)
     if choice == ReviewChoice.STOP:
         return Decided(card=end_reasons(session=session, coordinator=coordinator, match_id=match.id, now=now))
     state = rules.after_review(MatchState(match.state), ReviewChoice(choice))

@@ -19,6 +19,7 @@ from typing import Any
 from domain import matches as rules
 from domain import volunteers as volunteer_rules
 from domain.matches import MatchState, Outcome, Side
+from services import timeline
 from services.context import JobHandler, Services
 from services.escalation import raise_concern
 from services.i18n import _, format_day, format_when, h, hi, use_language
@@ -235,9 +236,7 @@ def _suspend_for_vog(session: Session, match: Match, now: datetime) -> None:
             ).format(family=hi(name_of(family)), helper=hi(name_of(helper)))
         tell(session, coordinator, f"match.vog:{match.id}:{now:%Y%m%d}", text, now)
     tell_paused(session, match, now, "pause", household_too=True)
-    people.add_timeline(
-        session=session, family_id=match.family_id, kind="match_paused", now=now, ref_id=match.id, reason="vog"
-    )
+    timeline.note(session=session, about=match, kind="match_paused", now=now, reason="vog")
     event(logger, "match.vog_suspended", match=match.id)
 
 
@@ -342,15 +341,7 @@ def skip(
                 text += "\n" + _("Would you like other volunteers to be asked for this one time?")
                 buttons = [[(_("📣 Ask other volunteers"), POOL.data(occurrence_id))]]
         tell(session, other, f"match.skip:{occurrence_id}", text, now, buttons)
-    people.add_timeline(
-        session=session,
-        family_id=match.family_id,
-        kind="match_skipped",
-        now=now,
-        actor_id=me.id if me else None,
-        ref_id=match.id,
-        side=side.value,
-    )
+    timeline.note(session=session, about=match, kind="match_skipped", now=now, by=me, side=side.value)
     history = store.occurrences(session=session, match_id=match.id or 0)
     done = [row for row in history if row.outcome is not None]
     skipped_by = [Side(row.skipped_by) if row.skipped_by else None for row in done]
@@ -435,15 +426,7 @@ class Logged(StrEnum):
 
 def _timeline_logged(session: Session, match: Match, person: Person | None, now: datetime, **detail: str) -> None:
     """The family's timeline notes what the helper logged or the family felt after an occurrence."""
-    people.add_timeline(
-        session=session,
-        family_id=match.family_id,
-        kind="match_logged",
-        now=now,
-        actor_id=person.id if person else None,
-        ref_id=match.id,
-        **detail,
-    )
+    timeline.note(session=session, about=match, kind="match_logged", now=now, by=person, **detail)
 
 
 def log_visit(

@@ -8,6 +8,7 @@ the proposal, the reminder and the coordinator's card.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from babel.dates import format_date
 
@@ -190,6 +191,13 @@ def tell(
         return False
     message = Outgoing(text=text, buttons=buttons or ())
     return enqueue(session=session, to=ToPerson(person), message=message, key=key, now=now)
+
+
+def audit_match(*, session: Session, by: Person, action: str, match: Match, now: datetime, **detail: Any) -> None:
+    """Audit a step of a match: by whom, about the match's family and the match."""
+    people.audit(
+        session=session, actor_id=by.id, action=action, subject_id=match.family_id, now=now, match=match.id, **detail
+    )
 
 
 def summary(match: Match, language: str, family: Person | None, helper: Person | None) -> list[str]:

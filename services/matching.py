@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from domain import requests as rules
 from domain import volunteers as volunteer_rules
+from services import timeline
 from services.context import JobHandler, Services
 from services.i18n import _, format_day, hi, use_language
 from services.logs import event
@@ -124,9 +125,7 @@ def expire_job(*, session: Session, job: Any, services: Services, now: datetime)
                 ]
             )
         tell(session=session, person=family, key=f"expired:{request.id}", text=text, now=now)
-    people.add_timeline(
-        session=session, family_id=request.family_id, kind="request_expired", now=now, ref_id=request.id
-    )
+    timeline.note(session=session, about=request, kind="request_expired", now=now)
     event(logger, "request.expired", request=request.id)
 
 

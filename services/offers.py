@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from services import timeline
 from services.callbacks import Button
 from services.i18n import _, h, hi, use_language
 from services.logs import event
@@ -95,14 +96,7 @@ def send_offer(
     key = f"offer:{request.id}:{volunteer.id}{suffix}"
     tell(session=session, person=volunteer, key=key, text=text, now=now, buttons=buttons, purpose=PURPOSE_OFFER)
     store.link_offer_message(session=session, offer_id=offer.id, dedupe_key=key)
-    people.add_timeline(
-        session=session,
-        family_id=request.family_id,
-        kind="request_offered",
-        now=now,
-        actor_id=volunteer.id,
-        ref_id=request.id,
-    )
+    timeline.note(session=session, about=request, kind="request_offered", now=now, by=volunteer)
     return True
 
 
@@ -141,7 +135,11 @@ def withdraw_message(*, session: Session, offer: RequestOffer, now: datetime, cl
     volunteer = people.get_person(session=session, person_id=offer.volunteer_id)
     if volunteer is None:
         return
-    _edit_offer(session=session, row=row, volunteer=volunteer, offer_id=offer.id, now=now, closed=closed)
+    with use_language(volunteer.language):
+        text = offer_ended_text(str(row.payload.get("text", "")), withdrawn_note(closed=closed))
+    edit_sent_offer(
+        session=session, row=row, volunteer=volunteer, key=f"withdraw:{offer.id}:{row.id}", text=text, now=now
+    )
 
 
 def withdrawn_note(*, closed: bool) -> str:
@@ -162,15 +160,13 @@ def offer_ended_text(original: str, note: str) -> str:
     return f"{body}\n\n<i>{h(note)}</i>" if body else f"<i>{h(note)}</i>"
 
 
-def _edit_offer(
-    *, session: Session, row: OutboxMessage, volunteer: Person, offer_id: int, now: datetime, closed: bool
+def edit_sent_offer(
+    *, session: Session, row: OutboxMessage, volunteer: Person, key: str, text: str, now: datetime
 ) -> None:
-    """Edit a sent offer to its ended text, without buttons (an outbox edit)."""
-    with use_language(volunteer.language):
-        text = offer_ended_text(str(row.payload.get("text", "")), withdrawn_note(closed=closed))
+    """Edit a sent offer to the text it ends with, without buttons (an outbox edit)."""
     outbox_store.enqueue(
         session=session,
-        dedupe_key=f"withdraw:{offer_id}:{row.id}",
+        dedupe_key=key,
         chat_id=row.chat_id,
         person_id=volunteer.id,
         method="editMessageText",

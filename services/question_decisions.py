@@ -18,7 +18,7 @@ from domain import questions as rules
 from domain import requests as request_rules
 from domain.matches import StopReason
 from domain.questions import Decision, DecisionReason, QuestionState
-from services import match_endings
+from services import match_endings, timeline
 from services.context import Services
 from services.i18n import _, h, hi
 from services.labels import name_of
@@ -103,13 +103,12 @@ def decide(
         session=session, decision_id=decision_id, decision=choice, reason=reason, by_id=coordinator.id, now=now
     ):
         return DecisionResult(Decided.ALREADY, question, row)
-    people.add_timeline(
+    timeline.note(
         session=session,
-        family_id=row.family_id,
+        about=question,
         kind="question_decided",
         now=now,
-        actor_id=coordinator.id,
-        ref_id=question.id,
+        by=coordinator,
         decision=choice,
         reason=reason,
     )

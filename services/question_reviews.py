@@ -20,6 +20,7 @@ from domain import insight as insight_rules
 from domain import questions as rules
 from domain.matches import OPEN_STATES as OPEN_MATCHES
 from domain.questions import Decision, DecisionCause, DecisionReason, HelperFeeling, QuestionState, ReviewAnswer
+from services import timeline
 from services.callbacks import Button
 from services.checkins import wait_for_quiet_end
 from services.context import JobHandler, Services
@@ -256,14 +257,7 @@ def answer_family_review(
         return ReviewResult(Answered.STALE, question)
     if not store.answer_review(session=session, review_id=review_id, answer=answer, now=now):
         return ReviewResult(Answered.STALE, question)
-    people.add_timeline(
-        session=session,
-        family_id=question.family_id,
-        kind="question_reviewed",
-        now=now,
-        ref_id=question.id,
-        answer=answer,
-    )
+    timeline.note(session=session, about=question, kind="question_reviewed", now=now, answer=answer)
     if answer == ReviewAnswer.NOT_NEEDED:
         end_question(
             session=session,
@@ -328,14 +322,7 @@ def open_decision(
             meeting_id=meeting_id,
         )
     family = people.get_person(session=session, person_id=question.family_id)
-    people.add_timeline(
-        session=session,
-        family_id=question.family_id,
-        kind="question_to_decide",
-        now=now,
-        ref_id=question.id,
-        cause=cause,
-    )
+    timeline.note(session=session, about=question, kind="question_to_decide", now=now, cause=cause)
     if family is not None and tell_coordinators:
         tell_each(
             session=session,

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from domain import questions as rules
 from domain.questions import QuestionState, Theme
+from services import timeline
 from services.callbacks import Button
 from services.casework_plan import plan_meeting
 from services.concerns import topic_note
@@ -153,9 +154,7 @@ def _activate(session: Session, family: Person, question: FamilyQuestion, now: d
     store.update_question(session=session, question_id=question.id, now=now, next_review_at=first)
     schedule_reviews(session=session, family_id=family.id, now=now)
     plan_meeting(session=session, family=family, now=now)
-    people.add_timeline(
-        session=session, family_id=family.id, kind="question_named", now=now, ref_id=question.id, theme=question.theme
-    )
+    timeline.note(session=session, about=question, kind="question_named", now=now, theme=question.theme)
 
 
 def name_question(
@@ -191,9 +190,7 @@ def reword(*, session: Session, person: Person | None, question_id: int, text: s
     changed = store.update_question(
         session=session, question_id=question_id, now=now, text=rules.clean_text(text), state=None
     )
-    people.add_timeline(
-        session=session, family_id=question.family_id, kind="question_reworded", now=now, ref_id=question_id
-    )
+    timeline.note(session=session, about=question, kind="question_reworded", now=now)
     return Named(Saved.SAVED, changed)
 
 
@@ -218,9 +215,7 @@ def end_question(
         session=session, question_id=question.id, now=now, state=state, ended=True, end_reason=reason
     )
     family = people.get_person(session=session, person_id=question.family_id)
-    people.add_timeline(
-        session=session, family_id=question.family_id, kind=f"question_{state}", now=now, ref_id=question.id
-    )
+    timeline.note(session=session, about=question, kind=f"question_{state}", now=now)
     if family is not None and state == QuestionState.NOT_NEEDED:
         line = N_("🎯 {name} says one of its questions is no longer needed; linked help is still running.")
         _tell_coordinators(session, services, family, question, line, now)
@@ -342,9 +337,7 @@ def suggest(
             ],
         ),
     )
-    people.add_timeline(
-        session=session, family_id=family.id, kind="question_suggested", now=now, actor_id=coordinator.id, ref_id=qid
-    )
+    timeline.note(session=session, about=question, kind="question_suggested", now=now, by=coordinator)
     return Named(Saved.SAVED, question)
 
 
@@ -363,9 +356,7 @@ def answer_suggestion(
     if accept:
         _activate(session, family, changed, now)
     else:
-        people.add_timeline(
-            session=session, family_id=question.family_id, kind="question_declined", now=now, ref_id=question_id
-        )
+        timeline.note(session=session, about=question, kind="question_declined", now=now)
     return changed
 
 
@@ -482,15 +473,7 @@ def link_help(
     started = found[1]
     if started is not None:
         store.mark_first_help(session=session, question_id=question_id, at=max(started, question.created_at))
-    people.add_timeline(
-        session=session,
-        family_id=family_id,
-        kind="question_linked",
-        now=now,
-        actor_id=actor_id,
-        ref_id=question_id,
-        **{kind: ref_id},
-    )
+    timeline.note(session=session, about=question, kind="question_linked", now=now, by=coordinator, **{kind: ref_id})
     return True
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from domain import matching as match_rules
 from domain import requests as rules
+from services import timeline
 from services.callbacks import Button
 from services.context import Services
 from services.i18n import _, h, hi, use_language
@@ -215,9 +216,7 @@ def escalate(
             buttons=buttons,
             purpose="alert",
         )
-    people.add_timeline(
-        session=session, family_id=request.family_id, kind="request_unmatched", now=now, ref_id=request.id
-    )
+    timeline.note(session=session, about=request, kind="request_unmatched", now=now)
     event(logger, "request.escalated", request=request.id, nobody_fits=nobody_fits)
     return True
 
@@ -260,14 +259,7 @@ def accepted(*, session: Session, services: Services, request: HelpRequest, volu
                 now=now,
             )
     plan_after_accept(session=session, services=services, request=request, volunteer=volunteer, now=now)
-    people.add_timeline(
-        session=session,
-        family_id=request.family_id,
-        kind="request_accepted",
-        now=now,
-        actor_id=volunteer.id,
-        ref_id=request.id,
-    )
+    timeline.note(session=session, about=request, kind="request_accepted", now=now, by=volunteer)
 
 
 def plan_after_accept(
@@ -327,9 +319,7 @@ def family_cancelled(*, session: Session, services: Services, request: HelpReque
                     ]
                 )
             tell(session=session, person=volunteer, key=f"cancelled:{request.id}:{volunteer.id}", text=text, now=now)
-    people.add_timeline(
-        session=session, family_id=request.family_id, kind="request_cancelled", now=now, ref_id=request.id
-    )
+    timeline.note(session=session, about=request, kind="request_cancelled", now=now)
 
 
 def volunteer_gave_back(
@@ -366,14 +356,7 @@ def volunteer_gave_back(
                 text=text,
                 now=now,
             )
-    people.add_timeline(
-        session=session,
-        family_id=request.family_id,
-        kind="request_given_back",
-        now=now,
-        actor_id=volunteer.id,
-        ref_id=request.id,
-    )
+    timeline.note(session=session, about=request, kind="request_given_back", now=now, by=volunteer)
     return search_again(session=session, services=services, request=request, now=now)
 
 
@@ -434,14 +417,7 @@ def record_outcome(
     changed = store.apply_event(session=session, request_id=request.id, event=event_name, now=now)
     if changed is not None:
         closed(session=session, services=services, request=changed[0], now=now)
-        people.add_timeline(
-            session=session,
-            family_id=request.family_id,
-            kind=f"request_{outcome}",
-            now=now,
-            actor_id=person.id,
-            ref_id=request.id,
-        )
+        timeline.note(session=session, about=request, kind=f"request_{outcome}", now=now, by=person)
     else:
         _check_disagreement(session, request, person, outcome, now)
     return True

@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from domain import escalation as rules
+from services import timeline
 from services.concerns import (
+    audit_concern,
     concern_buttons,
     concern_card,
     concern_step,
@@ -77,9 +79,7 @@ def deliver_waiting(*, session: Session, services: Services, now: datetime) -> i
         raiser = person_of(session, concern.raised_by_id)
         tell = raiser if raiser is not None and concern.source == "volunteer" else family
         if family is not None:
-            people.add_timeline(
-                session=session, family_id=family.id, kind="concern_delivered", now=now, ref_id=concern.id
-            )
+            timeline.note(session=session, about=concern, kind="concern_delivered", now=now)
         if tell is not None and _can_tell(tell):
             with use_language(tell.language):
                 text = _("✓ Your message has now reached a coordinator. They will be in touch.")
@@ -116,13 +116,12 @@ def _rerouted(
     now: datetime,
 ) -> None:
     """The audit, the timeline and the topic say a concern went to the others."""
-    people.audit(
+    audit_concern(
         session=session,
-        actor_id=None,
+        by=None,
         action="concern_rerouted",
-        subject_id=concern.family_id,
+        concern=concern,
         now=now,
-        concern=concern.id,
         unreachable=coordinator.id,
         notified=notified,
     )
@@ -216,7 +215,7 @@ def family_unreachable(*, session: Session, services: Services, family: Person, 
     assert concern.id is not None
     if concern.source in ("no_contact", "unreachable"):
         return None
-    people.add_timeline(session=session, family_id=family.id, kind="unreachable", now=now, ref_id=concern.id)
+    timeline.note(session=session, about=concern, kind="unreachable", now=now)
     recipients = _flag_unreachable(session, services, concern, family, now)
     topic_note(
         session,

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from domain import availability, permissions
 from domain import requests as rules
-from services import matching
+from services import matching, timeline
 from services.callbacks import Button
 from services.concerns import name_of
 from services.context import Services
@@ -388,14 +388,7 @@ def pass_task_message(
         key=f"taskmsg:{request.id}:{sender.id}:{source}",
         now=now,
     )
-    people.add_timeline(
-        session=session,
-        family_id=request.family_id,
-        kind="task_message",
-        now=now,
-        actor_id=sender.id,
-        ref_id=request.id,
-    )
+    timeline.note(session=session, about=request, kind="task_message", now=now, by=sender)
     return name_of(other)
 
 

@@ -90,6 +90,8 @@ class Sandbox(ApiCalls):
         # Chats whose calls wait for their answer (`hold_calls_to`), and how many wait now.
         self._holds: dict[str, asyncio.Event] = {}
         self.held_now = 0
+        # Seconds every call but getUpdates takes to be answered, as over a real network (0: at once).
+        self.answer_delay = 0.0
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -339,7 +341,9 @@ class Sandbox(ApiCalls):
         await self._respond(send, status, _encode(payload), _JSON_TYPE)
 
     async def _wait_if_held(self, raw: JSON) -> None:
-        """A call to a held chat waits before it is answered, as over a slow network."""
+        """A call waits `answer_delay`, and a call to a held chat until it is released, as over a slow network."""
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         hold = self._holds.get(str(raw.get("chat_id")))
         if hold is None or hold.is_set():
             return

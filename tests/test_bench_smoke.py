@@ -35,6 +35,16 @@ def test_throughput(sqlite_url: str) -> None:
     assert (rows[0].value or 0) > 0 and (rows[0].reference or 0) > 0
 
 
+def test_throughput_over_a_slow_network(sqlite_url: str) -> None:
+    rows = throughput.run_throughput("sqlite", sqlite_url, families=2, network_ms=5.0)
+    _check(rows)
+    assert [row.case for row in rows] == [
+        "2 families, 34 updates, 5 ms per API answer",
+        "handling latency p99, 5 ms per API answer",
+    ]
+    assert rows[0].extra["counts"]["sign-up"] == 14 and "4 lanes" in rows[0].note
+
+
 def test_fanout_delivers_each_check_in_once(sqlite_url: str) -> None:
     rows = fanout.run_fanout("sqlite", sqlite_url, count=30, scale=3.0, label="limit")
     _check(rows)

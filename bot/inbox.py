@@ -248,6 +248,9 @@ class InboxWorker:
             await self.application.process_update(update)
         finally:
             HANDLING.reset(token)
+            # What ran beside the handlers (a button's spinner) ends with the update; each logs its own failure.
+            if handling.alongside:
+                await asyncio.gather(*handling.alongside, return_exceptions=True)
         failure = self.services.handler_errors.pop(update_id, None)
         event(
             logger,

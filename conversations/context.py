@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -40,6 +41,9 @@ class Handling:
     person_loaded: bool = False
     person: Person | None = None
     at_finish: list[AtFinish] = field(default_factory=list)
+    # Calls whose answer nothing waits for (a button's spinner), running beside the handler; the inbox
+    # waits for them before the update is done.
+    alongside: list[asyncio.Future[None]] = field(default_factory=list)
 
 
 def handling_dialogue(chat_id: int) -> tuple[bool, SavedStep | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -217,16 +218,27 @@ async def reply_to_message(update: Update, text: str) -> Message | None:
 
 
 async def answer_button(update: Update, text: str | None = None) -> None:
-    """Stop the button's spinner; a stale or forged button gets a short explanation."""
+    """Stop the button's spinner (a stale or forged button gets a short explanation) beside the handler's work.
+
+    Nothing waits for Telegram's answer to this call, so while an update is handled it runs alongside the
+    rest (the edit, the reply): over a real network that is one round trip less per tap."""
     query = update.callback_query
-    if query is not None:
-        try:
-            await query.answer(text[:200] if text else None)
-        except Exception as error:
-            # Only the spinner and a short hint are lost; what the button does must still happen.
-            if not retriable(error):
-                raise
-            event(logger, "button.answer_failed", logging.WARNING, error=type(error).__name__)
+    if query is None:
+        return
+    answering = _answer(query, text)
+    handling = HANDLING.get()
+    if handling is None:
+        await answering
+    else:
+        handling.alongside.append(asyncio.ensure_future(answering))
+
+
+async def _answer(query: CallbackQuery, text: str | None) -> None:
+    """Answer the button; a failure loses only the spinner and a short hint, never what the button does."""
+    try:
+        await query.answer(text[:200] if text else None)
+    except Exception as error:
+        event(logger, "button.answer_failed", logging.WARNING, error=type(error).__name__)
 
 
 # The marks of a multiple choice's options (toggles); its Done button's callback data ends in ":done".

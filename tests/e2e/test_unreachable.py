@@ -35,6 +35,7 @@ from tests.e2e.care_world import (
 )
 from tests.e2e.harness import TOKEN, Chat, Harness, expect, next_user_id, seen
 from tests.e2e.request_world import ask, new_area, new_volunteer, offers_to, quiet_requests, tag
+from tests.e2e.request_world import new_family as family_in_area
 
 GONE = "can no longer be reached through the bot"
 
@@ -300,3 +301,40 @@ def test_a_concern_before_any_coordinator_waits_visibly_and_reaches_the_first_on
     expect(texts_since(admin, before), "On its way to Yara")
     assert family.user.messages[-1].text == "I will bring a food parcel at 14:00"
     assert len(family.user.messages) > family_before
+
+
+def test_a_volunteer_s_kept_messages_wait_visibly_when_no_coordinator_can_receive_them(fresh: Harness) -> None:
+    def person(name: str, **kwargs: object) -> Chat:
+        kwargs.setdefault("language_code", "en")
+        return Chat(fresh, fresh.sandbox.user(next_user_id(), name, **kwargs))
+
+    admin = Chat(fresh, fresh.sandbox.user(FRESH_ADMIN, "Ada", language_code="en"))
+    found = fresh.person(FRESH_ADMIN)
+    if found is None or found.display_name is None:  # when this test runs on its own
+        admin.say("/start")
+        admin.tap("Yes, I agree")
+        admin.say("Ada")
+    area = new_area(fresh, f"Oost {tag()}")
+    family = family_in_area(admin, person, "Noor", area)
+    helper = new_volunteer(admin, person, "Vince", area, ["Company or a walk"])
+    ask(family, "company", children=False)
+    fresh.settle()
+    helper.tap("✅ Accept", message=offers_to(helper)[-1])
+    fresh.settle()
+
+    # The only coordinator blocked the bot: nobody can receive a concern now.
+    fresh.sandbox.block(FRESH_ADMIN)
+    fresh.settle()
+    before = len(admin.user.messages)
+    try:
+        expect(helper.say("/talk"), "Which family is it about?")
+        expect(helper.say("Noor's door was open all night"), "kept your message")
+        told = expect(helper.tap("Noor"), "No coordinator is available", "kept")
+        assert "passed this on" not in told and "contact you by" not in told
+    finally:
+        fresh.sandbox.unblock(FRESH_ADMIN)
+    fresh.settle()
+
+    # She unblocked the bot: the concern and the kept message reach her.
+    expect(texts_since(admin, before), "Volunteer Vince raised a concern about Noor")
+    assert "Noor's door was open all night" in [message.text for message in admin.user.messages[before:]]

@@ -13,6 +13,7 @@ update the library rejects is put aside as poison, with its error, and the rest 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -54,7 +55,7 @@ def store_raw_updates(services: Services, raw_updates: list[dict[str, Any]]) -> 
 class Poller:
     """Long-polls getUpdates and stores each update before asking for the next offset."""
 
-    def __init__(self, *, bot: Bot, services: Services, wake: asyncio.Event) -> None:
+    def __init__(self, *, bot: Bot, services: Services, wake: Doorbell) -> None:
         """Keep the bot to poll, and the event that wakes the inbox worker; `alive_at` feeds the liveness probe."""
         self.bot = bot
         self.services = services
@@ -109,6 +110,35 @@ class Poller:
             self.wake.set()
 
 
+class Doorbell:
+    """Wakes one idle inbox lane at a time: news of stored updates wakes one, and a lane that claimed an
+    update wakes the next, so a burst spreads over the lanes while a lone update costs one wasted claim,
+    not one per idle lane. A ring with no lane idle is not kept: every busy lane claims again when done."""
+
+    def __init__(self) -> None:
+        """No lane waits yet."""
+        self._idle: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def set(self) -> None:
+        """Ring: the lane idle longest wakes (named as `asyncio.Event.set`, which the poller and webhook call)."""
+        while self._idle:
+            waiter = self._idle.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    async def wait(self, seconds: float) -> None:
+        """Wait as an idle lane until rung, or `seconds` (a lane looks again now and then anyway)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._idle.append(waiter)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, timeout=seconds)
+        finally:
+            with contextlib.suppress(ValueError):
+                self._idle.remove(waiter)
+
+
 @dataclass(frozen=True)
 class _Finished:
     """A handled update whose end is not written yet."""
@@ -129,7 +159,7 @@ class InboxWorker:
         *,
         application: Application[Any, Any, Any, Any, Any, Any],
         services: Services,
-        wake: asyncio.Event,
+        wake: Doorbell,
     ) -> None:
         """Keep the application whose handlers run each update, and the event the poller sets after storing some."""
         self.application = application
@@ -166,6 +196,8 @@ class InboxWorker:
         self._finished = None
         if row is None:
             return False
+        # More may be waiting: another idle lane looks (a lone update costs it one claim that finds nothing).
+        self.wake.set()
         if row.attempts > MAX_ATTEMPTS:
             return True
         update_id, payload, attempts = row.update_id, row.payload, row.attempts
@@ -275,9 +307,7 @@ class InboxWorker:
                 logger.exception("inbox.loop_error")
                 await asyncio.sleep(0.5)
                 continue
-            self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=idle_wait)
+            await self.wake.wait(idle_wait)
         try:
             self.flush()
         except Exception:

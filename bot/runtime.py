@@ -19,7 +19,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.app import AnyApplication, build_application
-from bot.inbox import ALLOWED_UPDATES, InboxWorker, Poller
+from bot.inbox import ALLOWED_UPDATES, Doorbell, InboxWorker, Poller
 from bot.sender import Sender
 from bot.tick import Tick
 from bot.topics import TopicResolver
@@ -135,7 +135,7 @@ class Runtime:
         self.tasks: list[asyncio.Task[None]] = []
         self.services: Services | None = None
         self.application: AnyApplication | None = None
-        # One worker per lane (`INBOX_LANES`); they share the poller's wake-up.
+        # One worker per lane (`INBOX_LANES`); the poller's doorbell wakes one idle lane at a time.
         self.workers: list[InboxWorker] = []
         self.sender: Sender | None = None
         self.poller: Poller | None = None
@@ -166,7 +166,7 @@ class Runtime:
         services.bot_username = application.bot.username
         # The command menu (six calls, one per language) is set beside the first poll, not before it.
         self._spawn(self._publish_commands(application), "commands")
-        wake = asyncio.Event()
+        wake = Doorbell()
         self.workers = [
             InboxWorker(application=application, services=services, wake=wake)
             for _lane in range(self.settings.inbox_lanes)
@@ -189,7 +189,7 @@ class Runtime:
         )
         self.started.set()
 
-    async def _start_loops(self, application: AnyApplication, services: Services, wake: asyncio.Event) -> None:
+    async def _start_loops(self, application: AnyApplication, services: Services, wake: Doorbell) -> None:
         """Spawn the inbox, sender and heartbeat loops, then the webhook or the poller, each with its probe."""
         sender = self.sender
         assert self.workers and sender is not None
@@ -268,7 +268,7 @@ class Runtime:
         # Before its first run the tick counts as alive from the start.
         return self.tick.alive_at if self.tick and self.tick.runs else self.started_at
 
-    async def _start_webhook(self, application: AnyApplication, services: Services, wake: asyncio.Event) -> None:
+    async def _start_webhook(self, application: AnyApplication, services: Services, wake: Doorbell) -> None:
         """Webhook mode: serve the endpoint first, then tell Telegram where it is."""
         secret = self.settings.webhook_secret
         if secret is None:
@@ -280,7 +280,7 @@ class Runtime:
         )
         event(logger, "runtime.webhook_set", path=WEBHOOK_PATH)
 
-    async def _serve_http(self, services: Services, wake: asyncio.Event, port: int) -> None:
+    async def _serve_http(self, services: Services, wake: Doorbell, port: int) -> None:
         """Serve the web app (webhook and health) on `port`, returning once it listens."""
         import uvicorn
 

@@ -115,15 +115,17 @@ def _to_topic(session: Session, group: int, family: Person, item: _Copy, now: da
     assert family.id is not None and item.sender.id is not None
     to = ToTopic(group, family.id)
     key = f"{item.from_chat_id}:{item.message_id}:topic"
-    reader = topic_language(session, family)
-    with use_language(reader):
-        if item.decision.notice:
-            note = Outgoing(text=slowed_note(item.sender), purpose="relay")
-            enqueue(session=session, to=to, message=note, key=f"relaypace:{key}", now=now)
-        if item.written_in is not None and item.written_in != reader:
-            label = written_in_label(item.written_in)
-            message = Outgoing(text=label, purpose="relay", priority=item.priority, not_before=item.decision.due)
-            enqueue(session=session, to=to, message=message, key=f"relaylang:{key}", now=now)
+    # The group's language matters only for a note or a label; most lines need neither (two reads saved).
+    if item.decision.notice or item.written_in is not None:
+        reader = topic_language(session, family)
+        with use_language(reader):
+            if item.decision.notice:
+                note = Outgoing(text=slowed_note(item.sender), purpose="relay")
+                enqueue(session=session, to=to, message=note, key=f"relaypace:{key}", now=now)
+            if item.written_in is not None and item.written_in != reader:
+                label = written_in_label(item.written_in)
+                message = Outgoing(text=label, purpose="relay", priority=item.priority, not_before=item.decision.due)
+                enqueue(session=session, to=to, message=message, key=f"relaylang:{key}", now=now)
     message = _copy_message(item, **relay_meta(item.sender.id, item.concern_id))
     enqueue(session=session, to=to, message=message, key=f"relay:{key}", now=now)
 

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlmodel import Session, col
 
-from storage.db import fresh, rowcount, saved, set_given, update_given, upsert_insert
+from storage.db import fresh, insert_new, rowcount, saved, set_given, update_given
 from storage.models import (
     CheckIn,
     CoordinatorProfile,
@@ -320,10 +320,9 @@ def add_relay_link(
     `family_id` is the person a reply to that message goes back to: the family, or for a volunteer's
     concern the volunteer. Only ids are kept, never the message.
     """
-    session.execute(
-        upsert_insert(session, RelayLink)
-        .values(chat_id=chat_id, message_id=message_id, family_id=family_id, concern_id=concern_id, created_at=now)
-        .on_conflict_do_nothing(index_elements=["chat_id", "message_id"])
+    link = {"chat_id": chat_id, "message_id": message_id, "family_id": family_id, "concern_id": concern_id}
+    insert_new(
+        session, RelayLink, {**link, "created_at": now}, conflict=["chat_id", "message_id"], returning=RelayLink.chat_id
     )
 
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 
 from storage import privacy, teams
 from storage.case_tables import CaseStep, IntakeTalk
-from storage.db import rowcount, saved
+from storage.db import insert_row, rowcount, saved
 from storage.models import (
     Area,
     AuditEntry,
@@ -405,7 +405,8 @@ def audit(
     **detail: Any,
 ) -> None:
     """Record who did what to whom, and when, in the audit log."""
-    session.add(AuditEntry(actor_id=actor_id, action=action, subject_id=subject_id, at=now, detail=detail))
+    values = {"actor_id": actor_id, "action": action, "subject_id": subject_id, "at": now, "detail": detail}
+    insert_row(session, AuditEntry, values)
 
 
 def add_timeline(
@@ -419,7 +420,8 @@ def add_timeline(
     **detail: Any,
 ) -> None:
     """Add an event to a family's timeline (what coordinators see on the family card)."""
-    session.add(TimelineEvent(family_id=family_id, kind=kind, actor_id=actor_id, ref_id=ref_id, at=now, detail=detail))
+    values = {"family_id": family_id, "kind": kind, "actor_id": actor_id, "ref_id": ref_id, "at": now, "detail": detail}
+    insert_row(session, TimelineEvent, values)
 
 
 # --- export and erasure ---------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def attached(*, session: Session, row: Row) -> Row:
     return session.merge(row, load=False)
 
 
-def _dialect_insert(dialect: str) -> Any:
+def dialect_insert(dialect: str) -> Any:
     """The INSERT construct of a dialect (imported when first needed: a SQLite bot never loads PostgreSQL's)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -102,7 +102,7 @@ def _dialect_insert(dialect: str) -> Any:
 
 def upsert_insert(session: Session, model: type[Any]) -> Any:
     """An INSERT of the session's dialect, which can say what to do ON CONFLICT."""
-    return _dialect_insert(session.get_bind().dialect.name)(model)
+    return dialect_insert(session.get_bind().dialect.name)(model)
 
 
 # Built once per dialect, table, conflict target, returned column and set of columns given.
@@ -127,7 +127,7 @@ def insert_new(
     if statement is None:
         table = model.__table__
         statement = (
-            _dialect_insert(dialect)(table)
+            dialect_insert(dialect)(table)
             .on_conflict_do_nothing(index_elements=list(conflict))
             .returning(table.c[name] if name else returning)
         )

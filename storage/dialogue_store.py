@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select
 from sqlmodel import Session, col
 
-from storage.db import upsert_insert
+from storage.db import dialect_insert
 from storage.models import DialogueState
 
 # Built once: the dialogue router reads a chat's step before every update.
@@ -33,19 +33,26 @@ def save_dialogue(
     *, session: Session, chat_id: int, dialogue: str, step: str, data: dict[str, Any], now: datetime
 ) -> None:
     """Save a chat's dialogue, step and draft: one statement, whether the chat had a step before or not."""
-    dialect = session.get_bind().dialect.name
+    # On the table and the session's connection: steps are always read fresh (`_STEP_OF_CHAT`), so the ORM's
+    # bookkeeping would add cost and nothing else.
+    connection = session.connection()
+    dialect = connection.dialect.name
     statement = _SAVE_DIALOGUE.get(dialect)
     if statement is None:
-        insert = upsert_insert(session, DialogueState)
+        insert = dialect_insert(dialect)(_table)
         statement = insert.on_conflict_do_update(
             index_elements=["chat_id"],
             set_={name: insert.excluded[name] for name in ("dialogue", "step", "data", "updated_at")},
         )
         _SAVE_DIALOGUE[dialect] = statement
     values = {"chat_id": chat_id, "dialogue": dialogue, "step": step, "data": dict(data), "updated_at": now}
-    session.execute(statement, values)
+    connection.execute(statement, values)
+
+
+_table = DialogueState.__table__  # type: ignore[attr-defined]
+_CLEAR_DIALOGUE = delete(_table).where(_table.c.chat_id == bindparam("chat_id"))
 
 
 def clear_dialogue(*, session: Session, chat_id: int) -> None:
     """End a chat's dialogue: forget its step and draft."""
-    session.execute(delete(DialogueState).where(col(DialogueState.chat_id) == chat_id))
+    session.connection().execute(_CLEAR_DIALOGUE, {"chat_id": chat_id})

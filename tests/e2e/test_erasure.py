@@ -167,6 +167,27 @@ def test_a_family_who_leaves_mid_task_cancels_and_the_volunteer_is_told_in_their
     delete_my_data(own)
 
 
+def test_a_family_who_leaves_takes_back_the_offers_still_waiting_in_volunteers_chats(
+    harness: Harness, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    area = new_area(harness, f"Elswijk {tag()}")
+    family = new_family(coordinator, person, "Wietske", area)
+    volunteer = new_volunteer(coordinator, person, "Hidde", area, ["Groceries"], language="nl")
+    ask(family, "groceries", street="Elsstraat 3")
+    offer = offers_to(volunteer)[-1]
+    assert [label for row in offer.buttons for label in row], "the offer was sent with its buttons"
+
+    delete_my_data(family)
+
+    # The same message in the volunteer's chat now says, in Dutch, that it is no longer needed: no name, no
+    # street, no buttons to accept a request that is gone.
+    edited = next(message for message in volunteer.user.messages if message.message_id == offer.message_id)
+    assert tr("nl", "This request is no longer needed. Thank you!") in (edited.text or "")
+    assert "Wietske" not in (edited.text or "") and "Elsstraat" not in (edited.text or "")
+    assert not [label for row in edited.buttons for label in row]
+    delete_my_data(volunteer, "nl")
+
+
 def test_a_coordinator_who_leaves_hands_families_and_a_taken_concern_over(
     harness: Harness, coordinator: Chat, person: Callable[..., Chat]
 ) -> None:

@@ -55,10 +55,9 @@ def _add_step(
 ) -> None:
     """Write down the step the family's case just took (with the family's team at that moment)."""
     profile = session.get(FamilyProfile, family_id)
-    team_id = profile.team_id if profile else None
     step = CaseStep(
         family_id=family_id,
-        team_id=team_id,
+        team_id=profile.team_id if profile else None,
         from_state=from_state,
         to_state=to_state,
         reason=reason,

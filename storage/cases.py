@@ -39,31 +39,15 @@ def move(
     still_expected = col(FamilyProfile.person_id) == family_id, col(FamilyProfile.case_state) == expected
     if not updated(session, FamilyProfile, *still_expected, case_state=target, case_since=now):
         return False
-    _add_step(session, family_id, expected, target, now, reason=reason, actor_id=actor_id)
+    step = CaseStep(family_id=family_id, from_state=expected, to_state=target, reason=reason, actor_id=actor_id, at=now)
+    _add_step(session, step)
     return True
 
 
-def _add_step(
-    session: Session,
-    family_id: int,
-    from_state: str | None,
-    to_state: str,
-    now: datetime,
-    *,
-    reason: str | None = None,
-    actor_id: int | None = None,
-) -> None:
-    """Write down the step the family's case just took (with the family's team at that moment)."""
-    profile = session.get(FamilyProfile, family_id)
-    step = CaseStep(
-        family_id=family_id,
-        team_id=profile.team_id if profile else None,
-        from_state=from_state,
-        to_state=to_state,
-        reason=reason,
-        actor_id=actor_id,
-        at=now,
-    )
+def _add_step(session: Session, step: CaseStep) -> None:
+    """Write down a step of a family's case, with the family's team at that moment."""
+    profile = session.get(FamilyProfile, step.family_id)
+    step.team_id = profile.team_id if profile else None
     saved(session, step)
 
 
@@ -72,7 +56,7 @@ def start(*, session: Session, family_id: int, state: str, now: datetime) -> boo
     if session.execute(select(CaseStep.id).where(col(CaseStep.family_id) == family_id).limit(1)).first():
         return False
     updated(session, FamilyProfile, col(FamilyProfile.person_id) == family_id, case_state=state, case_since=now)
-    _add_step(session, family_id, None, state, now)
+    _add_step(session, CaseStep(family_id=family_id, from_state=None, to_state=state, at=now))
     return True
 
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine, delete, event, update
+from sqlalchemy import Engine, delete, event, select, update
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, create_engine
 
@@ -71,6 +71,13 @@ def saved(session: Session, row: Row) -> Row:
     session.add(row)
     session.flush()
     return row
+
+
+def saved_if_new(session: Session, row: Row, *same: Any) -> Row | None:
+    """Add a new row and flush, unless a row of its table already holds every condition in `same`: then None."""
+    if session.execute(select(type(row)).where(*same).limit(1)).first() is not None:
+        return None
+    return saved(session, row)
 
 
 def fresh(session: Session, model: type[Row], key: Any) -> Row | None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, or_
 from sqlmodel import col, select
 
-from storage.db import Session, fresh, of_families, saved, set_once, updated
+from storage.db import Session, fresh, of_families, saved, saved_if_new, set_once, updated
 from storage.match_tables import Match, MatchGiveBack, MatchHoliday, MatchMember, MatchOccurrence, MatchReview
 from storage.models import FamilyProfile
 
@@ -88,14 +88,8 @@ def add_occurrence(
     *, session: Session, match_id: int, day: date, starts_at: datetime, ends_at: datetime, outcome: str | None = None
 ) -> MatchOccurrence | None:
     """Plan one occurrence; None when that day is planned already."""
-    existing = session.exec(
-        select(MatchOccurrence).where(col(MatchOccurrence.match_id) == match_id, col(MatchOccurrence.day) == day)
-    ).first()
-    if existing is not None:
-        return None
-    return saved(
-        session, MatchOccurrence(match_id=match_id, day=day, starts_at=starts_at, ends_at=ends_at, outcome=outcome)
-    )
+    row = MatchOccurrence(match_id=match_id, day=day, starts_at=starts_at, ends_at=ends_at, outcome=outcome)
+    return saved_if_new(session, row, col(MatchOccurrence.match_id) == match_id, col(MatchOccurrence.day) == day)
 
 
 def get_occurrence(*, session: Session, occurrence_id: int) -> MatchOccurrence | None:
@@ -179,12 +173,8 @@ def holidays(*, session: Session, match_id: int) -> list[tuple[date, date]]:
 
 def add_review(*, session: Session, match_id: int, due_on: date, now: datetime) -> MatchReview | None:
     """A review asked now; None when that date was asked before."""
-    existing = session.exec(
-        select(MatchReview).where(col(MatchReview.match_id) == match_id, col(MatchReview.due_on) == due_on)
-    ).first()
-    if existing is not None:
-        return None
-    return saved(session, MatchReview(match_id=match_id, due_on=due_on, asked_at=now))
+    row = MatchReview(match_id=match_id, due_on=due_on, asked_at=now)
+    return saved_if_new(session, row, col(MatchReview.match_id) == match_id, col(MatchReview.due_on) == due_on)
 
 
 def get_review(*, session: Session, review_id: int) -> MatchReview | None:
@@ -271,12 +261,8 @@ def add_member(
     *, session: Session, match_id: int, person_id: int, added_by_id: int | None, now: datetime
 ) -> MatchMember | None:
     """Add an adult to the helper's household in this match; None when they are in it already."""
-    existing = session.exec(
-        select(MatchMember).where(col(MatchMember.match_id) == match_id, col(MatchMember.person_id) == person_id)
-    ).first()
-    if existing is not None:
-        return None
-    return saved(session, MatchMember(match_id=match_id, person_id=person_id, added_by_id=added_by_id, added_at=now))
+    row = MatchMember(match_id=match_id, person_id=person_id, added_by_id=added_by_id, added_at=now)
+    return saved_if_new(session, row, col(MatchMember.match_id) == match_id, col(MatchMember.person_id) == person_id)
 
 
 def get_member(*, session: Session, member_id: int) -> MatchMember | None:

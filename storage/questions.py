@@ -9,7 +9,17 @@ from typing import Any
 from sqlalchemy import delete, func
 from sqlmodel import col, select
 
-from storage.db import Session, delete_where, null_where, of_families, rowcount, saved, set_given, set_once
+from storage.db import (
+    Session,
+    delete_where,
+    null_where,
+    of_families,
+    rowcount,
+    saved,
+    saved_if_new,
+    set_given,
+    set_once,
+)
 from storage.models import (
     CasePlan,
     CaseworkMeeting,
@@ -131,10 +141,8 @@ def _the_link(question_id: int, kind: str, ref_id: int) -> tuple[Any, ...]:
 
 def link(*, session: Session, question_id: int, kind: str, ref_id: int, by_id: int | None, now: datetime) -> bool:
     """Link help to a question; False when it was linked already."""
-    if session.exec(select(QuestionLink).where(*_the_link(question_id, kind, ref_id))).first() is not None:
-        return False
-    saved(session, QuestionLink(question_id=question_id, kind=kind, ref_id=ref_id, linked_by_id=by_id, linked_at=now))
-    return True
+    row = QuestionLink(question_id=question_id, kind=kind, ref_id=ref_id, linked_by_id=by_id, linked_at=now)
+    return saved_if_new(session, row, *_the_link(question_id, kind, ref_id)) is not None
 
 
 def unlink(*, session: Session, question_id: int, kind: str, ref_id: int) -> bool:

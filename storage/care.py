@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select
 from sqlmodel import Session, col
 
 from storage.db import fresh, saved, set_given, set_once, update_given, updated, upsert_insert
@@ -272,7 +272,7 @@ def family_for_thread(*, session: Session, chat_id: int, thread_id: int) -> int 
 
 def move_topics(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
     """A group became a supergroup: its families' topics follow it to the new chat id."""
-    session.execute(update(FamilyTopic).where(col(FamilyTopic.chat_id) == old_chat_id).values(chat_id=new_chat_id))
+    updated(session, FamilyTopic, col(FamilyTopic.chat_id) == old_chat_id, chat_id=new_chat_id)
 
 
 # --- relay links ----------------------------------------------------------------------------------
@@ -308,7 +308,7 @@ def get_relay_link(*, session: Session, chat_id: int, message_id: int) -> RelayL
 
 def move_relay_links(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
     """A group became a supergroup: its relay links follow it to the new chat id."""
-    session.execute(update(RelayLink).where(col(RelayLink.chat_id) == old_chat_id).values(chat_id=new_chat_id))
+    updated(session, RelayLink, col(RelayLink.chat_id) == old_chat_id, chat_id=new_chat_id)
 
 
 # --- timeline -------------------------------------------------------------------------------------

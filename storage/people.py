@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select
 from sqlmodel import Session, col
 
 from storage import privacy, teams
 from storage.case_tables import CaseStep, IntakeTalk
-from storage.db import delete_where, null_where, rowcount, saved, set_once, updated
+from storage.db import delete_where, null_where, saved, set_once, updated
 from storage.models import (
     Area,
     AuditEntry,
@@ -109,12 +109,9 @@ def set_display_name(*, session: Session, person: Person, name: str, now: dateti
 
 def set_reachable(*, session: Session, person_id: int, reachable: bool, now: datetime) -> bool:
     """Record whether messages reach this person; true if that changed."""
-    result = session.execute(
-        update(Person)
-        .where(col(Person.id) == person_id, col(Person.reachable) != reachable)
-        .values(reachable=reachable, unreachable_since=None if reachable else now, updated_at=now)
-    )
-    return bool(rowcount(result))
+    changed = col(Person.id) == person_id, col(Person.reachable) != reachable
+    since = None if reachable else now
+    return bool(updated(session, Person, *changed, reachable=reachable, unreachable_since=since, updated_at=now))
 
 
 def coordinators(*, session: Session, team_id: int | None = None) -> list[Person]:
@@ -168,11 +165,8 @@ def concerns_claimed_by(*, session: Session, coordinator_id: int) -> list[Concer
 
 def reopen_concern(*, session: Session, concern_id: int) -> None:
     """A taken concern whose coordinator left: open and unacknowledged again, so the chain can go on."""
-    session.execute(
-        update(Concern)
-        .where(col(Concern.id) == concern_id, col(Concern.status) != "closed")
-        .values(claimed_by_id=None, status="open", acknowledged_at=None)
-    )
+    not_closed = col(Concern.id) == concern_id, col(Concern.status) != "closed"
+    updated(session, Concern, *not_closed, claimed_by_id=None, status="open", acknowledged_at=None)
 
 
 # --- profiles -------------------------------------------------------------------------------------
@@ -230,12 +224,8 @@ def save_family_profile(
 
 def remember_family_area(*, session: Session, family_id: int, area_id: int) -> bool:
     """Keep a neighbourhood chosen in a request on a family that had none yet; true when it was kept."""
-    result = session.execute(
-        update(FamilyProfile)
-        .where(col(FamilyProfile.person_id) == family_id, col(FamilyProfile.area_id).is_(None))
-        .values(area_id=area_id)
-    )
-    return bool(rowcount(result))
+    without_area = col(FamilyProfile.person_id) == family_id, col(FamilyProfile.area_id).is_(None)
+    return bool(updated(session, FamilyProfile, *without_area, area_id=area_id))
 
 
 def save_volunteer_profile(
@@ -461,16 +451,10 @@ def _drop_links(*, session: Session, pid: int) -> None:
 def _detach_requests(*, session: Session, pid: int, now: datetime) -> None:
     """Their requests lose their free text (open ones are cancelled), tasks they took lose their volunteer."""
     # Free text the person wrote goes; the fact that help was asked stays as an anonymous count.
-    session.execute(
-        update(HelpRequest)
-        .where(col(HelpRequest.family_id) == pid)
-        .values(note=None, destination=None, voice_file_id=None, text_purged_at=now)
-    )
-    session.execute(
-        update(HelpRequest)
-        .where(col(HelpRequest.family_id) == pid, col(HelpRequest.status).in_(["open", "accepted"]))
-        .values(status="cancelled", closed_at=now)
-    )
+    theirs = col(HelpRequest.family_id) == pid
+    updated(session, HelpRequest, theirs, note=None, destination=None, voice_file_id=None, text_purged_at=now)
+    active = col(HelpRequest.status).in_(["open", "accepted"])
+    updated(session, HelpRequest, theirs, active, status="cancelled", closed_at=now)
     null_where(session, pid, HelpRequest.assigned_volunteer_id)
 
 

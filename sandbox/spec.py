@@ -150,7 +150,7 @@ class Spec:
                 return int(value) if _INTEGER.fullmatch(value) else value
             raise _type_error(where, types)
         # A union of object types (reply_markup): the one whose required fields are all there.
-        obj = self._object_value(value, where, top=top)
+        obj = self._json_value(value, where, dict, top=top)
         for name in types:
             if self.types[name].required <= obj.keys():
                 return self._object(obj, name, where, files, attached)
@@ -195,7 +195,7 @@ class Spec:
         elif type_name == "InputFile":
             return self._file(value, where, files, attached, (type_name,))
         elif type_name.startswith("Array of "):
-            items = self._array_value(value, where, top=top)
+            items = self._json_value(value, where, list, top=top)
             inner = type_name.removeprefix("Array of ")
             return [
                 self._single(item, inner, f"{where}[{index}]", files, attached, top=False)
@@ -205,7 +205,7 @@ class Spec:
             # Telegram takes a bare string as a button with that text.
             return {"text": value}
         elif type_name in self.types:
-            return self._object(self._object_value(value, where, top=top), type_name, where, files, attached)
+            return self._object(self._json_value(value, where, dict, top=top), type_name, where, files, attached)
         raise _type_error(where, (type_name,))
 
     def _file(
@@ -231,27 +231,16 @@ class Spec:
         raise _type_error(where, types)
 
     @staticmethod
-    def _object_value(value: Any, where: str, *, top: bool) -> dict[str, Any]:
-        """An object value (JSON text at the top level of a form), or a type error."""
+    def _json_value(value: Any, where: str, kind: type[dict[str, Any]] | type[list[Any]], *, top: bool) -> Any:
+        """A JSON object (`dict`) or array (`list`) value (JSON text at the top level of a form), or a type error."""
+        noun = "object" if kind is dict else "array"
         if top and isinstance(value, str):
             try:
                 value = json.loads(value)
             except ValueError:
-                raise SpecError(f"Bad Request: can't parse {where} JSON object") from None
-        if not isinstance(value, dict):
-            raise SpecError(f"Bad Request: {where} must be a JSON object")
-        return value
-
-    @staticmethod
-    def _array_value(value: Any, where: str, *, top: bool) -> list[Any]:
-        """An array value (JSON text at the top level of a form), or a type error."""
-        if top and isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise SpecError(f"Bad Request: can't parse {where} JSON array") from None
-        if not isinstance(value, list):
-            raise SpecError(f"Bad Request: {where} must be a JSON array")
+                raise SpecError(f"Bad Request: can't parse {where} JSON {noun}") from None
+        if not isinstance(value, kind):
+            raise SpecError(f"Bad Request: {where} must be a JSON {noun}")
         return value
 
     def _object(

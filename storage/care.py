@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select
 from sqlmodel import Session, col
 
-from storage.db import fresh, insert_new, rowcount, saved, set_given, update_given
+from storage.db import fresh, insert_new, saved, set_given, set_once, update_given, updated
 from storage.models import (
     CheckIn,
     CoordinatorProfile,
@@ -82,14 +82,9 @@ def set_counters(
 
 def add_missed(*, session: Session, family_id: int) -> int:
     """Count one more missed check-in in a row; returns the new count."""
-    session.execute(
-        update(FamilyProfile)
-        .where(col(FamilyProfile.person_id) == family_id)
-        .values(missed_checkins=FamilyProfile.missed_checkins + 1)
-    )
-    count = session.execute(
-        select(col(FamilyProfile.missed_checkins)).where(col(FamilyProfile.person_id) == family_id)
-    ).scalar_one_or_none()
+    this_family = col(FamilyProfile.person_id) == family_id
+    updated(session, FamilyProfile, this_family, missed_checkins=FamilyProfile.missed_checkins + 1)
+    count = session.execute(select(col(FamilyProfile.missed_checkins)).where(this_family)).scalar_one_or_none()
     return int(count or 0)
 
 
@@ -111,30 +106,25 @@ def set_duo_partner(*, session: Session, coordinator_id: int, partner_id: int | 
     profile.duo_partner_id = partner_id
     session.add(profile)
     if old_partner is not None and old_partner != partner_id:
-        session.execute(
-            update(CoordinatorProfile)
-            .where(
-                col(CoordinatorProfile.person_id) == old_partner,
-                col(CoordinatorProfile.duo_partner_id) == coordinator_id,
-            )
-            .values(duo_partner_id=None)
+        old_duo = (
+            col(CoordinatorProfile.person_id) == old_partner,
+            col(CoordinatorProfile.duo_partner_id) == coordinator_id,
         )
+        updated(session, CoordinatorProfile, *old_duo, duo_partner_id=None)
     if partner_id is not None:
         other = session.get(CoordinatorProfile, partner_id) or CoordinatorProfile(person_id=partner_id)
         other.duo_partner_id = coordinator_id
         session.add(other)
         session.flush()
-        session.execute(
-            update(FamilyProfile)
-            .where(col(FamilyProfile.primary_coordinator_id) == partner_id)
-            .values(partner_coordinator_id=coordinator_id)
-        )
+        _set_partner(session, partner_id, coordinator_id)
     session.flush()
-    session.execute(
-        update(FamilyProfile)
-        .where(col(FamilyProfile.primary_coordinator_id) == coordinator_id)
-        .values(partner_coordinator_id=partner_id)
-    )
+    _set_partner(session, coordinator_id, partner_id)
+
+
+def _set_partner(session: Session, primary_id: int, partner_id: int | None) -> None:
+    """The families of this primary coordinator get `partner_id` as their partner coordinator."""
+    primary = col(FamilyProfile.primary_coordinator_id) == primary_id
+    updated(session, FamilyProfile, primary, partner_coordinator_id=partner_id)
 
 
 def families(
@@ -208,37 +198,19 @@ def get_checkin(*, session: Session, checkin_id: int) -> CheckIn | None:
 
 def answer_checkin(*, session: Session, checkin_id: int, family_id: int, answer: str, now: datetime) -> bool:
     """Record an answer, once: true only for the first answer of this family's own check-in."""
-    result = session.execute(
-        update(CheckIn)
-        .where(col(CheckIn.id) == checkin_id, col(CheckIn.family_id) == family_id, col(CheckIn.answer).is_(None))
-        .values(answer=answer, answered_at=now)
-    )
-    return bool(rowcount(result))
+    theirs = col(CheckIn.family_id) == family_id
+    return set_once(session, CheckIn, checkin_id, CheckIn.answer, theirs, answer=answer, answered_at=now)
 
 
 def mark_reminded(*, session: Session, checkin_id: int, now: datetime) -> bool:
     """Note that an unanswered check-in got its reminder; False if it was answered, missed or reminded already."""
-    result = session.execute(
-        update(CheckIn)
-        .where(
-            col(CheckIn.id) == checkin_id,
-            col(CheckIn.answer).is_(None),
-            col(CheckIn.reminded_at).is_(None),
-            col(CheckIn.missed).is_(False),
-        )
-        .values(reminded_at=now)
-    )
-    return bool(rowcount(result))
+    waiting = col(CheckIn.answer).is_(None), col(CheckIn.missed).is_(False)
+    return set_once(session, CheckIn, checkin_id, CheckIn.reminded_at, *waiting, reminded_at=now)
 
 
 def mark_missed(*, session: Session, checkin_id: int) -> bool:
     """Mark an unanswered check-in as missed, once; False if it was answered or missed already."""
-    result = session.execute(
-        update(CheckIn)
-        .where(col(CheckIn.id) == checkin_id, col(CheckIn.answer).is_(None), col(CheckIn.missed).is_(False))
-        .values(missed=True)
-    )
-    return bool(rowcount(result))
+    return set_once(session, CheckIn, checkin_id, CheckIn.answer, col(CheckIn.missed).is_(False), missed=True)
 
 
 def last_sent_checkin(*, session: Session, family_id: int) -> CheckIn | None:
@@ -300,7 +272,7 @@ def family_for_thread(*, session: Session, chat_id: int, thread_id: int) -> int 
 
 def move_topics(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
     """A group became a supergroup: its families' topics follow it to the new chat id."""
-    session.execute(update(FamilyTopic).where(col(FamilyTopic.chat_id) == old_chat_id).values(chat_id=new_chat_id))
+    updated(session, FamilyTopic, col(FamilyTopic.chat_id) == old_chat_id, chat_id=new_chat_id)
 
 
 # --- relay links ----------------------------------------------------------------------------------
@@ -335,7 +307,7 @@ def get_relay_link(*, session: Session, chat_id: int, message_id: int) -> RelayL
 
 def move_relay_links(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
     """A group became a supergroup: its relay links follow it to the new chat id."""
-    session.execute(update(RelayLink).where(col(RelayLink.chat_id) == old_chat_id).values(chat_id=new_chat_id))
+    updated(session, RelayLink, col(RelayLink.chat_id) == old_chat_id, chat_id=new_chat_id)
 
 
 # --- timeline -------------------------------------------------------------------------------------
@@ -417,5 +389,5 @@ def save_setting(*, session: Session, key: str, value: str) -> None:
 
 def move_chat(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
     """A group became a supergroup: its topics and relay links follow it to the new chat id."""
-    session.execute(update(FamilyTopic).where(col(FamilyTopic.chat_id) == old_chat_id).values(chat_id=new_chat_id))
-    session.execute(update(RelayLink).where(col(RelayLink.chat_id) == old_chat_id).values(chat_id=new_chat_id))
+    move_topics(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)
+    move_relay_links(session=session, old_chat_id=old_chat_id, new_chat_id=new_chat_id)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from storage.case_tables import CaseStep, IntakeTalk
+from storage.db import saved, set_once, updated
 from storage.models import FamilyProfile, Person
 
 
@@ -36,40 +36,27 @@ def move(
 
     The condition in the UPDATE makes two coordinators tapping at once (or a double tap) change it once.
     """
-    result = session.execute(
-        update(FamilyProfile)
-        .where(col(FamilyProfile.person_id) == family_id, col(FamilyProfile.case_state) == expected)
-        .values(case_state=target, case_since=now)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    still_expected = col(FamilyProfile.person_id) == family_id, col(FamilyProfile.case_state) == expected
+    if not updated(session, FamilyProfile, *still_expected, case_state=target, case_since=now):
         return False
-    profile = session.get(FamilyProfile, family_id)
-    session.add(
-        CaseStep(
-            family_id=family_id,
-            team_id=profile.team_id if profile else None,
-            from_state=expected,
-            to_state=target,
-            reason=reason,
-            actor_id=actor_id,
-            at=now,
-        )
-    )
-    session.flush()
+    step = CaseStep(family_id=family_id, from_state=expected, to_state=target, reason=reason, actor_id=actor_id, at=now)
+    _add_step(session, step)
     return True
+
+
+def _add_step(session: Session, step: CaseStep) -> None:
+    """Write down a step of a family's case, with the family's team at that moment."""
+    profile = session.get(FamilyProfile, step.family_id)
+    step.team_id = profile.team_id if profile else None
+    saved(session, step)
 
 
 def start(*, session: Session, family_id: int, state: str, now: datetime) -> bool:
     """A new family's first step (signing up on its own: intake; referred: referred); false if it had one."""
     if session.execute(select(CaseStep.id).where(col(CaseStep.family_id) == family_id).limit(1)).first():
         return False
-    session.execute(
-        update(FamilyProfile).where(col(FamilyProfile.person_id) == family_id).values(case_state=state, case_since=now)
-    )
-    profile = session.get(FamilyProfile, family_id)
-    team_id = profile.team_id if profile else None
-    session.add(CaseStep(family_id=family_id, team_id=team_id, from_state=None, to_state=state, at=now))
-    session.flush()
+    updated(session, FamilyProfile, col(FamilyProfile.person_id) == family_id, case_state=state, case_since=now)
+    _add_step(session, CaseStep(family_id=family_id, from_state=None, to_state=state, at=now))
     return True
 
 
@@ -81,9 +68,9 @@ def steps(*, session: Session, family_id: int) -> list[CaseStep]:
 
 def plan_talk(*, session: Session, family_id: int, coordinator_id: int, planned_at: datetime, now: datetime) -> int:
     """Plan an intake talk; its id back."""
-    talk = IntakeTalk(family_id=family_id, coordinator_id=coordinator_id, planned_at=planned_at, created_at=now)
-    session.add(talk)
-    session.flush()
+    talk = saved(
+        session, IntakeTalk(family_id=family_id, coordinator_id=coordinator_id, planned_at=planned_at, created_at=now)
+    )
     assert talk.id is not None
     return talk.id
 
@@ -96,12 +83,8 @@ def talks(*, session: Session, family_id: int) -> list[IntakeTalk]:
 
 def mark_talk_held(*, session: Session, talk_id: int, family_id: int, now: datetime) -> bool:
     """Mark a talk of this family held, once; false when it was marked before or is not this family's."""
-    result = session.execute(
-        update(IntakeTalk)
-        .where(col(IntakeTalk.id) == talk_id, col(IntakeTalk.family_id) == family_id, col(IntakeTalk.held_at).is_(None))
-        .values(held_at=now)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    theirs = col(IntakeTalk.family_id) == family_id
+    return set_once(session, IntakeTalk, talk_id, IntakeTalk.held_at, theirs, held_at=now)
 
 
 def waiting(*, session: Session, team_id: int | None, limit: int = 200, state: str = "waiting") -> list[WaitingFamily]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from storage.db import fresh, rowcount, saved
+from storage.db import fresh, saved, set_once, updated
 from storage.models import (
     Concern,
     EscalationStep,
@@ -99,55 +99,43 @@ def open_concern_raised_by(*, session: Session, person_id: int) -> Concern | Non
 
 def acknowledge(*, session: Session, concern_id: int, now: datetime) -> bool:
     """Stop the escalation chain; true if this was the first acknowledgement."""
-    result = session.execute(
-        update(Concern)
-        .where(
-            col(Concern.id) == concern_id,
-            col(Concern.acknowledged_at).is_(None),
-            col(Concern.status) != ConcernStatus.CLOSED,
-        )
-        .values(acknowledged_at=now)
-    )
-    return bool(rowcount(result))
+    not_closed = col(Concern.status) != ConcernStatus.CLOSED
+    return set_once(session, Concern, concern_id, Concern.acknowledged_at, not_closed, acknowledged_at=now)
 
 
 def claim(*, session: Session, concern_id: int, coordinator_id: int, now: datetime) -> bool:
     """ "I'll take this": true for the first coordinator to claim an open concern (which also acknowledges it)."""
-    result = session.execute(
-        update(Concern)
-        .where(
-            col(Concern.id) == concern_id,
-            col(Concern.claimed_by_id).is_(None),
-            col(Concern.status) == ConcernStatus.OPEN,
-        )
-        .values(
-            claimed_by_id=coordinator_id,
-            status=ConcernStatus.CLAIMED,
-            acknowledged_at=func.coalesce(Concern.acknowledged_at, now),
-        )
+    return set_once(
+        session,
+        Concern,
+        concern_id,
+        Concern.claimed_by_id,
+        col(Concern.status) == ConcernStatus.OPEN,
+        claimed_by_id=coordinator_id,
+        status=ConcernStatus.CLAIMED,
+        acknowledged_at=func.coalesce(Concern.acknowledged_at, now),
     )
-    return bool(rowcount(result))
 
 
 def close(*, session: Session, concern_id: int, coordinator_id: int, note: str | None, now: datetime) -> bool:
     """Close a concern with a short note; true only the first time."""
-    result = session.execute(
-        update(Concern)
-        .where(col(Concern.id) == concern_id, col(Concern.status) != ConcernStatus.CLOSED)
-        .values(
-            status=ConcernStatus.CLOSED,
-            closed_at=now,
-            close_note=(note or "")[:500] or None,
-            claimed_by_id=func.coalesce(Concern.claimed_by_id, coordinator_id),
-            acknowledged_at=func.coalesce(Concern.acknowledged_at, now),
-        )
+    not_closed = col(Concern.id) == concern_id, col(Concern.status) != ConcernStatus.CLOSED
+    closed = updated(
+        session,
+        Concern,
+        *not_closed,
+        status=ConcernStatus.CLOSED,
+        closed_at=now,
+        close_note=(note or "")[:500] or None,
+        claimed_by_id=func.coalesce(Concern.claimed_by_id, coordinator_id),
+        acknowledged_at=func.coalesce(Concern.acknowledged_at, now),
     )
-    return bool(rowcount(result))
+    return bool(closed)
 
 
 def set_level(*, session: Session, concern_id: int, level: int) -> None:
     """Note how far a concern's escalation has gone."""
-    session.execute(update(Concern).where(col(Concern.id) == concern_id).values(escalation_level=level))
+    updated(session, Concern, col(Concern.id) == concern_id, escalation_level=level)
 
 
 def add_escalation_step(
@@ -210,20 +198,15 @@ def waiting_concerns(*, session: Session, limit: int = 200) -> list[Concern]:
 def set_waiting(*, session: Session, concern_id: int, since: datetime | None) -> bool:
     """Mark a concern as waiting for a recipient (or delivered, with None); true if that changed."""
     condition = col(Concern.waiting_since).is_(None) if since is not None else col(Concern.waiting_since).is_not(None)
-    result = session.execute(
-        update(Concern).where(col(Concern.id) == concern_id, condition).values(waiting_since=since)
-    )
-    return bool(rowcount(result))
+    return bool(updated(session, Concern, col(Concern.id) == concern_id, condition, waiting_since=since))
 
 
 def release_claim(*, session: Session, concern_id: int) -> bool:
     """The claimer can no longer be reached: the concern is open and unacknowledged again."""
-    result = session.execute(
-        update(Concern)
-        .where(col(Concern.id) == concern_id, col(Concern.status) == ConcernStatus.CLAIMED)
-        .values(status=ConcernStatus.OPEN, claimed_by_id=None, acknowledged_at=None)
+    claimed = col(Concern.id) == concern_id, col(Concern.status) == ConcernStatus.CLAIMED
+    return bool(
+        updated(session, Concern, *claimed, status=ConcernStatus.OPEN, claimed_by_id=None, acknowledged_at=None)
     )
-    return bool(rowcount(result))
 
 
 def relayed_messages(*, session: Session, concern_id: int, limit: int = 30) -> list[tuple[int, int, int | None]]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine, event, insert, update
+from sqlalchemy import Engine, delete, event, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, col, create_engine
 
 DEFAULT_SQLITE_PATH = Path("data") / "waakvlam.sqlite3"
 
@@ -71,6 +71,13 @@ def saved(session: Session, row: Row) -> Row:
     session.add(row)
     session.flush()
     return row
+
+
+def saved_if_new(session: Session, row: Row, *same: Any) -> Row | None:
+    """Add a new row and flush, unless a row of its table already holds every condition in `same`: then None."""
+    if session.execute(select(type(row)).where(*same).limit(1)).first() is not None:
+        return None
+    return saved(session, row)
 
 
 def fresh(session: Session, model: type[Row], key: Any) -> Row | None:
@@ -158,11 +165,48 @@ def set_given(row: Any, **values: Any) -> None:
             setattr(row, name, value)
 
 
+def updated(session: Session, model: type[Any], *where: Any, **values: Any) -> int:
+    """Set `values` on the rows of `model` that every condition in `where` holds for; how many it changed."""
+    return rowcount(session.execute(update(model).where(*where).values(**values)))
+
+
+def set_once(session: Session, model: type[Any], row_id: int, empty: Any, *also: Any, **values: Any) -> bool:
+    """Set `values` on one row (by id) while its `empty` column is NULL (and `also` holds); false when it was not."""
+    return updated(session, model, col(model.id) == row_id, col(empty).is_(None), *also, **values) == 1
+
+
+def null_where(session: Session, value: Any, *columns: Any) -> None:
+    """Set each of these columns to NULL on the rows of its table where it holds `value` (a person who leaves)."""
+    for column in columns:
+        updated(session, column.class_, col(column) == value, **{column.key: None})
+
+
+def delete_where(session: Session, value: Any, *columns: Any) -> None:
+    """Delete the rows of each column's table where that column holds `value`, in the order given."""
+    for column in columns:
+        session.execute(delete(column.class_).where(col(column) == value))
+
+
+class _Narrowable(Protocol):
+    """A query that takes more conditions (a SELECT or an UPDATE)."""
+
+    def where(self, *conditions: Any) -> Any:
+        """The query with these conditions added."""
+
+
+Query = TypeVar("Query", bound=_Narrowable)
+
+
+def of_families(query: Query, family_column: Any, family_ids: Sequence[int] | None) -> Query:
+    """The query narrowed to the rows whose `family_column` is one of these families (None: every family)."""
+    return query if family_ids is None else query.where(col(family_column).in_(list(family_ids)))
+
+
 def update_given(session: Session, model: type[Any], where: Any, **values: Any) -> None:
     """Set the values given (those not None) on the rows `where` holds; nothing given, nothing done."""
     given = {name: value for name, value in values.items() if value is not None}
     if given:
-        session.execute(update(model).where(where).values(**given))
+        updated(session, model, where, **given)
 
 
 # A session that queued outbox rows says so here; its commit then wakes the sender (see `Database`).

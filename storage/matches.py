@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_
 from sqlmodel import col, select
 
-from storage.db import Session, fresh, rowcount, saved
+from storage.db import Session, fresh, of_families, saved, saved_if_new, set_once, updated
 from storage.match_tables import Match, MatchGiveBack, MatchHoliday, MatchMember, MatchOccurrence, MatchReview
 from storage.models import FamilyProfile
 
@@ -63,9 +63,7 @@ def matches_of(*, session: Session, person_id: int, open_only: bool = True) -> l
 
 def matches_for_families(*, session: Session, family_ids: Sequence[int] | None, limit: int = 60) -> list[Match]:
     """Matches of these families (None: of every family), open ones first, newest first."""
-    query = select(Match)
-    if family_ids is not None:
-        query = query.where(col(Match.family_id).in_(list(family_ids)))
+    query = of_families(select(Match), Match.family_id, family_ids)
     rows = list(session.exec(query.order_by(col(Match.id).desc()).limit(limit * 3)))
     rows.sort(key=lambda row: (row.state not in OPEN, -(row.id or 0)))
     return rows[:limit]
@@ -82,26 +80,16 @@ def open_match_between(*, session: Session, family_id: int, helper_id: int) -> M
 
 def set_state(*, session: Session, match_id: int, expected: Sequence[str], now: datetime, **values: Any) -> bool:
     """Change a match only while it is in one of the `expected` states (so two taps never both win)."""
-    result = session.execute(
-        update(Match)
-        .where(col(Match.id) == match_id, col(Match.state).in_(list(expected)))
-        .values(updated_at=now, **values)
-    )
-    return rowcount(result) == 1
+    expected_now = col(Match.id) == match_id, col(Match.state).in_(list(expected))
+    return updated(session, Match, *expected_now, updated_at=now, **values) == 1
 
 
 def add_occurrence(
     *, session: Session, match_id: int, day: date, starts_at: datetime, ends_at: datetime, outcome: str | None = None
 ) -> MatchOccurrence | None:
     """Plan one occurrence; None when that day is planned already."""
-    existing = session.exec(
-        select(MatchOccurrence).where(col(MatchOccurrence.match_id) == match_id, col(MatchOccurrence.day) == day)
-    ).first()
-    if existing is not None:
-        return None
-    return saved(
-        session, MatchOccurrence(match_id=match_id, day=day, starts_at=starts_at, ends_at=ends_at, outcome=outcome)
-    )
+    row = MatchOccurrence(match_id=match_id, day=day, starts_at=starts_at, ends_at=ends_at, outcome=outcome)
+    return saved_if_new(session, row, col(MatchOccurrence.match_id) == match_id, col(MatchOccurrence.day) == day)
 
 
 def get_occurrence(*, session: Session, occurrence_id: int) -> MatchOccurrence | None:
@@ -137,31 +125,19 @@ def set_outcome(
     *, session: Session, occurrence_id: int, outcome: str, now: datetime, only_if_open: bool = True, **values: Any
 ) -> bool:
     """Record what became of an occurrence; with `only_if_open` only when nothing was recorded yet."""
-    query = update(MatchOccurrence).where(col(MatchOccurrence.id) == occurrence_id)
-    if only_if_open:
-        query = query.where(col(MatchOccurrence.outcome).is_(None))
-    result = session.execute(query.values(outcome=outcome, logged_at=now, **values))
-    return rowcount(result) == 1
+    still_open = [col(MatchOccurrence.outcome).is_(None)] if only_if_open else []
+    this = col(MatchOccurrence.id) == occurrence_id
+    return updated(session, MatchOccurrence, this, *still_open, outcome=outcome, logged_at=now, **values) == 1
 
 
 def set_feeling(*, session: Session, occurrence_id: int, feeling: str) -> bool:
     """Keep the family's feeling about an occurrence, once; false when it was given before."""
-    result = session.execute(
-        update(MatchOccurrence)
-        .where(col(MatchOccurrence.id) == occurrence_id, col(MatchOccurrence.family_feeling).is_(None))
-        .values(family_feeling=feeling)
-    )
-    return rowcount(result) == 1
+    return set_once(session, MatchOccurrence, occurrence_id, MatchOccurrence.family_feeling, family_feeling=feeling)
 
 
 def mark_reminded(*, session: Session, occurrence_id: int, now: datetime) -> bool:
     """Mark an occurrence's reminder as sent, once; false when it was sent before."""
-    result = session.execute(
-        update(MatchOccurrence)
-        .where(col(MatchOccurrence.id) == occurrence_id, col(MatchOccurrence.reminded_at).is_(None))
-        .values(reminded_at=now)
-    )
-    return rowcount(result) == 1
+    return set_once(session, MatchOccurrence, occurrence_id, MatchOccurrence.reminded_at, reminded_at=now)
 
 
 def cancel_future(*, session: Session, match_id: int, after: datetime) -> list[int]:
@@ -197,12 +173,8 @@ def holidays(*, session: Session, match_id: int) -> list[tuple[date, date]]:
 
 def add_review(*, session: Session, match_id: int, due_on: date, now: datetime) -> MatchReview | None:
     """A review asked now; None when that date was asked before."""
-    existing = session.exec(
-        select(MatchReview).where(col(MatchReview.match_id) == match_id, col(MatchReview.due_on) == due_on)
-    ).first()
-    if existing is not None:
-        return None
-    return saved(session, MatchReview(match_id=match_id, due_on=due_on, asked_at=now))
+    row = MatchReview(match_id=match_id, due_on=due_on, asked_at=now)
+    return saved_if_new(session, row, col(MatchReview.match_id) == match_id, col(MatchReview.due_on) == due_on)
 
 
 def get_review(*, session: Session, review_id: int) -> MatchReview | None:
@@ -219,33 +191,21 @@ def reviews(*, session: Session, match_id: int) -> list[MatchReview]:
 
 def answer_review(*, session: Session, review_id: int, side: str, choice: str) -> bool:
     """A side's continue / adjust / stop (the family's or the helper's), once."""
-    column = MatchReview.family_choice if side == "family" else MatchReview.helper_choice
-    result = session.execute(
-        update(MatchReview)
-        .where(col(MatchReview.id) == review_id, col(column).is_(None), col(MatchReview.decision).is_(None))
-        .values({column: choice})
-    )
-    return rowcount(result) == 1
+    column = "family_choice" if side == "family" else "helper_choice"
+    undecided = col(MatchReview.decision).is_(None)
+    return set_once(session, MatchReview, review_id, getattr(MatchReview, column), undecided, **{column: choice})
 
 
 def decide_review(*, session: Session, review_id: int, decision: str, coordinator_id: int, now: datetime) -> bool:
     """Record the coordinator's decision on a review, once; false when it was decided before."""
-    result = session.execute(
-        update(MatchReview)
-        .where(col(MatchReview.id) == review_id, col(MatchReview.decision).is_(None))
-        .values(decision=decision, decided_by_id=coordinator_id, decided_at=now)
-    )
-    return rowcount(result) == 1
+    values = {"decision": decision, "decided_by_id": coordinator_id, "decided_at": now}
+    return set_once(session, MatchReview, review_id, MatchReview.decision, **values)
 
 
 def support_first(*, session: Session, family_id: int, helper_id: int) -> bool:
     """Make the helper the family's support volunteer (its requests go to them first) when it has none."""
-    result = session.execute(
-        update(FamilyProfile)
-        .where(col(FamilyProfile.person_id) == family_id, col(FamilyProfile.support_volunteer_id).is_(None))
-        .values(support_volunteer_id=helper_id)
-    )
-    return rowcount(result) == 1
+    unsupported = col(FamilyProfile.person_id) == family_id, col(FamilyProfile.support_volunteer_id).is_(None)
+    return updated(session, FamilyProfile, *unsupported, support_volunteer_id=helper_id) == 1
 
 
 def started_between(
@@ -253,9 +213,7 @@ def started_between(
 ) -> list[Match]:
     """The matches (of these families when given) whose trial started in [start, end), for the figures."""
     query = select(Match).where(col(Match.started_at) >= start, col(Match.started_at) < end)
-    if family_ids is not None:
-        query = query.where(col(Match.family_id).in_(list(family_ids)))
-    return list(session.exec(query))
+    return list(session.exec(of_families(query, Match.family_id, family_ids)))
 
 
 def ended_between(
@@ -265,9 +223,7 @@ def ended_between(
     query = select(Match).where(
         col(Match.ended_at) >= start, col(Match.ended_at) < end, col(Match.started_at).is_not(None)
     )
-    if family_ids is not None:
-        query = query.where(col(Match.family_id).in_(list(family_ids)))
-    return list(session.exec(query))
+    return list(session.exec(of_families(query, Match.family_id, family_ids)))
 
 
 def outcomes_between(
@@ -290,19 +246,12 @@ def outcomes_between(
 
 def claim_pool(*, session: Session, occurrence_id: int, now: datetime) -> bool:
     """Mark that the family asked for this called-off time to go to the pool; once (a second tap: false)."""
-    result = session.execute(
-        update(MatchOccurrence)
-        .where(col(MatchOccurrence.id) == occurrence_id, col(MatchOccurrence.pool_asked_at).is_(None))
-        .values(pool_asked_at=now)
-    )
-    return rowcount(result) == 1
+    return set_once(session, MatchOccurrence, occurrence_id, MatchOccurrence.pool_asked_at, pool_asked_at=now)
 
 
 def set_pool_request(*, session: Session, occurrence_id: int, request_id: int) -> None:
     """Link the one-off request made for a called-off time."""
-    session.execute(
-        update(MatchOccurrence).where(col(MatchOccurrence.id) == occurrence_id).values(pool_request_id=request_id)
-    )
+    updated(session, MatchOccurrence, col(MatchOccurrence.id) == occurrence_id, pool_request_id=request_id)
 
 
 # --- a support household's other adults ---------------------------------------------------------
@@ -312,12 +261,8 @@ def add_member(
     *, session: Session, match_id: int, person_id: int, added_by_id: int | None, now: datetime
 ) -> MatchMember | None:
     """Add an adult to the helper's household in this match; None when they are in it already."""
-    existing = session.exec(
-        select(MatchMember).where(col(MatchMember.match_id) == match_id, col(MatchMember.person_id) == person_id)
-    ).first()
-    if existing is not None:
-        return None
-    return saved(session, MatchMember(match_id=match_id, person_id=person_id, added_by_id=added_by_id, added_at=now))
+    row = MatchMember(match_id=match_id, person_id=person_id, added_by_id=added_by_id, added_at=now)
+    return saved_if_new(session, row, col(MatchMember.match_id) == match_id, col(MatchMember.person_id) == person_id)
 
 
 def get_member(*, session: Session, member_id: int) -> MatchMember | None:
@@ -336,26 +281,14 @@ def members(*, session: Session, match_id: int, active_only: bool = False) -> li
 def answer_member(*, session: Session, member_id: int, accept: bool, now: datetime) -> bool:
     """A household member agrees or declines, once."""
     values = {"accepted_at": now} if accept else {"declined_at": now}
-    result = session.execute(
-        update(MatchMember)
-        .where(
-            col(MatchMember.id) == member_id,
-            col(MatchMember.accepted_at).is_(None),
-            col(MatchMember.declined_at).is_(None),
-        )
-        .values(**values)
-    )
-    return rowcount(result) == 1
+    undeclined = col(MatchMember.declined_at).is_(None)
+    return set_once(session, MatchMember, member_id, MatchMember.accepted_at, undeclined, **values)
 
 
 def leave_households(*, session: Session, person_id: int, now: datetime) -> int:
     """A person leaves Waakvlam: they are no longer an adult of any support household; how many."""
-    result = session.execute(
-        update(MatchMember)
-        .where(col(MatchMember.person_id) == person_id, col(MatchMember.declined_at).is_(None))
-        .values(declined_at=now)
-    )
-    return rowcount(result)
+    theirs = col(MatchMember.person_id) == person_id, col(MatchMember.declined_at).is_(None)
+    return updated(session, MatchMember, *theirs, declined_at=now)
 
 
 def record_give_back(
@@ -374,12 +307,8 @@ def get_give_back(*, session: Session, give_back_id: int) -> MatchGiveBack | Non
 
 def answer_give_back(*, session: Session, give_back_id: int, outcome: str, side: str, now: datetime) -> bool:
     """Whether the offer back happened, once (the first of the two sides to say so)."""
-    result = session.execute(
-        update(MatchGiveBack)
-        .where(col(MatchGiveBack.id) == give_back_id, col(MatchGiveBack.outcome).is_(None))
-        .values(outcome=outcome, answered_by=side, answered_at=now)
-    )
-    return rowcount(result) == 1
+    values = {"outcome": outcome, "answered_by": side, "answered_at": now}
+    return set_once(session, MatchGiveBack, give_back_id, MatchGiveBack.outcome, **values)
 
 
 def give_backs_between(
@@ -389,6 +318,4 @@ def give_backs_between(
     query = select(col(MatchGiveBack.outcome)).where(
         col(MatchGiveBack.offered_at) >= start, col(MatchGiveBack.offered_at) < end
     )
-    if family_ids is not None:
-        query = query.where(col(MatchGiveBack.family_id).in_(list(family_ids)))
-    return list(session.exec(query))
+    return list(session.exec(of_families(query, MatchGiveBack.family_id, family_ids)))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from domain.volunteers import VolunteerStatus as VolunteerStatus  # the rules' statuses, re-exported with the rows
 from storage.types import UTCDateTime
 
 
@@ -22,12 +23,6 @@ class Role(StrEnum):
     VOLUNTEER = "volunteer"
     COORDINATOR = "coordinator"
     REFERRER = "referrer"
-
-
-class VolunteerStatus(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
 
 
 # --- people ---------------------------------------------------------------------------------------

@@ -6,12 +6,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select
 from sqlmodel import Session, col
 
 from storage import privacy, teams
 from storage.case_tables import CaseStep, IntakeTalk
-from storage.db import insert_row, rowcount, saved
+from storage.db import delete_where, insert_row, null_where, saved, set_once, updated
 from storage.models import (
     Area,
     AuditEntry,
@@ -109,12 +109,9 @@ def set_display_name(*, session: Session, person: Person, name: str, now: dateti
 
 def set_reachable(*, session: Session, person_id: int, reachable: bool, now: datetime) -> bool:
     """Record whether messages reach this person; true if that changed."""
-    result = session.execute(
-        update(Person)
-        .where(col(Person.id) == person_id, col(Person.reachable) != reachable)
-        .values(reachable=reachable, unreachable_since=None if reachable else now, updated_at=now)
-    )
-    return bool(rowcount(result))
+    changed = col(Person.id) == person_id, col(Person.reachable) != reachable
+    since = None if reachable else now
+    return bool(updated(session, Person, *changed, reachable=reachable, unreachable_since=since, updated_at=now))
 
 
 def coordinators(*, session: Session, team_id: int | None = None) -> list[Person]:
@@ -168,11 +165,8 @@ def concerns_claimed_by(*, session: Session, coordinator_id: int) -> list[Concer
 
 def reopen_concern(*, session: Session, concern_id: int) -> None:
     """A taken concern whose coordinator left: open and unacknowledged again, so the chain can go on."""
-    session.execute(
-        update(Concern)
-        .where(col(Concern.id) == concern_id, col(Concern.status) != "closed")
-        .values(claimed_by_id=None, status="open", acknowledged_at=None)
-    )
+    not_closed = col(Concern.id) == concern_id, col(Concern.status) != "closed"
+    updated(session, Concern, *not_closed, claimed_by_id=None, status="open", acknowledged_at=None)
 
 
 # --- profiles -------------------------------------------------------------------------------------
@@ -230,12 +224,8 @@ def save_family_profile(
 
 def remember_family_area(*, session: Session, family_id: int, area_id: int) -> bool:
     """Keep a neighbourhood chosen in a request on a family that had none yet; true when it was kept."""
-    result = session.execute(
-        update(FamilyProfile)
-        .where(col(FamilyProfile.person_id) == family_id, col(FamilyProfile.area_id).is_(None))
-        .values(area_id=area_id)
-    )
-    return bool(rowcount(result))
+    without_area = col(FamilyProfile.person_id) == family_id, col(FamilyProfile.area_id).is_(None)
+    return bool(updated(session, FamilyProfile, *without_area, area_id=area_id))
 
 
 def save_volunteer_profile(
@@ -268,29 +258,17 @@ def ensure_coordinator_profile(*, session: Session, person: Person) -> Coordinat
     """A coordinator's profile, created empty when they have none yet."""
     assert person.id is not None
     profile = session.get(CoordinatorProfile, person.id)
-    if profile is None:
-        profile = CoordinatorProfile(person_id=person.id)
-        session.add(profile)
-        session.flush()
-    return profile
+    return profile if profile is not None else saved(session, CoordinatorProfile(person_id=person.id))
 
 
 def volunteer_area_ids(*, session: Session, person_id: int) -> list[int]:
     """The areas a volunteer helps in."""
-    return list(
-        session.execute(
-            select(col(VolunteerArea.area_id)).where(col(VolunteerArea.volunteer_id) == person_id)
-        ).scalars()
-    )
+    return list(session.scalars(select(col(VolunteerArea.area_id)).where(col(VolunteerArea.volunteer_id) == person_id)))
 
 
 def volunteer_skills(*, session: Session, person_id: int) -> list[str]:
     """What a volunteer said they can help with."""
-    return list(
-        session.execute(
-            select(col(VolunteerSkill.skill)).where(col(VolunteerSkill.volunteer_id) == person_id)
-        ).scalars()
-    )
+    return list(session.scalars(select(col(VolunteerSkill.skill)).where(col(VolunteerSkill.volunteer_id) == person_id)))
 
 
 # --- areas ----------------------------------------------------------------------------------------
@@ -337,8 +315,7 @@ def _signed_up_in(session: Session, table: type[Any], person: Any, area: Any, ar
 
 def deactivate_area(*, session: Session, area_id: int) -> bool:
     """Stop offering an area to choose from; False if there is no such area."""
-    result = session.execute(update(Area).where(col(Area.id) == area_id).values(active=False))
-    return bool(rowcount(result))
+    return bool(updated(session, Area, col(Area.id) == area_id, active=False))
 
 
 # --- invites --------------------------------------------------------------------------------------
@@ -384,12 +361,8 @@ def get_invite(*, session: Session, invite_id: int) -> Invite | None:
 
 def redeem_invite(*, session: Session, invite_id: int, person_id: int, now: datetime) -> bool:
     """Mark an invite used, atomically: of two people racing for one link, only one gets it."""
-    result = session.execute(
-        update(Invite)
-        .where(col(Invite.id) == invite_id, col(Invite.used_at).is_(None), col(Invite.expires_at) > now)
-        .values(used_at=now, used_by_id=person_id)
-    )
-    return bool(rowcount(result))
+    unexpired = col(Invite.expires_at) > now
+    return set_once(session, Invite, invite_id, Invite.used_at, unexpired, used_at=now, used_by_id=person_id)
 
 
 # --- audit and timeline ---------------------------------------------------------------------------
@@ -466,50 +439,43 @@ def export_person(*, session: Session, person: Person) -> dict[str, Any]:
 
 def _drop_links(*, session: Session, pid: int) -> None:
     """The rows that only tie the person to areas, skills, offers, relayed messages and a forum topic."""
-    session.execute(delete(VolunteerArea).where(col(VolunteerArea.volunteer_id) == pid))
-    session.execute(delete(VolunteerSkill).where(col(VolunteerSkill.volunteer_id) == pid))
-    session.execute(delete(RequestOffer).where(col(RequestOffer.volunteer_id) == pid))
-    session.execute(delete(RelayLink).where(col(RelayLink.family_id) == pid))
-    session.execute(delete(FamilyTopic).where(col(FamilyTopic.family_id) == pid))
+    delete_where(
+        session,
+        pid,
+        VolunteerArea.volunteer_id,
+        VolunteerSkill.volunteer_id,
+        RequestOffer.volunteer_id,
+        RelayLink.family_id,
+        FamilyTopic.family_id,
+    )
 
 
 def _detach_requests(*, session: Session, pid: int, now: datetime) -> None:
     """Their requests lose their free text (open ones are cancelled), tasks they took lose their volunteer."""
     # Free text the person wrote goes; the fact that help was asked stays as an anonymous count.
-    session.execute(
-        update(HelpRequest)
-        .where(col(HelpRequest.family_id) == pid)
-        .values(note=None, destination=None, voice_file_id=None, text_purged_at=now)
-    )
-    session.execute(
-        update(HelpRequest)
-        .where(col(HelpRequest.family_id) == pid, col(HelpRequest.status).in_(["open", "accepted"]))
-        .values(status="cancelled", closed_at=now)
-    )
-    session.execute(
-        update(HelpRequest).where(col(HelpRequest.assigned_volunteer_id) == pid).values(assigned_volunteer_id=None)
-    )
+    theirs = col(HelpRequest.family_id) == pid
+    updated(session, HelpRequest, theirs, note=None, destination=None, voice_file_id=None, text_purged_at=now)
+    active = col(HelpRequest.status).in_(["open", "accepted"])
+    updated(session, HelpRequest, theirs, active, status="cancelled", closed_at=now)
+    null_where(session, pid, HelpRequest.assigned_volunteer_id)
 
 
 def _detach_from_others(*, session: Session, pid: int) -> None:
     """Concerns, families and coordinators that point at the person stop doing so; their own profiles go."""
-    session.execute(update(Concern).where(col(Concern.raised_by_id) == pid).values(raised_by_id=None))
-    session.execute(update(Concern).where(col(Concern.claimed_by_id) == pid).values(claimed_by_id=None))
-    session.execute(
-        update(FamilyProfile).where(col(FamilyProfile.support_volunteer_id) == pid).values(support_volunteer_id=None)
+    null_where(
+        session,
+        pid,
+        Concern.raised_by_id,
+        Concern.claimed_by_id,
+        FamilyProfile.support_volunteer_id,
+        FamilyProfile.primary_coordinator_id,
+        FamilyProfile.partner_coordinator_id,
+        CoordinatorProfile.duo_partner_id,
     )
-    for column in (FamilyProfile.primary_coordinator_id, FamilyProfile.partner_coordinator_id):
-        session.execute(update(FamilyProfile).where(col(column) == pid).values({column: None}))
-    session.execute(
-        update(CoordinatorProfile).where(col(CoordinatorProfile.duo_partner_id) == pid).values(duo_partner_id=None)
-    )
-    session.execute(delete(VolunteerProfile).where(col(VolunteerProfile.person_id) == pid))
-    session.execute(delete(CoordinatorProfile).where(col(CoordinatorProfile.person_id) == pid))
+    delete_where(session, pid, VolunteerProfile.person_id, CoordinatorProfile.person_id)
     # Audit entries stay (who did what, when), without their details.
-    session.execute(update(AuditEntry).where(col(AuditEntry.subject_id) == pid).values(detail={}))
-    session.execute(update(TimelineEvent).where(col(TimelineEvent.actor_id) == pid).values(actor_id=None))
-    session.execute(update(CaseStep).where(col(CaseStep.actor_id) == pid).values(actor_id=None))
-    session.execute(update(IntakeTalk).where(col(IntakeTalk.coordinator_id) == pid).values(coordinator_id=None))
+    updated(session, AuditEntry, col(AuditEntry.subject_id) == pid, detail={})
+    null_where(session, pid, TimelineEvent.actor_id, CaseStep.actor_id, IntakeTalk.coordinator_id)
 
 
 def _scrub_family_profile(*, session: Session, pid: int) -> None:
@@ -526,14 +492,10 @@ def _scrub_family_profile(*, session: Session, pid: int) -> None:
 
 def _erase_family_history(*, session: Session, pid: int) -> None:
     """A family's timeline, check-ins, outcomes, profile and close notes go; invites it used forget it."""
-    session.execute(delete(TimelineEvent).where(col(TimelineEvent.family_id) == pid))
-    session.execute(delete(IntakeTalk).where(col(IntakeTalk.family_id) == pid))
-    session.execute(delete(CaseStep).where(col(CaseStep.family_id) == pid))
-    session.execute(update(Concern).where(col(Concern.family_id) == pid).values(close_note=None))
-    session.execute(delete(CheckIn).where(col(CheckIn.family_id) == pid))
-    session.execute(delete(TaskOutcome).where(col(TaskOutcome.person_id) == pid))
-    session.execute(delete(FamilyProfile).where(col(FamilyProfile.person_id) == pid))
-    session.execute(update(Invite).where(col(Invite.used_by_id) == pid).values(used_by_id=None))
+    delete_where(session, pid, TimelineEvent.family_id, IntakeTalk.family_id, CaseStep.family_id)
+    updated(session, Concern, col(Concern.family_id) == pid, close_note=None)
+    delete_where(session, pid, CheckIn.family_id, TaskOutcome.person_id, FamilyProfile.person_id)
+    null_where(session, pid, Invite.used_by_id)
 
 
 def erase_person(*, session: Session, person: Person, keep_safety_stub: bool, now: datetime) -> None:

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func
 from sqlmodel import col, select
 
-from storage.db import Session, rowcount, saved, set_given
+from storage.db import (
+    Session,
+    delete_where,
+    null_where,
+    of_families,
+    rowcount,
+    saved,
+    saved_if_new,
+    set_given,
+    set_once,
+)
 from storage.models import (
     CasePlan,
     CaseworkMeeting,
@@ -45,9 +56,7 @@ def create_question(
         created_at=now,
         updated_at=now,
     )
-    session.add(question)
-    session.flush()
-    return question
+    return saved(session, question)
 
 
 def get_question(*, session: Session, question_id: int) -> FamilyQuestion | None:
@@ -97,9 +106,7 @@ def update_question(
         question.end_reason = end_reason
         question.next_review_at = None
     question.updated_at = now
-    session.add(question)
-    session.flush()
-    return question
+    return saved(session, question)
 
 
 def helper_ids(*, session: Session, family_id: int) -> list[int]:
@@ -123,31 +130,24 @@ def helper_ids(*, session: Session, family_id: int) -> list[int]:
 # --- help linked to a question ---------------------------------------------------------------------
 
 
+def _the_link(question_id: int, kind: str, ref_id: int) -> tuple[Any, ...]:
+    """The conditions that find one link of help to a question."""
+    return (
+        col(QuestionLink.question_id) == question_id,
+        col(QuestionLink.kind) == kind,
+        col(QuestionLink.ref_id) == ref_id,
+    )
+
+
 def link(*, session: Session, question_id: int, kind: str, ref_id: int, by_id: int | None, now: datetime) -> bool:
     """Link help to a question; False when it was linked already."""
-    found = session.exec(
-        select(QuestionLink).where(
-            col(QuestionLink.question_id) == question_id,
-            col(QuestionLink.kind) == kind,
-            col(QuestionLink.ref_id) == ref_id,
-        )
-    ).first()
-    if found is not None:
-        return False
-    session.add(QuestionLink(question_id=question_id, kind=kind, ref_id=ref_id, linked_by_id=by_id, linked_at=now))
-    session.flush()
-    return True
+    row = QuestionLink(question_id=question_id, kind=kind, ref_id=ref_id, linked_by_id=by_id, linked_at=now)
+    return saved_if_new(session, row, *_the_link(question_id, kind, ref_id)) is not None
 
 
 def unlink(*, session: Session, question_id: int, kind: str, ref_id: int) -> bool:
     """Remove a link; False when there was none."""
-    result = session.execute(
-        delete(QuestionLink).where(
-            col(QuestionLink.question_id) == question_id,
-            col(QuestionLink.kind) == kind,
-            col(QuestionLink.ref_id) == ref_id,
-        )
-    )
+    result = session.execute(delete(QuestionLink).where(*_the_link(question_id, kind, ref_id)))
     return rowcount(result) > 0
 
 
@@ -179,11 +179,7 @@ def questions_linked_to(*, session: Session, kind: str, ref_id: int) -> list[Fam
 
 def mark_first_help(*, session: Session, question_id: int, at: datetime) -> None:
     """Remember when help for the question first started (for the time from question to first help)."""
-    session.execute(
-        update(FamilyQuestion)
-        .where(col(FamilyQuestion.id) == question_id, col(FamilyQuestion.first_help_at).is_(None))
-        .values(first_help_at=at)
-    )
+    set_once(session, FamilyQuestion, question_id, FamilyQuestion.first_help_at, first_help_at=at)
 
 
 # --- reviews --------------------------------------------------------------------------------------
@@ -200,9 +196,7 @@ def add_review(
 ) -> QuestionReview:
     """A review asked (the answer comes later, with one tap)."""
     review = QuestionReview(family_id=family_id, question_id=question_id, person_id=person_id, side=side, asked_at=now)
-    session.add(review)
-    session.flush()
-    return review
+    return saved(session, review)
 
 
 def get_review(*, session: Session, review_id: int) -> QuestionReview | None:
@@ -212,12 +206,7 @@ def get_review(*, session: Session, review_id: int) -> QuestionReview | None:
 
 def answer_review(*, session: Session, review_id: int, answer: str, now: datetime) -> bool:
     """Record the answer once; False when it was answered already (an old or doubled tap)."""
-    result = session.execute(
-        update(QuestionReview)
-        .where(col(QuestionReview.id) == review_id, col(QuestionReview.answer).is_(None))
-        .values(answer=answer, answered_at=now)
-    )
-    return rowcount(result) > 0
+    return set_once(session, QuestionReview, review_id, QuestionReview.answer, answer=answer, answered_at=now)
 
 
 def reviews_of(*, session: Session, question_id: int) -> list[QuestionReview]:
@@ -258,11 +247,7 @@ def last_helper_review(*, session: Session, family_id: int, person_id: int) -> d
 def get_plan(*, session: Session, family_id: int) -> CasePlan:
     """The family's review and casework rhythms (the defaults until a coordinator changes them)."""
     plan = session.get(CasePlan, family_id)
-    if plan is None:
-        plan = CasePlan(family_id=family_id)
-        session.add(plan)
-        session.flush()
-    return plan
+    return plan if plan is not None else saved(session, CasePlan(family_id=family_id))
 
 
 def set_plan(
@@ -309,10 +294,7 @@ def last_held_meeting(*, session: Session, family_id: int) -> CaseworkMeeting | 
 
 def create_meeting(*, session: Session, family_id: int, meeting_on: date) -> CaseworkMeeting:
     """Plan a casework meeting."""
-    meeting = CaseworkMeeting(family_id=family_id, meeting_on=meeting_on)
-    session.add(meeting)
-    session.flush()
-    return meeting
+    return saved(session, CaseworkMeeting(family_id=family_id, meeting_on=meeting_on))
 
 
 def get_meeting(*, session: Session, meeting_id: int) -> CaseworkMeeting | None:
@@ -322,31 +304,17 @@ def get_meeting(*, session: Session, meeting_id: int) -> CaseworkMeeting | None:
 
 def move_meeting(*, session: Session, meeting_id: int, meeting_on: date) -> None:
     """Give a planned meeting another date (its agenda goes out again before it)."""
-    session.execute(
-        update(CaseworkMeeting)
-        .where(col(CaseworkMeeting.id) == meeting_id, col(CaseworkMeeting.held_at).is_(None))
-        .values(meeting_on=meeting_on, agenda_sent_at=None)
-    )
+    set_once(session, CaseworkMeeting, meeting_id, CaseworkMeeting.held_at, meeting_on=meeting_on, agenda_sent_at=None)
 
 
 def mark_agenda_sent(*, session: Session, meeting_id: int, now: datetime) -> bool:
     """Note that the agenda went out; False when it had already (a doubled job)."""
-    result = session.execute(
-        update(CaseworkMeeting)
-        .where(col(CaseworkMeeting.id) == meeting_id, col(CaseworkMeeting.agenda_sent_at).is_(None))
-        .values(agenda_sent_at=now)
-    )
-    return rowcount(result) > 0
+    return set_once(session, CaseworkMeeting, meeting_id, CaseworkMeeting.agenda_sent_at, agenda_sent_at=now)
 
 
 def mark_held(*, session: Session, meeting_id: int, by_id: int, now: datetime) -> bool:
     """Record the meeting as held, once."""
-    result = session.execute(
-        update(CaseworkMeeting)
-        .where(col(CaseworkMeeting.id) == meeting_id, col(CaseworkMeeting.held_at).is_(None))
-        .values(held_at=now, held_by_id=by_id)
-    )
-    return rowcount(result) > 0
+    return set_once(session, CaseworkMeeting, meeting_id, CaseworkMeeting.held_at, held_at=now, held_by_id=by_id)
 
 
 # --- decisions ------------------------------------------------------------------------------------
@@ -373,9 +341,7 @@ def create_decision(
     row = QuestionDecision(
         question_id=question_id, family_id=family_id, cause=cause, meeting_id=meeting_id, created_at=now
     )
-    session.add(row)
-    session.flush()
-    return row
+    return saved(session, row)
 
 
 def set_cause(*, session: Session, decision_id: int, cause: str) -> QuestionDecision | None:
@@ -385,9 +351,7 @@ def set_cause(*, session: Session, decision_id: int, cause: str) -> QuestionDeci
         return None
     row.cause = cause
     row.meeting_id = None
-    session.add(row)
-    session.flush()
-    return row
+    return saved(session, row)
 
 
 def get_decision(*, session: Session, decision_id: int) -> QuestionDecision | None:
@@ -409,12 +373,7 @@ def decide(
     values: dict[str, object] = {"decision": decision, "reason": reason, "decided_at": now, "decided_by_id": by_id}
     if meeting_id is not None:
         values["meeting_id"] = meeting_id
-    result = session.execute(
-        update(QuestionDecision)
-        .where(col(QuestionDecision.id) == decision_id, col(QuestionDecision.decided_at).is_(None))
-        .values(**values)
-    )
-    return rowcount(result) > 0
+    return set_once(session, QuestionDecision, decision_id, QuestionDecision.decided_at, **values)
 
 
 def drop_undecided(*, session: Session, meeting_id: int) -> int:
@@ -451,9 +410,7 @@ def questions_named(
         col(FamilyQuestion.created_at) >= start,
         col(FamilyQuestion.created_at) < end,
     )
-    if family_ids is not None:
-        query = query.where(col(FamilyQuestion.family_id).in_(list(family_ids)))
-    return list(session.exec(query))
+    return list(session.exec(of_families(query, FamilyQuestion.family_id, family_ids)))
 
 
 def answered_family_reviews(
@@ -466,8 +423,7 @@ def answered_family_reviews(
         col(QuestionReview.answered_at) >= start,
         col(QuestionReview.answered_at) < end,
     )
-    if family_ids is not None:
-        query = query.where(col(QuestionReview.family_id).in_(list(family_ids)))
+    query = of_families(query, QuestionReview.family_id, family_ids)
     return list(session.exec(query.order_by(col(QuestionReview.answered_at))))
 
 
@@ -480,9 +436,7 @@ def stop_reasons(
         col(QuestionDecision.decided_at) >= start,
         col(QuestionDecision.decided_at) < end,
     )
-    if family_ids is not None:
-        query = query.where(col(QuestionDecision.family_id).in_(list(family_ids)))
-    return [reason or "" for reason in session.exec(query)]
+    return [reason or "" for reason in session.exec(of_families(query, QuestionDecision.family_id, family_ids))]
 
 
 def erase_family(*, session: Session, family_id: int) -> None:
@@ -491,23 +445,19 @@ def erase_family(*, session: Session, family_id: int) -> None:
     if ids:
         session.execute(delete(QuestionLink).where(col(QuestionLink.question_id).in_(ids)))
         session.execute(delete(QuestionDecision).where(col(QuestionDecision.question_id).in_(ids)))
-    session.execute(delete(QuestionReview).where(col(QuestionReview.family_id) == family_id))
-    session.execute(delete(FamilyQuestion).where(col(FamilyQuestion.family_id) == family_id))
-    session.execute(delete(CaseworkMeeting).where(col(CaseworkMeeting.family_id) == family_id))
-    session.execute(delete(CasePlan).where(col(CasePlan.family_id) == family_id))
+    owned = QuestionReview.family_id, FamilyQuestion.family_id, CaseworkMeeting.family_id, CasePlan.family_id
+    delete_where(session, family_id, *owned)
 
 
 def forget_person(*, session: Session, person_id: int) -> None:
     """A helper or coordinator who leaves: no question stays shared with them, no review or decision names them."""
-    session.execute(
-        update(FamilyQuestion).where(col(FamilyQuestion.shared_with_id) == person_id).values(shared_with_id=None)
+    null_where(
+        session,
+        person_id,
+        FamilyQuestion.shared_with_id,
+        FamilyQuestion.suggested_by_id,
+        QuestionReview.person_id,
+        QuestionDecision.decided_by_id,
+        QuestionLink.linked_by_id,
+        CaseworkMeeting.held_by_id,
     )
-    session.execute(
-        update(FamilyQuestion).where(col(FamilyQuestion.suggested_by_id) == person_id).values(suggested_by_id=None)
-    )
-    session.execute(update(QuestionReview).where(col(QuestionReview.person_id) == person_id).values(person_id=None))
-    session.execute(
-        update(QuestionDecision).where(col(QuestionDecision.decided_by_id) == person_id).values(decided_by_id=None)
-    )
-    session.execute(update(QuestionLink).where(col(QuestionLink.linked_by_id) == person_id).values(linked_by_id=None))
-    session.execute(update(CaseworkMeeting).where(col(CaseworkMeeting.held_by_id) == person_id).values(held_by_id=None))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from domain.referrals import month_of
 from storage.case_tables import Referral, ReferralCount
-from storage.db import rowcount
+from storage.db import null_where, saved, set_once, updated
 from storage.models import Person
 
 
@@ -38,9 +38,7 @@ def create_referral(
         expires_at=expires_at,
         created_at=now,
     )
-    session.add(referral)
-    session.flush()
-    return referral
+    return saved(session, referral)
 
 
 def get_referral(*, session: Session, referral_id: int) -> Referral | None:
@@ -72,16 +70,9 @@ def referrals_by(*, session: Session, referrer_id: int, limit: int = 50) -> list
 
 def use_referral(*, session: Session, referral_id: int, family_id: int, share_progress: bool, now: datetime) -> bool:
     """The family consented: the referral is theirs and can never be used again; false when it was meanwhile."""
-    result = session.execute(
-        update(Referral)
-        .where(
-            col(Referral.id) == referral_id,
-            col(Referral.consented_at).is_(None),
-            col(Referral.expires_at) > now,
-        )
-        .values(family_id=family_id, consented_at=now, share_progress=share_progress)
-    )
-    return bool(rowcount(result))
+    unexpired = col(Referral.expires_at) > now
+    values = {"family_id": family_id, "consented_at": now, "share_progress": share_progress}
+    return set_once(session, Referral, referral_id, Referral.consented_at, unexpired, **values)
 
 
 def count_outcome(*, session: Session, team_id: int | None, month: str, outcome: str) -> None:
@@ -135,18 +126,16 @@ def outcome_counts(*, session: Session, team_id: int | None, month: str) -> dict
 
 def set_progress(*, session: Session, referral_id: int, progress: str) -> None:
     """The latest news the referrer was told."""
-    session.execute(update(Referral).where(col(Referral.id) == referral_id).values(progress=progress))
+    updated(session, Referral, col(Referral.id) == referral_id, progress=progress)
 
 
 def forget_person(*, session: Session, person_id: int) -> None:
     """Erasure: a family's referral is detached (no more news); a referrer's stay, anonymous; unused links go."""
-    session.execute(
-        update(Referral).where(col(Referral.family_id) == person_id).values(family_id=None, share_progress=False)
-    )
+    updated(session, Referral, col(Referral.family_id) == person_id, family_id=None, share_progress=False)
     session.execute(
         delete(Referral).where(col(Referral.referrer_id) == person_id, col(Referral.consented_at).is_(None))
     )
-    session.execute(update(Referral).where(col(Referral.referrer_id) == person_id).values(referrer_id=None))
+    null_where(session, person_id, Referral.referrer_id)
 
 
 def set_organisation(*, session: Session, person: Person, organisation: str, now: datetime) -> None:

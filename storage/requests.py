@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session, col
 
 from domain import requests as rules
-from storage.db import fresh, insert_new, rowcount, saved, update_given
+from storage.db import fresh, insert_new, of_families, saved, set_once, update_given, updated
 from storage.models import (
     FamilyProfile,
     HelpRequest,
@@ -129,11 +129,8 @@ def open_requests(
     if team_id is not None:
         in_team = select(col(FamilyProfile.person_id)).where(col(FamilyProfile.team_id) == team_id)
         query = query.where(col(HelpRequest.family_id).in_(in_team))
-    if family_ids is not None:
-        query = query.where(col(HelpRequest.family_id).in_(list(family_ids)))
-    return list(
-        session.execute(query.order_by(col(HelpRequest.created_at), col(HelpRequest.id)).limit(limit)).scalars()
-    )
+    query = of_families(query, HelpRequest.family_id, family_ids)
+    return list(session.scalars(query.order_by(col(HelpRequest.created_at), col(HelpRequest.id)).limit(limit)))
 
 
 def apply_event(
@@ -167,8 +164,7 @@ def apply_event(
     if after is rules.RequestStatus.OPEN:
         # Given back by the volunteer: the question is open again and may be raised again.
         values.update(assigned_volunteer_id=None, accepted_at=None, escalated_at=None)
-    result = session.execute(update(HelpRequest).where(*conditions).values(**values))
-    if not rowcount(result):
+    if not updated(session, HelpRequest, *conditions, **values):
         return None
     session.refresh(request)
     return request, before
@@ -176,17 +172,11 @@ def apply_event(
 
 def accept(*, session: Session, request_id: int, volunteer_id: int, now: datetime) -> AcceptResult:
     """First accept wins: one conditional UPDATE; a second tap or a second volunteer changes nothing."""
-    result = session.execute(
-        update(HelpRequest)
-        .where(col(HelpRequest.id) == request_id, col(HelpRequest.status) == rules.RequestStatus.OPEN)
-        .values(status=rules.RequestStatus.ACCEPTED, assigned_volunteer_id=volunteer_id, accepted_at=now)
-    )
-    if rowcount(result):
-        session.execute(
-            update(RequestOffer)
-            .where(col(RequestOffer.request_id) == request_id, col(RequestOffer.volunteer_id) == volunteer_id)
-            .values(response=OfferResponse.ACCEPTED, responded_at=now)
-        )
+    still_open = col(HelpRequest.id) == request_id, col(HelpRequest.status) == rules.RequestStatus.OPEN
+    accepted = {"status": rules.RequestStatus.ACCEPTED, "assigned_volunteer_id": volunteer_id, "accepted_at": now}
+    if updated(session, HelpRequest, *still_open, **accepted):
+        offer = col(RequestOffer.request_id) == request_id, col(RequestOffer.volunteer_id) == volunteer_id
+        updated(session, RequestOffer, *offer, response=OfferResponse.ACCEPTED, responded_at=now)
         return AcceptResult.ACCEPTED
     request = get_request(session=session, request_id=request_id)
     if request is None or rules.is_closed(request.status):
@@ -198,16 +188,8 @@ def accept(*, session: Session, request_id: int, volunteer_id: int, now: datetim
 
 def mark_escalated(*, session: Session, request_id: int, now: datetime) -> bool:
     """Note that coordinators were told nobody accepted; true only the first time."""
-    result = session.execute(
-        update(HelpRequest)
-        .where(
-            col(HelpRequest.id) == request_id,
-            col(HelpRequest.status) == rules.RequestStatus.OPEN,
-            col(HelpRequest.escalated_at).is_(None),
-        )
-        .values(escalated_at=now)
-    )
-    return bool(rowcount(result))
+    still_open = col(HelpRequest.status) == rules.RequestStatus.OPEN
+    return set_once(session, HelpRequest, request_id, HelpRequest.escalated_at, still_open, escalated_at=now)
 
 
 # --- offers ---------------------------------------------------------------------------------------
@@ -220,9 +202,7 @@ def record_offer(*, session: Session, request_id: int, volunteer_id: int, now: d
     offer_id = insert_new(session, RequestOffer, offer, conflict=key, returning=col(RequestOffer.id))
     if offer_id is None:
         return None
-    session.execute(
-        update(VolunteerProfile).where(col(VolunteerProfile.person_id) == volunteer_id).values(last_asked_at=now)
-    )
+    updated(session, VolunteerProfile, col(VolunteerProfile.person_id) == volunteer_id, last_asked_at=now)
     return fresh(session, RequestOffer, offer_id)
 
 
@@ -232,7 +212,7 @@ def link_offer_message(*, session: Session, offer_id: int, dedupe_key: str) -> i
         select(col(OutboxMessage.id)).where(col(OutboxMessage.dedupe_key) == dedupe_key)
     ).scalar_one_or_none()
     if outbox_id is not None:
-        session.execute(update(RequestOffer).where(col(RequestOffer.id) == offer_id).values(outbox_id=outbox_id))
+        updated(session, RequestOffer, col(RequestOffer.id) == offer_id, outbox_id=outbox_id)
     return outbox_id
 
 
@@ -246,16 +226,14 @@ def offer_again(*, session: Session, offer: RequestOffer, now: datetime) -> None
     offer.response = OfferResponse.PENDING
     offer.responded_at = None
     offer.offered_at = now
-    session.add(offer)
-    session.flush()
+    saved(session, offer)
 
 
 def cancel_offer(*, session: Session, offer: RequestOffer, now: datetime) -> None:
     """The volunteer gave an accepted task back."""
     offer.response = OfferResponse.CANCELLED
     offer.responded_at = now
-    session.add(offer)
-    session.flush()
+    saved(session, offer)
 
 
 def find_offer(*, session: Session, request_id: int, volunteer_id: int) -> RequestOffer | None:
@@ -269,12 +247,8 @@ def find_offer(*, session: Session, request_id: int, volunteer_id: int) -> Reque
 
 def respond_offer(*, session: Session, offer_id: int, response: OfferResponse, now: datetime) -> bool:
     """Record a volunteer's answer to an offer that is still waiting for one; true if it was."""
-    result = session.execute(
-        update(RequestOffer)
-        .where(col(RequestOffer.id) == offer_id, col(RequestOffer.response) == OfferResponse.PENDING)
-        .values(response=response, responded_at=now)
-    )
-    return bool(rowcount(result))
+    pending = col(RequestOffer.id) == offer_id, col(RequestOffer.response) == OfferResponse.PENDING
+    return bool(updated(session, RequestOffer, *pending, response=response, responded_at=now))
 
 
 def pending_offers_of(*, session: Session, volunteer_id: int) -> list[RequestOffer]:
@@ -300,9 +274,7 @@ def offers_for(*, session: Session, request_id: int) -> list[RequestOffer]:
 def offered_ids(*, session: Session, request_id: int) -> set[int]:
     """The volunteers a request has been offered to."""
     return set(
-        session.execute(
-            select(col(RequestOffer.volunteer_id)).where(col(RequestOffer.request_id) == request_id)
-        ).scalars()
+        session.scalars(select(col(RequestOffer.volunteer_id)).where(col(RequestOffer.request_id) == request_id))
     )
 
 
@@ -319,12 +291,9 @@ def waiting_offers(*, session: Session, request_id: int) -> int:
 
 def withdraw_unsent(*, session: Session, outbox_id: int) -> bool:
     """An offer message that has not left yet is never sent: true if it was still waiting."""
-    result = session.execute(
-        update(OutboxMessage)
-        .where(col(OutboxMessage.id) == outbox_id, col(OutboxMessage.status) == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.FAILED, last_error="withdrawn before sending: the request was taken or closed")
-    )
-    return bool(rowcount(result))
+    pending = col(OutboxMessage.id) == outbox_id, col(OutboxMessage.status) == OutboxStatus.PENDING
+    withdrawn = "withdrawn before sending: the request was taken or closed"
+    return bool(updated(session, OutboxMessage, *pending, status=OutboxStatus.FAILED, last_error=withdrawn))
 
 
 def has_pending_job(*, session: Session, kind: str, subject_id: int) -> bool:
@@ -372,16 +341,8 @@ def outcomes_for(*, session: Session, request_id: int) -> list[TaskOutcome]:
 
 def set_rating(*, session: Session, request_id: int, person_id: int, rating: str) -> bool:
     """The debrief's first tap; only once."""
-    result = session.execute(
-        update(TaskOutcome)
-        .where(
-            col(TaskOutcome.request_id) == request_id,
-            col(TaskOutcome.person_id) == person_id,
-            col(TaskOutcome.rating).is_(None),
-        )
-        .values(rating=rating)
-    )
-    return bool(rowcount(result))
+    unrated = col(TaskOutcome.request_id) == request_id, col(TaskOutcome.person_id) == person_id
+    return bool(updated(session, TaskOutcome, *unrated, col(TaskOutcome.rating).is_(None), rating=rating))
 
 
 def was_thanked(*, session: Session, request_id: int) -> bool:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.case_tables import Team
+from storage.db import updated
 from storage.models import Area, CoordinatorProfile, FamilyProfile, Person, Role
 
 # The first team of each database, by its address: teams are never deleted, so once known it stays the same,
@@ -81,8 +82,8 @@ def team_and_group_of_family(*, session: Session, family_id: int) -> tuple[int |
 
 def set_person_team(*, session: Session, person_id: int, team_id: int) -> None:
     """Put a person in a team (a family's profile follows)."""
-    session.execute(update(Person).where(col(Person.id) == person_id).values(team_id=team_id))
-    session.execute(update(FamilyProfile).where(col(FamilyProfile.person_id) == person_id).values(team_id=team_id))
+    updated(session, Person, col(Person.id) == person_id, team_id=team_id)
+    updated(session, FamilyProfile, col(FamilyProfile.person_id) == person_id, team_id=team_id)
 
 
 def area_team(*, session: Session, area_id: int | None) -> int | None:
@@ -113,7 +114,7 @@ def family_count(*, session: Session, team_id: int) -> int:
 
 def set_group(*, session: Session, team_id: int, chat_id: int | None) -> None:
     """Make a chat the team's coordinators' group."""
-    session.execute(update(Team).where(col(Team.id) == team_id).values(group_chat_id=chat_id))
+    updated(session, Team, col(Team.id) == team_id, group_chat_id=chat_id)
 
 
 def team_with_group(*, session: Session, chat_id: int) -> Team | None:
@@ -123,7 +124,7 @@ def team_with_group(*, session: Session, chat_id: int) -> Team | None:
 
 def move_group(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
     """A group became a supergroup: every team that used it follows."""
-    session.execute(update(Team).where(col(Team.group_chat_id) == old_chat_id).values(group_chat_id=new_chat_id))
+    updated(session, Team, col(Team.group_chat_id) == old_chat_id, group_chat_id=new_chat_id)
 
 
 def set_office_hours(
@@ -136,15 +137,14 @@ def set_office_hours(
     wait_minutes: float | None,
 ) -> None:
     """The team's own office days, hours and escalation wait (None each: the deployment's setting)."""
-    session.execute(
-        update(Team)
-        .where(col(Team.id) == team_id)
-        .values(
-            office_days=office_days,
-            office_start=office_start,
-            office_end=office_end,
-            escalation_wait_office_minutes=wait_minutes,
-        )
+    updated(
+        session,
+        Team,
+        col(Team.id) == team_id,
+        office_days=office_days,
+        office_start=office_start,
+        office_end=office_end,
+        escalation_wait_office_minutes=wait_minutes,
     )
 
 
@@ -166,14 +166,10 @@ def release_coordinator(*, session: Session, coordinator_id: int) -> list[int]:
         profile.partner_coordinator_id = None
         session.add(profile)
         touched.append(profile.person_id)
-    session.execute(
-        update(CoordinatorProfile)
-        .where(
-            (col(CoordinatorProfile.person_id) == coordinator_id)
-            | (col(CoordinatorProfile.duo_partner_id) == coordinator_id)
-        )
-        .values(duo_partner_id=None)
+    duo = (col(CoordinatorProfile.person_id) == coordinator_id) | (
+        col(CoordinatorProfile.duo_partner_id) == coordinator_id
     )
+    updated(session, CoordinatorProfile, duo, duo_partner_id=None)
     session.flush()
     return touched
 

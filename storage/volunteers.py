@@ -7,11 +7,12 @@ take effect at most once.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import Session, col
 
-from storage.db import rowcount
+from storage.db import updated
 from storage.models import (
     FamilyProfile,
     Person,
@@ -24,33 +25,34 @@ def volunteers_with_status(
     *, session: Session, status: str, limit: int = 30, team_id: int | None = None
 ) -> list[tuple[Person, VolunteerProfile]]:
     """Signed-up volunteers with this status (such as waiting for approval), by name; of one team when given."""
-    query = (
-        select(Person, VolunteerProfile)
-        .join(VolunteerProfile, col(VolunteerProfile.person_id) == col(Person.id))
-        .where(col(VolunteerProfile.status) == status, col(Person.consent_at).is_not(None))
-    )
-    if team_id is not None:
-        query = query.where(col(Person.team_id) == team_id)
-    rows = session.execute(query.order_by(col(Person.display_name), col(Person.id)).limit(limit)).all()
-    return [(person, profile) for person, profile in rows]
+    where = col(VolunteerProfile.status) == status, col(Person.consent_at).is_not(None)
+    return _volunteers(session, where, (col(Person.display_name), col(Person.id)), limit, team_id)
 
 
 def vog_expiring(
     *, session: Session, cutoff: date, limit: int = 30, team_id: int | None = None
 ) -> list[tuple[Person, VolunteerProfile]]:
     """Approved volunteers cleared for children whose VOG date is on or before `cutoff` (soon too old)."""
+    where = (
+        col(VolunteerProfile.status) == VolunteerStatus.APPROVED,
+        col(VolunteerProfile.children_ok),
+        col(VolunteerProfile.vog_date) <= cutoff,
+    )
+    return _volunteers(session, where, (col(VolunteerProfile.vog_date), col(Person.id)), limit, team_id)
+
+
+def _volunteers(
+    session: Session, where: tuple[Any, ...], order: tuple[Any, ...], limit: int, team_id: int | None
+) -> list[tuple[Person, VolunteerProfile]]:
+    """The volunteers (person and profile) `where` holds for, in this order; of one team when given."""
     query = (
         select(Person, VolunteerProfile)
         .join(VolunteerProfile, col(VolunteerProfile.person_id) == col(Person.id))
-        .where(
-            col(VolunteerProfile.status) == VolunteerStatus.APPROVED,
-            col(VolunteerProfile.children_ok),
-            col(VolunteerProfile.vog_date) <= cutoff,
-        )
+        .where(*where)
     )
     if team_id is not None:
         query = query.where(col(Person.team_id) == team_id)
-    rows = session.execute(query.order_by(col(VolunteerProfile.vog_date), col(Person.id)).limit(limit)).all()
+    rows = session.execute(query.order_by(*order).limit(limit)).all()
     return [(person, profile) for person, profile in rows]
 
 
@@ -74,19 +76,15 @@ def approve_volunteer(
     }
     if weekly_cap is not None:
         values["weekly_cap"] = weekly_cap
-    result = session.execute(
-        update(VolunteerProfile)
-        .where(
-            col(VolunteerProfile.person_id) == volunteer_id, col(VolunteerProfile.status) != VolunteerStatus.APPROVED
-        )
-        .values(**values)
+    not_approved = (
+        col(VolunteerProfile.person_id) == volunteer_id,
+        col(VolunteerProfile.status) != VolunteerStatus.APPROVED,
     )
-    if rowcount(result):
-        # A family that volunteers: its coordinator's approval is recorded on the family too.
-        session.execute(
-            update(FamilyProfile).where(col(FamilyProfile.person_id) == volunteer_id).values(may_volunteer=True)
-        )
-    return bool(rowcount(result))
+    if not updated(session, VolunteerProfile, *not_approved, **values):
+        return False
+    # A family that volunteers: its coordinator's approval is recorded on the family too.
+    updated(session, FamilyProfile, col(FamilyProfile.person_id) == volunteer_id, may_volunteer=True)
+    return True
 
 
 def reject_volunteer(*, session: Session, volunteer_id: int) -> str | None:
@@ -95,44 +93,27 @@ def reject_volunteer(*, session: Session, volunteer_id: int) -> str | None:
     if profile is None or profile.status == VolunteerStatus.REJECTED:
         return None
     before = profile.status
-    result = session.execute(
-        update(VolunteerProfile)
-        .where(col(VolunteerProfile.person_id) == volunteer_id, col(VolunteerProfile.status) == before)
-        .values(status=VolunteerStatus.REJECTED, children_ok=False)
-    )
-    if rowcount(result):
-        session.execute(
-            update(FamilyProfile).where(col(FamilyProfile.person_id) == volunteer_id).values(may_volunteer=False)
-        )
-    return before if rowcount(result) else None
+    unchanged = col(VolunteerProfile.person_id) == volunteer_id, col(VolunteerProfile.status) == before
+    if not updated(session, VolunteerProfile, *unchanged, status=VolunteerStatus.REJECTED, children_ok=False):
+        return None
+    updated(session, FamilyProfile, col(FamilyProfile.person_id) == volunteer_id, may_volunteer=False)
+    return before
 
 
 def renew_vog(*, session: Session, volunteer_id: int, vog_date: date, children_ok: bool) -> bool:
     """A new VOG date for an approved volunteer (and whether they may help with children)."""
-    result = session.execute(
-        update(VolunteerProfile)
-        .where(
-            col(VolunteerProfile.person_id) == volunteer_id, col(VolunteerProfile.status) == VolunteerStatus.APPROVED
-        )
-        .values(vog_date=vog_date, children_ok=children_ok)
-    )
-    return bool(rowcount(result))
+    approved = col(VolunteerProfile.person_id) == volunteer_id, col(VolunteerProfile.status) == VolunteerStatus.APPROVED
+    return bool(updated(session, VolunteerProfile, *approved, vog_date=vog_date, children_ok=children_ok))
 
 
 def set_pause(*, session: Session, volunteer_id: int, until: date | None) -> bool:
     """Pause a volunteer until a date (None ends the pause); False if there is no such volunteer."""
-    result = session.execute(
-        update(VolunteerProfile).where(col(VolunteerProfile.person_id) == volunteer_id).values(paused_until=until)
-    )
-    return bool(rowcount(result))
+    return bool(updated(session, VolunteerProfile, col(VolunteerProfile.person_id) == volunteer_id, paused_until=until))
 
 
 def set_weekly_cap(*, session: Session, volunteer_id: int, cap: int) -> bool:
     """Set how many offers a week a volunteer wants at most; False if there is no such volunteer."""
-    result = session.execute(
-        update(VolunteerProfile).where(col(VolunteerProfile.person_id) == volunteer_id).values(weekly_cap=cap)
-    )
-    return bool(rowcount(result))
+    return bool(updated(session, VolunteerProfile, col(VolunteerProfile.person_id) == volunteer_id, weekly_cap=cap))
 
 
 def set_support_volunteer(*, session: Session, family_id: int, volunteer_id: int | None) -> int | None:
@@ -141,9 +122,7 @@ def set_support_volunteer(*, session: Session, family_id: int, volunteer_id: int
     if profile is None:
         return None
     previous = profile.support_volunteer_id
-    session.execute(
-        update(FamilyProfile).where(col(FamilyProfile.person_id) == family_id).values(support_volunteer_id=volunteer_id)
-    )
+    updated(session, FamilyProfile, col(FamilyProfile.person_id) == family_id, support_volunteer_id=volunteer_id)
     return previous
 
 

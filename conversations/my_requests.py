@@ -13,12 +13,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from conversations.context import BotContext
 from conversations.ui import (
     answer_button,
-    answer_done_before,
     answer_stale,
     column,
     keyboard,
     reply,
     retire_buttons,
+    settled_once,
     tapped_values,
 )
 from services import requests as service
@@ -109,15 +109,11 @@ async def do_cancel(update: Update, context: BotContext) -> None:
             outcome = service.cancel_request(
                 session=session, services=services, person_id=person.id, request_id=request_id, now=now
             )
-    if outcome == Cancelled.REFUSED:
-        await answer_stale(update)
-        return
-    if outcome == Cancelled.ALREADY_CLOSED:
-        await answer_done_before(update, _("This request was already closed."))
-        return
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Your request is cancelled. Whoever was asked has been told."))
+    said_already = _("This request was already closed.")
+    if await settled_once(
+        update, outcome, refused=Cancelled.REFUSED, already=Cancelled.ALREADY_CLOSED, said_already=said_already
+    ):
+        await reply(update, _("Your request is cancelled. Whoever was asked has been told."))
 
 
 async def keep(update: Update, context: BotContext) -> None:

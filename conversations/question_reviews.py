@@ -21,6 +21,7 @@ from conversations.ui import (
     keyboard,
     reply,
     retire_buttons,
+    settled_once,
     stale_text,
     tapped_values,
 )
@@ -135,14 +136,13 @@ async def on_reason(update: Update, context: BotContext) -> None:
 
     parsed = tapped_values(update, WHY)
     result = acted_on_tap(update, context, WHY, decide)
-    if result is None or result.outcome == Decided.REFUSED:
-        await answer_stale(update)
+    outcome = result.outcome if result else None
+    said_already = _("This was decided already.")
+    if not await settled_once(
+        update, outcome, refused=Decided.REFUSED, already=Decided.ALREADY, said_already=said_already
+    ):
         return
-    if result.outcome == Decided.ALREADY:
-        await answer_done_before(update, _("This was decided already."))
-        return
-    await answer_button(update)
-    await retire_buttons(update)
+    assert result is not None
     if parsed is not None and parsed[1] == Decision.STOP:
         await reply(
             update, _("Decided: the help for this question stops. Its helpers and the family have been told kindly.")

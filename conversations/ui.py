@@ -276,6 +276,20 @@ async def answer_done_before(update: Update, text: str) -> None:
     await retire_buttons(update, show_choice=False)
 
 
+async def settled_once(update: Update, outcome: object, *, refused: object, already: object, said_already: str) -> bool:
+    """Whether a tap that works once did its work, then settled; refused (or stale: None) it no longer works, and
+    one done before (`already`) says `said_already` with its buttons retired."""
+    if outcome is None or outcome == refused:
+        await answer_stale(update)
+        return False
+    if outcome == already:
+        await answer_done_before(update, said_already)
+        return False
+    await answer_button(update)
+    await retire_buttons(update)
+    return True
+
+
 async def tapped_or_stale(update: Update, button: Button) -> tuple[Any, ...] | None:
     """The tap's values when it is `button`'s; else None, the tap answered as one that no longer works."""
     values = tapped_values(update, button)

@@ -23,14 +23,15 @@ from conversations import menu
 from conversations.context import BotContext
 from conversations.ui import (
     answer_button,
+    answer_done_before,
     answer_stale,
-    callback,
     column,
     int_arg,
     keyboard,
     parse_callback,
     reply,
     retire_buttons,
+    stale_text,
     tapped_values,
 )
 from conversations.volunteer_profile import help_others
@@ -198,10 +199,7 @@ async def _ask_worry(update: Update, request_id: int) -> None:
 async def _debrief_done(update: Update, result: Debriefed) -> bool:
     """Answer the tap; False (and the buttons retired) when it was not this person's or answered before."""
     if result.side is None or not result.ok:
-        await answer_button(update, _("You already answered this. Thank you!") if result.side else None)
-        if result.side is None:
-            await answer_stale(update)
-        await retire_buttons(update, show_choice=False)
+        await answer_done_before(update, _("You already answered this. Thank you!") if result.side else stale_text())
         return False
     await answer_button(update)
     await retire_buttons(update)
@@ -257,7 +255,7 @@ async def _after_difficult(update: Update, side: str | None) -> None:
             "I am sorry it was difficult. I have let your coordinator know, and they will get in touch with "
             "you. If you want to tell us more now, tap 'Talk to someone'."
         ),
-        keyboard([[(_("Talk to someone"), callback("menu", "talk"))]]),
+        keyboard([[(_("Talk to someone"), menu.MENU.data("talk"))]]),
     )
 
 

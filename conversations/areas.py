@@ -11,11 +11,11 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue
+from conversations.dialogue import END, STAY, Dialogue, typed_words
 from conversations.screens import allowed, ask_typed, typed_name
 from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons
 from services import areas
@@ -160,9 +160,6 @@ def build() -> Dialogue:
             CallbackQueryHandler(keep, pattern=areas.KEEP.pattern),
         ],
         states={
-            ADD: [
-                MessageHandler(TYPED, add),
-                MessageHandler(ANYTHING, not_a_name),
-            ]
+            ADD: typed_words(add, not_a_name),
         },
     )

@@ -11,11 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations import checkins, menu
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, private_command, typed_words
 from conversations.family_card import CardCall, card_tap, show_view
 from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values
 from services import cases as service
@@ -195,14 +195,13 @@ def build() -> Dialogue:
 
 def build_first() -> list[BaseHandler[Any, Any, Any]]:
     """The case screen's buttons and /waiting (they work at any time, also in the middle of a dialogue)."""
-    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     return [
         CallbackQueryHandler(open_case, pattern=service.OPEN.pattern),
         CallbackQueryHandler(move, pattern=service.MOVE.pattern),
         CallbackQueryHandler(close, pattern=service.CLOSE.pattern),
         CallbackQueryHandler(held, pattern=service.HELD.pattern),
         CallbackQueryHandler(need_help_again, pattern=service.AGAIN.pattern),
-        CommandHandler("waiting", waiting_list, filters=private),
+        private_command("waiting", waiting_list),
     ]
 
 

@@ -18,7 +18,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, private_command, typed_words
 from conversations.ui import (
     answer_button,
     answer_stale,
@@ -381,15 +381,11 @@ async def take_command(update: Update, context: BotContext) -> None:
 
 def build_close_note() -> Dialogue:
     """The closing-note dialogue (a coordinator's private chat; started by `services.claims.ask_close_note`)."""
-    anything = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND
     return Dialogue(
         name=claims.CLOSE_NOTE_DIALOGUE,
         entry_points=[],
         states={
-            claims.NOTE_STEP: [
-                MessageHandler(anything & filters.TEXT, close_note),
-                MessageHandler(anything, close_note_unexpected),
-            ]
+            claims.NOTE_STEP: typed_words(close_note, close_note_unexpected),
         },
         draft=CloseNoteDraft,
     )
@@ -407,7 +403,7 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(close_button, pattern=CLOSE.pattern),
         CallbackQueryHandler(no_note_button, pattern=NO_NOTE.pattern),
         CallbackQueryHandler(show_button, pattern=SHOW.pattern),
-        CommandHandler("concerns", list_concerns, filters=filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE),
+        private_command("concerns", list_concerns),
     ]
 
 

@@ -18,6 +18,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 from conversations import menu
 from conversations.context import BotContext
 from conversations.coordinator_group import topic_family
+from conversations.dialogue import private_command
 from conversations.ui import (
     answer_button,
     answer_stale,
@@ -272,7 +273,6 @@ async def topic_command(update: Update, context: BotContext) -> None:
 def build_first() -> list[BaseHandler[Any, Any, Any]]:
     """The card's buttons (they work at any time, also in the middle of a dialogue) and the commands."""
     group = filters.UpdateType.MESSAGE & filters.ChatType.GROUPS
-    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     buttons: list[tuple[Button, Handler]] = [
         (FAMILY_CARD, open_card),
         (ANSWERS, show_answers),
@@ -292,7 +292,7 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
     ]
     return [
         *(CallbackQueryHandler(handler, pattern=button.pattern) for button, handler in buttons),
-        CommandHandler("families", list_families, filters=private),
+        private_command("families", list_families),
         CommandHandler(["family", "checkin", "answers", "rhythm"], topic_command, filters=group),
     ]
 

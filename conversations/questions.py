@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, settled_tap, tapped_values
 from domain import questions as rules
 from domain.questions import QuestionState, Theme
@@ -457,8 +457,7 @@ def build_dialogue() -> Dialogue:
                 CallbackQueryHandler(pick_theme, pattern=THEME.pattern),
                 CallbackQueryHandler(keep_first, pattern=KEEP_FIRST.pattern),
                 CallbackQueryHandler(write_again, pattern=AGAIN.pattern),
-                MessageHandler(TYPED, words_typed),
-                MessageHandler(ANYTHING, words_unexpected),
+                *typed_words(words_typed, words_unexpected),
             ]
         },
         draft=QuestionDraft,

@@ -17,10 +17,11 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations import menu
 from conversations.context import BotContext
+from conversations.dialogue import private_command
 from conversations.ui import (
     answer_button,
     answer_done_before,
@@ -310,9 +311,8 @@ async def _close_debrief(update: Update, context: BotContext, button: Button) ->
 
 def build_first() -> list[BaseHandler[Any, Any, Any]]:
     """Before the dialogues: offer, outcome and debrief buttons, tasks and pauses work at any time."""
-    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     return [
-        CommandHandler("tasks", show_tasks, filters=private),
+        private_command("tasks", show_tasks),
         CallbackQueryHandler(on_accept, pattern=ACCEPT_OFFER.pattern),
         CallbackQueryHandler(on_decline, pattern=DECLINE_OFFER.pattern),
         CallbackQueryHandler(on_outcome, pattern=rf"^{matching.OUTCOME}:"),

@@ -17,7 +17,7 @@ from conversations import checkins, menu
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, private_command, typed_words
 from conversations.family_card import CardCall, card_tap, show_view
-from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values
+from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values, typed_text
 from services import cases as service
 from services.callbacks import Button
 from services.concerns import is_coordinator
@@ -130,8 +130,7 @@ async def ask_talk_time(update: Update, context: BotContext) -> str | None:
 
 async def typed_talk_time(update: Update, context: BotContext) -> str | None:
     """The intake talk's day and time, typed."""
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    local = parse_day_time(text)
+    local = parse_day_time(typed_text(update))
     if local is None:
         await reply(update, _("Please type a day and a time, such as 14-12-2026 10:00."))
         return STAY

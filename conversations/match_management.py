@@ -19,7 +19,16 @@ from conversations.dialogue import END, STAY, Dialogue, draft_of, typed_words
 from conversations.match_common import ask_household_member
 from conversations.match_draft import NEW, MatchDraft
 from conversations.match_proposals import other_input, proposal_states, start_adjusting, start_proposal
-from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_or_stale
+from conversations.ui import (
+    answer_button,
+    answer_stale,
+    column,
+    keyboard,
+    reply,
+    retire_buttons,
+    tapped_or_stale,
+    typed_text,
+)
 from services import match_household, match_reviews
 from services import match_management as service
 from services.callbacks import Button
@@ -192,8 +201,7 @@ async def ask_holiday(update: Update, context: BotContext) -> str | None:
 async def typed_holiday(update: Update, context: BotContext) -> str | None:
     """The holiday's days, typed."""
     draft = draft_of(context, MatchDraft)
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    parts = [parse_date(part) for part in text.replace("–", " - ").split(" - ")]
+    parts = [parse_date(part) for part in typed_text(update).replace("–", " - ").split(" - ")]
     if len(parts) == 1 and parts[0] is not None:
         parts = [parts[0], parts[0]]
     if len(parts) != 2 or parts[0] is None or parts[1] is None:

@@ -374,6 +374,12 @@ def markup_json(markup: Markup | None) -> dict[str, Any] | None:
     return json.loads(json.dumps(markup.to_dict()))
 
 
+def typed_text(update: Update) -> str:
+    """The words of the message being handled ("" when it has none)."""
+    message = update.effective_message
+    return (message.text or "") if message else ""
+
+
 def name_refused_text(max_length: int) -> str:
     """The kind answer to a name that is empty, invisible (only spaces or invisible characters) or too long."""
     return _("Please send a name that others can read: letters or numbers, at most {count} characters.").format(

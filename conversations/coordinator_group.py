@@ -322,7 +322,7 @@ async def group_migrated(update: Update, context: BotContext) -> None:
 # --- /close and /take in a family's topic ---------------------------------------------------------
 
 
-async def _in_family_topic(update: Update, context: BotContext, elsewhere: str) -> tuple[Person, int] | None:
+async def in_family_topic(update: Update, context: BotContext, elsewhere: str) -> tuple[Person, int] | None:
     """The coordinator and family of a topic command; None elsewhere (`elsewhere` said), silent to others."""
     coordinator = context.person
     if coordinator is None or not is_coordinator(coordinator):
@@ -336,7 +336,7 @@ async def _in_family_topic(update: Update, context: BotContext, elsewhere: str) 
 
 async def close_command(update: Update, context: BotContext) -> None:
     """/close <note> in a family's topic: close the family's open concern with that note."""
-    found = await _in_family_topic(update, context, _("Use /close in a family's topic."))
+    found = await in_family_topic(update, context, _("Use /close in a family's topic."))
     if found is None:
         return
     coordinator, family_id = found
@@ -362,7 +362,7 @@ async def close_command(update: Update, context: BotContext) -> None:
 
 async def take_command(update: Update, context: BotContext) -> None:
     """/take in a family's topic: "I'll take this" for the family's open concern."""
-    found = await _in_family_topic(update, context, _("Use /take in a family's topic."))
+    found = await in_family_topic(update, context, _("Use /take in a family's topic."))
     if found is None:
         return
     coordinator, family_id = found

@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.coordinator_group import topic_family
+from conversations.coordinator_group import in_family_topic
 from conversations.dialogue import private_command
 from conversations.ui import (
     answer_button,
@@ -247,14 +247,11 @@ duo = card_tap(DUO, _duo, "'My duo partner': pick a colleague, who is asked firs
 
 async def topic_command(update: Update, context: BotContext) -> None:
     """/family, /checkin and /answers inside a family's topic in the coordinators' group."""
-    coordinator = _coordinator(context)
+    found = await in_family_topic(update, context, _("Use this in a family's topic."))
     message = update.effective_message
-    if coordinator is None or message is None or not message.text:
+    if found is None or message is None or not message.text:
         return
-    family_id = topic_family(context, update)
-    if family_id is None:
-        await message.reply_text(_("Use this in a family's topic."))
-        return
+    coordinator, family_id = found
     command = message.text.split()[0].split("@")[0].lstrip("/")
     with context.session() as session:
         view = card.card_in_topic(

@@ -25,8 +25,7 @@ WRITING = "write"  # the dialogue's step that waits for the one message
 
 
 async def ask_for_message(update: Update, prompt: str | None, closed: str) -> str | None:
-    """The tap answered and the one message asked for with `prompt`; without one (no longer open), `closed` on the
-    tap's spinner and the dialogue ended."""
+    """Ask for the one message with `prompt`, the tap answered; without one (no longer open) the tap says `closed`."""
     if prompt is None:
         await answer_button(update, closed)
         return END

@@ -277,8 +277,7 @@ async def answer_done_before(update: Update, text: str) -> None:
 
 
 async def settled_once(update: Update, outcome: object, *, refused: object, already: object, said_already: str) -> bool:
-    """Whether a tap that works once did its work, then settled; refused (or stale: None) it no longer works, and
-    one done before (`already`) says `said_already` with its buttons retired."""
+    """Whether a once-only tap did its work (settled); else answered: `refused` or None as stale, `already` as done."""
     if outcome is None or outcome == refused:
         await answer_stale(update)
         return False

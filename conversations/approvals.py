@@ -31,6 +31,7 @@ from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, 
 from conversations.ui import (
     answer_button,
     answer_stale,
+    close_tap,
     column,
     keyboard,
     not_understood,
@@ -229,9 +230,7 @@ async def do_reject(update: Update, context: BotContext) -> None:
 
 async def keep(update: Update, context: BotContext) -> None:
     """'No' on a confirmation."""
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Nothing was changed."))
+    await close_tap(update, _("Nothing was changed."))
 
 
 # --- approving (a dialogue: the VOG date is typed) ------------------------------------------------

@@ -21,7 +21,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 from conversations.approvals import parse_date
 from conversations.context import BotContext
 from conversations.dialogue import ANYTHING, END, STAY, draft_of, typed_words
-from conversations.match_common import close_tap
 from conversations.match_draft import (
     CONFIRM,
     DAYS,
@@ -58,6 +57,7 @@ from conversations.ui import (
     UNCHECKED,
     answer_button,
     answer_stale,
+    close_tap,
     column,
     keyboard,
     not_understood,

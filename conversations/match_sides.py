@@ -17,11 +17,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
 from conversations.dialogue import Dialogue, Draft, draft_of, typed_words
-from conversations.match_common import close_tap
 from conversations.relay import WRITING, ask_for_message, ask_for_text, pass_on
 from conversations.ui import (
     answer_done_before,
     answer_stale,
+    close_tap,
     keyboard,
     stale_text,
     tapped_values,

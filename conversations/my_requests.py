@@ -14,6 +14,7 @@ from conversations.context import BotContext
 from conversations.ui import (
     answer_button,
     answer_stale,
+    close_tap,
     column,
     keyboard,
     reply,
@@ -118,9 +119,7 @@ async def do_cancel(update: Update, context: BotContext) -> None:
 
 async def keep(update: Update, context: BotContext) -> None:
     """'No, keep it'."""
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("All right, the request stays."))
+    await close_tap(update, _("All right, the request stays."))
 
 
 async def thank(update: Update, context: BotContext) -> None:
@@ -197,9 +196,7 @@ async def give_to(update: Update, context: BotContext) -> None:
     if not passed_on:
         await answer_stale(update)
         return
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Thank you, that is lovely! Your coordinator will get in touch to arrange it."))
+    await close_tap(update, _("Thank you, that is lovely! Your coordinator will get in touch to arrange it."))
 
 
 def build_handlers() -> list[BaseHandler[Any, Any, Any]]:

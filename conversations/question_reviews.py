@@ -18,6 +18,7 @@ from conversations.ui import (
     answer_button,
     answer_done_before,
     answer_stale,
+    close_tap,
     keyboard,
     reply,
     retire_buttons,
@@ -88,9 +89,7 @@ async def _thank(
     if result is None or result.outcome == Answered.STALE:
         await answer_button(update, closed)
         return
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, thanks.get(result.outcome, thanks[Answered.THANKS]))
+    await close_tap(update, thanks.get(result.outcome, thanks[Answered.THANKS]))
 
 
 async def on_pick(update: Update, context: BotContext) -> None:

@@ -276,6 +276,14 @@ async def answer_done_before(update: Update, text: str) -> None:
     await retire_buttons(update, show_choice=False)
 
 
+async def close_tap(update: Update, text: str | None = None, markup: Markup | None = None) -> None:
+    """Answer the tap and retire its buttons (the choice stays shown), then say `text` when there is one."""
+    await answer_button(update)
+    await retire_buttons(update)
+    if text is not None:
+        await reply(update, text, markup)
+
+
 async def settled_once(update: Update, outcome: object, *, refused: object, already: object, said_already: str) -> bool:
     """Whether a once-only tap did its work (settled); else answered: `refused` or None as stale, `already` as done."""
     if outcome is None or outcome == refused:

@@ -19,6 +19,7 @@ from conversations.relay import WRITING, ask_for_message, ask_for_text, pass_on
 from conversations.ui import (
     answer_button,
     answer_stale,
+    close_tap,
     column,
     keyboard,
     reply,
@@ -163,9 +164,7 @@ async def do_cancel_task(update: Update, context: BotContext) -> None:
 
 async def keep_task(update: Update, context: BotContext) -> None:
     """'No, I will go'."""
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Great, thank you!"))
+    await close_tap(update, _("Great, thank you!"))
 
 
 # --- a message about a task -----------------------------------------------------------------------

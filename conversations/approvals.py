@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from conversations import menu
 from conversations.approvals_families import (
@@ -27,10 +27,11 @@ from conversations.approvals_families import (
     show_pairs,
 )
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of
+from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of, private_command
 from conversations.ui import (
     answer_button,
     answer_stale,
+    close_tap,
     column,
     keyboard,
     not_understood,
@@ -229,9 +230,7 @@ async def do_reject(update: Update, context: BotContext) -> None:
 
 async def keep(update: Update, context: BotContext) -> None:
     """'No' on a confirmation."""
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Nothing was changed."))
+    await close_tap(update, _("Nothing was changed."))
 
 
 # --- approving (a dialogue: the VOG date is typed) ------------------------------------------------
@@ -457,9 +456,8 @@ def build() -> Dialogue:
 
 def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Coordinators' buttons that need no dialogue, and /volunteers."""
-    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     return [
-        CommandHandler("volunteers", show_volunteers, filters=private),
+        private_command("volunteers", show_volunteers),
         CallbackQueryHandler(ask_reject, pattern=REJECT.pattern),
         CallbackQueryHandler(do_reject, pattern=REJECT_YES.pattern),
         CallbackQueryHandler(keep, pattern=KEEP.pattern),

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, MessageHandler
+from telegram.ext import CallbackQueryHandler
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue
+from conversations.dialogue import END, STAY, Dialogue, typed_words
 from conversations.screens import allowed, ask_typed, typed_name
-from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons
+from conversations.ui import answer_button, answer_stale, close_tap, column, keyboard, reply, retire_buttons
 from services import areas
 from services.callbacks import Button
 from services.i18n import _, hi, ngettext
@@ -136,9 +136,7 @@ async def remove(update: Update, context: BotContext) -> str | None:
 
 async def keep(update: Update, context: BotContext) -> str | None:
     """'No, keep it' on the confirmation."""
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Nothing was changed."))
+    await close_tap(update, _("Nothing was changed."))
     return END
 
 
@@ -160,9 +158,6 @@ def build() -> Dialogue:
             CallbackQueryHandler(keep, pattern=areas.KEEP.pattern),
         ],
         states={
-            ADD: [
-                MessageHandler(TYPED, add),
-                MessageHandler(ANYTHING, not_a_name),
-            ]
+            ADD: typed_words(add, not_a_name),
         },
     )

@@ -11,13 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations import checkins, menu
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, private_command, typed_words
 from conversations.family_card import CardCall, card_tap, show_view
-from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values
+from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values, typed_text
 from services import cases as service
 from services.callbacks import Button
 from services.concerns import is_coordinator
@@ -130,8 +130,7 @@ async def ask_talk_time(update: Update, context: BotContext) -> str | None:
 
 async def typed_talk_time(update: Update, context: BotContext) -> str | None:
     """The intake talk's day and time, typed."""
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    local = parse_day_time(text)
+    local = parse_day_time(typed_text(update))
     if local is None:
         await reply(update, _("Please type a day and a time, such as 14-12-2026 10:00."))
         return STAY
@@ -195,14 +194,13 @@ def build() -> Dialogue:
 
 def build_first() -> list[BaseHandler[Any, Any, Any]]:
     """The case screen's buttons and /waiting (they work at any time, also in the middle of a dialogue)."""
-    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     return [
         CallbackQueryHandler(open_case, pattern=service.OPEN.pattern),
         CallbackQueryHandler(move, pattern=service.MOVE.pattern),
         CallbackQueryHandler(close, pattern=service.CLOSE.pattern),
         CallbackQueryHandler(held, pattern=service.HELD.pattern),
         CallbackQueryHandler(need_help_again, pattern=service.AGAIN.pattern),
-        CommandHandler("waiting", waiting_list, filters=private),
+        private_command("waiting", waiting_list),
     ]
 
 

@@ -20,11 +20,11 @@ from conversations.questions import words_unexpected
 from conversations.ui import (
     acted_on_tap,
     answer_button,
-    answer_done_before,
     answer_stale,
     keyboard,
     reply,
     retire_buttons,
+    settled_once,
     tapped_or_stale,
     tapped_values,
 )
@@ -306,14 +306,13 @@ async def record_next(update: Update, context: BotContext) -> None:
         )
 
     result = acted_on_tap(update, context, NEXT, record)
-    if result is None or result.outcome == Recorded.REFUSED:
-        await answer_stale(update)
+    outcome = result.outcome if result else None
+    said_already = _("This meeting was recorded already.")
+    if not await settled_once(
+        update, outcome, refused=Recorded.REFUSED, already=Recorded.ALREADY, said_already=said_already
+    ):
         return
-    if result.outcome == Recorded.ALREADY:
-        await answer_done_before(update, _("This meeting was recorded already."))
-        return
-    await answer_button(update)
-    await retire_buttons(update)
+    assert result is not None
     language = context.person.language if context.person else "nl"
     day = format_day(result.next_meeting.meeting_on, language) if result.next_meeting else ""
     await reply(

@@ -22,6 +22,7 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Message
 from conversations.context import HANDLING, BotContext, services_of
 from conversations.coordinator_group import build_first as coordinator_handlers
 from conversations.coordinator_group import coordinator_reply
+from conversations.dialogue import ANYTHING
 from conversations.ui import answer_button, answer_stale, callback, keyboard, reply, retire_buttons, tapped_values
 from domain.language import detect_language, worth_offering
 from domain.urgent import detect_urgent
@@ -238,9 +239,7 @@ class UrgentScreen(MessageHandler[BotContext, None]):
 
     def __init__(self) -> None:
         """The screen's filter (private messages, not commands, with an urgent word) and its handler."""
-        super().__init__(
-            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND & URGENT, urgent_message
-        )
+        super().__init__(ANYTHING & URGENT, urgent_message)
         self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
 
     def bind(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -18,7 +18,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, private_command, typed_words
 from conversations.ui import (
     answer_button,
     answer_stale,
@@ -322,7 +322,7 @@ async def group_migrated(update: Update, context: BotContext) -> None:
 # --- /close and /take in a family's topic ---------------------------------------------------------
 
 
-async def _in_family_topic(update: Update, context: BotContext, elsewhere: str) -> tuple[Person, int] | None:
+async def in_family_topic(update: Update, context: BotContext, elsewhere: str) -> tuple[Person, int] | None:
     """The coordinator and family of a topic command; None elsewhere (`elsewhere` said), silent to others."""
     coordinator = context.person
     if coordinator is None or not is_coordinator(coordinator):
@@ -336,7 +336,7 @@ async def _in_family_topic(update: Update, context: BotContext, elsewhere: str) 
 
 async def close_command(update: Update, context: BotContext) -> None:
     """/close <note> in a family's topic: close the family's open concern with that note."""
-    found = await _in_family_topic(update, context, _("Use /close in a family's topic."))
+    found = await in_family_topic(update, context, _("Use /close in a family's topic."))
     if found is None:
         return
     coordinator, family_id = found
@@ -362,7 +362,7 @@ async def close_command(update: Update, context: BotContext) -> None:
 
 async def take_command(update: Update, context: BotContext) -> None:
     """/take in a family's topic: "I'll take this" for the family's open concern."""
-    found = await _in_family_topic(update, context, _("Use /take in a family's topic."))
+    found = await in_family_topic(update, context, _("Use /take in a family's topic."))
     if found is None:
         return
     coordinator, family_id = found
@@ -381,15 +381,11 @@ async def take_command(update: Update, context: BotContext) -> None:
 
 def build_close_note() -> Dialogue:
     """The closing-note dialogue (a coordinator's private chat; started by `services.claims.ask_close_note`)."""
-    anything = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND
     return Dialogue(
         name=claims.CLOSE_NOTE_DIALOGUE,
         entry_points=[],
         states={
-            claims.NOTE_STEP: [
-                MessageHandler(anything & filters.TEXT, close_note),
-                MessageHandler(anything, close_note_unexpected),
-            ]
+            claims.NOTE_STEP: typed_words(close_note, close_note_unexpected),
         },
         draft=CloseNoteDraft,
     )
@@ -407,7 +403,7 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(close_button, pattern=CLOSE.pattern),
         CallbackQueryHandler(no_note_button, pattern=NO_NOTE.pattern),
         CallbackQueryHandler(show_button, pattern=SHOW.pattern),
-        CommandHandler("concerns", list_concerns, filters=filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE),
+        private_command("concerns", list_concerns),
     ]
 
 

@@ -19,7 +19,7 @@ from functools import partial
 from typing import Any, Self, TypeVar
 
 from telegram import Update
-from telegram.ext import Application, BaseHandler, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from conversations.context import HANDLING, BotContext, handling_dialogue, services_of
 from conversations.ui import not_understood
@@ -36,6 +36,11 @@ TYPED = PRIVATE_MESSAGE & filters.TEXT & ~filters.COMMAND
 ANYTHING = PRIVATE_MESSAGE & ~filters.COMMAND
 # A callback may return this to leave the step (and its data) as they are.
 STAY = None
+
+
+def private_command(command: str, callback: Any) -> BaseHandler[Any, Any, Any]:
+    """A /command that works in a private chat (in a group, commands are the coordinators' topic commands)."""
+    return CommandHandler(command, callback, filters=PRIVATE_MESSAGE)
 
 
 def typed_words(on_words: Any, on_anything_else: Any) -> list[BaseHandler[Any, Any, Any]]:

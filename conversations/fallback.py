@@ -9,6 +9,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 
 from conversations import concerns
 from conversations.context import BotContext
+from conversations.dialogue import PRIVATE_MESSAGE
 from conversations.ui import answer_stale, reply
 from services.i18n import _
 
@@ -57,10 +58,9 @@ async def stale_button(update: Update, context: BotContext) -> None:
 
 def build() -> list[BaseHandler[Any, Any, Any]]:
     """The handlers that catch what nothing else took (registered last)."""
-    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     return [
-        MessageHandler(private & filters.COMMAND, unknown_command),
-        MessageHandler(private & filters.TEXT, free_text),
-        MessageHandler(private, other_message),
+        MessageHandler(PRIVATE_MESSAGE & filters.COMMAND, unknown_command),
+        MessageHandler(PRIVATE_MESSAGE & filters.TEXT, free_text),
+        MessageHandler(PRIVATE_MESSAGE, other_message),
         CallbackQueryHandler(stale_button),
     ]

@@ -17,7 +17,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.coordinator_group import topic_family
+from conversations.coordinator_group import in_family_topic
+from conversations.dialogue import private_command
 from conversations.ui import (
     answer_button,
     answer_stale,
@@ -246,14 +247,11 @@ duo = card_tap(DUO, _duo, "'My duo partner': pick a colleague, who is asked firs
 
 async def topic_command(update: Update, context: BotContext) -> None:
     """/family, /checkin and /answers inside a family's topic in the coordinators' group."""
-    coordinator = _coordinator(context)
+    found = await in_family_topic(update, context, _("Use this in a family's topic."))
     message = update.effective_message
-    if coordinator is None or message is None or not message.text:
+    if found is None or message is None or not message.text:
         return
-    family_id = topic_family(context, update)
-    if family_id is None:
-        await message.reply_text(_("Use this in a family's topic."))
-        return
+    coordinator, family_id = found
     command = message.text.split()[0].split("@")[0].lstrip("/")
     with context.session() as session:
         view = card.card_in_topic(
@@ -272,7 +270,6 @@ async def topic_command(update: Update, context: BotContext) -> None:
 def build_first() -> list[BaseHandler[Any, Any, Any]]:
     """The card's buttons (they work at any time, also in the middle of a dialogue) and the commands."""
     group = filters.UpdateType.MESSAGE & filters.ChatType.GROUPS
-    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     buttons: list[tuple[Button, Handler]] = [
         (FAMILY_CARD, open_card),
         (ANSWERS, show_answers),
@@ -292,7 +289,7 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
     ]
     return [
         *(CallbackQueryHandler(handler, pattern=button.pattern) for button, handler in buttons),
-        CommandHandler("families", list_families, filters=private),
+        private_command("families", list_families),
         CommandHandler(["family", "checkin", "answers", "rhythm"], topic_command, filters=group),
     ]
 

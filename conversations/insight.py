@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, private_command, typed_words
 from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
 from domain import insight as rules
 from services import insight
@@ -229,11 +229,10 @@ async def figures_menu(update: Update, context: BotContext) -> None:
 
 def build() -> list[BaseHandler[Any, Any, Any]]:
     """/digest, /stats, /export and the period buttons (before the dialogues: they work at any time)."""
-    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     return [
-        CommandHandler("digest", show_digest, filters=private),
-        CommandHandler("stats", stats_command, filters=private),
-        CommandHandler("export", export_command, filters=private),
+        private_command("digest", show_digest),
+        private_command("stats", stats_command),
+        private_command("export", export_command),
         CallbackQueryHandler(on_period, pattern=PERIOD.pattern),
     ]
 

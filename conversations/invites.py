@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
+from conversations.dialogue import private_command
 from conversations.ui import answer_button, column, reply, retire_buttons
 from services import invites
 from services.i18n import N_, _, h, ngettext
@@ -77,7 +78,7 @@ async def refuse_other(update: Update, context: BotContext) -> None:
 def build() -> list[BaseHandler[Any, Any, Any]]:
     """/invite, one handler per role's button, and a refusal for any other invite button."""
     return [
-        CommandHandler("invite", ask_role, filters=filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE),
+        private_command("invite", ask_role),
         *(CallbackQueryHandler(create_for(role), pattern=button.pattern) for role, button in invites.BUTTONS.items()),
         CallbackQueryHandler(refuse_other, pattern=r"^inv:"),
     ]

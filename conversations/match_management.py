@@ -19,7 +19,16 @@ from conversations.dialogue import END, STAY, Dialogue, draft_of, typed_words
 from conversations.match_common import ask_household_member
 from conversations.match_draft import NEW, MatchDraft
 from conversations.match_proposals import other_input, proposal_states, start_adjusting, start_proposal
-from conversations.ui import answer_button, answer_stale, column, keyboard, reply, retire_buttons, tapped_or_stale
+from conversations.ui import (
+    answer_button,
+    answer_stale,
+    column,
+    keyboard,
+    reply,
+    retire_buttons,
+    tapped_or_stale,
+    typed_text,
+)
 from services import match_household, match_reviews
 from services import match_management as service
 from services.callbacks import Button
@@ -46,7 +55,7 @@ async def show_list(update: Update, context: BotContext) -> str | None:
 
 
 async def _show_card(update: Update, card: service.Card, *, edit: bool = False) -> None:
-    """Render a card from the service: a stale tap, a refusal note, or the card (retiring the old buttons when edit)."""
+    """Render a card: a stale tap, a refusal note, a short answer, or the card (the old buttons retired when edit)."""
     if card.stale:
         await answer_stale(update)
         return
@@ -54,6 +63,9 @@ async def _show_card(update: Update, card: service.Card, *, edit: bool = False) 
         await answer_button(update, card.note)
         return
     await answer_button(update)
+    if not card.rows:  # not a card but a short answer (why an adult cannot join): the buttons pressed stay
+        await reply(update, h(card.text))
+        return
     if edit:
         await retire_buttons(update)
     await reply(update, card.text, keyboard(card.rows))
@@ -98,6 +110,18 @@ def _end_reasons(session: Session, context: BotContext, values: tuple[Any, ...])
     return service.end_reasons(session=session, coordinator=context.person, match_id=values[0], now=context.now())
 
 
+def _member_added(session: Session, context: BotContext, values: tuple[Any, ...]) -> service.Card:
+    """An adult added to the household (checked: approved, VOG where children are involved): the card again."""
+    return match_household.add_member(
+        session=session,
+        services=context.services,
+        coordinator=context.person,
+        match_id=values[0],
+        person_id=values[1],
+        now=context.now(),
+    )
+
+
 def _card_screen(button: Button, load: CardLoad, *, edit: bool) -> Any:
     """A handler for a button answered by a match's card: `load` in one session, the card shown."""
 
@@ -122,6 +146,7 @@ CARD_SCREENS: list[tuple[Button, CardLoad, bool]] = [
     (service.RESUME, _changed("resume"), True),
     (service.END_WHY, _changed("end"), True),
     (service.END, _end_reasons, True),
+    (service.PICK_MEMBER, _member_added, True),
 ]
 
 
@@ -176,8 +201,7 @@ async def ask_holiday(update: Update, context: BotContext) -> str | None:
 async def typed_holiday(update: Update, context: BotContext) -> str | None:
     """The holiday's days, typed."""
     draft = draft_of(context, MatchDraft)
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    parts = [parse_date(part) for part in text.replace("–", " - ").split(" - ")]
+    parts = [parse_date(part) for part in typed_text(update).replace("–", " - ").split(" - ")]
     if len(parts) == 1 and parts[0] is not None:
         parts = [parts[0], parts[0]]
     if len(parts) != 2 or parts[0] is None or parts[1] is None:
@@ -240,28 +264,6 @@ async def ask_member(update: Update, context: BotContext) -> str | None:
     return END
 
 
-async def picked_member(update: Update, context: BotContext) -> str | None:
-    """An adult added to the household (checked: approved, VOG where children are involved); the card again."""
-    parsed = await tapped_or_stale(update, service.PICK_MEMBER)
-    if parsed is None:
-        return END
-    with context.session() as session:
-        found = match_household.add_member(
-            session=session,
-            services=context.services,
-            coordinator=context.person,
-            match_id=parsed[0],
-            person_id=parsed[1],
-            now=context.now(),
-        )
-    if not found.stale and found.note is None and not found.rows:
-        await answer_button(update)
-        await reply(update, h(found.text))
-        return END
-    await _show_card(update, found, edit=True)
-    return END
-
-
 def build() -> Dialogue:
     """/match, the card's buttons and the proposal dialogue."""
     return Dialogue(
@@ -287,5 +289,4 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
         ),
         CallbackQueryHandler(decide_review, pattern=match_reviews.DECIDE.pattern),
         CallbackQueryHandler(ask_member, pattern=service.ADD_MEMBER.pattern),
-        CallbackQueryHandler(picked_member, pattern=service.PICK_MEMBER.pattern),
     ]

@@ -21,7 +21,6 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 from conversations.approvals import parse_date
 from conversations.context import BotContext
 from conversations.dialogue import ANYTHING, END, STAY, draft_of, typed_words
-from conversations.match_common import close_tap
 from conversations.match_draft import (
     CONFIRM,
     DAYS,
@@ -58,6 +57,7 @@ from conversations.ui import (
     UNCHECKED,
     answer_button,
     answer_stale,
+    close_tap,
     column,
     keyboard,
     not_understood,
@@ -66,6 +66,7 @@ from conversations.ui import (
     reply,
     retire_buttons,
     tapped_values,
+    typed_text,
 )
 from domain import matches as rules
 from domain.matches import RhythmKind, RhythmProblem
@@ -265,8 +266,7 @@ async def _ask_first(update: Update) -> str | None:
 
 async def typed_first(update: Update, context: BotContext) -> str | None:
     """The first day, typed (from today, at most half a year ahead): the usual time?"""
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    day = parse_date(text)
+    day = parse_date(typed_text(update))
     today = rules.local_day(context.now(), context.services.settings.timezone)
     if day is None or day < today or day > today + timedelta(days=180):
         await reply(update, _("Please type a day from today on, such as 12-12-2026."))
@@ -282,8 +282,7 @@ async def typed_first(update: Update, context: BotContext) -> str | None:
 
 async def typed_window(update: Update, context: BotContext) -> str | None:
     """The usual time window, typed (at most 36 hours): when does the trial end?"""
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    window = parse_window(text)
+    window = parse_window(typed_text(update))
     minutes = window.minutes if window is not None else None
     if window is None or minutes is None or not 0 < minutes <= rules.LONGEST_WINDOW.total_seconds() // 60:
         await reply(update, _("Please type a start and an end, such as 14:00-17:00 (at most 36 hours)."))
@@ -344,7 +343,7 @@ async def picked_trial(update: Update, context: BotContext) -> str | None:
 
 async def typed_trial(update: Update, context: BotContext) -> str | None:
     """A trial end typed as a date."""
-    day = parse_date((update.effective_message.text or "") if update.effective_message else "")
+    day = parse_date(typed_text(update))
     if day is None:
         await reply(update, _("Please type a date, such as 30-1-2027."))
         return STAY
@@ -375,8 +374,7 @@ async def picked_reviews(update: Update, context: BotContext) -> str | None:
 
 async def typed_reviews(update: Update, context: BotContext) -> str | None:
     """Review dates typed, separated by commas."""
-    text = (update.effective_message.text or "") if update.effective_message else ""
-    days = [parse_date(part) for part in text.split(",")]
+    days = [parse_date(part) for part in typed_text(update).split(",")]
     if not days or any(day is None for day in days):
         await reply(update, _("Please type dates such as 1-4-2027, 1-7-2027."))
         return STAY

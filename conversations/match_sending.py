@@ -12,10 +12,10 @@ from telegram import Update
 
 from conversations.context import BotContext
 from conversations.dialogue import END, draft_of
-from conversations.match_common import ask_household_member, close_tap
+from conversations.match_common import ask_household_member
 from conversations.match_draft import CONFIRM, DROP, HOUSEHOLD, HOUSEHOLD_PICK, SEND, MatchDraft, draft_rhythm, stale
 from conversations.rights import refuse
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, tapped_values
+from conversations.ui import answer_button, answer_stale, close_tap, keyboard, reply, retire_buttons, tapped_values
 from services import match_household as household
 from services import match_management as management
 from services import match_proposals as proposals

@@ -16,15 +16,13 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.dialogue import END, Dialogue, Draft, draft_of, typed_words
-from conversations.match_common import close_tap
-from conversations.relay import ask_for_text, pass_on
+from conversations.dialogue import Dialogue, Draft, draft_of, typed_words
+from conversations.relay import WRITING, ask_for_message, ask_for_text, pass_on
 from conversations.ui import (
-    answer_button,
     answer_done_before,
     answer_stale,
+    close_tap,
     keyboard,
-    reply,
     stale_text,
     tapped_values,
 )
@@ -245,7 +243,6 @@ def build() -> list[BaseHandler[Any, Any, Any]]:
 # --- writing to the other side --------------------------------------------------------------------
 
 CONTACT = "matchmsg"
-WRITING = "write"
 
 
 @dataclass
@@ -262,19 +259,13 @@ async def start_writing(update: Update, context: BotContext) -> str | None:
     with context.session() as session:
         found = match_contact.party(session=session, person=context.person, match_id=match_id)
         other = name_of(found.other) if found is not None else ""
-    if not other:
-        await answer_button(update, _("This match is no longer open, so you cannot write about it here."))
-        return END
-    await answer_button(update)
     draft_of(context, ContactDraft).match = match_id
-    await reply(
-        update,
-        _(
-            "Write one message for {name}. I pass it on through the bot, with your name; your phone number and "
-            "account stay private. Send /cancel to stop."
-        ).format(name=hi(other)),
-    )
-    return WRITING
+    prompt = _(
+        "Write one message for {name}. I pass it on through the bot, with your name; your phone number and "
+        "account stay private. Send /cancel to stop."
+    ).format(name=hi(other))
+    closed = _("This match is no longer open, so you cannot write about it here.")
+    return await ask_for_message(update, prompt if other else None, closed)
 
 
 async def write(update: Update, context: BotContext) -> str | None:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, WebAppInfo
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.dialogue import PRIVATE_MESSAGE, Step
+from conversations.dialogue import Step, private_command
 from conversations.ui import answer_button, answer_stale, keyboard, reply, tapped_values
 from services.callbacks import Button
 from services.i18n import _
@@ -60,7 +60,7 @@ def entry_pattern(key: str) -> str:
 def started_by(command: str, key: str, start: Step) -> list[BaseHandler[Any, Any, Any]]:
     """A dialogue's entry points when both /command (in a private chat) and the menu entry `key` start it."""
     return [
-        CommandHandler(command, start, filters=PRIVATE_MESSAGE),
+        private_command(command, start),
         CallbackQueryHandler(start, pattern=entry_pattern(key)),
     ]
 

@@ -13,12 +13,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 from conversations.context import BotContext
 from conversations.ui import (
     answer_button,
-    answer_done_before,
     answer_stale,
+    close_tap,
     column,
     keyboard,
     reply,
     retire_buttons,
+    settled_once,
     tapped_values,
 )
 from services import requests as service
@@ -109,22 +110,16 @@ async def do_cancel(update: Update, context: BotContext) -> None:
             outcome = service.cancel_request(
                 session=session, services=services, person_id=person.id, request_id=request_id, now=now
             )
-    if outcome == Cancelled.REFUSED:
-        await answer_stale(update)
-        return
-    if outcome == Cancelled.ALREADY_CLOSED:
-        await answer_done_before(update, _("This request was already closed."))
-        return
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Your request is cancelled. Whoever was asked has been told."))
+    said_already = _("This request was already closed.")
+    if await settled_once(
+        update, outcome, refused=Cancelled.REFUSED, already=Cancelled.ALREADY_CLOSED, said_already=said_already
+    ):
+        await reply(update, _("Your request is cancelled. Whoever was asked has been told."))
 
 
 async def keep(update: Update, context: BotContext) -> None:
     """'No, keep it'."""
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("All right, the request stays."))
+    await close_tap(update, _("All right, the request stays."))
 
 
 async def thank(update: Update, context: BotContext) -> None:
@@ -201,9 +196,7 @@ async def give_to(update: Update, context: BotContext) -> None:
     if not passed_on:
         await answer_stale(update)
         return
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Thank you, that is lovely! Your coordinator will get in touch to arrange it."))
+    await close_tap(update, _("Thank you, that is lovely! Your coordinator will get in touch to arrange it."))
 
 
 def build_handlers() -> list[BaseHandler[Any, Any, Any]]:

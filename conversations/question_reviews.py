@@ -18,9 +18,11 @@ from conversations.ui import (
     answer_button,
     answer_done_before,
     answer_stale,
+    close_tap,
     keyboard,
     reply,
     retire_buttons,
+    settled_once,
     stale_text,
     tapped_values,
 )
@@ -87,9 +89,7 @@ async def _thank(
     if result is None or result.outcome == Answered.STALE:
         await answer_button(update, closed)
         return
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, thanks.get(result.outcome, thanks[Answered.THANKS]))
+    await close_tap(update, thanks.get(result.outcome, thanks[Answered.THANKS]))
 
 
 async def on_pick(update: Update, context: BotContext) -> None:
@@ -135,14 +135,13 @@ async def on_reason(update: Update, context: BotContext) -> None:
 
     parsed = tapped_values(update, WHY)
     result = acted_on_tap(update, context, WHY, decide)
-    if result is None or result.outcome == Decided.REFUSED:
-        await answer_stale(update)
+    outcome = result.outcome if result else None
+    said_already = _("This was decided already.")
+    if not await settled_once(
+        update, outcome, refused=Decided.REFUSED, already=Decided.ALREADY, said_already=said_already
+    ):
         return
-    if result.outcome == Decided.ALREADY:
-        await answer_done_before(update, _("This was decided already."))
-        return
-    await answer_button(update)
-    await retire_buttons(update)
+    assert result is not None
     if parsed is not None and parsed[1] == Decision.STOP:
         await reply(
             update, _("Decided: the help for this question stops. Its helpers and the family have been told kindly.")

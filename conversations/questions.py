@@ -10,12 +10,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, STAY, TYPED, Dialogue, Draft, draft_of
-from conversations.ui import answer_button, answer_stale, keyboard, reply, retire_buttons, settled_tap, tapped_values
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, typed_words
+from conversations.ui import (
+    answer_button,
+    answer_stale,
+    close_tap,
+    keyboard,
+    reply,
+    retire_buttons,
+    settled_tap,
+    tapped_values,
+)
 from domain import questions as rules
 from domain.questions import QuestionState, Theme
 from services import questions as service
@@ -415,9 +424,7 @@ async def keep_first(update: Update, context: BotContext) -> str | None:
 
 async def write_again(update: Update, context: BotContext) -> str | None:
     """'I will write it shorter'."""
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Go ahead: at most {count} characters.").format(count=rules.MAX_QUESTION_CHARS))
+    await close_tap(update, _("Go ahead: at most {count} characters.").format(count=rules.MAX_QUESTION_CHARS))
     return STAY
 
 
@@ -457,8 +464,7 @@ def build_dialogue() -> Dialogue:
                 CallbackQueryHandler(pick_theme, pattern=THEME.pattern),
                 CallbackQueryHandler(keep_first, pattern=KEEP_FIRST.pattern),
                 CallbackQueryHandler(write_again, pattern=AGAIN.pattern),
-                MessageHandler(TYPED, words_typed),
-                MessageHandler(ANYTHING, words_unexpected),
+                *typed_words(words_typed, words_unexpected),
             ]
         },
         draft=QuestionDraft,

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import END, STAY, TYPED, AskingAgain, Dialogue, Draft, draft_of
+from conversations.dialogue import END, STAY, TYPED, AskingAgain, Dialogue, Draft, draft_of, private_command
 from conversations.ui import (
     answer_button,
     column,
@@ -238,4 +238,4 @@ def build() -> Dialogue:
 
 def build_commands() -> list[BaseHandler[Any, Any, Any]]:
     """/referrals, which works at any time."""
-    return [CommandHandler("referrals", show_referrals, filters=filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE)]
+    return [private_command("referrals", show_referrals)]

@@ -21,6 +21,17 @@ from storage.models import Person
 # Passes the checked text on and says to whom (empty when it may not go): the session, the writer, the text, and
 # where the message came from ("chat:message", so that a repeated update is not passed on twice).
 Send = Callable[[Session, Person, str, str], str | None]
+WRITING = "write"  # the dialogue's step that waits for the one message
+
+
+async def ask_for_message(update: Update, prompt: str | None, closed: str) -> str | None:
+    """Ask for the one message with `prompt`, the tap answered; without one (no longer open) the tap says `closed`."""
+    if prompt is None:
+        await answer_button(update, closed)
+        return END
+    await answer_button(update)
+    await reply(update, prompt)
+    return WRITING
 
 
 async def ask_for_text(update: Update, limit: int) -> str | None:

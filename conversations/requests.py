@@ -17,11 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import ReplyKeyboardRemove, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from conversations import approvals_families, menu, my_requests, volunteer_tasks
 from conversations.context import BotContext
-from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue, draft_of
+from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue, draft_of, private_command
 from conversations.request_prompts import (
     AREA_STEP,
     ASK_CHILDREN,
@@ -460,8 +460,7 @@ def build() -> Dialogue:
 
 def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Buttons outside the dialogue (they work at any time, also mid-dialogue) and /requests."""
-    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
-    return [CommandHandler("requests", requests_command, filters=private), *my_requests.build_handlers()]
+    return [private_command("requests", requests_command), *my_requests.build_handlers()]
 
 
 def register_menu() -> None:

@@ -16,7 +16,7 @@ from telegram import Update
 from conversations.context import BotContext
 from conversations.dialogue import END, STAY
 from conversations.rights import refuse
-from conversations.ui import answer_button, answer_stale, name_refused_text, reply, retire_buttons
+from conversations.ui import answer_button, answer_stale, name_refused_text, reply, retire_buttons, typed_text
 from domain.permissions import Decision
 from storage.db import Session
 from storage.models import Person
@@ -94,11 +94,8 @@ async def typed_name(
     saved: Callable[[N], Awaitable[str | None]],
 ) -> str | None:
     """A typed name given to `save` (rights checked there): refused ends, unreadable asks again, else `saved`."""
-    message = update.effective_message
     with context.session() as session:
-        result = save(
-            session=session, person=context.person, typed=(message.text or "") if message else "", now=context.now()
-        )
+        result = save(session=session, person=context.person, typed=typed_text(update), now=context.now())
     if not result.decision:
         await refuse(update, result.decision)
         return END

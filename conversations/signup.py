@@ -16,7 +16,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from conversations import menu
 from conversations.context import BotContext
-from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, TYPED, Dialogue
+from conversations.dialogue import END, STAY, TYPED, Dialogue, private_command
 from conversations.signup_profile import (
     family_ages,
     family_area,
@@ -371,7 +371,7 @@ def build() -> Dialogue:
 
     return Dialogue(
         name=NAME,
-        entry_points=[CommandHandler("start", start, filters=PRIVATE_MESSAGE)],
+        entry_points=[private_command("start", start)],
         states={
             LANGUAGE: step([], LANGUAGE),
             ROLE: step([on(choose_role, rules.ROLE)], ROLE),

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.dialogue import END, PRIVATE_MESSAGE, STAY, Dialogue, Draft, draft_of, typed_words
+from conversations.dialogue import END, STAY, Dialogue, Draft, draft_of, private_command, typed_words
 from conversations.rights import refuse
 from conversations.screens import allowed, ask_typed, shown, typed_name
 from conversations.ui import answer_stale, column, keyboard, reply, retire_buttons, tapped_or_stale, tapped_values
@@ -287,7 +287,7 @@ def build() -> Dialogue:
     return Dialogue(
         name=NAME,
         entry_points=[
-            CommandHandler("teams", show, filters=PRIVATE_MESSAGE),
+            private_command("teams", show),
             CallbackQueryHandler(show, pattern=team_admin.LIST.pattern),
             CallbackQueryHandler(ask_name, pattern=team_admin.NEW.pattern),
             CallbackQueryHandler(open_team, pattern=team_admin.OPEN.pattern),

@@ -276,6 +276,27 @@ async def answer_done_before(update: Update, text: str) -> None:
     await retire_buttons(update, show_choice=False)
 
 
+async def close_tap(update: Update, text: str | None = None, markup: Markup | None = None) -> None:
+    """Answer the tap and retire its buttons (the choice stays shown), then say `text` when there is one."""
+    await answer_button(update)
+    await retire_buttons(update)
+    if text is not None:
+        await reply(update, text, markup)
+
+
+async def settled_once(update: Update, outcome: object, *, refused: object, already: object, said_already: str) -> bool:
+    """Whether a once-only tap did its work (settled); else answered: `refused` or None as stale, `already` as done."""
+    if outcome is None or outcome == refused:
+        await answer_stale(update)
+        return False
+    if outcome == already:
+        await answer_done_before(update, said_already)
+        return False
+    await answer_button(update)
+    await retire_buttons(update)
+    return True
+
+
 async def tapped_or_stale(update: Update, button: Button) -> tuple[Any, ...] | None:
     """The tap's values when it is `button`'s; else None, the tap answered as one that no longer works."""
     values = tapped_values(update, button)
@@ -358,6 +379,12 @@ def markup_json(markup: Markup | None) -> dict[str, Any] | None:
     if markup is None:
         return None
     return json.loads(json.dumps(markup.to_dict()))
+
+
+def typed_text(update: Update) -> str:
+    """The words of the message being handled ("" when it has none)."""
+    message = update.effective_message
+    return (message.text or "") if message else ""
 
 
 def name_refused_text(max_length: int) -> str:

@@ -20,6 +20,7 @@ from conversations.ui import (
     answer_button,
     answer_stale,
     callback,
+    close_tap,
     column,
     keyboard,
     not_understood,
@@ -239,9 +240,7 @@ async def stop(update: Update, context: BotContext) -> str | None:
     """Stop without saving."""
     if tapped_values(update, PROFILE_STOP) is None:
         return await earlier_button(update, context)
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Nothing was changed. Send /menu when you want to do something else."))
+    await close_tap(update, _("Nothing was changed. Send /menu when you want to do something else."))
     return END
 
 

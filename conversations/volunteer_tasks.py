@@ -10,15 +10,16 @@ from datetime import date, datetime
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations.context import BotContext
-from conversations.dialogue import ANYTHING, END, TYPED, Dialogue, Draft, draft_of
+from conversations.dialogue import Dialogue, Draft, draft_of, typed_words
 from conversations.pause_buttons import pause_handlers
-from conversations.relay import ask_for_text, pass_on
+from conversations.relay import WRITING, ask_for_message, ask_for_text, pass_on
 from conversations.ui import (
     answer_button,
     answer_stale,
+    close_tap,
     column,
     keyboard,
     reply,
@@ -65,7 +66,6 @@ from storage.models import Person, VolunteerProfile, VolunteerStatus
 logger = logging.getLogger(__name__)
 
 RELAY = "taskmsg"  # one message about an accepted task, between its volunteer and its family
-RELAY_WRITE = "write"
 MAX_TASK_MESSAGE = 500
 
 
@@ -164,9 +164,7 @@ async def do_cancel_task(update: Update, context: BotContext) -> None:
 
 async def keep_task(update: Update, context: BotContext) -> None:
     """'No, I will go'."""
-    await answer_button(update)
-    await retire_buttons(update)
-    await reply(update, _("Great, thank you!"))
+    await close_tap(update, _("Great, thank you!"))
 
 
 # --- a message about a task -----------------------------------------------------------------------
@@ -198,19 +196,13 @@ async def _start_task_message(update: Update, context: BotContext, button: Butto
         known = party is not None and party.side == side
         other_name = matching.name_of(party.other) if party is not None and known else ""
         what = matching.kind_label(party.request.kind) if party is not None and known else ""
-    if not other_name:
-        await answer_button(update, _("This task is no longer open, so you cannot write about it here."))
-        return END
-    await answer_button(update)
     draft_of(context, TaskMessageDraft).request = request_id
-    await reply(
-        update,
-        _(
-            "Write one message for {name} about the task ({what}). I pass it on through the bot, with your "
-            "name; your phone number and account stay private. Send /cancel to stop."
-        ).format(name=hi(other_name), what=h(what)),
-    )
-    return RELAY_WRITE
+    prompt = _(
+        "Write one message for {name} about the task ({what}). I pass it on through the bot, with your "
+        "name; your phone number and account stay private. Send /cancel to stop."
+    ).format(name=hi(other_name), what=h(what))
+    closed = _("This task is no longer open, so you cannot write about it here.")
+    return await ask_for_message(update, prompt if other_name else None, closed)
 
 
 async def write_task_message(update: Update, context: BotContext) -> str | None:
@@ -244,13 +236,7 @@ def build_relay() -> Dialogue:
     return Dialogue(
         name=RELAY,
         entry_points=starts,
-        states={
-            RELAY_WRITE: [
-                MessageHandler(TYPED, write_task_message),
-                MessageHandler(ANYTHING, task_message_unexpected),
-                *starts,
-            ]
-        },
+        states={WRITING: [*typed_words(write_task_message, task_message_unexpected), *starts]},
         draft=TaskMessageDraft,
     )
 

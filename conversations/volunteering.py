@@ -17,20 +17,22 @@ from typing import Any
 
 from telegram import Message, Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from conversations import menu
 from conversations.context import BotContext
+from conversations.dialogue import private_command
 from conversations.ui import (
     answer_button,
+    answer_done_before,
     answer_stale,
-    callback,
     column,
     int_arg,
     keyboard,
     parse_callback,
     reply,
     retire_buttons,
+    stale_text,
     tapped_values,
 )
 from conversations.volunteer_profile import help_others
@@ -198,10 +200,7 @@ async def _ask_worry(update: Update, request_id: int) -> None:
 async def _debrief_done(update: Update, result: Debriefed) -> bool:
     """Answer the tap; False (and the buttons retired) when it was not this person's or answered before."""
     if result.side is None or not result.ok:
-        await answer_button(update, _("You already answered this. Thank you!") if result.side else None)
-        if result.side is None:
-            await answer_stale(update)
-        await retire_buttons(update, show_choice=False)
+        await answer_done_before(update, _("You already answered this. Thank you!") if result.side else stale_text())
         return False
     await answer_button(update)
     await retire_buttons(update)
@@ -257,7 +256,7 @@ async def _after_difficult(update: Update, side: str | None) -> None:
             "I am sorry it was difficult. I have let your coordinator know, and they will get in touch with "
             "you. If you want to tell us more now, tap 'Talk to someone'."
         ),
-        keyboard([[(_("Talk to someone"), callback("menu", "talk"))]]),
+        keyboard([[(_("Talk to someone"), menu.MENU.data("talk"))]]),
     )
 
 
@@ -312,9 +311,8 @@ async def _close_debrief(update: Update, context: BotContext, button: Button) ->
 
 def build_first() -> list[BaseHandler[Any, Any, Any]]:
     """Before the dialogues: offer, outcome and debrief buttons, tasks and pauses work at any time."""
-    private = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     return [
-        CommandHandler("tasks", show_tasks, filters=private),
+        private_command("tasks", show_tasks),
         CallbackQueryHandler(on_accept, pattern=ACCEPT_OFFER.pattern),
         CallbackQueryHandler(on_decline, pattern=DECLINE_OFFER.pattern),
         CallbackQueryHandler(on_outcome, pattern=rf"^{matching.OUTCOME}:"),

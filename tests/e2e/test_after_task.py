@@ -137,3 +137,14 @@ def test_a_volunteer_who_writes_before_choosing_the_family_keeps_the_text(
     copied = [message.text for message in coordinator.user.messages[before:]]
     assert copied[-2:] == ["The boy had a bruise on his arm", "He said he fell"], copied
     expect(texts_since(coordinator, before), "Volunteer Jelle raised a concern about Tijn")
+
+
+def test_a_debrief_button_of_someone_else_is_answered_once_as_no_longer_working(
+    harness: Harness, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    family, _helper = task_done(harness, coordinator, person, "Lotte", "Bram")
+    request = last_request(harness, family)
+    before = len(family.user.callback_answers)
+    family.user.press_raw(family.last, f"db:worry:{request.id}")  # a worry is the volunteer's question
+    harness.settle()
+    assert family.user.callback_answers[before:] == ["That button no longer works. Send /menu for the current options."]

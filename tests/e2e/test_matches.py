@@ -612,7 +612,9 @@ def test_a_support_household_of_several_adults_each_agrees_each_has_a_vog_and_ea
     harness: Harness, team: Team, coordinator: Chat, person: Callable[..., Chat]
 ) -> None:
     area = new_area(harness, f"Huiswijk-{len(harness.sandbox.calls)}")
-    family = new_family(team.primary, person, "Marit")
+    # The family lives where its helpers do: the household list shows those nearby first (at most 30), and
+    # the volunteers earlier test files signed up must not push this test's adults off it.
+    family = new_family_in(team.primary, person, "Marit", area)
     helper = new_volunteer(coordinator, person, "Jorrit", area, ["Babysitting"], vog_age_days=30, children=True)
     partner = new_volunteer(coordinator, person, "Ingeborg", area, ["Babysitting"], vog_age_days=30, children=True)
     new_volunteer(coordinator, person, "Kasimir", area, ["Babysitting"], vog_age_days=None, children=False)

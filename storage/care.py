@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, bindparam, delete, func, or_, select
 from sqlmodel import Session, col
 
 from storage.db import fresh, insert_new, saved, set_given, set_once, update_given, updated
@@ -263,11 +263,13 @@ def drop_topic(*, session: Session, family_id: int, thread_id: int | None = None
 
 def family_for_thread(*, session: Session, chat_id: int, thread_id: int) -> int | None:
     """The family whose forum topic this thread of this chat is, or None."""
-    return session.execute(
-        select(col(FamilyTopic.family_id)).where(
-            col(FamilyTopic.chat_id) == chat_id, col(FamilyTopic.thread_id) == thread_id
-        )
-    ).scalar_one_or_none()
+    return session.execute(_FAMILY_OF_THREAD, {"chat_id": chat_id, "thread_id": thread_id}).scalar_one_or_none()
+
+
+# Built once: every coordinator's line in a topic asks it.
+_FAMILY_OF_THREAD = select(col(FamilyTopic.family_id)).where(
+    col(FamilyTopic.chat_id) == bindparam("chat_id"), col(FamilyTopic.thread_id) == bindparam("thread_id")
+)
 
 
 def move_topics(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:
@@ -341,16 +343,21 @@ def last_event_at(
 
 def last_event(*, session: Session, family_id: int, kind: str, actor_id: int) -> TimelineEvent | None:
     """The newest event of one kind by one actor on a family's timeline (e.g. their last relayed message)."""
-    return session.execute(
-        select(TimelineEvent)
-        .where(
-            col(TimelineEvent.family_id) == family_id,
-            col(TimelineEvent.kind) == kind,
-            col(TimelineEvent.actor_id) == actor_id,
-        )
-        .order_by(col(TimelineEvent.at).desc(), col(TimelineEvent.id).desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    values = {"family_id": family_id, "kind": kind, "actor_id": actor_id}
+    return session.execute(_LAST_EVENT, values).scalar_one_or_none()
+
+
+# Built once: every relayed line asks it (the pace of the writer's lines).
+_LAST_EVENT = (
+    select(TimelineEvent)
+    .where(
+        col(TimelineEvent.family_id) == bindparam("family_id"),
+        col(TimelineEvent.kind) == bindparam("kind"),
+        col(TimelineEvent.actor_id) == bindparam("actor_id"),
+    )
+    .order_by(col(TimelineEvent.at).desc(), col(TimelineEvent.id).desc())
+    .limit(1)
+)
 
 
 # --- scheduled check-ins --------------------------------------------------------------------------

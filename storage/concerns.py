@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import Session, col
 
 from storage.db import fresh, saved, set_once, updated
@@ -77,14 +78,27 @@ def open_concern(
     exclude_sources: Sequence[str] = (),
 ) -> Concern | None:
     """The newest concern about this family that is not closed (raised by this person / from these sources)."""
-    query = select(Concern).where(col(Concern.family_id) == family_id, col(Concern.status) != ConcernStatus.CLOSED)
+    key = (raised_by_id is not None, tuple(sources), tuple(exclude_sources))
+    query = _OPEN_CONCERN.get(key)
+    if query is None:
+        # Built once per kind of question: every relayed line asks it (the sources are the callers' constants).
+        query = select(Concern).where(
+            col(Concern.family_id) == bindparam("family_id"), col(Concern.status) != ConcernStatus.CLOSED
+        )
+        if raised_by_id is not None:
+            query = query.where(col(Concern.raised_by_id) == bindparam("raised_by_id"))
+        if sources:
+            query = query.where(col(Concern.source).in_(list(sources)))
+        if exclude_sources:
+            query = query.where(col(Concern.source).not_in(list(exclude_sources)))
+        query = _OPEN_CONCERN[key] = query.order_by(col(Concern.id).desc()).limit(1)
+    values: dict[str, int] = {"family_id": family_id}
     if raised_by_id is not None:
-        query = query.where(col(Concern.raised_by_id) == raised_by_id)
-    if sources:
-        query = query.where(col(Concern.source).in_(list(sources)))
-    if exclude_sources:
-        query = query.where(col(Concern.source).not_in(list(exclude_sources)))
-    return session.execute(query.order_by(col(Concern.id).desc()).limit(1)).scalar_one_or_none()
+        values["raised_by_id"] = raised_by_id
+    return session.execute(query, values).scalar_one_or_none()
+
+
+_OPEN_CONCERN: dict[tuple[bool, tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
 def open_concern_raised_by(*, session: Session, person_id: int) -> Concern | None:

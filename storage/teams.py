@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from storage.case_tables import Team
@@ -68,16 +68,19 @@ def team_of_family(*, session: Session, family_id: int) -> int | None:
 
 def team_and_group_of_family(*, session: Session, family_id: int) -> tuple[int | None, int | None]:
     """The family's team (as `team_of_family`) and that team's stored group, in one query: the relay's hot path."""
-    team_id = func.coalesce(col(FamilyProfile.team_id), col(Person.team_id))
-    query = (
-        select(team_id, col(Team.group_chat_id))
-        .select_from(Person)
-        .outerjoin(FamilyProfile, col(FamilyProfile.person_id) == col(Person.id))
-        .outerjoin(Team, col(Team.id) == team_id)
-        .where(col(Person.id) == family_id)
-    )
-    row = session.execute(query).first()
+    row = session.execute(_TEAM_AND_GROUP, {"family_id": family_id}).first()
     return (row[0], row[1]) if row is not None else (None, None)
+
+
+# Built once: every relayed line and every message to a family's topic asks it.
+_TEAM_ID = func.coalesce(col(FamilyProfile.team_id), col(Person.team_id))
+_TEAM_AND_GROUP = (
+    select(_TEAM_ID, col(Team.group_chat_id))
+    .select_from(Person)
+    .outerjoin(FamilyProfile, col(FamilyProfile.person_id) == col(Person.id))
+    .outerjoin(Team, col(Team.id) == _TEAM_ID)
+    .where(col(Person.id) == bindparam("family_id"))
+)
 
 
 def set_person_team(*, session: Session, person_id: int, team_id: int) -> None:
@@ -119,7 +122,11 @@ def set_group(*, session: Session, team_id: int, chat_id: int | None) -> None:
 
 def team_with_group(*, session: Session, chat_id: int) -> Team | None:
     """The team whose coordinators' group this chat is."""
-    return session.execute(select(Team).where(col(Team.group_chat_id) == chat_id)).scalars().first()
+    return session.execute(_TEAM_WITH_GROUP, {"chat_id": chat_id}).scalars().first()
+
+
+# Built once: every update from a group asks it.
+_TEAM_WITH_GROUP = select(Team).where(col(Team.group_chat_id) == bindparam("chat_id"))
 
 
 def move_group(*, session: Session, old_chat_id: int, new_chat_id: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select
 from sqlmodel import Session, col
@@ -327,14 +328,25 @@ def timeline(*, session: Session, family_id: int, limit: int = 20) -> list[Timel
     )
 
 
+_LAST_EVENT_AT: dict[tuple[tuple[str, ...], bool], Any] = {}
+
+
 def last_event_at(
     *, session: Session, family_id: int, kinds: Sequence[str], actor_id: int | None = None
 ) -> datetime | None:
     """When a family's timeline last saw one of these kinds of event (by this actor, if given), or None."""
-    conditions = [col(TimelineEvent.family_id) == family_id, col(TimelineEvent.kind).in_(list(kinds))]
+    key = (tuple(kinds), actor_id is not None)
+    query = _LAST_EVENT_AT.get(key)
+    if query is None:
+        # Built once per set of kinds (the callers' constants): every relayed line asks one of them.
+        conditions = [col(TimelineEvent.family_id) == bindparam("family_id"), col(TimelineEvent.kind).in_(key[0])]
+        if actor_id is not None:
+            conditions.append(col(TimelineEvent.actor_id) == bindparam("actor_id"))
+        query = _LAST_EVENT_AT[key] = select(func.max(TimelineEvent.at)).where(and_(*conditions))
+    values: dict[str, int] = {"family_id": family_id}
     if actor_id is not None:
-        conditions.append(col(TimelineEvent.actor_id) == actor_id)
-    value = session.execute(select(func.max(TimelineEvent.at)).where(and_(*conditions))).scalar_one_or_none()
+        values["actor_id"] = actor_id
+    value = session.execute(query, values).scalar_one_or_none()
     if value is not None and value.tzinfo is None:
         # An aggregate bypasses the column type, so SQLite hands back a naive (UTC) value.
         value = value.replace(tzinfo=UTC)

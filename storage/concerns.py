@@ -103,12 +103,16 @@ _OPEN_CONCERN: dict[tuple[bool, tuple[str, ...], tuple[str, ...]], Any] = {}
 
 def open_concern_raised_by(*, session: Session, person_id: int) -> Concern | None:
     """The newest open concern this person raised (a volunteer's concern, or one without a family)."""
-    return session.execute(
-        select(Concern)
-        .where(col(Concern.raised_by_id) == person_id, col(Concern.status) != ConcernStatus.CLOSED)
-        .order_by(col(Concern.id).desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return session.execute(_RAISED_BY, {"person_id": person_id}).scalar_one_or_none()
+
+
+# Built once: a volunteer's every relayed line asks it.
+_RAISED_BY = (
+    select(Concern)
+    .where(col(Concern.raised_by_id) == bindparam("person_id"), col(Concern.status) != ConcernStatus.CLOSED)
+    .order_by(col(Concern.id).desc())
+    .limit(1)
+)
 
 
 def acknowledge(*, session: Session, concern_id: int, now: datetime) -> bool:
@@ -162,13 +166,15 @@ def add_escalation_step(
 
 def escalation_steps(*, session: Session, concern_id: int) -> list[EscalationStep]:
     """A concern's escalation steps, in the order they were taken."""
-    return list(
-        session.execute(
-            select(EscalationStep)
-            .where(col(EscalationStep.concern_id) == concern_id)
-            .order_by(col(EscalationStep.level), col(EscalationStep.id))
-        ).scalars()
-    )
+    return list(session.execute(_STEPS_OF_CONCERN, {"concern_id": concern_id}).scalars())
+
+
+# Built once: the rights check of every coordinator's line to a family asks who was alerted.
+_STEPS_OF_CONCERN = (
+    select(EscalationStep)
+    .where(col(EscalationStep.concern_id) == bindparam("concern_id"))
+    .order_by(col(EscalationStep.level), col(EscalationStep.id))
+)
 
 
 def notified_ids(*, session: Session, concern_id: int) -> list[int]:

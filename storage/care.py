@@ -216,12 +216,16 @@ def mark_missed(*, session: Session, checkin_id: int) -> bool:
 
 def last_sent_checkin(*, session: Session, family_id: int) -> CheckIn | None:
     """A family's most recently sent check-in, or None."""
-    return session.execute(
-        select(CheckIn)
-        .where(col(CheckIn.family_id) == family_id, col(CheckIn.sent_at).is_not(None))
-        .order_by(col(CheckIn.sent_at).desc(), col(CheckIn.id).desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    return session.execute(_LAST_SENT_CHECKIN, {"family_id": family_id}).scalar_one_or_none()
+
+
+# Built once: planning a family's next check-in asks it (each sign-up, answer and rhythm change).
+_LAST_SENT_CHECKIN = (
+    select(CheckIn)
+    .where(col(CheckIn.family_id) == bindparam("family_id"), col(CheckIn.sent_at).is_not(None))
+    .order_by(col(CheckIn.sent_at).desc(), col(CheckIn.id).desc())
+    .limit(1)
+)
 
 
 def recent_checkins(*, session: Session, family_id: int, limit: int = 5) -> list[CheckIn]:

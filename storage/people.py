@@ -124,13 +124,16 @@ def coordinators(*, session: Session, team_id: int | None = None) -> list[Person
 
 def first_staff_language(*, session: Session) -> str | None:
     """The language of the first administrator, else of the first coordinator (None: no coordinator yet)."""
-    query = (
-        select(col(Person.language))
-        .where(col(Person.role) == Role.COORDINATOR, col(Person.telegram_id).is_not(None))
-        .order_by(col(Person.is_admin).desc(), col(Person.id))
-        .limit(1)
-    )
-    return session.execute(query).scalar()
+    return session.execute(_FIRST_STAFF_LANGUAGE).scalar()
+
+
+# Built once: a topic line for a family without a primary coordinator asks it.
+_FIRST_STAFF_LANGUAGE = (
+    select(col(Person.language))
+    .where(col(Person.role) == Role.COORDINATOR, col(Person.telegram_id).is_not(None))
+    .order_by(col(Person.is_admin).desc(), col(Person.id))
+    .limit(1)
+)
 
 
 def admins(*, session: Session) -> list[Person]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import Session, col, select
 
 from domain.referrals import month_of
@@ -53,8 +53,13 @@ def referral_by_hash(*, session: Session, token_hash: str) -> Referral | None:
 
 def referral_of_family(*, session: Session, family_id: int) -> Referral | None:
     """The referral a family consented to, if any."""
-    query = select(Referral).where(col(Referral.family_id) == family_id).order_by(col(Referral.id).desc())
-    return session.execute(query).scalars().first()
+    return session.execute(_REFERRAL_OF_FAMILY, {"family_id": family_id}).scalars().first()
+
+
+# Built once: every family's sign-up asks it.
+_REFERRAL_OF_FAMILY = (
+    select(Referral).where(col(Referral.family_id) == bindparam("family_id")).order_by(col(Referral.id).desc())
+)
 
 
 def referrals_by(*, session: Session, referrer_id: int, limit: int = 50) -> list[Referral]:

@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine, delete, event, insert, select, update
+from sqlalchemy import Engine, delete, event, insert, inspect, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidRequestError
 from sqlmodel import Session, col, create_engine
 
 DEFAULT_SQLITE_PATH = Path("data") / "waakvlam.sqlite3"
@@ -92,8 +93,15 @@ def reread(*, session: Session, row: Row) -> Row:
 
 
 def attached(*, session: Session, row: Row) -> Row:
-    """A row read earlier in this update's other transaction, joined to this session without reading it again."""
-    return session.merge(row, load=False)
+    """A row read earlier in this update's other transaction, joined to this session without reading it again.
+
+    A row changed since (not saved) cannot join that way; it is read again instead, as stored."""
+    try:
+        return session.merge(row, load=False)
+    except InvalidRequestError:
+        found = session.get(type(row), inspect(row).identity)
+        assert found is not None, "a row read in this update is still there"
+        return found
 
 
 def dialect_insert(dialect: str) -> Any:

@@ -41,6 +41,7 @@ REVIEW_MONTHS = Button("mtp", "rev", int)
 SEND = Button("mtp", "send")
 HOUSEHOLD = Button("mtp", "hh")  # add another adult of the helper's support household
 HOUSEHOLD_PICK = Button("mtp", "hhp", int)
+HOUSEHOLD_PAGE = Button("mtp", "hhpg", int)  # another page of the household list
 DROP = Button("mtp", "drop")
 
 

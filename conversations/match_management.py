@@ -243,23 +243,44 @@ async def ask_adjust(update: Update, context: BotContext) -> str | None:
 
 
 async def ask_member(update: Update, context: BotContext) -> str | None:
-    """'Add an adult of the support household' on a card: approved volunteers to choose from."""
+    """'Add an adult of the support household' on a card: the first page of approved volunteers to choose from."""
     parsed = await tapped_or_stale(update, service.ADD_MEMBER)
     if parsed is None:
         return END
+    return await _member_page(update, context, parsed[0], 0, turned=False)
+
+
+async def turn_member_page(update: Update, context: BotContext) -> str | None:
+    """The pager under a card's household list: another page, the rights checked again."""
+    parsed = await tapped_or_stale(update, service.MEMBER_PAGE)
+    if parsed is None:
+        return END
+    return await _member_page(update, context, parsed[0], parsed[1], turned=True)
+
+
+async def _member_page(update: Update, context: BotContext, match_id: int, page: int, *, turned: bool) -> str | None:
+    """One page of volunteers who could join the match's household (the old page's buttons go when `turned`)."""
     with context.session() as session:
         found = match_household.options_for_match(
-            session=session, coordinator=context.person, match_id=parsed[0], now=context.now()
+            session=session, coordinator=context.person, match_id=match_id, page=page, now=context.now()
         )
     if found.refused is not None:
         await _show_card(update, found.refused)
+        return END
+    if not found.options and found.page > 0:  # a page past the end: the list changed since it was shown
+        await answer_stale(update)
         return END
     await answer_button(update)
     if not found.options:
         await reply(update, _("There are no approved volunteers yet."))
         return END
+    if turned:
+        await retire_buttons(update, show_choice=False)
     await ask_household_member(
-        update, [(label, service.PICK_MEMBER.data(parsed[0], person_id)) for label, person_id in found.options]
+        update,
+        found,
+        lambda person_id: service.PICK_MEMBER.data(match_id, person_id),
+        lambda to: service.MEMBER_PAGE.data(match_id, to),
     )
     return END
 
@@ -289,4 +310,5 @@ def build_first() -> list[BaseHandler[Any, Any, Any]]:
         ),
         CallbackQueryHandler(decide_review, pattern=match_reviews.DECIDE.pattern),
         CallbackQueryHandler(ask_member, pattern=service.ADD_MEMBER.pattern),
+        CallbackQueryHandler(turn_member_page, pattern=service.MEMBER_PAGE.pattern),
     ]

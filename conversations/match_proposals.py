@@ -32,6 +32,7 @@ from conversations.match_draft import (
     HELPER,
     HELPER_PAGE,
     HOUSEHOLD,
+    HOUSEHOLD_PAGE,
     HOUSEHOLD_PICK,
     KIND,
     PICK_FAMILY,
@@ -50,7 +51,7 @@ from conversations.match_draft import (
     draft_rhythm,
     stale,
 )
-from conversations.match_sending import ask_household, confirm, drop, picked_household, send
+from conversations.match_sending import ask_household, confirm, drop, picked_household, send, turn_household_page
 from conversations.rights import refuse
 from conversations.ui import (
     CHECKED,
@@ -437,6 +438,7 @@ def proposal_states() -> dict[str, list[BaseHandler[Any, Any, Any]]]:
             CallbackQueryHandler(send, pattern=SEND.pattern),
             CallbackQueryHandler(ask_household, pattern=HOUSEHOLD.pattern),
             CallbackQueryHandler(picked_household, pattern=HOUSEHOLD_PICK.pattern),
+            CallbackQueryHandler(turn_household_page, pattern=HOUSEHOLD_PAGE.pattern),
             CallbackQueryHandler(drop, pattern=DROP.pattern),
             anything,
         ],

@@ -13,7 +13,17 @@ from telegram import Update
 from conversations.context import BotContext
 from conversations.dialogue import END, draft_of
 from conversations.match_common import ask_household_member
-from conversations.match_draft import CONFIRM, DROP, HOUSEHOLD, HOUSEHOLD_PICK, SEND, MatchDraft, draft_rhythm, stale
+from conversations.match_draft import (
+    CONFIRM,
+    DROP,
+    HOUSEHOLD,
+    HOUSEHOLD_PAGE,
+    HOUSEHOLD_PICK,
+    SEND,
+    MatchDraft,
+    draft_rhythm,
+    stale,
+)
 from conversations.rights import refuse
 from conversations.ui import answer_button, answer_stale, close_tap, keyboard, reply, retire_buttons, tapped_values
 from services import match_household as household
@@ -146,27 +156,43 @@ async def _save_adjustment(update: Update, context: BotContext, draft: MatchDraf
 
 
 async def ask_household(update: Update, context: BotContext) -> str | None:
-    """'Add an adult of the support household' before sending: approved volunteers to choose from."""
+    """'Add an adult of the support household' before sending: the first page of approved volunteers."""
+    return await _household_page(update, context, 0)
+
+
+async def turn_household_page(update: Update, context: BotContext) -> str | None:
+    """The pager under the household list of the proposal: another page, the rights checked again."""
+    parsed = tapped_values(update, HOUSEHOLD_PAGE)
+    if parsed is None:
+        return await stale(update)
+    return await _household_page(update, context, parsed[0])
+
+
+async def _household_page(update: Update, context: BotContext, page: int) -> str | None:
+    """One page of approved volunteers who could join the helper's household (never the helper or those in it)."""
     draft = draft_of(context, MatchDraft)
     if not draft.family_id or not draft.helper_id or draft.adjust_match:
         return await stale(update)
     with context.session() as session:
-        options = household.member_options(
+        found = household.member_options(
             session=session,
             coordinator=context.person,
             family_id=draft.family_id,
             exclude=[draft.helper_id, *draft.members],
+            page=page,
             now=context.now(),
         )
+    if found is not None and not found.options and found.page > 0:  # past the end: the list changed meanwhile
+        return await stale(update)
     await answer_button(update)
-    if options is None:
+    if found is None:
         await reply(update, _("That family can no longer be chosen."))
         return END
-    if not options:
+    if not found.options:
         await reply(update, _("There are no approved volunteers yet."))
         return CONFIRM
     await retire_buttons(update, show_choice=False)
-    await ask_household_member(update, [(label, HOUSEHOLD_PICK.data(person_id)) for label, person_id in options])
+    await ask_household_member(update, found, HOUSEHOLD_PICK.data, HOUSEHOLD_PAGE.data)
     return CONFIRM
 
 

@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 MEMBER_YES = Button("ms", "hyes", int)  # a matchmember id: this adult agrees
 MEMBER_NO = Button("ms", "hno", int)
-OPTIONS = 30
+OPTIONS = 10  # volunteers on one page of the household list, as on the helper list
 
 
 class MemberProblem(StrEnum):
@@ -112,26 +112,38 @@ def add_members(
 
 @dataclass(frozen=True)
 class Options:
-    """The volunteers a coordinator may add to a match's household (label, id), or the card that says no."""
+    """One page of the volunteers a coordinator may add to a match's household (label, id), whether more
+    follow, or the card that says no."""
 
     options: list[tuple[str, int]] = field(default_factory=list)
+    page: int = 0
+    more: bool = False
     refused: Card | None = None
 
 
 def member_options(
-    *, session: Session, coordinator: Person | None, family_id: int, exclude: Sequence[int], now: datetime
-) -> list[tuple[str, int]] | None:
-    """Approved volunteers (nearby first) who could be another adult of the household; None: not allowed."""
+    *, session: Session, coordinator: Person | None, family_id: int, exclude: Sequence[int], page: int, now: datetime
+) -> Options | None:
+    """One page of approved volunteers (nearby first, never `exclude`) who could be another adult; None: not allowed."""
+    page = max(page, 0)
     found = pairs.candidates(
-        session=session, person=coordinator, family_id=family_id, page=0, page_size=OPTIONS, now=now
+        session=session,
+        person=coordinator,
+        family_id=family_id,
+        page=page,
+        page_size=OPTIONS,
+        now=now,
+        exclude=exclude,
     )
     if found is None:
         return None
-    return [(label, person_id) for label, person_id in found.options if person_id not in exclude]
+    return Options(options=found.options, page=page, more=found.more)
 
 
-def options_for_match(*, session: Session, coordinator: Person | None, match_id: int, now: datetime) -> Options:
-    """'Add an adult of the household' on a match's card: who could be added."""
+def options_for_match(
+    *, session: Session, coordinator: Person | None, match_id: int, page: int, now: datetime
+) -> Options:
+    """'Add an adult of the household' on a match's card: one page of who could be added."""
     match = store.get_match(session=session, match_id=match_id)
     if match is None or MatchState(match.state) not in rules.OPEN_STATES:
         return Options(refused=Card(stale=True))
@@ -140,9 +152,14 @@ def options_for_match(*, session: Session, coordinator: Person | None, match_id:
         return Options(refused=Card(note=refusal_text(decision)))
     taken = [member.person_id for member in store.members(session=session, match_id=match_id)]
     found = member_options(
-        session=session, coordinator=coordinator, family_id=match.family_id, exclude=[match.helper_id, *taken], now=now
+        session=session,
+        coordinator=coordinator,
+        family_id=match.family_id,
+        exclude=[match.helper_id, *taken],
+        page=page,
+        now=now,
     )
-    return Options(options=found or []) if found is not None else Options(refused=Card(stale=True))
+    return found if found is not None else Options(refused=Card(stale=True))
 
 
 def add_member(

@@ -56,6 +56,7 @@ HOLIDAY = Button("mt", "hol", int, str)  # a match id, a Side
 ADJUST = Button("mt", "adj", int)  # change the rhythm, time or review dates
 ADD_MEMBER = Button("mt", "hh", int)  # which adult to add to the support household?
 PICK_MEMBER = Button("mt", "hhp", int, int)  # a match id, a volunteer id (services.match_household)
+MEMBER_PAGE = Button("mt", "hhpg", int, int)  # a match id, a page of the household list
 
 Rows = list[list[tuple[str, str]]]
 # A match whose rhythm, time and review dates can change (a proposal is ended and proposed again instead).

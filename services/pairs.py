@@ -3,6 +3,7 @@ changes, or removes) them for the families they may see; both sides are told in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,9 +67,16 @@ def _in_reach(session: Session, person: Person | None, family_id: int, now: date
 
 
 def candidates(
-    *, session: Session, person: Person | None, family_id: int, page: int, page_size: int, now: datetime
+    *,
+    session: Session,
+    person: Person | None,
+    family_id: int,
+    page: int,
+    page_size: int,
+    now: datetime,
+    exclude: Sequence[int] = (),
 ) -> Candidates | None:
-    """Approved volunteers for a family's support, those in its area first; None when not this coordinator's."""
+    """Approved volunteers for a family's support (but `exclude`), its area first; None when not this coordinator's."""
     reach = _in_reach(session, person, family_id, now)
     if reach is None:
         return None
@@ -80,6 +88,7 @@ def candidates(
         exclude_id=family_id,
         limit=page_size,
         offset=page * page_size,
+        exclude_ids=exclude,
     )
     options = [(name_of(volunteer), volunteer.id) for volunteer, _nearby in found if volunteer.id]
     paired = profile is not None and profile.support_volunteer_id is not None

@@ -249,12 +249,18 @@ def placeable_volunteers(
 
 
 def pairing_candidates(
-    *, session: Session, area_id: int | None, exclude_id: int, limit: int, offset: int = 0
+    *,
+    session: Session,
+    area_id: int | None,
+    exclude_id: int,
+    limit: int,
+    offset: int = 0,
+    exclude_ids: Sequence[int] = (),
 ) -> tuple[list[tuple[Person, bool]], bool]:
     """One page of approved volunteers to pair a family with, those in the family's area first.
 
     Returns (volunteer, in the area) pairs and whether more follow; the order is the database's, so a page
-    never misses someone whose name sorts late.
+    never misses someone whose name sorts late. `exclude_ids` (as `exclude_id`) are left out of every page.
     """
     nearby = exists().where(col(VolunteerArea.volunteer_id) == col(Person.id), col(VolunteerArea.area_id) == area_id)
     nearby_column = case((nearby, 0), else_=1) if area_id is not None else literal(1)
@@ -264,7 +270,7 @@ def pairing_candidates(
         .where(
             col(VolunteerProfile.status) == VolunteerStatus.APPROVED,
             col(Person.consent_at).is_not(None),
-            col(Person.id) != exclude_id,
+            col(Person.id).not_in([exclude_id, *exclude_ids]),
         )
         .order_by(nearby_column, func.lower(col(Person.display_name)), col(Person.id))
         .offset(offset)

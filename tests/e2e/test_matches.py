@@ -5,6 +5,7 @@ three, a stop; erasure by one side mid-match; bad input; forged buttons."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
@@ -15,8 +16,18 @@ from sqlmodel import col, select
 
 from services import match_figures, match_reviews, match_runs
 from storage import matches as store
+from storage import people, volunteers
 from storage.match_tables import Match, MatchGiveBack
-from storage.models import AuditEntry, Concern, HelpRequest, JobStatus, RequestOffer, ScheduledJob, VolunteerProfile
+from storage.models import (
+    Area,
+    AuditEntry,
+    Concern,
+    HelpRequest,
+    JobStatus,
+    RequestOffer,
+    ScheduledJob,
+    VolunteerProfile,
+)
 from tests.e2e.care_world import (
     AMS,
     Team,
@@ -35,6 +46,7 @@ from tests.e2e.request_world import new_family as new_family_in
 from tests.e2e.test_erasure import delete_my_data
 
 MATCH_JOBS = (*match_runs.JOBS, *match_reviews.JOBS)
+_filler_ids = itertools.count(930_000_000)  # Telegram ids of volunteers stored directly (no chat)
 
 
 def quiet_matches(harness: Harness) -> None:
@@ -612,8 +624,8 @@ def test_a_support_household_of_several_adults_each_agrees_each_has_a_vog_and_ea
     harness: Harness, team: Team, coordinator: Chat, person: Callable[..., Chat]
 ) -> None:
     area = new_area(harness, f"Huiswijk-{len(harness.sandbox.calls)}")
-    # The family lives where its helpers do: the household list shows those nearby first (at most 30), and
-    # the volunteers earlier test files signed up must not push this test's adults off it.
+    # The family lives where its helpers do: the household list shows those nearby first (a page at a time),
+    # and the volunteers earlier test files signed up must not push this test's adults off its first page.
     family = new_family_in(team.primary, person, "Marit", area)
     helper = new_volunteer(coordinator, person, "Jorrit", area, ["Babysitting"], vog_age_days=30, children=True)
     partner = new_volunteer(coordinator, person, "Ingeborg", area, ["Babysitting"], vog_age_days=30, children=True)
@@ -713,3 +725,88 @@ def test_a_support_household_of_several_adults_each_agrees_each_has_a_vog_and_ea
     with harness.session() as session:
         left = [row for row in store.members(session=session, match_id=match.id or 0) if row.person_id == wim]
         assert left and left[0].declined_at is not None
+
+
+def approved_fillers(harness: Harness, area: str, count: int) -> list[int]:
+    """`count` approved volunteers in `area` (named so they sort first), stored directly: a long list, fast."""
+    now = harness.clock.now()
+    ids: list[int] = []
+    with harness.session() as session:
+        (area_id,) = session.exec(select(Area.id).where(Area.name == area)).all()
+        for index in range(count):
+            filler = people.ensure_person(session=session, telegram_id=next(_filler_ids), language="en", now=now)
+            people.record_consent(session=session, person=filler, role="volunteer", version="test", now=now)
+            people.set_display_name(session=session, person=filler, name=f"Aafke {index:02d}", now=now)
+            people.save_volunteer_profile(
+                session=session, person=filler, area_ids=[area_id or 0], skills=[], availability=0, languages=["en"]
+            )
+            assert filler.id is not None
+            volunteers.approve_volunteer(
+                session=session,
+                volunteer_id=filler.id,
+                approver_id=filler.id,
+                vog_date=local_now(harness).date() - timedelta(days=30),
+                children_ok=True,
+                weekly_cap=None,
+                now=now,
+            )
+            ids.append(filler.id)
+    return ids
+
+
+def pick_listed(chat: Chat, label: str) -> tuple[list[str], list[str]]:
+    """Tap `label` in a paged list, turning pages: (the replies, every label shown on the way)."""
+    shown = list(chat.last_buttons())
+    while label not in chat.last_buttons() and "More ▶" in chat.last_buttons():
+        chat.tap("More ▶")
+        shown += chat.last_buttons()
+    return chat.tap(label), shown
+
+
+def test_an_adult_of_the_household_can_be_picked_from_a_later_page_of_a_long_list(
+    harness: Harness, team: Team, coordinator: Chat, person: Callable[..., Chat]
+) -> None:
+    area = new_area(harness, f"Langwijk-{len(harness.sandbox.calls)}")
+    family = new_family_in(team.primary, person, "Roosmarijn", area)
+    new_volunteer(coordinator, person, "Jelmer", area, ["Babysitting"], vog_age_days=30, children=True)
+    partner = new_volunteer(coordinator, person, "Zwaantje", area, ["Babysitting"], vog_age_days=30, children=True)
+    later = new_volunteer(coordinator, person, "Zwier", area, ["Babysitting"], vog_age_days=30, children=True)
+    # More approved volunteers near the family than one list ever showed (30): the adults sort after them.
+    fillers = approved_fillers(harness, area, 35)
+    quiet_world(harness)
+    pia = team.primary
+    first = local_now(harness).date() + timedelta(days=5)
+    while first.weekday() != 5:
+        first += timedelta(days=1)
+    try:
+        # Proposing: the pages turn, the helper is on none of them, the adult on a later one is added.
+        propose_steps(pia, "Roosmarijn", "Jelmer", first)
+        expect(pia.tap("👥 Add an adult of the support household"), "Who else belongs to the support household")
+        assert "More ▶" in pia.last_buttons() and "Zwaantje" not in pia.last_buttons()
+        replies, shown = pick_listed(pia, "Zwaantje")
+        expect(replies, "Also in the support household: Zwaantje")
+        assert "Jelmer" not in shown and len(shown) > 30
+        expect(pia.tap("✅ Send the proposal"), "Proposal sent")
+        expect([partner.last.text or ""], "A lasting match with your support household", "Roosmarijn")
+        # On the match's card: the helper and the household's adult stay off every page.
+        pia.say("/match")
+        pia.tap("🤝 Roosmarijn ↔ Jelmer")
+        expect(pia.tap("👥 Add an adult of the support household"), "Who else belongs")
+        replies, shown = pick_listed(pia, "Zwier")
+        expect(replies, "Also in the support household", "Zwier (⏳ not yet)")
+        assert "Jelmer" not in shown and "Zwaantje" not in shown and len(shown) > 30
+        expect([later.last.text or ""], "A lasting match with your support household", "Roosmarijn")
+        with harness.session() as session:
+            added = {
+                row.person_id for row in store.members(session=session, match_id=the_match(harness, family).id or 0)
+            }
+        assert added == {family_id(harness, partner), family_id(harness, later)}
+        # A page far past the end (made up, or the list shrank meanwhile) shows nothing and says so.
+        before, answers = len(pia.user.messages), len(pia.user.callback_answers)
+        pia.user.press_raw(pia.last, f"mt:hhpg:{the_match(harness, family).id}:999")
+        harness.settle()
+        assert pia.user.callback_answers[answers:] and len(pia.user.messages) == before
+    finally:
+        with harness.session() as session:
+            for filler in fillers:
+                volunteers.reject_volunteer(session=session, volunteer_id=filler)

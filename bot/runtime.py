@@ -137,6 +137,7 @@ class Runtime:
         self.application: AnyApplication | None = None
         # One worker per lane (`INBOX_LANES`); the poller's doorbell wakes one idle lane at a time.
         self.workers: list[InboxWorker] = []
+        self.doorbell = Doorbell()
         self.sender: Sender | None = None
         self.poller: Poller | None = None
         self.tick: Tick | None = None
@@ -166,7 +167,7 @@ class Runtime:
         services.bot_username = application.bot.username
         # The command menu (six calls, one per language) is set beside the first poll, not before it.
         self._spawn(self._publish_commands(application), "commands")
-        wake = Doorbell()
+        wake = self.doorbell
         self.workers = [
             InboxWorker(application=application, services=services, wake=wake)
             for _lane in range(self.settings.inbox_lanes)
@@ -244,8 +245,7 @@ class Runtime:
             released = instance_store.forget_instances(session=session, names=dead, now=now)
         if dead:
             event(logger, "runtime.dead_instances", logging.WARNING, count=len(dead), claims=released)
-            if self.workers:
-                self.workers[0].wake.set()
+            self.doorbell.set()
             services.outbox_signal.set()
         return released
 

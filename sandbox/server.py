@@ -372,7 +372,8 @@ class Sandbox(ApiCalls):
             done.set()
 
         self._loop.call_soon_threadsafe(run)
-        done.wait(timeout=10)
+        if not done.wait(timeout=10):
+            raise TimeoutError("the sandbox's event loop did not run the change")
 
     async def _file_endpoint(self, request: Request) -> Response:
         """Serve a file download (/file/bot<token>/<path>), as Telegram's file server does."""
